@@ -1,0 +1,159 @@
+/**
+ * The kernel contract: every numeric operation the models run, forward and backward.
+ *
+ * Data lives in one linear memory (the WASM instance's). Kernels take byte offsets ("pointers") into that
+ * memory plus dimensions; TypeScript never loops over floats on the hot path. Two backends implement this
+ * interface with identical semantics: the WASM-SIMD one (`wasm_kernels.ts`, the fast path) and a plain
+ * TypeScript reference (`reference_kernels.ts`, used by tests to check the SIMD one).
+ *
+ * Argument order follows llm.c: outputs first, then values saved for backward, then inputs, then dimensions.
+ * Backward kernels ACCUMULATE (`+=`) into gradient buffers unless the doc says otherwise; callers zero them.
+ * All float tensors are f32, row-major, contiguous unless a stride is given.
+ *
+ * @module
+ */
+
+/** A byte offset into the kernel memory. 0 means "absent" where a pointer is optional. */
+export type Ptr = number;
+
+/** Bit flags for {@linkcode Kernels.matmul}. */
+export const MatmulFlags = {
+  /** Read A as stored [K, M] (use Aᵀ). */
+  TRANS_A: 1,
+  /** Read B as stored [N, K] (use Bᵀ) — the layout of an HF `nn.Linear` weight. */
+  TRANS_B: 2,
+  /** Add into `out` instead of overwriting it. */
+  ACCUMULATE: 4,
+} as const;
+
+/** GELU variants: `erf` is BERT's / OpenAI GPT's `gelu`, `tanh` is GPT-2's `gelu_new`. */
+export type GeluKind = "erf" | "tanh";
+
+/** The memory the kernels work in, with a bump allocator. */
+export interface KernelMemory {
+  /** The underlying memory; views must be re-made after any `alloc` (the buffer may grow and detach). */
+  readonly memory: WebAssembly.Memory;
+  /** Allocates `bytes` bytes, 64-byte aligned, zero-filled; grows the memory as needed. */
+  alloc(bytes: number): Ptr;
+  /** The current top of the allocator, for {@linkcode KernelMemory.release}. */
+  mark(): number;
+  /** Frees everything allocated after `mark` (a stack discipline, for per-call activations). */
+  release(mark: number): void;
+  /** A fresh Float32Array view of `length` floats at `ptr`. */
+  f32(ptr: Ptr, length: number): Float32Array;
+  /** A fresh Int32Array view of `length` ints at `ptr`. */
+  i32(ptr: Ptr, length: number): Int32Array;
+}
+
+/** Every kernel, forward and backward. Semantics are normative: both backends must agree within 1e-5 rel. */
+export interface Kernels {
+  /** Name of the backend, e.g. "wasm-relaxed-simd", "wasm-simd", "reference". */
+  readonly name: string;
+  readonly mem: KernelMemory;
+
+  // ---------------------------------------------------------------- elementwise
+  /** out[i] = value for i < n. */
+  fill(out: Ptr, value: number, n: number): void;
+  /** out[i] = a[i] (n floats). `out` and `a` may be equal. */
+  copy(out: Ptr, a: Ptr, n: number): void;
+  /** out[i] = a[i] + b[i]. `out` may alias `a` or `b` (residual adds, gradient accumulation). */
+  add(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  /** out[i] = a[i] * s. `out` may alias `a`. */
+  scale(out: Ptr, a: Ptr, s: number, n: number): void;
+  /** out[r, c] = a[r, c] + bias[c] for r < rows, c < cols. `out` may alias `a`. */
+  addBias(out: Ptr, a: Ptr, bias: Ptr, rows: number, cols: number): void;
+  /** dbias[c] += Σ_r dout[r, c]  (the backward of addBias / of a matmul bias). */
+  biasBackward(dbias: Ptr, dout: Ptr, rows: number, cols: number): void;
+
+  // ---------------------------------------------------------------- matmul
+  /**
+   * out[M, N] = op(A)[M, K] · op(B)[K, N] + bias[N]   (or += with ACCUMULATE).
+   * op(A) = A stored [M, K], or Aᵀ when TRANS_A (A stored [K, M]).
+   * op(B) = B stored [K, N], or Bᵀ when TRANS_B (B stored [N, K], nn.Linear's weight layout).
+   * `bias` 0 means no bias. `out` must not alias A or B. Row strides equal the stored widths.
+   * Backward of y = x·Wᵀ + b (W [N, K]):  dx += dy·W  (flags ACCUMULATE),  dW += dyᵀ·x  (TRANS_A|ACCUMULATE).
+   */
+  matmul(out: Ptr, a: Ptr, b: Ptr, bias: Ptr, M: number, K: number, N: number, flags: number): void;
+
+  // ---------------------------------------------------------------- layer norm
+  /**
+   * For each of `rows` rows of width C: out = (x − mean) · rstd · weight + bias, with rstd = 1/sqrt(var + eps)
+   * (biased variance, as torch.nn.LayerNorm). Saves mean[rows] and rstd[rows] for backward.
+   * `out` may alias `inp`.
+   */
+  layerNormForward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, rows: number, C: number, eps: number): void;
+  /** Accumulates dinp, dweight, dbias from dout, using the saved mean/rstd. `dinp` must not alias `dout`. */
+  layerNormBackward(
+    dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, rows: number, C: number,
+  ): void;
+
+  // ---------------------------------------------------------------- activations
+  /** out = gelu(inp): erf form 0.5x(1+erf(x/√2)); tanh form 0.5x(1+tanh(√(2/π)(x+0.044715x³))). `out` may alias `inp`. */
+  geluForward(out: Ptr, inp: Ptr, n: number, kind: GeluKind): void;
+  /** dinp += gelu'(inp) · dout. */
+  geluBackward(dinp: Ptr, inp: Ptr, dout: Ptr, n: number, kind: GeluKind): void;
+  /** out = tanh(inp) (BERT pooler). `out` may alias `inp`. */
+  tanhForward(out: Ptr, inp: Ptr, n: number): void;
+  /** dinp += (1 − out²) · dout, from the saved forward output. */
+  tanhBackward(dinp: Ptr, out: Ptr, dout: Ptr, n: number): void;
+  /** In place softmax over each of `rows` rows of width `cols` (max-subtracted). */
+  softmaxRows(x: Ptr, rows: number, cols: number): void;
+
+  // ---------------------------------------------------------------- attention
+  /**
+   * Multi-head scaled dot-product attention for a batch, all heads.
+   *
+   * q, k, v: row (b, t) of head h starts at `ptr + 4·((b·T + t)·ldqkv + h·D)` — so BERT's separate Q/K/V
+   * [B, T, H·D] use ldqkv = H·D, and GPT-2's fused c_attn output [B, T, 3·H·D] uses ldqkv = 3·H·D with
+   * k = q + 4·H·D, v = q + 8·H·D.
+   * keyMask: f32 [B, T], 1 = real token, 0 = padding (0 pointer = all real).
+   * headMask: f32 [H] multipliers (any real values; 0 pointer = all ones), applied to the probabilities.
+   * causal: key j > query i is masked (GPT, GPT-2).
+   *
+   * scores = scale · q·kᵀ;  masked keys are excluded (probability exactly 0); a row with every key masked is
+   * uniform over all T keys (what HF's additive finfo.min mask gives).
+   * probs[b, h, i, j] = softmax_j(scores)   — saved UNMASKED by headMask (backward needs it).
+   * ctx[b, t, h·D + d] = Σ_j headMask[h] · probs[b, h, t, j] · v[b, j, h, d]   (ctx is [B, T, H·D], contiguous).
+   */
+  attentionForward(
+    ctx: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr, ldqkv: number, keyMask: Ptr, headMask: Ptr,
+    B: number, T: number, H: number, D: number, scale: number, causal: boolean,
+  ): void;
+  /**
+   * Backward of attentionForward. Accumulates dq, dk, dv (same strided layout as q, k, v, stride ldqkv) and
+   * dheadMask[H] (Σ over batch, queries, keys of dP'·P where P' = m·P). `dheadMask` 0 = not wanted.
+   * `scratch` must hold T·T floats.
+   */
+  attentionBackward(
+    dq: Ptr, dk: Ptr, dv: Ptr, dheadMask: Ptr, dctx: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr, ldqkv: number,
+    headMask: Ptr, scratch: Ptr, B: number, T: number, H: number, D: number, scale: number,
+  ): void;
+
+  // ---------------------------------------------------------------- losses
+  /**
+   * Softmax cross-entropy over `rows` rows of width V. targets: i32 [rows]; a negative target means "ignore"
+   * (loss 0, gradient 0). Writes losses[rows] (0 where ignored) and probs[rows, V] (the softmax).
+   */
+  crossEntropyForward(losses: Ptr, probs: Ptr, logits: Ptr, targets: Ptr, rows: number, V: number): void;
+  /** dlogits[r, :] += scale · (probs[r, :] − onehot(target[r])) for non-ignored rows. */
+  crossEntropyBackward(dlogits: Ptr, probs: Ptr, targets: Ptr, rows: number, V: number, scale: number): void;
+
+  // ---------------------------------------------------------------- embeddings
+  /** out[r, :] = table[ids[r], :] (C floats per row). ids: i32 [rows]; the caller has range-checked them. */
+  embeddingForward(out: Ptr, table: Ptr, ids: Ptr, rows: number, C: number): void;
+  /** dtable[ids[r], :] += dout[r, :]. */
+  embeddingBackward(dtable: Ptr, dout: Ptr, ids: Ptr, rows: number, C: number): void;
+
+  // ---------------------------------------------------------------- optimiser
+  /**
+   * One AdamW step (torch.optim.AdamW semantics, decoupled weight decay):
+   * p −= lr·wd·p;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+   * p −= lr · (m / (1 − β1^step)) / (sqrt(v / (1 − β2^step)) + eps).
+   */
+  adamw(
+    param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void;
+  /** Σ x[i]² over n floats (for gradient-norm clipping), accumulated in f64 where possible. */
+  sumSquares(x: Ptr, n: number): number;
+}
