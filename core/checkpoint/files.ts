@@ -31,8 +31,40 @@ export function memoryFiles(entries: Record<string, Uint8Array>, location = "mem
   };
 }
 
-/** Reads a text file from `files`, or `undefined` when absent. */
+/**
+ * Reads a text file from `files`, or `undefined` when absent.
+ *
+ * @param files Where to read from.
+ * @param name The file name.
+ * @returns The file decoded as UTF-8, or `undefined` when it does not exist.
+ *
+ * @example Usage
+ * ```ts
+ * import { memoryFiles, readText } from "./files.ts";
+ * const files = memoryFiles({ "config.json": new TextEncoder().encode("{}") });
+ * await readText(files, "config.json"); // "{}"
+ * ```
+ */
 export async function readText(files: ModelFiles, name: string): Promise<string | undefined> {
   const bytes = await files.read(name);
   return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+}
+
+/**
+ * Whether `name` is a safe file name inside a checkpoint: relative, `/`-separated, with no empty, `.` or
+ * `..` segment and no backslash, so that joining it to a folder or URL cannot escape it.
+ *
+ * @param name A file name such as `config.json` or `onnx/model.onnx`.
+ * @returns `true` when the name is safe to join.
+ *
+ * @example Usage
+ * ```ts
+ * import { isSafeFileName } from "./files.ts";
+ * isSafeFileName("model-00001-of-00002.safetensors"); // true
+ * isSafeFileName("../secrets"); // false
+ * ```
+ */
+export function isSafeFileName(name: string): boolean {
+  return name.length > 0 && !name.includes("\\") && !name.includes("\0") &&
+    !name.split("/").some((part) => part === "" || part === "." || part === "..");
 }

@@ -1,0 +1,289 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { hubCacheDir, hubFiles, parseHubId, resolveModel } from "./hub.ts";
+
+const enc = new TextEncoder();
+const text = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));
+const BIG = new Uint8Array(100_000).map((_, i) => i % 251);
+
+interface Hub {
+  endpoint: string;
+  /** Requests seen: path and Authorization header. */
+  log: Array<{ path: string; auth: string | null }>;
+  close(): Promise<void>;
+}
+
+/** A local server in the hub's URL layout. */
+function startHub(): Hub {
+  const log: Hub["log"] = [];
+  let bigRequests = 0;
+  const handler = (req: Request): Response => {
+    const path = new URL(req.url).pathname;
+    const auth = req.headers.get("authorization");
+    log.push({ path, auth });
+    switch (path) {
+      case "/org/model/resolve/main/config.json":
+        return new Response(null, { status: 302, headers: { location: "/cdn/config-main" } });
+      case "/cdn/config-main":
+        return new Response('{"rev":"main"}');
+      case "/org/model/resolve/v1.0/config.json":
+        return new Response(null, { status: 302, headers: { location: "../../cdn/config-v1" } });
+      case "/org/model/cdn/config-v1":
+        return new Response('{"rev":"v1.0"}');
+      case "/org/model/resolve/refs%2Fpr%2F1/config.json":
+        return new Response('{"rev":"pr1"}');
+      case "/bert-base-uncased/resolve/main/vocab.txt":
+        return new Response("[PAD]\n");
+      case "/org/private/resolve/main/config.json":
+        return auth === "Bearer hf_secret"
+          ? new Response('{"private":true}')
+          : new Response("unauthorized", { status: 401, statusText: "Unauthorized" });
+      case "/org/model/resolve/main/broken.json":
+        return new Response("oops", { status: 500, statusText: "Internal Server Error" });
+      case "/org/model/resolve/main/model.safetensors": {
+        // The first download dies halfway through; later ones succeed.
+        bigRequests++;
+        if (bigRequests > 1) return new Response(BIG);
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(BIG.subarray(0, BIG.length / 2));
+            controller.error(new Error("connection dropped"));
+          },
+        });
+        return new Response(body, { headers: { "content-length": String(BIG.length) } });
+      }
+      default:
+        return new Response("not found", { status: 404, statusText: "Not Found" });
+    }
+  };
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+    onError: () => new Response(null, { status: 500 }),
+  }, handler);
+  return { endpoint: `http://127.0.0.1:${server.addr.port}`, log, close: () => server.shutdown() };
+}
+
+/** A fetch that fails the test if called. */
+const noNetwork: typeof fetch = () => Promise.reject(new Error("network used"));
+
+async function withCache(fn: (cacheDir: string) => Promise<void>) {
+  const cacheDir = await Deno.makeTempDir({ prefix: "bertology-hub-test-" });
+  try {
+    await fn(cacheDir);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+}
+
+async function withEnv(vars: Record<string, string | undefined>, fn: () => void | Promise<void>) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  const set = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  };
+  set(vars);
+  try {
+    await fn();
+  } finally {
+    set(saved);
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) out.push(...(await listFiles(join(dir, entry.name))).map((f) => `${entry.name}/${f}`));
+    else out.push(entry.name);
+  }
+  return out.sort();
+}
+
+Deno.test("parseHubId() splits names, orgs and revisions and rejects the rest", () => {
+  assert.deepEqual(parseHubId("bert-base-uncased"), { repo: "bert-base-uncased", revision: "main" });
+  assert.deepEqual(parseHubId("textattack/bert-base-uncased-SST-2"), {
+    repo: "textattack/bert-base-uncased-SST-2",
+    revision: "main",
+  });
+  assert.deepEqual(parseHubId("org/name@v1.0"), { repo: "org/name", revision: "v1.0" });
+  assert.deepEqual(parseHubId("org/name@refs/pr/1"), { repo: "org/name", revision: "refs/pr/1" });
+  for (const bad of ["", "a/b/c", "../x", "org/..", "org/name@", "org/name@../x", "-x", "a b"]) {
+    assert.throws(() => parseHubId(bad), /is not a hub id/, bad);
+  }
+});
+
+Deno.test("hubFiles() follows a relative redirect, caches under {org--name}/{revision}, and reuses the cache offline", async () => {
+  await withCache(async (cacheDir) => {
+    const hub = startHub();
+    const progress: Array<[string, number, number | undefined]> = [];
+    try {
+      const files = hubFiles("org/model", {
+        endpoint: hub.endpoint,
+        cacheDir,
+        token: "",
+        onProgress: (file, done, total) => progress.push([file, done, total]),
+      });
+      assert.equal(text(await files.read("config.json")), '{"rev":"main"}');
+      assert.deepEqual(hub.log.map((r) => r.path), ["/org/model/resolve/main/config.json", "/cdn/config-main"]);
+      assert.deepEqual(progress.at(-1), ["config.json", 14, 14]);
+      assert.equal(await Deno.readTextFile(join(cacheDir, "org--model", "main", "config.json")), '{"rev":"main"}');
+      assert.equal(text(await files.read("config.json")), '{"rev":"main"}');
+      assert.equal(hub.log.length, 2, "a cached file is not fetched again");
+    } finally {
+      await hub.close();
+    }
+    // Server gone: cached files still load, with no network at all.
+    const again = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir, fetch: noNetwork });
+    assert.equal(text(await again.read("config.json")), '{"rev":"main"}');
+  });
+});
+
+Deno.test("hubFiles() puts the revision in the URL and the cache path", async () => {
+  await withCache(async (cacheDir) => {
+    const hub = startHub();
+    try {
+      const v1 = hubFiles("org/model@v1.0", { endpoint: hub.endpoint, cacheDir });
+      assert.equal(text(await v1.read("config.json")), '{"rev":"v1.0"}');
+      const pr = hubFiles("org/model@refs/pr/1", { endpoint: hub.endpoint, cacheDir });
+      assert.equal(text(await pr.read("config.json")), '{"rev":"pr1"}');
+      const plain = hubFiles("bert-base-uncased", { endpoint: hub.endpoint, cacheDir });
+      assert.equal(text(await plain.read("vocab.txt")), "[PAD]\n");
+      assert.deepEqual(await listFiles(cacheDir), [
+        "bert-base-uncased/main/vocab.txt",
+        "org--model/refs--pr--1/config.json",
+        "org--model/v1.0/config.json",
+      ]);
+      assert.match(v1.location, /^hub:org\/model@v1\.0 \(cache .*org--model.v1\.0\)$/);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() gives undefined for a 404 and remembers it for offline mode", async () => {
+  await withCache(async (cacheDir) => {
+    const hub = startHub();
+    try {
+      const files = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir });
+      assert.equal(await files.read("model.safetensors.index.json"), undefined);
+      assert.deepEqual(await listFiles(cacheDir), ["org--model/main/.no_exist/model.safetensors.index.json"]);
+    } finally {
+      await hub.close();
+    }
+    const offline = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir, offline: true, fetch: noNetwork });
+    assert.equal(await offline.read("model.safetensors.index.json"), undefined);
+    await assert.rejects(
+      () => offline.read("config.json"),
+      /"config.json" of org\/model@main is not in the cache \(.*config.json\) and offline mode is on \(--offline or HF_HUB_OFFLINE=1\)/,
+    );
+  });
+});
+
+Deno.test("hubFiles() in offline mode (HF_HUB_OFFLINE=1) never touches the network", async () => {
+  await withCache(async (cacheDir) => {
+    await Deno.mkdir(join(cacheDir, "org--model", "main"), { recursive: true });
+    await Deno.writeTextFile(join(cacheDir, "org--model", "main", "config.json"), "{}");
+    await withEnv({ HF_HUB_OFFLINE: "1", BERTOLOGY_CACHE: cacheDir }, async () => {
+      const files = hubFiles("org/model", { fetch: noNetwork });
+      assert.equal(text(await files.read("config.json")), "{}");
+      await assert.rejects(() => files.read("vocab.txt"), /offline mode is on/);
+    });
+  });
+});
+
+Deno.test("hubFiles() reports 401 with a hint about HF_TOKEN and sends HF_TOKEN as a bearer token", async () => {
+  await withCache(async (cacheDir) => {
+    const hub = startHub();
+    try {
+      await withEnv({ HF_TOKEN: undefined }, async () => {
+        const anonymous = hubFiles("org/private", { endpoint: hub.endpoint, cacheDir });
+        await assert.rejects(
+          () => anonymous.read("config.json"),
+          /"http:\/\/127\.0\.0\.1:\d+\/org\/private\/resolve\/main\/config.json" answered 401 Unauthorized: .*set HF_TOKEN/,
+        );
+        assert.equal(hub.log.at(-1)?.auth, null);
+      });
+      await withEnv({ HF_TOKEN: "hf_wrong" }, async () => {
+        await assert.rejects(
+          () => hubFiles("org/private", { endpoint: hub.endpoint, cacheDir }).read("config.json"),
+          /the token in HF_TOKEN has no access/,
+        );
+      });
+      await withEnv({ HF_TOKEN: "hf_secret", HF_ENDPOINT: hub.endpoint }, async () => {
+        const files = hubFiles("org/private", { cacheDir });
+        assert.equal(text(await files.read("config.json")), '{"private":true}');
+        assert.equal(hub.log.at(-1)?.auth, "Bearer hf_secret");
+      });
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() names the URL and status of other HTTP errors", async () => {
+  await withCache(async (cacheDir) => {
+    const hub = startHub();
+    try {
+      await assert.rejects(
+        () => hubFiles("org/model", { endpoint: hub.endpoint, cacheDir }).read("broken.json"),
+        /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/broken.json" failed: 500 Internal Server Error/,
+      );
+      assert.deepEqual(await listFiles(cacheDir), []);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() leaves no file after an interrupted download and downloads again next time", async () => {
+  await withCache(async (cacheDir) => {
+    const hub = startHub();
+    try {
+      const files = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir });
+      await assert.rejects(
+        () => files.read("model.safetensors"),
+        /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/model.safetensors" was interrupted/,
+      );
+      assert.deepEqual(await listFiles(cacheDir), [], "neither the real name nor a temporary file remains");
+      assert.deepEqual(await files.read("model.safetensors"), BIG);
+      assert.deepEqual(await listFiles(cacheDir), ["org--model/main/model.safetensors"]);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() rejects a body shorter than its Content-Length", async () => {
+  await withCache(async (cacheDir) => {
+    const short: typeof fetch = () =>
+      Promise.resolve(new Response(enc.encode("12345"), { headers: { "content-length": "10" } }));
+    const files = hubFiles("org/model", { endpoint: "http://127.0.0.1:1", cacheDir, fetch: short });
+    await assert.rejects(() => files.read("config.json"), /was interrupted: received 5 of 10 bytes/);
+    assert.deepEqual(await listFiles(cacheDir), []);
+  });
+});
+
+Deno.test("hubCacheDir() uses the option, then BERTOLOGY_CACHE, then ~/.cache/bertology", async () => {
+  await withEnv({ BERTOLOGY_CACHE: "/tmp/bc", HOME: "/home/u" }, () => {
+    assert.equal(hubCacheDir({ cacheDir: "/x" }), "/x");
+    assert.equal(hubCacheDir(), "/tmp/bc");
+  });
+  await withEnv({ BERTOLOGY_CACHE: undefined, HOME: "/home/u" }, () => {
+    assert.equal(hubCacheDir(), join("/home/u", ".cache", "bertology"));
+  });
+});
+
+Deno.test("resolveModel() picks a folder, then a hub id, and explains anything else", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "config.json"), "{}");
+    assert.equal(resolveModel(dir).location, dir);
+    assert.equal(text(await resolveModel(dir).read("config.json")), "{}");
+    assert.match(resolveModel("org/name@v2", { cacheDir: dir, offline: true }).location, /^hub:org\/name@v2 /);
+    assert.throws(() => resolveModel(join(dir, "config.json")), /is a file; expected a model folder or a hub id/);
+    assert.throws(() => resolveModel("./no/such/folder"), /Model folder ".\/no\/such\/folder" does not exist/);
+    assert.throws(() => resolveModel("a/b/c"), /"a\/b\/c" is neither an existing folder nor a hub id/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,334 @@
+/**
+ * A restricted pickle interpreter. It understands the opcodes that `torch.save` emits (protocols 2–5) and
+ * nothing that can run code: every `GLOBAL`/`STACK_GLOBAL` goes through a caller-supplied allow-list that
+ * returns a plain JavaScript function, and `INST`, `OBJ`, `NEWOBJ` and the extension registry are refused.
+ *
+ * Values map to JavaScript as: `None` → `null`, `bool` → boolean, `int` → number (bigint past 2^53),
+ * `float` → number, `str` → string, `bytes` → Uint8Array, `list` and `tuple` → arrays, `dict` → Map.
+ *
+ * @module
+ */
+
+/** A Python callable the allow-list provides: `REDUCE` calls it with the argument tuple. */
+export interface PickleCallable {
+  /** `module.name`, for messages. */
+  readonly qualifiedName: string;
+  /** Builds the object `REDUCE` produces. */
+  call(args: unknown[]): unknown;
+}
+
+/** Options for {@linkcode unpickle}. */
+export interface UnpickleOptions {
+  /** Used in error messages. */
+  fileName: string;
+  /** Returns the allowed global for `module.name`, or `undefined` to refuse it. */
+  findGlobal(module: string, name: string): unknown;
+  /** Resolves a `BINPERSID` id (PyTorch uses it for storages). Absent: persistent ids are refused. */
+  persistentLoad?(id: unknown): unknown;
+}
+
+const MARK = Symbol("mark");
+
+/**
+ * Runs a pickle program and returns the object it builds, refusing anything the allow-list does not name.
+ *
+ * @param bytes The pickle stream.
+ * @param opts The allow-list and persistent-id resolver.
+ * @returns The unpickled value.
+ * @throws {Error} Naming the file and the offset on an unknown or forbidden opcode, a refused global,
+ * or a truncated stream.
+ *
+ * @example Usage
+ * ```ts
+ * import { unpickle } from "./pickle.ts";
+ * // pickle.dumps({"a": 1}, protocol=2)
+ * const bytes = new Uint8Array([0x80, 2, 0x7d, 0x71, 0, 0x58, 1, 0, 0, 0, 0x61, 0x71, 1, 0x4b, 1, 0x73, 0x2e]);
+ * const value = unpickle(bytes, { fileName: "x.pkl", findGlobal: () => undefined }); // Map { "a" => 1 }
+ * ```
+ */
+export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = new TextDecoder("utf-8", { fatal: true });
+  const stack: unknown[] = [];
+  const marks: number[] = [];
+  const memo = new Map<number, unknown>();
+  let pos = 0;
+  let opAt = 0;
+  const fail = (message: string): never => {
+    throw new Error(`Cannot unpickle "${opts.fileName}" at byte ${opAt}: ${message}`);
+  };
+  const take = (n: number) => {
+    if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.length) fail(`truncated (need ${n} more bytes)`);
+    const out = bytes.subarray(pos, pos + n);
+    pos += n;
+    return out;
+  };
+  const u8 = () => take(1)[0];
+  const u16 = () => (take(2), view.getUint16(pos - 2, true));
+  const u32 = () => (take(4), view.getUint32(pos - 4, true));
+  const i32 = () => (take(4), view.getInt32(pos - 4, true));
+  const u64 = () => (take(8), view.getUint32(pos - 8, true) + view.getUint32(pos - 4, true) * 2 ** 32);
+  const line = () => {
+    const end = bytes.indexOf(0x0a, pos);
+    if (end < 0) fail("truncated (unterminated line)");
+    const out = new TextDecoder().decode(bytes.subarray(pos, end));
+    pos = end + 1;
+    return out;
+  };
+  const pop = () => {
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1] + 1)) {
+      fail("stack underflow");
+    }
+    return stack.pop();
+  };
+  const top = () => {
+    if (stack.length === 0) fail("stack underflow");
+    return stack[stack.length - 1];
+  };
+  const popMark = () => {
+    const at = marks.pop();
+    if (at === undefined) fail("no MARK on the stack");
+    return stack.splice(at!);
+  };
+  const decodeText = (b: Uint8Array) => {
+    try {
+      return text.decode(b);
+    } catch {
+      return fail("invalid UTF-8 in a string");
+    }
+  };
+  const global = (module: string, name: string) => {
+    const found = opts.findGlobal(module, name);
+    if (found === undefined) fail(`refusing global "${module}.${name}": not on the allow-list (nothing is executed)`);
+    return found;
+  };
+  const setItems = (dict: unknown, items: unknown[]) => {
+    if (!(dict instanceof Map)) fail("SETITEM(S) on something that is not a dict");
+    for (let i = 0; i + 1 < items.length; i += 2) (dict as Map<unknown, unknown>).set(items[i], items[i + 1]);
+  };
+  const append = (list: unknown, items: unknown[]) => {
+    if (!Array.isArray(list)) fail("APPEND(S) on something that is not a list");
+    (list as unknown[]).push(...items);
+  };
+  const long = (b: Uint8Array) => {
+    if (b.length === 0) return 0;
+    let v = 0n;
+    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+
+  for (;;) {
+    opAt = pos;
+    const op = u8();
+    switch (op) {
+      case 0x80: // PROTO
+        if (u8() > 5) fail("pickle protocol above 5");
+        break;
+      case 0x95: // FRAME (length is advisory)
+        u64();
+        break;
+      case 0x2e: // STOP
+        if (stack.length !== 1 || marks.length !== 0) fail(`STOP with ${stack.length} values on the stack`);
+        return stack[0];
+      case 0x28: // MARK
+        marks.push(stack.length);
+        stack.push(MARK);
+        break;
+      case 0x4e: // NONE
+        stack.push(null);
+        break;
+      case 0x88: // NEWTRUE
+        stack.push(true);
+        break;
+      case 0x89: // NEWFALSE
+        stack.push(false);
+        break;
+      case 0x4a: // BININT
+        stack.push(i32());
+        break;
+      case 0x4b: // BININT1
+        stack.push(u8());
+        break;
+      case 0x4d: // BININT2
+        stack.push(u16());
+        break;
+      case 0x8a: // LONG1
+        stack.push(long(take(u8())));
+        break;
+      case 0x8b: // LONG4
+        stack.push(long(take(u32())));
+        break;
+      case 0x47: // BINFLOAT (big-endian)
+        take(8);
+        stack.push(view.getFloat64(pos - 8, false));
+        break;
+      case 0x58: // BINUNICODE
+        stack.push(decodeText(take(u32())));
+        break;
+      case 0x8c: // SHORT_BINUNICODE
+        stack.push(decodeText(take(u8())));
+        break;
+      case 0x8d: // BINUNICODE8
+        stack.push(decodeText(take(u64())));
+        break;
+      case 0x54: // BINSTRING (py2 str, latin-1 in practice)
+        stack.push(new TextDecoder("latin1").decode(take(i32())));
+        break;
+      case 0x55: // SHORT_BINSTRING
+        stack.push(new TextDecoder("latin1").decode(take(u8())));
+        break;
+      case 0x42: // BINBYTES
+        stack.push(take(u32()).slice());
+        break;
+      case 0x43: // SHORT_BINBYTES
+        stack.push(take(u8()).slice());
+        break;
+      case 0x8e: // BINBYTES8
+        stack.push(take(u64()).slice());
+        break;
+      case 0x5d: // EMPTY_LIST
+        stack.push([]);
+        break;
+      case 0x29: // EMPTY_TUPLE
+        stack.push([]);
+        break;
+      case 0x7d: // EMPTY_DICT
+        stack.push(new Map());
+        break;
+      case 0x85: // TUPLE1
+        stack.push([pop()]);
+        break;
+      case 0x86: { // TUPLE2
+        const b = pop();
+        stack.push([pop(), b]);
+        break;
+      }
+      case 0x87: { // TUPLE3
+        const c = pop();
+        const b = pop();
+        stack.push([pop(), b, c]);
+        break;
+      }
+      case 0x74: // TUPLE
+      case 0x6c: // LIST
+        stack.push(popMark().slice(1));
+        break;
+      case 0x64: { // DICT
+        const dict = new Map();
+        setItems(dict, popMark().slice(1));
+        stack.push(dict);
+        break;
+      }
+      case 0x73: { // SETITEM
+        const value = pop();
+        const key = pop();
+        setItems(top(), [key, value]);
+        break;
+      }
+      case 0x75: { // SETITEMS
+        const items = popMark().slice(1);
+        setItems(top(), items);
+        break;
+      }
+      case 0x61: { // APPEND
+        const value = pop();
+        append(top(), [value]);
+        break;
+      }
+      case 0x65: { // APPENDS
+        const items = popMark().slice(1);
+        append(top(), items);
+        break;
+      }
+      case 0x30: // POP
+        if (top() === MARK) popMark();
+        else pop();
+        break;
+      case 0x31: // POP_MARK
+        popMark();
+        break;
+      case 0x32: // DUP
+        stack.push(top());
+        break;
+      case 0x71: // BINPUT
+        memo.set(u8(), top());
+        break;
+      case 0x72: // LONG_BINPUT
+        memo.set(u32(), top());
+        break;
+      case 0x94: // MEMOIZE
+        memo.set(memo.size, top());
+        break;
+      case 0x68: // BINGET
+      case 0x6a: { // LONG_BINGET
+        const key = op === 0x68 ? u8() : u32();
+        if (!memo.has(key)) fail(`memo key ${key} is not set`);
+        stack.push(memo.get(key));
+        break;
+      }
+      case 0x63: { // GLOBAL
+        const module = line();
+        stack.push(global(module, line()));
+        break;
+      }
+      case 0x93: { // STACK_GLOBAL
+        const name = pop();
+        const module = pop();
+        if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
+        stack.push(global(module as string, name as string));
+        break;
+      }
+      case 0x51: { // BINPERSID
+        const id = pop();
+        if (opts.persistentLoad === undefined) fail("persistent ids are not allowed here");
+        stack.push(opts.persistentLoad!(id));
+        break;
+      }
+      case 0x52: { // REDUCE
+        const args = pop();
+        const callable = pop() as PickleCallable;
+        if (typeof callable?.call !== "function" || typeof callable.qualifiedName !== "string") {
+          fail("REDUCE on something that is not an allowed callable");
+        }
+        if (!Array.isArray(args)) fail(`REDUCE of ${callable.qualifiedName} without an argument tuple`);
+        stack.push(callable.call(args as unknown[]));
+        break;
+      }
+      case 0x62: { // BUILD
+        pop(); // state
+        // Only dicts may carry state: an OrderedDict's instance attributes (PyTorch's `_metadata`), which we drop.
+        if (!(top() instanceof Map)) fail("BUILD is only allowed on dicts");
+        break;
+      }
+      default: {
+        const name = FORBIDDEN[op];
+        fail(name ? `opcode ${name} is not allowed` : `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
+      }
+    }
+  }
+}
+
+const FORBIDDEN: Record<number, string> = {
+  0x69: "INST",
+  0x6f: "OBJ",
+  0x81: "NEWOBJ",
+  0x92: "NEWOBJ_EX",
+  0x82: "EXT1",
+  0x83: "EXT2",
+  0x84: "EXT4",
+  0x50: "PERSID",
+  0x49: "INT",
+  0x4c: "LONG",
+  0x46: "FLOAT",
+  0x53: "STRING",
+  0x56: "UNICODE",
+  0x67: "GET",
+  0x70: "PUT",
+  0x8f: "EMPTY_SET",
+  0x90: "ADDITEMS",
+  0x91: "FROZENSET",
+  0x96: "BYTEARRAY8",
+  0x97: "NEXT_BUFFER",
+  0x98: "READONLY_BUFFER",
+};

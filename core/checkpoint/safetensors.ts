@@ -1,0 +1,333 @@
+/**
+ * Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
+ * (`{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {…}}`), then the byte buffer
+ * the offsets point into. Parsing applies the reference library's checks: the header must fit in the file,
+ * every tensor's byte span must match its shape and dtype, and the spans must tile the buffer exactly
+ * (no overlap, no hole, nothing past the end, nothing left over).
+ *
+ * @module
+ */
+
+import { decodeToFloat32, type Dtype, DTYPE_SIZES, isDtype } from "./dtype.ts";
+import { float32ToBfloat16Bits, float32ToFloat16Bits } from "./half.ts";
+
+/** Where one tensor lives in a safetensors file. */
+export interface TensorInfo {
+  /** The tensor's name (the header key). */
+  name: string;
+  /** Element type as written in the header. */
+  dtype: Dtype;
+  /** Dimensions, outermost first (row-major). */
+  shape: number[];
+  /** Absolute byte offset of the first element in the file (header length + 8 + `data_offsets[0]`). */
+  start: number;
+  /** Absolute byte offset one past the last element. */
+  end: number;
+}
+
+/** The parsed header of a safetensors file. */
+export interface SafetensorsHeader {
+  /** Tensors in header order. */
+  tensors: Map<string, TensorInfo>;
+  /** The `__metadata__` map (`{}` when absent). */
+  metadata: Record<string, string>;
+  /** Absolute offset where the byte buffer starts. */
+  dataStart: number;
+}
+
+/** A decoded tensor. */
+export interface DecodedTensor {
+  /** Dimensions, outermost first. */
+  shape: number[];
+  /** The element type the file stored. */
+  dtype: Dtype;
+  /** The values, converted to float32. */
+  data: Float32Array;
+}
+
+/** The reference library refuses headers larger than this (100 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+function fail(fileName: string, message: string): never {
+  throw new Error(`Invalid safetensors file "${fileName}": ${message}`);
+}
+
+/**
+ * Parses and validates the header of a safetensors file, including the `__metadata__` map.
+ *
+ * @param bytes The whole file.
+ * @param fileName Used in error messages.
+ * @returns The tensors (absolute byte spans), the metadata and where the data starts.
+ * @throws {Error} Naming the file and the tensor or field at fault when the file is malformed.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseSafetensorsHeader, writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }], {
+ *   metadata: { format: "pt" },
+ * });
+ * const { tensors, metadata } = parseSafetensorsHeader(bytes, "model.safetensors");
+ * ```
+ */
+export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): SafetensorsHeader {
+  if (bytes.length < 8) fail(fileName, `truncated: ${bytes.length} bytes, need at least 8 for the header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  if (headerLength > bytes.length - 8) {
+    fail(fileName, `header length ${headerLength} is past the end of the file (${bytes.length - 8} bytes after it)`);
+  }
+  if (headerLength > MAX_HEADER_BYTES) fail(fileName, `header length ${headerLength} exceeds ${MAX_HEADER_BYTES}`);
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart)));
+  } catch (e) {
+    fail(fileName, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    fail(fileName, `header is not a JSON object`);
+  }
+  const metadata: Record<string, string> = {};
+  const tensors = new Map<string, TensorInfo>();
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+        fail(fileName, `"__metadata__" must be an object of strings`);
+      }
+      for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof value !== "string") {
+          fail(fileName, `"__metadata__" field "${key}" must be a string, got ${JSON.stringify(value)}`);
+        }
+        metadata[key] = value;
+      }
+      continue;
+    }
+    tensors.set(name, checkEntry(fileName, name, entry, dataStart, dataLength));
+  }
+  checkCoverage(fileName, [...tensors.values()], dataStart, dataLength);
+  return { tensors, metadata, dataStart };
+}
+
+function checkEntry(fileName: string, name: string, entry: unknown, dataStart: number, dataLength: number) {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    fail(fileName, `tensor "${name}" entry is not an object`);
+  }
+  const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+  if (typeof dtype !== "string" || !isDtype(dtype)) {
+    fail(fileName, `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(fileName, `tensor "${name}" shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+  }
+  if (
+    !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+  ) {
+    fail(fileName, `tensor "${name}" data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end < begin) fail(fileName, `tensor "${name}" data_offsets [${begin}, ${end}] end before they begin`);
+  if (end > dataLength) {
+    fail(
+      fileName,
+      `tensor "${name}" data_offsets [${begin}, ${end}] are out of range: the data section has ${dataLength} bytes (file truncated?)`,
+    );
+  }
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  const expected = count * DTYPE_SIZES[dtype];
+  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
+    fail(
+      fileName,
+      `tensor "${name}" shape [${shape}] of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${
+        end - begin
+      }`,
+    );
+  }
+  return { name, dtype, shape: [...shape as number[]], start: dataStart + begin, end: dataStart + end };
+}
+
+function checkCoverage(fileName: string, infos: TensorInfo[], dataStart: number, dataLength: number) {
+  const sorted = [...infos].sort((a, b) => a.start - b.start || a.end - b.end);
+  let covered = dataStart;
+  let previous: TensorInfo | undefined;
+  for (const info of sorted) {
+    if (info.start < covered) {
+      fail(
+        fileName,
+        `tensor "${info.name}" data_offsets [${info.start - dataStart}, ${info.end - dataStart}] overlap tensor "${
+          previous!.name
+        }" (which ends at ${covered - dataStart})`,
+      );
+    }
+    if (info.start > covered) {
+      fail(
+        fileName,
+        `bytes ${covered - dataStart}..${
+          info.start - dataStart
+        } of the data section belong to no tensor (hole before "${info.name}")`,
+      );
+    }
+    covered = info.end;
+    previous = info;
+  }
+  if (covered - dataStart !== dataLength) {
+    fail(fileName, `the data section has ${dataLength} bytes but the tensors cover only ${covered - dataStart}`);
+  }
+}
+
+/**
+ * Parses and validates a safetensors file's header; the byte spans of the result index into `bytes`.
+ *
+ * @param bytes The whole file.
+ * @param fileName Used in error messages.
+ * @returns Tensor name → dtype, shape and absolute byte span, in header order.
+ * @throws {Error} When the file is truncated, the header is not a JSON object, a dtype is unknown, a shape
+ * does not match its byte span, or the spans overlap, leave holes or run past the end.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseSafetensors, writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2, 3], data: new Float32Array(6) }]);
+ * const info = parseSafetensors(bytes, "model.safetensors").get("w"); // { dtype: "F32", shape: [2, 3], … }
+ * ```
+ */
+export function parseSafetensors(bytes: Uint8Array, fileName: string): Map<string, TensorInfo> {
+  return parseSafetensorsHeader(bytes, fileName).tensors;
+}
+
+/**
+ * Decodes one tensor of a parsed file into a new Float32Array (see {@linkcode decodeToFloat32}).
+ *
+ * @param bytes The whole file, as given to {@linkcode parseSafetensors}.
+ * @param info The tensor's entry from {@linkcode parseSafetensors}.
+ * @returns The values as float32; the array does not alias `bytes`.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseSafetensors, readSafetensorsTensor, writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }], { dtype: "BF16" });
+ * const data = readSafetensorsTensor(bytes, parseSafetensors(bytes, "x.safetensors").get("w")!); // [1, 2]
+ * ```
+ */
+export function readSafetensorsTensor(bytes: Uint8Array, info: TensorInfo): Float32Array {
+  return decodeToFloat32(bytes.subarray(info.start, info.end), info.dtype);
+}
+
+/**
+ * Parses a safetensors file and decodes every tensor to float32.
+ *
+ * @param bytes The whole file.
+ * @param fileName Used in error messages.
+ * @returns Tensor name → shape, stored dtype and float32 values, in header order.
+ * @throws {Error} As {@linkcode parseSafetensors}.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadSafetensors, writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }]);
+ * const w = loadSafetensors(bytes, "model.safetensors").get("w"); // { shape: [2], dtype: "F32", data }
+ * ```
+ */
+export function loadSafetensors(bytes: Uint8Array, fileName: string): Map<string, DecodedTensor> {
+  const out = new Map<string, DecodedTensor>();
+  for (const [name, info] of parseSafetensors(bytes, fileName)) {
+    out.set(name, { shape: info.shape, dtype: info.dtype, data: readSafetensorsTensor(bytes, info) });
+  }
+  return out;
+}
+
+/** A tensor to write. */
+export interface TensorToWrite {
+  /** Header key. */
+  name: string;
+  /** Dimensions, outermost first; their product must equal `data.length`. */
+  shape: number[];
+  /** Row-major values. */
+  data: Float32Array;
+}
+
+/** Options for {@linkcode writeSafetensors}. */
+export interface WriteSafetensorsOptions {
+  /** Stored element type (default `F32`); F16 and BF16 round to nearest, ties to even. */
+  dtype?: "F32" | "F16" | "BF16";
+  /** String → string pairs for `__metadata__` (e.g. `{ format: "pt" }`). */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Serialises tensors as a safetensors file the reference library accepts: tensors sorted by name, contiguous
+ * offsets, the JSON header padded with spaces to a multiple of 8 bytes.
+ *
+ * @param tensors A list, or a map from name to `{ shape, data }`.
+ * @param opts Stored dtype and metadata.
+ * @returns The file's bytes.
+ * @throws {Error} When a name repeats or is `__metadata__`, or a shape does not match its data length.
+ *
+ * @example Usage
+ * ```ts
+ * import { writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors(new Map([["bias", { shape: [3], data: new Float32Array([0, 1, 2]) }]]), {
+ *   dtype: "F16",
+ *   metadata: { format: "pt" },
+ * });
+ * ```
+ */
+export function writeSafetensors(
+  tensors: TensorToWrite[] | Map<string, { shape: number[]; data: Float32Array }>,
+  opts: WriteSafetensorsOptions = {},
+): Uint8Array {
+  const dtype = opts.dtype ?? "F32";
+  if (!["F32", "F16", "BF16"].includes(dtype)) throw new Error(`writeSafetensors: unsupported dtype "${dtype}"`);
+  const list: TensorToWrite[] = Array.isArray(tensors)
+    ? tensors
+    : [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  const seen = new Set<string>();
+  for (const t of list) {
+    if (t.name === "__metadata__") throw new Error(`writeSafetensors: "__metadata__" is reserved, not a tensor name`);
+    if (seen.has(t.name)) throw new Error(`writeSafetensors: tensor "${t.name}" appears twice`);
+    seen.add(t.name);
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || count !== t.data.length) {
+      throw new Error(`writeSafetensors: tensor "${t.name}" shape [${t.shape}] does not hold ${t.data.length} values`);
+    }
+  }
+  const sorted = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const size = DTYPE_SIZES[dtype];
+  const header: Record<string, unknown> = {};
+  if (opts.metadata !== undefined) {
+    for (const [key, value] of Object.entries(opts.metadata)) {
+      if (typeof value !== "string") throw new Error(`writeSafetensors: metadata field "${key}" must be a string`);
+    }
+    header.__metadata__ = opts.metadata;
+  }
+  let offset = 0;
+  for (const t of sorted) {
+    const bytes = t.data.length * size;
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  if (padded !== json.length) {
+    const withSpaces = new Uint8Array(padded).fill(0x20);
+    withSpaces.set(json);
+    json = withSpaces;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json.length % 2 ** 32, true);
+  view.setUint32(4, Math.floor(json.length / 2 ** 32), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const t of sorted) {
+    const d = t.data;
+    if (dtype === "F32") {
+      for (let i = 0; i < d.length; i++) view.setFloat32(at + i * 4, d[i], true);
+    } else {
+      const narrow = dtype === "F16" ? float32ToFloat16Bits : float32ToBfloat16Bits;
+      for (let i = 0; i < d.length; i++) view.setUint16(at + i * 2, narrow(d[i]), true);
+    }
+    at += d.length * size;
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+/**
+ * Loads a checkpoint's weights from a {@linkcode ModelFiles}, whatever the layout: `model.safetensors`,
+ * sharded safetensors (`model.safetensors.index.json`), `pytorch_model.bin`, or sharded PyTorch
+ * (`pytorch_model.bin.index.json`), tried in that order. Every tensor comes back as float32 with the file
+ * it came from; each file's bytes are dropped as soon as its tensors are decoded.
+ *
+ * @module
+ */
+
+import type { Dtype } from "./dtype.ts";
+import { isSafeFileName, type ModelFiles } from "./files.ts";
+import { loadSafetensors } from "./safetensors.ts";
+import { loadTorchCheckpoint } from "./torch_pickle.ts";
+
+/** One loaded tensor. */
+export interface Weight {
+  /** Dimensions, outermost first, as the checkpoint stores them (HF layout; no transposes applied). */
+  shape: number[];
+  /** Row-major values as float32. */
+  data: Float32Array;
+  /** The dtype the file stored (`F32`, `F16`, `BF16`, …). */
+  dtype: Dtype;
+  /** The file the tensor came from (`model.safetensors`, `model-00001-of-00002.safetensors`, …). */
+  file: string;
+  /** For PyTorch files: the earlier tensor this one is the same view of (tied weights); `data` is shared. */
+  tiedTo?: string;
+}
+
+/** Tensor name → weight, in file order. */
+export type WeightSet = Map<string, Weight>;
+
+/**
+ * The files {@linkcode loadWeights} looks for, in order.
+ *
+ * @example Usage
+ * ```ts
+ * import { WEIGHT_FILES } from "./weights.ts";
+ * WEIGHT_FILES[0]; // "model.safetensors"
+ * ```
+ */
+export const WEIGHT_FILES = [
+  "model.safetensors",
+  "model.safetensors.index.json",
+  "pytorch_model.bin",
+  "pytorch_model.bin.index.json",
+] as const;
+
+/**
+ * Loads every tensor of a checkpoint, from the first layout present (see {@linkcode WEIGHT_FILES}).
+ *
+ * @param files Where the checkpoint's files come from.
+ * @returns Tensor name → shape, float32 data, stored dtype and source file.
+ * @throws {Error} When none of the files exists (naming `files.location` and the names tried), when a
+ * shard index is malformed, a shard is missing, a listed tensor is absent from its shard, a tensor appears
+ * in two shards, or a file is invalid.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadWeights } from "./weights.ts";
+ * import { memoryFiles } from "./files.ts";
+ * import { writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }]);
+ * const weights = await loadWeights(memoryFiles({ "model.safetensors": bytes }));
+ * weights.get("w")?.file; // "model.safetensors"
+ * ```
+ */
+export async function loadWeights(files: ModelFiles): Promise<WeightSet> {
+  const out: WeightSet = new Map();
+  const single = await files.read("model.safetensors");
+  if (single !== undefined) {
+    addSafetensors(out, single, "model.safetensors");
+    return out;
+  }
+  const stIndex = await files.read("model.safetensors.index.json");
+  if (stIndex !== undefined) {
+    await loadShards(
+      files,
+      "model.safetensors.index.json",
+      stIndex,
+      (bytes, shard) => addSafetensors(out, bytes, shard),
+    );
+    return out;
+  }
+  const bin = await files.read("pytorch_model.bin");
+  if (bin !== undefined) {
+    await addTorch(out, bin, "pytorch_model.bin");
+    return out;
+  }
+  const binIndex = await files.read("pytorch_model.bin.index.json");
+  if (binIndex !== undefined) {
+    await loadShards(
+      files,
+      "pytorch_model.bin.index.json",
+      binIndex,
+      (bytes, shard) => addTorch(out, bytes, shard),
+    );
+    return out;
+  }
+  throw new Error(`No weights found in "${files.location}": tried ${WEIGHT_FILES.map((f) => `"${f}"`).join(", ")}`);
+}
+
+function add(out: WeightSet, name: string, weight: Weight, file: string) {
+  const earlier = out.get(name);
+  if (earlier !== undefined) {
+    throw new Error(`Tensor "${name}" appears in both "${earlier.file}" and "${file}"`);
+  }
+  out.set(name, weight);
+}
+
+function addSafetensors(out: WeightSet, bytes: Uint8Array, file: string): Set<string> {
+  const names = new Set<string>();
+  for (const [name, t] of loadSafetensors(bytes, file)) {
+    add(out, name, { ...t, file }, file);
+    names.add(name);
+  }
+  return names;
+}
+
+async function addTorch(out: WeightSet, bytes: Uint8Array, file: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  const byData = new Map<Float32Array, string>();
+  for (const [name, t] of await loadTorchCheckpoint(bytes, file)) {
+    const tiedTo = byData.get(t.data);
+    const weight: Weight = { shape: t.shape, data: t.data, dtype: t.dtype, file };
+    if (tiedTo !== undefined) weight.tiedTo = tiedTo;
+    else byData.set(t.data, name);
+    add(out, name, weight, file);
+    names.add(name);
+  }
+  return names;
+}
+
+async function loadShards(
+  files: ModelFiles,
+  indexName: string,
+  indexBytes: Uint8Array,
+  loadShard: (bytes: Uint8Array, shard: string) => Set<string> | Promise<Set<string>>,
+) {
+  const where = `"${indexName}" in "${files.location}"`;
+  let index: unknown;
+  try {
+    index = JSON.parse(new TextDecoder().decode(indexBytes));
+  } catch (e) {
+    throw new Error(`${where} is not valid JSON (${(e as Error).message})`);
+  }
+  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
+    throw new Error(`${where} has no "weight_map" object`);
+  }
+  const byShard = new Map<string, string[]>();
+  for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
+    if (typeof shard !== "string" || !isSafeFileName(shard)) {
+      throw new Error(`${where} maps tensor "${name}" to an invalid shard name ${JSON.stringify(shard)}`);
+    }
+    const names = byShard.get(shard) ?? [];
+    names.push(name);
+    byShard.set(shard, names);
+  }
+  for (const [shard, listed] of byShard) {
+    const bytes = await files.read(shard);
+    if (bytes === undefined) {
+      throw new Error(`Shard "${shard}" listed in ${where} is missing (it should hold "${listed[0]}")`);
+    }
+    const found = await loadShard(bytes, shard);
+    for (const name of listed) {
+      if (!found.has(name)) {
+        throw new Error(`Tensor "${name}" is listed in ${where} under shard "${shard}", which does not contain it`);
+      }
+    }
+  }
+}
+
+/**
+ * Returns a weight, checking its shape when one is given, with an error that names the key and both shapes.
+ *
+ * @param weights A loaded weight set.
+ * @param name The tensor name (HF checkpoint key).
+ * @param shape The expected dimensions, if any.
+ * @returns The weight.
+ * @throws {Error} When the tensor is missing or its shape differs.
+ *
+ * @example Usage
+ * ```ts
+ * import { expectWeight } from "./weights.ts";
+ * const weights = new Map([["b", { shape: [2], data: new Float32Array(2), dtype: "F32" as const, file: "x" }]]);
+ * expectWeight(weights, "b", [2]).data.length; // 2
+ * ```
+ */
+export function expectWeight(weights: WeightSet, name: string, shape?: number[]): Weight {
+  const weight = weights.get(name);
+  if (weight === undefined) throw new Error(`Checkpoint has no tensor "${name}"`);
+  if (shape !== undefined && (shape.length !== weight.shape.length || shape.some((d, i) => d !== weight.shape[i]))) {
+    throw new Error(`Tensor "${name}" has shape [${weight.shape}], expected [${shape}]`);
+  }
+  return weight;
+}
