@@ -1,0 +1,185 @@
+/**
+ * A padded batch of token ids, its checks, and its placement in kernel memory for one run.
+ *
+ * @module
+ */
+
+import type { Ptr } from "../kernels/types.ts";
+import { keptHeads, type ModelConfig } from "./config.ts";
+import type { Run } from "./graph.ts";
+
+/** A right-padded batch: `[batchSize, seqLen]` row-major arrays. */
+export interface Batch {
+  batchSize: number;
+  seqLen: number;
+  inputIds: Int32Array;
+  /** 1 for a real token, 0 for padding; all ones when absent. */
+  attentionMask?: Int32Array;
+  /** BERT segment ids; zeros when absent. */
+  tokenTypeIds?: Int32Array;
+}
+
+/**
+ * Builds a {@linkcode Batch} from nested arrays (the layout of the `*.inputs.json` files).
+ *
+ * @throws {Error} naming `source` and the field, for ragged rows or non-integer values
+ * @example Usage
+ * ```ts
+ * import { batchFromArrays } from "./inputs.ts";
+ * const batch = batchFromArrays({ input_ids: [[101, 2023, 102]], attention_mask: [[1, 1, 1]] }, "example");
+ * batch.seqLen; // 3
+ * ```
+ */
+export function batchFromArrays(
+  fields: { input_ids: unknown; attention_mask?: unknown; token_type_ids?: unknown },
+  source: string,
+): Batch {
+  const ids = matrix(fields.input_ids, "input_ids", source);
+  const B = ids.length, T = B > 0 ? ids[0].length : 0;
+  const flat = (rows: number[][], field: string) => {
+    if (rows.length !== B || rows.some((r) => r.length !== T)) {
+      throw new Error(`${source}: field "${field}" must have shape [${B}, ${T}] like "input_ids"`);
+    }
+    return Int32Array.from(rows.flat());
+  };
+  const batch: Batch = { batchSize: B, seqLen: T, inputIds: flat(ids, "input_ids") };
+  if (fields.attention_mask !== undefined) {
+    batch.attentionMask = flat(matrix(fields.attention_mask, "attention_mask", source), "attention_mask");
+  }
+  if (fields.token_type_ids !== undefined) {
+    batch.tokenTypeIds = flat(matrix(fields.token_type_ids, "token_type_ids", source), "token_type_ids");
+  }
+  return batch;
+}
+
+function matrix(value: unknown, field: string, source: string): number[][] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((r) => Array.isArray(r))) {
+    throw new Error(`${source}: field "${field}" must be a non-empty array of arrays of integers`);
+  }
+  const rows = value as unknown[][];
+  if (rows.some((r) => r.some((v) => typeof v !== "number" || !Number.isInteger(v)))) {
+    throw new Error(`${source}: field "${field}" must hold integers only`);
+  }
+  if (rows.some((r) => r.length !== rows[0].length)) {
+    throw new Error(`${source}: rows of "${field}" have different lengths`);
+  }
+  return rows as number[][];
+}
+
+/** Number of non-pad tokens in a batch. */
+export function countTokens(batch: Batch): number {
+  if (!batch.attentionMask) return batch.batchSize * batch.seqLen;
+  let n = 0;
+  for (const m of batch.attentionMask) n += m;
+  return n;
+}
+
+/**
+ * Checks a batch against a model config: ids within the vocabulary, token types within `type_vocab_size`,
+ * length within `max_position_embeddings`, mask values 0/1.
+ *
+ * @throws {Error} naming the field and the offending value
+ */
+export function checkBatch(batch: Batch, config: ModelConfig): void {
+  const { batchSize: B, seqLen: T } = batch;
+  if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) {
+    throw new Error(`Batch must have at least one row and one token, got [${B}, ${T}]`);
+  }
+  if (batch.inputIds.length !== B * T) throw new Error(`"input_ids" has ${batch.inputIds.length} values, expected ${B * T}`);
+  if (T > config.maxPositions) {
+    throw new Error(
+      `Sequence length ${T} is longer than the model's max_position_embeddings (${config.maxPositions})`,
+    );
+  }
+  for (let i = 0; i < batch.inputIds.length; i++) {
+    const id = batch.inputIds[i];
+    if (id < 0 || id >= config.vocabSize) {
+      throw new Error(`"input_ids"[${Math.floor(i / T)}][${i % T}] = ${id} is outside the vocabulary (size ${config.vocabSize})`);
+    }
+  }
+  if (batch.attentionMask) {
+    if (batch.attentionMask.length !== B * T) throw new Error(`"attention_mask" must have shape [${B}, ${T}]`);
+    if (batch.attentionMask.some((m) => m !== 0 && m !== 1)) throw new Error(`"attention_mask" must hold only 0 and 1`);
+  }
+  if (batch.tokenTypeIds) {
+    if (batch.tokenTypeIds.length !== B * T) throw new Error(`"token_type_ids" must have shape [${B}, ${T}]`);
+    const max = Math.max(1, config.typeVocabSize);
+    const bad = batch.tokenTypeIds.findIndex((t) => t < 0 || t >= max);
+    if (bad >= 0) {
+      throw new Error(`"token_type_ids"[${Math.floor(bad / T)}][${bad % T}] = ${batch.tokenTypeIds[bad]} is outside 0..${max - 1}`);
+    }
+  }
+}
+
+/** A head mask: [layers][heads] of any real values (1 keeps a head, 0 masks it). */
+export type HeadMask = ArrayLike<ArrayLike<number>>;
+
+/**
+ * Checks a head mask's shape: `layers` rows of `heads` finite numbers (original head numbering).
+ *
+ * @throws {Error} naming the expected and actual shape
+ */
+export function checkHeadMask(mask: HeadMask, config: ModelConfig, source = "head mask"): void {
+  const rows = mask.length;
+  if (rows !== config.layers || Array.from({ length: rows }, (_, l) => mask[l]).some((r) => !r || r.length !== config.heads)) {
+    const shape = `[${rows}, ${rows > 0 && mask[0] ? mask[0].length : "?"}]`;
+    throw new Error(`${source} must have shape [${config.layers}, ${config.heads}] (layers, heads), got ${shape}`);
+  }
+  for (let l = 0; l < rows; l++) {
+    for (let h = 0; h < config.heads; h++) {
+      if (!Number.isFinite(mask[l][h])) throw new Error(`${source}[${l}][${h}] = ${mask[l][h]} is not a finite number`);
+    }
+  }
+}
+
+/** The batch in kernel memory for one run, plus per-layer head-mask buffers (kept heads only). */
+export interface ArenaInputs {
+  B: number;
+  T: number;
+  ids: Ptr;
+  positions: Ptr;
+  tokenTypes: Ptr;
+  /** f32 [B, T] (1 real / 0 pad). */
+  keyMask: Ptr;
+  /** Per layer: H_l floats (0 = no mask). */
+  headMask: Ptr[];
+  /** Per layer: H_l floats receiving dL/dmask (0 = not wanted). */
+  headMaskGrad: Ptr[];
+}
+
+/**
+ * Places a checked batch and head mask in the run's memory. Masks of pruned heads are dropped (those heads
+ * no longer exist); gradient buffers are allocated when `wantHeadMaskGrad`.
+ */
+export function placeInputs(
+  run: Run,
+  batch: Batch,
+  config: ModelConfig,
+  headMask: HeadMask | undefined,
+  wantHeadMaskGrad: boolean,
+): ArenaInputs {
+  const { batchSize: B, seqLen: T } = batch;
+  const positions = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+  const masks: Ptr[] = [];
+  const grads: Ptr[] = [];
+  for (let l = 0; l < config.layers; l++) {
+    const kept = keptHeads(config, l);
+    masks.push(headMask && kept.length > 0 ? run.floats(kept.map((h) => headMask[l][h])) : 0);
+    if (wantHeadMaskGrad && kept.length > 0) {
+      // the backward kernel needs the multipliers to exist even when the caller gave no mask
+      if (masks[l] === 0) masks[l] = run.floats(kept.map(() => 1));
+      grads.push(run.act([kept.length]).ptr);
+    } else grads.push(0);
+  }
+  return {
+    B,
+    T,
+    ids: run.ints(batch.inputIds),
+    positions: run.ints(positions),
+    tokenTypes: run.ints(batch.tokenTypeIds ?? new Int32Array(B * T)),
+    keyMask: run.floats(batch.attentionMask ?? new Int32Array(B * T).fill(1)),
+    headMask: masks,
+    headMaskGrad: grads,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Loads a checkpoint in Hugging Face layout — `config.json`, weights, tokenizer files — from any
+ * {@linkcode ModelFiles} source into a runnable {@linkcode TransformerModel}.
+ *
+ * @module
+ */
+
+import { type ModelFiles, readText } from "../checkpoint/files.ts";
+import { loadWeights } from "../checkpoint/weights.ts";
+import type { Kernels } from "../kernels/types.ts";
+import { createWasmKernels } from "../kernels/wasm_kernels.ts";
+import { loadTokenizer, type Tokenizer } from "../tokenizers/mod.ts";
+import { parseConfig } from "./config.ts";
+import { checkWeights, TransformerModel } from "./model.ts";
+
+/** Options for {@linkcode loadModel}. */
+export interface LoadOptions {
+  /** The kernel backend (default: a fresh WASM-SIMD instance). */
+  kernels?: Kernels;
+  /** Also load the tokenizer (default true; a missing tokenizer is then an error). */
+  tokenizer?: boolean;
+}
+
+/** A model with its tokenizer. */
+export interface LoadedModel {
+  model: TransformerModel;
+  /** Present unless `tokenizer: false` was asked. */
+  tokenizer?: Tokenizer;
+  /** Where it came from. */
+  files: ModelFiles;
+}
+
+/**
+ * Reads `config.json`, checks it, loads and checks the weights against it, and places them in kernel memory.
+ *
+ * @throws {Error} naming the file and field/tensor at fault: missing or invalid config.json, unknown
+ *   `model_type`, missing tensors, shapes that disagree with the config, unreadable weights or tokenizer
+ * @example Usage
+ * ```ts ignore
+ * import { localFiles } from "../checkpoint/deno.ts";
+ * const { model, tokenizer } = await loadModel(localFiles("models/bert-sst2"));
+ * ```
+ */
+export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const configText = await readText(files, "config.json");
+  if (configText === undefined) throw new Error(`${files.location}: config.json is missing`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(configText);
+  } catch (e) {
+    throw new Error(`${files.location}/config.json: not valid JSON (${(e as Error).message})`);
+  }
+  const config = parseConfig(raw, `${files.location}/config.json`);
+  const weights = checkWeights(config, await loadWeights(files), files.location);
+  const model = new TransformerModel(config, weights, opts.kernels ?? createWasmKernels());
+  const result: LoadedModel = { model, files };
+  if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, config.raw as { model_type: string });
+  return result;
+}

@@ -1,0 +1,67 @@
+/**
+ * Helpers for tests that compare against the Hugging Face goldens in `tests/fixtures/goldens`.
+ *
+ * @module
+ */
+
+import { loadSafetensors } from "../core/checkpoint/safetensors.ts";
+import type { Tensor } from "../core/tensor.ts";
+
+/** The fixtures folder. */
+export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+
+/** Path of a fixture model folder. */
+export function fixtureModel(name: string): string {
+  return `${FIXTURES}models/${name}`;
+}
+
+/** Reads a golden's `*.inputs.json`. */
+export function readInputs(name: string): Record<string, unknown> {
+  return JSON.parse(Deno.readTextFileSync(`${FIXTURES}goldens/${name}.inputs.json`));
+}
+
+/** Reads a golden safetensors file as float32 tensors. */
+export function readGolden(name: string): Map<string, Tensor> {
+  const path = `${FIXTURES}goldens/${name}.safetensors`;
+  return loadSafetensors(Deno.readFileSync(path), path);
+}
+
+/** Max |a − b| of two tensors after checking their shapes agree. */
+export function maxAbsDiff(label: string, expected: Tensor, actual: Tensor): number {
+  if (expected.shape.join() !== actual.shape.join()) {
+    throw new Error(`${label}: shape [${actual.shape}] differs from expected [${expected.shape}]`);
+  }
+  let max = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    const d = Math.abs(expected.data[i] - actual.data[i]);
+    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
+  }
+  return max;
+}
+
+/**
+ * Asserts every listed expected tensor is matched within `atol` (max |diff|), reporting a label and the max
+ * difference per tensor, as llm.c's check_tensor does.
+ */
+export function assertTensorsClose(
+  expected: Map<string, Tensor>,
+  actual: (name: string) => Tensor | undefined,
+  names: string[],
+  atol = 1e-4,
+): void {
+  const lines: string[] = [];
+  let bad = 0;
+  for (const name of names) {
+    const a = actual(name);
+    if (!a) {
+      lines.push(`  ${name}: MISSING`);
+      bad++;
+      continue;
+    }
+    const d = maxAbsDiff(name, expected.get(name)!, a);
+    const ok = d <= atol;
+    if (!ok) bad++;
+    lines.push(`  ${name}: max|diff| ${d.toExponential(2)} ${ok ? "ok" : "FAIL"}`);
+  }
+  if (bad > 0) throw new Error(`${bad} tensor(s) differ by more than ${atol}:\n${lines.join("\n")}`);
+}
