@@ -81,10 +81,29 @@ export interface Kernels {
    * (biased variance, as torch.nn.LayerNorm). Saves mean[rows] and rstd[rows] for backward.
    * `out` may alias `inp`.
    */
-  layerNormForward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, rows: number, C: number, eps: number): void;
+  layerNormForward(
+    out: Ptr,
+    mean: Ptr,
+    rstd: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    bias: Ptr,
+    rows: number,
+    C: number,
+    eps: number,
+  ): void;
   /** Accumulates dinp, dweight, dbias from dout, using the saved mean/rstd. `dinp` must not alias `dout`. */
   layerNormBackward(
-    dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, rows: number, C: number,
+    dinp: Ptr,
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    mean: Ptr,
+    rstd: Ptr,
+    rows: number,
+    C: number,
   ): void;
 
   // ---------------------------------------------------------------- activations
@@ -116,8 +135,20 @@ export interface Kernels {
    * ctx[b, t, h·D + d] = Σ_j headMask[h] · probs[b, h, t, j] · v[b, j, h, d]   (ctx is [B, T, H·D], contiguous).
    */
   attentionForward(
-    ctx: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr, ldqkv: number, keyMask: Ptr, headMask: Ptr,
-    B: number, T: number, H: number, D: number, scale: number, causal: boolean,
+    ctx: Ptr,
+    probs: Ptr,
+    q: Ptr,
+    k: Ptr,
+    v: Ptr,
+    ldqkv: number,
+    keyMask: Ptr,
+    headMask: Ptr,
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    scale: number,
+    causal: boolean,
   ): void;
   /**
    * Backward of attentionForward. Accumulates dq, dk, dv (same strided layout as q, k, v, stride ldqkv) and
@@ -125,8 +156,23 @@ export interface Kernels {
    * `scratch` must hold T·T floats.
    */
   attentionBackward(
-    dq: Ptr, dk: Ptr, dv: Ptr, dheadMask: Ptr, dctx: Ptr, probs: Ptr, q: Ptr, k: Ptr, v: Ptr, ldqkv: number,
-    headMask: Ptr, scratch: Ptr, B: number, T: number, H: number, D: number, scale: number,
+    dq: Ptr,
+    dk: Ptr,
+    dv: Ptr,
+    dheadMask: Ptr,
+    dctx: Ptr,
+    probs: Ptr,
+    q: Ptr,
+    k: Ptr,
+    v: Ptr,
+    ldqkv: number,
+    headMask: Ptr,
+    scratch: Ptr,
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    scale: number,
   ): void;
 
   // ---------------------------------------------------------------- losses
@@ -151,8 +197,17 @@ export interface Kernels {
    * p −= lr · (m / (1 − β1^step)) / (sqrt(v / (1 − β2^step)) + eps).
    */
   adamw(
-    param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    param: Ptr,
+    grad: Ptr,
+    m: Ptr,
+    v: Ptr,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
   ): void;
   /** Σ x[i]² over n floats (for gradient-norm clipping), accumulated in f64 where possible. */
   sumSquares(x: Ptr, n: number): number;

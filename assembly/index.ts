@@ -1,0 +1,21 @@
+// Every kernel of the contract in core/kernels/types.ts, as *_forward / *_backward pairs (llm.c argument order:
+// outputs, saved values, inputs, dimensions). Pointers are byte offsets into this module's exported memory.
+
+export { matmul_forward, matmul_scratch_bytes } from "./matmul";
+export { attention_forward, attention_backward } from "./attention";
+export { layer_norm_forward, layer_norm_backward } from "./layer_norm";
+export {
+  erf, gelu_erf_forward, gelu_erf_backward, gelu_tanh_forward, gelu_tanh_backward, tanh_forward, tanh_backward,
+} from "./gelu";
+export { softmax_forward } from "./softmax";
+export { cross_entropy_forward, cross_entropy_backward } from "./cross_entropy";
+export { embedding_forward, embedding_backward } from "./embedding";
+export {
+  fill_forward, copy_forward, add_forward, scale_forward, bias_forward, bias_backward, sum_squares,
+} from "./elementwise";
+export { adamw_update } from "./adamw";
+
+/** First byte past the module's static data: the kernel memory's allocator starts above it. */
+export function heap_base(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,353 @@
+/**
+ * The shared kernel case table (tfjs's "one op test suite for every backend"): each case allocates seeded random
+ * inputs in a backend's memory, runs one kernel and returns copies of its outputs. `kernels_test.ts` runs every
+ * case on the reference and on both WASM builds and compares.
+ *
+ * @module
+ */
+import { type Kernels, MatmulFlags, type Ptr } from "./types.ts";
+
+/** What a case returns: named output tensors (copied out of the kernel memory) or scalars. */
+export type CaseOutputs = Record<string, Float32Array | number>;
+
+/** One row of the table. */
+export interface KernelCase {
+  /** Test name, "kernel() does what with which sizes". */
+  name: string;
+  /** Runs the case on `k` with inputs drawn from `rnd`; identical seeds give identical inputs. */
+  run(k: Kernels, rnd: () => number): CaseOutputs;
+}
+
+/** A seeded uniform [-1, 1) generator (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+/** Allocates n floats in k's memory filled by `init` (default: uniform [-1, 1)). */
+export function floats(k: Kernels, n: number, rnd: () => number, init?: (i: number) => number): Ptr {
+  const p = k.mem.alloc(4 * n);
+  const v = k.mem.f32(p, n);
+  for (let i = 0; i < n; i++) v[i] = init ? init(i) : rnd();
+  return p;
+}
+
+/** Allocates ints in k's memory. */
+export function ints(k: Kernels, values: number[]): Ptr {
+  const p = k.mem.alloc(4 * values.length);
+  k.mem.i32(p, values.length).set(values);
+  return p;
+}
+
+/** A copy of n floats at p. */
+export function read(k: Kernels, p: Ptr, n: number): Float32Array {
+  return k.mem.f32(p, n).slice();
+}
+
+const SIZES = [1, 3, 5, 7, 13, 33, 100];
+
+function flagName(flags: number): string {
+  const names = Object.entries(MatmulFlags).filter(([, v]) => flags & v).map(([n]) => n);
+  return names.length ? names.join("|") : "no flags";
+}
+
+function elementwiseCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const n of SIZES) {
+    cases.push({
+      name: `fill() and copy() handle n=${n}, copy in place`,
+      run(k, rnd) {
+        const a = floats(k, n, rnd), o = floats(k, n + 1, rnd);
+        k.fill(o, 0.75, n);
+        const filled = read(k, o, n + 1);
+        k.copy(o, a, n);
+        k.copy(a, a, n);
+        return { filled, copied: read(k, o, n + 1), self: read(k, a, n) };
+      },
+    });
+    cases.push({
+      name: `add() and scale() handle n=${n} with out aliasing a or b`,
+      run(k, rnd) {
+        const a = floats(k, n, rnd), b = floats(k, n, rnd), o = floats(k, n, rnd);
+        k.add(o, a, b, n);
+        const sum = read(k, o, n);
+        k.add(a, a, b, n);
+        k.add(b, a, b, n);
+        k.scale(o, a, -1.5, n);
+        const scaled = read(k, o, n);
+        k.scale(b, b, 0.25, n);
+        return { sum, a: read(k, a, n), b: read(k, b, n), scaled };
+      },
+    });
+    cases.push({
+      name: `addBias() and biasBackward() handle rows=3 cols=${n}, in place`,
+      run(k, rnd) {
+        const a = floats(k, 3 * n, rnd), bias = floats(k, n, rnd), o = floats(k, 3 * n, rnd), db = floats(k, n, rnd);
+        k.addBias(o, a, bias, 3, n);
+        const out = read(k, o, 3 * n);
+        k.addBias(a, a, bias, 3, n);
+        k.biasBackward(db, o, 3, n);
+        return { out, inPlace: read(k, a, 3 * n), dbias: read(k, db, n) };
+      },
+    });
+    cases.push({
+      name: `sumSquares() handles n=${n}`,
+      run(k, rnd) {
+        const a = floats(k, n, rnd);
+        return { sumSquares: k.sumSquares(a, n) };
+      },
+    });
+  }
+  return cases;
+}
+
+function matmulCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [5, 7, 9],
+    [3, 13, 33],
+    [13, 5, 7],
+    [4, 8, 8],
+    [33, 300, 17],
+    [7, 513, 13],
+    [130, 260, 20],
+    [3, 0, 5],
+  ];
+  for (const [M, K, N] of shapes) {
+    for (let flags = 0; flags < 8; flags++) {
+      for (const withBias of [false, true]) {
+        cases.push({
+          name: `matmul() handles ${flagName(flags)} with M=${M} K=${K} N=${N}${withBias ? " and bias" : ""}`,
+          run(k, rnd) {
+            const a = floats(k, M * K, rnd), b = floats(k, K * N, rnd), out = floats(k, M * N, rnd);
+            const bias = withBias ? floats(k, N, rnd) : 0;
+            k.matmul(out, a, b, bias, M, K, N, flags);
+            return { out: read(k, out, M * N) };
+          },
+        });
+      }
+    }
+  }
+  return cases;
+}
+
+function layerNormCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const C of [1, 3, 7, 33, 768]) {
+    for (const rows of [1, 5]) {
+      cases.push({
+        name: `layerNormForward() and layerNormBackward() handle rows=${rows} C=${C}, out aliasing inp`,
+        run(k, rnd) {
+          const n = rows * C;
+          const inp = floats(k, n, rnd, () => 3 * rnd() + 0.5), w = floats(k, C, rnd), b = floats(k, C, rnd);
+          const out = floats(k, n, rnd), mean = floats(k, rows, rnd), rstd = floats(k, rows, rnd);
+          k.layerNormForward(out, mean, rstd, inp, w, b, rows, C, 1e-5);
+          const dout = floats(k, n, rnd), dinp = floats(k, n, rnd), dw = floats(k, C, rnd), db = floats(k, C, rnd);
+          k.layerNormBackward(dinp, dw, db, dout, inp, w, mean, rstd, rows, C);
+          const res = {
+            out: read(k, out, n),
+            mean: read(k, mean, rows),
+            rstd: read(k, rstd, rows),
+            dinp: read(k, dinp, n),
+            dweight: read(k, dw, C),
+            dbias: read(k, db, C),
+          };
+          k.layerNormForward(inp, mean, rstd, inp, w, b, rows, C, 1e-5);
+          return { ...res, inPlace: read(k, inp, n) };
+        },
+      });
+    }
+  }
+  return cases;
+}
+
+const SPECIAL = [0, -0, 1e-8, -1e-8, 0.5, -0.5, 1, -1, 2.5, -2.5, 3.99, -3.99, 4, -4, 6, -6, 10, -10, 30, -30];
+
+function activationCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const n of [1, 7, 33, 1000]) {
+    for (const kind of ["erf", "tanh"] as const) {
+      cases.push({
+        name: `geluForward() and geluBackward() handle the ${kind} form with n=${n}, in place`,
+        run(k, rnd) {
+          const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i] : 6 * rnd()));
+          const out = floats(k, n, rnd), dout = floats(k, n, rnd), dinp = floats(k, n, rnd);
+          k.geluForward(out, inp, n, kind);
+          k.geluBackward(dinp, inp, dout, n, kind);
+          const res = { out: read(k, out, n), dinp: read(k, dinp, n) };
+          k.geluForward(inp, inp, n, kind);
+          return { ...res, inPlace: read(k, inp, n) };
+        },
+      });
+    }
+    cases.push({
+      name: `tanhForward() and tanhBackward() handle n=${n}`,
+      run(k, rnd) {
+        const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i] : 4 * rnd()));
+        const out = floats(k, n, rnd), dout = floats(k, n, rnd), dinp = floats(k, n, rnd);
+        k.tanhForward(out, inp, n);
+        k.tanhBackward(dinp, out, dout, n);
+        return { out: read(k, out, n), dinp: read(k, dinp, n) };
+      },
+    });
+  }
+  for (const cols of [1, 5, 33, 100]) {
+    cases.push({
+      name: `softmaxRows() handles rows=3 cols=${cols} with large logits`,
+      run(k, rnd) {
+        const x = floats(k, 3 * cols, rnd, () => 40 * rnd());
+        k.softmaxRows(x, 3, cols);
+        return { probs: read(k, x, 3 * cols) };
+      },
+    });
+  }
+  return cases;
+}
+
+interface AttentionSetup {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  fused: boolean;
+  causal: boolean;
+  padding: boolean;
+  headMask: boolean;
+  fullyMasked: boolean;
+}
+
+function attentionCases(): KernelCase[] {
+  const setups: AttentionSetup[] = [];
+  const base = { fused: false, causal: false, padding: false, headMask: false, fullyMasked: false };
+  for (const [B, T, H, D] of [[1, 1, 1, 1], [2, 5, 3, 7], [2, 13, 4, 8], [1, 33, 2, 16], [3, 7, 2, 5]]) {
+    setups.push({ ...base, B, T, H, D });
+    setups.push({ ...base, B, T, H, D, fused: true, causal: true });
+    setups.push({ ...base, B, T, H, D, padding: true, headMask: true });
+    setups.push({ ...base, B, T, H, D, fused: true, causal: true, padding: true, headMask: true });
+    setups.push({ ...base, B, T, H, D, padding: true, fullyMasked: true, headMask: true });
+  }
+  return setups.map((s) => {
+    const { B, T, H, D } = s;
+    const opts = [
+      s.fused ? "fused qkv" : "separate q/k/v",
+      s.causal && "causal",
+      s.padding && "padding",
+      s.headMask && "head mask",
+      s.fullyMasked && "a fully masked row",
+    ].filter(Boolean).join(", ");
+    return {
+      name: `attentionForward() and attentionBackward() handle B=${B} T=${T} H=${H} D=${D}, ${opts}`,
+      run(k, rnd) {
+        const HD = H * D, ld = s.fused ? 3 * HD : HD;
+        let q: Ptr, kk: Ptr, v: Ptr, dq: Ptr, dk: Ptr, dv: Ptr;
+        const n = B * T * ld;
+        if (s.fused) {
+          q = floats(k, n, rnd, () => 2 * rnd());
+          kk = q + 4 * HD;
+          v = q + 8 * HD;
+          dq = floats(k, n, rnd);
+          dk = dq + 4 * HD;
+          dv = dq + 8 * HD;
+        } else {
+          q = floats(k, n, rnd, () => 2 * rnd());
+          kk = floats(k, n, rnd, () => 2 * rnd());
+          v = floats(k, n, rnd);
+          dq = floats(k, n, rnd);
+          dk = floats(k, n, rnd);
+          dv = floats(k, n, rnd);
+        }
+        // Padding: batch b keeps its first T − b keys; with fullyMasked, batch 0 has no real key at all.
+        const keyMask = s.padding
+          ? floats(k, B * T, rnd, (i) => {
+            const b = Math.floor(i / T), t = i % T;
+            if (s.fullyMasked && b === 0) return 0;
+            return t < Math.max(1, T - b) ? 1 : 0;
+          })
+          : 0;
+        const hm = [1, 0, 0.5, -1.5];
+        const headMask = s.headMask ? floats(k, H, rnd, (h) => hm[h % 4]) : 0;
+        const ctx = floats(k, B * T * HD, rnd), probs = floats(k, B * H * T * T, rnd);
+        const scale = 1 / Math.sqrt(D);
+        k.attentionForward(ctx, probs, q, kk, v, ld, keyMask, headMask, B, T, H, D, scale, s.causal);
+        const dctx = floats(k, B * T * HD, rnd), dhm = floats(k, H, rnd), scratch = floats(k, T * T, rnd);
+        const pristine = s.fused ? 0 : 1;
+        k.attentionBackward(dq, dk, dv, dhm, dctx, probs, q, kk, v, ld, headMask, scratch, B, T, H, D, scale);
+        const out: CaseOutputs = {
+          ctx: read(k, ctx, B * T * HD),
+          probs: read(k, probs, B * H * T * T),
+          dheadMask: read(k, dhm, H),
+        };
+        if (pristine) {
+          out.dq = read(k, dq, n);
+          out.dk = read(k, dk, n);
+          out.dv = read(k, dv, n);
+        } else {
+          out.dqkv = read(k, dq, n);
+        }
+        return out;
+      },
+    };
+  });
+}
+
+function lossAndEmbeddingCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const V of [1, 7, 33, 100]) {
+    cases.push({
+      name: `crossEntropyForward() and crossEntropyBackward() handle rows=5 V=${V} with ignored targets`,
+      run(k, rnd) {
+        const rows = 5;
+        const targets = ints(k, [0, -1, V - 1, -100, Math.floor(V / 2)]);
+        const logits = floats(k, rows * V, rnd, () => 10 * rnd());
+        const losses = floats(k, rows, rnd), probs = floats(k, rows * V, rnd), dl = floats(k, rows * V, rnd);
+        k.crossEntropyForward(losses, probs, logits, targets, rows, V);
+        k.crossEntropyBackward(dl, probs, targets, rows, V, 1 / 3);
+        return { losses: read(k, losses, rows), probs: read(k, probs, rows * V), dlogits: read(k, dl, rows * V) };
+      },
+    });
+  }
+  for (const C of [1, 5, 33]) {
+    cases.push({
+      name: `embeddingForward() and embeddingBackward() handle C=${C} with repeated ids`,
+      run(k, rnd) {
+        const ids = [3, 0, 3, 6, 1, 3];
+        const table = floats(k, 7 * C, rnd), out = floats(k, ids.length * C, rnd), idp = ints(k, ids);
+        k.embeddingForward(out, table, idp, ids.length, C);
+        const dtable = floats(k, 7 * C, rnd), dout = floats(k, ids.length * C, rnd);
+        k.embeddingBackward(dtable, dout, idp, ids.length, C);
+        return { out: read(k, out, ids.length * C), dtable: read(k, dtable, 7 * C) };
+      },
+    });
+  }
+  for (const n of [1, 13, 100]) {
+    cases.push({
+      name: `adamw() handles n=${n} over 3 steps with weight decay`,
+      run(k, rnd) {
+        const p = floats(k, n, rnd), m = floats(k, n, rnd, () => 0), v = floats(k, n, rnd, () => 0);
+        for (let step = 1; step <= 3; step++) {
+          const g = floats(k, n, rnd);
+          k.adamw(p, g, m, v, n, 1e-2, 0.9, 0.999, 1e-8, 0.01, step);
+        }
+        return { param: read(k, p, n), m: read(k, m, n), v: read(k, v, n) };
+      },
+    });
+  }
+  return cases;
+}
+
+/** Every case in the table. */
+export const KERNEL_CASES: KernelCase[] = [
+  ...elementwiseCases(),
+  ...matmulCases(),
+  ...layerNormCases(),
+  ...activationCases(),
+  ...attentionCases(),
+  ...lossAndEmbeddingCases(),
+];

@@ -1,0 +1,278 @@
+/**
+ * The tokenizer pipeline every family shares: added tokens → normalizer → pre-tokenizer → model →
+ * truncation → post-processor, and a decoder. The family classes and `tokenizer.json` loading configure it.
+ *
+ * @module
+ */
+
+import { type AddedToken, AddedTokenSplitter } from "./added_tokens.ts";
+import type { PostProcessor } from "./post_processor.ts";
+import { truncatedLengths } from "./truncation.ts";
+import type { DecodeOptions, EncodeOptions, Encoding, Tokenizer, TokenizerKind } from "./types.ts";
+
+/**
+ * The model stage: one pre-tokenized word to ids.
+ *
+ * @example Usage
+ * ```ts
+ * const whole: TokenModel = { tokenize: (word) => [word.length] };
+ * ```
+ */
+export interface TokenModel {
+  /**
+   * Encodes one word.
+   * @param word A pre-tokenized word.
+   *
+   * @example Usage
+   * ```ts
+   * const m: TokenModel = { tokenize: () => [0] };
+   * m.tokenize("word");
+   * ```
+   */
+  tokenize(word: string): number[];
+}
+
+/**
+ * The parts of a {@linkcode PipelineTokenizer}.
+ *
+ * @example Usage
+ * ```ts
+ * import { bertNormalize } from "./bert_normalizer.ts";
+ * import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
+ * import { wordPieceDecode } from "./decoders.ts";
+ * import { bertPostProcessor } from "./post_processor.ts";
+ * import { WordPieceModel } from "./wordpiece_model.ts";
+ * const vocab = new Map([["[UNK]", 0], ["[CLS]", 1], ["[SEP]", 2], ["hi", 3]]);
+ * const parts: PipelineParts = {
+ *   kind: "wordpiece",
+ *   idToToken: ["[UNK]", "[CLS]", "[SEP]", "hi"],
+ *   tokenToId: vocab,
+ *   normalize: (s) => bertNormalize(s),
+ *   preTokenize: bertPreTokenize,
+ *   model: new WordPieceModel(vocab),
+ *   postProcessor: bertPostProcessor(1, 2),
+ *   decode: (t) => wordPieceDecode(t),
+ *   addedTokens: [],
+ *   padId: 0,
+ *   unkId: 0,
+ * };
+ * new PipelineTokenizer(parts).encode("Hi");
+ * ```
+ */
+export interface PipelineParts {
+  /** The family. */
+  kind: TokenizerKind;
+  /** Id → token, model vocabulary and added tokens together (holes allowed). */
+  idToToken: readonly string[];
+  /** Token → id, model vocabulary and added tokens together. */
+  tokenToId: ReadonlyMap<string, number>;
+  /** Normalizer; identity when absent. */
+  normalize?: (text: string) => string;
+  /** Pre-tokenizer: normalized text to words. */
+  preTokenize: (text: string) => string[];
+  /** The model. */
+  model: TokenModel;
+  /** Special tokens and segment ids. */
+  postProcessor: PostProcessor;
+  /** Token strings to text. */
+  decode: (tokens: string[]) => string;
+  /** Added tokens, matched before normalization (or after, when `normalized`). */
+  addedTokens: readonly AddedToken[];
+  /** See {@linkcode Tokenizer.padId}. */
+  padId: number;
+  /** See {@linkcode Tokenizer.unkId}. */
+  unkId: number | undefined;
+}
+
+/**
+ * A {@linkcode Tokenizer} assembled from pipeline stages.
+ *
+ * @example Usage
+ * ```ts
+ * import { deepStrictEqual } from "node:assert";
+ * import { WordPieceTokenizer } from "./wordpiece.ts";
+ * const tok = WordPieceTokenizer.fromVocabText("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\n");
+ * deepStrictEqual(tok.encode("Hellos").ids, [2, 4, 5, 3]);
+ * ```
+ */
+export class PipelineTokenizer implements Tokenizer {
+  /** Which family this is. */
+  readonly kind: TokenizerKind;
+  /** Number of ids. */
+  readonly vocabSize: number;
+  /** Id to pad with (see {@linkcode Tokenizer.padId}). */
+  readonly padId: number;
+  /** Id of the unknown token, if any. */
+  readonly unkId: number | undefined;
+  readonly #parts: PipelineParts;
+  readonly #splitter: AddedTokenSplitter;
+  readonly #special: Set<number>;
+
+  /**
+   * @param parts The stages.
+   */
+  constructor(parts: PipelineParts) {
+    this.#parts = parts;
+    this.kind = parts.kind;
+    this.vocabSize = parts.idToToken.length;
+    this.padId = parts.padId;
+    this.unkId = parts.unkId;
+    this.#splitter = new AddedTokenSplitter(parts.addedTokens, parts.normalize);
+    this.#special = new Set(parts.addedTokens.filter((t) => t.special).map((t) => t.id));
+  }
+
+  /**
+   * Encodes one text without special tokens or truncation.
+   *
+   * @param text The text.
+   * @returns Ids and token strings.
+   *
+   * @example Usage
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { WordPieceTokenizer } from "./wordpiece.ts";
+   * const tok = WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\nhi\n");
+   * deepStrictEqual(tok.tokenizeToIds("Hi hi"), [3, 3]);
+   * ```
+   */
+  tokenizeToIds(text: string): number[] {
+    const p = this.#parts;
+    const ids: number[] = [];
+    for (const seg of this.#splitter.splitRaw(text)) {
+      if (seg.id !== undefined) {
+        ids.push(seg.id);
+        continue;
+      }
+      const normalized = p.normalize ? p.normalize(seg.text) : seg.text;
+      for (const nseg of this.#splitter.splitNormalized(normalized)) {
+        if (nseg.id !== undefined) {
+          ids.push(nseg.id);
+          continue;
+        }
+        for (const word of p.preTokenize(nseg.text)) {
+          const wordIds = p.model.tokenize(word);
+          for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]);
+        }
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * The token strings of a text, without special tokens.
+   *
+   * @param text The text.
+   * @returns Token strings.
+   *
+   * @example Usage
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { WordPieceTokenizer } from "./wordpiece.ts";
+   * const tok = WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\nhi\n");
+   * deepStrictEqual(tok.tokenize("hi!"), ["hi", "[UNK]"]);
+   * ```
+   */
+  tokenize(text: string): string[] {
+    return this.tokenizeToIds(text).map((id) => this.idToToken(id));
+  }
+
+  /**
+   * Encodes a text or a pair, with special tokens and optional truncation (HF `longest_first` by default).
+   *
+   * @param text The first text.
+   * @param textPair The optional second text.
+   * @param opts Special tokens and truncation.
+   * @returns Ids, segment ids and token strings.
+   * @throws {RangeError} When `maxLength` is smaller than the number of special tokens.
+   *
+   * @example Usage
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { WordPieceTokenizer } from "./wordpiece.ts";
+   * const tok = WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\na\nb\n");
+   * deepStrictEqual(tok.encode("a", "b b").tokenTypeIds, [0, 0, 0, 1, 1, 1]);
+   * ```
+   */
+  encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
+    const addSpecial = opts.addSpecialTokens ?? true;
+    let a = this.tokenizeToIds(text);
+    let b = textPair === undefined ? undefined : this.tokenizeToIds(textPair);
+    const pp = this.#parts.postProcessor;
+    if (opts.maxLength !== undefined) {
+      const added = addSpecial ? pp.addedTokens(b !== undefined) : 0;
+      if (opts.maxLength < added) {
+        throw new RangeError(
+          `Max length is "${opts.maxLength}", expected at least "${added}" (the special tokens added)`,
+        );
+      }
+      const [na, nb] = truncatedLengths(a.length, b?.length, opts.maxLength - added, opts.truncation);
+      if (na < a.length) a = a.slice(0, na);
+      if (b !== undefined && nb < b.length) b = b.slice(0, nb);
+    }
+    const run = (ids: number[]) => ({ ids, tokens: ids.map((id) => this.idToToken(id)) });
+    return pp.process(run(a), b === undefined ? undefined : run(b), addSpecial);
+  }
+
+  /**
+   * Decodes ids to text with the family's decoder.
+   *
+   * @param ids Token ids.
+   * @param opts Whether to skip special tokens.
+   * @returns The text.
+   * @throws {RangeError} When an id is outside the vocabulary.
+   *
+   * @example Usage
+   * ```ts
+   * import { strictEqual } from "node:assert";
+   * import { WordPieceTokenizer } from "./wordpiece.ts";
+   * const tok = WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\nhello\n##s\n");
+   * strictEqual(tok.decode([1, 3, 4, 2], { skipSpecialTokens: true }), "hellos");
+   * ```
+   */
+  decode(ids: readonly number[], opts: DecodeOptions = {}): string {
+    const skip = opts.skipSpecialTokens ?? false;
+    const tokens: string[] = [];
+    for (const id of ids) {
+      if (skip && this.#special.has(id)) continue;
+      tokens.push(this.idToToken(id));
+    }
+    return this.#parts.decode(tokens);
+  }
+
+  /**
+   * The token string of an id.
+   *
+   * @param id A token id.
+   * @returns The token.
+   * @throws {RangeError} When the id has no token.
+   *
+   * @example Usage
+   * ```ts
+   * import { strictEqual } from "node:assert";
+   * import { WordPieceTokenizer } from "./wordpiece.ts";
+   * strictEqual(WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\n").idToToken(1), "[CLS]");
+   * ```
+   */
+  idToToken(id: number): string {
+    const t = this.#parts.idToToken[id];
+    if (t === undefined) throw new RangeError(`Token id "${id}" is not in the vocabulary of ${this.vocabSize} ids`);
+    return t;
+  }
+
+  /**
+   * The id of a token string.
+   *
+   * @param token A token as stored in the vocabulary.
+   * @returns Its id, or `undefined`.
+   *
+   * @example Usage
+   * ```ts
+   * import { strictEqual } from "node:assert";
+   * import { WordPieceTokenizer } from "./wordpiece.ts";
+   * strictEqual(WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\n").tokenToId("[SEP]"), 2);
+   * ```
+   */
+  tokenToId(token: string): number | undefined {
+    return this.#parts.tokenToId.get(token);
+  }
+}
