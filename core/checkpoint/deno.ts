@@ -15,3 +15,4 @@
 
 export * from "./hub.ts";
 export * from "./local_files.ts";
+export * from "./save_checkpoint.ts";

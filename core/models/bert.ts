@@ -78,10 +78,10 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   const pos = run.embedding(p("bert.embeddings.position_embeddings.weight"), x.positions, [B, T]);
   const typ = run.embedding(p("bert.embeddings.token_type_embeddings.weight"), x.tokenTypes, [B, T]);
   const sum = run.add(run.add(tok, pos), typ);
-  let h = run.hook(
+  let h = run.drop(run.hook(
     hookName("embed"),
     run.layerNorm(sum, p("bert.embeddings.LayerNorm.weight"), p("bert.embeddings.LayerNorm.bias"), eps),
-  );
+  ));
 
   for (let l = 0; l < config.layers; l++) {
     const q = `bert.encoder.layer.${l}`;
@@ -99,7 +99,7 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
       x.headMask[l],
       x.headMaskGrad[l],
     );
-    run.hookPattern(hookName("pattern", l), probs, x.headMask[l], H);
+    run.hookPattern(l, probs, x.headMask[l], H, x.keyMask);
     run.hook(hookName("z", l), ctx, [B, T, H, D]);
     const attnOut = run.hook(
       hookName("attn_out", l),
@@ -107,7 +107,7 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
     );
     const mid = run.hook(
       hookName("resid_mid", l),
-      run.layerNorm(run.add(attnOut, h), p(`${q}.attention.output.LayerNorm.weight`), p(`${q}.attention.output.LayerNorm.bias`), eps),
+      run.layerNorm(run.add(run.drop(attnOut), h), p(`${q}.attention.output.LayerNorm.weight`), p(`${q}.attention.output.LayerNorm.bias`), eps),
     );
     // MLP
     const pre = run.hook(hookName("mlp_pre", l), run.linear(mid, p(`${q}.intermediate.dense.weight`), p(`${q}.intermediate.dense.bias`), true));
@@ -115,7 +115,7 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
     const mlpOut = run.hook(hookName("mlp_out", l), run.linear(post, p(`${q}.output.dense.weight`), p(`${q}.output.dense.bias`), true));
     h = run.hook(
       hookName("resid_post", l),
-      run.layerNorm(run.add(mlpOut, mid), p(`${q}.output.LayerNorm.weight`), p(`${q}.output.LayerNorm.bias`), eps),
+      run.layerNorm(run.add(run.drop(mlpOut), mid), p(`${q}.output.LayerNorm.weight`), p(`${q}.output.LayerNorm.bias`), eps),
     );
     h = run.endScope(scope, h);
   }
@@ -124,5 +124,5 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   // pooler: tanh(W · h[CLS] + b), then the classifier
   const cls = run.firstToken(h);
   const pooled = run.hook(hookName("pooler"), run.tanh(run.linear(cls, p("bert.pooler.dense.weight"), p("bert.pooler.dense.bias"), true)));
-  return run.linear(pooled, p("classifier.weight"), p("classifier.bias"), true);
+  return run.linear(run.drop(pooled), p("classifier.weight"), p("classifier.bias"), true);
 }

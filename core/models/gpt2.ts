@@ -58,7 +58,7 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   const p = (name: string) => w.get(name);
 
   const tok = run.hook(hookName("tok_embed"), run.embedding(p("transformer.wte.weight"), x.ids, [B, T]));
-  let h = run.hook(hookName("embed"), run.add(tok, run.embedding(p("transformer.wpe.weight"), x.positions, [B, T])));
+  let h = run.drop(run.hook(hookName("embed"), run.add(tok, run.embedding(p("transformer.wpe.weight"), x.positions, [B, T]))));
 
   for (let l = 0; l < config.layers; l++) {
     const q = `transformer.h.${l}`;
@@ -79,13 +79,13 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
       x.headMask[l],
       x.headMaskGrad[l],
     );
-    run.hookPattern(hookName("pattern", l), probs, x.headMask[l], H);
+    run.hookPattern(l, probs, x.headMask[l], H, x.keyMask);
     run.hook(hookName("z", l), ctx, [B, T, H, D]);
     const attnOut = run.hook(
       hookName("attn_out", l),
       run.linear(ctx, p(`${q}.attn.c_proj.weight`), p(`${q}.attn.c_proj.bias`), false),
     );
-    const mid = run.hook(hookName("resid_mid", l), run.add(h, attnOut));
+    const mid = run.hook(hookName("resid_mid", l), run.add(h, run.drop(attnOut)));
     // MLP
     const m = run.layerNorm(mid, p(`${q}.ln_2.weight`), p(`${q}.ln_2.bias`), eps);
     const pre = run.hook(hookName("mlp_pre", l), run.linear(m, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false));
@@ -94,7 +94,7 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
       hookName("mlp_out", l),
       run.linear(post, p(`${q}.mlp.c_proj.weight`), p(`${q}.mlp.c_proj.bias`), false),
     );
-    h = run.endScope(scope, run.hook(hookName("resid_post", l), run.add(mid, mlpOut)));
+    h = run.endScope(scope, run.hook(hookName("resid_post", l), run.add(mid, run.drop(mlpOut))));
   }
 
   const f = run.hook(hookName("ln_final"), run.layerNorm(h, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"), eps));

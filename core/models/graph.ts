@@ -10,6 +10,7 @@
  */
 
 import { type GeluKind, type Kernels, MatmulFlags, type Ptr } from "../kernels/types.ts";
+import { hookName } from "../hooks.ts";
 import { numel, type Tensor } from "../tensor.ts";
 
 /** An activation living in kernel memory for the duration of a {@linkcode Run}. */
@@ -106,6 +107,18 @@ export class ParamStore {
   }
 }
 
+/**
+ * Training-time dropout for a {@linkcode Run} (HF's `hidden_dropout_prob` / `resid_pdrop` / `embd_pdrop`).
+ * Off unless given: evaluation runs never drop. Attention-probability dropout (`attention_probs_dropout_prob`,
+ * `attn_pdrop`) is not applied: the attention kernels keep the probabilities that head importance reads.
+ */
+export interface DropoutOptions {
+  /** Drop probability in [0, 1) for embeddings, block outputs and the classifier input. */
+  p: number;
+  /** RNG seed: the same seed gives the same masks (each {@linkcode Run.drop} call draws from its own stream). */
+  seed: number;
+}
+
 /** What a {@linkcode Run} keeps and records. */
 export interface RunOptions {
   /** Activation names to copy out (forward values, and `…_grad` names for gradients after backward). */
@@ -114,6 +127,10 @@ export interface RunOptions {
   backward?: boolean;
   /** Accumulate weight gradients during backward (needs {@linkcode ParamStore.enableGrads}). */
   paramGrads?: boolean;
+  /** Dropout for {@linkcode Run.drop} (training); none when absent. */
+  dropout?: DropoutOptions;
+  /** Measure each head's attention entropy (see {@linkcode Run.hookPattern}). */
+  entropy?: boolean;
 }
 
 /**
@@ -132,6 +149,9 @@ export class Run {
   readonly #grads = new Map<Ptr, Ptr>();
   readonly #gradHooks: Array<{ name: string; act: Act; shape: readonly number[] }> = [];
   #disposed = false;
+  readonly #dropout: DropoutOptions | undefined;
+  #dropCalls = 0;
+  readonly #entropy: Map<number, Float64Array> | undefined;
 
   /**
    * Starts a run on `kernels` with the given options.
@@ -145,6 +165,11 @@ export class Run {
     this.recording = opts.backward ?? false;
     this.paramGrads = opts.paramGrads ?? false;
     this.#mark = kernels.mem.mark();
+    if (opts.dropout && !(opts.dropout.p >= 0 && opts.dropout.p < 1)) {
+      throw new Error(`Dropout probability must be in [0, 1), got ${opts.dropout.p}`);
+    }
+    this.#dropout = opts.dropout && opts.dropout.p > 0 ? opts.dropout : undefined;
+    this.#entropy = opts.entropy ? new Map() : undefined;
   }
 
   /** Whether the activation or gradient `name` was asked for. */
@@ -251,26 +276,38 @@ export class Run {
   }
 
   /**
-   * Names attention probabilities [B, H, T, T]: what is kept is HF's `attentions` — the probabilities times
-   * the head mask (`headMask`: H floats, 0 = all ones).
+   * Names layer `l`'s attention probabilities [B, H, T, T]. What is kept is HF's `attentions`: the
+   * probabilities times the head mask (`headMask`: H floats, 0 = all ones). When the run measures entropy,
+   * adds each head's −Σ p ln p over non-pad query rows (of the masked probabilities, as HF's script does).
    */
-  hookPattern(name: string, probs: Act, headMask: Ptr, H: number): void {
-    if (!this.#keep.has(name)) return;
+  hookPattern(l: number, probs: Act, headMask: Ptr, H: number, keyMask: Ptr): void {
+    const name = hookName("pattern", l);
+    const wantEntropy = this.#entropy !== undefined && H > 0;
+    if (!this.#keep.has(name) && !wantEntropy) return;
     const [B, , T] = probs.shape;
-    if (headMask === 0) {
-      this.hook(name, probs);
-      return;
-    }
-    const masked = this.act(probs.shape);
-    this.k.copy(masked.ptr, probs.ptr, probs.size);
-    const m = this.read(headMask, H);
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const at = masked.ptr + 4 * (b * H + h) * T * T;
-        this.k.scale(at, at, m[h], T * T);
+    let masked = probs;
+    if (headMask !== 0) {
+      masked = this.act(probs.shape);
+      this.k.copy(masked.ptr, probs.ptr, probs.size);
+      const m = this.read(headMask, H);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < H; h++) {
+          const at = masked.ptr + 4 * (b * H + h) * T * T;
+          this.k.scale(at, at, m[h], T * T);
+        }
       }
     }
     this.hook(name, masked);
+    if (wantEntropy) {
+      const acc = this.act([H]);
+      this.k.attentionEntropy(acc.ptr, masked.ptr, keyMask, B, H, T);
+      this.#entropy!.set(l, Float64Array.from(this.read(acc.ptr, H)));
+    }
+  }
+
+  /** Per-layer head entropies (kept heads only) measured by {@linkcode Run.hookPattern}, when asked for. */
+  get entropy(): ReadonlyMap<number, Float64Array> | undefined {
+    return this.#entropy;
   }
 
   // ------------------------------------------------------------------------------------------------- ops
@@ -279,8 +316,8 @@ export class Run {
    * y[rows, N] = x · op(W) + b. `transposed`: W stored [N, K] (nn.Linear); else [K, N] (GPT Conv1D).
    */
   linear(x: Act, W: Param, b: Param | undefined, transposed: boolean): Act {
-    const rows = x.size / (transposed ? W.shape[1] : W.shape[0]);
     const K = transposed ? W.shape[1] : W.shape[0];
+    const rows = numel(x.shape.slice(0, -1));
     const N = transposed ? W.shape[0] : W.shape[1];
     const outShape = [...x.shape.slice(0, -1), N];
     const y = this.act(outShape);
@@ -304,6 +341,32 @@ export class Run {
       if (this.paramGrads && b && b.grad !== 0) k.biasBackward(b.grad, dy, rows, N);
     });
     return y;
+  }
+
+  /**
+   * Inverted dropout: y = x · mask, mask = 1/(1 − p) or 0 per element, drawn from (seed, index) by the
+   * stateless RNG of `Kernels.dropoutForward`. Returns `x` itself (no op, no tape entry) when p = 0.
+   */
+  dropout(x: Act, p: number, seed: number): Act {
+    if (p === 0) return x;
+    const y = this.act(x.shape);
+    const mask = this.act(x.shape);
+    this.k.dropoutForward(y.ptr, mask.ptr, x.ptr, x.size, p, seed >>> 0);
+    this.onBackward(() => {
+      if (this.hasGrad(y)) this.k.dropoutBackward(this.gradOf(x), mask.ptr, this.gradOf(y), x.size);
+    });
+    return y;
+  }
+
+  /**
+   * Dropout at one of the model's HF dropout sites, with the run's {@linkcode DropoutOptions}: the i-th call of
+   * a run uses seed hash(seed, i), so every site draws an independent mask. Returns `x` when the run has none.
+   */
+  drop(x: Act): Act {
+    if (this.#dropout === undefined) return x;
+    const i = this.#dropCalls++;
+    const seed = (Math.imul(this.#dropout.seed >>> 0, 0x9e3779b1) + Math.imul(i + 1, 0x85ebca77)) >>> 0;
+    return this.dropout(x, this.#dropout.p, seed);
   }
 
   /** y = a + b (same shapes). */

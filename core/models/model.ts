@@ -11,7 +11,7 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
 import { bertForward, bertHeadShapes, bertRenameKey, bertShapes } from "./bert.ts";
 import { keptHeads, type ModelConfig } from "./config.ts";
-import { type Act, ParamStore, Run } from "./graph.ts";
+import { type Act, type DropoutOptions, ParamStore, Run } from "./graph.ts";
 import { gpt2Forward, gpt2RenameKey, gpt2Shapes } from "./gpt2.ts";
 import { type ArenaInputs, type Batch, checkBatch, checkHeadMask, type HeadMask, placeInputs } from "./inputs.ts";
 import { openaiGptForward, openaiGptRenameKey, openaiGptShapes } from "./openai_gpt.ts";
@@ -34,6 +34,13 @@ export interface RunRequest {
   labels?: Labels;
   /** Accumulate weight gradients (the caller zeroes them; see {@linkcode TransformerModel.params}). */
   paramGrads?: boolean;
+  /**
+   * Measure attention entropy: for each head, Σ over non-pad query tokens of −Σ_keys p ln p, where p are
+   * the probabilities times the head mask (HF run_bertology.py's definition, before dividing by tokens).
+   */
+  entropy?: boolean;
+  /** Training dropout at HF's dropout sites (embeddings, block outputs, classifier input); off when absent. */
+  dropout?: DropoutOptions;
 }
 
 /** What a run returns. */
@@ -46,6 +53,8 @@ export interface RunResult {
   loss?: number;
   /** dL/dhead_mask [layers, heads] (original numbering; pruned heads 0), when asked for. */
   headMaskGrad?: Tensor;
+  /** Summed attention entropy [layers, heads] (original numbering; pruned heads 0), when asked for. */
+  entropy?: Tensor;
 }
 
 const FORWARD = { bert: bertForward, gpt2: gpt2Forward, "openai-gpt": openaiGptForward } as const;
@@ -100,7 +109,13 @@ export class TransformerModel {
     if (req.labels !== undefined && !this.hasHead) throw new Error("This checkpoint has no classifier head: a loss needs one");
     const recording = wantsGrad;
 
-    const run = new Run(this.kernels, { keep: names, backward: recording, paramGrads: req.paramGrads === true });
+    const run = new Run(this.kernels, {
+      keep: names,
+      backward: recording,
+      paramGrads: req.paramGrads === true,
+      entropy: req.entropy === true,
+      dropout: req.dropout,
+    });
     try {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName));
       const logitsAct = FORWARD[c.family](run, c, this.params, x);
@@ -114,20 +129,28 @@ export class TransformerModel {
         throw new Error("This checkpoint has no classifier (bert.pooler / classifier weights): it gives no logits");
       }
       if (recording) run.backward();
+      if (run.entropy) result.entropy = this.#perOriginalHead((l) => run.entropy!.get(l));
       if (names.has(headGradName)) {
-        const g = new Float32Array(c.layers * c.heads);
-        for (let l = 0; l < c.layers; l++) {
-          if (x.headMaskGrad[l] === 0) continue;
-          const vals = run.read(x.headMaskGrad[l], keptHeads(c, l).length);
-          keptHeads(c, l).forEach((h, i) => (g[l * c.heads + h] = vals[i]));
-        }
-        result.headMaskGrad = { shape: [c.layers, c.heads], data: g };
+        result.headMaskGrad = this.#perOriginalHead((l) =>
+          x.headMaskGrad[l] === 0 ? undefined : run.read(x.headMaskGrad[l], keptHeads(c, l).length)
+        );
         run.cache.set(headGradName, result.headMaskGrad);
       }
       return result;
     } finally {
       run.dispose();
     }
+  }
+
+  /** Spreads per-layer values of kept heads over [layers, heads] in original numbering (pruned heads 0). */
+  #perOriginalHead(values: (layer: number) => ArrayLike<number> | undefined): Tensor {
+    const c = this.config;
+    const out = new Float32Array(c.layers * c.heads);
+    for (let l = 0; l < c.layers; l++) {
+      const v = values(l);
+      if (v) keptHeads(c, l).forEach((h, i) => (out[l * c.heads + h] = v[i]));
+    }
+    return { shape: [c.layers, c.heads], data: out };
   }
 
   #resolveName(name: string): string {

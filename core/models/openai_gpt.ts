@@ -57,10 +57,10 @@ export function openaiGptForward(run: Run, config: ModelConfig, w: ParamStore, x
   const p = (name: string) => w.get(name);
 
   const tok = run.hook(hookName("tok_embed"), run.embedding(p("transformer.tokens_embed.weight"), x.ids, [B, T]));
-  let h = run.hook(
+  let h = run.drop(run.hook(
     hookName("embed"),
     run.add(tok, run.embedding(p("transformer.positions_embed.weight"), x.positions, [B, T])),
-  );
+  ));
 
   for (let l = 0; l < config.layers; l++) {
     const q = `transformer.h.${l}`;
@@ -77,21 +77,21 @@ export function openaiGptForward(run: Run, config: ModelConfig, w: ParamStore, x
       x.headMask[l],
       x.headMaskGrad[l],
     );
-    run.hookPattern(hookName("pattern", l), probs, x.headMask[l], H);
+    run.hookPattern(l, probs, x.headMask[l], H, x.keyMask);
     run.hook(hookName("z", l), ctx, [B, T, H, D]);
     const attnOut = run.hook(
       hookName("attn_out", l),
       run.linear(ctx, p(`${q}.attn.c_proj.weight`), p(`${q}.attn.c_proj.bias`), false),
     );
     // post-LN, like BERT: n = LN1(h + attn), out = LN2(n + mlp(n))
-    const mid = run.hook(hookName("resid_mid", l), run.layerNorm(run.add(h, attnOut), p(`${q}.ln_1.weight`), p(`${q}.ln_1.bias`), eps));
+    const mid = run.hook(hookName("resid_mid", l), run.layerNorm(run.add(h, run.drop(attnOut)), p(`${q}.ln_1.weight`), p(`${q}.ln_1.bias`), eps));
     const pre = run.hook(hookName("mlp_pre", l), run.linear(mid, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false));
     const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
     const mlpOut = run.hook(
       hookName("mlp_out", l),
       run.linear(post, p(`${q}.mlp.c_proj.weight`), p(`${q}.mlp.c_proj.bias`), false),
     );
-    const out = run.layerNorm(run.add(mid, mlpOut), p(`${q}.ln_2.weight`), p(`${q}.ln_2.bias`), eps);
+    const out = run.layerNorm(run.add(mid, run.drop(mlpOut)), p(`${q}.ln_2.weight`), p(`${q}.ln_2.bias`), eps);
     h = run.endScope(scope, run.hook(hookName("resid_post", l), out));
   }
 

@@ -1,0 +1,154 @@
+/**
+ * Head importance and attention entropy, as Michel, Levy & Neubig (2019) define them and as Hugging Face's
+ * `run_bertology.py` normalises them:
+ *
+ * - importance_raw[l, h] = Σ over batches of |∂L/∂mask[l, h]| / (number of non-pad tokens), the gradient
+ *   taken afresh for each batch (HF's script never zeroes it — `hfAccumulate` reproduces that on purpose);
+ * - importance = importance_raw with each layer's row divided by its L2 norm (+1e-20), then min-max scaled over
+ *   all heads (each step can be switched off);
+ * - entropy[l, h] = Σ over batches and non-pad query tokens of −Σ_keys p ln p, / (number of non-pad tokens).
+ *
+ * @module
+ */
+
+import type { HeadMask } from "../models/inputs.ts";
+import { type Batch, countTokens } from "../models/inputs.ts";
+import type { Labels, TransformerModel } from "../models/model.ts";
+import type { Tensor } from "../tensor.ts";
+
+/** A batch with the labels its loss needs ("lm" for GPT language models). */
+export interface LabelledBatch {
+  batch: Batch;
+  labels: Labels;
+}
+
+/** Options of {@linkcode computeHeadImportance}. */
+export interface ImportanceOptions {
+  /** Head mask to run under (original numbering); all ones when absent. */
+  headMask?: HeadMask;
+  /** Divide each layer's importances by their L2 norm (HF default: true). */
+  normalizeByLayer?: boolean;
+  /** Min-max scale importances over all heads (HF default: true). */
+  normalizeGlobal?: boolean;
+  /** Measure attention entropy too (default true). */
+  computeEntropy?: boolean;
+  /** Measure importance (default true; false runs forward passes only). */
+  computeImportance?: boolean;
+  /** Reproduce HF's script: the mask gradient is never zeroed, so batch i adds |g_1 + … + g_i|. */
+  hfAccumulate?: boolean;
+  /** Called after each batch. */
+  onBatch?: (done: number) => void;
+}
+
+/** What {@linkcode computeHeadImportance} measures. */
+export interface ImportanceResult {
+  /** Normalised importance [layers, heads]. */
+  importance: Tensor;
+  /** Importance before the per-layer and global normalisations (already divided by the token count). */
+  importanceRaw: Tensor;
+  /** Mean attention entropy per non-pad token [layers, heads]. */
+  entropy: Tensor;
+  /** Number of non-pad tokens seen. */
+  totalTokens: number;
+  /** Per example: argmax class (classification), the value (regression); empty for "lm". */
+  preds: number[];
+  /** Per example: the label; empty for "lm". */
+  labels: number[];
+  /** Mean of the batch losses. */
+  loss: number;
+  /** Number of batches. */
+  batches: number;
+}
+
+/**
+ * Runs the model over labelled batches and measures head importance (the mask gradient) and entropy.
+ *
+ * @throws {Error} when there is no batch, or the model rejects a batch (see `TransformerModel.run`)
+ * @example Usage
+ * ```ts ignore
+ * const result = computeHeadImportance(model, [{ batch, labels: new Int32Array([1, 0]) }]);
+ * result.importance.shape; // [layers, heads]
+ * ```
+ */
+export function computeHeadImportance(
+  model: TransformerModel,
+  batches: Iterable<LabelledBatch>,
+  opts: ImportanceOptions = {},
+): ImportanceResult {
+  const { layers: L, heads: H, family, problemType } = model.config;
+  const wantImportance = opts.computeImportance !== false;
+  const wantEntropy = opts.computeEntropy !== false;
+  const raw = new Float64Array(L * H);
+  const running = new Float64Array(L * H); // HF's never-zeroed .grad
+  const entropy = new Float64Array(L * H);
+  const preds: number[] = [], labels: number[] = [];
+  let tokens = 0, lossSum = 0, n = 0;
+
+  for (const { batch, labels: y } of batches) {
+    const r = model.run({
+      batch,
+      labels: y,
+      headMask: opts.headMask,
+      names: wantImportance ? ["hook_head_mask_grad"] : [],
+      entropy: wantEntropy,
+    });
+    if (wantImportance) {
+      const g = r.headMaskGrad!.data;
+      for (let i = 0; i < L * H; i++) {
+        if (opts.hfAccumulate) {
+          running[i] += g[i];
+          raw[i] += Math.abs(running[i]);
+        } else raw[i] += Math.abs(g[i]);
+      }
+    }
+    if (wantEntropy) r.entropy!.data.forEach((v, i) => (entropy[i] += v));
+    if (y !== "lm" && family === "bert") {
+      const logits = r.logits!.data, C = model.config.labels.length;
+      for (let b = 0; b < batch.batchSize; b++) {
+        if (problemType === "regression") preds.push(logits[b]);
+        else {
+          let best = 0;
+          for (let c = 1; c < C; c++) if (logits[b * C + c] > logits[b * C + best]) best = c;
+          preds.push(best);
+        }
+        labels.push(Number(y[b]));
+      }
+    }
+    tokens += countTokens(batch);
+    lossSum += r.loss ?? 0;
+    n++;
+    opts.onBatch?.(n);
+  }
+  if (n === 0) throw new Error("No batches: the dataset is empty");
+
+  for (let i = 0; i < L * H; i++) {
+    raw[i] /= tokens;
+    entropy[i] /= tokens;
+  }
+  const importance = Float64Array.from(raw);
+  if (opts.normalizeByLayer !== false) {
+    for (let l = 0; l < L; l++) {
+      let sq = 0;
+      for (let h = 0; h < H; h++) sq += importance[l * H + h] ** 2;
+      const norm = Math.sqrt(sq) + 1e-20;
+      for (let h = 0; h < H; h++) importance[l * H + h] /= norm;
+    }
+  }
+  if (opts.normalizeGlobal !== false) {
+    let min = Infinity, max = -Infinity;
+    for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
+    const span = max - min;
+    for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i] - min) / span : 0;
+  }
+  const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
+  return {
+    importance: t(importance),
+    importanceRaw: t(raw),
+    entropy: t(entropy),
+    totalTokens: tokens,
+    preds,
+    labels,
+    loss: lossSum / n,
+    batches: n,
+  };
+}

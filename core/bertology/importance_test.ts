@@ -1,0 +1,61 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { localFiles } from "../checkpoint/local_files.ts";
+import { makeBatches } from "../data/batches.ts";
+import { parseGlueTsv } from "../data/glue.ts";
+import { loadModel } from "../models/load.ts";
+import { fixtureModel, maxAbsDiff, readGolden } from "../../tests/_goldens.ts";
+import { computeHeadImportance } from "./importance.ts";
+
+const SST2_DEV = new URL("../../data/glue/SST-2/dev.tsv", import.meta.url).pathname;
+
+async function sst2Batches(batchSize: number) {
+  const { model, tokenizer } = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
+  const examples = parseGlueTsv("sst-2", "dev", Deno.readTextFileSync(SST2_DEV)).slice(0, 32);
+  const encoded = examples.map((e) => tokenizer!.encode(e.textA, undefined, { maxLength: 64 }));
+  const labels = examples.map((e) => Number(e.label));
+  const batches = makeBatches(encoded, { batchSize, labels }).map((b) => ({
+    batch: b,
+    labels: b.labels as Int32Array,
+  }));
+  return { model, batches };
+}
+
+for (const bs of [1, 8]) {
+  Deno.test(`computeHeadImportance() matches HF run_bertology importance and entropy, batch size ${bs}`, async () => {
+    const { model, batches } = await sst2Batches(bs);
+    const expected = readGolden(`bert-tiny-random.importance.bs${bs}`);
+    const r = computeHeadImportance(model, batches);
+    for (const [name, actual] of [
+      ["importance", r.importance],
+      ["importance_raw", r.importanceRaw],
+      ["entropy", r.entropy],
+    ] as const) {
+      const d = maxAbsDiff(name, expected.get(name)!, actual);
+      ok(d <= 1e-4, `${name}: max|diff| ${d}`);
+    }
+    deepStrictEqual(r.totalTokens, expected.get("tot_tokens")!.data[0]);
+    deepStrictEqual(r.preds, [...expected.get("preds")!.data]);
+  });
+}
+
+Deno.test("computeHeadImportance() with hfAccumulate differs from fresh gradients once there are several batches", async () => {
+  const { model, batches } = await sst2Batches(8);
+  const fresh = computeHeadImportance(model, batches);
+  const hf = computeHeadImportance(model, batches, { hfAccumulate: true });
+  ok(maxAbsDiff("raw", fresh.importanceRaw, hf.importanceRaw) > 1e-6);
+  // one batch: identical by definition
+  const one = computeHeadImportance(model, batches.slice(0, 1));
+  const oneHf = computeHeadImportance(model, batches.slice(0, 1), { hfAccumulate: true });
+  deepStrictEqual([...one.importanceRaw.data], [...oneHf.importanceRaw.data]);
+});
+
+Deno.test("computeHeadImportance() rejects an empty dataset", async () => {
+  const { model } = await sst2Batches(8);
+  let message = "";
+  try {
+    computeHeadImportance(model, []);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  ok(/empty/.test(message), message);
+});

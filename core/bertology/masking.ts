@@ -1,0 +1,146 @@
+/**
+ * Iterative head masking (Michel et al. 2019, §4; HF `run_bertology.py` `mask_heads`): repeatedly mask the
+ * least important remaining heads, re-measure importance under the new mask, and stop before the score falls
+ * below `threshold × original score`.
+ *
+ * @module
+ */
+
+import type { TransformerModel } from "../models/model.ts";
+import { computeHeadImportance, type ImportanceResult, type LabelledBatch } from "./importance.ts";
+
+/** Options of {@linkcode maskHeadsIteratively}. */
+export interface MaskingOptions {
+  /** Keep masking while the score stays ≥ threshold × original (HF `--masking_threshold`, default 0.9). */
+  threshold?: number;
+  /** Fraction of all heads masked per step: max(1, int(L·H·amount)) (HF `--masking_amount`, default 0.1). */
+  amount?: number;
+  /**
+   * The score of a pass (higher is better), from its predictions. Default: accuracy for classification,
+   * 1/perplexity = exp(−loss) for language models.
+   */
+  score?: (r: ImportanceResult) => number;
+  /** Never leave a layer with fewer than this many heads (the paper authors' option; default 0). */
+  atLeastHeadsPerLayer?: number;
+  /** Re-measure importance under each new mask (HF behaviour, default true); false ranks once. */
+  rerank?: boolean;
+  /** Passed to each importance pass. */
+  normalizeByLayer?: boolean;
+  normalizeGlobal?: boolean;
+  /** Called after each step. */
+  onStep?: (step: MaskingStep) => void;
+}
+
+/** One step of the masking loop. */
+export interface MaskingStep {
+  /** 0 for the unmasked model. */
+  step: number;
+  score: number;
+  /** Heads still unmasked, and their fraction of all heads. */
+  headsKept: number;
+  fractionKept: number;
+  /** [layer, head] pairs masked at this step. */
+  newlyMasked: Array<[number, number]>;
+  /** Seconds this step's passes took. */
+  seconds: number;
+}
+
+/** The outcome of {@linkcode maskHeadsIteratively}. */
+export interface MaskingResult {
+  /** The last mask whose score stayed above the threshold, [layers][heads] of 0/1. */
+  headMask: number[][];
+  originalScore: number;
+  /** Score of the returned mask. */
+  finalScore: number;
+  /** Every step, including the one that fell below the threshold (when it happened). */
+  steps: MaskingStep[];
+}
+
+/** Default score: accuracy (classification), exp(−loss) (LM), −MSE-free Pearson is left to callers. */
+export function defaultScore(r: ImportanceResult): number {
+  if (r.labels.length === 0) return Math.exp(-r.loss);
+  let hit = 0;
+  r.preds.forEach((p, i) => (hit += p === r.labels[i] ? 1 : 0));
+  return hit / r.labels.length;
+}
+
+/**
+ * Masks heads step by step as HF's script does, with the options above.
+ *
+ * @throws {Error} for an empty dataset or options out of range
+ * @example Usage
+ * ```ts ignore
+ * const { headMask, steps } = maskHeadsIteratively(model, batches, { threshold: 0.9, amount: 0.1 });
+ * ```
+ */
+export function maskHeadsIteratively(
+  model: TransformerModel,
+  batches: readonly LabelledBatch[],
+  opts: MaskingOptions = {},
+): MaskingResult {
+  const { layers: L, heads: H } = model.config;
+  const threshold = opts.threshold ?? 0.9, amount = opts.amount ?? 0.1;
+  if (!(amount > 0 && amount <= 1)) throw new Error(`masking amount must be in (0, 1], got ${amount}`);
+  if (!(threshold > 0)) throw new Error(`masking threshold must be > 0, got ${threshold}`);
+  const atLeast = opts.atLeastHeadsPerLayer ?? 0;
+  const score = opts.score ?? defaultScore;
+  const numToMask = Math.max(1, Math.floor(L * H * amount));
+  const norm = { normalizeByLayer: opts.normalizeByLayer, normalizeGlobal: opts.normalizeGlobal };
+
+  // already-pruned heads count as masked from the start
+  let mask = Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => model.config.prunedHeads[l].includes(h) ? 0 : 1));
+  const pass = (m: number[][]) => {
+    const t0 = performance.now();
+    const r = computeHeadImportance(model, batches, { ...norm, headMask: m, computeEntropy: false });
+    return { r, seconds: (performance.now() - t0) / 1000 };
+  };
+  let { r, seconds } = pass(mask);
+  const originalScore = score(r);
+  const kept = (m: number[][]) => m.flat().reduce((a, b) => a + b, 0);
+  const steps: MaskingStep[] = [{
+    step: 0,
+    score: originalScore,
+    headsKept: kept(mask),
+    fractionKept: kept(mask) / (L * H),
+    newlyMasked: [],
+    seconds,
+  }];
+  opts.onStep?.(steps[0]);
+  let importance = r.importance.data;
+  let current = originalScore, accepted = mask, acceptedScore = originalScore;
+
+  while (current >= originalScore * threshold) {
+    accepted = mask;
+    acceptedScore = current;
+    // rank unmasked heads from least to most important
+    const order = [...Array(L * H).keys()]
+      .filter((i) => mask[Math.floor(i / H)][i % H] !== 0)
+      .sort((a, b) => importance[a] - importance[b] || a - b);
+    const perLayer = mask.map((row) => row.reduce((a, b) => a + b, 0));
+    const chosen: Array<[number, number]> = [];
+    for (const i of order) {
+      if (chosen.length === numToMask) break;
+      const l = Math.floor(i / H);
+      if (perLayer[l] - 1 < atLeast) continue;
+      perLayer[l]--;
+      chosen.push([l, i % H]);
+    }
+    if (chosen.length < numToMask || order.length <= numToMask) break;
+    mask = mask.map((row) => [...row]);
+    for (const [l, h] of chosen) mask[l][h] = 0;
+    ({ r, seconds } = pass(mask));
+    current = score(r);
+    if (opts.rerank !== false) importance = r.importance.data;
+    const step: MaskingStep = {
+      step: steps.length,
+      score: current,
+      headsKept: kept(mask),
+      fractionKept: kept(mask) / (L * H),
+      newlyMasked: chosen,
+      seconds,
+    };
+    steps.push(step);
+    opts.onStep?.(step);
+  }
+  return { headMask: accepted, originalScore, finalScore: acceptedScore, steps };
+}
