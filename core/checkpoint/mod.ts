@@ -22,3 +22,4 @@ export * from "./safetensors.ts";
 export * from "./torch_pickle.ts";
 export * from "./weights.ts";
 export * from "./zip.ts";
+export * from "./npy.ts";

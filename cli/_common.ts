@@ -1,0 +1,122 @@
+/**
+ * What every CLI command shares: argument parsing with clear errors, model opening (folder or hub id),
+ * atomic file writes, and a progress bar that only draws on a terminal.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { resolveModel } from "../core/checkpoint/deno.ts";
+import { type LoadedModel, loadModel } from "../core/models/load.ts";
+
+/** A usage error: printed with the command's help, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * Parses `args` with node's `parseArgs` (strict: unknown flags are errors).
+ *
+ * @throws {UsageError} for unknown flags or missing values
+ */
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Returns a required flag's value or throws a usage error naming it. */
+export function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined || value === "") throw new UsageError(`--${flag} is required`);
+  return value;
+}
+
+/** Parses a numeric flag, naming it on error. */
+export function numberFlag(value: string | undefined, flag: string, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${flag} must be ${integer ? "an integer" : "a number"}, got "${value}"`);
+  }
+  return n;
+}
+
+/** Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline`. */
+export async function openModel(spec: string, opts: { offline?: boolean; tokenizer?: boolean } = {}): Promise<LoadedModel> {
+  const files = resolveModel(spec, { offline: opts.offline });
+  return await loadModel(files, { tokenizer: opts.tokenizer });
+}
+
+/** Writes a file atomically: to a temporary sibling first, then renamed over the target. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
+    else await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`Could not write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads and parses a JSON file, naming the file on error. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new Error(`Cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** A progress bar on stderr, drawn only when stderr is a terminal. */
+export class Progress {
+  readonly #total: number;
+  readonly #label: string;
+  readonly #tty: boolean;
+  readonly #start = performance.now();
+  #done = 0;
+
+  /** Starts a bar of `total` units. */
+  constructor(label: string, total: number) {
+    this.#label = label;
+    this.#total = total;
+    this.#tty = Deno.stderr.isTerminal();
+  }
+
+  /** Advances by `n` units and redraws. */
+  tick(n = 1): void {
+    this.#done += n;
+    if (!this.#tty) return;
+    const width = 30;
+    const frac = this.#total > 0 ? Math.min(1, this.#done / this.#total) : 1;
+    const bar = "█".repeat(Math.round(frac * width)).padEnd(width, "░");
+    const secs = ((performance.now() - this.#start) / 1000).toFixed(1);
+    Deno.stderr.writeSync(new TextEncoder().encode(`\r${this.#label} ${bar} ${this.#done}/${this.#total} ${secs}s`));
+  }
+
+  /** Clears the bar line. */
+  end(): void {
+    if (this.#tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+  }
+}
+
+/** Formats a [rows × cols] matrix as an aligned text table with row and column headers. */
+export function formatTable(title: string, data: ArrayLike<number>, rows: number, cols: number, digits = 5): string {
+  const head = ["layer", ...Array.from({ length: cols }, (_, h) => `h${h}`)];
+  const lines = [head];
+  for (let r = 0; r < rows; r++) {
+    lines.push([String(r), ...Array.from({ length: cols }, (_, c) => data[r * cols + c].toFixed(digits))]);
+  }
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return [title, ...lines.map((l) => l.map((s, i) => s.padStart(widths[i])).join("  "))].join("\n");
+}

@@ -1,0 +1,82 @@
+/**
+ * `bertology dump`: runs a model on a batch from an `*.inputs.json` file and writes HF-named tensors
+ * (`logits`, `hidden_states.{i}`, `attentions.{l}`; with labels `loss`, and `head_mask_grad` with
+ * `--grad head_mask`) to a safetensors file — the format of the project's HF goldens.
+ *
+ * @module
+ */
+
+import { writeSafetensors } from "../../core/checkpoint/safetensors.ts";
+import { hfToHook, hookName } from "../../core/hooks.ts";
+import { batchFromArrays } from "../../core/models/inputs.ts";
+import type { Labels } from "../../core/models/model.ts";
+import { openModel, parseFlags, readJsonFile, UsageError, writeFileAtomic } from "../_common.ts";
+
+/** Help text. */
+export const DUMP_HELP =
+  `bertology dump --model DIR --inputs FILE.inputs.json --out FILE.safetensors [--head-mask FILE.json]
+               [--labels 1,0,1,1 | --labels lm] [--grad head_mask] [--names NAME,NAME…] [--offline]
+  Writes F32 tensors logits, hidden_states.{i}, attentions.{l} (HF shapes). With --labels: loss;
+  with --grad head_mask: head_mask_grad. --names adds any activation or gradient by its stable name
+  (e.g. blocks.0.attn.hook_z, blocks.0.attn.hook_z_grad).`;
+
+/** Runs the command; returns the exit code. */
+export async function dumpCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    model: { type: "string" },
+    inputs: { type: "string" },
+    out: { type: "string" },
+    "head-mask": { type: "string" },
+    labels: { type: "string" },
+    grad: { type: "string" },
+    names: { type: "string" },
+    offline: { type: "boolean" },
+  });
+  for (const f of ["model", "inputs", "out"] as const) if (!values[f]) throw new UsageError(`--${f} is required`);
+  if (values.grad !== undefined && values.grad !== "head_mask") {
+    throw new UsageError(`--grad takes "head_mask" (other gradients: --names …_grad), got "${values.grad}"`);
+  }
+  const inputs = readJsonFile(values.inputs!) as Record<string, unknown>;
+  if (typeof inputs !== "object" || inputs === null) throw new Error(`${values.inputs}: expected a JSON object`);
+  const batch = batchFromArrays(inputs as { input_ids: unknown }, values.inputs!);
+  const headMask = values["head-mask"] === undefined ? undefined : readJsonFile(values["head-mask"]) as number[][];
+  let labels: Labels | undefined;
+  if (values.labels === "lm") labels = "lm";
+  else if (values.labels !== undefined) {
+    const parts = values.labels.split(",").map((s) => s.trim());
+    if (parts.some((p) => p === "" || !Number.isFinite(Number(p)))) {
+      throw new UsageError(`--labels must be comma-separated numbers or "lm", got "${values.labels}"`);
+    }
+    labels = parts.map(Number);
+  }
+  const { model } = await openModel(values.model!, { offline: values.offline, tokenizer: false });
+  const { layers, family } = model.config;
+  if (headMask !== undefined && !Array.isArray(headMask)) throw new Error(`${values["head-mask"]}: expected a JSON [layers][heads] array`);
+  if (values.grad && labels === undefined) throw new UsageError("--grad head_mask needs --labels");
+
+  // HF output name → our activation name
+  const wanted = new Map<string, string>();
+  if (model.hasHead) wanted.set("logits", hookName("logits"));
+  for (let i = 0; i <= layers; i++) wanted.set(`hidden_states.${i}`, hfToHook(`hidden_states.${i}`, layers, family));
+  for (let l = 0; l < layers; l++) wanted.set(`attentions.${l}`, hfToHook(`attentions.${l}`, layers, family));
+  if (values.grad) wanted.set("head_mask_grad", hookName("head_mask", undefined, true));
+  for (const n of (values.names ?? "").split(",").map((s) => s.trim()).filter(Boolean)) wanted.set(n, n);
+
+  const result = model.run({ batch, headMask, labels, names: [...new Set(wanted.values())] });
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [out, ours] of wanted) {
+    const t = result.cache.get(ours);
+    if (t) tensors.set(out, { shape: [...t.shape], data: t.data });
+  }
+  if (result.loss !== undefined) tensors.set("loss", { shape: [1], data: new Float32Array([result.loss]) });
+  // echo the inputs, as the HF goldens do, so a dump is self-describing
+  const bt = [batch.batchSize, batch.seqLen];
+  tensors.set("input_ids", { shape: bt, data: Float32Array.from(batch.inputIds) });
+  if (batch.attentionMask) tensors.set("attention_mask", { shape: bt, data: Float32Array.from(batch.attentionMask) });
+  if (batch.tokenTypeIds) tensors.set("token_type_ids", { shape: bt, data: Float32Array.from(batch.tokenTypeIds) });
+  if (Array.isArray(labels)) tensors.set("labels", { shape: [labels.length], data: Float32Array.from(labels) });
+  if (headMask) tensors.set("head_mask", { shape: [layers, model.config.heads], data: Float32Array.from(headMask.flat()) });
+  await writeFileAtomic(values.out!, writeSafetensors(tensors, { metadata: { generator: "bertology dump" } }));
+  console.error(`wrote ${tensors.size} tensors to ${values.out}`);
+  return 0;
+}

@@ -1,0 +1,86 @@
+/**
+ * `bertology prune`: removes heads for real and writes a smaller checkpoint in HF layout (atomically), with
+ * `pruned_heads` recorded in its config.json (original numbering, accumulated over prunings).
+ *
+ * @module
+ */
+
+import { headsFromMask, parseHeadsToPrune, pruneModel } from "../../core/bertology/prune.ts";
+import { resolveModel, saveCheckpoint } from "../../core/checkpoint/deno.ts";
+import { readNpy } from "../../core/checkpoint/npy.ts";
+import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
+import { checkHeadMask } from "../../core/models/inputs.ts";
+import { loadModel } from "../../core/models/load.ts";
+import { parseFlags, readJsonFile, UsageError } from "../_common.ts";
+
+/** Help text. */
+export const PRUNE_HELP =
+  `bertology prune --model DIR (--heads '{"0":[1,3],"2":[0]}' | --head-mask OUT/head_mask.npy) --out DIR2
+                [--dtype f32|f16] [--json] [--offline]
+  Removes the heads (original numbering) from the attention weights and writes DIR2 in HF layout.
+  A head mask (.npy or .json [layers][heads]) prunes the heads whose entry is 0.`;
+
+/** Runs the command; returns the exit code. */
+export async function pruneCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    model: { type: "string" },
+    heads: { type: "string" },
+    "head-mask": { type: "string" },
+    out: { type: "string" },
+    dtype: { type: "string" },
+    json: { type: "boolean" },
+    offline: { type: "boolean" },
+  });
+  if (!values.model) throw new UsageError("--model is required");
+  if (!values.out) throw new UsageError("--out is required");
+  if ((values.heads === undefined) === (values["head-mask"] === undefined)) {
+    throw new UsageError("give exactly one of --heads or --head-mask");
+  }
+  const dtype = (values.dtype ?? "f32").toUpperCase();
+  if (dtype !== "F32" && dtype !== "F16") throw new UsageError(`--dtype must be f32 or f16, got "${values.dtype}"`);
+  const files = resolveModel(values.model, { offline: values.offline });
+  const { model } = await loadModel(files, { tokenizer: false });
+  let heads: Record<string, number[]>;
+  if (values.heads !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(values.heads);
+    } catch {
+      throw new UsageError(`--heads must be JSON like '{"0":[1,3]}', got ${values.heads}`);
+    }
+    heads = parseHeadsToPrune(parsed, model.config, "--heads");
+  } else {
+    const path = values["head-mask"]!;
+    let mask: number[][];
+    if (path.endsWith(".npy")) {
+      const t = readNpy(Deno.readFileSync(path), path);
+      if (t.shape.length !== 2) throw new Error(`${path}: expected a [layers, heads] array, got shape [${t.shape}]`);
+      mask = Array.from({ length: t.shape[0] }, (_, l) => [...t.data.subarray(l * t.shape[1], (l + 1) * t.shape[1])]);
+    } else mask = readJsonFile(path) as number[][];
+    checkHeadMask(mask, model.config, path);
+    heads = headsFromMask(mask);
+  }
+  const before = model.params.count();
+  const pruned = pruneModel(model, heads, createWasmKernels());
+  const after = pruned.params.count();
+  await saveCheckpoint(values.out, {
+    config: pruned.config.raw,
+    weights: pruned.params.toTensors(),
+    dtype,
+    tokenizerFrom: files,
+  });
+  const summary = {
+    out: values.out,
+    heads_pruned: heads,
+    pruned_heads: pruned.config.raw.pruned_heads,
+    heads_per_layer: pruned.headsPerLayer,
+    parameters_before: before,
+    parameters_after: after,
+  };
+  if (values.json) console.log(JSON.stringify(summary));
+  else {
+    console.log(`pruned ${JSON.stringify(heads)} → heads per layer ${pruned.headsPerLayer.join(" ")}`);
+    console.log(`parameters ${before} → ${after} (${(100 * after / before).toFixed(1)} %); wrote ${values.out}`);
+  }
+  return 0;
+}

@@ -1,0 +1,72 @@
+/**
+ * The `bertology` command: `deno task cli <command> …`.
+ *
+ * @module
+ */
+
+import { UsageError } from "./_common.ts";
+import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
+import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
+import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
+import { TOKENIZE_HELP, tokenizeCommand } from "./commands/tokenize.ts";
+
+/** A sub-command: its runner and help text. */
+export interface Command {
+  run: (args: string[]) => Promise<number>;
+  help: string;
+}
+
+/** Every sub-command by name. */
+export const COMMANDS: Record<string, Command> = {
+  tokenize: { run: tokenizeCommand, help: TOKENIZE_HELP },
+  dump: { run: dumpCommand, help: DUMP_HELP },
+  heads: { run: headsCommand, help: HEADS_HELP },
+  prune: { run: pruneCommand, help: PRUNE_HELP },
+};
+
+const USAGE = `bertology — read every hidden state and attention head of BERT, GPT and GPT-2; score, mask and prune heads.
+
+usage: bertology <command> [flags]     (--help after a command for its flags)
+
+commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.help.split("\n")[1]?.trim() ?? ""}`).join("\n")}
+
+--model takes a folder in Hugging Face layout or a hub id (org/name@revision; HF_ENDPOINT, HF_TOKEN,
+BERTOLOGY_CACHE, --offline).`;
+
+/**
+ * Runs the CLI with `args`; returns the exit code (0 ok, 1 error, 2 usage error).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const code = await main(["tokenize", "--model", "models/bert-sst2", "--text", "hello"]);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`bertology: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`bertology ${name}: ${e.message}\n\n${command.help}`);
+      return 2;
+    }
+    console.error(`bertology ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

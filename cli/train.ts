@@ -1,0 +1,336 @@
+/**
+ * `bertology train`: trains a BERT classifier on a GLUE task or custom data, or a GPT model as a causal LM on
+ * a task's sentences, from scratch or from a checkpoint (pruned ones included), and saves HF checkpoints.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { localFiles } from "../core/checkpoint/deno.ts";
+import { type InputExample, labelIds } from "../core/data/input_example.ts";
+import { glueTask } from "../core/data/glue.ts";
+import { readGlueExamples, readTabularFile } from "../core/data/read_files.ts";
+import type { TabularFormat } from "../core/data/tabular.ts";
+import type { Family } from "../core/models/config.ts";
+import { loadModel } from "../core/models/load.ts";
+import { TransformerModel } from "../core/models/model.ts";
+import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
+import { loadTokenizer, type Tokenizer } from "../core/tokenizers/mod.ts";
+import { mixSeed } from "../core/training/_rng.ts";
+import { initWeights, newConfig } from "../core/training/init.ts";
+import { type Objective, train, type TrainExample } from "../core/training/trainer.ts";
+import { numberFlag, parseFlags, Progress, UsageError } from "./_common.ts";
+
+const HELP = `Usage: bertology train [options]
+
+Trains a BERT classifier (GLUE task or custom data) or a GPT causal LM (--lm) and saves
+HF checkpoints to OUT/best (best dev epoch) and OUT/last.
+
+Data:
+  --task NAME               GLUE task (sst-2, cola, mrpc, sts-b, qnli, rte, ...)
+  --data-dir DIR            folder holding the GLUE task folders (default data/glue)
+  --train-file FILE         custom data instead of a GLUE task (.csv, .tsv or .jsonl)
+  --dev-file FILE           custom dev data (same columns)
+  --text-column COL         text column (name or 0-based index; default "sentence")
+  --text-pair-column COL    second text column (sentence pairs)
+  --label-column COL        label column (default "label")
+  --train-subset N          use only the first N training rows
+  --lm                      causal language modelling on the texts (GPT models)
+Model (one of):
+  --from DIR                continue from a checkpoint folder (its pruned heads are kept)
+  --family bert|gpt2|openai-gpt --vocab DIR   a new model; DIR holds the tokenizer files
+      --layers N --heads N --hidden N [--intermediate N] [--max-positions N]
+Training:
+  --epochs N (3)  --batch-size N (32)  --lr X (5e-5)  --warmup X (0: fraction if < 1, else updates)
+  --weight-decay X (0)  --max-grad-norm X (1)  --dropout X (0.1)  --max-seq-length N (128)
+  --seed N (42)  --eval-batch-size N (64)
+Output:
+  --output-dir OUT (required)  --dtype f32|f16 (f32)  --json (print a JSON summary)
+`;
+
+function intFlag(v: string | undefined, flag: string, fallback: number, min = 1): number {
+  const n = numberFlag(v, flag, fallback, true);
+  if (n < min) throw new UsageError(`--${flag} must be at least ${min}, got ${n}`);
+  return n;
+}
+
+function column(v: string | undefined, fallback: string): string | number {
+  const s = v ?? fallback;
+  return /^\d+$/.test(s) ? Number(s) : s;
+}
+
+function formatOf(file: string): TabularFormat {
+  const ext = file.toLowerCase().split(".").pop();
+  if (ext === "csv" || ext === "tsv" || ext === "jsonl") return ext;
+  throw new UsageError(`Cannot tell the format of "${file}": expected a .csv, .tsv or .jsonl file`);
+}
+
+/**
+ * Runs `bertology train` with command-line arguments.
+ *
+ * @param args The arguments after `train`.
+ * @returns The exit code: 0 on success, 2 for a usage error, 1 for other failures.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const code = await trainCommand(["--task", "sst-2", "--from", "models/bert-sst2", "--epochs", "1", "--output-dir", "out"]);
+ * ```
+ */
+export async function trainCommand(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`bertology train: ${e.message}\n\n${HELP}`);
+      return 2;
+    }
+    console.error(`bertology train: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values: f } = parseFlags(args, {
+    help: { type: "boolean", short: "h" },
+    task: { type: "string" },
+    "data-dir": { type: "string" },
+    "train-file": { type: "string" },
+    "dev-file": { type: "string" },
+    "text-column": { type: "string" },
+    "text-pair-column": { type: "string" },
+    "label-column": { type: "string" },
+    "train-subset": { type: "string" },
+    lm: { type: "boolean" },
+    from: { type: "string" },
+    family: { type: "string" },
+    vocab: { type: "string" },
+    layers: { type: "string" },
+    heads: { type: "string" },
+    hidden: { type: "string" },
+    intermediate: { type: "string" },
+    "max-positions": { type: "string" },
+    epochs: { type: "string" },
+    "batch-size": { type: "string" },
+    "eval-batch-size": { type: "string" },
+    lr: { type: "string" },
+    warmup: { type: "string" },
+    "weight-decay": { type: "string" },
+    "max-grad-norm": { type: "string" },
+    dropout: { type: "string" },
+    "max-seq-length": { type: "string" },
+    seed: { type: "string" },
+    "output-dir": { type: "string" },
+    dtype: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (f.help) {
+    console.log(HELP);
+    return 0;
+  }
+  // ---------------------------------------------------------------- flags
+  const outDir = f["output-dir"];
+  if (!outDir) throw new UsageError("--output-dir is required");
+  if (f.task === undefined && f["train-file"] === undefined) throw new UsageError("Give --task NAME or --train-file FILE");
+  if (f.task !== undefined && f["train-file"] !== undefined) throw new UsageError("Give --task or --train-file, not both");
+  if ((f.from === undefined) === (f.family === undefined)) {
+    throw new UsageError("Give --from DIR (continue a checkpoint) or --family NAME (a new model), exactly one");
+  }
+  const epochs = intFlag(f.epochs, "epochs", 3);
+  const batchSize = intFlag(f["batch-size"], "batch-size", 32);
+  const evalBatchSize = intFlag(f["eval-batch-size"], "eval-batch-size", 64);
+  const maxSeq = intFlag(f["max-seq-length"], "max-seq-length", 128, 2);
+  const seed = intFlag(f.seed, "seed", 42, 0);
+  const lr = numberFlag(f.lr, "lr", 5e-5);
+  if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
+  const warmup = numberFlag(f.warmup, "warmup", 0);
+  if (warmup < 0) throw new UsageError(`--warmup must be ≥ 0, got ${warmup}`);
+  const weightDecay = numberFlag(f["weight-decay"], "weight-decay", 0);
+  const maxGradNorm = numberFlag(f["max-grad-norm"], "max-grad-norm", 1);
+  const dropout = numberFlag(f.dropout, "dropout", 0.1);
+  if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got ${dropout}`);
+  const subset = f["train-subset"] === undefined ? undefined : intFlag(f["train-subset"], "train-subset", 1);
+  const dtypeFlag = (f.dtype ?? "f32").toLowerCase();
+  if (dtypeFlag !== "f32" && dtypeFlag !== "f16") throw new UsageError(`--dtype must be f32 or f16, got "${f.dtype}"`);
+  const dtype = dtypeFlag === "f16" ? "F16" : "F32";
+  const lm = f.lm === true;
+
+  // ---------------------------------------------------------------- data
+  let trainRaw: InputExample[], devRaw: InputExample[] = [];
+  let labelNames: string[], outputMode: "classification" | "regression";
+  let glueName: string | undefined;
+  if (f.task !== undefined) {
+    let task;
+    try {
+      task = glueTask(f.task);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    glueName = task.name;
+    const dataDir = f["data-dir"] ?? "data/glue";
+    trainRaw = await readGlueExamples(dataDir, task, "train");
+    devRaw = await readGlueExamples(dataDir, task, "dev");
+    labelNames = [...task.labels];
+    outputMode = task.outputMode;
+  } else {
+    const trainFile = f["train-file"]!;
+    const opts = {
+      textColumn: column(f["text-column"], "sentence"),
+      textPairColumn: f["text-pair-column"] === undefined ? undefined : column(f["text-pair-column"], ""),
+      labelColumn: lm && f["label-column"] === undefined ? undefined : column(f["label-column"], "label"),
+    };
+    const data = await readTabularFile(trainFile, { format: formatOf(trainFile), ...opts });
+    trainRaw = data.examples;
+    labelNames = data.labels;
+    outputMode = data.outputMode;
+    if (f["dev-file"] !== undefined) {
+      devRaw = (await readTabularFile(f["dev-file"], { format: formatOf(f["dev-file"]), ...opts, labels: data.labels }))
+        .examples;
+    }
+  }
+  if (subset !== undefined) trainRaw = trainRaw.slice(0, subset);
+
+  // ---------------------------------------------------------------- model
+  const kernels = createWasmKernels();
+  let model: TransformerModel, tokenizer: Tokenizer, tokenizerDir: string;
+  const extraFiles: Record<string, string> = {};
+  if (f.from !== undefined) {
+    const loaded = await loadModel(localFiles(f.from), { kernels });
+    model = loaded.model;
+    tokenizer = loaded.tokenizer!;
+    tokenizerDir = f.from;
+  } else {
+    const family = f.family as Family;
+    if (!["bert", "gpt2", "openai-gpt"].includes(family)) {
+      throw new UsageError(`--family must be bert, gpt2 or openai-gpt, got "${f.family}"`);
+    }
+    if (f.vocab === undefined) throw new UsageError("A new model needs --vocab DIR (the tokenizer files)");
+    tokenizerDir = f.vocab;
+    tokenizer = await loadTokenizer(localFiles(f.vocab), { model_type: family });
+    const hidden = intFlag(f.hidden, "hidden", 128);
+    const { raw, config } = newConfig({
+      family,
+      layers: intFlag(f.layers, "layers", 4),
+      heads: intFlag(f.heads, "heads", 4),
+      hidden,
+      intermediate: intFlag(f.intermediate, "intermediate", 4 * hidden),
+      vocabSize: tokenizer.vocabSize,
+      maxPositions: intFlag(f["max-positions"], "max-positions", Math.max(maxSeq, family === "bert" ? 128 : 128)),
+      labels: outputMode === "regression" ? undefined : labelNames,
+      problemType: outputMode === "regression" ? "regression" : undefined,
+      dropout,
+    });
+    model = new TransformerModel(config, initWeights(config, mixSeed(seed, 0)), kernels);
+    if (family === "bert") {
+      extraFiles["tokenizer_config.json"] = JSON.stringify(
+        { tokenizer_class: "BertTokenizer", do_lower_case: true, model_max_length: raw.max_position_embeddings },
+        null,
+        2,
+      ) + "\n";
+    }
+  }
+  const family = model.config.family;
+  if (lm && family === "bert") throw new UsageError("--lm trains GPT models; BERT trains as a classifier");
+  if (!lm && family !== "bert") throw new UsageError(`A ${family} model trains as a causal LM: add --lm`);
+  if (maxSeq > model.config.maxPositions) {
+    throw new UsageError(`--max-seq-length ${maxSeq} exceeds the model's ${model.config.maxPositions} positions`);
+  }
+  if (!lm && model.config.labels.length !== (outputMode === "regression" ? 1 : labelNames.length)) {
+    throw new Error(
+      `The model has ${model.config.labels.length} outputs but the data has ${labelNames.length} labels (${
+        labelNames.join(", ")
+      })`,
+    );
+  }
+
+  // ---------------------------------------------------------------- encode
+  const eos = lm ? tokenizer.tokenToId("<|endoftext|>") : undefined;
+  const encode = (examples: InputExample[], what: string): TrainExample[] => {
+    const labels = lm ? undefined : labelIds(examples, { labels: labelNames, outputMode });
+    return examples.map((e, i) => {
+      if (lm) {
+        // GPT: <|endoftext|> sentence <|endoftext|>, so every sentence token (and the end) is predicted
+        const text = e.textB === undefined ? e.textA : `${e.textA} ${e.textB}`;
+        const body = tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
+        const ids = eos === undefined ? body : [eos, ...body.slice(0, maxSeq - 2), eos];
+        if (ids.length < 2) throw new Error(`${what} example ${i} has fewer than 2 tokens`);
+        return { ids, tokenTypeIds: new Array(ids.length).fill(0) };
+      }
+      const enc = tokenizer.encode(e.textA, e.textB, { maxLength: maxSeq });
+      return { ids: enc.ids, tokenTypeIds: enc.tokenTypeIds, label: labels![i] };
+    });
+  };
+  const trainSet = encode(trainRaw, "train");
+  const devSet = devRaw.length > 0 ? encode(devRaw, "dev") : [];
+  const objective: Objective = lm ? { kind: "lm" } : { kind: outputMode, glueTask: glueName };
+
+  // ---------------------------------------------------------------- train
+  const tty = Deno.stderr.isTerminal();
+  const total = Math.ceil(trainSet.length / batchSize) * epochs;
+  const bar = new Progress("train", total);
+  let lossAvg = NaN;
+  const logEvery = Math.max(1, Math.round(total / 50));
+  const started = performance.now();
+  const result = await train(model, {
+    objective,
+    train: trainSet,
+    dev: devSet,
+    epochs,
+    batchSize,
+    lr,
+    warmup,
+    weightDecay,
+    maxGradNorm,
+    dropout,
+    seed,
+    padId: tokenizer.padId,
+    evalBatchSize,
+    checkpoint: { dir: outDir, dtype, tokenizerDir, extraFiles },
+    onStep: (p) => {
+      lossAvg = Number.isNaN(lossAvg) ? p.loss : 0.98 * lossAvg + 0.02 * p.loss;
+      if (tty) bar.tick();
+      else if (!f.json && (p.step % logEvery === 0 || p.step === p.totalSteps)) {
+        console.error(
+          `step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${lossAvg.toFixed(4)} lr ${p.lr.toExponential(2)} ` +
+            `${p.elapsed.toFixed(0)}s`,
+        );
+      }
+    },
+    onEpoch: (r) => {
+      bar.end();
+      if (f.json) return;
+      const dev = r.dev
+        ? Object.entries(r.dev.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(" ") +
+          ` (dev loss ${r.dev.loss.toFixed(4)})`
+        : "no dev data";
+      console.error(`epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, ${dev}${r.best ? " [best]" : ""}`);
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    task: glueName ?? f["train-file"],
+    objective: objective.kind,
+    family,
+    parameters: model.params.count(),
+    trainExamples: trainSet.length,
+    devExamples: devSet.length,
+    epochs: result.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, dev: e.dev?.metrics, seconds: e.seconds })),
+    bestEpoch: result.bestEpoch,
+    bestMetric: result.bestMetric,
+    totalSteps: result.totalSteps,
+    seconds,
+    seed,
+    output: { best: join(outDir, "best"), last: join(outDir, "last"), dtype },
+  };
+  await Deno.writeTextFile(join(outDir, "train_summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  if (f.json) console.log(JSON.stringify(summary, null, 2));
+  else {
+    console.error(
+      `done in ${seconds.toFixed(0)}s: best epoch ${result.bestEpoch}${
+        result.bestMetric ? ` (${result.bestMetric.key} ${result.bestMetric.value.toFixed(4)})` : ""
+      }; saved ${join(outDir, "best")} and ${join(outDir, "last")}`,
+    );
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await trainCommand(Deno.args));

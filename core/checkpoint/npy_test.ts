@@ -1,0 +1,27 @@
+import { deepStrictEqual, throws } from "node:assert/strict";
+import { readNpy, writeNpy } from "./npy.ts";
+
+Deno.test("writeNpy() writes a 64-byte aligned v1.0 header that readNpy() reads back", () => {
+  const t = { shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i / 3) };
+  const bytes = writeNpy(t);
+  const headerLen = new DataView(bytes.buffer).getUint16(8, true);
+  deepStrictEqual((10 + headerLen) % 64, 0);
+  const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLen));
+  deepStrictEqual(header.trimEnd(), "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }");
+  deepStrictEqual(header.endsWith("\n"), true);
+  const back = readNpy(bytes, "t.npy");
+  deepStrictEqual(back.shape, [3, 4]);
+  deepStrictEqual([...back.data], [...t.data]);
+});
+
+Deno.test("writeNpy() writes 1-D shapes as a one-element tuple", () => {
+  const bytes = writeNpy({ shape: [5], data: new Float32Array(5) });
+  const header = new TextDecoder().decode(bytes.subarray(10, 80));
+  deepStrictEqual(header.includes("'shape': (5,)"), true);
+});
+
+Deno.test("readNpy() names the file for bad input", () => {
+  throws(() => readNpy(new Uint8Array([1, 2, 3]), "x.npy"), /x\.npy: not a \.npy file/);
+  const good = writeNpy({ shape: [2], data: new Float32Array(2) });
+  throws(() => readNpy(good.subarray(0, good.length - 1), "cut.npy"), /cut\.npy: truncated/);
+});
