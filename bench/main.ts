@@ -3,10 +3,12 @@
  *
  * @module
  */
+import { benchBert } from "./bert_bench.ts";
 import { benchMatmul } from "./matmul_bench.ts";
 
 const SECTIONS: [string, () => Promise<unknown>][] = [
   ["matmul", benchMatmul],
+  ["bert-base", benchBert],
 ];
 
 for (const [name, run] of SECTIONS) {

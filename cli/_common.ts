@@ -45,7 +45,10 @@ export function numberFlag(value: string | undefined, flag: string, fallback: nu
 }
 
 /** Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline`. */
-export async function openModel(spec: string, opts: { offline?: boolean; tokenizer?: boolean } = {}): Promise<LoadedModel> {
+export async function openModel(
+  spec: string,
+  opts: { offline?: boolean; tokenizer?: boolean } = {},
+): Promise<LoadedModel> {
   const files = resolveModel(spec, { offline: opts.offline });
   return await loadModel(files, { tokenizer: opts.tokenizer });
 }

@@ -6,7 +6,7 @@
  */
 
 import { makeBatches } from "../core/data/batches.ts";
-import { glueTask, type GlueSplit } from "../core/data/glue.ts";
+import { type GlueSplit, glueTask } from "../core/data/glue.ts";
 import { type InputExample, labelIds, type OutputMode } from "../core/data/input_example.ts";
 import { readGlueExamples, readTabularFile } from "../core/data/read_files.ts";
 import type { TabularFormat } from "../core/data/tabular.ts";
@@ -71,17 +71,22 @@ export async function loadDataset(
     if (values["data-file"] !== undefined) throw new UsageError("give either --task (with --data-dir) or --data-file");
     const t = glueTask(values.task);
     const split = (values.split ?? defaults.split ?? "dev") as GlueSplit;
-    if (!["train", "dev", "test"].includes(split)) throw new UsageError(`--split must be train, dev or test, got "${split}"`);
+    if (!["train", "dev", "test"].includes(split)) {
+      throw new UsageError(`--split must be train, dev or test, got "${split}"`);
+    }
     const dir = values["data-dir"];
     if (!dir) throw new UsageError("--data-dir is required with --task");
     examples = await readGlueExamples(dir, t, split);
-    ({ labels, outputMode } = t);
+    labels = [...t.labels];
+    outputMode = t.outputMode;
     name = `${t.name} ${split}`;
     task = t.name;
   } else if (values["data-file"] !== undefined) {
     const file = values["data-file"];
     const format = (values.format ?? file.split(".").pop() ?? "") as TabularFormat;
-    if (!["csv", "tsv", "jsonl"].includes(format)) throw new UsageError(`--format must be csv, tsv or jsonl, got "${format}"`);
+    if (!["csv", "tsv", "jsonl"].includes(format)) {
+      throw new UsageError(`--format must be csv, tsv or jsonl, got "${format}"`);
+    }
     const textColumn = values["text-column"];
     if (!textColumn) throw new UsageError("--text-column is required with --data-file");
     const data = await readTabularFile(file, {
@@ -89,7 +94,9 @@ export async function loadDataset(
       textColumn,
       textPairColumn: values["text-pair-column"],
       labelColumn: values["label-column"],
-      labels: model.config.family === "bert" && model.config.problemType !== "regression" ? model.config.labels : undefined,
+      labels: model.config.family === "bert" && model.config.problemType !== "regression"
+        ? model.config.labels
+        : undefined,
     });
     ({ examples, labels, outputMode } = data);
     name = file;
@@ -110,7 +117,9 @@ export async function loadDataset(
     const modelLabels = model.config.problemType === "regression" ? 1 : model.config.labels.length;
     if (outputMode === "classification" && labels.length > modelLabels) {
       throw new Error(
-        `${name} has ${labels.length} labels (${labels.join(", ")}) but the model predicts ${modelLabels} (config.json id2label)`,
+        `${name} has ${labels.length} labels (${
+          labels.join(", ")
+        }) but the model predicts ${modelLabels} (config.json id2label)`,
       );
     }
   }

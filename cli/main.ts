@@ -24,7 +24,8 @@ export const COMMANDS: Record<string, Command> = {
   prune: { run: pruneCommand, help: PRUNE_HELP },
 };
 
-const USAGE = `bertology — read every hidden state and attention head of BERT, GPT and GPT-2; score, mask and prune heads.
+const USAGE =
+  `bertology — read every hidden state and attention head of BERT, GPT and GPT-2; score, mask and prune heads.
 
 usage: bertology <command> [flags]     (--help after a command for its flags)
 

@@ -22,7 +22,11 @@ export const HOOKS = {
     shape: "[batch, pos, d_model]",
     doc: "token embeddings looked up from the vocabulary (HF's `inputs_embeds`)",
   },
-  embed: { template: "embed.hook_out", shape: "[batch, pos, d_model]", doc: "embedding output (BERT: after its LayerNorm)" },
+  embed: {
+    template: "embed.hook_out",
+    shape: "[batch, pos, d_model]",
+    doc: "embedding output (BERT: after its LayerNorm)",
+  },
   resid_pre: { template: "blocks.{l}.hook_resid_pre", shape: "[batch, pos, d_model]", doc: "input of block l" },
   q: { template: "blocks.{l}.attn.hook_q", shape: "[batch, pos, head, d_head]", doc: "queries" },
   k: { template: "blocks.{l}.attn.hook_k", shape: "[batch, pos, head, d_head]", doc: "keys" },
@@ -37,7 +41,11 @@ export const HOOKS = {
     shape: "[batch, pos, head, d_head]",
     doc: "each head's context vector, before the output projection",
   },
-  attn_out: { template: "blocks.{l}.hook_attn_out", shape: "[batch, pos, d_model]", doc: "attention output projection" },
+  attn_out: {
+    template: "blocks.{l}.hook_attn_out",
+    shape: "[batch, pos, d_model]",
+    doc: "attention output projection",
+  },
   resid_mid: {
     template: "blocks.{l}.hook_resid_mid",
     shape: "[batch, pos, d_model]",
@@ -54,7 +62,11 @@ export const HOOKS = {
     shape: "[batch, labels] or [batch, pos, vocab]",
     doc: "classifier logits (BERT) or LM logits (GPT, GPT-2)",
   },
-  head_mask: { template: "hook_head_mask", shape: "[layer, head]", doc: "the head mask (its gradient is the importance signal)" },
+  head_mask: {
+    template: "hook_head_mask",
+    shape: "[layer, head]",
+    doc: "the head mask (its gradient is the importance signal)",
+  },
 } as const;
 
 /** One kind of activation. */

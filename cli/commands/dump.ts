@@ -51,7 +51,9 @@ export async function dumpCommand(args: string[]): Promise<number> {
   }
   const { model } = await openModel(values.model!, { offline: values.offline, tokenizer: false });
   const { layers, family } = model.config;
-  if (headMask !== undefined && !Array.isArray(headMask)) throw new Error(`${values["head-mask"]}: expected a JSON [layers][heads] array`);
+  if (headMask !== undefined && !Array.isArray(headMask)) {
+    throw new Error(`${values["head-mask"]}: expected a JSON [layers][heads] array`);
+  }
   if (values.grad && labels === undefined) throw new UsageError("--grad head_mask needs --labels");
 
   // HF output name → our activation name
@@ -75,7 +77,9 @@ export async function dumpCommand(args: string[]): Promise<number> {
   if (batch.attentionMask) tensors.set("attention_mask", { shape: bt, data: Float32Array.from(batch.attentionMask) });
   if (batch.tokenTypeIds) tensors.set("token_type_ids", { shape: bt, data: Float32Array.from(batch.tokenTypeIds) });
   if (Array.isArray(labels)) tensors.set("labels", { shape: [labels.length], data: Float32Array.from(labels) });
-  if (headMask) tensors.set("head_mask", { shape: [layers, model.config.heads], data: Float32Array.from(headMask.flat()) });
+  if (headMask) {
+    tensors.set("head_mask", { shape: [layers, model.config.heads], data: Float32Array.from(headMask.flat()) });
+  }
   await writeFileAtomic(values.out!, writeSafetensors(tensors, { metadata: { generator: "bertology dump" } }));
   console.error(`wrote ${tensors.size} tensors to ${values.out}`);
   return 0;

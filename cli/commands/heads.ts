@@ -17,7 +17,8 @@ import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
 import type { TransformerModel } from "../../core/models/model.ts";
 
 /** Help text. */
-export const HEADS_HELP = `bertology heads --model DIR (--task sst-2 --data-dir DIR [--split dev] | --data-file F --text-column C
+export const HEADS_HELP =
+  `bertology heads --model DIR (--task sst-2 --data-dir DIR [--split dev] | --data-file F --text-column C
                 [--text-pair-column C] [--label-column C] [--format csv|tsv|jsonl])
                 [--data-subset N] [--batch-size 8] [--max-seq-length 128]
                 [--try-masking [--masking-threshold 0.9] [--masking-amount 0.1] [--metric-name acc]
@@ -84,7 +85,9 @@ export async function headsCommand(args: string[]): Promise<number> {
   log(formatTable("Attention entropy (mean nats per token)", imp.entropy.data, L, H));
   log(formatTable("Head importance (normalised)", imp.importance.data, L, H));
   const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b] - imp.importance.data[a]);
-  log(`Head ranking (most important first, layer.head): ${ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")}`);
+  log(
+    `Head ranking (most important first, layer.head): ${ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")}`,
+  );
   await Deno.mkdir(outDir, { recursive: true });
   await writeFileAtomic(`${outDir}/head_importance.npy`, writeNpy(imp.importance));
   await writeFileAtomic(`${outDir}/attn_entropy.npy`, writeNpy(imp.entropy));
@@ -106,7 +109,9 @@ export async function headsCommand(args: string[]): Promise<number> {
   };
 
   if (values["try-masking"]) {
-    if (!(threshold > 0 && threshold < 1)) throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
+    if (!(threshold > 0 && threshold < 1)) {
+      throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
+    }
     const steps: MaskingStep[] = [];
     const masking = maskHeadsIteratively(model, data.batches, {
       ...norm,
@@ -119,7 +124,9 @@ export async function headsCommand(args: string[]): Promise<number> {
         steps.push(s);
         log(
           `masking step ${s.step}: ${metricName} ${s.score.toFixed(4)}, ${s.headsKept}/${L * H} heads kept ` +
-            `(${(100 * s.fractionKept).toFixed(1)} %) ${s.newlyMasked.length ? `masked ${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ")}` : ""}`,
+            `(${(100 * s.fractionKept).toFixed(1)} %) ${
+              s.newlyMasked.length ? `masked ${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ")}` : ""
+            }`,
         );
       },
     });
@@ -154,7 +161,11 @@ export async function headsCommand(args: string[]): Promise<number> {
   report.timings = { ...(report.timings as object), total_seconds: (performance.now() - t0) / 1000 };
   await writeFileAtomic(`${outDir}/report.json`, JSON.stringify(report, null, 2) + "\n");
   if (values.json) console.log(JSON.stringify(report));
-  else log(`wrote ${outDir}/head_importance.npy, attn_entropy.npy${values["try-masking"] ? ", head_mask.npy" : ""}, report.json`);
+  else {log(
+      `wrote ${outDir}/head_importance.npy, attn_entropy.npy${
+        values["try-masking"] ? ", head_mask.npy" : ""
+      }, report.json`,
+    );}
   return 0;
 }
 
@@ -168,7 +179,11 @@ function comparePruning(
 ): Record<string, unknown> {
   const timed = (m: TransformerModel, mask?: number[][]) => {
     const t = performance.now();
-    const r = computeHeadImportance(m, data.batches, { headMask: mask, computeImportance: false, computeEntropy: false });
+    const r = computeHeadImportance(m, data.batches, {
+      headMask: mask,
+      computeImportance: false,
+      computeEntropy: false,
+    });
     return { score: score(r), seconds: (performance.now() - t) / 1000 };
   };
   const before = model.params.count();
@@ -203,7 +218,9 @@ function defaultMetric(data: Dataset): string {
 /** The score (higher is better) that masking compares to its threshold. */
 function scorer(data: Dataset, metricName: string, model: TransformerModel): (r: ImportanceResult) => number {
   if (model.config.family !== "bert") {
-    if (metricName !== "inv_ppl") throw new UsageError(`GPT models are scored by "inv_ppl" (1/perplexity), not "${metricName}"`);
+    if (metricName !== "inv_ppl") {
+      throw new UsageError(`GPT models are scored by "inv_ppl" (1/perplexity), not "${metricName}"`);
+    }
     return defaultScore;
   }
   if (data.task === undefined) {
@@ -212,7 +229,9 @@ function scorer(data: Dataset, metricName: string, model: TransformerModel): (r:
   }
   const probe = glueComputeMetrics(data.task, [0, 1], [0, 1]);
   if (!(metricName in probe)) {
-    throw new UsageError(`--metric-name "${metricName}" is not reported for ${data.task} (choose from ${Object.keys(probe).join(", ")})`);
+    throw new UsageError(
+      `--metric-name "${metricName}" is not reported for ${data.task} (choose from ${Object.keys(probe).join(", ")})`,
+    );
   }
   return (r) => glueComputeMetrics(data.task!, r.preds, r.labels)[metricName];
 }

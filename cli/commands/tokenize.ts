@@ -8,7 +8,8 @@
 import { openModel, parseFlags, readJsonFile, UsageError } from "../_common.ts";
 
 /** Help text. */
-export const TOKENIZE_HELP = `bertology tokenize --model DIR (--text STR [--text-pair STR] | --texts FILE.json) [--offline]
+export const TOKENIZE_HELP =
+  `bertology tokenize --model DIR (--text STR [--text-pair STR] | --texts FILE.json) [--offline]
   Prints JSON lines {"text": …, "ids": […]} (pairs add "text_pair" and "token_type_ids").
   A texts file is a JSON array of strings.`;
 
@@ -40,7 +41,11 @@ export async function tokenizeCommand(args: string[]): Promise<number> {
     const pair = values["text-pair"];
     const e = tokenizer!.encode(text, pair);
     lines.push(
-      JSON.stringify(pair === undefined ? { text, ids: e.ids } : { text, text_pair: pair, ids: e.ids, token_type_ids: e.tokenTypeIds }),
+      JSON.stringify(
+        pair === undefined
+          ? { text, ids: e.ids }
+          : { text, text_pair: pair, ids: e.ids, token_type_ids: e.tokenTypeIds },
+      ),
     );
   }
   console.log(lines.join("\n"));

@@ -25,11 +25,13 @@ for (const bs of [1, 8]) {
     const { model, batches } = await sst2Batches(bs);
     const expected = readGolden(`bert-tiny-random.importance.bs${bs}`);
     const r = computeHeadImportance(model, batches);
-    for (const [name, actual] of [
-      ["importance", r.importance],
-      ["importance_raw", r.importanceRaw],
-      ["entropy", r.entropy],
-    ] as const) {
+    for (
+      const [name, actual] of [
+        ["importance", r.importance],
+        ["importance_raw", r.importanceRaw],
+        ["entropy", r.entropy],
+      ] as const
+    ) {
       const d = maxAbsDiff(name, expected.get(name)!, actual);
       ok(d <= 1e-4, `${name}: max|diff| ${d}`);
     }

@@ -88,7 +88,10 @@ export function maskHeadsIteratively(
   const norm = { normalizeByLayer: opts.normalizeByLayer, normalizeGlobal: opts.normalizeGlobal };
 
   // already-pruned heads count as masked from the start
-  let mask = Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => model.config.prunedHeads[l].includes(h) ? 0 : 1));
+  let mask: number[][] = Array.from(
+    { length: L },
+    (_, l) => Array.from({ length: H }, (_, h) => (model.config.prunedHeads[l].includes(h) ? 0 : 1)),
+  );
   const pass = (m: number[][]) => {
     const t0 = performance.now();
     const r = computeHeadImportance(model, batches, { ...norm, headMask: m, computeEntropy: false });

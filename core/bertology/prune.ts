@@ -51,7 +51,9 @@ export function parseHeadsToPrune(value: unknown, config: ModelConfig, source = 
       throw new Error(`${source}: layer ${JSON.stringify(k)} is outside 0..${config.layers - 1}`);
     }
     if (!Array.isArray(v) || v.some((h) => !Number.isInteger(h) || h < 0 || h >= config.heads)) {
-      throw new Error(`${source}: layer ${k} must list head indices in 0..${config.heads - 1}, got ${JSON.stringify(v)}`);
+      throw new Error(
+        `${source}: layer ${k} must list head indices in 0..${config.heads - 1}, got ${JSON.stringify(v)}`,
+      );
     }
     out[String(l)] = v as number[];
   }

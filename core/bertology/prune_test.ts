@@ -11,13 +11,19 @@ import { headsFromMask, parseHeadsToPrune, pruneModel } from "./prune.ts";
 for (const golden of ["bert-tiny-random.pruned", "gpt2-tiny-random.pruned"]) {
   Deno.test(`pruneModel() + saveCheckpoint() + reload matches HF golden ${golden}`, async () => {
     const inputs = readInputs(golden);
-    const sidecar = JSON.parse(Deno.readTextFileSync(new URL(`../../tests/fixtures/goldens/${golden}.json`, import.meta.url)));
+    const sidecar = JSON.parse(
+      Deno.readTextFileSync(new URL(`../../tests/fixtures/goldens/${golden}.json`, import.meta.url)),
+    );
     const source = localFiles(fixtureModel(inputs.model as string));
     const { model } = await loadModel(source, { tokenizer: false });
     const pruned = pruneModel(model, sidecar.heads_to_prune, createWasmKernels());
     const dir = await Deno.makeTempDir();
     try {
-      await saveCheckpoint(`${dir}/pruned`, { config: pruned.config.raw, weights: pruned.params.toTensors(), tokenizerFrom: source });
+      await saveCheckpoint(`${dir}/pruned`, {
+        config: pruned.config.raw,
+        weights: pruned.params.toTensors(),
+        tokenizerFrom: source,
+      });
       const { model: reloaded, tokenizer } = await loadModel(localFiles(`${dir}/pruned`));
       ok(tokenizer, "tokenizer files were copied");
       deepStrictEqual(reloaded.config.raw.pruned_heads, sidecar.heads_to_prune);

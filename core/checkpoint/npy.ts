@@ -57,9 +57,13 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
   const n = numel(shape);
   const sizes: Record<string, number> = { "<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "|b1": 1 };
   const size = sizes[descr];
-  if (size === undefined) throw new Error(`${fileName}: unsupported dtype '${descr}' (float32/float64/int64/int32/bool)`);
+  if (size === undefined) {
+    throw new Error(`${fileName}: unsupported dtype '${descr}' (float32/float64/int64/int32/bool)`);
+  }
   const offset = start + headerLen;
-  if (bytes.length < offset + n * size) throw new Error(`${fileName}: truncated (${n} values of ${size} bytes expected)`);
+  if (bytes.length < offset + n * size) {
+    throw new Error(`${fileName}: truncated (${n} values of ${size} bytes expected)`);
+  }
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const at = offset + i * size;

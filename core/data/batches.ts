@@ -16,7 +16,7 @@ export interface EncodedInput {
 }
 
 /** A padded batch. Arrays are row-major `[batchSize, seqLen]`; padding is on the right. */
-export interface Batch {
+export interface PaddedBatch {
   /** Token ids, padded with the pad id. */
   inputIds: Int32Array;
   /** 1 for real tokens, 0 for padding. */
@@ -74,7 +74,7 @@ export interface BatchOptions {
 export function makeBatches(
   inputs: readonly (EncodedInput | readonly number[])[],
   options: BatchOptions,
-): Batch[] {
+): PaddedBatch[] {
   const { batchSize, padId = 0, seqLen: fixed, labels, outputMode = "classification" } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(`Invalid batchSize ${batchSize}: expected a positive integer`);
@@ -107,7 +107,7 @@ export function makeBatches(
     }
     return e;
   });
-  const batches: Batch[] = [];
+  const batches: PaddedBatch[] = [];
   for (let start = 0; start < encoded.length; start += batchSize) {
     const rows = encoded.slice(start, start + batchSize);
     const seqLen = fixed ?? Math.max(...rows.map((r) => r.ids.length));

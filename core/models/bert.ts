@@ -74,7 +74,10 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   const p = (name: string) => w.get(name);
 
   // embeddings: word + position + token type, then LayerNorm
-  const tok = run.hook(hookName("tok_embed"), run.embedding(p("bert.embeddings.word_embeddings.weight"), x.ids, [B, T]));
+  const tok = run.hook(
+    hookName("tok_embed"),
+    run.embedding(p("bert.embeddings.word_embeddings.weight"), x.ids, [B, T]),
+  );
   const pos = run.embedding(p("bert.embeddings.position_embeddings.weight"), x.positions, [B, T]);
   const typ = run.embedding(p("bert.embeddings.token_type_embeddings.weight"), x.tokenTypes, [B, T]);
   const sum = run.add(run.add(tok, pos), typ);
@@ -89,9 +92,21 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
     const scope = run.beginScope(h.shape);
     run.hook(hookName("resid_pre", l), h);
     // self-attention: separate Q, K, V projections (nn.Linear: weight [out, in])
-    const Q = run.hook(hookName("q", l), run.linear(h, p(`${q}.attention.self.query.weight`), p(`${q}.attention.self.query.bias`), true), [B, T, H, D]);
-    const K = run.hook(hookName("k", l), run.linear(h, p(`${q}.attention.self.key.weight`), p(`${q}.attention.self.key.bias`), true), [B, T, H, D]);
-    const V = run.hook(hookName("v", l), run.linear(h, p(`${q}.attention.self.value.weight`), p(`${q}.attention.self.value.bias`), true), [B, T, H, D]);
+    const Q = run.hook(
+      hookName("q", l),
+      run.linear(h, p(`${q}.attention.self.query.weight`), p(`${q}.attention.self.query.bias`), true),
+      [B, T, H, D],
+    );
+    const K = run.hook(
+      hookName("k", l),
+      run.linear(h, p(`${q}.attention.self.key.weight`), p(`${q}.attention.self.key.bias`), true),
+      [B, T, H, D],
+    );
+    const V = run.hook(
+      hookName("v", l),
+      run.linear(h, p(`${q}.attention.self.value.weight`), p(`${q}.attention.self.value.bias`), true),
+      [B, T, H, D],
+    );
     const { ctx, probs } = run.attention(
       { q: [Q, 0], k: [K, 0], v: [V, 0], ld: H * D },
       { B, T, H, D, scale: 1 / Math.sqrt(D), causal: false },
@@ -107,15 +122,31 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
     );
     const mid = run.hook(
       hookName("resid_mid", l),
-      run.layerNorm(run.add(run.drop(attnOut), h), p(`${q}.attention.output.LayerNorm.weight`), p(`${q}.attention.output.LayerNorm.bias`), eps),
+      run.layerNorm(
+        run.add(run.drop(attnOut), h),
+        p(`${q}.attention.output.LayerNorm.weight`),
+        p(`${q}.attention.output.LayerNorm.bias`),
+        eps,
+      ),
     );
     // MLP
-    const pre = run.hook(hookName("mlp_pre", l), run.linear(mid, p(`${q}.intermediate.dense.weight`), p(`${q}.intermediate.dense.bias`), true));
+    const pre = run.hook(
+      hookName("mlp_pre", l),
+      run.linear(mid, p(`${q}.intermediate.dense.weight`), p(`${q}.intermediate.dense.bias`), true),
+    );
     const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
-    const mlpOut = run.hook(hookName("mlp_out", l), run.linear(post, p(`${q}.output.dense.weight`), p(`${q}.output.dense.bias`), true));
+    const mlpOut = run.hook(
+      hookName("mlp_out", l),
+      run.linear(post, p(`${q}.output.dense.weight`), p(`${q}.output.dense.bias`), true),
+    );
     h = run.hook(
       hookName("resid_post", l),
-      run.layerNorm(run.add(run.drop(mlpOut), mid), p(`${q}.output.LayerNorm.weight`), p(`${q}.output.LayerNorm.bias`), eps),
+      run.layerNorm(
+        run.add(run.drop(mlpOut), mid),
+        p(`${q}.output.LayerNorm.weight`),
+        p(`${q}.output.LayerNorm.bias`),
+        eps,
+      ),
     );
     h = run.endScope(scope, h);
   }
@@ -123,6 +154,9 @@ export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   if (!w.has("classifier.weight") || !w.has("bert.pooler.dense.weight")) return undefined;
   // pooler: tanh(W · h[CLS] + b), then the classifier
   const cls = run.firstToken(h);
-  const pooled = run.hook(hookName("pooler"), run.tanh(run.linear(cls, p("bert.pooler.dense.weight"), p("bert.pooler.dense.bias"), true)));
+  const pooled = run.hook(
+    hookName("pooler"),
+    run.tanh(run.linear(cls, p("bert.pooler.dense.weight"), p("bert.pooler.dense.bias"), true)),
+  );
   return run.linear(run.drop(pooled), p("classifier.weight"), p("classifier.bias"), true);
 }

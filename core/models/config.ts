@@ -144,7 +144,11 @@ export function parseConfig(raw: unknown, source: string): ModelConfig {
       typeVocabSize: 0,
       layerNormEps: num("layer_norm_epsilon", 1e-5),
       // HF's modeling_openai maps afn "gelu" to gelu_new (the tanh form), unlike ACT2FN
-      activation: family === "gpt2" ? act("activation_function", "gelu_new") : r.afn === "gelu" || r.afn === undefined ? "tanh" : act("afn", "gelu"),
+      activation: family === "gpt2"
+        ? act("activation_function", "gelu_new")
+        : r.afn === "gelu" || r.afn === undefined
+        ? "tanh"
+        : act("afn", "gelu"),
       scaleAttnWeights: family === "gpt2" ? r.scale_attn_weights !== false : true,
       scaleAttnByInverseLayerIdx: family === "gpt2" && r.scale_attn_by_inverse_layer_idx === true,
     };

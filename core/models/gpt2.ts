@@ -58,7 +58,9 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   const p = (name: string) => w.get(name);
 
   const tok = run.hook(hookName("tok_embed"), run.embedding(p("transformer.wte.weight"), x.ids, [B, T]));
-  let h = run.drop(run.hook(hookName("embed"), run.add(tok, run.embedding(p("transformer.wpe.weight"), x.positions, [B, T]))));
+  let h = run.drop(
+    run.hook(hookName("embed"), run.add(tok, run.embedding(p("transformer.wpe.weight"), x.positions, [B, T]))),
+  );
 
   for (let l = 0; l < config.layers; l++) {
     const q = `transformer.h.${l}`;
@@ -88,7 +90,10 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
     const mid = run.hook(hookName("resid_mid", l), run.add(h, run.drop(attnOut)));
     // MLP
     const m = run.layerNorm(mid, p(`${q}.ln_2.weight`), p(`${q}.ln_2.bias`), eps);
-    const pre = run.hook(hookName("mlp_pre", l), run.linear(m, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false));
+    const pre = run.hook(
+      hookName("mlp_pre", l),
+      run.linear(m, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false),
+    );
     const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
     const mlpOut = run.hook(
       hookName("mlp_out", l),
@@ -97,7 +102,10 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
     h = run.endScope(scope, run.hook(hookName("resid_post", l), run.add(mid, run.drop(mlpOut))));
   }
 
-  const f = run.hook(hookName("ln_final"), run.layerNorm(h, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"), eps));
+  const f = run.hook(
+    hookName("ln_final"),
+    run.layerNorm(h, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"), eps),
+  );
   // LM head tied to the token embedding: logits = f · wteᵀ (wte is [V, C], nn.Linear layout)
   const head = w.has("lm_head.weight") ? p("lm_head.weight") : p("transformer.wte.weight");
   return run.linear(f, head, undefined, true);

@@ -93,7 +93,9 @@ export class ParamStore {
   /** Copies the weights out of kernel memory, by name. */
   toTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const p of this.#params.values()) out.set(p.name, { shape: [...p.shape], data: this.kernels.mem.f32(p.ptr, p.size).slice() });
+    for (const p of this.#params.values()) {
+      out.set(p.name, { shape: [...p.shape], data: this.kernels.mem.f32(p.ptr, p.size).slice() });
+    }
     return out;
   }
 
@@ -142,7 +144,7 @@ export class Run {
   readonly recording: boolean;
   readonly paramGrads: boolean;
   /** Kept activations (and, after backward, kept gradients), by name. */
-  readonly cache = new Map<string, Tensor>();
+  readonly cache: Map<string, Tensor> = new Map();
   readonly #keep: ReadonlySet<string>;
   readonly #mark: number;
   readonly #tape: Array<() => void> = [];
@@ -246,7 +248,10 @@ export class Run {
     for (let i = this.#tape.length - 1; i >= 0; i--) this.#tape[i]();
     this.#tape.length = 0;
     for (const { name, act, shape } of this.#gradHooks) {
-      this.cache.set(name, { shape: [...shape], data: this.hasGrad(act) ? this.read(this.gradOf(act), act.size) : new Float32Array(act.size) });
+      this.cache.set(name, {
+        shape: [...shape],
+        data: this.hasGrad(act) ? this.read(this.gradOf(act), act.size) : new Float32Array(act.size),
+      });
     }
   }
 
@@ -332,7 +337,16 @@ export class Run {
       const dy = this.gradOf(y);
       if (K > 0) {
         // dx += dy · op(W)ᵀ
-        k.matmul(this.gradOf(x), dy, W.ptr, 0, rows, N, K, MatmulFlags.ACCUMULATE | (transposed ? 0 : MatmulFlags.TRANS_B));
+        k.matmul(
+          this.gradOf(x),
+          dy,
+          W.ptr,
+          0,
+          rows,
+          N,
+          K,
+          MatmulFlags.ACCUMULATE | (transposed ? 0 : MatmulFlags.TRANS_B),
+        );
         if (this.paramGrads && W.grad !== 0) {
           if (transposed) k.matmul(W.grad, dy, x.ptr, 0, N, rows, K, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE);
           else k.matmul(W.grad, x.ptr, dy, 0, K, rows, N, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE);
@@ -397,7 +411,16 @@ export class Run {
       const scratchW = this.paramGrads && weight.grad !== 0 ? weight.grad : this.act([C]).ptr;
       const scratchB = this.paramGrads && bias.grad !== 0 ? bias.grad : this.act([C]).ptr;
       this.k.layerNormBackward(
-        this.gradOf(x), scratchW, scratchB, this.gradOf(y), x.ptr, weight.ptr, mean.ptr, rstd.ptr, rows, C,
+        this.gradOf(x),
+        scratchW,
+        scratchB,
+        this.gradOf(y),
+        x.ptr,
+        weight.ptr,
+        mean.ptr,
+        rstd.ptr,
+        rows,
+        C,
       );
     });
     return y;
@@ -469,15 +492,43 @@ export class Run {
     const [qa, qo] = qkv.q, [ka, ko] = qkv.k, [va, vo] = qkv.v;
     if (H > 0) {
       this.k.attentionForward(
-        ctx.ptr, probs.ptr, qa.ptr + qo, ka.ptr + ko, va.ptr + vo, qkv.ld, keyMask, headMask, B, T, H, D, scale, causal,
+        ctx.ptr,
+        probs.ptr,
+        qa.ptr + qo,
+        ka.ptr + ko,
+        va.ptr + vo,
+        qkv.ld,
+        keyMask,
+        headMask,
+        B,
+        T,
+        H,
+        D,
+        scale,
+        causal,
       );
     }
     this.onBackward(() => {
       if (H === 0 || !this.hasGrad(ctx)) return;
       const scratch = this.act([T, T]);
       this.k.attentionBackward(
-        this.gradOf(qa) + qo, this.gradOf(ka) + ko, this.gradOf(va) + vo, headMaskGrad, this.gradOf(ctx),
-        probs.ptr, qa.ptr + qo, ka.ptr + ko, va.ptr + vo, qkv.ld, headMask, scratch.ptr, B, T, H, D, scale,
+        this.gradOf(qa) + qo,
+        this.gradOf(ka) + ko,
+        this.gradOf(va) + vo,
+        headMaskGrad,
+        this.gradOf(ctx),
+        probs.ptr,
+        qa.ptr + qo,
+        ka.ptr + ko,
+        va.ptr + vo,
+        qkv.ld,
+        headMask,
+        scratch.ptr,
+        B,
+        T,
+        H,
+        D,
+        scale,
       );
     });
     return { ctx, probs };

@@ -85,7 +85,9 @@ export function checkBatch(batch: Batch, config: ModelConfig): void {
   if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) {
     throw new Error(`Batch must have at least one row and one token, got [${B}, ${T}]`);
   }
-  if (batch.inputIds.length !== B * T) throw new Error(`"input_ids" has ${batch.inputIds.length} values, expected ${B * T}`);
+  if (batch.inputIds.length !== B * T) {
+    throw new Error(`"input_ids" has ${batch.inputIds.length} values, expected ${B * T}`);
+  }
   if (T > config.maxPositions) {
     throw new Error(
       `Sequence length ${T} is longer than the model's max_position_embeddings (${config.maxPositions})`,
@@ -94,7 +96,9 @@ export function checkBatch(batch: Batch, config: ModelConfig): void {
   for (let i = 0; i < batch.inputIds.length; i++) {
     const id = batch.inputIds[i];
     if (id < 0 || id >= config.vocabSize) {
-      throw new Error(`"input_ids"[${Math.floor(i / T)}][${i % T}] = ${id} is outside the vocabulary (size ${config.vocabSize})`);
+      throw new Error(
+        `"input_ids"[${Math.floor(i / T)}][${i % T}] = ${id} is outside the vocabulary (size ${config.vocabSize})`,
+      );
     }
   }
   if (batch.attentionMask) {
@@ -106,7 +110,9 @@ export function checkBatch(batch: Batch, config: ModelConfig): void {
     const max = Math.max(1, config.typeVocabSize);
     const bad = batch.tokenTypeIds.findIndex((t) => t < 0 || t >= max);
     if (bad >= 0) {
-      throw new Error(`"token_type_ids"[${Math.floor(bad / T)}][${bad % T}] = ${batch.tokenTypeIds[bad]} is outside 0..${max - 1}`);
+      throw new Error(
+        `"token_type_ids"[${Math.floor(bad / T)}][${bad % T}] = ${batch.tokenTypeIds[bad]} is outside 0..${max - 1}`,
+      );
     }
   }
 }
@@ -121,7 +127,10 @@ export type HeadMask = ArrayLike<ArrayLike<number>>;
  */
 export function checkHeadMask(mask: HeadMask, config: ModelConfig, source = "head mask"): void {
   const rows = mask.length;
-  if (rows !== config.layers || Array.from({ length: rows }, (_, l) => mask[l]).some((r) => !r || r.length !== config.heads)) {
+  if (
+    rows !== config.layers ||
+    Array.from({ length: rows }, (_, l) => mask[l]).some((r) => !r || r.length !== config.heads)
+  ) {
     const shape = `[${rows}, ${rows > 0 && mask[0] ? mask[0].length : "?"}]`;
     throw new Error(`${source} must have shape [${config.layers}, ${config.heads}] (layers, heads), got ${shape}`);
   }

@@ -85,7 +85,8 @@ export class TransformerModel {
 
   /** Whether the model produces logits (a BERT encoder without pooler/classifier does not). */
   get hasHead(): boolean {
-    return this.config.family !== "bert" || (this.params.has("classifier.weight") && this.params.has("bert.pooler.dense.weight"));
+    return this.config.family !== "bert" ||
+      (this.params.has("classifier.weight") && this.params.has("bert.pooler.dense.weight"));
   }
 
   /**
@@ -106,7 +107,9 @@ export class TransformerModel {
     const headGradName = hookName("head_mask", undefined, true);
     const wantsGrad = req.paramGrads === true || [...names].some((n) => n.endsWith("_grad"));
     if (wantsGrad && req.labels === undefined) throw new Error("Gradients need labels (a loss to differentiate)");
-    if (req.labels !== undefined && !this.hasHead) throw new Error("This checkpoint has no classifier head: a loss needs one");
+    if (req.labels !== undefined && !this.hasHead) {
+      throw new Error("This checkpoint has no classifier head: a loss needs one");
+    }
     const recording = wantsGrad;
 
     const run = new Run(this.kernels, {
@@ -159,7 +162,9 @@ export class TransformerModel {
     }
     const parsed = parseHookName(name);
     if (!parsed || (parsed.layer !== undefined && parsed.layer >= this.config.layers)) {
-      throw new Error(`Unknown activation name "${name}" for a ${this.config.layers}-layer ${this.config.family} model`);
+      throw new Error(
+        `Unknown activation name "${name}" for a ${this.config.layers}-layer ${this.config.family} model`,
+      );
     }
     return name;
   }
@@ -230,7 +235,9 @@ export function checkWeights(config: ModelConfig, weights: Map<string, Tensor>, 
   };
   for (const [name, shape] of required) {
     const t = byName.get(name);
-    if (t === undefined) throw new Error(`${source}: tensor "${name}" is missing (expected shape [${shape.join(", ")}])`);
+    if (t === undefined) {
+      throw new Error(`${source}: tensor "${name}" is missing (expected shape [${shape.join(", ")}])`);
+    }
     check(name, shape, t);
   }
   // tied LM heads: HF ties lm_head to the token embedding unless tie_word_embeddings is false

@@ -10,8 +10,14 @@ for (const name of ["bert-tiny-random", "gpt2-tiny-random"]) {
   Deno.test(`loadModel() gives identical outputs from pytorch_model.bin and model.safetensors (${name})`, async () => {
     const dir = fixtureModel(name);
     const read = (f: string) => Deno.readFileSync(`${dir}/${f}`);
-    const bin = memoryFiles({ "config.json": read("config.json"), "pytorch_model.bin": read("pytorch_model.bin") }, "bin");
-    const st = memoryFiles({ "config.json": read("config.json"), "model.safetensors": read("model.safetensors") }, "st");
+    const bin = memoryFiles(
+      { "config.json": read("config.json"), "pytorch_model.bin": read("pytorch_model.bin") },
+      "bin",
+    );
+    const st = memoryFiles(
+      { "config.json": read("config.json"), "model.safetensors": read("model.safetensors") },
+      "st",
+    );
     const a = (await loadModel(bin, { tokenizer: false })).model;
     const b = (await loadModel(st, { tokenizer: false })).model;
     const golden = name === "bert-tiny-random" ? "bert-tiny-random.pairs" : "gpt2-tiny-random.lm";
@@ -38,7 +44,9 @@ Deno.test("TransformerModel.run() keeps exactly the activations asked for", asyn
 for (const name of ["bert-tiny-random", "gpt2-tiny-random", "openai-gpt-tiny-random"]) {
   Deno.test(`hook_z_grad agrees with head_mask_grad: dL/dm_h = Σ z_h · dL/dz_h at mask 1 (${name})`, async () => {
     const { model } = await loadModel(localFiles(fixtureModel(name)), { tokenizer: false });
-    const ids = name.startsWith("bert") ? [[101, 2023, 2003, 1037, 3231, 102, 0], [101, 2307, 102, 0, 0, 0, 0]] : [[270, 705, 82, 257, 99, 0, 0], [403, 1204, 589, 420, 12, 40, 3]];
+    const ids = name.startsWith("bert")
+      ? [[101, 2023, 2003, 1037, 3231, 102, 0], [101, 2307, 102, 0, 0, 0, 0]]
+      : [[270, 705, 82, 257, 99, 0, 0], [403, 1204, 589, 420, 12, 40, 3]];
     const mask = ids.map((r) => r.map((v, i) => (i === 0 || v !== 0 ? 1 : 0)));
     const batch = batchFromArrays({ input_ids: ids, attention_mask: mask }, "b");
     const { layers: L, heads: H, headDim: D } = model.config;

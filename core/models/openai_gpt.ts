@@ -84,8 +84,14 @@ export function openaiGptForward(run: Run, config: ModelConfig, w: ParamStore, x
       run.linear(ctx, p(`${q}.attn.c_proj.weight`), p(`${q}.attn.c_proj.bias`), false),
     );
     // post-LN, like BERT: n = LN1(h + attn), out = LN2(n + mlp(n))
-    const mid = run.hook(hookName("resid_mid", l), run.layerNorm(run.add(h, run.drop(attnOut)), p(`${q}.ln_1.weight`), p(`${q}.ln_1.bias`), eps));
-    const pre = run.hook(hookName("mlp_pre", l), run.linear(mid, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false));
+    const mid = run.hook(
+      hookName("resid_mid", l),
+      run.layerNorm(run.add(h, run.drop(attnOut)), p(`${q}.ln_1.weight`), p(`${q}.ln_1.bias`), eps),
+    );
+    const pre = run.hook(
+      hookName("mlp_pre", l),
+      run.linear(mid, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false),
+    );
     const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
     const mlpOut = run.hook(
       hookName("mlp_out", l),
