@@ -1,0 +1,195 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { loadSafetensors } from "../core/checkpoint/safetensors.ts";
+import { readNpy } from "../core/checkpoint/npy.ts";
+import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../tests/_goldens.ts";
+import { main } from "./main.ts";
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const log = console.log, error = console.error;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    const code = await main(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("bertology tokenize matches the HF golden lines, pairs included", async () => {
+  const lines = Deno.readTextFileSync(`${FIXTURES}tokenize.bert-base-uncased.jsonl`).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const single = lines.filter((l) => l.text_pair === undefined).slice(0, 20);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  Deno.writeTextFileSync(file, JSON.stringify(single.map((l) => l.text)));
+  const r = await cli("tokenize", "--model", fixtureModel("bert-tiny-random"), "--texts", file);
+  deepStrictEqual(r.code, 0, r.err);
+  deepStrictEqual(r.out.split("\n").map((l) => JSON.parse(l)), single.map((l) => ({ text: l.text, ids: l.ids })));
+  const pair = lines.find((l) => l.text_pair !== undefined)!;
+  const p = await cli(
+    "tokenize",
+    "--model",
+    fixtureModel("bert-tiny-random"),
+    "--text",
+    pair.text,
+    "--text-pair",
+    pair.text_pair,
+  );
+  const got = JSON.parse(p.out);
+  deepStrictEqual([got.ids, got.token_type_ids], [pair.ids, pair.token_type_ids]);
+  await Deno.remove(file);
+});
+
+Deno.test("bertology dump writes the HF golden tensors, and loss + head_mask_grad with --labels --grad", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const golden = "bert-tiny-random.head_mask";
+    const inputs = JSON.parse(Deno.readTextFileSync(`${FIXTURES}goldens/${golden}.inputs.json`));
+    Deno.writeTextFileSync(`${dir}/mask.json`, JSON.stringify(inputs.head_mask));
+    const r = await cli(
+      "dump",
+      "--model",
+      fixtureModel("bert-tiny-random"),
+      "--inputs",
+      `${FIXTURES}goldens/${golden}.inputs.json`,
+      "--out",
+      `${dir}/out.safetensors`,
+      "--head-mask",
+      `${dir}/mask.json`,
+    );
+    deepStrictEqual(r.code, 0, r.err);
+    const out = loadSafetensors(Deno.readFileSync(`${dir}/out.safetensors`), "out");
+    for (const [name, t] of readGolden(golden)) ok(maxAbsDiff(name, t, out.get(name)!) <= 1e-4, name);
+
+    const g = "gpt2-tiny-random.head_mask_grad";
+    const r2 = await cli(
+      "dump",
+      "--model",
+      fixtureModel("gpt2-tiny-random"),
+      "--inputs",
+      `${FIXTURES}goldens/${g}.inputs.json`,
+      "--out",
+      `${dir}/grad.safetensors`,
+      "--labels",
+      "lm",
+      "--grad",
+      "head_mask",
+    );
+    deepStrictEqual(r2.code, 0, r2.err);
+    const out2 = loadSafetensors(Deno.readFileSync(`${dir}/grad.safetensors`), "grad");
+    const e = readGolden(g);
+    ok(maxAbsDiff("loss", e.get("loss")!, out2.get("loss")!) <= 1e-4);
+    e.get("head_mask_grad")!.data.forEach((v, i) =>
+      ok(Math.abs(v - out2.get("head_mask_grad")!.data[i]) <= 1e-5 + 1e-3 * Math.abs(v))
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology heads writes HF's npy files and a report; masking and pruning run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli(
+      "heads",
+      "--model",
+      fixtureModel("bert-tiny-random"),
+      "--task",
+      "sst-2",
+      "--data-dir",
+      new URL("../data/glue", import.meta.url).pathname,
+      "--data-subset",
+      "32",
+      "--batch-size",
+      "8",
+      "--max-seq-length",
+      "64",
+      "--try-masking",
+      "--output-dir",
+      dir,
+      "--json",
+    );
+    deepStrictEqual(r.code, 0, r.err);
+    const imp = readNpy(Deno.readFileSync(`${dir}/head_importance.npy`), "imp");
+    ok(maxAbsDiff("importance", readGolden("bert-tiny-random.importance.bs8").get("importance")!, imp) <= 1e-4);
+    deepStrictEqual(readNpy(Deno.readFileSync(`${dir}/head_mask.npy`), "mask").shape, [3, 4]);
+    const report = JSON.parse(Deno.readTextFileSync(`${dir}/report.json`));
+    ok(report.masking.steps.length >= 1 && report.pruning.parameters_after <= report.pruning.parameters_before);
+    deepStrictEqual(JSON.parse(r.out).examples, 32);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology prune writes a checkpoint that reloads with pruned_heads", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli(
+      "prune",
+      "--model",
+      fixtureModel("gpt2-tiny-random"),
+      "--heads",
+      '{"1":[0,2],"2":[3]}',
+      "--out",
+      `${dir}/p`,
+      "--json",
+    );
+    deepStrictEqual(r.code, 0, r.err);
+    deepStrictEqual(JSON.parse(r.out).heads_per_layer, [4, 2, 3]);
+    const cfg = JSON.parse(Deno.readTextFileSync(`${dir}/p/config.json`));
+    deepStrictEqual(cfg.pruned_heads, { 1: [0, 2], 2: [3] });
+    const again = await cli("prune", "--model", `${dir}/p`, "--heads", '{"1":[1]}', "--out", `${dir}/p2`, "--json");
+    deepStrictEqual(JSON.parse(again.out).pruned_heads, { 1: [0, 1, 2], 2: [3] });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology reports usage errors with exit code 2 and data errors with 1", async () => {
+  deepStrictEqual((await cli("dump", "--model", "x")).code, 2);
+  deepStrictEqual((await cli("tokenize", "--model", "x", "--bogus")).code, 2);
+  deepStrictEqual((await cli("nonsense")).code, 2);
+  const missing = await cli("tokenize", "--model", "/nonexistent/model-dir", "--text", "hi", "--offline");
+  deepStrictEqual(missing.code, 1);
+  const dir = await Deno.makeTempDir();
+  try {
+    Deno.writeTextFileSync(`${dir}/dev.tsv`, "sentence\tlabel\n");
+    const empty = await cli(
+      "heads",
+      "--model",
+      fixtureModel("bert-tiny-random"),
+      "--data-file",
+      `${dir}/dev.tsv`,
+      "--text-column",
+      "sentence",
+      "--label-column",
+      "label",
+      "--output-dir",
+      `${dir}/o`,
+    );
+    deepStrictEqual(empty.code, 1);
+    ok(/no examples/i.test(empty.err), empty.err);
+    Deno.writeTextFileSync(`${dir}/bad.tsv`, "sentence\tlabel\ngood film\t1\nbad film\t7\n");
+    const bad = await cli(
+      "heads",
+      "--model",
+      fixtureModel("bert-tiny-random"),
+      "--data-file",
+      `${dir}/bad.tsv`,
+      "--text-column",
+      "sentence",
+      "--label-column",
+      "label",
+      "--output-dir",
+      `${dir}/o`,
+    );
+    deepStrictEqual(bad.code, 1);
+    ok(/7/.test(bad.err), bad.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
