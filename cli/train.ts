@@ -44,6 +44,7 @@ Training:
   --epochs N (3)  --batch-size N (32)  --lr X (5e-5)  --warmup X (0: fraction if < 1, else updates)
   --weight-decay X (0)  --max-grad-norm X (1)  --dropout X (0.1)  --max-seq-length N (128)
   --seed N (42)  --eval-batch-size N (64)
+  --group-by-length         batch examples of similar length together (HF group_by_length; less padding)
 Output:
   --output-dir OUT (required)  --dtype f32|f16 (f32)  --json (print a JSON summary)
 `;
@@ -122,6 +123,7 @@ async function run(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     dtype: { type: "string" },
     json: { type: "boolean" },
+    "group-by-length": { type: "boolean" },
   });
   if (f.help) {
     console.log(HELP);
@@ -282,6 +284,7 @@ async function run(args: string[]): Promise<number> {
     maxGradNorm,
     dropout,
     seed,
+    groupByLength: f["group-by-length"] === true,
     padId: tokenizer.padId,
     evalBatchSize,
     checkpoint: { dir: outDir, dtype, tokenizerDir, extraFiles },
@@ -319,6 +322,7 @@ async function run(args: string[]): Promise<number> {
     totalSteps: result.totalSteps,
     seconds,
     seed,
+    groupByLength: f["group-by-length"] === true,
     output: { best: join(outDir, "best"), last: join(outDir, "last"), dtype },
   };
   await Deno.writeTextFile(join(outDir, "train_summary.json"), JSON.stringify(summary, null, 2) + "\n");
