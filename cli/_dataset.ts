@@ -95,7 +95,7 @@ export async function loadDataset(
       textPairColumn: values["text-pair-column"],
       labelColumn: values["label-column"],
       labels: model.config.family === "bert" && model.config.problemType !== "regression"
-        ? model.config.labels
+        ? modelLabelNames(model)
         : undefined,
     });
     ({ examples, labels, outputMode } = data);
@@ -128,4 +128,10 @@ export async function loadDataset(
     labels: isLm ? "lm" as const : b.labels!,
   }));
   return { name, task, outputMode, labels, examples, batches };
+}
+
+/** The model's class names; HF's generic `LABEL_i` names stand for the plain indices "0", "1", …. */
+function modelLabelNames(model: TransformerModel): string[] {
+  const names = model.config.labels;
+  return names.every((n, i) => n === `LABEL_${i}`) ? names.map((_, i) => String(i)) : names;
 }

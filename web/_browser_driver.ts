@@ -1,0 +1,144 @@
+/**
+ * The browser half of `browser_test.ts`, run in its own Deno process with `--allow-all` (playwright-core
+ * reads `/proc` and spawns Chromium, which the test command's permissions do not cover).
+ *
+ * Usage: `deno run -A web/_browser_driver.ts BASE_URL OUT_DIR SCREENSHOT_PATH`; exits 0 when every check
+ * passes, 1 with the failure otherwise.
+ *
+ * @module
+ */
+
+import { ok, strictEqual } from "node:assert";
+import { chromium } from "playwright-core";
+
+/** Where Debian installs Chromium. */
+export const CHROMIUM = "/usr/bin/chromium";
+const SENTENCE = "The quick brown fox jumps over the lazy dog.";
+
+/**
+ * Drives the page at `base`: analyze, compare with the API, focus, switch layer, open a head, export
+ * SVG/PNG/HTML (and open the HTML offline), screenshot.
+ *
+ * @param base the server's base URL
+ * @param outDir where exports and the screenshot go (a folder path ending in /)
+ * @param screenshotCopy a second path for the screenshot (the README's)
+ */
+export async function drive(base: string, outDir: string, screenshotCopy: string): Promise<void> {
+  const OUT = new URL(`file://${outDir}`);
+  const profile = await Deno.makeTempDir({ prefix: "bertology-chromium-" });
+  await Deno.mkdir(OUT, { recursive: true });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1366, height: 860 },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${base}/`);
+    await page.waitForSelector("#model-info:not(:empty)");
+    await page.fill("#text", SENTENCE);
+    await page.selectOption("#label", "LABEL_1");
+    await page.click("#analyze");
+    await page.waitForSelector('#status[data-state="done"]', { timeout: 30_000 });
+    await page.waitForSelector("#head-view svg g.head-lines");
+
+    // what the API answers for the same input
+    const api = await (await fetch(`${base}/api/analyze`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: SENTENCE }),
+    })).json();
+    const T = api.tokens.length, L = api.layers.length, H = api.heads.length;
+    strictEqual(await page.locator("#head-view g.token-left").count(), T, "one left token per API token");
+    strictEqual(await page.locator("#head-view g.token-right").count(), T, "one right token per API token");
+    strictEqual(await page.locator("#head-view g.head-lines").count(), H, "one line group per head");
+    const drawn = await page.locator("#head-view g.token-left text").allTextContents();
+    strictEqual(drawn.join(" "), api.tokens.join(" "));
+    strictEqual(await page.locator("#model-view button.thumb").count(), L * H, "model view: every layer × head");
+    strictEqual(await page.locator("#entropy-map rect.cell").count(), L * H);
+    strictEqual(await page.locator("#importance-map rect.cell").count(), L * H, "importance with a label");
+
+    // hover/focus a token: only its lines stay visible
+    await page.focus("#head-view g.token-left >> nth=1");
+    const visible = await page.locator("#head-view line:visible").count();
+    const total = await page.locator("#head-view line").count();
+    ok(visible > 0 && visible < total, `focus filters lines (${visible} of ${total})`);
+    await page.keyboard.press("Escape");
+
+    // switch layer
+    await page.selectOption("#layer", "1");
+    await page.waitForFunction(`document.querySelector("#head-view svg text")?.textContent?.startsWith("Layer 1")`);
+    strictEqual(await page.locator("#head-view g.head-lines").count(), H);
+
+    // open one head from the model view with the keyboard
+    await page.focus('#model-view button.thumb[data-layer="2"][data-head="1"]');
+    await page.keyboard.press("Enter");
+    strictEqual(await page.locator("#head-view g.head-lines").count(), 1);
+    strictEqual(await page.locator('#head-view g.head-lines[data-head="1"]').count(), 1);
+    strictEqual(await page.inputValue("#layer"), "2");
+    await page.click("#all-heads");
+
+    // export SVG
+    const [svgDownload] = await Promise.all([page.waitForEvent("download"), page.click("#export-svg")]);
+    const svgPath = new URL("web_head_view.svg", OUT).pathname;
+    await svgDownload.saveAs(svgPath);
+    const svg = await Deno.readTextFile(svgPath);
+    ok(svg.startsWith("<?xml") && svg.includes("<svg"), "an SVG document");
+    strictEqual(svg.match(/class="token token-left"/g)?.length, T);
+    strictEqual(svg.match(/class="head-lines"/g)?.length, H);
+
+    // export PNG
+    const [pngDownload] = await Promise.all([page.waitForEvent("download"), page.click("#export-png")]);
+    const pngPath = new URL("web_head_view.png", OUT).pathname;
+    await pngDownload.saveAs(pngPath);
+    const png = await Deno.readFile(pngPath);
+    strictEqual(Array.from(png.subarray(1, 4), (b) => String.fromCharCode(b)).join(""), "PNG");
+
+    // export standalone HTML and open it offline (file://, no server)
+    const [htmlDownload] = await Promise.all([page.waitForEvent("download"), page.click("#export-html")]);
+    const htmlPath = new URL("web_view.html", OUT).pathname;
+    await htmlDownload.saveAs(htmlPath);
+    const offline = await ctx.newPage();
+    await offline.route("http://**", (route) => route.abort());
+    offline.on("pageerror", (e) => errors.push(`standalone: ${e.message}`));
+    await offline.goto(`file://${htmlPath}`);
+    await offline.waitForSelector("#head-view svg g.head-lines");
+    strictEqual(await offline.locator("#head-view g.token-left").count(), T, "standalone file draws the same view");
+    strictEqual(await offline.locator("#model-view button.thumb").count(), L * H);
+    await offline.close();
+
+    // screenshot for the README
+    await page.selectOption("#layer", "0");
+    await page.evaluate("window.scrollTo(0, 0)");
+    const shot = await page.screenshot({ fullPage: false });
+    await Deno.writeFile(new URL("web_screenshot.png", OUT), shot);
+    await Deno.writeFile(screenshotCopy, shot);
+    strictEqual(errors.length, 0, `no page errors: ${errors.join("; ")}`);
+  } finally {
+    await ctx.close();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const [base, outDir, shot] = Deno.args;
+  try {
+    await drive(base, outDir, shot);
+    console.log("browser checks passed");
+  } catch (e) {
+    console.error(e);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The one error type of the web app and the one handler that turns any thrown value into a JSON response
+ * (`{error, detail}`), in the manner of Hono's `HTTPException` and default `errorHandler`.
+ *
+ * @module
+ */
+
+/** Machine-readable error codes the API returns in `error`. */
+export type ErrorCode =
+  | "bad_request"
+  | "invalid_json"
+  | "invalid_field"
+  | "unsupported_media_type"
+  | "body_too_large"
+  | "text_too_long"
+  | "too_many_tokens"
+  | "too_many_examples"
+  | "not_found"
+  | "method_not_allowed"
+  | "busy"
+  | "timeout"
+  | "model_unavailable"
+  | "internal";
+
+/**
+ * An error that renders itself as an HTTP response: handlers throw it instead of building error responses.
+ *
+ * @example Usage
+ * ```ts
+ * import { HttpError } from "./_errors.ts";
+ * const e = new HttpError(400, "invalid_field", `"text" must be a string`, { field: "text" });
+ * e.response().status; // 400
+ * ```
+ */
+export class HttpError extends Error {
+  /** HTTP status (4xx or 5xx). */
+  readonly status: number;
+  /** Machine-readable code, sent as `error`. */
+  readonly code: ErrorCode;
+  /** The request field at fault, when there is one (sent as `field`). */
+  readonly field?: string;
+  /** Extra response headers (`Allow`, `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  /**
+   * @param status HTTP status
+   * @param code machine-readable code
+   * @param detail human-readable detail; names the field at fault
+   * @param opts the field, and extra headers
+   */
+  constructor(
+    status: number,
+    code: ErrorCode,
+    detail: string,
+    opts: { field?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = "HttpError";
+    this.status = status;
+    this.code = code;
+    if (opts.field !== undefined) this.field = opts.field;
+    this.headers = opts.headers ?? {};
+  }
+
+  /**
+   * The JSON error response: `{error, detail, field?}`.
+   *
+   * @returns a fresh Response
+   */
+  response(): Response {
+    const body: Record<string, string> = { error: this.code, detail: this.message };
+    if (this.field !== undefined) body.field = this.field;
+    return jsonResponse(body, this.status, this.headers);
+  }
+}
+
+/**
+ * A JSON response with `content-type: application/json` and no caching.
+ *
+ * @param body any JSON-serialisable value
+ * @param status HTTP status (default 200)
+ * @param headers extra headers
+ * @returns the response
+ * @example Usage
+ * ```ts
+ * import { jsonResponse } from "./_errors.ts";
+ * jsonResponse({ ok: true }).headers.get("content-type"); // "application/json; charset=utf-8"
+ * ```
+ */
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+  });
+}
+
+/**
+ * The default error handler: an {@linkcode HttpError} renders itself; anything else is logged and becomes a
+ * plain 500 `{error: "internal"}` (the detail is the message, never a stack).
+ *
+ * @param err what was thrown
+ * @returns the error response
+ * @example Usage
+ * ```ts
+ * import { errorToResponse } from "./_errors.ts";
+ * errorToResponse(new Error("boom")).status; // 500
+ * ```
+ */
+export function errorToResponse(err: unknown): Response {
+  if (err instanceof HttpError) return err.response();
+  console.error("bertology web: unhandled error:", err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return jsonResponse({ error: "internal", detail }, 500);
+}

@@ -1,0 +1,45 @@
+/**
+ * Test helpers: the fixture models, loaded once per test file, and request builders.
+ *
+ * @module
+ */
+
+import { localFiles } from "../core/checkpoint/deno.ts";
+import { loadModel } from "../core/models/load.ts";
+import type { AppOptions } from "./app.ts";
+
+/** The tiny random BERT classifier fixture. */
+export const BERT_DIR: string = decodeURIComponent(
+  new URL("../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname,
+);
+/** The tiny random GPT-2 fixture. */
+export const GPT2_DIR: string = decodeURIComponent(
+  new URL("../tests/fixtures/models/gpt2-tiny-random", import.meta.url).pathname,
+);
+
+/**
+ * Loads a fixture as app options.
+ *
+ * @param dir the model folder
+ * @returns model and tokenizer
+ */
+export async function fixture(dir: string): Promise<AppOptions> {
+  const { model, tokenizer } = await loadModel(localFiles(dir));
+  return { model, tokenizer: tokenizer!, name: dir.split("/").pop()! };
+}
+
+/**
+ * A JSON POST request.
+ *
+ * @param path the path
+ * @param body the body (a string is sent as is)
+ * @param headers extra headers
+ * @returns the request
+ */
+export function post(path: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(`http://localhost${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}

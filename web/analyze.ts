@@ -1,0 +1,274 @@
+/**
+ * `POST /api/analyze`: one text (or pair) through the model, with every attention map asked for, per-head
+ * entropy, hidden-state norms per layer, and the model's output (label probabilities for a classifier, the
+ * next-token distribution's top entries for a GPT language model).
+ *
+ * @module
+ */
+
+import { hiddenStateHook, hookName } from "../core/hooks.ts";
+import { keptHeads } from "../core/models/config.ts";
+import type { Batch } from "../core/models/inputs.ts";
+import type { TransformerModel } from "../core/models/model.ts";
+import type { Encoding, Tokenizer } from "../core/tokenizers/types.ts";
+import { HttpError } from "./_errors.ts";
+import type { Limits } from "./_limits.ts";
+import type { Deadline } from "./_queue.ts";
+import { indexListField, requireObject, textField } from "./_validate.ts";
+
+/** A checked `/api/analyze` request. */
+export interface AnalyzeRequest {
+  text: string;
+  text_pair?: string;
+  /** Layers whose attention maps to return (default all). */
+  layers?: number[];
+  /** Heads (original numbering) whose attention maps to return (default all). */
+  heads?: number[];
+}
+
+/** A label and its probability. */
+export interface LabelProbability {
+  label: string;
+  probability: number;
+}
+
+/** A next-token candidate (GPT language models). */
+export interface TokenProbability {
+  id: number;
+  token: string;
+  probability: number;
+}
+
+/** The `/api/analyze` answer (see `web/README.md`). */
+export interface AnalyzeResponse {
+  tokens: string[];
+  input_ids: number[];
+  token_type_ids: number[];
+  /** The layers of `attention`, ascending. */
+  layers: number[];
+  /** The heads of `attention`, ascending, original numbering. */
+  heads: number[];
+  /** [layers.length][heads.length][query][key], 4 decimals; `null` for a pruned head. */
+  attention: (number[][] | null)[][];
+  /** Mean attention entropy (nats) per query token, [all layers][all heads]; `null` for a pruned head. */
+  entropy: (number | null)[][];
+  /** L2 norm of each token's hidden state, [layers + 1][tokens] (HF's `hidden_states`: embeddings first). */
+  hidden_norms: number[][];
+  /** Classifier logits (BERT with a head), else `null`. */
+  logits: number[] | null;
+  /** Softmax of `logits` with label names, else `null`. */
+  probabilities: LabelProbability[] | null;
+  /** GPT: the 10 likeliest tokens after the last one, else `null`. */
+  next_token: TokenProbability[] | null;
+  /** Compute time in milliseconds (queueing excluded). */
+  elapsed_ms: number;
+}
+
+/**
+ * Checks an `/api/analyze` body.
+ *
+ * @param body the parsed JSON
+ * @param model the model (for layer and head ranges)
+ * @param limits the limits
+ * @returns the checked request
+ * @throws {HttpError} 400/413 naming the field
+ * @example Usage
+ * ```ts ignore
+ * parseAnalyzeRequest({ text: "hello", layers: [0] }, model, limits);
+ * ```
+ */
+export function parseAnalyzeRequest(body: unknown, model: TransformerModel, limits: Limits): AnalyzeRequest {
+  const obj = requireObject(body);
+  const known = new Set(["text", "text_pair", "layers", "heads"]);
+  for (const k of Object.keys(obj)) {
+    if (!known.has(k)) {
+      throw new HttpError(400, "invalid_field", `Unknown field "${k}" (expected text, text_pair, layers, heads)`, {
+        field: k,
+      });
+    }
+  }
+  const req: AnalyzeRequest = { text: textField(obj, "text", "text", limits, false)! };
+  const pair = textField(obj, "text_pair", "text_pair", limits, true);
+  if (pair !== undefined) req.text_pair = pair;
+  const layers = indexListField(obj, "layers", model.config.layers);
+  if (layers) req.layers = layers;
+  const heads = indexListField(obj, "heads", model.config.heads);
+  if (heads) req.heads = heads;
+  return req;
+}
+
+/**
+ * Encodes a text (or pair) and checks its length against `limits.maxTokens`.
+ *
+ * @param tokenizer the model's tokenizer
+ * @param text the text
+ * @param textPair the optional second text
+ * @param limits the limits (`maxTokens` is already capped at `max_position_embeddings`)
+ * @param field the field name for messages (`text`, `examples[3].text`)
+ * @returns the encoding
+ * @throws {HttpError} 422 `too_many_tokens` or `invalid_field` (no tokens at all)
+ * @example Usage
+ * ```ts ignore
+ * encodeChecked(tokenizer, "hello", undefined, limits, "text").tokens;
+ * ```
+ */
+export function encodeChecked(
+  tokenizer: Tokenizer,
+  text: string,
+  textPair: string | undefined,
+  limits: Limits,
+  field: string,
+): Encoding {
+  const enc = tokenizer.encode(text, textPair);
+  const where = textPair === undefined ? `"${field}"` : `"${field}" with its "text_pair"`;
+  if (enc.ids.length > limits.maxTokens) {
+    throw new HttpError(
+      422,
+      "too_many_tokens",
+      `${where} encodes to ${enc.ids.length} tokens; the limit is ${limits.maxTokens} (max_position_embeddings or the configured token limit)`,
+      { field },
+    );
+  }
+  if (enc.ids.length === 0) {
+    throw new HttpError(422, "invalid_field", `${where} encodes to no tokens at all`, { field });
+  }
+  return enc;
+}
+
+/**
+ * Turns an encoding into a one-row batch.
+ *
+ * @param enc the encoding
+ * @returns the batch
+ * @example Usage
+ * ```ts
+ * import { encodingBatch } from "./analyze.ts";
+ * encodingBatch({ ids: [101, 102], tokenTypeIds: [0, 0], tokens: ["[CLS]", "[SEP]"] }).seqLen; // 2
+ * ```
+ */
+export function encodingBatch(enc: Encoding): Batch {
+  return {
+    batchSize: 1,
+    seqLen: enc.ids.length,
+    inputIds: Int32Array.from(enc.ids),
+    tokenTypeIds: Int32Array.from(enc.tokenTypeIds),
+  };
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/**
+ * Runs one analysis (synchronous compute; call it from the compute queue).
+ *
+ * @param model the model
+ * @param tokenizer its tokenizer
+ * @param req the checked request
+ * @param limits the limits
+ * @param deadline checked between the steps
+ * @returns the answer
+ * @throws {HttpError} 422 for too many tokens, 503 when the deadline passes
+ * @example Usage
+ * ```ts ignore
+ * const out = analyze(model, tokenizer, { text: "hello" }, limits, new Deadline(1000));
+ * out.attention.length; // model.config.layers
+ * ```
+ */
+export function analyze(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  req: AnalyzeRequest,
+  limits: Limits,
+  deadline: Deadline,
+): AnalyzeResponse {
+  const t0 = performance.now();
+  const c = model.config;
+  const enc = encodeChecked(
+    tokenizer,
+    req.text,
+    req.text_pair,
+    limits,
+    req.text_pair === undefined ? "text" : "text_pair",
+  );
+  const T = enc.ids.length;
+  const layers = req.layers ?? Array.from({ length: c.layers }, (_, l) => l);
+  const heads = req.heads ?? Array.from({ length: c.heads }, (_, h) => h);
+  const hidden = Array.from({ length: c.layers + 1 }, (_, i) => hiddenStateHook(i, c.layers, c.family));
+  const names = [...layers.map((l) => hookName("pattern", l)), ...hidden];
+  deadline.check("forward pass");
+  const r = model.run({ batch: encodingBatch(enc), names, entropy: true });
+
+  const attention: (number[][] | null)[][] = [];
+  for (const l of layers) {
+    deadline.check(`attention of layer ${l}`);
+    const p = r.cache.get(hookName("pattern", l))!;
+    const kept = keptHeads(c, l);
+    attention.push(heads.map((h) => {
+      const k = kept.indexOf(h);
+      if (k < 0) return null;
+      const rows: number[][] = [];
+      for (let q = 0; q < T; q++) {
+        const at = (k * T + q) * T;
+        rows.push(Array.from(p.data.subarray(at, at + T), round4));
+      }
+      return rows;
+    }));
+  }
+
+  const entropy: (number | null)[][] = [];
+  for (let l = 0; l < c.layers; l++) {
+    const pruned = new Set(c.prunedHeads[l]);
+    entropy.push(
+      Array.from({ length: c.heads }, (_, h) => pruned.has(h) ? null : round4(r.entropy!.data[l * c.heads + h] / T)),
+    );
+  }
+
+  const hiddenNorms = hidden.map((name) => {
+    const t = r.cache.get(name)!;
+    const d = c.hidden;
+    return Array.from({ length: T }, (_, i) => {
+      let s = 0;
+      for (const v of t.data.subarray(i * d, (i + 1) * d)) s += v * v;
+      return round4(Math.sqrt(s));
+    });
+  });
+
+  let logits: number[] | null = null;
+  let probabilities: LabelProbability[] | null = null;
+  let nextToken: TokenProbability[] | null = null;
+  if (r.logits && c.family === "bert") {
+    logits = Array.from(r.logits.data, round4);
+    const probs = softmax(r.logits.data);
+    probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]) }));
+  } else if (r.logits) {
+    const V = c.vocabSize;
+    const probs = softmax(r.logits.data.subarray((T - 1) * V, T * V));
+    const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 10);
+    nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]) }));
+  }
+
+  return {
+    tokens: enc.tokens,
+    input_ids: enc.ids,
+    token_type_ids: enc.tokenTypeIds,
+    layers,
+    heads,
+    attention,
+    entropy,
+    hidden_norms: hiddenNorms,
+    logits,
+    probabilities,
+    next_token: nextToken,
+    elapsed_ms: Math.round(performance.now() - t0),
+  };
+}
+
+/** Softmax in float64. */
+function softmax(x: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  const out = new Float64Array(x.length);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i] - max);
+  for (let i = 0; i < x.length; i++) out[i] /= sum;
+  return out;
+}

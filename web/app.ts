@@ -1,0 +1,190 @@
+/**
+ * The edge analyzer: an app object whose `fetch(request)` serves the JSON API and the page that shows every
+ * attention head of a transformer. The same object runs under `Deno.serve`, `deno serve` and Deno Deploy; it
+ * keeps no module globals, writes no files and calls no `Deno.*` API.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { localFiles } from "../core/checkpoint/deno.ts";
+ * import { loadModel } from "../core/models/load.ts";
+ * import { createApp } from "./app.ts";
+ * const { model, tokenizer } = await loadModel(localFiles("models/bert-sst2"));
+ * const app = createApp({ model, tokenizer: tokenizer! });
+ * Deno.serve(app.fetch);
+ * ```
+ *
+ * @module
+ */
+
+import type { TransformerModel } from "../core/models/model.ts";
+import type { Tokenizer } from "../core/tokenizers/types.ts";
+import { errorToResponse, HttpError, jsonResponse } from "./_errors.ts";
+import { type Limits, readJsonBody, resolveLimits } from "./_limits.ts";
+import { ComputeQueue } from "./_queue.ts";
+import { analyze, parseAnalyzeRequest } from "./analyze.ts";
+import { importance, parseImportanceRequest } from "./importance.ts";
+import { APP_CSS, APP_JS, PAGE_HTML } from "./static/_assets.ts";
+
+export type { Limits } from "./_limits.ts";
+export { DEFAULT_LIMITS } from "./_limits.ts";
+
+/** The edge-function shape: Deno Deploy, `deno serve` and `Deno.serve(app.fetch)` all take it. */
+export interface App {
+  /** Answers one request; never throws (errors become JSON responses). */
+  fetch(request: Request): Promise<Response>;
+}
+
+/** What {@linkcode createApp} serves. */
+export interface AppOptions {
+  /** The loaded model (one run at a time: the app queues compute). */
+  model: TransformerModel;
+  /** Its tokenizer. */
+  tokenizer: Tokenizer;
+  /** Overrides of {@linkcode DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>;
+  /** A display name for the model (default: its family). */
+  name?: string;
+}
+
+/** The `GET /api/model` answer. */
+export interface ModelSummary {
+  name: string;
+  family: string;
+  layers: number;
+  heads: number;
+  heads_per_layer: number[];
+  pruned_heads: number[][];
+  hidden: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+  labels: string[];
+  has_classifier: boolean;
+  tokenizer: string;
+  limits: Limits;
+}
+
+type Handler = (request: Request) => Promise<Response> | Response;
+
+const PAGE_HEADERS = {
+  "cache-control": "no-cache",
+  "x-content-type-options": "nosniff",
+  "content-security-policy":
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
+    "connect-src 'self'; frame-ancestors 'none'",
+};
+
+/**
+ * Builds the app for a loaded model.
+ *
+ * @param opts the model, its tokenizer, limits, display name
+ * @returns `{ fetch }`
+ * @throws {Error} for a limit that is not a positive integer
+ * @example Usage
+ * ```ts ignore
+ * const app = createApp({ model, tokenizer, limits: { maxTokens: 64 } });
+ * const res = await app.fetch(new Request("http://localhost/api/model"));
+ * ```
+ */
+export function createApp(opts: AppOptions): App {
+  const { model, tokenizer } = opts;
+  const c = model.config;
+  const limits = resolveLimits(opts.limits, c.maxPositions);
+  const queue = new ComputeQueue({ maxWaiting: limits.maxQueue, timeoutMs: limits.timeoutMs });
+  const summary: ModelSummary = {
+    name: opts.name ?? c.family,
+    family: c.family,
+    layers: c.layers,
+    heads: c.heads,
+    heads_per_layer: model.headsPerLayer,
+    pruned_heads: c.prunedHeads.map((p) => [...p]),
+    hidden: c.hidden,
+    vocab_size: c.vocabSize,
+    max_position_embeddings: c.maxPositions,
+    labels: [...c.labels],
+    has_classifier: c.family === "bert" && model.hasHead,
+    tokenizer: tokenizer.kind,
+    limits,
+  };
+
+  const asset = (body: string, type: string): Handler => () =>
+    new Response(body, { headers: { "content-type": `${type}; charset=utf-8`, ...PAGE_HEADERS } });
+
+  const routes: Record<string, Record<string, Handler>> = {
+    "/": { GET: asset(PAGE_HTML, "text/html") },
+    "/app.js": { GET: asset(APP_JS, "text/javascript") },
+    "/app.css": { GET: asset(APP_CSS, "text/css") },
+    "/api/model": { GET: () => jsonResponse(summary) },
+    "/api/analyze": {
+      POST: async (request) => {
+        const req = parseAnalyzeRequest(await readJsonBody(request, limits.maxBodyBytes), model, limits);
+        return jsonResponse(await queue.run((deadline) => analyze(model, tokenizer, req, limits, deadline)));
+      },
+    },
+    "/api/importance": {
+      POST: async (request) => {
+        const examples = parseImportanceRequest(await readJsonBody(request, limits.maxBodyBytes), model, limits);
+        return jsonResponse(await queue.run((deadline) => importance(model, tokenizer, examples, limits, deadline)));
+      },
+    },
+  };
+
+  return {
+    async fetch(request: Request): Promise<Response> {
+      try {
+        const path = new URL(request.url).pathname;
+        const route = routes[path];
+        if (!route) throw new HttpError(404, "not_found", `No route for path "${path}"`, { field: "path" });
+        const method = request.method === "HEAD" && route.GET ? "GET" : request.method;
+        const handler = route[method];
+        if (!handler) {
+          const allow = Object.keys(route).flatMap((m) => m === "GET" ? ["GET", "HEAD"] : [m]).join(", ");
+          throw new HttpError(
+            405,
+            "method_not_allowed",
+            `HTTP method ${request.method} is not allowed on ${path} (allowed: ${allow})`,
+            {
+              field: "method",
+              headers: { allow },
+            },
+          );
+        }
+        const res = await handler(request);
+        return request.method === "HEAD" ? new Response(null, { status: res.status, headers: res.headers }) : res;
+      } catch (err) {
+        return errorToResponse(err);
+      }
+    },
+  };
+}
+
+/**
+ * An app whose model loads in the background (start-up of an edge isolate): requests wait for the load, and
+ * a failed load answers every request with 503 `model_unavailable` naming the cause.
+ *
+ * @param load loads the model and tokenizer
+ * @returns `{ fetch }`
+ * @example Usage
+ * ```ts ignore
+ * const app = createLazyApp(async () => {
+ *   const { model, tokenizer } = await loadModel(localFiles("models/bert-sst2"));
+ *   return { model, tokenizer: tokenizer! };
+ * });
+ * ```
+ */
+export function createLazyApp(load: () => Promise<AppOptions>): App {
+  const ready: Promise<App | Error> = load().then(
+    (opts) => createApp(opts),
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+  return {
+    async fetch(request: Request): Promise<Response> {
+      const app = await ready;
+      if (app instanceof Error) {
+        return new HttpError(503, "model_unavailable", `The model could not be loaded: ${app.message}`, {
+          headers: { "retry-after": "60" },
+        }).response();
+      }
+      return app.fetch(request);
+    },
+  };
+}

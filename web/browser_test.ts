@@ -1,0 +1,46 @@
+/**
+ * The page in a real browser: Debian's Chromium driven by playwright-core (`_browser_driver.ts`, in a child
+ * Deno process with `--allow-all`). Skipped, with a message, when `/usr/bin/chromium` is absent (CI installs
+ * it: `apt-get install -y chromium`). Writes the exports and `out/web_screenshot.png`, and copies the
+ * screenshot to `web/screenshot.png` for the README.
+ *
+ * @module
+ */
+
+import { strictEqual } from "node:assert";
+import { createApp } from "./app.ts";
+import { BERT_DIR, fixture } from "./_test_helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
+if (!hasChromium) console.warn(`browser_test.ts: SKIPPED — ${CHROMIUM} not found (apt-get install -y chromium)`);
+
+Deno.test({
+  name: "the page draws the head view, model view and heatmaps, switches layer and exports (Chromium)",
+  ignore: !hasChromium,
+  async fn() {
+    const app = createApp(await fixture(BERT_DIR));
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    try {
+      const path = (rel: string) => decodeURIComponent(new URL(rel, import.meta.url).pathname);
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          "--quiet",
+          path("./_browser_driver.ts"),
+          `http://127.0.0.1:${server.addr.port}`,
+          path("../out/"),
+          path("./screenshot.png"),
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const r = await child.output();
+      const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+      strictEqual(r.code, 0, `browser checks failed:\n${text}`);
+    } finally {
+      await server.shutdown();
+    }
+  },
+});

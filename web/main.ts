@@ -1,0 +1,60 @@
+/**
+ * The deployable entry: `export default { fetch }` over the bundled model, for Deno Deploy and
+ * `deno serve web/main.ts`. The model folder is `models/bert-sst2` beside the project root, or the folder in
+ * the `BERTOLOGY_MODEL` environment variable; it is read once, at isolate start-up, never on the request path.
+ *
+ * @example Usage
+ * ```sh
+ * deno serve --allow-read --allow-env web/main.ts
+ * ```
+ *
+ * @module
+ */
+
+import { localFiles } from "../core/checkpoint/deno.ts";
+import { loadModel } from "../core/models/load.ts";
+import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";
+import { type App, createLazyApp } from "./app.ts";
+
+export { BUNDLED_MODEL_DIR };
+
+/**
+ * The model folder to serve: `BERTOLOGY_MODEL` when set (and readable), else {@linkcode BUNDLED_MODEL_DIR}.
+ *
+ * @returns a folder path
+ * @example Usage
+ * ```ts
+ * import { modelDir } from "./main.ts";
+ * typeof modelDir(); // "string"
+ * ```
+ */
+export function modelDir(): string {
+  try {
+    return Deno.env.get("BERTOLOGY_MODEL") || BUNDLED_MODEL_DIR;
+  } catch {
+    return BUNDLED_MODEL_DIR; // no env permission: the bundled model
+  }
+}
+
+/**
+ * Builds the app over a model folder, loading it in the background.
+ *
+ * @param dir the model folder (HF layout with a tokenizer)
+ * @returns `{ fetch }`
+ * @example Usage
+ * ```ts ignore
+ * const app = appForModelDir("tests/fixtures/models/bert-tiny-random");
+ * ```
+ */
+export function appForModelDir(dir: string): App {
+  return createLazyApp(async () => {
+    const { model, tokenizer } = await loadModel(localFiles(dir));
+    const name = dir.replace(/\/+$/, "").split("/").pop() || dir;
+    return { model, tokenizer: tokenizer!, name };
+  });
+}
+
+const app: App = appForModelDir(modelDir());
+
+/** The app over the bundled (or configured) model. */
+export default app;

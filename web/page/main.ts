@@ -1,0 +1,429 @@
+/// <reference lib="dom" />
+/**
+ * The analyzer page: a form, then the head view, the model view, the entropy and importance heatmaps and
+ * the exports. Served as `/app.js` (bundled by `web/build_assets.ts`); the same script, inlined in an
+ * exported HTML file, draws from the data embedded there instead of calling the API.
+ *
+ * @module
+ */
+
+import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
+import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
+import type { AnalyzeResponse, ImportanceResponse, ModelSummary, ViewData, ViewState } from "./types.ts";
+
+const ownScript = document.currentScript as HTMLScriptElement | null;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+function buildShell(standalone: boolean): void {
+  const app = $("app");
+  app.replaceChildren(
+    h(
+      "header",
+      {},
+      h("h1", {}, "bertology analyzer"),
+      h("p", { id: "model-info", class: "muted" }, "Loading the model…"),
+    ),
+    h(
+      "form",
+      { id: "input-form", class: standalone ? "hidden" : "", autocomplete: "off" },
+      h(
+        "div",
+        { class: "field wide" },
+        h("label", { for: "text" }, "Sentence"),
+        h("textarea", { id: "text", rows: "2", required: "", spellcheck: "false" }),
+      ),
+      h(
+        "div",
+        { class: "field wide" },
+        h("label", { for: "text-pair" }, "Second sentence (optional)"),
+        h("input", { id: "text-pair", type: "text", spellcheck: "false" }),
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "label" }, "Label (for head importance)"),
+        h("select", { id: "label" }, h("option", { value: "" }, "none")),
+      ),
+      h("div", { class: "field" }, h("button", { id: "analyze", type: "submit" }, "Analyze")),
+    ),
+    h("p", { id: "status", role: "status", "aria-live": "polite", "data-state": "idle" }, " "),
+    h(
+      "div",
+      { id: "results", class: "empty" },
+      h(
+        "section",
+        { id: "head-panel", "aria-labelledby": "head-title" },
+        h("h2", { id: "head-title" }, "Head view"),
+        h(
+          "div",
+          { class: "controls" },
+          h("label", { for: "layer" }, "Layer "),
+          h("select", { id: "layer" }),
+          h("div", { id: "head-toggles", role: "group", "aria-label": "Heads shown" }),
+          h("button", { id: "all-heads", type: "button" }, "All heads"),
+        ),
+        h(
+          "div",
+          { class: "controls exports", role: "group", "aria-label": "Export" },
+          h("span", { class: "muted" }, "Export:"),
+          h("button", { id: "export-svg", type: "button" }, "SVG"),
+          h("button", { id: "export-png", type: "button" }, "PNG"),
+          h("button", { id: "export-html", type: "button" }, "HTML"),
+        ),
+        h("p", { class: "muted hint" }, "Hover or focus (Tab) a token to see only its attention; Esc to reset."),
+        h("div", { id: "head-view", class: "scroll" }),
+      ),
+      h(
+        "section",
+        { id: "side-panel" },
+        h("h2", {}, "Output"),
+        h("div", { id: "output" }),
+        h("h2", { id: "model-title" }, "Model view"),
+        h("p", { class: "muted hint" }, "Every layer × head; click (or Enter) one to open it."),
+        h("div", { id: "model-view", class: "scroll", role: "group", "aria-labelledby": "model-title" }),
+        h("h2", {}, "Attention entropy"),
+        h("div", { id: "entropy-map" }),
+        h("h2", {}, "Head importance"),
+        h("div", { id: "importance-map" }, h("p", { class: "muted" }, "Choose a label and analyze to measure it.")),
+      ),
+    ),
+  );
+}
+
+function status(text: string, state: "idle" | "busy" | "done" | "error"): void {
+  const s = $("status");
+  s.textContent = text || " ";
+  s.dataset.state = state;
+}
+
+/** The page's state: what is shown and what is selected. */
+class Viewer {
+  data: ViewData | null = null;
+  state: ViewState = { layer: 0, heads: [] };
+  readonly model: ModelSummary;
+
+  constructor(model: ModelSummary) {
+    this.model = model;
+  }
+
+  show(data: ViewData, state?: ViewState): void {
+    this.data = data;
+    const a = data.analysis;
+    this.state = state ?? {
+      layer: Math.min(this.state.layer, a.layers.length - 1),
+      heads: this.state.heads.length ? this.state.heads.filter((x) => a.heads.includes(x)) : [...a.heads],
+    };
+    if (this.state.heads.length === 0) this.state.heads = [...a.heads];
+    $("results").classList.remove("empty");
+    const layerSel = $<HTMLSelectElement>("layer");
+    layerSel.replaceChildren(...a.layers.map((l, i) => h("option", { value: String(i) }, `${l}`)));
+    layerSel.value = String(this.state.layer);
+    this.drawToggles();
+    this.drawHeadView();
+    this.drawOutput();
+    this.drawModelView();
+    this.drawMaps();
+  }
+
+  drawToggles(): void {
+    const a = this.data!.analysis;
+    const box = $("head-toggles");
+    box.replaceChildren(...a.heads.map((hd) => {
+      const b = h("button", {
+        type: "button",
+        class: "head-toggle",
+        "data-head": String(hd),
+        "aria-pressed": String(this.state.heads.includes(hd)),
+        "aria-label": `Head ${hd}`,
+        title: `Head ${hd}`,
+      }, String(hd));
+      b.style.setProperty("--head", headColor(hd, this.model.heads));
+      b.addEventListener("click", () => {
+        const on = this.state.heads.includes(hd);
+        this.state.heads = on
+          ? this.state.heads.filter((x) => x !== hd)
+          : [...this.state.heads, hd].sort((x, y) => x - y);
+        this.drawToggles();
+        this.drawHeadView();
+        (box.querySelector(`[data-head="${hd}"]`) as HTMLElement | null)?.focus();
+      });
+      return b;
+    }));
+  }
+
+  currentMaps(): { heads: number[]; maps: number[][][] } {
+    const a = this.data!.analysis;
+    const heads: number[] = [], maps: number[][][] = [];
+    for (const hd of this.state.heads) {
+      const m = a.attention[this.state.layer][a.heads.indexOf(hd)];
+      if (m) (heads.push(hd), maps.push(m));
+    }
+    return { heads, maps };
+  }
+
+  drawHeadView(): void {
+    const a = this.data!.analysis;
+    const { heads, maps } = this.currentMaps();
+    const svg = drawHeadView({
+      tokens: a.tokens,
+      maps,
+      heads,
+      headCount: this.model.heads,
+      title: `Layer ${a.layers[this.state.layer]} — ${heads.length ? `heads ${heads.join(", ")}` : "no head selected"}`,
+    });
+    $("head-view").replaceChildren(svg);
+  }
+
+  drawOutput(): void {
+    const a = this.data!.analysis;
+    const out = $("output");
+    if (a.probabilities) {
+      const best = a.probabilities.reduce((m, p) => (p.probability > m.probability ? p : m));
+      out.replaceChildren(
+        h(
+          "table",
+          { class: "probs" },
+          h("caption", { class: "muted" }, "Label probabilities"),
+          ...a.probabilities.map((p) =>
+            h(
+              "tr",
+              { class: p === best ? "best" : "" },
+              h("th", { scope: "row" }, p.label),
+              h("td", {}, p.probability.toFixed(4)),
+              h("td", {}, h("meter", { min: "0", max: "1", value: String(p.probability) })),
+            )
+          ),
+        ),
+      );
+    } else if (a.next_token) {
+      out.replaceChildren(
+        h("p", { class: "muted" }, "Likeliest next tokens: "),
+        h("p", {}, a.next_token.slice(0, 5).map((t) => `${t.token} (${t.probability.toFixed(3)})`).join(", ")),
+      );
+    } else out.replaceChildren(h("p", { class: "muted" }, "This checkpoint has no output head."));
+    out.append(h("p", { class: "muted" }, `${a.tokens.length} tokens · computed in ${a.elapsed_ms} ms`));
+  }
+
+  drawModelView(): void {
+    const a = this.data!.analysis;
+    const grid = $("model-view");
+    grid.style.setProperty("--cols", String(a.heads.length + 1));
+    const cells: HTMLElement[] = [h("span", {})];
+    for (const hd of a.heads) cells.push(h("span", { class: "axis" }, `H${hd}`));
+    a.layers.forEach((layer, li) => {
+      cells.push(h("span", { class: "axis" }, `L${layer}`));
+      a.heads.forEach((hd, hi) => {
+        const m = a.attention[li][hi];
+        if (!m) {
+          cells.push(h("span", { class: "thumb pruned", title: `Layer ${layer} head ${hd}: pruned` }, "×"));
+          return;
+        }
+        const b = h("button", {
+          type: "button",
+          class: "thumb",
+          "data-layer": String(layer),
+          "data-head": String(hd),
+          "aria-label": `Open layer ${layer} head ${hd}`,
+          title: `Layer ${layer}, head ${hd}`,
+        });
+        b.append(drawThumbnail(m, headColor(hd, this.model.heads)));
+        b.addEventListener("click", () => this.open(li, hd));
+        cells.push(b);
+      });
+    });
+    grid.replaceChildren(...cells);
+  }
+
+  drawMaps(): void {
+    const d = this.data!;
+    const pick = (l: number, hd: number) => {
+      const li = d.analysis.layers.indexOf(l);
+      if (li >= 0 && d.analysis.heads.includes(hd)) this.open(li, hd);
+    };
+    $("entropy-map").replaceChildren(drawHeatmap(d.analysis.entropy, "entropy (nats)", pick));
+    if (d.importance) {
+      $("importance-map").replaceChildren(
+        h("p", { class: "muted" }, `Measured with label “${d.label ?? "next token"}”; loss ${d.importance.loss}.`),
+        drawHeatmap(d.importance.importance, "importance", pick),
+      );
+    } else {
+      $("importance-map").replaceChildren(h("p", { class: "muted" }, "Choose a label and analyze to measure it."));
+    }
+  }
+
+  open(layerIndex: number, head: number): void {
+    this.state = { layer: layerIndex, heads: [head] };
+    $<HTMLSelectElement>("layer").value = String(layerIndex);
+    this.drawToggles();
+    this.drawHeadView();
+    $("head-panel").scrollIntoView({ block: "nearest" });
+    ($("head-view").querySelector(".token-left") as SVGElement | null)?.focus();
+  }
+
+  setLayer(index: number): void {
+    this.state.layer = index;
+    this.drawHeadView();
+  }
+}
+
+async function api<T>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(
+    path,
+    body === undefined ? {} : {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    },
+  );
+  const json = await res.json().catch(() => ({ error: "bad_response", detail: `HTTP ${res.status}` }));
+  if (!res.ok) throw new Error(`${json.detail ?? json.error} (HTTP ${res.status})`);
+  return json as T;
+}
+
+async function ownSources(): Promise<{ css: string; js: string }> {
+  if (ownScript && !ownScript.src) {
+    return { css: document.querySelector("style")?.textContent ?? "", js: ownScript.textContent ?? "" };
+  }
+  const [css, js] = await Promise.all([
+    fetch("/app.css").then((r) => r.text()),
+    fetch(ownScript?.src ?? "/app.js").then((r) => r.text()),
+  ]);
+  return { css, js };
+}
+
+function fileStem(v: Viewer): string {
+  const a = v.data!.analysis;
+  return `bertology-${v.model.name}-layer${a.layers[v.state.layer]}-heads${v.state.heads.join("_") || "none"}`;
+}
+
+function wire(v: Viewer, standalone: boolean): void {
+  $<HTMLSelectElement>("layer").addEventListener(
+    "change",
+    (e) => v.setLayer(Number((e.target as HTMLSelectElement).value)),
+  );
+  $("all-heads").addEventListener("click", () => {
+    if (!v.data) return;
+    v.state.heads = [...v.data.analysis.heads];
+    v.drawToggles();
+    v.drawHeadView();
+  });
+  const svg = () => $("head-view").querySelector("svg") as SVGSVGElement | null;
+  $("export-svg").addEventListener("click", () => {
+    const s = svg();
+    if (s) download(new Blob([svgText(s)], { type: "image/svg+xml" }), `${fileStem(v)}.svg`);
+  });
+  $("export-png").addEventListener("click", async () => {
+    const s = svg();
+    if (!s) return;
+    try {
+      download(await svgToPng(s), `${fileStem(v)}.png`);
+    } catch (e) {
+      status(`PNG export failed: ${(e as Error).message}`, "error");
+    }
+  });
+  $("export-html").addEventListener("click", async () => {
+    if (!v.data) return;
+    const { css, js } = await ownSources();
+    const html = standaloneHtml(v.data, v.state, css, js);
+    download(new Blob([html], { type: "text/html" }), `${fileStem(v)}.html`);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && document.activeElement instanceof SVGElement) document.activeElement.blur();
+  });
+  if (standalone) return;
+
+  $("input-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = $<HTMLTextAreaElement>("text").value;
+    const pair = $<HTMLInputElement>("text-pair").value.trim();
+    const label = $<HTMLSelectElement>("label").value;
+    const button = $<HTMLButtonElement>("analyze");
+    button.disabled = true;
+    $("results").classList.add("busy");
+    $("results").setAttribute("aria-busy", "true");
+    status("Computing…", "busy");
+    try {
+      const req: Record<string, unknown> = { text };
+      if (pair) req.text_pair = pair;
+      const analysis = await api<AnalyzeResponse>("/api/analyze", req);
+      let importance: ImportanceResponse | null = null;
+      if (label !== "") {
+        status("Measuring head importance…", "busy");
+        const ex: Record<string, unknown> = { text };
+        if (pair) ex.text_pair = pair;
+        if (v.model.has_classifier) ex.label = label;
+        importance = await api<ImportanceResponse>("/api/importance", { examples: [ex] });
+      }
+      const data: ViewData = { model: v.model, text, analysis, importance };
+      if (pair) data.text_pair = pair;
+      if (label !== "") data.label = label;
+      v.show(data);
+      status(
+        `Done: ${analysis.tokens.length} tokens, ${analysis.layers.length} layers × ${analysis.heads.length} heads.`,
+        "done",
+      );
+    } catch (err) {
+      status(`Error: ${(err as Error).message}`, "error");
+    } finally {
+      button.disabled = false;
+      $("results").classList.remove("busy");
+      $("results").setAttribute("aria-busy", "false");
+    }
+  });
+}
+
+function describe(m: ModelSummary): string {
+  const pruned = m.pruned_heads.reduce((n, p) => n + p.length, 0);
+  return `${m.name} (${m.family}): ${m.layers} layers × ${m.heads} heads, hidden ${m.hidden}, vocabulary ${m.vocab_size}` +
+    `, up to ${m.limits.maxTokens} tokens` + (pruned ? `, ${pruned} heads pruned` : "") +
+    (m.labels.length && m.has_classifier ? `; labels: ${m.labels.join(", ")}` : "");
+}
+
+async function start(): Promise<void> {
+  const embedded = document.getElementById("bertology-data");
+  const standalone = embedded !== null;
+  buildShell(standalone);
+  if (standalone) {
+    const { data, state } = JSON.parse(embedded.textContent ?? "{}") as { data: ViewData; state: ViewState };
+    const v = new Viewer(data.model);
+    $("model-info").textContent = describe(data.model);
+    $("input-form").replaceWith(
+      h("p", { class: "quote" }, `“${data.text}”` + (data.text_pair ? ` / “${data.text_pair}”` : "")),
+    );
+    wire(v, true);
+    $("export-html").remove();
+    v.show(data, state);
+    status("Exported view (standalone file).", "done");
+    return;
+  }
+  let model: ModelSummary;
+  try {
+    model = await api<ModelSummary>("/api/model");
+  } catch (e) {
+    $("model-info").textContent = `Cannot load the model: ${(e as Error).message}`;
+    status("The model is unavailable.", "error");
+    return;
+  }
+  $("model-info").textContent = describe(model);
+  const sel = $<HTMLSelectElement>("label");
+  if (model.has_classifier) sel.append(...model.labels.map((l) => h("option", { value: l }, l)));
+  else if (model.family !== "bert") sel.append(h("option", { value: "lm" }, "next-token loss"));
+  $<HTMLTextAreaElement>("text").value = "The cat sat on the mat because it was tired.";
+  const v = new Viewer(model);
+  wire(v, false);
+  status("Type a sentence and press Analyze.", "idle");
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => void start());
+else void start();
