@@ -13,30 +13,39 @@ import type { ArenaInputs } from "./inputs.ts";
 
 /** The HF names and shapes a GPT-2 checkpoint must hold (`lm_head.weight` is tied to `transformer.wte.weight`). */
 export function gpt2Shapes(config: ModelConfig): Map<string, number[]> {
-  const { hidden: C, intermediate: I, headDim: D } = config;
+  const C = config.hidden;
   const s = new Map<string, number[]>([
     ["transformer.wte.weight", [config.vocabSize, C]],
     ["transformer.wpe.weight", [config.maxPositions, C]],
     ["transformer.ln_f.weight", [C]],
     ["transformer.ln_f.bias", [C]],
   ]);
-  for (let l = 0; l < config.layers; l++) {
-    const p = `transformer.h.${l}`;
-    const HD = (config.heads - config.prunedHeads[l].length) * D;
-    s.set(`${p}.ln_1.weight`, [C]);
-    s.set(`${p}.ln_1.bias`, [C]);
-    s.set(`${p}.attn.c_attn.weight`, [C, 3 * HD]);
-    s.set(`${p}.attn.c_attn.bias`, [3 * HD]);
-    s.set(`${p}.attn.c_proj.weight`, [HD, C]);
-    s.set(`${p}.attn.c_proj.bias`, [C]);
-    s.set(`${p}.ln_2.weight`, [C]);
-    s.set(`${p}.ln_2.bias`, [C]);
-    s.set(`${p}.mlp.c_fc.weight`, [C, I]);
-    s.set(`${p}.mlp.c_fc.bias`, [I]);
-    s.set(`${p}.mlp.c_proj.weight`, [I, C]);
-    s.set(`${p}.mlp.c_proj.bias`, [C]);
-  }
+  for (let l = 0; l < config.layers; l++) for (const [name, shape] of gptBlockShapes(config, l)) s.set(name, shape);
   return s;
+}
+
+/**
+ * The weights of GPT block `l` (the same names and shapes in GPT-2 and OpenAI GPT; only their order of use
+ * differs): LayerNorms, the fused `c_attn` [C, 3·H_l·D], `c_proj` [H_l·D, C] and the MLP, Conv1D [in, out].
+ */
+export function gptBlockShapes(config: ModelConfig, l: number): Array<[string, number[]]> {
+  const { hidden: C, intermediate: I, headDim: D } = config;
+  const p = `transformer.h.${l}`;
+  const HD = (config.heads - config.prunedHeads[l].length) * D;
+  return [
+    [`${p}.ln_1.weight`, [C]],
+    [`${p}.ln_1.bias`, [C]],
+    [`${p}.attn.c_attn.weight`, [C, 3 * HD]],
+    [`${p}.attn.c_attn.bias`, [3 * HD]],
+    [`${p}.attn.c_proj.weight`, [HD, C]],
+    [`${p}.attn.c_proj.bias`, [C]],
+    [`${p}.ln_2.weight`, [C]],
+    [`${p}.ln_2.bias`, [C]],
+    [`${p}.mlp.c_fc.weight`, [C, I]],
+    [`${p}.mlp.c_fc.bias`, [I]],
+    [`${p}.mlp.c_proj.weight`, [I, C]],
+    [`${p}.mlp.c_proj.bias`, [C]],
+  ];
 }
 
 /** Adds the `transformer.` prefix of GPT2LMHeadModel to a bare GPT2Model's keys. */

@@ -9,32 +9,17 @@
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
 import type { Act, ParamStore, Run } from "./graph.ts";
-import { hookSlices } from "./gpt2.ts";
+import { gptBlockShapes, hookSlices } from "./gpt2.ts";
 import type { ArenaInputs } from "./inputs.ts";
 
 /** The HF names and shapes an OpenAI GPT checkpoint must hold (`lm_head.weight` is tied to `tokens_embed`). */
 export function openaiGptShapes(config: ModelConfig): Map<string, number[]> {
-  const { hidden: C, intermediate: I, headDim: D } = config;
+  const C = config.hidden;
   const s = new Map<string, number[]>([
     ["transformer.tokens_embed.weight", [config.vocabSize, C]],
     ["transformer.positions_embed.weight", [config.maxPositions, C]],
   ]);
-  for (let l = 0; l < config.layers; l++) {
-    const p = `transformer.h.${l}`;
-    const HD = (config.heads - config.prunedHeads[l].length) * D;
-    s.set(`${p}.attn.c_attn.weight`, [C, 3 * HD]);
-    s.set(`${p}.attn.c_attn.bias`, [3 * HD]);
-    s.set(`${p}.attn.c_proj.weight`, [HD, C]);
-    s.set(`${p}.attn.c_proj.bias`, [C]);
-    s.set(`${p}.ln_1.weight`, [C]);
-    s.set(`${p}.ln_1.bias`, [C]);
-    s.set(`${p}.mlp.c_fc.weight`, [C, I]);
-    s.set(`${p}.mlp.c_fc.bias`, [I]);
-    s.set(`${p}.mlp.c_proj.weight`, [I, C]);
-    s.set(`${p}.mlp.c_proj.bias`, [C]);
-    s.set(`${p}.ln_2.weight`, [C]);
-    s.set(`${p}.ln_2.bias`, [C]);
-  }
+  for (let l = 0; l < config.layers; l++) for (const [name, shape] of gptBlockShapes(config, l)) s.set(name, shape);
   return s;
 }
 
