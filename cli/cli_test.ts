@@ -193,3 +193,36 @@ Deno.test("bertology reports usage errors with exit code 2 and data errors with 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bertology --model takes a hub id: files come from HF_ENDPOINT into BERTOLOGY_CACHE, then offline", async () => {
+  const cache = await Deno.makeTempDir();
+  const dir = fixtureModel("bert-tiny-random");
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    seen.push(path);
+    const m = /^\/acme\/tiny-bert\/resolve\/v1\/(.+)$/.exec(path);
+    if (!m) return new Response("not found", { status: 404 });
+    try {
+      return new Response(Deno.readFileSync(`${dir}/${m[1]}`));
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const env = { HF_ENDPOINT: `http://127.0.0.1:${server.addr.port}`, BERTOLOGY_CACHE: cache };
+  const old = Object.fromEntries(Object.keys(env).map((k) => [k, Deno.env.get(k)]));
+  try {
+    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+    const r = await cli("tokenize", "--model", "acme/tiny-bert@v1", "--text", "hello world");
+    deepStrictEqual(r.code, 0, r.err);
+    deepStrictEqual(JSON.parse(r.out).ids, [101, 7592, 2088, 102]);
+    ok(seen.includes("/acme/tiny-bert/resolve/v1/config.json"));
+    await server.shutdown();
+    const offline = await cli("tokenize", "--model", "acme/tiny-bert@v1", "--text", "hello world", "--offline");
+    deepStrictEqual(offline.code, 0, offline.err);
+  } finally {
+    for (const [k, v] of Object.entries(old)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    await server.shutdown().catch(() => {});
+    await Deno.remove(cache, { recursive: true });
+  }
+});
