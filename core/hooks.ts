@@ -108,8 +108,11 @@ export function hookName(kind: HookKind, layer?: number, grad = false): string {
 
 /** A parsed activation name. */
 export interface ParsedHookName {
+  /** The activation kind. */
   kind: HookKind;
+  /** The block index, for per-layer kinds. */
   layer?: number;
+  /** Whether the name is a gradient's (`…_grad`). */
   grad: boolean;
 }
 

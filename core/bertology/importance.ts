@@ -18,7 +18,9 @@ import type { Tensor } from "../tensor.ts";
 
 /** A batch with the labels its loss needs ("lm" for GPT language models). */
 export interface LabelledBatch {
+  /** The padded batch. */
   batch: Batch;
+  /** Class indices / regression targets, one per row, or "lm" for next-token prediction. */
   labels: Labels;
 }
 

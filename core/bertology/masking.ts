@@ -24,8 +24,9 @@ export interface MaskingOptions {
   atLeastHeadsPerLayer?: number;
   /** Re-measure importance under each new mask (HF behaviour, default true); false ranks once. */
   rerank?: boolean;
-  /** Passed to each importance pass. */
+  /** Passed to each importance pass: divide each layer by its L2 norm (default true). */
   normalizeByLayer?: boolean;
+  /** Passed to each importance pass: min-max over all heads (default true). */
   normalizeGlobal?: boolean;
   /** Called after each step. */
   onStep?: (step: MaskingStep) => void;
@@ -35,9 +36,11 @@ export interface MaskingOptions {
 export interface MaskingStep {
   /** 0 for the unmasked model. */
   step: number;
+  /** The score under this step's mask. */
   score: number;
-  /** Heads still unmasked, and their fraction of all heads. */
+  /** Heads still unmasked. */
   headsKept: number;
+  /** Their fraction of all heads. */
   fractionKept: number;
   /** [layer, head] pairs masked at this step. */
   newlyMasked: Array<[number, number]>;
@@ -49,6 +52,7 @@ export interface MaskingStep {
 export interface MaskingResult {
   /** The last mask whose score stayed above the threshold, [layers][heads] of 0/1. */
   headMask: number[][];
+  /** Score of the unmasked model. */
   originalScore: number;
   /** Score of the returned mask. */
   finalScore: number;

@@ -49,6 +49,7 @@ export interface KernelMemory {
 export interface Kernels {
   /** Name of the backend, e.g. "wasm-relaxed-simd", "wasm-simd", "reference". */
   readonly name: string;
+  /** The memory every pointer refers to. */
   readonly mem: KernelMemory;
 
   // ---------------------------------------------------------------- elementwise
@@ -211,4 +212,24 @@ export interface Kernels {
   ): void;
   /** Σ x[i]² over n floats (for gradient-norm clipping), accumulated in f64 where possible. */
   sumSquares(x: Ptr, n: number): number;
+  // ---------------------------------------------------------------- dropout (training)
+  /**
+   * Inverted dropout with a stateless counter-based RNG, so a (seed, i) pair always gives the same draw on
+   * every backend: element i is kept when u(seed, i) ≥ p, where u = (hash(seed, i) >>> 8) / 2²⁴ and
+   * hash(seed, i) = mix(mix(i ^ key) + key), key = mix(seed >>> 0), mix = "lowbias32"
+   * (x ^= x>>>16; x *= 0x7feb352d; x ^= x>>>15; x *= 0x846ca68b; x ^= x>>>16; all mod 2³²).
+   * Writes mask[i] = keep ? f32(1/(1 − p)) : 0 (saved for backward) and out[i] = inp[i]·mask[i].
+   * `p` in [0, 1); `out` may alias `inp`.
+   */
+  dropoutForward(out: Ptr, mask: Ptr, inp: Ptr, n: number, p: number, seed: number): void;
+  /** dinp[i] += dout[i] · mask[i] (the saved mask of {@linkcode Kernels.dropoutForward}). */
+  dropoutBackward(dinp: Ptr, mask: Ptr, dout: Ptr, n: number): void;
+
+  // ---------------------------------------------------------------- analysis
+  /**
+   * Attention entropy per head, accumulated: out[h] += Σ_b Σ_{i: queryMask[b, i] ≠ 0} −Σ_j p ln p over the
+   * probabilities probs [B, H, T, T] (0 ln 0 = 0; sums in f64). queryMask: f32 [B, T], 0 pointer = every query.
+   * A head mask, if wanted, is the caller's to apply to `probs` beforehand.
+   */
+  attentionEntropy(out: Ptr, probs: Ptr, queryMask: Ptr, B: number, H: number, T: number): void;
 }

@@ -16,22 +16,29 @@ export const FAMILIES: readonly Family[] = ["bert", "gpt2", "openai-gpt"];
 
 /** A checked model configuration. */
 export interface ModelConfig {
+  /** `model_type`. */
   family: Family;
   /** config.json as read; saved checkpoints write it back with `pruned_heads` updated. */
   raw: Record<string, unknown>;
+  /** Vocabulary size (`vocab_size`). */
   vocabSize: number;
   /** d_model: `hidden_size` / `n_embd`. */
   hidden: number;
+  /** Number of blocks (`num_hidden_layers` / `n_layer`). */
   layers: number;
   /** Heads per layer before any pruning (`num_attention_heads` / `n_head`). */
   heads: number;
+  /** d_head = hidden / heads. */
   headDim: number;
   /** MLP width (`intermediate_size` / `n_inner` or 4·n_embd). */
   intermediate: number;
+  /** Longest sequence (`max_position_embeddings` / `n_positions`). */
   maxPositions: number;
   /** BERT token types (0 for GPT families). */
   typeVocabSize: number;
+  /** LayerNorm epsilon (`layer_norm_eps` / `layer_norm_epsilon`). */
   layerNormEps: number;
+  /** The MLP activation (`hidden_act` / `activation_function` / `afn`). */
   activation: GeluKind;
   /** Pruned heads per layer, original numbering, sorted (`pruned_heads` in config.json). */
   prunedHeads: number[][];

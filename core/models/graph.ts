@@ -15,16 +15,23 @@ import { numel, type Tensor } from "../tensor.ts";
 
 /** An activation living in kernel memory for the duration of a {@linkcode Run}. */
 export interface Act {
+  /** Where the floats start. */
   readonly ptr: Ptr;
+  /** Dimensions, outermost first. */
   readonly shape: readonly number[];
+  /** Number of floats. */
   readonly size: number;
 }
 
 /** A weight tensor in kernel memory, named as in the HF checkpoint. */
 export interface Param {
+  /** The HF checkpoint key. */
   readonly name: string;
+  /** Where the floats start. */
   readonly ptr: Ptr;
+  /** Dimensions as stored in the checkpoint. */
   readonly shape: readonly number[];
+  /** Number of floats. */
   readonly size: number;
   /** Gradient buffer (same shape), 0 until {@linkcode ParamStore.enableGrads}. */
   grad: Ptr;
@@ -140,8 +147,11 @@ export interface RunOptions {
  * everything at {@linkcode Run.dispose}.
  */
 export class Run {
+  /** The kernels the ops call. */
   readonly k: Kernels;
+  /** Whether ops record their backward. */
   readonly recording: boolean;
+  /** Whether backward accumulates weight gradients. */
   readonly paramGrads: boolean;
   /** Kept activations (and, after backward, kept gradients), by name. */
   readonly cache: Map<string, Tensor> = new Map();

@@ -10,8 +10,11 @@ import type { Run } from "./graph.ts";
 
 /** A right-padded batch: `[batchSize, seqLen]` row-major arrays. */
 export interface Batch {
+  /** Rows. */
   batchSize: number;
+  /** Tokens per row, padding included. */
   seqLen: number;
+  /** Token ids [batchSize, seqLen]. */
   inputIds: Int32Array;
   /** 1 for a real token, 0 for padding; all ones when absent. */
   attentionMask?: Int32Array;
@@ -143,10 +146,15 @@ export function checkHeadMask(mask: HeadMask, config: ModelConfig, source = "hea
 
 /** The batch in kernel memory for one run, plus per-layer head-mask buffers (kept heads only). */
 export interface ArenaInputs {
+  /** Batch size. */
   B: number;
+  /** Sequence length. */
   T: number;
+  /** i32 token ids [B, T]. */
   ids: Ptr;
+  /** i32 position ids [B, T]. */
   positions: Ptr;
+  /** i32 token type ids [B, T]. */
   tokenTypes: Ptr;
   /** f32 [B, T] (1 real / 0 pad). */
   keyMask: Ptr;

@@ -23,6 +23,7 @@ export interface LoadOptions {
 
 /** A model with its tokenizer. */
 export interface LoadedModel {
+  /** The model, weights in kernel memory. */
   model: TransformerModel;
   /** Present unless `tokenizer: false` was asked. */
   tokenizer?: Tokenizer;

@@ -21,6 +21,7 @@ export type Labels = Int32Array | Float32Array | number[] | "lm";
 
 /** What to compute in one {@linkcode TransformerModel.run}. */
 export interface RunRequest {
+  /** The padded batch. */
   batch: Batch;
   /**
    * Activation names to keep (`blocks.0.attn.hook_pattern`, `embed.hook_out`, …) and gradients
@@ -61,8 +62,11 @@ const FORWARD = { bert: bertForward, gpt2: gpt2Forward, "openai-gpt": openaiGptF
 
 /** A model in kernel memory. One instance per kernel backend; not shared across concurrent runs. */
 export class TransformerModel {
+  /** The checked config. */
   readonly config: ModelConfig;
+  /** The backend it runs on. */
   readonly kernels: Kernels;
+  /** The weights (and, when enabled, their gradients) in kernel memory. */
   readonly params: ParamStore;
 
   /**

@@ -79,6 +79,7 @@ export class AddedTokenSplitter {
    * @param tokens The added tokens.
    * @param normalize The normalizer, applied to the content of `normalized` tokens.
    */
+  /** Builds the splitter for `tokens`; `normalize` is applied to tokens marked `normalized`. */
   constructor(tokens: readonly AddedToken[], normalize: (s: string) => string = (s) => s) {
     this.tokens = tokens;
     const raw = tokens.filter((t) => !t.normalized);

@@ -22,6 +22,7 @@ import { WordPieceTokenizer } from "./wordpiece.ts";
 export interface TokenizerModelConfig {
   /** `bert`, `distilbert`, `gpt2`, `openai-gpt`, … */
   model_type: string;
+  /** Other config.json fields (ignored). */
   [key: string]: unknown;
 }
 

@@ -111,6 +111,7 @@ export class PipelineTokenizer implements Tokenizer {
   /**
    * @param parts The stages.
    */
+  /** Assembles a tokenizer from its pipeline parts. */
   constructor(parts: PipelineParts) {
     this.#parts = parts;
     this.kind = parts.kind;

@@ -91,6 +91,7 @@ export class TemplatePostProcessor implements PostProcessor {
    * @param single Template for one sequence.
    * @param pair Template for two sequences.
    */
+  /** A template for single sequences and one for pairs (HF TemplateProcessing). */
   constructor(single: readonly TemplatePiece[], pair: readonly TemplatePiece[]) {
     this.single = single;
     this.pair = pair;
