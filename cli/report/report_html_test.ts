@@ -1,0 +1,107 @@
+import { ok, strictEqual } from "node:assert";
+import { type ModelStudy, type ReportData, reportHtml } from "./report_html.ts";
+import { checkBalancedTags } from "./svg.ts";
+
+function study(L: number, H: number, dir: string): ModelStudy {
+  const m = (f: (l: number, h: number) => number) =>
+    Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => f(l, h)));
+  const tokens = ["[CLS]", "a", "<b>", "&", "[SEP]"];
+  const weights = Array.from({ length: 25 }, () => 0.2);
+  return {
+    dir,
+    family: "bert",
+    layers: L,
+    heads: H,
+    parameters: 1000,
+    examples: 16,
+    loss: 0.5,
+    importance: m((l, h) => (l * H + h) / (L * H - 1)),
+    entropy: m((l, h) => 1 + l + h / 10),
+    attention: { sentence: `it's <good> & "fun"`, tokens, heads: [{ layer: 1, head: 0, importance: 1, weights }] },
+  };
+}
+
+function sampleReport(): ReportData {
+  const bert = study(2, 3, "models/bert-sst2");
+  return {
+    title: "BERTology <test>",
+    generated: "2026-01-01T00:00:00Z",
+    dataName: "SST-2 dev, 16 sentences",
+    headline: "Masking 3 of 6 attention heads (50.0 %) keeps 95 % of the accuracy",
+    bert: {
+      ...bert,
+      accuracy: 0.9,
+      shapes: [{ hfName: "hidden_states.0", hook: "embed.hook_out", shape: [1, 5, 8] }],
+      shapesSentence: `it's <good> & "fun"`,
+      masking: {
+        threshold: 0.9,
+        amount: 0.1,
+        originalScore: 0.9,
+        finalScore: 0.85,
+        fractionMasked: 0.5,
+        headMask: [[0, 1, 0], [1, 0, 1]],
+        steps: [
+          { step: 0, score: 0.9, headsKept: 6, fractionKept: 1, newlyMasked: [] },
+          { step: 1, score: 0.85, headsKept: 3, fractionKept: 0.5, newlyMasked: [[0, 0], [0, 2], [1, 1]] },
+          { step: 2, score: 0.6, headsKept: 2, fractionKept: 1 / 3, newlyMasked: [[1, 2]] },
+        ],
+      },
+      pruning: {
+        rows: [
+          { label: "original", heads: 6, parameters: 1000, score: 0.9, seconds: 1 },
+          { label: "masked", heads: 3, parameters: 1000, score: 0.85, seconds: 1 },
+          { label: "pruned", heads: 3, parameters: 800, score: 0.85, seconds: 0.7 },
+        ],
+        prunedDir: "out/demo/bert-sst2-pruned",
+        headsPruned: { "0": [0, 2], "1": [1] },
+      },
+    },
+    gpt2: { ...study(2, 2, "models/gpt2-sst2"), perplexity: 42 },
+    commands: [{ what: "All of it:", command: "deno task demo --out 'a b'" }],
+    timings: [{ stage: "BERT", seconds: 1.5 }, { stage: "GPT-2", seconds: 0.5 }],
+  };
+}
+
+Deno.test("reportHtml() writes every section, with figures and tables", () => {
+  const html = reportHtml(sampleReport());
+  for (
+    const id of [
+      "headline",
+      "summary",
+      "bert-shapes",
+      "bert-importance",
+      "bert-entropy",
+      "bert-masking",
+      "bert-masking-curve",
+      "bert-attention",
+      "bert-attention-0",
+      "bert-pruning",
+      "pruning-table",
+      "gpt2-study",
+      "gpt2-importance",
+      "gpt2-entropy",
+      "gpt2-attention",
+      "timings",
+      "reproduce",
+    ]
+  ) ok(html.includes(`id="${id}"`), `section ${id}`);
+  strictEqual(checkBalancedTags(html), undefined);
+  ok(html.includes("Masking 3 of 6 attention heads (50.0 %)"));
+  ok(html.includes("deno task demo --out &#39;a b&#39;"));
+  ok(html.includes("800"));
+  strictEqual((html.match(/<svg /g) ?? []).length, 7); // 2 + 1 + 1 BERT, 2 + 1 GPT-2
+});
+
+Deno.test("reportHtml() escapes example text and stays self-contained", () => {
+  const html = reportHtml(sampleReport());
+  ok(html.includes("it&#39;s &lt;good&gt; &amp; &quot;fun&quot;"));
+  ok(!html.includes("<good>"));
+  ok(!html.includes("BERTology <test>"));
+  ok(!/<script|<link|<img|\bsrc=|url\(\s*['"]?https?:|@import/i.test(html), "no external resources");
+});
+
+Deno.test("reportHtml() numbers figures from 1 on each call", () => {
+  const a = reportHtml(sampleReport()), b = reportHtml(sampleReport());
+  strictEqual(a, b);
+  ok(a.includes("<b>Figure 1.</b>"));
+});
