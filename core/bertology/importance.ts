@@ -56,7 +56,10 @@ export interface ImportanceResult {
   preds: number[];
   /** Per example: the label; empty for "lm". */
   labels: number[];
-  /** Mean of the batch losses. */
+  /**
+   * Mean loss per prediction over the whole dataset: per example (classification, regression) or per
+   * predicted next token (LM), so `Math.exp(loss)` is the dataset's perplexity for a language model.
+   */
   loss: number;
   /** Number of batches. */
   batches: number;
@@ -84,7 +87,7 @@ export function computeHeadImportance(
   const running = new Float64Array(L * H); // HF's never-zeroed .grad
   const entropy = new Float64Array(L * H);
   const preds: number[] = [], labels: number[] = [];
-  let tokens = 0, lossSum = 0, n = 0;
+  let tokens = 0, lossSum = 0, predictions = 0, n = 0;
 
   for (const { batch, labels: y } of batches) {
     const r = model.run({
@@ -117,7 +120,10 @@ export function computeHeadImportance(
       }
     }
     tokens += countTokens(batch);
-    lossSum += r.loss ?? 0;
+    // each batch's loss is a mean over its predictions: weight it by their number
+    const counted = y === "lm" ? countTokens(batch) - rowsWithTokens(batch) : batch.batchSize;
+    lossSum += (r.loss ?? 0) * counted;
+    predictions += counted;
     n++;
     opts.onBatch?.(n);
   }
@@ -150,7 +156,16 @@ export function computeHeadImportance(
     totalTokens: tokens,
     preds,
     labels,
-    loss: lossSum / n,
+    loss: predictions > 0 ? lossSum / predictions : 0,
     batches: n,
   };
+}
+
+/** Rows with at least one real token (each loses one prediction: its last token has no next token). */
+function rowsWithTokens(batch: Batch): number {
+  const { batchSize: B, seqLen: T, attentionMask: m } = batch;
+  if (!m) return B;
+  let rows = 0;
+  for (let b = 0; b < B; b++) if (m.subarray(b * T, (b + 1) * T).includes(1)) rows++;
+  return rows;
 }

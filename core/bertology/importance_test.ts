@@ -61,3 +61,14 @@ Deno.test("computeHeadImportance() rejects an empty dataset", async () => {
   }
   ok(/empty/.test(message), message);
 });
+
+Deno.test("computeHeadImportance() reports the loss per predicted token for LMs, whatever the batching", async () => {
+  const { model, tokenizer } = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")));
+  const texts = ["a gripping film", "dull", "the best movie of the year , by far", "ok"];
+  const encoded = texts.map((t) => tokenizer!.encode(t));
+  const byOne = makeBatches(encoded, { batchSize: 1 }).map((b) => ({ batch: b, labels: "lm" as const }));
+  const byFour = makeBatches(encoded, { batchSize: 4 }).map((b) => ({ batch: b, labels: "lm" as const }));
+  const a = computeHeadImportance(model, byOne, { computeImportance: false, computeEntropy: false });
+  const b = computeHeadImportance(model, byFour, { computeImportance: false, computeEntropy: false });
+  ok(Math.abs(a.loss - b.loss) < 1e-5, `${a.loss} vs ${b.loss}`);
+});
