@@ -1,57 +1,78 @@
-// Multi-head scaled dot-product attention, forward and backward, per (batch, head, query row).
-// q/k/v rows are strided by ldqkv floats; probs [B, H, T, T] are saved without the head-mask multiplier.
+// Multi-head scaled dot-product attention, forward and backward, per (batch, head) through the packed matmul
+// (`gemm` with row strides): scores = scale·Q·Kᵀ straight into the probs block, a SIMD masked row softmax, then
+// ctx = m·P·V. q/k/v rows are strided by ldqkv floats; probs [B, H, T, T] are saved without the head-mask
+// multiplier. The gemm's packing scratch is a fixed static block of this module (not the kernel allocator's), so
+// no call allocates and any T works (gemm tiles).
 
-import { axpy, dot } from "./simd";
+import { gemm, MATMUL_SCRATCH_BYTES } from "./matmul";
 import { expShift, scaleInPlace } from "./softmax";
+import { hmax } from "./simd";
+
+const TRANS_A: i32 = 1;
+const TRANS_B: i32 = 2;
+const ACCUMULATE: i32 = 4;
+
+const GEMM_SCRATCH: usize = memory.data(MATMUL_SCRATCH_BYTES, 64);
+
+/**
+ * In place softmax of one score row over keys [0, jEnd): keys with keyMask 0 get probability 0, keys ≥ jEnd get 0;
+ * a row with every key masked is uniform over all T keys.
+ */
+function softmaxRow(prow: usize, mb: usize, jEnd: i32, T: i32): void {
+  const ninf = f32x4.splat(-Infinity);
+  const zero = f32x4.splat(0);
+  let vmax = ninf;
+  let mx: f32 = -Infinity;
+  let j = 0;
+  if (mb) {
+    for (; j + 4 <= jEnd; j += 4) {
+      const o = <usize>j << 2;
+      const s = v128.bitselect(ninf, v128.load(prow + o), f32x4.eq(v128.load(mb + o), zero));
+      v128.store(prow + o, s);
+      vmax = f32x4.pmax(vmax, s);
+    }
+    for (; j < jEnd; j++) {
+      const o = <usize>j << 2;
+      if (load<f32>(mb + o) == 0) store<f32>(prow + o, -Infinity);
+      else mx = max(mx, load<f32>(prow + o));
+    }
+  } else {
+    for (; j + 4 <= jEnd; j += 4) vmax = f32x4.pmax(vmax, v128.load(prow + (<usize>j << 2)));
+    for (; j < jEnd; j++) mx = max(mx, load<f32>(prow + (<usize>j << 2)));
+  }
+  mx = max(mx, hmax(vmax));
+  if (mx == -Infinity) {
+    // Every key masked: uniform over all T keys.
+    const u: f32 = 1 / <f32>T;
+    for (let jj = 0; jj < T; jj++) store<f32>(prow + (<usize>jj << 2), u);
+    return;
+  }
+  const sum = expShift(prow, prow, mx, jEnd);
+  scaleInPlace(prow, <f32>(1.0 / sum), jEnd);
+  if (jEnd < T) memory.fill(prow + (<usize>jEnd << 2), 0, <usize>(T - jEnd) << 2);
+}
 
 export function attention_forward(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
   B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32,
 ): void {
-  const ld = <usize>ldqkv << 2;
-  const ldc = <usize>(H * D) << 2;
+  const ldc = H * D;
   const rowBytes = <usize>T << 2;
-  const uniform: f32 = 1 / <f32>T;
   for (let b = 0; b < B; b++) {
+    const mb = keyMask ? keyMask + (<usize>(b * T) << 2) : 0;
     for (let h = 0; h < H; h++) {
       const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
-      const hoff = <usize>(h * D) << 2;
-      const qb = q + <usize>(b * T) * ld + hoff;
-      const kb = k + <usize>(b * T) * ld + hoff;
-      const vb = v + <usize>(b * T) * ld + hoff;
-      const mb = keyMask ? keyMask + (<usize>(b * T) << 2) : 0;
-      for (let i = 0; i < T; i++) {
-        const qi = qb + <usize>i * ld;
-        const prow = probs + <usize>((b * H + h) * T + i) * rowBytes;
-        const jEnd = causal ? i + 1 : T;
-        let mx: f32 = -Infinity;
-        for (let j = 0; j < jEnd; j++) {
-          let s: f32 = -Infinity;
-          if (!mb || load<f32>(mb + (<usize>j << 2)) != 0) {
-            s = scale * dot(qi, kb + <usize>j * ld, D);
-            mx = max(mx, s);
-          }
-          store<f32>(prow + (<usize>j << 2), s);
-        }
-        const c = ctx + <usize>(b * T + i) * ldc + hoff;
-        memory.fill(c, 0, <usize>D << 2);
-        if (mx == -Infinity) {
-          // Every key masked: uniform over all T keys.
-          for (let j = 0; j < T; j++) store<f32>(prow + (<usize>j << 2), uniform);
-          if (m != 0) {
-            for (let j = 0; j < T; j++) axpy(c, m * uniform, vb + <usize>j * ld, D);
-          }
-          continue;
-        }
-        for (let j = jEnd; j < T; j++) store<f32>(prow + (<usize>j << 2), 0);
-        const sum = expShift(prow, prow, mx, jEnd);
-        scaleInPlace(prow, <f32>(1.0 / sum), jEnd);
-        if (m != 0) {
-          for (let j = 0; j < jEnd; j++) {
-            const p = load<f32>(prow + (<usize>j << 2));
-            if (p != 0) axpy(c, m * p, vb + <usize>j * ld, D);
-          }
-        }
+      const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
+      const pb = probs + <usize>((b * H + h) * T) * rowBytes;
+      // scores[i, j] = scale · q_i · k_j
+      gemm(pb, T, q + base, ldqkv, k + base, ldqkv, 0, T, D, T, TRANS_B, scale, GEMM_SCRATCH);
+      for (let i = 0; i < T; i++) softmaxRow(pb + <usize>i * rowBytes, mb, causal ? i + 1 : T, T);
+      const cb = ctx + ((<usize>(b * T) * <usize>ldc + <usize>(h * D)) << 2);
+      if (m == 0) {
+        for (let i = 0; i < T; i++) memory.fill(cb + ((<usize>i * <usize>ldc) << 2), 0, <usize>D << 2);
+      } else {
+        // ctx = m · P · V
+        gemm(cb, ldc, pb, T, v + base, ldqkv, 0, T, T, D, 0, m, GEMM_SCRATCH);
       }
     }
   }
@@ -61,40 +82,56 @@ export function attention_backward(
   dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
   ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32,
 ): void {
-  const ld = <usize>ldqkv << 2;
-  const ldc = <usize>(H * D) << 2;
+  const ldc = H * D;
   const rowBytes = <usize>T << 2;
+  const vscale = f32x4.splat(scale);
   for (let h = 0; h < H; h++) {
     const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
-    const hoff = <usize>(h * D) << 2;
+    const vmh = f32x4.splat(m);
     let dm: f64 = 0;
     for (let b = 0; b < B; b++) {
-      const base = <usize>(b * T) * ld + hoff;
+      const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
+      const pb = probs + <usize>((b * H + h) * T) * rowBytes;
+      const dcb = dctx + ((<usize>(b * T) * <usize>ldc + <usize>(h * D)) << 2);
+      // dP'[i, j] = dctx_i · v_j  (into scratch)
+      gemm(scratch, T, dcb, ldc, v + base, ldqkv, 0, T, D, T, TRANS_B, 1, GEMM_SCRATCH);
+      // dv += m · Pᵀ · dctx
+      if (m != 0) gemm(dv + base, ldqkv, pb, T, dcb, ldc, 0, T, T, D, TRANS_A | ACCUMULATE, m, GEMM_SCRATCH);
+      // rowDot_i = Σ_j P·dP';  dm += rowDot_i;  dS = scale · P · (m·dP' − m·rowDot_i)  (in place in scratch)
       for (let i = 0; i < T; i++) {
-        const prow = probs + <usize>((b * H + h) * T + i) * rowBytes;
-        const dci = dctx + <usize>(b * T + i) * ldc + hoff;
-        const qi = q + base + <usize>i * ld;
-        const dqi = dq + base + <usize>i * ld;
-        // dP'[j] = dctx_i · v_j;  dv_j += m·P[j]·dctx_i;  dm += dP'[j]·P[j];  Σ_j P[j]·dP[j] with dP = m·dP'.
-        let rowDot: f64 = 0;
-        for (let j = 0; j < T; j++) {
-          const p = load<f32>(prow + (<usize>j << 2));
-          if (p == 0) continue;
-          const dpp = dot(dci, v + base + <usize>j * ld, D);
-          store<f32>(scratch + (<usize>j << 2), dpp);
-          rowDot += <f64>(p * dpp);
-          axpy(dv + base + <usize>j * ld, m * p, dci, D);
+        const prow = pb + <usize>i * rowBytes;
+        const srow = scratch + <usize>i * rowBytes;
+        let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+        let j = 0;
+        for (; j + 4 <= T; j += 4) {
+          const o = <usize>j << 2;
+          const pd = f32x4.mul(v128.load(prow + o), v128.load(srow + o));
+          a0 = f64x2.add(a0, f64x2.promote_low_f32x4(pd));
+          a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(pd, pd, 2, 3, 2, 3)));
+        }
+        let rowDot: f64 = (f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1)) +
+          (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+        for (; j < T; j++) {
+          const o = <usize>j << 2;
+          rowDot += <f64>(load<f32>(prow + o) * load<f32>(srow + o));
         }
         dm += rowDot;
         const mdot = <f32>(<f64>m * rowDot);
-        for (let j = 0; j < T; j++) {
-          const p = load<f32>(prow + (<usize>j << 2));
-          if (p == 0) continue;
-          const ds = scale * p * (m * load<f32>(scratch + (<usize>j << 2)) - mdot);
-          axpy(dqi, ds, k + base + <usize>j * ld, D);
-          axpy(dk + base + <usize>j * ld, ds, qi, D);
+        const vmdot = f32x4.splat(mdot);
+        j = 0;
+        for (; j + 4 <= T; j += 4) {
+          const o = <usize>j << 2;
+          const sp = f32x4.mul(vscale, v128.load(prow + o));
+          v128.store(srow + o, f32x4.mul(sp, f32x4.sub(f32x4.mul(vmh, v128.load(srow + o)), vmdot)));
+        }
+        for (; j < T; j++) {
+          const o = <usize>j << 2;
+          store<f32>(srow + o, scale * load<f32>(prow + o) * (m * load<f32>(srow + o) - mdot));
         }
       }
+      // dq += dS · K;  dk += dSᵀ · Q
+      gemm(dq + base, ldqkv, scratch, T, k + base, ldqkv, 0, T, T, D, ACCUMULATE, 1, GEMM_SCRATCH);
+      gemm(dk + base, ldqkv, scratch, T, q + base, ldqkv, 0, T, T, D, TRANS_A | ACCUMULATE, 1, GEMM_SCRATCH);
     }
     if (dheadMask) {
       const o = dheadMask + (<usize>h << 2);

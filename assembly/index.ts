@@ -14,6 +14,8 @@ export {
   fill_forward, copy_forward, add_forward, scale_forward, bias_forward, bias_backward, sum_squares,
 } from "./elementwise";
 export { adamw_update } from "./adamw";
+export { dropout_forward, dropout_backward } from "./dropout";
+export { attention_entropy } from "./entropy";
 
 /** First byte past the module's static data: the kernel memory's allocator starts above it. */
 export function heap_base(): usize {

@@ -1,6 +1,6 @@
 // Row softmax (in place, max-subtracted) and softmax cross-entropy with ignored (negative) targets.
 
-import { hmax } from "./simd";
+import { expv, hmax, loadPartial, storePartial } from "./simd";
 
 /** Max over n floats (n ≥ 1). */
 export function rowMax(x: usize, n: i32): f32 {
@@ -15,14 +15,25 @@ export function rowMax(x: usize, n: i32): f32 {
   return m;
 }
 
-/** out[i] = exp(x[i] − m); returns Σ out (f64). `out` may equal `x`. */
+/** out[i] = exp(x[i] − m) (SIMD exp, ≈ 1–2 ulp; exactly 0 for x[i] = −∞); returns Σ out (f64). `out` may equal `x`. */
 export function expShift(out: usize, x: usize, m: f32, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  const vm = f32x4.splat(m);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const e = Mathf.exp(load<f32>(x + o) - m);
-    store<f32>(out + o, e);
-    s += <f64>e;
+    const e = expv(f32x4.sub(v128.load(x + o), vm));
+    v128.store(out + o, e);
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
+  }
+  let s: f64 = (f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1)) + (f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1));
+  if (i < n) {
+    // Tail through the same SIMD exp (−∞ padding lanes give 0).
+    const o = <usize>i << 2;
+    const e = expv(f32x4.sub(loadPartial(x + o, n - i, -Infinity), vm));
+    storePartial(out + o, e, n - i);
+    s += (<f64>f32x4.extract_lane(e, 0) + <f64>f32x4.extract_lane(e, 1)) + <f64>f32x4.extract_lane(e, 2);
   }
   return s;
 }

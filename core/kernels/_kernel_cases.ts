@@ -119,6 +119,10 @@ function matmulCases(): KernelCase[] {
     [7, 513, 13],
     [130, 260, 20],
     [3, 0, 5],
+    // M % 8 == 0 and N % 6 == 0: the TRANS_B fast path (weights read unpacked), incl. K > KC and M > its block.
+    [8, 3, 6],
+    [16, 20, 12],
+    [136, 1600, 18],
   ];
   for (const [M, K, N] of shapes) {
     for (let flags = 0; flags < 8; flags++) {

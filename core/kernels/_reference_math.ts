@@ -401,3 +401,66 @@ export function sumSquares(f: Floats, x: number, n: number): number {
   for (let i = 0; i < n; i++) s += f[x + i] * f[x + i];
   return s;
 }
+
+/** lowbias32: a 32-bit integer hash (the mixer of the dropout RNG). */
+function mix32(x: number): number {
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x = (x ^ (x >>> 15)) >>> 0;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Dropout forward: see `Kernels.dropoutForward` for the RNG. */
+export function dropoutForward(
+  f: Floats,
+  out: number,
+  mask: number,
+  inp: number,
+  n: number,
+  p: number,
+  seed: number,
+): void {
+  const key = mix32(seed >>> 0);
+  const scale = Math.fround(1 / (1 - p));
+  const threshold = Math.ceil(p * 16777216);
+  for (let i = 0; i < n; i++) {
+    const h = mix32((mix32((i ^ key) >>> 0) + key) >>> 0);
+    const m = h >>> 8 >= threshold ? scale : 0;
+    f[mask + i] = m;
+    f[out + i] = f[inp + i] * m;
+  }
+}
+
+/** Dropout backward: dinp += dout · mask. */
+export function dropoutBackward(f: Floats, dinp: number, mask: number, dout: number, n: number): void {
+  for (let i = 0; i < n; i++) f[dinp + i] += Math.fround(f[dout + i] * f[mask + i]); // the f32 product, as SIMD
+}
+
+/** Attention entropy per head, accumulated into out[h] (f64 sums). `queryMask` -1 = all queries. */
+export function attentionEntropy(
+  f: Floats,
+  out: number,
+  probs: number,
+  queryMask: number,
+  B: number,
+  H: number,
+  T: number,
+): void {
+  for (let h = 0; h < H; h++) {
+    let acc = 0;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < T; i++) {
+        if (queryMask >= 0 && f[queryMask + b * T + i] === 0) continue;
+        const row = probs + ((b * H + h) * T + i) * T;
+        let e = 0;
+        for (let j = 0; j < T; j++) {
+          const p = f[row + j];
+          if (p > 0) e -= p * Math.log(p);
+        }
+        acc += e;
+      }
+    }
+    f[out + h] = f[out + h] + acc;
+  }
+}

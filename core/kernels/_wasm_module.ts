@@ -111,6 +111,9 @@ export interface KernelExports {
     weightDecay: number,
     step: number,
   ): void;
+  dropout_forward(out: number, mask: number, inp: number, n: number, p: number, seed: number): void;
+  dropout_backward(dinp: number, mask: number, dout: number, n: number): void;
+  attention_entropy(out: number, probs: number, queryMask: number, B: number, H: number, T: number): void;
 }
 
 /** Which SIMD build: relaxed SIMD (fused multiply-add) or fixed-width SIMD only. */

@@ -96,5 +96,9 @@ export function createReferenceKernels(mem?: KernelMemory): Kernels {
     adamw: (param, grad, mm, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
       ref.adamw(F(), x(param), x(grad), x(mm), x(v), n, lr, beta1, beta2, eps, weightDecay, step),
     sumSquares: (p, n) => ref.sumSquares(F(), x(p), n),
+    dropoutForward: (out, mask, inp, n, p, seed) => ref.dropoutForward(F(), x(out), x(mask), x(inp), n, p, seed),
+    dropoutBackward: (dinp, mask, dout, n) => ref.dropoutBackward(F(), x(dinp), x(mask), x(dout), n),
+    attentionEntropy: (out, probs, queryMask, B, H, T) =>
+      ref.attentionEntropy(F(), x(out), x(probs), queryMask === 0 ? -1 : x(queryMask), B, H, T),
   };
 }

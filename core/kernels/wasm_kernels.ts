@@ -74,5 +74,8 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     adamw: (param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
       w.adamw_update(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step),
     sumSquares: (x, n) => w.sum_squares(x, n),
+    dropoutForward: (out, mask, inp, n, p, seed) => w.dropout_forward(out, mask, inp, n, p, seed),
+    dropoutBackward: (dinp, mask, dout, n) => w.dropout_backward(dinp, mask, dout, n),
+    attentionEntropy: (out, probs, queryMask, B, H, T) => w.attention_entropy(out, probs, queryMask, B, H, T),
   };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { erfReference } from "./_reference_math.ts";
 import { instantiateKernels, kernelsWasmBytes } from "./_wasm_module.ts";
+import { createReferenceKernels } from "./reference_kernels.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";
 import { MatmulFlags } from "./types.ts";
 
@@ -59,3 +60,118 @@ Deno.test("matmul() scratch survives the caller's release() and memory growth", 
   k.matmul(out2, a2, big, 0, M, K, N, 0);
   assert.deepEqual([...k.mem.f32(out2, 6)], [6, 6, 6, 6, 6, 6]);
 });
+
+for (const simd of ["relaxed", "fixed"] as const) {
+  Deno.test(`geluForward()/geluBackward() erf form in the ${simd} build are within 1e-6 of f64 on [-10, 10]`, () => {
+    const k = createWasmKernels({ simd });
+    const n = 400_001;
+    const inp = k.mem.alloc(4 * n), out = k.mem.alloc(4 * n), dout = k.mem.alloc(4 * n), dinp = k.mem.alloc(4 * n);
+    const x = k.mem.f32(inp, n);
+    for (let i = 0; i < n; i++) x[i] = -10 + i * 5e-5;
+    k.mem.f32(dout, n).fill(1);
+    k.geluForward(out, inp, n, "erf");
+    k.geluBackward(dinp, inp, dout, n, "erf");
+    const y = k.mem.f32(out, n), g = k.mem.f32(dinp, n);
+    let worst = 0, worstG = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[i];
+      const cdf = 0.5 * (1 + erfReference(xi / Math.SQRT2));
+      worst = Math.max(worst, Math.abs(y[i] - xi * cdf));
+      worstG = Math.max(worstG, Math.abs(g[i] - (cdf + xi * Math.exp(-0.5 * xi * xi) / Math.sqrt(2 * Math.PI))));
+    }
+    assert.ok(worst < 1e-6, `max |gelu error| ${worst}`);
+    assert.ok(worstG < 2e-6, `max |gelu' error| ${worstG}`);
+  });
+
+  Deno.test(`geluForward() tanh form and softmaxRows() in the ${simd} build match f64 closely`, () => {
+    const k = createWasmKernels({ simd });
+    const n = 20_001;
+    const inp = k.mem.alloc(4 * n), out = k.mem.alloc(4 * n);
+    const x = k.mem.f32(inp, n);
+    for (let i = 0; i < n; i++) x[i] = -10 + i * 1e-3;
+    k.geluForward(out, inp, n, "tanh");
+    const y = k.mem.f32(out, n);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[i];
+      const e = 0.5 * xi * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (xi + 0.044715 * xi ** 3)));
+      worst = Math.max(worst, Math.abs(y[i] - e) / Math.max(1, Math.abs(e)));
+    }
+    assert.ok(worst < 1e-6, `max gelu-tanh error ${worst}`);
+    // softmax over a wide range of logits: relative error of each probability
+    const cols = 203;
+    const p = k.mem.alloc(4 * cols);
+    const v = k.mem.f32(p, cols);
+    for (let j = 0; j < cols; j++) v[j] = -95 + j * 0.5;
+    const ref = [...v].map((s) => Math.exp(s - v[cols - 1]));
+    const sum = ref.reduce((a, b) => a + b, 0);
+    k.softmaxRows(p, 1, cols);
+    const got = k.mem.f32(p, cols);
+    for (let j = 0; j < cols; j++) {
+      const e = ref[j] / sum;
+      if (e > 1e-30) assert.ok(Math.abs(got[j] - e) <= 1e-6 * e, `softmax[${j}]: ${got[j]} vs ${e}`);
+      else assert.ok(got[j] <= 1e-30);
+    }
+  });
+
+  Deno.test(`attentionForward()/attentionBackward() in the ${simd} build match the reference at T=150 and T=48, D=64`, () => {
+    for (const T of [150, 48]) {
+      const w = createWasmKernels({ simd }), r = createReferenceKernels();
+      const B = 2, H = 2, D = 64, ld = 3 * H * D, n = B * T * ld, scale = 1 / 8;
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2;
+      const qkv = Float32Array.from({ length: n }, rnd);
+      const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
+      const mask = Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 17 * (i >= T ? 1 : 0) ? 1 : 0));
+      const hm = Float32Array.from([0.5, 1.25]);
+      for (const causal of [false, true]) {
+        const outs = [w, r].map((k) => {
+          const put = (a: Float32Array) => {
+            const p = k.mem.alloc(4 * a.length);
+            k.mem.f32(p, a.length).set(a);
+            return p;
+          };
+          const q = put(qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
+          const probs = k.mem.alloc(4 * B * H * T * T), km = put(mask), hmask = put(hm), dct = put(dctx);
+          const dhm = k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
+          k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, km, hmask, B, T, H, D, scale, causal);
+          k.attentionBackward(
+            dq,
+            dq + 4 * H * D,
+            dq + 8 * H * D,
+            dhm,
+            dct,
+            probs,
+            q,
+            q + 4 * H * D,
+            q + 8 * H * D,
+            ld,
+            hmask,
+            scratch,
+            B,
+            T,
+            H,
+            D,
+            scale,
+          );
+          return [ctx, B * T * H * D, probs, B * H * T * T, dq, n, dhm, H].reduce<Float32Array[]>((acc, _, i, arr) => {
+            if (i % 2 === 0) acc.push(k.mem.f32(arr[i], arr[i + 1]).slice());
+            return acc;
+          }, []);
+        });
+        ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, t) => {
+          const a = outs[0][t], e = outs[1][t];
+          let rms = 0;
+          for (const x of e) rms += x * x;
+          rms = Math.sqrt(rms / e.length);
+          for (let i = 0; i < e.length; i++) {
+            assert.ok(
+              Math.abs(a[i] - e[i]) <= 1e-5 * (Math.abs(e[i]) + rms) + 1e-7,
+              `${name}[${i}] (causal ${causal}): ${a[i]} vs ${e[i]}`,
+            );
+          }
+        });
+      }
+    }
+  });
+}
