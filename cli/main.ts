@@ -12,7 +12,9 @@ import { TOKENIZE_HELP, tokenizeCommand } from "./commands/tokenize.ts";
 
 /** A sub-command: its runner and help text. */
 export interface Command {
+  /** Runs with the arguments after the command name; resolves to the exit code. */
   run: (args: string[]) => Promise<number>;
+  /** The usage text printed for `--help` and usage errors. */
   help: string;
 }
 

@@ -48,18 +48,31 @@ export interface AppOptions {
 
 /** The `GET /api/model` answer. */
 export interface ModelSummary {
+  /** Display name. */
   name: string;
+  /** `bert`, `gpt2` or `openai-gpt`. */
   family: string;
+  /** Number of blocks. */
   layers: number;
+  /** Heads per layer before pruning. */
   heads: number;
+  /** Heads left in each layer. */
   heads_per_layer: number[];
+  /** Pruned heads per layer, original numbering. */
   pruned_heads: number[][];
+  /** d_model. */
   hidden: number;
+  /** Vocabulary size. */
   vocab_size: number;
+  /** Longest input, in tokens. */
   max_position_embeddings: number;
+  /** Class names (BERT classifiers). */
   labels: string[];
+  /** Whether the model has a classification head. */
   has_classifier: boolean;
+  /** The tokenizer kind. */
   tokenizer: string;
+  /** The limits in force. */
   limits: Limits;
 }
 

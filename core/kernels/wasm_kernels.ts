@@ -5,6 +5,8 @@
  * @module
  */
 import { instantiateKernels, relaxedSimdSupported, type SimdKind } from "./_wasm_module.ts";
+
+export type { SimdKind };
 import { createKernelMemory } from "./memory.ts";
 import type { Kernels } from "./types.ts";
 
