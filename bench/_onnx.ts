@@ -5,8 +5,20 @@
  * @module
  */
 
-class Writer {
-  #bytes: number[] = [];
+/** Protobuf writer that keeps large payloads as chunks (a BERT-base graph is ~400 MB of weights). */
+export class Writer {
+  #chunks: Uint8Array[] = [];
+  #small: number[] = [];
+  #length = 0;
+  #flush(): void {
+    if (this.#small.length === 0) return;
+    this.#chunks.push(Uint8Array.from(this.#small));
+    this.#small = [];
+  }
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#length;
+  }
   varint(v: number | bigint): this {
     let x = BigInt(v);
     if (x < 0n) x += 1n << 64n;
@@ -14,7 +26,8 @@ class Writer {
       let b = Number(x & 0x7fn);
       x >>= 7n;
       if (x > 0n) b |= 0x80;
-      this.#bytes.push(b);
+      this.#small.push(b);
+      this.#length++;
     } while (x > 0n);
     return this;
   }
@@ -24,19 +37,41 @@ class Writer {
   int(field: number, v: number): this {
     return this.tag(field, 0).varint(v);
   }
+  float(field: number, v: number): this {
+    this.tag(field, 5);
+    const b = new Uint8Array(new Float32Array([v]).buffer);
+    return this.raw(b);
+  }
+  raw(b: Uint8Array): this {
+    this.#flush();
+    this.#chunks.push(b);
+    this.#length += b.length;
+    return this;
+  }
   bytes(field: number, b: Uint8Array): this {
     this.tag(field, 2).varint(b.length);
-    for (const x of b) this.#bytes.push(x);
-    return this;
+    return this.raw(b);
   }
   string(field: number, s: string): this {
     return this.bytes(field, new TextEncoder().encode(s));
   }
   message(field: number, w: Writer): this {
-    return this.bytes(field, w.finish());
+    this.tag(field, 2).varint(w.length);
+    w.#flush();
+    this.#flush();
+    for (const c of w.#chunks) this.#chunks.push(c);
+    this.#length += w.length;
+    return this;
   }
   finish(): Uint8Array {
-    return Uint8Array.from(this.#bytes);
+    this.#flush();
+    const out = new Uint8Array(this.#length);
+    let at = 0;
+    for (const c of this.#chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 }
 

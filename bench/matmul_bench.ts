@@ -4,8 +4,7 @@
  *
  * @module
  */
-// deno-lint-ignore no-import-prefix -- bench-only dependency, pinned here (only the bench task may change in deno.json)
-import * as ort from "npm:onnxruntime-web@1.30.0";
+import * as ort from "onnxruntime-web";
 import { createWasmKernels, MatmulFlags } from "../core/kernels/mod.ts";
 import { matmulModel } from "./_onnx.ts";
 
