@@ -11,7 +11,7 @@ import { type InputExample, labelIds } from "../core/data/input_example.ts";
 import { glueTask } from "../core/data/glue.ts";
 import { readGlueExamples, readTabularFile } from "../core/data/read_files.ts";
 import type { TabularFormat } from "../core/data/tabular.ts";
-import type { Family } from "../core/models/config.ts";
+import { type Family, parseConfig } from "../core/models/config.ts";
 import { loadModel } from "../core/models/load.ts";
 import { TransformerModel } from "../core/models/model.ts";
 import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
@@ -64,6 +64,30 @@ function formatOf(file: string): TabularFormat {
   const ext = file.toLowerCase().split(".").pop();
   if (ext === "csv" || ext === "tsv" || ext === "jsonl") return ext;
   throw new UsageError(`Cannot tell the format of "${file}": expected a .csv, .tsv or .jsonl file`);
+}
+
+/** A BERT with a new, HF-initialised pooler (when missing) and classifier for `labels`. */
+function withNewHead(
+  model: TransformerModel,
+  labels: readonly string[],
+  outputMode: "classification" | "regression",
+  seed: number,
+): TransformerModel {
+  const raw: Record<string, unknown> = {
+    ...model.config.raw,
+    num_labels: labels.length,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  };
+  if (outputMode === "regression") raw.problem_type = "regression";
+  else delete raw.problem_type;
+  const config = parseConfig(raw, "config.json");
+  const weights = model.params.toTensors();
+  const fresh = initWeights(config, seed);
+  for (const name of ["bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"]) {
+    if (name.startsWith("classifier") || !weights.has(name)) weights.set(name, fresh.get(name)!);
+  }
+  return new TransformerModel(config, weights, model.kernels);
 }
 
 /**
@@ -132,8 +156,12 @@ async function run(args: string[]): Promise<number> {
   // ---------------------------------------------------------------- flags
   const outDir = f["output-dir"];
   if (!outDir) throw new UsageError("--output-dir is required");
-  if (f.task === undefined && f["train-file"] === undefined) throw new UsageError("Give --task NAME or --train-file FILE");
-  if (f.task !== undefined && f["train-file"] !== undefined) throw new UsageError("Give --task or --train-file, not both");
+  if (f.task === undefined && f["train-file"] === undefined) {
+    throw new UsageError("Give --task NAME or --train-file FILE");
+  }
+  if (f.task !== undefined && f["train-file"] !== undefined) {
+    throw new UsageError("Give --task or --train-file, not both");
+  }
   if ((f.from === undefined) === (f.family === undefined)) {
     throw new UsageError("Give --from DIR (continue a checkpoint) or --family NAME (a new model), exactly one");
   }
@@ -200,6 +228,12 @@ async function run(args: string[]): Promise<number> {
     model = loaded.model;
     tokenizer = loaded.tokenizer!;
     tokenizerDir = f.from;
+    const wanted = outputMode === "regression" ? ["LABEL_0"] : labelNames;
+    if (!lm && model.config.family === "bert" && (!model.hasHead || model.config.labels.length !== wanted.length)) {
+      // a bare encoder (bert-base-uncased) or another task's head: new classifier as HF's from_pretrained does
+      model = withNewHead(model, wanted, outputMode, mixSeed(seed, 0));
+      console.error(`bertology train: ${f.from} gets a new ${wanted.length}-output classification head`);
+    }
   } else {
     const family = f.family as Family;
     if (!["bert", "gpt2", "openai-gpt"].includes(family)) {
@@ -316,7 +350,12 @@ async function run(args: string[]): Promise<number> {
     parameters: model.params.count(),
     trainExamples: trainSet.length,
     devExamples: devSet.length,
-    epochs: result.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, dev: e.dev?.metrics, seconds: e.seconds })),
+    epochs: result.epochs.map((e) => ({
+      epoch: e.epoch,
+      trainLoss: e.trainLoss,
+      dev: e.dev?.metrics,
+      seconds: e.seconds,
+    })),
     bestEpoch: result.bestEpoch,
     bestMetric: result.bestMetric,
     totalSteps: result.totalSteps,
