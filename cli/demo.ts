@@ -17,7 +17,7 @@
 import { computeHeadImportance, type ImportanceResult } from "../core/bertology/importance.ts";
 import { defaultScore, maskHeadsIteratively, type MaskingStep } from "../core/bertology/masking.ts";
 import { headsFromMask, pruneModel } from "../core/bertology/prune.ts";
-import { saveCheckpoint } from "../core/checkpoint/save_checkpoint.ts";
+import { saveModel, storedDtype } from "../core/training/checkpoint.ts";
 import { hfToHook, hookName } from "../core/hooks.ts";
 import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
 import { accuracy } from "../core/metrics/accuracy.ts";
@@ -162,8 +162,8 @@ function checkModelDir(dir: string, what: string, flag: string): void {
   throw new Error(
     `${what} not found: "${dir}/config.json" does not exist.\n` +
       `The demo studies the SST-2 models that ship in models/ (their MODEL_CARD.md gives the exact recipe). ` +
-      `To create it, train it with \`bertology train\` (cli/train.ts) and copy its best checkpoint there:\n` +
-      `  deno run -A cli/train.ts --task sst-2 --data-dir data/glue ${train} \\\n` +
+      `To create it, train it with \`bertology train\` (cli/commands/train.ts) and copy its best checkpoint there:\n` +
+      `  deno task cli train --task sst-2 --data-dir data/glue ${train} \\\n` +
       `      --max-positions 128 --batch-size 32 --warmup 0.1 --weight-decay 0.01 --max-seq-length 64 --seed 42 ` +
       `--group-by-length --dtype f16 --output-dir out/${flag}-sst2\n` +
       `  cp -r out/${flag}-sst2/best ${dir}\n` +
@@ -357,11 +357,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     const masked = timedScore(model, data, "masked", masking.headMask);
     const pruned = pruneModel(model, heads, createWasmKernels());
     const prunedRun = timedScore(pruned, data, "pruned");
-    await saveCheckpoint(prunedDir, {
-      config: pruned.config.raw,
-      weights: pruned.params.toTensors(),
-      tokenizerFrom: bert.files,
-    });
+    await saveModel(pruned, prunedDir, { dtype: storedDtype(model), tokenizerFrom: bert.files });
     const before = model.params.count(), after = pruned.params.count();
     const rowsOut: PruningRow[] = [
       { label: "original (all heads)", heads: L * H, parameters: before, ...original },

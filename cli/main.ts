@@ -9,9 +9,12 @@ import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
 import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
 import { TOKENIZE_HELP, tokenizeCommand } from "./commands/tokenize.ts";
+import { TRAIN_HELP, trainCommand } from "./commands/train.ts";
 
 /** A sub-command: its runner and help text. */
 export interface Command {
+  /** One line for the command list. */
+  summary: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run: (args: string[]) => Promise<number>;
   /** The usage text printed for `--help` and usage errors. */
@@ -20,10 +23,23 @@ export interface Command {
 
 /** Every sub-command by name. */
 export const COMMANDS: Record<string, Command> = {
-  tokenize: { run: tokenizeCommand, help: TOKENIZE_HELP },
-  dump: { run: dumpCommand, help: DUMP_HELP },
-  heads: { run: headsCommand, help: HEADS_HELP },
-  prune: { run: pruneCommand, help: PRUNE_HELP },
+  tokenize: { run: tokenizeCommand, help: TOKENIZE_HELP, summary: "text → token ids, exactly as HF's tokenizer" },
+  dump: {
+    run: dumpCommand,
+    help: DUMP_HELP,
+    summary: "logits, hidden states, attentions (and loss, gradients) of a batch → safetensors",
+  },
+  heads: {
+    run: headsCommand,
+    help: HEADS_HELP,
+    summary: "head importance, attention entropy, iterative masking, pruning comparison (run_bertology.py)",
+  },
+  prune: { run: pruneCommand, help: PRUNE_HELP, summary: "remove heads for real and save a smaller checkpoint" },
+  train: {
+    run: trainCommand,
+    help: TRAIN_HELP,
+    summary: "train or fine-tune a classifier or a GPT language model; --from continues any checkpoint",
+  },
 };
 
 const USAGE =
@@ -32,7 +48,7 @@ const USAGE =
 usage: bertology <command> [flags]     (--help after a command for its flags)
 
 commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.help.split("\n")[1]?.trim() ?? ""}`).join("\n")}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`).join("\n")}
 
 --model takes a folder in Hugging Face layout or a hub id (org/name@revision; HF_ENDPOINT, HF_TOKEN,
 BERTOLOGY_CACHE, --offline).`;

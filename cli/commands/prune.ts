@@ -6,7 +6,8 @@
  */
 
 import { headsFromMask, parseHeadsToPrune, pruneModel } from "../../core/bertology/prune.ts";
-import { resolveModel, saveCheckpoint } from "../../core/checkpoint/deno.ts";
+import { resolveModel } from "../../core/checkpoint/deno.ts";
+import { saveModel, storedDtype } from "../../core/training/checkpoint.ts";
 import { readNpy } from "../../core/checkpoint/npy.ts";
 import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
 import { checkHeadMask } from "../../core/models/inputs.ts";
@@ -16,7 +17,7 @@ import { parseFlags, readJsonFile, UsageError } from "../_common.ts";
 /** Help text. */
 export const PRUNE_HELP =
   `bertology prune --model DIR (--heads '{"0":[1,3],"2":[0]}' | --head-mask OUT/head_mask.npy) --out DIR2
-                [--dtype f32|f16] [--json] [--offline]
+                [--dtype f32|f16 (default: as the source's torch_dtype)] [--json] [--offline]
   Removes the heads (original numbering) from the attention weights and writes DIR2 in HF layout.
   A head mask (.npy or .json [layers][heads]) prunes the heads whose entry is 0.`;
 
@@ -36,8 +37,10 @@ export async function pruneCommand(args: string[]): Promise<number> {
   if ((values.heads === undefined) === (values["head-mask"] === undefined)) {
     throw new UsageError("give exactly one of --heads or --head-mask");
   }
-  const dtype = (values.dtype ?? "f32").toUpperCase();
-  if (dtype !== "F32" && dtype !== "F16") throw new UsageError(`--dtype must be f32 or f16, got "${values.dtype}"`);
+  const dtypeFlag = values.dtype?.toUpperCase();
+  if (dtypeFlag !== undefined && dtypeFlag !== "F32" && dtypeFlag !== "F16") {
+    throw new UsageError(`--dtype must be f32 or f16, got "${values.dtype}"`);
+  }
   const files = resolveModel(values.model, { offline: values.offline });
   const { model } = await loadModel(files, { tokenizer: false });
   let heads: Record<string, number[]>;
@@ -63,12 +66,8 @@ export async function pruneCommand(args: string[]): Promise<number> {
   const before = model.params.count();
   const pruned = pruneModel(model, heads, createWasmKernels());
   const after = pruned.params.count();
-  await saveCheckpoint(values.out, {
-    config: pruned.config.raw,
-    weights: pruned.params.toTensors(),
-    dtype,
-    tokenizerFrom: files,
-  });
+  const dtype = (dtypeFlag as "F32" | "F16" | undefined) ?? storedDtype(model);
+  await saveModel(pruned, values.out, { dtype, tokenizerFrom: files });
   const summary = {
     out: values.out,
     heads_pruned: heads,

@@ -1,32 +1,23 @@
 /**
- * Writes a trained model as a Hugging Face checkpoint folder — `config.json`, `model.safetensors` and the
- * tokenizer files — atomically: everything goes to a temporary sibling folder that is renamed into place.
- * Deno only (file system).
+ * Writes a trained model as a Hugging Face checkpoint folder: its config.json brought up to date (labels,
+ * `pruned_heads`, dtype) and the atomic writer of `../checkpoint/save_checkpoint.ts`. Deno only (file system).
  *
  * @module
  */
 
-import { dirname, join } from "node:path";
-import { writeSafetensors } from "../checkpoint/safetensors.ts";
+import type { ModelFiles } from "../checkpoint/files.ts";
+import { localFiles } from "../checkpoint/local_files.ts";
+import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
 import type { TransformerModel } from "../models/model.ts";
 
-/** Tokenizer files copied next to the weights when the source folder has them. */
-export const TOKENIZER_FILES = [
-  "vocab.txt",
-  "vocab.json",
-  "merges.txt",
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-  "added_tokens.json",
-] as const;
-
-/** Options for {@linkcode saveCheckpoint}. */
+/** Options for {@linkcode saveModel}. */
 export interface SaveOptions {
   /** Stored weight type (default F32). */
   dtype?: "F32" | "F16";
   /** Folder to copy tokenizer files from. */
   tokenizerDir?: string;
+  /** Or any file source to copy them from (a hub model, memory). */
+  tokenizerFrom?: ModelFiles;
   /** Files to write as they are (e.g. a generated `tokenizer_config.json`), by name. */
   extraFiles?: Record<string, string>;
 }
@@ -61,18 +52,17 @@ export function checkpointConfig(model: TransformerModel, dtype: "F32" | "F16" =
   return raw;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
+/**
+ * The dtype a model's checkpoint was stored in, from its config's `torch_dtype` (F16 for "float16", else F32),
+ * so re-saving a model (after pruning, say) keeps its precision and size.
+ */
+export function storedDtype(model: TransformerModel): "F32" | "F16" {
+  return (model.config.raw.torch_dtype ?? model.config.raw.dtype) === "float16" ? "F16" : "F32";
 }
 
 /**
- * Saves `model` as an HF folder at `dir`, replacing any previous one only once the new one is complete.
+ * Saves `model` as an HF folder at `dir` (through `saveCheckpoint`: atomic, tokenizer files copied), with
+ * {@linkcode checkpointConfig} as its config.json.
  *
  * @param model The model (its weights are read from kernel memory).
  * @param dir The checkpoint folder.
@@ -82,42 +72,16 @@ async function exists(path: string): Promise<boolean> {
  *
  * @example Usage
  * ```ts ignore
- * await saveCheckpoint(model, "out/best", { dtype: "F16", tokenizerDir: "tests/fixtures/vocab/bert-base-uncased" });
+ * await saveModel(model, "out/best", { dtype: "F16", tokenizerDir: "tests/fixtures/vocab/bert-base-uncased" });
  * ```
  */
-export async function saveCheckpoint(model: TransformerModel, dir: string, opts: SaveOptions = {}): Promise<number> {
+export function saveModel(model: TransformerModel, dir: string, opts: SaveOptions = {}): Promise<number> {
   const dtype = opts.dtype ?? "F32";
-  const parent = dirname(dir);
-  await Deno.mkdir(parent, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: parent, prefix: ".tmp-checkpoint-" });
-  try {
-    await Deno.writeTextFile(join(tmp, "config.json"), JSON.stringify(checkpointConfig(model, dtype), null, 2) + "\n");
-    const bytes = writeSafetensors(model.params.toTensors() as Map<string, { shape: number[]; data: Float32Array }>, {
-      dtype,
-      metadata: { format: "pt" },
-    });
-    await Deno.writeFile(join(tmp, "model.safetensors"), bytes);
-    if (opts.tokenizerDir !== undefined) {
-      for (const name of TOKENIZER_FILES) {
-        const from = join(opts.tokenizerDir, name);
-        if (await exists(from)) await Deno.copyFile(from, join(tmp, name));
-      }
-    }
-    for (const [name, text] of Object.entries(opts.extraFiles ?? {})) {
-      if (!(await exists(join(tmp, name)))) await Deno.writeTextFile(join(tmp, name), text);
-    }
-    // makeTempDir gives 0700 and copies keep a read-only source's mode: make the checkpoint readable and writable
-    if (Deno.build.os !== "windows") {
-      await Deno.chmod(tmp, 0o755);
-      for await (const e of Deno.readDir(tmp)) await Deno.chmod(join(tmp, e.name), 0o644);
-    }
-    const old = (await exists(dir)) ? `${tmp}-old` : undefined;
-    if (old) await Deno.rename(dir, old);
-    await Deno.rename(tmp, dir);
-    if (old) await Deno.remove(old, { recursive: true });
-    return bytes.length;
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw new Error(`Cannot save the checkpoint to "${dir}": ${(e as Error).message}`, { cause: e });
-  }
+  return saveCheckpoint(dir, {
+    config: checkpointConfig(model, dtype),
+    weights: model.params.toTensors(),
+    dtype,
+    tokenizerFrom: opts.tokenizerFrom ?? (opts.tokenizerDir === undefined ? undefined : localFiles(opts.tokenizerDir)),
+    extraFiles: opts.extraFiles,
+  });
 }

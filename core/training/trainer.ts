@@ -12,7 +12,7 @@ import { accuracy } from "../metrics/accuracy.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { mixSeed, permutation } from "./_rng.ts";
-import { saveCheckpoint, type SaveOptions } from "./checkpoint.ts";
+import { saveModel, type SaveOptions } from "./checkpoint.ts";
 import { AdamW, clipGradNorm, linearSchedule } from "./optimizer.ts";
 
 /** One tokenized example with its label (class id or regression target; absent for language modelling). */
@@ -344,8 +344,8 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
     }
     if (opts.checkpoint) {
       const { dir, ...save } = opts.checkpoint;
-      if (result.best) await saveCheckpoint(model, `${dir}/best`, save);
-      await saveCheckpoint(model, `${dir}/last`, save);
+      if (result.best) await saveModel(model, `${dir}/best`, save);
+      await saveModel(model, `${dir}/last`, save);
     }
     result.seconds = (performance.now() - epochStart) / 1000;
     epochs.push(result);

@@ -6,22 +6,23 @@
  */
 
 import { join } from "node:path";
-import { localFiles } from "../core/checkpoint/deno.ts";
-import { type InputExample, labelIds } from "../core/data/input_example.ts";
-import { glueTask } from "../core/data/glue.ts";
-import { readGlueExamples, readTabularFile } from "../core/data/read_files.ts";
-import type { TabularFormat } from "../core/data/tabular.ts";
-import { type Family, parseConfig } from "../core/models/config.ts";
-import { loadModel } from "../core/models/load.ts";
-import { TransformerModel } from "../core/models/model.ts";
-import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
-import { loadTokenizer, type Tokenizer } from "../core/tokenizers/mod.ts";
-import { mixSeed } from "../core/training/_rng.ts";
-import { initWeights, newConfig } from "../core/training/init.ts";
-import { type Objective, train, type TrainExample } from "../core/training/trainer.ts";
-import { numberFlag, parseFlags, Progress, UsageError } from "./_common.ts";
+import { localFiles } from "../../core/checkpoint/deno.ts";
+import { type InputExample, labelIds } from "../../core/data/input_example.ts";
+import { glueTask } from "../../core/data/glue.ts";
+import { readGlueExamples, readTabularFile } from "../../core/data/read_files.ts";
+import type { TabularFormat } from "../../core/data/tabular.ts";
+import { type Family, parseConfig } from "../../core/models/config.ts";
+import { loadModel } from "../../core/models/load.ts";
+import { TransformerModel } from "../../core/models/model.ts";
+import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
+import { loadTokenizer, type Tokenizer } from "../../core/tokenizers/mod.ts";
+import { mixSeed } from "../../core/training/_rng.ts";
+import { initWeights, newConfig } from "../../core/training/init.ts";
+import { type Objective, train, type TrainExample } from "../../core/training/trainer.ts";
+import { numberFlag, parseFlags, Progress, UsageError } from "../_common.ts";
 
-const HELP = `Usage: bertology train [options]
+/** Help text. */
+export const TRAIN_HELP = `Usage: bertology train [options]
 
 Trains a BERT classifier (GLUE task or custom data) or a GPT causal LM (--lm) and saves
 HF checkpoints to OUT/best (best dev epoch) and OUT/last.
@@ -106,7 +107,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     return await run(args);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`bertology train: ${e.message}\n\n${HELP}`);
+      console.error(`bertology train: ${e.message}\n\n${TRAIN_HELP}`);
       return 2;
     }
     console.error(`bertology train: ${(e as Error).message}`);
@@ -150,7 +151,7 @@ async function run(args: string[]): Promise<number> {
     "group-by-length": { type: "boolean" },
   });
   if (f.help) {
-    console.log(HELP);
+    console.log(TRAIN_HELP);
     return 0;
   }
   // ---------------------------------------------------------------- flags
