@@ -107,9 +107,7 @@ export async function loadDataset(
 
   const isLm = model.config.family !== "bert";
   const encoded = examples.map((e) =>
-    isLm
-      ? tokenizer.encode(e.textB === undefined ? e.textA : `${e.textA} ${e.textB}`, undefined, { maxLength: maxLen })
-      : tokenizer.encode(e.textA, e.textB, { maxLength: maxLen })
+    isLm ? lmEncoding(tokenizer, e, maxLen) : tokenizer.encode(e.textA, e.textB, { maxLength: maxLen })
   );
   let ids: number[] | undefined;
   if (!isLm) {
@@ -134,4 +132,21 @@ export async function loadDataset(
 function modelLabelNames(model: TransformerModel): string[] {
   const names = model.config.labels;
   return names.every((n, i) => n === `LABEL_${i}`) ? names.map((_, i) => String(i)) : names;
+}
+
+/**
+ * How a GPT model reads a sentence (in training and in every study, so perplexities agree): GPT-2's
+ * `<|endoftext|> sentence <|endoftext|>`, so that every sentence token and the end are predicted; models
+ * without that token read the bare sentence. A pair is joined with a space. At most `maxLen` tokens.
+ */
+export function lmEncoding(
+  tokenizer: Tokenizer,
+  e: Pick<InputExample, "textA" | "textB">,
+  maxLen: number,
+): { ids: number[]; tokenTypeIds: number[] } {
+  const eos = tokenizer.tokenToId("<|endoftext|>");
+  const text = e.textB === undefined ? e.textA : `${e.textA} ${e.textB}`;
+  const body = tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
+  const ids = eos === undefined ? body.slice(0, maxLen) : [eos, ...body.slice(0, maxLen - 2), eos];
+  return { ids, tokenTypeIds: new Array(ids.length).fill(0) };
 }

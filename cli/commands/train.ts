@@ -20,6 +20,7 @@ import { mixSeed } from "../../core/training/_rng.ts";
 import { initWeights, newConfig } from "../../core/training/init.ts";
 import { type Objective, train, type TrainExample } from "../../core/training/trainer.ts";
 import { numberFlag, parseFlags, Progress, UsageError } from "../_common.ts";
+import { lmEncoding } from "../_dataset.ts";
 
 /** Help text. */
 export const TRAIN_HELP = `Usage: bertology train [options]
@@ -280,17 +281,13 @@ async function run(args: string[]): Promise<number> {
   }
 
   // ---------------------------------------------------------------- encode
-  const eos = lm ? tokenizer.tokenToId("<|endoftext|>") : undefined;
   const encode = (examples: InputExample[], what: string): TrainExample[] => {
     const labels = lm ? undefined : labelIds(examples, { labels: labelNames, outputMode });
     return examples.map((e, i) => {
       if (lm) {
-        // GPT: <|endoftext|> sentence <|endoftext|>, so every sentence token (and the end) is predicted
-        const text = e.textB === undefined ? e.textA : `${e.textA} ${e.textB}`;
-        const body = tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
-        const ids = eos === undefined ? body : [eos, ...body.slice(0, maxSeq - 2), eos];
-        if (ids.length < 2) throw new Error(`${what} example ${i} has fewer than 2 tokens`);
-        return { ids, tokenTypeIds: new Array(ids.length).fill(0) };
+        const enc = lmEncoding(tokenizer, e, maxSeq);
+        if (enc.ids.length < 2) throw new Error(`${what} example ${i} has fewer than 2 tokens`);
+        return enc;
       }
       const enc = tokenizer.encode(e.textA, e.textB, { maxLength: maxSeq });
       return { ids: enc.ids, tokenTypeIds: enc.tokenTypeIds, label: labels![i] };
