@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
-const SENTENCE = "The quick brown fox jumps over the lazy dog.";
+const SENTENCE = "A gripping, beautifully acted film that never lets go.";
 
 /**
  * Drives the page at `base`: analyze, compare with the API, focus, switch layer, open a head, export
@@ -49,7 +49,7 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     await page.goto(`${base}/`);
     await page.waitForSelector("#model-info:not(:empty)");
     await page.fill("#text", SENTENCE);
-    await page.selectOption("#label", "LABEL_1");
+    await page.selectOption("#label", { index: 1 }); // the second class, whatever the model calls it
     await page.click("#analyze");
     await page.waitForSelector('#status[data-state="done"]', { timeout: 30_000 });
     await page.waitForSelector("#head-view svg g.head-lines");

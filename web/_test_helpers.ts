@@ -12,6 +12,8 @@ import type { AppOptions } from "./app.ts";
 export const BERT_DIR: string = decodeURIComponent(
   new URL("../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname,
 );
+/** The embedded model the analyzer serves by default (trained on SST-2; see its MODEL_CARD.md). */
+export const EMBEDDED_BERT_DIR: string = decodeURIComponent(new URL("../models/bert-sst2", import.meta.url).pathname);
 /** The tiny random GPT-2 fixture. */
 export const GPT2_DIR: string = decodeURIComponent(
   new URL("../tests/fixtures/models/gpt2-tiny-random", import.meta.url).pathname,

@@ -9,7 +9,7 @@
 
 import { strictEqual } from "node:assert";
 import { createApp } from "./app.ts";
-import { BERT_DIR, fixture } from "./_test_helpers.ts";
+import { EMBEDDED_BERT_DIR, fixture } from "./_test_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
@@ -19,7 +19,7 @@ Deno.test({
   name: "the page draws the head view, model view and heatmaps, switches layer and exports (Chromium)",
   ignore: !hasChromium,
   async fn() {
-    const app = createApp(await fixture(BERT_DIR));
+    const app = createApp(await fixture(EMBEDDED_BERT_DIR)); // the embedded model, as `deno task serve` shows it
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
     try {
       const path = (rel: string) => decodeURIComponent(new URL(rel, import.meta.url).pathname);
