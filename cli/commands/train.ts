@@ -16,7 +16,7 @@ import { loadModel } from "../../core/models/load.ts";
 import { TransformerModel } from "../../core/models/model.ts";
 import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
 import { loadTokenizer, type Tokenizer } from "../../core/tokenizers/mod.ts";
-import { mixSeed } from "../../core/training/_rng.ts";
+import { mixSeed } from "../../core/_rng.ts";
 import { initWeights, newConfig } from "../../core/training/init.ts";
 import { type Objective, train, type TrainExample } from "../../core/training/trainer.ts";
 import { numberFlag, parseFlags, Progress, UsageError } from "../_common.ts";

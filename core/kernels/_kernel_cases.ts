@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { uniformSigned } from "../_rng.ts";
 import { type Kernels, MatmulFlags, type Ptr } from "./types.ts";
 
 /** What a case returns: named output tensors (copied out of the kernel memory) or scalars. */
@@ -19,16 +20,7 @@ export interface KernelCase {
 }
 
 /** A seeded uniform [-1, 1) generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+export const seededRandom: (seed: number) => () => number = uniformSigned;
 
 /** Allocates n floats in k's memory filled by `init` (default: uniform [-1, 1)). */
 export function floats(k: Kernels, n: number, rnd: () => number, init?: (i: number) => number): Ptr {

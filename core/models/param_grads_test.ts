@@ -3,23 +3,13 @@
 // Σ g·u along a seeded random direction u is compared with the central difference (L(θ+εu) − L(θ−εu)) / 2ε,
 // Richardson-extrapolated over ε and ε/2 (activations are f32, so ε cannot be tiny).
 import assert from "node:assert/strict";
+import { uniformSigned as rng } from "../_rng.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
 import { initWeights, newConfig } from "../training/init.ts";
 import { type Family, parseConfig } from "./config.ts";
 import type { DropoutOptions } from "./graph.ts";
 import type { Batch } from "./inputs.ts";
 import { type Labels, TransformerModel } from "./model.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 function tinyModel(family: Family, prunedHeads?: Record<string, number[]>): TransformerModel {
   const { raw } = newConfig({

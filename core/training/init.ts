@@ -10,7 +10,7 @@ import { FAMILIES, type Family, type ModelConfig, parseConfig } from "../models/
 import { gpt2Shapes } from "../models/gpt2.ts";
 import { openaiGptShapes } from "../models/openai_gpt.ts";
 import type { Tensor } from "../tensor.ts";
-import { normalGenerator } from "./_rng.ts";
+import { normalGenerator } from "../_rng.ts";
 
 /** Sizes of a new model. */
 export interface NewConfigOptions {

@@ -11,7 +11,7 @@ import { glueComputeMetrics } from "../metrics/glue_compute_metrics.ts";
 import { accuracy } from "../metrics/accuracy.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
-import { mixSeed, permutation } from "./_rng.ts";
+import { mixSeed, permutation } from "../_rng.ts";
 import { saveModel, type SaveOptions } from "./checkpoint.ts";
 import { AdamW, clipGradNorm, linearSchedule } from "./optimizer.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Seeded random numbers for training (internal): mulberry32 uniforms, Box–Muller normals, Fisher–Yates shuffles
+ * Seeded random numbers (internal; training, tests and kernel cases): mulberry32 uniforms, Box–Muller normals, Fisher–Yates shuffles
  * and a 32-bit seed mixer. No module state: every generator is an object the caller owns.
  *
  * @module
@@ -15,6 +15,12 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seeded generator of uniforms in [-1, 1) (mulberry32). */
+export function uniformSigned(seed: number): () => number {
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 /** A seeded standard-normal generator (Box–Muller over {@linkcode mulberry32}). */
