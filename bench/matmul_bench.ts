@@ -25,7 +25,7 @@ export interface BenchRow {
 /** The benchmarked shapes as [M, K, N]: BERT-base attention/FFN projections at 128 tokens. */
 export const SHAPES: [number, number, number][] = [[128, 768, 768], [128, 3072, 768], [128, 768, 3072]];
 
-const WARMUP = 3;
+const WARMUP = 10; // enough calls for V8 to tier both engines up to optimised code
 const ROUNDS = 15;
 
 /**
@@ -88,7 +88,7 @@ export async function benchMatmul(): Promise<BenchRow[]> {
     });
   }
   console.log(
-    "matmul, shapes M×K×N (out[M,N] = x[M,K]·w[K,N]), single thread, median of 15 interleaved rounds after 3 warm-ups",
+    "matmul, shapes M×K×N (out[M,N] = x[M,K]·w[K,N]), single thread, median of 15 interleaved rounds after 10 warm-ups",
   );
   console.table(rows.map((r) => ({
     name: r.name,

@@ -139,8 +139,11 @@ export function kernelsWasmBytes(kind: SimdKind): Uint8Array<ArrayBuffer> {
  * @returns true when the relaxed build validates.
  */
 export function relaxedSimdSupported(): boolean {
-  return WebAssembly.validate(kernelsWasmBytes("relaxed"));
+  RELAXED_SUPPORTED ??= WebAssembly.validate(kernelsWasmBytes("relaxed"));
+  return RELAXED_SUPPORTED;
 }
+
+let RELAXED_SUPPORTED: boolean | undefined;
 
 /**
  * A new instance of one build (synchronous compile: the binaries are small).
@@ -149,6 +152,14 @@ export function relaxedSimdSupported(): boolean {
  * @returns The instance's exports.
  */
 export function instantiateKernels(kind: SimdKind): KernelExports {
-  const module = new WebAssembly.Module(kernelsWasmBytes(kind));
+  let module = COMPILED.get(kind);
+  if (module === undefined) {
+    module = new WebAssembly.Module(kernelsWasmBytes(kind));
+    COMPILED.set(kind, module);
+  }
   return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
 }
+
+// Compiled code is immutable and shareable: every instance gets its own memory, but they share one compile, so
+// V8's tier-up to optimised code (which happens per module) is paid once per process, not once per model.
+const COMPILED = new Map<SimdKind, WebAssembly.Module>();
