@@ -193,7 +193,8 @@ export function analyze(
   const layers = req.layers ?? Array.from({ length: c.layers }, (_, l) => l);
   const heads = req.heads ?? Array.from({ length: c.heads }, (_, h) => h);
   const hidden = Array.from({ length: c.layers + 1 }, (_, i) => hiddenStateHook(i, c.layers, c.family));
-  const names = [...layers.map((l) => hookName("pattern", l)), ...hidden];
+  // the logits too: a language model's next-token candidates come from them
+  const names = [...layers.map((l) => hookName("pattern", l)), ...hidden, hookName("logits")];
   deadline.check("forward pass");
   const r = model.run({ batch: encodingBatch(enc), names, entropy: true });
 

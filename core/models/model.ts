@@ -48,7 +48,7 @@ export interface RunRequest {
 export interface RunResult {
   /** The kept activations and gradients, by our names. */
   cache: Map<string, Tensor>;
-  /** The logits (always computed when the model has a head). */
+  /** The logits: a classifier's always; a language model's [B, T, vocab] only when `logits` was asked for. */
   logits?: Tensor;
   /** The mean loss, when labels were given. */
   loss?: number;
@@ -130,7 +130,11 @@ export class TransformerModel {
       if (logitsAct) {
         const logitsShape = c.family === "bert" ? [x.B, c.labels.length] : [x.B, x.T, c.vocabSize];
         run.hook(hookName("logits"), logitsAct, logitsShape);
-        result.logits = { shape: logitsShape, data: run.read(logitsAct.ptr, logitsAct.size) };
+        // a classifier's logits are tiny; an LM's are [B, T, vocab], copied out only when asked for
+        if (c.family === "bert" || names.has(hookName("logits"))) {
+          result.logits = run.cache.get(hookName("logits")) ??
+            { shape: logitsShape, data: run.read(logitsAct.ptr, logitsAct.size) };
+        }
         if (req.labels !== undefined) result.loss = this.#loss(run, logitsAct, x, req);
       } else if (names.has(hookName("logits"))) {
         throw new Error("This checkpoint has no classifier (bert.pooler / classifier weights): it gives no logits");

@@ -22,7 +22,7 @@ for (const name of ["bert-tiny-random", "gpt2-tiny-random"]) {
     const b = (await loadModel(st, { tokenizer: false })).model;
     const golden = name === "bert-tiny-random" ? "bert-tiny-random.pairs" : "gpt2-tiny-random.lm";
     const batch = batchFromArrays(readInputs(golden) as { input_ids: unknown }, golden);
-    const names = ["hidden_states.2", "attentions.1"];
+    const names = ["hidden_states.2", "attentions.1", "logits"];
     const ra = a.run({ batch, names }), rb = b.run({ batch, names });
     deepStrictEqual([...ra.logits!.data], [...rb.logits!.data]);
     for (const [k, v] of ra.cache) deepStrictEqual([...v.data], [...rb.cache.get(k)!.data], k);
