@@ -123,7 +123,9 @@ export async function headsCommand(args: string[]): Promise<number> {
       onStep: (s) => {
         steps.push(s);
         log(
-          `masking step ${s.step}: ${metricName} ${s.score.toFixed(4)}, ${s.headsKept}/${L * H} heads kept ` +
+          `masking step ${s.step}: ${metricName} ${fmtScore(s.score, metricName)}, ${s.headsKept}/${
+            L * H
+          } heads kept ` +
             `(${(100 * s.fractionKept).toFixed(1)} %) ${
               s.newlyMasked.length ? `masked ${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ")}` : ""
             }`,
@@ -136,7 +138,9 @@ export async function headsCommand(args: string[]): Promise<number> {
     const kept = mask.data.reduce((a, b) => a + b, 0);
     log(
       `Masked ${L * H - kept} of ${L * H} heads (${(100 * (1 - kept / (L * H))).toFixed(1)} %) keeping ` +
-        `${metricName} ${masking.finalScore.toFixed(4)} ≥ ${threshold} × ${masking.originalScore.toFixed(4)}`,
+        `${metricName} ${fmtScore(masking.finalScore, metricName)} ≥ ${threshold} × ${
+          fmtScore(masking.originalScore, metricName)
+        }`,
     );
     report.masking = {
       threshold,
@@ -192,7 +196,7 @@ function comparePruning(
   const after = pruned.params.count();
   const prunedRun = timed(pruned);
   log(`Pruning: parameters ${before} → ${after} (${(100 * after / before).toFixed(1)} %)`);
-  log(`Pruning: score masked ${masked.score.toFixed(4)}, pruned ${prunedRun.score.toFixed(4)}`);
+  log(`Pruning: score masked ${fmtScore(masked.score, "")}, pruned ${fmtScore(prunedRun.score, "")}`);
   log(
     `Pruning: forward time masked ${masked.seconds.toFixed(3)} s, pruned ${prunedRun.seconds.toFixed(3)} s ` +
       `(speed ratio ${(100 * prunedRun.seconds / masked.seconds).toFixed(1)} %)`,
@@ -238,4 +242,10 @@ function scorer(data: Dataset, metricName: string, model: TransformerModel): (r:
 
 function rows(data: ArrayLike<number>, L: number, H: number): number[][] {
   return Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]));
+}
+
+/** A score for people: 4 decimals, or 4 significant digits when tiny; 1/perplexity also as a perplexity. */
+function fmtScore(v: number, metric: string): string {
+  const text = v !== 0 && Math.abs(v) < 0.01 ? v.toPrecision(4) : v.toFixed(4);
+  return metric === "inv_ppl" && v > 0 ? `${text} (perplexity ${(1 / v).toFixed(1)})` : text;
 }
