@@ -54,7 +54,7 @@ export function gpt2RenameKey(name: string): string {
 }
 
 /**
- * The forward pass. Returns LM logits [B, T, V].
+ * The forward pass. Returns LM logits [B, T, V] (or [rows, V] for `x.lmRows`).
  *
  * @param run the run that records activations
  * @param config the checked config
@@ -117,7 +117,8 @@ export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: Are
   );
   // LM head tied to the token embedding: logits = f · wteᵀ (wte is [V, C], nn.Linear layout)
   const head = w.has("lm_head.weight") ? p("lm_head.weight") : p("transformer.wte.weight");
-  return run.linear(f, head, undefined, true);
+  const rows = x.lmRows ? run.gatherRows(f, x.lmRows.ptr, x.lmRows.count) : f; // only the rows a loss counts
+  return run.linear(rows, head, undefined, true);
 }
 
 /**

@@ -470,6 +470,17 @@ export class Run {
     return y;
   }
 
+  /** Rows `x[rows[i]]` of x viewed as [N, C] (`rows`: `count` i32 indices) → [count, C]; backward scatter-adds. */
+  gatherRows(x: Act, rows: Ptr, count: number): Act {
+    const C = x.shape[x.shape.length - 1];
+    const y = this.act([count, C]);
+    this.k.embeddingForward(y.ptr, x.ptr, rows, count, C);
+    this.onBackward(() => {
+      if (this.hasGrad(y)) this.k.embeddingBackward(this.gradOf(x), this.gradOf(y), rows, count, C);
+    });
+    return y;
+  }
+
   /** Row 0 of each batch element of x [B, T, C] → [B, C] (BERT's [CLS] token). */
   firstToken(x: Act): Act {
     const [B, T, C] = x.shape;

@@ -162,6 +162,11 @@ export interface ArenaInputs {
   headMask: Ptr[];
   /** Per layer: H_l floats receiving dL/dmask (0 = not wanted). */
   headMaskGrad: Ptr[];
+  /**
+   * Language models: when set, the LM head runs only on these rows of the flattened [B·T] positions (i32 row
+   * indices) — the positions a next-token loss counts — instead of on every position.
+   */
+  lmRows?: { ptr: Ptr; count: number };
 }
 
 /**

@@ -125,17 +125,25 @@ export class TransformerModel {
     });
     try {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName));
+      // a next-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
+      const lm = req.labels === "lm" && c.family !== "bert" ? nextTokenTargets(req.batch) : undefined;
+      const fullLogits = names.has(hookName("logits")) || names.has(hookName("logits", undefined, true));
+      if (lm && !fullLogits) x.lmRows = { ptr: run.ints(lm.rows), count: lm.rows.length };
       const logitsAct = FORWARD[c.family](run, c, this.params, x);
       const result: RunResult = { cache: run.cache };
       if (logitsAct) {
-        const logitsShape = c.family === "bert" ? [x.B, c.labels.length] : [x.B, x.T, c.vocabSize];
+        const logitsShape = c.family === "bert"
+          ? [x.B, c.labels.length]
+          : x.lmRows
+          ? [x.lmRows.count, c.vocabSize]
+          : [x.B, x.T, c.vocabSize];
         run.hook(hookName("logits"), logitsAct, logitsShape);
         // a classifier's logits are tiny; an LM's are [B, T, vocab], copied out only when asked for
         if (c.family === "bert" || names.has(hookName("logits"))) {
           result.logits = run.cache.get(hookName("logits")) ??
             { shape: logitsShape, data: run.read(logitsAct.ptr, logitsAct.size) };
         }
-        if (req.labels !== undefined) result.loss = this.#loss(run, logitsAct, x, req);
+        if (req.labels !== undefined) result.loss = this.#loss(run, logitsAct, x, req, lm);
       } else if (names.has(hookName("logits"))) {
         throw new Error("This checkpoint has no classifier (bert.pooler / classifier weights): it gives no logits");
       }
@@ -177,26 +185,23 @@ export class TransformerModel {
     return name;
   }
 
-  #loss(run: Run, logits: Act, x: ArenaInputs, req: RunRequest): number {
+  #loss(
+    run: Run,
+    logits: Act,
+    x: ArenaInputs,
+    req: RunRequest,
+    lm: { rows: Int32Array; targets: Int32Array } | undefined,
+  ): number {
     const c = this.config;
     const { B, T } = x;
     const labels = req.labels!;
     if (labels === "lm") {
-      if (c.family === "bert") throw new Error(`labels "lm" are for GPT models; BERT needs class labels`);
-      // next-token targets: position t predicts token t+1; padding and the last position are ignored
-      const ids = req.batch.inputIds, mask = req.batch.attentionMask;
+      if (lm === undefined) throw new Error(`labels "lm" are for GPT models; BERT needs class labels`);
+      if (x.lmRows) return run.crossEntropy(logits, run.ints(lm.targets), lm.rows.length, c.vocabSize, lm.rows.length);
+      // full [B·T] logits (they were asked for): every other position is ignored
       const targets = new Int32Array(B * T).fill(-1);
-      let counted = 0;
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t + 1 < T; t++) {
-          const j = b * T + t + 1;
-          if (!mask || mask[j] === 1) {
-            targets[b * T + t] = ids[j];
-            counted++;
-          }
-        }
-      }
-      return run.crossEntropy(logits, run.ints(targets), B * T, c.vocabSize, counted);
+      lm.rows.forEach((r, i) => (targets[r] = lm.targets[i]));
+      return run.crossEntropy(logits, run.ints(targets), B * T, c.vocabSize, lm.rows.length);
     }
     if (labels.length !== B) throw new Error(`labels has ${labels.length} values for a batch of ${B}`);
     if (c.family !== "bert") throw new Error(`GPT models take labels "lm"`);
@@ -257,4 +262,23 @@ export function checkWeights(config: ModelConfig, weights: Map<string, Tensor>, 
   }
   for (const name of presentOptional) check(name, optional.get(name)!, byName.get(name)!);
   return out;
+}
+
+/**
+ * Next-token targets of a batch: position t of a row predicts token t+1 when that token is real (padding and
+ * each row's last position predict nothing). Returns the flattened positions that predict, and their targets.
+ */
+function nextTokenTargets(batch: Batch): { rows: Int32Array; targets: Int32Array } {
+  const { batchSize: B, seqLen: T, inputIds: ids, attentionMask: mask } = batch;
+  const rows: number[] = [], targets: number[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t + 1 < T; t++) {
+      const j = b * T + t + 1;
+      if (!mask || mask[j] === 1) {
+        rows.push(b * T + t);
+        targets.push(ids[j]);
+      }
+    }
+  }
+  return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) };
 }

@@ -67,3 +67,20 @@ for (const name of ["bert-tiny-random", "gpt2-tiny-random", "openai-gpt-tiny-ran
     ok(maxAbsDiff("x", r.headMaskGrad!, { shape: [L, H], data: new Float32Array(L * H) }) > 0);
   });
 }
+
+Deno.test("a next-token loss gives the same loss and gradients whether or not the full logits are kept", async () => {
+  const { model } = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")), { tokenizer: false });
+  const batch = batchFromArrays({
+    input_ids: [[270, 705, 82, 257, 99, 0], [403, 1204, 589, 420, 12, 40]],
+    attention_mask: [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]],
+  }, "b");
+  const names = ["hook_head_mask_grad", hookName("z", 1, true)];
+  const compact = model.run({ batch, labels: "lm", names });
+  const full = model.run({ batch, labels: "lm", names: [...names, "logits"] });
+  deepStrictEqual(full.logits!.shape, [2, 6, model.config.vocabSize]);
+  deepStrictEqual(compact.logits, undefined);
+  ok(Math.abs(compact.loss! - full.loss!) < 1e-6, `${compact.loss} vs ${full.loss}`);
+  ok(maxAbsDiff("grad", full.headMaskGrad!, compact.headMaskGrad!) < 1e-6);
+  const z = hookName("z", 1, true);
+  ok(maxAbsDiff(z, full.cache.get(z)!, compact.cache.get(z)!) < 1e-6);
+});

@@ -29,7 +29,7 @@ export function openaiGptRenameKey(name: string): string {
 }
 
 /**
- * The forward pass. Returns LM logits [B, T, V].
+ * The forward pass. Returns LM logits [B, T, V] (or [rows, V] for `x.lmRows`).
  *
  * @param run the run that records activations
  * @param config the checked config
@@ -87,5 +87,6 @@ export function openaiGptForward(run: Run, config: ModelConfig, w: ParamStore, x
   }
 
   const head = w.has("lm_head.weight") ? p("lm_head.weight") : p("transformer.tokens_embed.weight");
-  return run.linear(h, head, undefined, true);
+  const rows = x.lmRows ? run.gatherRows(h, x.lmRows.ptr, x.lmRows.count) : h; // only the rows a loss counts
+  return run.linear(rows, head, undefined, true);
 }
