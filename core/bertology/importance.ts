@@ -121,9 +121,8 @@ export function computeHeadImportance(
     }
     tokens += countTokens(batch);
     // each batch's loss is a mean over its predictions: weight it by their number
-    const counted = y === "lm" ? countTokens(batch) - rowsWithTokens(batch) : batch.batchSize;
-    lossSum += (r.loss ?? 0) * counted;
-    predictions += counted;
+    lossSum += (r.loss ?? 0) * (r.lossCount ?? 0);
+    predictions += r.lossCount ?? 0;
     n++;
     opts.onBatch?.(n);
   }
@@ -159,13 +158,4 @@ export function computeHeadImportance(
     loss: predictions > 0 ? lossSum / predictions : 0,
     batches: n,
   };
-}
-
-/** Rows with at least one real token (each loses one prediction: its last token has no next token). */
-function rowsWithTokens(batch: Batch): number {
-  const { batchSize: B, seqLen: T, attentionMask: m } = batch;
-  if (!m) return B;
-  let rows = 0;
-  for (let b = 0; b < B; b++) if (m.subarray(b * T, (b + 1) * T).includes(1)) rows++;
-  return rows;
 }

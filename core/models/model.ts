@@ -52,6 +52,8 @@ export interface RunResult {
   logits?: Tensor;
   /** The mean loss, when labels were given. */
   loss?: number;
+  /** How many predictions `loss` is the mean of: rows (classification, regression) or next-token targets (LM). */
+  lossCount?: number;
   /** dL/dhead_mask [layers, heads] (original numbering; pruned heads 0), when asked for. */
   headMaskGrad?: Tensor;
   /** Summed attention entropy [layers, heads] (original numbering; pruned heads 0), when asked for. */
@@ -143,7 +145,10 @@ export class TransformerModel {
           result.logits = run.cache.get(hookName("logits")) ??
             { shape: logitsShape, data: run.read(logitsAct.ptr, logitsAct.size) };
         }
-        if (req.labels !== undefined) result.loss = this.#loss(run, logitsAct, x, req, lm);
+        if (req.labels !== undefined) {
+          result.loss = this.#loss(run, logitsAct, x, req, lm);
+          result.lossCount = lm ? lm.rows.length : x.B;
+        }
       } else if (names.has(hookName("logits"))) {
         throw new Error("This checkpoint has no classifier (bert.pooler / classifier weights): it gives no logits");
       }
