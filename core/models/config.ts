@@ -52,6 +52,19 @@ export interface ModelConfig {
   scaleAttnByInverseLayerIdx: boolean;
 }
 
+/**
+ * What a model's head computes, and so which loss, labels and scores it takes: `classify` (class logits,
+ * cross-entropy, accuracy/F1/MCC), `regress` (one output, MSE, Pearson/Spearman), `lm` (next-token logits,
+ * next-token cross-entropy, perplexity). Callers branch on this, never on the family name.
+ */
+export type TaskKind = "classify" | "regress" | "lm";
+
+/** The task kind of a checked config (see {@linkcode TaskKind}). */
+export function taskKind(config: ModelConfig): TaskKind {
+  if (config.family !== "bert") return "lm";
+  return config.problemType === "regression" ? "regress" : "classify";
+}
+
 /** Heads kept in layer `l`, in original numbering. */
 export function keptHeads(config: ModelConfig, layer: number): number[] {
   const pruned = new Set(config.prunedHeads[layer]);

@@ -10,7 +10,7 @@ import { hfToHook, hookName, parseHookName } from "../hooks.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
 import { bertForward, bertHeadShapes, bertRenameKey, bertShapes } from "./bert.ts";
-import { keptHeads, type ModelConfig } from "./config.ts";
+import { keptHeads, type ModelConfig, taskKind, type TaskKind } from "./config.ts";
 import { type Act, type DropoutOptions, ParamStore, Run } from "./graph.ts";
 import { gpt2Forward, gpt2RenameKey, gpt2Shapes } from "./gpt2.ts";
 import { type ArenaInputs, type Batch, checkBatch, checkHeadMask, type HeadMask, placeInputs } from "./inputs.ts";
@@ -87,6 +87,11 @@ export class TransformerModel {
   /** Heads remaining in each layer (after pruning). */
   get headsPerLayer(): number[] {
     return this.config.prunedHeads.map((p) => this.config.heads - p.length);
+  }
+
+  /** What the model's head computes: `classify`, `regress` or `lm` (see {@linkcode TaskKind}). */
+  get task(): TaskKind {
+    return taskKind(this.config);
   }
 
   /** Whether the model produces logits (a BERT encoder without pooler/classifier does not). */
