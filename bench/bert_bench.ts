@@ -8,13 +8,11 @@
  */
 
 import * as ort from "onnxruntime-web";
-import { computeHeadImportance } from "../core/bertology/importance.ts";
-import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
-import { bertHeadShapes, bertShapes } from "../core/models/bert.ts";
-import { type ModelConfig, parseConfig } from "../core/models/config.ts";
-import type { Batch } from "../core/models/inputs.ts";
-import { TransformerModel } from "../core/models/model.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { computeHeadImportance } from "@bertology/core/bertology";
+import { createWasmKernels } from "@bertology/core/kernels";
+import { type Batch, type ModelConfig, parseConfig, TransformerModel } from "@bertology/core/models";
+import { parameterShapes } from "@bertology/core/training";
+import type { Tensor } from "@bertology/core";
 import { bertEncoderOnnx } from "./_onnx_bert.ts";
 
 /** A BERT-base-shaped classifier with seeded random weights (std 0.02, LayerNorm 1/0). */
@@ -39,7 +37,7 @@ export function randomBertBaseWeights(): { config: ModelConfig; weights: Map<str
   let seed = 12345;
   const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.07; // ~N(0, 0.02)-sized
   const weights = new Map<string, Tensor>();
-  for (const [name, shape] of [...bertShapes(config), ...bertHeadShapes(config)]) {
+  for (const [name, shape] of parameterShapes(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (name.endsWith("LayerNorm.weight")) data.fill(1);
     else if (!name.endsWith("bias")) { for (let i = 0; i < data.length; i++) data[i] = rand(); }

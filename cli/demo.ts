@@ -18,7 +18,7 @@ import { computeHeadImportance, type ImportanceResult } from "../core/bertology/
 import { defaultScore, maskHeadsIteratively, type MaskingStep } from "../core/bertology/masking.ts";
 import { headsFromMask, pruneModel } from "../core/bertology/prune.ts";
 import { saveModel, storedDtype } from "../core/training/checkpoint.ts";
-import { hfToHook, hookName } from "../core/hooks.ts";
+import { hookName } from "../core/hooks.ts";
 import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
 import { accuracy } from "../core/metrics/accuracy.ts";
 import type { LoadedModel } from "../core/models/load.ts";
@@ -230,7 +230,7 @@ function pickExample(data: Dataset, loaded: LoadedModel, maxLen: number): string
 /** Runs the model on one sentence, keeping hidden states and attentions. */
 function probe(loaded: LoadedModel, sentence: string, maxLen: number) {
   const { model, tokenizer } = loaded;
-  const { layers: L, family } = model.config;
+  const { layers: L } = model.config;
   const enc = tokenizer!.encode(sentence, undefined, { maxLength: maxLen });
   const [batch] = makeBatches([enc], { batchSize: 1, padId: tokenizer!.padId });
   const hfNames = [
@@ -239,7 +239,7 @@ function probe(loaded: LoadedModel, sentence: string, maxLen: number) {
   ];
   const { cache } = model.run({ batch, names: hfNames });
   const shapes = hfNames.map((hfName) => {
-    const hook = hfToHook(hfName, L, family);
+    const hook = model.resolveName(hfName);
     return { hfName, hook, shape: [...cache.get(hook)!.shape] };
   });
   const pattern = (l: number, h: number): number[] => {

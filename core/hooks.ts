@@ -2,8 +2,9 @@
  * Stable names for every activation a model can hand back, generated in this one module.
  *
  * Names follow TransformerLens: `blocks.3.attn.hook_pattern`, and a gradient is the activation's name plus
- * `_grad` (`blocks.3.attn.hook_z_grad`). A forward pass keeps only the names it was asked for. This module also
- * maps Hugging Face's output names (`hidden_states.{i}`, `attentions.{l}`, `logits`) onto ours.
+ * `_grad` (`blocks.3.attn.hook_z_grad`). A forward pass keeps only the names it was asked for. Which names a
+ * model produces, and which of ours stand for Hugging Face's outputs (`hidden_states.{i}`, `attentions.{l}`,
+ * `logits`), a model answers itself: `TransformerModel.hookNames()` and `resolveName()`.
  *
  * @example Usage
  * ```ts
@@ -137,55 +138,4 @@ export function parseHookName(name: string): ParsedHookName | undefined {
   const kind = BY_TEMPLATE.get(template);
   if (kind === undefined) return undefined;
   return m ? { kind, layer: Number(m[1]), grad } : { kind, grad };
-}
-
-/** Every activation name of a model with `layers` blocks (forward values only), in forward order. */
-export function allHookNames(layers: number, family: "bert" | "gpt2" | "openai-gpt"): string[] {
-  const out = [hookName("embed")];
-  for (let l = 0; l < layers; l++) {
-    for (const kind of Object.keys(HOOKS) as HookKind[]) if (LAYERED.has(kind)) out.push(hookName(kind, l));
-  }
-  if (family === "gpt2") out.push(hookName("ln_final"));
-  if (family === "bert") out.push(hookName("pooler"));
-  out.push(hookName("logits"));
-  return out;
-}
-
-/**
- * The activation behind HF's `hidden_states.{i}` (i = 0 … layers).
- *
- * BERT and OpenAI GPT return each block's output; GPT-2 returns block inputs and, last, the final LayerNorm output.
- *
- * @example Usage
- * ```ts
- * import { hiddenStateHook } from "./hooks.ts";
- * hiddenStateHook(3, 3, "gpt2"); // "ln_final.hook_out"
- * ```
- */
-export function hiddenStateHook(i: number, layers: number, family: "bert" | "gpt2" | "openai-gpt"): string {
-  if (i === 0) return hookName("embed");
-  if (family === "gpt2") return i === layers ? hookName("ln_final") : hookName("resid_pre", i);
-  return hookName("resid_post", i - 1);
-}
-
-/**
- * Maps an HF output name (`logits`, `hidden_states.{i}`, `attentions.{l}`, `head_mask_grad`) to ours.
- *
- * @throws {Error} for a name HF does not produce
- * @example Usage
- * ```ts
- * import { hfToHook } from "./hooks.ts";
- * hfToHook("attentions.1", 3, "bert"); // "blocks.1.attn.hook_pattern"
- * ```
- */
-export function hfToHook(hfName: string, layers: number, family: "bert" | "gpt2" | "openai-gpt"): string {
-  if (hfName === "logits") return hookName("logits");
-  if (hfName === "head_mask_grad") return hookName("head_mask", undefined, true);
-  const m = /^(hidden_states|attentions)\.(\d+)$/.exec(hfName);
-  if (m) {
-    const i = Number(m[2]);
-    if (m[1] === "hidden_states" && i <= layers) return hiddenStateHook(i, layers, family);
-    if (m[1] === "attentions" && i < layers) return hookName("pattern", i);
-  }
-  throw new Error(`"${hfName}" is not an HF output of a ${layers}-layer ${family} model`);
 }

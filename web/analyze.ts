@@ -6,7 +6,8 @@
  * @module
  */
 
-import { hiddenStateHook, hookName } from "../core/hooks.ts";
+import { hookName } from "../core/hooks.ts";
+import { attentionEntropyMeter } from "../core/bertology/entropy.ts";
 import { keptHeads } from "../core/models/config.ts";
 import type { Batch } from "../core/models/inputs.ts";
 import type { TransformerModel } from "../core/models/model.ts";
@@ -192,11 +193,13 @@ export function analyze(
   const T = enc.ids.length;
   const layers = req.layers ?? Array.from({ length: c.layers }, (_, l) => l);
   const heads = req.heads ?? Array.from({ length: c.heads }, (_, h) => h);
-  const hidden = Array.from({ length: c.layers + 1 }, (_, i) => hiddenStateHook(i, c.layers, c.family));
+  const hidden = Array.from({ length: c.layers + 1 }, (_, i) => model.family.hiddenStateHook(i, c));
   // the logits too: a language model's next-token candidates come from them
   const names = [...layers.map((l) => hookName("pattern", l)), ...hidden, hookName("logits")];
   deadline.check("forward pass");
-  const r = model.run({ batch: encodingBatch(enc), names, entropy: true });
+  const meter = attentionEntropyMeter(model);
+  const r = model.run({ batch: encodingBatch(enc), names, observe: meter.observe });
+  const entropySums = meter.sums().data;
 
   const attention: (number[][] | null)[][] = [];
   for (const l of layers) {
@@ -219,7 +222,7 @@ export function analyze(
   for (let l = 0; l < c.layers; l++) {
     const pruned = new Set(c.prunedHeads[l]);
     entropy.push(
-      Array.from({ length: c.heads }, (_, h) => pruned.has(h) ? null : round4(r.entropy!.data[l * c.heads + h] / T)),
+      Array.from({ length: c.heads }, (_, h) => pruned.has(h) ? null : round4(entropySums[l * c.heads + h]! / T)),
     );
   }
 

@@ -7,7 +7,7 @@
  */
 
 import { writeSafetensors } from "../../core/checkpoint/safetensors.ts";
-import { hfToHook, hookName } from "../../core/hooks.ts";
+import { hookName } from "../../core/hooks.ts";
 import { batchFromArrays } from "../../core/models/inputs.ts";
 import type { Labels } from "../../core/models/model.ts";
 import { openModel, parseFlags, readJsonFile, UsageError, writeFileAtomic } from "../_common.ts";
@@ -50,7 +50,7 @@ export async function dumpCommand(args: string[]): Promise<number> {
     labels = parts.map(Number);
   }
   const { model } = await openModel(values.model!, { offline: values.offline, tokenizer: false });
-  const { layers, family } = model.config;
+  const { layers } = model.config;
   if (headMask !== undefined && !Array.isArray(headMask)) {
     throw new Error(`${values["head-mask"]}: expected a JSON [layers][heads] array`);
   }
@@ -59,8 +59,8 @@ export async function dumpCommand(args: string[]): Promise<number> {
   // HF output name → our activation name
   const wanted = new Map<string, string>();
   if (model.hasHead) wanted.set("logits", hookName("logits"));
-  for (let i = 0; i <= layers; i++) wanted.set(`hidden_states.${i}`, hfToHook(`hidden_states.${i}`, layers, family));
-  for (let l = 0; l < layers; l++) wanted.set(`attentions.${l}`, hfToHook(`attentions.${l}`, layers, family));
+  for (let i = 0; i <= layers; i++) wanted.set(`hidden_states.${i}`, model.resolveName(`hidden_states.${i}`));
+  for (let l = 0; l < layers; l++) wanted.set(`attentions.${l}`, model.resolveName(`attentions.${l}`));
   if (values.grad) wanted.set("head_mask_grad", hookName("head_mask", undefined, true));
   for (const n of (values.names ?? "").split(",").map((s) => s.trim()).filter(Boolean)) wanted.set(n, n);
 

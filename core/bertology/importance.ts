@@ -15,6 +15,7 @@ import type { HeadMask } from "../models/inputs.ts";
 import { type Batch, countTokens } from "../models/inputs.ts";
 import type { Labels, TransformerModel } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
+import { attentionEntropyMeter } from "./entropy.ts";
 
 /** A batch with the labels its loss needs ("lm" for GPT language models). */
 export interface LabelledBatch {
@@ -80,7 +81,7 @@ export function computeHeadImportance(
   batches: Iterable<LabelledBatch>,
   opts: ImportanceOptions = {},
 ): ImportanceResult {
-  const { layers: L, heads: H, family, problemType } = model.config;
+  const { layers: L, heads: H } = model.config;
   const wantImportance = opts.computeImportance !== false;
   const wantEntropy = opts.computeEntropy !== false;
   const raw = new Float64Array(L * H);
@@ -89,13 +90,14 @@ export function computeHeadImportance(
   const preds: number[] = [], labels: number[] = [];
   let tokens = 0, lossSum = 0, predictions = 0, n = 0;
 
+  const meter = wantEntropy ? attentionEntropyMeter(model) : undefined;
   for (const { batch, labels: y } of batches) {
     const r = model.run({
       batch,
       labels: y,
       headMask: opts.headMask,
       names: wantImportance ? ["hook_head_mask_grad"] : [],
-      entropy: wantEntropy,
+      ...(meter ? { observe: meter.observe } : {}),
     });
     if (wantImportance) {
       const g = r.headMaskGrad!.data;
@@ -106,11 +108,10 @@ export function computeHeadImportance(
         } else raw[i] += Math.abs(g[i]);
       }
     }
-    if (wantEntropy) r.entropy!.data.forEach((v, i) => (entropy[i] += v));
-    if (y !== "lm" && family === "bert") {
+    if (y !== "lm" && model.task !== "lm") {
       const logits = r.logits!.data, C = model.config.labels.length;
       for (let b = 0; b < batch.batchSize; b++) {
-        if (problemType === "regression") preds.push(logits[b]);
+        if (model.task === "regress") preds.push(logits[b]);
         else {
           let best = 0;
           for (let c = 1; c < C; c++) if (logits[b * C + c] > logits[b * C + best]) best = c;
@@ -127,6 +128,7 @@ export function computeHeadImportance(
     opts.onBatch?.(n);
   }
   if (n === 0) throw new Error("No batches: the dataset is empty");
+  if (meter) entropy.set(meter.sums().data);
 
   for (let i = 0; i < L * H; i++) {
     raw[i] /= tokens;

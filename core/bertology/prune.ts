@@ -1,13 +1,15 @@
 /**
- * Real head pruning: removes heads' rows and columns from the attention weights (BERT's query/key/value and
- * output dense; GPT's fused `c_attn` and `c_proj`) and records them in `config.pruned_heads` (original
+ * Real head pruning: removes heads' rows and columns from the attention weights — the tensors and axes each
+ * family names in its `headSlices` (BERT's query/key/value and output dense; GPT's fused `c_attn` and
+ * `c_proj`) — and records them in `config.pruned_heads` (original
  * numbering, accumulated over successive prunings), as HF's `prune_heads` does. A layer may lose every head;
  * it then contributes only its output-projection bias, exactly as masking all its heads does.
  *
  * @module
  */
 
-import { keptHeads, type ModelConfig, parseConfig } from "../models/config.ts";
+import { keptHeads, type ModelConfig } from "../models/config.ts";
+import { familyOf, parseConfig } from "../models/registry.ts";
 import { TransformerModel } from "../models/model.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
@@ -94,19 +96,10 @@ export function pruneWeights(
       if (!t) throw new Error(`Cannot prune: weight "${name}" is missing`);
       return t;
     };
-    if (config.family === "bert") {
-      const p = `bert.encoder.layer.${l}.attention`;
-      for (const qkv of ["query", "key", "value"]) {
-        out.set(`${p}.self.${qkv}.weight`, selectRows(get(`${p}.self.${qkv}.weight`), idx(0)));
-        out.set(`${p}.self.${qkv}.bias`, selectRows(get(`${p}.self.${qkv}.bias`), idx(0)));
-      }
-      out.set(`${p}.output.dense.weight`, selectCols(get(`${p}.output.dense.weight`), idx(0)));
-    } else {
-      const p = `transformer.h.${l}.attn`;
-      const cols = [...idx(0), ...idx(HD), ...idx(2 * HD)];
-      out.set(`${p}.c_attn.weight`, selectCols(get(`${p}.c_attn.weight`), cols));
-      out.set(`${p}.c_attn.bias`, selectRows(get(`${p}.c_attn.bias`), cols));
-      out.set(`${p}.c_proj.weight`, selectRows(get(`${p}.c_proj.weight`), idx(0)));
+    for (const slice of familyOf(config).headSlices(config, l)) {
+      const t = get(slice.name);
+      const keep = Array.from({ length: slice.groups }, (_, g) => idx(g * HD)).flat();
+      out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
     }
     pruned[l] = [...new Set([...pruned[l], ...removing])].sort((a, b) => a - b);
   }

@@ -1,7 +1,6 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
-import { hfToHook } from "../hooks.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { batchFromArrays } from "../models/inputs.ts";
 import { loadModel } from "../models/load.ts";
@@ -42,8 +41,7 @@ for (const golden of ["bert-tiny-random.pruned", "gpt2-tiny-random.pruned"]) {
       const batch = batchFromArrays(inputs as { input_ids: unknown }, golden);
       const names = [...expectedOut.keys()].filter((n) => /^(logits|hidden_states\.\d+|attentions\.\d+)$/.test(n));
       const { cache } = reloaded.run({ batch, names });
-      const { layers, family } = reloaded.config;
-      assertTensorsClose(expectedOut, (n) => cache.get(hfToHook(n, layers, family)), names);
+      assertTensorsClose(expectedOut, (n) => cache.get(reloaded.resolveName(n)), names);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

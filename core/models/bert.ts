@@ -1,20 +1,20 @@
 /**
  * BERT for sequence classification, following HF's `modeling_bert.py` (BertForSequenceClassification):
  * embeddings (word + position + token type, LayerNorm) → L post-LN encoder blocks → pooler (tanh on [CLS]) →
- * classifier. Weight names are the HF checkpoint keys.
+ * classifier. Weight names are the HF checkpoint keys; nn.Linear weights are stored [out, in].
  *
  * @module
  */
 
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
-import type { Act, ParamStore, Run } from "./graph.ts";
-import type { ArenaInputs } from "./inputs.ts";
+import type { ModelFamily, WeightSpec } from "./family.ts";
+import type { ModelOps } from "./ops.ts";
 
-/** The HF names and shapes a BERT checkpoint must hold (pooler and classifier are optional: bare encoders). */
-export function bertShapes(config: ModelConfig): Map<string, number[]> {
+/** The HF names and shapes a BERT checkpoint holds; the pooler and classifier are optional (bare encoders). */
+function bertWeights(config: ModelConfig): WeightSpec {
   const { hidden: C, intermediate: I, headDim: D } = config;
-  const s = new Map<string, number[]>([
+  const required = new Map<string, number[]>([
     ["bert.embeddings.word_embeddings.weight", [config.vocabSize, C]],
     ["bert.embeddings.position_embeddings.weight", [config.maxPositions, C]],
     ["bert.embeddings.token_type_embeddings.weight", [config.typeVocabSize, C]],
@@ -23,140 +23,151 @@ export function bertShapes(config: ModelConfig): Map<string, number[]> {
   ]);
   for (let l = 0; l < config.layers; l++) {
     const p = `bert.encoder.layer.${l}`;
-    const HD = (config.heads - config.prunedHeads[l].length) * D;
+    const HD = (config.heads - config.prunedHeads[l]!.length) * D;
     for (const qkv of ["query", "key", "value"]) {
-      s.set(`${p}.attention.self.${qkv}.weight`, [HD, C]);
-      s.set(`${p}.attention.self.${qkv}.bias`, [HD]);
+      required.set(`${p}.attention.self.${qkv}.weight`, [HD, C]);
+      required.set(`${p}.attention.self.${qkv}.bias`, [HD]);
     }
-    s.set(`${p}.attention.output.dense.weight`, [C, HD]);
-    s.set(`${p}.attention.output.dense.bias`, [C]);
-    s.set(`${p}.attention.output.LayerNorm.weight`, [C]);
-    s.set(`${p}.attention.output.LayerNorm.bias`, [C]);
-    s.set(`${p}.intermediate.dense.weight`, [I, C]);
-    s.set(`${p}.intermediate.dense.bias`, [I]);
-    s.set(`${p}.output.dense.weight`, [C, I]);
-    s.set(`${p}.output.dense.bias`, [C]);
-    s.set(`${p}.output.LayerNorm.weight`, [C]);
-    s.set(`${p}.output.LayerNorm.bias`, [C]);
+    required.set(`${p}.attention.output.dense.weight`, [C, HD]);
+    required.set(`${p}.attention.output.dense.bias`, [C]);
+    required.set(`${p}.attention.output.LayerNorm.weight`, [C]);
+    required.set(`${p}.attention.output.LayerNorm.bias`, [C]);
+    required.set(`${p}.intermediate.dense.weight`, [I, C]);
+    required.set(`${p}.intermediate.dense.bias`, [I]);
+    required.set(`${p}.output.dense.weight`, [C, I]);
+    required.set(`${p}.output.dense.bias`, [C]);
+    required.set(`${p}.output.LayerNorm.weight`, [C]);
+    required.set(`${p}.output.LayerNorm.bias`, [C]);
   }
-  return s;
-}
-
-/** Optional BERT heads: pooler + classifier (absent in a bare encoder such as `bert-base-uncased`). */
-export function bertHeadShapes(config: ModelConfig): Map<string, number[]> {
-  const C = config.hidden;
-  return new Map([
+  const optional = new Map<string, number[]>([
     ["bert.pooler.dense.weight", [C, C]],
     ["bert.pooler.dense.bias", [C]],
     ["classifier.weight", [config.labels.length, C]],
     ["classifier.bias", [config.labels.length]],
   ]);
+  return { required, optional, optionalIsHead: true };
 }
 
-/** HF name fixes for older BERT checkpoints: a bare `BertModel` (no `bert.` prefix), TF-era `gamma`/`beta`. */
-export function bertRenameKey(name: string): string {
-  let n = name.replace(/LayerNorm\.gamma$/, "LayerNorm.weight").replace(/LayerNorm\.beta$/, "LayerNorm.bias");
-  if (/^(embeddings|encoder|pooler)\./.test(n)) n = `bert.${n}`;
-  return n;
-}
-
-/**
- * The forward pass. Returns the logits [B, labels] (or `undefined` for a bare encoder).
- *
- * @param run the run that records activations
- * @param config the checked config
- * @param w the weights
- * @param x the inputs, already in kernel memory
- */
-export function bertForward(run: Run, config: ModelConfig, w: ParamStore, x: ArenaInputs): Act | undefined {
-  const { B, T } = x;
+/** The forward pass; returns the logits [B, labels], or `undefined` for a bare encoder. */
+function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
   const D = config.headDim, eps = config.layerNormEps;
-  const p = (name: string) => w.get(name);
+  const ln = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, eps });
+  const dense = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, layout: "linear" as const });
 
   // embeddings: word + position + token type, then LayerNorm
-  const tok = run.hook(
-    hookName("tok_embed"),
-    run.embedding(p("bert.embeddings.word_embeddings.weight"), x.ids, [B, T]),
-  );
-  const pos = run.embedding(p("bert.embeddings.position_embeddings.weight"), x.positions, [B, T]);
-  const typ = run.embedding(p("bert.embeddings.token_type_embeddings.weight"), x.tokenTypes, [B, T]);
-  const sum = run.add(run.add(tok, pos), typ);
-  let h = run.drop(run.hook(
-    hookName("embed"),
-    run.layerNorm(sum, p("bert.embeddings.LayerNorm.weight"), p("bert.embeddings.LayerNorm.bias"), eps),
-  ));
+  const tok = ops.hook(hookName("tok_embed"), ops.embedding("bert.embeddings.word_embeddings.weight", "input_ids"));
+  const pos = ops.embedding("bert.embeddings.position_embeddings.weight", "position_ids");
+  const typ = ops.embedding("bert.embeddings.token_type_embeddings.weight", "token_type_ids");
+  const emb = ops.layerNorm(ops.add(ops.add(tok, pos), typ), ln("bert.embeddings.LayerNorm"));
+  let h = ops.dropout(ops.hook(hookName("embed"), emb));
 
   for (let l = 0; l < config.layers; l++) {
-    const q = `bert.encoder.layer.${l}`;
-    const H = config.heads - config.prunedHeads[l].length;
-    const scope = run.beginScope(h.shape);
-    run.hook(hookName("resid_pre", l), h);
-    // self-attention: separate Q, K, V projections (nn.Linear: weight [out, in])
-    const Q = run.hook(
-      hookName("q", l),
-      run.linear(h, p(`${q}.attention.self.query.weight`), p(`${q}.attention.self.query.bias`), true),
-      [B, T, H, D],
-    );
-    const K = run.hook(
-      hookName("k", l),
-      run.linear(h, p(`${q}.attention.self.key.weight`), p(`${q}.attention.self.key.bias`), true),
-      [B, T, H, D],
-    );
-    const V = run.hook(
-      hookName("v", l),
-      run.linear(h, p(`${q}.attention.self.value.weight`), p(`${q}.attention.self.value.bias`), true),
-      [B, T, H, D],
-    );
-    const { ctx, probs } = run.attention(
-      { q: [Q, 0], k: [K, 0], v: [V, 0], ld: H * D },
-      { B, T, H, D, scale: 1 / Math.sqrt(D), causal: false },
-      x.keyMask,
-      x.headMask[l],
-      x.headMaskGrad[l],
-    );
-    run.hookPattern(l, probs, x.headMask[l], H, x.keyMask);
-    run.hook(hookName("z", l), ctx, [B, T, H, D]);
-    const attnOut = run.hook(
-      hookName("attn_out", l),
-      run.linear(ctx, p(`${q}.attention.output.dense.weight`), p(`${q}.attention.output.dense.bias`), true),
-    );
-    const mid = run.hook(
-      hookName("resid_mid", l),
-      run.layerNorm(
-        run.add(run.drop(attnOut), h),
-        p(`${q}.attention.output.LayerNorm.weight`),
-        p(`${q}.attention.output.LayerNorm.bias`),
-        eps,
-      ),
-    );
-    // MLP
-    const pre = run.hook(
-      hookName("mlp_pre", l),
-      run.linear(mid, p(`${q}.intermediate.dense.weight`), p(`${q}.intermediate.dense.bias`), true),
-    );
-    const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
-    const mlpOut = run.hook(
-      hookName("mlp_out", l),
-      run.linear(post, p(`${q}.output.dense.weight`), p(`${q}.output.dense.bias`), true),
-    );
-    h = run.hook(
-      hookName("resid_post", l),
-      run.layerNorm(
-        run.add(run.drop(mlpOut), mid),
-        p(`${q}.output.LayerNorm.weight`),
-        p(`${q}.output.LayerNorm.bias`),
-        eps,
-      ),
-    );
-    h = run.endScope(scope, h);
+    const p = `bert.encoder.layer.${l}`;
+    const H = config.heads - config.prunedHeads[l]!.length;
+    h = ops.block(h, (x) => {
+      ops.hook(hookName("resid_pre", l), x);
+      // self-attention: separate Q, K, V projections
+      const heads = { heads: H };
+      const q = ops.hook(hookName("q", l), ops.linear(x, dense(`${p}.attention.self.query`)), heads);
+      const k = ops.hook(hookName("k", l), ops.linear(x, dense(`${p}.attention.self.key`)), heads);
+      const v = ops.hook(hookName("v", l), ops.linear(x, dense(`${p}.attention.self.value`)), heads);
+      const z = ops.attention(q, k, v, {
+        layer: l,
+        heads: H,
+        headDim: D,
+        scale: 1 / Math.sqrt(D),
+        causal: false,
+        patternHook: hookName("pattern", l),
+      });
+      ops.hook(hookName("z", l), z, heads);
+      const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, dense(`${p}.attention.output.dense`)));
+      const mid = ops.hook(
+        hookName("resid_mid", l),
+        ops.layerNorm(ops.add(ops.dropout(attnOut), x), ln(`${p}.attention.output.LayerNorm`)),
+      );
+      // MLP
+      const pre = ops.hook(hookName("mlp_pre", l), ops.linear(mid, dense(`${p}.intermediate.dense`)));
+      const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
+      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(post, dense(`${p}.output.dense`)));
+      return ops.hook(
+        hookName("resid_post", l),
+        ops.layerNorm(ops.add(ops.dropout(mlpOut), mid), ln(`${p}.output.LayerNorm`)),
+      );
+    });
   }
 
-  if (!w.has("classifier.weight") || !w.has("bert.pooler.dense.weight")) return undefined;
+  if (!ops.hasWeight("classifier.weight") || !ops.hasWeight("bert.pooler.dense.weight")) return undefined;
   // pooler: tanh(W · h[CLS] + b), then the classifier
-  const cls = run.firstToken(h);
-  const pooled = run.hook(
-    hookName("pooler"),
-    run.tanh(run.linear(cls, p("bert.pooler.dense.weight"), p("bert.pooler.dense.bias"), true)),
-  );
-  return run.linear(run.drop(pooled), p("classifier.weight"), p("classifier.bias"), true);
+  const pooled = ops.hook(hookName("pooler"), ops.tanh(ops.linear(ops.firstToken(h), dense("bert.pooler.dense"))));
+  return ops.linear(ops.dropout(pooled), dense("classifier"));
 }
+
+/** BERT (`model_type: "bert"`). */
+export const bert: ModelFamily = {
+  modelType: "bert",
+  displayName: "BERT",
+  tokenizer: "wordpiece",
+  readSizes: (f) => ({
+    vocabSize: f.size("vocab_size", "vocabSize"),
+    hidden: f.size("hidden_size", "hidden"),
+    layers: f.size("num_hidden_layers", "layers"),
+    heads: f.size("num_attention_heads", "heads"),
+    intermediate: f.size("intermediate_size", "intermediate"),
+    maxPositions: f.size("max_position_embeddings", "maxPositions"),
+    typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
+    layerNormEps: f.num("layer_norm_eps", 1e-12),
+    activation: f.activation("hidden_act", "gelu"),
+    scaleAttnWeights: true,
+    scaleAttnByInverseLayerIdx: false,
+    classifier: true,
+  }),
+  task: (c) => (c.problemType === "regression" ? "regress" : "classify"),
+  weights: bertWeights,
+  // a bare BertModel has no `bert.` prefix; TF-era checkpoints say gamma/beta
+  renameKey: (name) => {
+    const n = name.replace(/LayerNorm\.gamma$/, "LayerNorm.weight").replace(/LayerNorm\.beta$/, "LayerNorm.bias");
+    return /^(embeddings|encoder|pooler)\./.test(n) ? `bert.${n}` : n;
+  },
+  headSlices: (_c, l) => {
+    const p = `bert.encoder.layer.${l}.attention`;
+    return [
+      ...["query", "key", "value"].flatMap((m) => [
+        { name: `${p}.self.${m}.weight`, axis: 0 as const, groups: 1 },
+        { name: `${p}.self.${m}.bias`, axis: 0 as const, groups: 1 },
+      ]),
+      { name: `${p}.output.dense.weight`, axis: 1, groups: 1 },
+    ];
+  },
+  forward: bertForward,
+  finalHooks: ["pooler"],
+  hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
+  newConfig: (s) => {
+    const regression = s.problemType === "regression";
+    const labels = regression ? ["LABEL_0"] : [...(s.labels ?? ["0", "1"])];
+    if (labels.length < 1) throw new Error("newConfig: a BERT classifier needs at least one label");
+    return {
+      architectures: ["BertForSequenceClassification"],
+      model_type: "bert",
+      vocab_size: s.vocabSize,
+      hidden_size: s.hidden,
+      num_hidden_layers: s.layers,
+      num_attention_heads: s.heads,
+      intermediate_size: s.intermediate,
+      hidden_act: "gelu",
+      hidden_dropout_prob: s.dropout,
+      attention_probs_dropout_prob: s.dropout,
+      max_position_embeddings: s.maxPositions ?? 512,
+      type_vocab_size: 2,
+      initializer_range: 0.02,
+      layer_norm_eps: 1e-12,
+      pad_token_id: 0,
+      num_labels: labels.length,
+      id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+      label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+      ...(regression ? { problem_type: "regression" } : {}),
+    };
+  },
+  initStd: (_name, _c, std) => std,
+  // HF zeroes the padding row (pad_token_id 0) of the word embeddings
+  zeroRows: () => new Map([["bert.embeddings.word_embeddings.weight", 0]]),
+};

@@ -1,23 +1,31 @@
 /**
- * Reads and checks a Hugging Face `config.json` for the model families bertology runs: `bert`, `gpt2` and
- * `openai-gpt`. Field names stay HF's inside {@linkcode ModelConfig.raw}; the typed fields are what the
- * models read.
+ * A checked model configuration: the plain object every model, study and front-end reads. Family-specific
+ * field names (`hidden_size` vs `n_embd` …) are read by the family object (`family.ts`); this module holds
+ * what all families share — the typed config, the field reader with its limits, pruned heads and labels.
+ * `registry.ts`'s `parseConfig` picks the family by `model_type`.
  *
  * @module
  */
 
 import type { GeluKind } from "../kernels/types.ts";
+import type { FamilySizes, ModelFamily } from "./family.ts";
 
-/** The model families with a forward and backward pass here. */
-export type Family = "bert" | "gpt2" | "openai-gpt";
+/** A family's HF `model_type` (`bert`, `gpt2`, `openai-gpt`; see `registry.ts`). */
+export type Family = string;
 
-/** The families' `model_type` values. */
-export const FAMILIES: readonly Family[] = ["bert", "gpt2", "openai-gpt"];
+/**
+ * What a model's head computes, and so which loss, labels and scores it takes: `classify` (class logits,
+ * cross-entropy, accuracy/F1/MCC), `regress` (one output, MSE, Pearson/Spearman), `lm` (next-token logits,
+ * next-token cross-entropy, perplexity). Callers branch on this, never on the family name.
+ */
+export type TaskKind = "classify" | "regress" | "lm";
 
 /** A checked model configuration. */
 export interface ModelConfig {
-  /** `model_type`. */
+  /** `model_type`: the key of its family in the registry. */
   family: Family;
+  /** What the head computes. */
+  task: TaskKind;
   /** config.json as read; saved checkpoints write it back with `pruned_heads` updated. */
   raw: Record<string, unknown>;
   /** Vocabulary size (`vocab_size`). */
@@ -34,7 +42,7 @@ export interface ModelConfig {
   intermediate: number;
   /** Longest sequence (`max_position_embeddings` / `n_positions`). */
   maxPositions: number;
-  /** BERT token types (0 for GPT families). */
+  /** Token types (0 for families without them). */
   typeVocabSize: number;
   /** LayerNorm epsilon (`layer_norm_eps` / `layer_norm_epsilon`). */
   layerNormEps: number;
@@ -42,27 +50,19 @@ export interface ModelConfig {
   activation: GeluKind;
   /** Pruned heads per layer, original numbering, sorted (`pruned_heads` in config.json). */
   prunedHeads: number[][];
-  /** Classification labels (BERT): index → name, from `id2label` or `num_labels`. */
+  /** Classification labels: index → name, from `id2label` or `num_labels` (empty for language models). */
   labels: string[];
   /** `regression` (one output, MSE loss) or `single_label_classification`. */
   problemType: "regression" | "single_label_classification";
-  /** GPT-2: scale scores by 1/√d_head (`scale_attn_weights`). */
+  /** Scale attention scores by 1/√d_head (GPT-2's `scale_attn_weights`; always for the others). */
   scaleAttnWeights: boolean;
-  /** GPT-2: also divide scores by (layer + 1) (`scale_attn_by_inverse_layer_idx`). */
+  /** Also divide scores by (layer + 1) (GPT-2's `scale_attn_by_inverse_layer_idx`). */
   scaleAttnByInverseLayerIdx: boolean;
 }
 
-/**
- * What a model's head computes, and so which loss, labels and scores it takes: `classify` (class logits,
- * cross-entropy, accuracy/F1/MCC), `regress` (one output, MSE, Pearson/Spearman), `lm` (next-token logits,
- * next-token cross-entropy, perplexity). Callers branch on this, never on the family name.
- */
-export type TaskKind = "classify" | "regress" | "lm";
-
 /** The task kind of a checked config (see {@linkcode TaskKind}). */
 export function taskKind(config: ModelConfig): TaskKind {
-  if (config.family !== "bert") return "lm";
-  return config.problemType === "regression" ? "regress" : "classify";
+  return config.task;
 }
 
 /** Heads kept in layer `l`, in original numbering. */
@@ -73,6 +73,22 @@ export function keptHeads(config: ModelConfig, layer: number): number[] {
   return kept;
 }
 
+/**
+ * The largest sizes a config may declare. They bound every allocation made from config.json before the
+ * weights are looked at, so a hostile `num_hidden_layers: 1e9` is refused at once instead of exhausting
+ * memory; real checkpoints are far below them (GPT-3 175B: 96 layers, 96 heads, d_model 12,288).
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
+  layers: 1024,
+  heads: 1024,
+  hidden: 65_536,
+  intermediate: 262_144,
+  vocabSize: 4_194_304,
+  maxPositions: 1_048_576,
+  typeVocabSize: 65_536,
+  labels: 65_536,
+};
+
 const ACTIVATIONS: Record<string, GeluKind> = {
   gelu: "erf",
   gelu_new: "tanh",
@@ -80,108 +96,108 @@ const ACTIVATIONS: Record<string, GeluKind> = {
   gelu_fast: "tanh",
 };
 
-/**
- * Checks a parsed `config.json` and returns the typed config.
- *
- * @param raw the parsed JSON
- * @param source where it came from, for error messages (e.g. "models/bert-sst2/config.json")
- * @throws {Error} naming `source` and the field, for an unknown `model_type`, a missing or non-integer size,
- *   hidden size not divisible by heads, an unsupported activation, or malformed `pruned_heads`
- * @example Usage
- * ```ts
- * import { parseConfig } from "./config.ts";
- * const config = parseConfig({ model_type: "gpt2", vocab_size: 10, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 }, "config.json");
- * config.headDim; // 4
- * ```
- */
-export function parseConfig(raw: unknown, source: string): ModelConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new Error(`${source}: expected a JSON object`);
+/** Typed reads of config.json fields, each error naming the file and the field. */
+export class ConfigFields {
+  /** The parsed JSON object. */
+  readonly raw: Record<string, unknown>;
+  /** Where it came from, for messages (e.g. "models/bert-sst2/config.json"). */
+  readonly source: string;
+
+  /**
+   * @param raw the parsed JSON object
+   * @param source where it came from
+   */
+  constructor(raw: Record<string, unknown>, source: string) {
+    this.raw = raw;
+    this.source = source;
   }
-  const r = raw as Record<string, unknown>;
-  const type = r.model_type;
-  if (typeof type !== "string" || !(FAMILIES as readonly string[]).includes(type)) {
-    throw new Error(
-      `${source}: unknown model_type ${JSON.stringify(type)} (supported: ${FAMILIES.join(", ")})`,
-    );
-  }
-  const family = type as Family;
-  const int = (field: string, fallback?: number): number => {
-    const v = r[field] ?? fallback;
+
+  /**
+   * A non-negative integer field (or `fallback` when absent), at most `max`.
+   *
+   * @throws {Error} naming the field, for a missing, non-integer, negative or too large value
+   */
+  int(field: string, fallback?: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.raw[field] ?? fallback;
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-      throw new Error(`${source}: field "${field}" must be a non-negative integer, got ${JSON.stringify(r[field])}`);
+      throw new Error(
+        `${this.source}: field "${field}" must be a non-negative integer, got ${excerpt(this.raw[field])}`,
+      );
+    }
+    if (v > max) {
+      throw new Error(`${this.source}: field "${field}" = ${v} is larger than ${max}, the most bertology accepts`);
     }
     return v;
-  };
-  const num = (field: string, fallback: number): number => {
-    const v = r[field] ?? fallback;
+  }
+
+  /** An integer size field bounded by {@linkcode CONFIG_LIMITS}`[limit]`. */
+  size(field: string, limit: keyof typeof CONFIG_LIMITS & string, fallback?: number): number {
+    return this.int(field, fallback, CONFIG_LIMITS[limit]);
+  }
+
+  /** A finite number field (or `fallback`). */
+  num(field: string, fallback: number): number {
+    const v = this.raw[field] ?? fallback;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`${source}: field "${field}" must be a number, got ${JSON.stringify(r[field])}`);
+      throw new Error(`${this.source}: field "${field}" must be a number, got ${excerpt(this.raw[field])}`);
     }
     return v;
-  };
-  const act = (field: string, fallback: string): GeluKind => {
-    const v = r[field] ?? fallback;
+  }
+
+  /** A GELU activation name (`gelu`, `gelu_new`, …) → its kind. */
+  activation(field: string, fallback: string): GeluKind {
+    const v = this.raw[field] ?? fallback;
     const kind = typeof v === "string" ? ACTIVATIONS[v] : undefined;
     if (kind === undefined) {
       throw new Error(
-        `${source}: field "${field}" = ${JSON.stringify(v)} is not supported (supported: ${
+        `${this.source}: field "${field}" = ${excerpt(v)} is not supported (supported: ${
           Object.keys(ACTIVATIONS).join(", ")
         })`,
       );
     }
     return kind;
-  };
+  }
+}
 
-  let c: Omit<ModelConfig, "headDim" | "prunedHeads" | "labels" | "problemType">;
-  if (family === "bert") {
-    c = {
-      family,
-      raw: r,
-      vocabSize: int("vocab_size"),
-      hidden: int("hidden_size"),
-      layers: int("num_hidden_layers"),
-      heads: int("num_attention_heads"),
-      intermediate: int("intermediate_size"),
-      maxPositions: int("max_position_embeddings"),
-      typeVocabSize: int("type_vocab_size", 2),
-      layerNormEps: num("layer_norm_eps", 1e-12),
-      activation: act("hidden_act", "gelu"),
-      scaleAttnWeights: true,
-      scaleAttnByInverseLayerIdx: false,
-    };
-  } else {
-    const hidden = int("n_embd");
-    c = {
-      family,
-      raw: r,
-      vocabSize: int("vocab_size"),
-      hidden,
-      layers: int("n_layer"),
-      heads: int("n_head"),
-      intermediate: r.n_inner == null ? 4 * hidden : int("n_inner"),
-      maxPositions: int("n_positions"),
-      typeVocabSize: 0,
-      layerNormEps: num("layer_norm_epsilon", 1e-5),
-      // HF's modeling_openai maps afn "gelu" to gelu_new (the tanh form), unlike ACT2FN
-      activation: family === "gpt2"
-        ? act("activation_function", "gelu_new")
-        : r.afn === "gelu" || r.afn === undefined
-        ? "tanh"
-        : act("afn", "gelu"),
-      scaleAttnWeights: family === "gpt2" ? r.scale_attn_weights !== false : true,
-      scaleAttnByInverseLayerIdx: family === "gpt2" && r.scale_attn_by_inverse_layer_idx === true,
-    };
+/** A short, safe rendering of a JSON value for an error message. */
+function excerpt(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
   }
-  if (c.heads === 0 || c.hidden % c.heads !== 0) {
-    throw new Error(`${source}: hidden size ${c.hidden} is not divisible by the number of heads ${c.heads}`);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+/**
+ * Checks a parsed `config.json` with a given family and returns the typed config (the registry's
+ * `parseConfig` picks the family from `model_type`).
+ *
+ * @throws {Error} naming `source` and the field: a missing, non-integer or too large size, hidden size not
+ *   divisible by heads, an unsupported activation, malformed `pruned_heads` or labels
+ */
+export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown>, source: string): ModelConfig {
+  const fields = new ConfigFields(raw, source);
+  const s: FamilySizes = family.readSizes(fields);
+  if (s.heads === 0 || s.hidden % s.heads !== 0) {
+    throw new Error(`${source}: hidden size ${s.hidden} is not divisible by the number of heads ${s.heads}`);
   }
-  return {
-    ...c,
-    headDim: c.hidden / c.heads,
-    prunedHeads: parsePrunedHeads(r.pruned_heads, c.layers, c.heads, source),
-    ...parseLabels(r, source),
+  const { classifier, ...sizes } = s;
+  const labels = classifier
+    ? parseLabels(raw, source)
+    : { labels: [], problemType: "single_label_classification" as const };
+  const config: ModelConfig = {
+    family: family.modelType,
+    task: "lm",
+    raw,
+    ...sizes,
+    headDim: s.hidden / s.heads,
+    prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, s.heads, source),
+    ...labels,
   };
+  config.task = family.task(config);
+  return config;
 }
 
 function parsePrunedHeads(value: unknown, layers: number, heads: number, source: string): number[][] {
@@ -193,29 +209,33 @@ function parsePrunedHeads(value: unknown, layers: number, heads: number, source:
   for (const [key, list] of Object.entries(value as Record<string, unknown>)) {
     const layer = Number(key);
     if (!Number.isInteger(layer) || layer < 0 || layer >= layers) {
-      throw new Error(`${source}: "pruned_heads" has layer ${JSON.stringify(key)}, outside 0..${layers - 1}`);
+      throw new Error(`${source}: "pruned_heads" has layer ${excerpt(key)}, outside 0..${layers - 1}`);
     }
     if (!Array.isArray(list) || list.some((h) => !Number.isInteger(h) || h < 0 || h >= heads)) {
-      throw new Error(`${source}: "pruned_heads"."${key}" must list head indices in 0..${heads - 1}`);
+      throw new Error(`${source}: "pruned_heads"."${layer}" must list head indices in 0..${heads - 1}`);
     }
-    out[layer] = [...new Set([...out[layer], ...(list as number[])])].sort((a, b) => a - b);
+    out[layer] = [...new Set([...out[layer]!, ...(list as number[])])].sort((a, b) => a - b);
   }
   return out;
 }
 
 function parseLabels(r: Record<string, unknown>, source: string): Pick<ModelConfig, "labels" | "problemType"> {
   const problemType = r.problem_type === "regression" ? "regression" : "single_label_classification";
+  const max = CONFIG_LIMITS.labels!;
   const id2label = r.id2label;
   if (id2label !== undefined && id2label !== null) {
     if (typeof id2label !== "object" || Array.isArray(id2label)) {
       throw new Error(`${source}: field "id2label" must be an object {index: name}`);
     }
     const entries = Object.entries(id2label as Record<string, unknown>);
+    if (entries.length > max) {
+      throw new Error(`${source}: "id2label" has ${entries.length} labels; the most bertology accepts is ${max}`);
+    }
     const labels: string[] = new Array(entries.length);
     for (const [k, v] of entries) {
       const i = Number(k);
       if (!Number.isInteger(i) || i < 0 || i >= entries.length) {
-        throw new Error(`${source}: "id2label" key ${JSON.stringify(k)} is not an index in 0..${entries.length - 1}`);
+        throw new Error(`${source}: "id2label" key ${excerpt(k)} is not an index in 0..${entries.length - 1}`);
       }
       labels[i] = String(v);
     }
@@ -224,6 +244,9 @@ function parseLabels(r: Record<string, unknown>, source: string): Pick<ModelConf
   const n = r.num_labels ?? (problemType === "regression" ? 1 : 2);
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
     throw new Error(`${source}: field "num_labels" must be a positive integer`);
+  }
+  if (n > max) {
+    throw new Error(`${source}: field "num_labels" = ${n} is larger than ${max}, the most bertology accepts`);
   }
   return { labels: Array.from({ length: n }, (_, i) => `LABEL_${i}`), problemType };
 }

@@ -8,30 +8,17 @@
 
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
-import type { Act, ParamStore, Run } from "./graph.ts";
-import type { ArenaInputs } from "./inputs.ts";
-
-/** The HF names and shapes a GPT-2 checkpoint must hold (`lm_head.weight` is tied to `transformer.wte.weight`). */
-export function gpt2Shapes(config: ModelConfig): Map<string, number[]> {
-  const C = config.hidden;
-  const s = new Map<string, number[]>([
-    ["transformer.wte.weight", [config.vocabSize, C]],
-    ["transformer.wpe.weight", [config.maxPositions, C]],
-    ["transformer.ln_f.weight", [C]],
-    ["transformer.ln_f.bias", [C]],
-  ]);
-  for (let l = 0; l < config.layers; l++) for (const [name, shape] of gptBlockShapes(config, l)) s.set(name, shape);
-  return s;
-}
+import type { HeadSlice, ModelFamily, WeightSpec } from "./family.ts";
+import type { ModelOps } from "./ops.ts";
 
 /**
- * The weights of GPT block `l` (the same names and shapes in GPT-2 and OpenAI GPT; only their order of use
+ * The weights of GPT block `l` (the same keys and shapes in GPT-2 and OpenAI GPT; only their order of use
  * differs): LayerNorms, the fused `c_attn` [C, 3·H_l·D], `c_proj` [H_l·D, C] and the MLP, Conv1D [in, out].
  */
 export function gptBlockShapes(config: ModelConfig, l: number): Array<[string, number[]]> {
   const { hidden: C, intermediate: I, headDim: D } = config;
   const p = `transformer.h.${l}`;
-  const HD = (config.heads - config.prunedHeads[l].length) * D;
+  const HD = (config.heads - config.prunedHeads[l]!.length) * D;
   return [
     [`${p}.ln_1.weight`, [C]],
     [`${p}.ln_1.bias`, [C]],
@@ -48,90 +35,148 @@ export function gptBlockShapes(config: ModelConfig, l: number): Array<[string, n
   ];
 }
 
-/** Adds the `transformer.` prefix of GPT2LMHeadModel to a bare GPT2Model's keys. */
-export function gpt2RenameKey(name: string): string {
-  return /^(wte|wpe|h|ln_f)\./.test(name) ? `transformer.${name}` : name;
+/** GPT blocks' heads: q|k|v column blocks of the fused `c_attn` (and its bias), rows of `c_proj`. */
+export function gptHeadSlices(_config: ModelConfig, l: number): HeadSlice[] {
+  const p = `transformer.h.${l}.attn`;
+  return [
+    { name: `${p}.c_attn.weight`, axis: 1, groups: 3 },
+    { name: `${p}.c_attn.bias`, axis: 0, groups: 3 },
+    { name: `${p}.c_proj.weight`, axis: 0, groups: 1 },
+  ];
+}
+
+/** A GPT checkpoint's tensors: embeddings, blocks, `extra` (GPT-2's final LayerNorm), an optional untied LM head. */
+export function gptWeights(config: ModelConfig, embeddings: [string, string], extra: string[]): WeightSpec {
+  const C = config.hidden;
+  const required = new Map<string, number[]>([
+    [embeddings[0], [config.vocabSize, C]],
+    [embeddings[1], [config.maxPositions, C]],
+  ]);
+  for (const name of extra) required.set(name, [C]);
+  for (let l = 0; l < config.layers; l++) {
+    for (const [name, shape] of gptBlockShapes(config, l)) required.set(name, shape);
+  }
+  // HF ties lm_head to the token embedding unless tie_word_embeddings is false
+  const optional = config.raw.tie_word_embeddings === false
+    ? new Map([["lm_head.weight", [config.vocabSize, C]]])
+    : new Map<string, number[]>();
+  return { required, optional, optionalIsHead: false };
 }
 
 /**
- * The forward pass. Returns LM logits [B, T, V] (or [rows, V] for `x.lmRows`).
- *
- * @param run the run that records activations
- * @param config the checked config
- * @param w the weights
- * @param x the inputs, already in kernel memory
+ * The LM head tied to the token embedding (or an untied `lm_head`): logits = f · Eᵀ, E [V, C] in nn.Linear
+ * layout, computed only on the rows a loss counts.
  */
-export function gpt2Forward(run: Run, config: ModelConfig, w: ParamStore, x: ArenaInputs): Act {
-  const { B, T } = x;
-  const D = config.headDim, eps = config.layerNormEps;
-  const p = (name: string) => w.get(name);
+export function lmHead<T>(ops: ModelOps<T>, f: T, tokenEmbedding: string): T {
+  const weight = ops.hasWeight("lm_head.weight") ? "lm_head.weight" : tokenEmbedding;
+  return ops.linear(ops.lossRows(f), { weight, layout: "linear" });
+}
 
-  const tok = run.hook(hookName("tok_embed"), run.embedding(p("transformer.wte.weight"), x.ids, [B, T]));
-  let h = run.drop(
-    run.hook(hookName("embed"), run.add(tok, run.embedding(p("transformer.wpe.weight"), x.positions, [B, T]))),
+/** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
+function gpt2Forward<T>(ops: ModelOps<T>, config: ModelConfig): T {
+  const D = config.headDim, eps = config.layerNormEps;
+  const ln = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, eps });
+  const conv = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, layout: "conv1d" as const });
+
+  const tok = ops.hook(hookName("tok_embed"), ops.embedding("transformer.wte.weight", "input_ids"));
+  let h = ops.dropout(
+    ops.hook(hookName("embed"), ops.add(tok, ops.embedding("transformer.wpe.weight", "position_ids"))),
   );
 
   for (let l = 0; l < config.layers; l++) {
-    const q = `transformer.h.${l}`;
-    const H = config.heads - config.prunedHeads[l].length;
-    const HD = H * D;
-    const scope = run.beginScope(h.shape);
-    run.hook(hookName("resid_pre", l), h);
-    // attention: one fused projection to [q | k | v], each H·D wide
-    const a = run.layerNorm(h, p(`${q}.ln_1.weight`), p(`${q}.ln_1.bias`), eps);
-    const qkv = run.linear(a, p(`${q}.attn.c_attn.weight`), p(`${q}.attn.c_attn.bias`), false); // [B, T, 3·H·D]
-    hookSlices(run, l, qkv, B, T, H, D);
+    const p = `transformer.h.${l}`;
+    const H = config.heads - config.prunedHeads[l]!.length;
     let scale = config.scaleAttnWeights ? 1 / Math.sqrt(D) : 1;
     if (config.scaleAttnByInverseLayerIdx) scale /= l + 1;
-    const { ctx, probs } = run.attention(
-      { q: [qkv, 0], k: [qkv, 4 * HD], v: [qkv, 8 * HD], ld: 3 * HD },
-      { B, T, H, D, scale, causal: true },
-      x.keyMask,
-      x.headMask[l],
-      x.headMaskGrad[l],
-    );
-    run.hookPattern(l, probs, x.headMask[l], H, x.keyMask);
-    run.hook(hookName("z", l), ctx, [B, T, H, D]);
-    const attnOut = run.hook(
-      hookName("attn_out", l),
-      run.linear(ctx, p(`${q}.attn.c_proj.weight`), p(`${q}.attn.c_proj.bias`), false),
-    );
-    const mid = run.hook(hookName("resid_mid", l), run.add(h, run.drop(attnOut)));
-    // MLP
-    const m = run.layerNorm(mid, p(`${q}.ln_2.weight`), p(`${q}.ln_2.bias`), eps);
-    const pre = run.hook(
-      hookName("mlp_pre", l),
-      run.linear(m, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false),
-    );
-    const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
-    const mlpOut = run.hook(
-      hookName("mlp_out", l),
-      run.linear(post, p(`${q}.mlp.c_proj.weight`), p(`${q}.mlp.c_proj.bias`), false),
-    );
-    h = run.endScope(scope, run.hook(hookName("resid_post", l), run.add(mid, run.drop(mlpOut))));
+    h = ops.block(h, (x) => {
+      ops.hook(hookName("resid_pre", l), x);
+      // attention: one fused projection to [q | k | v], each H·D wide
+      const a = ops.layerNorm(x, ln(`${p}.ln_1`));
+      const heads = { heads: H };
+      const [q, k, v] = ops.splitQKV(ops.linear(a, conv(`${p}.attn.c_attn`)), H);
+      ops.hook(hookName("q", l), q, heads);
+      ops.hook(hookName("k", l), k, heads);
+      ops.hook(hookName("v", l), v, heads);
+      const z = ops.attention(q, k, v, {
+        layer: l,
+        heads: H,
+        headDim: D,
+        scale,
+        causal: true,
+        patternHook: hookName("pattern", l),
+      });
+      ops.hook(hookName("z", l), z, heads);
+      const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, conv(`${p}.attn.c_proj`)));
+      const mid = ops.hook(hookName("resid_mid", l), ops.add(x, ops.dropout(attnOut)));
+      // MLP
+      const m = ops.layerNorm(mid, ln(`${p}.ln_2`));
+      const pre = ops.hook(hookName("mlp_pre", l), ops.linear(m, conv(`${p}.mlp.c_fc`)));
+      const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
+      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(post, conv(`${p}.mlp.c_proj`)));
+      return ops.hook(hookName("resid_post", l), ops.add(mid, ops.dropout(mlpOut)));
+    });
   }
 
-  const f = run.hook(
-    hookName("ln_final"),
-    run.layerNorm(h, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"), eps),
-  );
-  // LM head tied to the token embedding: logits = f · wteᵀ (wte is [V, C], nn.Linear layout)
-  const head = w.has("lm_head.weight") ? p("lm_head.weight") : p("transformer.wte.weight");
-  const rows = x.lmRows ? run.gatherRows(f, x.lmRows.ptr, x.lmRows.count) : f; // only the rows a loss counts
-  return run.linear(rows, head, undefined, true);
+  const f = ops.hook(hookName("ln_final"), ops.layerNorm(h, ln("transformer.ln_f")));
+  return lmHead(ops, f, "transformer.wte.weight");
 }
 
-/**
- * Copies q / k / v out of a fused [B, T, 3·H·D] projection when they were asked for. Shared by GPT-2 and
- * OpenAI GPT (both fuse them in `c_attn`).
- */
-export function hookSlices(run: Run, l: number, qkv: Act, B: number, T: number, H: number, D: number): void {
-  const HD = H * D;
-  (["q", "k", "v"] as const).forEach((kind, i) => {
-    const name = hookName(kind, l);
-    if (!run.wants(name)) return;
-    const out = run.act([B, T, HD]);
-    for (let r = 0; r < B * T; r++) run.k.copy(out.ptr + 4 * r * HD, qkv.ptr + 4 * (r * 3 * HD + i * HD), HD);
-    run.hook(name, out, [B, T, H, D]);
-  });
-}
+/** GPT-2 (`model_type: "gpt2"`). */
+export const gpt2: ModelFamily = {
+  modelType: "gpt2",
+  displayName: "GPT-2",
+  tokenizer: "gpt2-bpe",
+  readSizes: (f) => {
+    const hidden = f.size("n_embd", "hidden");
+    return {
+      vocabSize: f.size("vocab_size", "vocabSize"),
+      hidden,
+      layers: f.size("n_layer", "layers"),
+      heads: f.size("n_head", "heads"),
+      intermediate: f.raw.n_inner == null ? 4 * hidden : f.size("n_inner", "intermediate"),
+      maxPositions: f.size("n_positions", "maxPositions"),
+      typeVocabSize: 0,
+      layerNormEps: f.num("layer_norm_epsilon", 1e-5),
+      activation: f.activation("activation_function", "gelu_new"),
+      scaleAttnWeights: f.raw.scale_attn_weights !== false,
+      scaleAttnByInverseLayerIdx: f.raw.scale_attn_by_inverse_layer_idx === true,
+      classifier: false,
+    };
+  },
+  task: () => "lm",
+  weights: (c) =>
+    gptWeights(c, ["transformer.wte.weight", "transformer.wpe.weight"], [
+      "transformer.ln_f.weight",
+      "transformer.ln_f.bias",
+    ]),
+  // a bare GPT2Model has no `transformer.` prefix
+  renameKey: (name) => (/^(wte|wpe|h|ln_f)\./.test(name) ? `transformer.${name}` : name),
+  headSlices: gptHeadSlices,
+  forward: gpt2Forward,
+  finalHooks: ["ln_final"],
+  // GPT-2 returns block inputs and, last, the final LayerNorm's output
+  hiddenStateHook: (i, c) =>
+    i === 0 ? hookName("embed") : i === c.layers ? hookName("ln_final") : hookName("resid_pre", i),
+  newConfig: (s) => ({
+    architectures: ["GPT2LMHeadModel"],
+    model_type: "gpt2",
+    vocab_size: s.vocabSize,
+    n_embd: s.hidden,
+    n_layer: s.layers,
+    n_head: s.heads,
+    n_inner: s.intermediate === 4 * s.hidden ? null : s.intermediate,
+    n_positions: s.maxPositions ?? 1024,
+    resid_pdrop: s.dropout,
+    embd_pdrop: s.dropout,
+    attn_pdrop: s.dropout,
+    initializer_range: 0.02,
+    layer_norm_epsilon: 1e-5,
+    activation_function: "gelu_new",
+    n_ctx: s.maxPositions ?? 1024,
+    bos_token_id: s.vocabSize - 1,
+    eos_token_id: s.vocabSize - 1,
+  }),
+  // GPT-2 scales its residual projections by 1/√(2·n_layer)
+  initStd: (name, c, std) => (/c_proj\.weight$/.test(name) ? std / Math.sqrt(2 * c.layers) : std),
+  zeroRows: () => new Map(),
+};

@@ -6,7 +6,7 @@
 
 import type { Ptr } from "../kernels/types.ts";
 import { keptHeads, type ModelConfig } from "./config.ts";
-import type { Run } from "./graph.ts";
+import type { Run } from "./run.ts";
 
 /** A right-padded batch: `[batchSize, seqLen]` row-major arrays. */
 export interface Batch {
@@ -194,13 +194,15 @@ export function placeInputs(
       grads.push(run.act([kept.length]).ptr);
     } else grads.push(0);
   }
+  const keyMask = run.floats(batch.attentionMask ?? new Int32Array(B * T).fill(1));
+  run.keyMask = keyMask;
   return {
     B,
     T,
     ids: run.ints(batch.inputIds),
     positions: run.ints(positions),
     tokenTypes: run.ints(batch.tokenTypeIds ?? new Int32Array(B * T)),
-    keyMask: run.floats(batch.attentionMask ?? new Int32Array(B * T).fill(1)),
+    keyMask,
     headMask: masks,
     headMaskGrad: grads,
   };

@@ -10,7 +10,7 @@ import { loadWeights } from "../checkpoint/weights.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/mod.ts";
-import { parseConfig } from "./config.ts";
+import { parseConfig } from "./registry.ts";
 import { checkWeights, TransformerModel } from "./model.ts";
 
 /** Options for {@linkcode loadModel}. */

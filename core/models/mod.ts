@@ -1,22 +1,31 @@
 /**
- * The transformer models: BERT (sequence classification), GPT-2 and OpenAI GPT (language models), their
- * configs, checked loading from HF checkpoints, and the op graph they run on.
+ * The transformer models: the family registry (BERT for sequence classification, GPT-2 and OpenAI GPT
+ * language models), their configs, checked loading from HF checkpoints, the semantic ops a family's forward
+ * pass is written in, and its executors (WASM with backward; a recording tracer).
  *
  * @example Usage
- * ```ts ignore
- * import { loadModel } from "@bertology/core/models";
- * import { localFiles } from "@bertology/core/checkpoint/deno";
- * const { model, tokenizer } = await loadModel(localFiles("models/bert-sst2"));
+ * ```ts
+ * import { loadModel } from "./load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model, tokenizer } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"));
+ * model.family.displayName; // "GPT-2"
+ * model.task; // "lm"
  * ```
  *
  * @module
  */
 
 export * from "./config.ts";
+export * from "./family.ts";
+export * from "./registry.ts";
+export * from "./ops.ts";
 export * from "./inputs.ts";
-export * from "./graph.ts";
+export * from "./param_store.ts";
+export * from "./run.ts";
+export * from "./wasm_ops.ts";
+export * from "./trace_ops.ts";
 export * from "./model.ts";
 export * from "./load.ts";
-export * from "./bert.ts";
-export * from "./gpt2.ts";
-export * from "./openai_gpt.ts";
+export { bert } from "./bert.ts";
+export { gpt2, gptBlockShapes } from "./gpt2.ts";
+export { openaiGpt } from "./openai_gpt.ts";

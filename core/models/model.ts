@@ -1,22 +1,25 @@
 /**
- * A loaded transformer (BERT, GPT-2 or OpenAI GPT) ready to run: config, weights in kernel memory, and one
- * `run()` that does a forward pass, optionally a loss and a backward pass, and hands back exactly the
- * activations and gradients that were asked for, by their stable names (see `../hooks.ts`).
+ * A loaded transformer ready to run: config, family, weights in kernel memory, and one `run()` that does a
+ * forward pass, optionally a loss and a backward pass, and hands back exactly the activations and gradients
+ * that were asked for, by their stable names (see `../hooks.ts`). Nothing here knows a family: the family
+ * object describes the model (`family.ts`), the WASM executor runs it (`wasm_ops.ts`).
  *
  * @module
  */
 
-import { hfToHook, hookName, parseHookName } from "../hooks.ts";
+import { hookName, parseHookName } from "../hooks.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
-import { bertForward, bertHeadShapes, bertRenameKey, bertShapes } from "./bert.ts";
-import { keptHeads, type ModelConfig, taskKind, type TaskKind } from "./config.ts";
-import { type Act, type DropoutOptions, ParamStore, Run } from "./graph.ts";
-import { gpt2Forward, gpt2RenameKey, gpt2Shapes } from "./gpt2.ts";
+import { keptHeads, type ModelConfig, type TaskKind } from "./config.ts";
+import type { ModelFamily } from "./family.ts";
 import { type ArenaInputs, type Batch, checkBatch, checkHeadMask, type HeadMask, placeInputs } from "./inputs.ts";
-import { openaiGptForward, openaiGptRenameKey, openaiGptShapes } from "./openai_gpt.ts";
+import { ParamStore } from "./param_store.ts";
+import { familyOf } from "./registry.ts";
+import { type Act, type ActivationObserver, type DropoutOptions, Run } from "./run.ts";
+import { traceModel } from "./trace_ops.ts";
+import { WasmOps } from "./wasm_ops.ts";
 
-/** Labels for a loss: class indices (classification), floats (regression), or "lm" (next-token, GPT). */
+/** Labels for a loss: class indices (classification), floats (regression), or "lm" (next-token). */
 export type Labels = Int32Array | Float32Array | number[] | "lm";
 
 /** What to compute in one {@linkcode TransformerModel.run}. */
@@ -26,20 +29,20 @@ export interface RunRequest {
   /**
    * Activation names to keep (`blocks.0.attn.hook_pattern`, `embed.hook_out`, …) and gradients
    * (`…_grad`, `hook_head_mask_grad`). Nothing else is kept. HF names (`hidden_states.1`, `attentions.0`,
-   * `logits`, `head_mask_grad`) are accepted too.
+   * `logits`, `head_mask_grad`) are accepted too. A name the model cannot produce is an error.
    */
   names?: Iterable<string>;
+  /**
+   * Observers by activation name, called with the activation in kernel memory during the pass (see
+   * `Run`'s {@linkcode ActivationObserver}); `core/bertology/entropy.ts` measures attention entropy so.
+   */
+  observe?: ReadonlyMap<string, ActivationObserver>;
   /** [layers][heads] multipliers on the attention probabilities (original head numbering). */
   headMask?: HeadMask;
   /** Labels for the loss; required for any gradient. */
   labels?: Labels;
   /** Accumulate weight gradients (the caller zeroes them; see {@linkcode TransformerModel.params}). */
   paramGrads?: boolean;
-  /**
-   * Measure attention entropy: for each head, Σ over non-pad query tokens of −Σ_keys p ln p, where p are
-   * the probabilities times the head mask (HF run_bertology.py's definition, before dividing by tokens).
-   */
-  entropy?: boolean;
   /** Training dropout at HF's dropout sites (embeddings, block outputs, classifier input); off when absent. */
   dropout?: DropoutOptions;
 }
@@ -56,20 +59,19 @@ export interface RunResult {
   lossCount?: number;
   /** dL/dhead_mask [layers, heads] (original numbering; pruned heads 0), when asked for. */
   headMaskGrad?: Tensor;
-  /** Summed attention entropy [layers, heads] (original numbering; pruned heads 0), when asked for. */
-  entropy?: Tensor;
 }
-
-const FORWARD = { bert: bertForward, gpt2: gpt2Forward, "openai-gpt": openaiGptForward } as const;
 
 /** A model in kernel memory. One instance per kernel backend; not shared across concurrent runs. */
 export class TransformerModel {
   /** The checked config. */
   readonly config: ModelConfig;
+  /** The family object that describes this model. */
+  readonly family: ModelFamily;
   /** The backend it runs on. */
   readonly kernels: Kernels;
   /** The weights (and, when enabled, their gradients) in kernel memory. */
   readonly params: ParamStore;
+  #producible: Set<string> | undefined;
 
   /**
    * Places checked weights in kernel memory. Use `loadModel` to read a checkpoint.
@@ -80,8 +82,14 @@ export class TransformerModel {
    */
   constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels: Kernels) {
     this.config = config;
+    this.family = familyOf(config);
     this.kernels = kernels;
     this.params = new ParamStore(kernels, weights);
+  }
+
+  /** What the model's head computes: `classify`, `regress` or `lm` (see {@linkcode TaskKind}). */
+  get task(): TaskKind {
+    return this.config.task;
   }
 
   /** Heads remaining in each layer (after pruning). */
@@ -89,15 +97,66 @@ export class TransformerModel {
     return this.config.prunedHeads.map((p) => this.config.heads - p.length);
   }
 
-  /** What the model's head computes: `classify`, `regress` or `lm` (see {@linkcode TaskKind}). */
-  get task(): TaskKind {
-    return taskKind(this.config);
+  /** Whether the model produces logits (a bare encoder without pooler/classifier does not). */
+  get hasHead(): boolean {
+    const spec = this.family.weights(this.config);
+    return !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
   }
 
-  /** Whether the model produces logits (a BERT encoder without pooler/classifier does not). */
-  get hasHead(): boolean {
-    return this.config.family !== "bert" ||
-      (this.params.has("classifier.weight") && this.params.has("bert.pooler.dense.weight"));
+  /**
+   * Every activation name this model produces (forward values; append `_grad` for gradients), in forward
+   * order — recorded from the family's own description, so it is exactly what `run` can hand back.
+   */
+  hookNames(): string[] {
+    return [...this.#hooks()].filter((n) => !n.endsWith("_grad"));
+  }
+
+  #hooks(): Set<string> {
+    if (this.#producible === undefined) {
+      const trace = traceModel(
+        this.family,
+        this.config,
+        (n) => (this.params.has(n) ? this.params.get(n).shape : undefined),
+      );
+      const names = [...trace.hooks.keys()];
+      if (trace.logits !== undefined) names.push(hookName("logits"));
+      names.push(hookName("head_mask"));
+      this.#producible = new Set([...names, ...names.map((n) => `${n}_grad`)]);
+    }
+    return this.#producible;
+  }
+
+  /**
+   * Maps an HF output name (`logits`, `hidden_states.{i}`, `attentions.{l}`, `head_mask_grad`) or one of ours
+   * to ours, checking that this model produces it.
+   *
+   * @throws {Error} for a name the model does not produce, saying why
+   */
+  resolveName(name: string): string {
+    const c = this.config;
+    let ours = name;
+    const hf = /^(hidden_states|attentions)\.(\d+)$/.exec(name);
+    if (name === "logits") ours = hookName("logits");
+    else if (name === "head_mask_grad") ours = hookName("head_mask", undefined, true);
+    else if (hf) {
+      const i = Number(hf[2]);
+      if (hf[1] === "hidden_states" && i <= c.layers) ours = this.family.hiddenStateHook(i, c);
+      else if (hf[1] === "attentions" && i < c.layers) ours = hookName("pattern", i);
+      else throw new Error(`"${name}" is not an HF output of a ${c.layers}-layer ${this.family.displayName} model`);
+    }
+    if (this.#hooks().has(ours)) return ours;
+    const parsed = parseHookName(ours);
+    if (parsed?.kind === "logits") {
+      throw new Error("This checkpoint has no classifier (bert.pooler / classifier weights): it gives no logits");
+    }
+    const why = parsed === undefined
+      ? "not an activation name (see core/hooks.ts)"
+      : parsed.layer !== undefined && parsed.layer >= c.layers
+      ? `layer ${parsed.layer} does not exist (layers 0..${c.layers - 1})`
+      : `${this.family.displayName} has no such activation`;
+    throw new Error(
+      `Unknown activation name "${name}" for a ${c.layers}-layer ${this.family.displayName} model: ${why}`,
+    );
   }
 
   /**
@@ -105,8 +164,14 @@ export class TransformerModel {
    *
    * @throws {Error} for a bad batch or head mask, unknown activation names, or gradients without labels
    * @example Usage
-   * ```ts ignore
+   * ```ts
+   * import { loadModel } from "./load.ts";
+   * import { localFiles } from "../checkpoint/local_files.ts";
+   * const { model } = await loadModel(localFiles("tests/fixtures/models/bert-tiny-random"), { tokenizer: false });
+   * const batch = { batchSize: 1, seqLen: 3, inputIds: Int32Array.from([2, 45, 3]) };
    * const { cache, logits } = model.run({ batch, names: ["blocks.0.attn.hook_pattern"] });
+   * cache.get("blocks.0.attn.hook_pattern")!.shape; // [1, heads, 3, 3]
+   * logits!.shape; // [1, labels]
    * ```
    */
   run(req: RunRequest): RunResult {
@@ -114,55 +179,48 @@ export class TransformerModel {
     checkBatch(req.batch, c);
     if (req.headMask) checkHeadMask(req.headMask, c);
     const names = new Set<string>();
-    for (const n of req.names ?? []) names.add(this.#resolveName(n));
+    for (const n of req.names ?? []) names.add(this.resolveName(n));
+    for (const n of req.observe?.keys() ?? []) this.resolveName(n);
     const headGradName = hookName("head_mask", undefined, true);
-    const wantsGrad = req.paramGrads === true || [...names].some((n) => n.endsWith("_grad"));
-    if (wantsGrad && req.labels === undefined) throw new Error("Gradients need labels (a loss to differentiate)");
+    const recording = req.paramGrads === true || [...names].some((n) => n.endsWith("_grad"));
+    if (recording && req.labels === undefined) throw new Error("Gradients need labels (a loss to differentiate)");
     if (req.labels !== undefined && !this.hasHead) {
       throw new Error("This checkpoint has no classifier head: a loss needs one");
     }
-    const recording = wantsGrad;
 
     const run = new Run(this.kernels, {
       keep: names,
       backward: recording,
       paramGrads: req.paramGrads === true,
-      entropy: req.entropy === true,
-      dropout: req.dropout,
+      ...(req.observe ? { observe: req.observe } : {}),
+      ...(req.dropout ? { dropout: req.dropout } : {}),
     });
     try {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName));
       // a next-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
-      const lm = req.labels === "lm" && c.family !== "bert" ? nextTokenTargets(req.batch) : undefined;
+      const lm = req.labels === "lm" && c.task === "lm" ? nextTokenTargets(req.batch) : undefined;
       const fullLogits = names.has(hookName("logits")) || names.has(hookName("logits", undefined, true));
       if (lm && !fullLogits) x.lmRows = { ptr: run.ints(lm.rows), count: lm.rows.length };
-      const logitsAct = FORWARD[c.family](run, c, this.params, x);
+      const logitsAct = this.family.forward(new WasmOps(run, this.params, x), c);
       const result: RunResult = { cache: run.cache };
       if (logitsAct) {
-        const logitsShape = c.family === "bert"
-          ? [x.B, c.labels.length]
-          : x.lmRows
-          ? [x.lmRows.count, c.vocabSize]
-          : [x.B, x.T, c.vocabSize];
-        run.hook(hookName("logits"), logitsAct, logitsShape);
+        run.hook(hookName("logits"), logitsAct);
         // a classifier's logits are tiny; an LM's are [B, T, vocab], copied out only when asked for
-        if (c.family === "bert" || names.has(hookName("logits"))) {
+        if (c.task !== "lm" || names.has(hookName("logits"))) {
           result.logits = run.cache.get(hookName("logits")) ??
-            { shape: logitsShape, data: run.read(logitsAct.ptr, logitsAct.size) };
+            { shape: [...logitsAct.shape], data: run.read(logitsAct.ptr, logitsAct.size) };
         }
         if (req.labels !== undefined) {
-          result.loss = this.#loss(run, logitsAct, x, req, lm);
+          result.loss = this.#loss(run, logitsAct, x, req.labels, lm);
           result.lossCount = lm ? lm.rows.length : x.B;
         }
-      } else if (names.has(hookName("logits"))) {
-        throw new Error("This checkpoint has no classifier (bert.pooler / classifier weights): it gives no logits");
       }
       if (recording) run.backward();
-      if (run.entropy) result.entropy = this.#perOriginalHead((l) => run.entropy!.get(l));
       if (names.has(headGradName)) {
-        result.headMaskGrad = this.#perOriginalHead((l) =>
-          x.headMaskGrad[l] === 0 ? undefined : run.read(x.headMaskGrad[l], keptHeads(c, l).length)
-        );
+        result.headMaskGrad = this.perOriginalHead((l) => {
+          const g = x.headMaskGrad[l]!;
+          return g === 0 ? undefined : run.read(g, keptHeads(c, l).length);
+        });
         run.cache.set(headGradName, result.headMaskGrad);
       }
       return result;
@@ -171,53 +229,45 @@ export class TransformerModel {
     }
   }
 
-  /** Spreads per-layer values of kept heads over [layers, heads] in original numbering (pruned heads 0). */
-  #perOriginalHead(values: (layer: number) => ArrayLike<number> | undefined): Tensor {
+  /**
+   * Spreads per-layer values of kept heads over [layers, heads] in original numbering (pruned heads 0).
+   *
+   * @param values layer → one value per kept head (or `undefined` for none)
+   */
+  perOriginalHead(values: (layer: number) => ArrayLike<number> | undefined): Tensor {
     const c = this.config;
     const out = new Float32Array(c.layers * c.heads);
     for (let l = 0; l < c.layers; l++) {
       const v = values(l);
-      if (v) keptHeads(c, l).forEach((h, i) => (out[l * c.heads + h] = v[i]));
+      if (v) keptHeads(c, l).forEach((h, i) => (out[l * c.heads + h] = v[i]!));
     }
     return { shape: [c.layers, c.heads], data: out };
-  }
-
-  #resolveName(name: string): string {
-    if (/^(hidden_states|attentions)\.\d+$|^logits$|^head_mask_grad$/.test(name)) {
-      return hfToHook(name, this.config.layers, this.config.family);
-    }
-    const parsed = parseHookName(name);
-    if (!parsed || (parsed.layer !== undefined && parsed.layer >= this.config.layers)) {
-      throw new Error(
-        `Unknown activation name "${name}" for a ${this.config.layers}-layer ${this.config.family} model`,
-      );
-    }
-    return name;
   }
 
   #loss(
     run: Run,
     logits: Act,
     x: ArenaInputs,
-    req: RunRequest,
+    labels: Labels,
     lm: { rows: Int32Array; targets: Int32Array } | undefined,
   ): number {
     const c = this.config;
     const { B, T } = x;
-    const labels = req.labels!;
     if (labels === "lm") {
-      if (lm === undefined) throw new Error(`labels "lm" are for GPT models; BERT needs class labels`);
-      if (x.lmRows) return run.crossEntropy(logits, run.ints(lm.targets), lm.rows.length, c.vocabSize, lm.rows.length);
+      if (lm === undefined) {
+        throw new Error(`labels "lm" are for language models; a ${c.task} model needs per-row labels`);
+      }
+      if (x.lmRows) return crossEntropy(run, logits, run.ints(lm.targets), lm.rows.length, c.vocabSize, lm.rows.length);
       // full [B·T] logits (they were asked for): every other position is ignored
       const targets = new Int32Array(B * T).fill(-1);
-      lm.rows.forEach((r, i) => (targets[r] = lm.targets[i]));
-      return run.crossEntropy(logits, run.ints(targets), B * T, c.vocabSize, lm.rows.length);
+      lm.rows.forEach((r, i) => (targets[r] = lm.targets[i]!));
+      return crossEntropy(run, logits, run.ints(targets), B * T, c.vocabSize, lm.rows.length);
     }
+    if (c.task === "lm") throw new Error(`A language model takes labels "lm" (next-token prediction)`);
     if (labels.length !== B) throw new Error(`labels has ${labels.length} values for a batch of ${B}`);
-    if (c.family !== "bert") throw new Error(`GPT models take labels "lm"`);
-    if (c.problemType === "regression") {
+    if (c.task === "regress") {
       if (c.labels.length !== 1) throw new Error("A regression model must have exactly one output (num_labels = 1)");
-      return run.mse(logits, labels);
+      return mse(run, logits, labels);
     }
     const L = c.labels.length;
     const targets = Int32Array.from(labels as ArrayLike<number>);
@@ -226,8 +276,39 @@ export class TransformerModel {
         throw new Error(`labels[${i}] = ${labels[i]} is outside the model's ${L} classes (0..${L - 1})`);
       }
     });
-    return run.crossEntropy(logits, run.ints(targets), B, L, B);
+    return crossEntropy(run, logits, run.ints(targets), B, L, B);
   }
+}
+
+/**
+ * Mean softmax cross-entropy of logits [rows, V] against i32 targets (negative = ignored) over `counted`
+ * predictions; seeds the logits' gradient when recording.
+ */
+function crossEntropy(run: Run, logits: Act, targets: number, rows: number, V: number, counted: number): number {
+  const losses = run.act([rows]);
+  const probs = run.act([rows, V]);
+  run.k.crossEntropyForward(losses.ptr, probs.ptr, logits.ptr, targets, rows, V);
+  let sum = 0;
+  for (const l of run.k.mem.f32(losses.ptr, rows)) sum += l;
+  const n = Math.max(1, counted);
+  if (run.recording) run.k.crossEntropyBackward(run.gradOf(logits), probs.ptr, targets, rows, V, 1 / n);
+  return sum / n;
+}
+
+/** Mean squared error of predictions [rows] against `targets`; seeds the gradient when recording. */
+function mse(run: Run, pred: Act, targets: ArrayLike<number>): number {
+  const p = run.k.mem.f32(pred.ptr, pred.size);
+  const diff = new Float32Array(pred.size);
+  let sum = 0;
+  for (let i = 0; i < pred.size; i++) {
+    diff[i] = p[i]! - targets[i]!;
+    sum += diff[i]! * diff[i]!;
+  }
+  if (run.recording) {
+    const view = run.k.mem.f32(run.gradOf(pred), pred.size);
+    for (let i = 0; i < pred.size; i++) view[i]! += (2 * diff[i]!) / pred.size;
+  }
+  return sum / pred.size;
 }
 
 /**
@@ -240,38 +321,51 @@ export class TransformerModel {
  * @throws {Error} naming the tensor and both shapes
  */
 export function checkWeights(config: ModelConfig, weights: Map<string, Tensor>, source: string): Map<string, Tensor> {
-  const rename = { bert: bertRenameKey, gpt2: gpt2RenameKey, "openai-gpt": openaiGptRenameKey }[config.family];
+  const family = familyOf(config);
   const byName = new Map<string, Tensor>();
-  for (const [k, v] of weights) byName.set(rename(k), v);
-  const required = { bert: bertShapes, gpt2: gpt2Shapes, "openai-gpt": openaiGptShapes }[config.family](config);
-  const optional = config.family === "bert"
-    ? bertHeadShapes(config)
-    : new Map([["lm_head.weight", [config.vocabSize, config.hidden]]]);
+  for (const [k, v] of weights) byName.set(family.renameKey(k), v);
+  checkWeightShapes(config, new Map([...byName].map(([k, t]) => [k, t.shape])), source);
+  const spec = family.weights(config);
   const out = new Map<string, Tensor>();
-  const check = (name: string, shape: number[], t: Tensor) => {
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+  for (const name of [...spec.required.keys(), ...spec.optional.keys()]) {
+    const t = byName.get(name);
+    if (t !== undefined) out.set(name, t);
+  }
+  return out;
+}
+
+/**
+ * Checks tensor names and shapes (already renamed) against what the config implies, before any tensor data
+ * is needed: a config that disagrees with its weights (a hostile `num_hidden_layers`) fails here.
+ *
+ * @throws {Error} naming the tensor and both shapes, or the missing tensor
+ */
+export function checkWeightShapes(
+  config: ModelConfig,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  source: string,
+): void {
+  const spec = familyOf(config).weights(config);
+  const check = (name: string, shape: number[], actual: readonly number[]) => {
+    if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
       throw new Error(
-        `${source}: tensor "${name}" has shape [${t.shape.join(", ")}] but config.json implies [${shape.join(", ")}]`,
+        `${source}: tensor "${name}" has shape [${actual.join(", ")}] but config.json implies [${shape.join(", ")}]`,
       );
     }
-    out.set(name, t);
   };
-  for (const [name, shape] of required) {
-    const t = byName.get(name);
+  for (const [name, shape] of spec.required) {
+    const t = shapes.get(name);
     if (t === undefined) {
       throw new Error(`${source}: tensor "${name}" is missing (expected shape [${shape.join(", ")}])`);
     }
     check(name, shape, t);
   }
-  // tied LM heads: HF ties lm_head to the token embedding unless tie_word_embeddings is false
-  if (config.family !== "bert" && config.raw.tie_word_embeddings !== false) optional.delete("lm_head.weight");
-  const presentOptional = [...optional.keys()].filter((n) => byName.has(n));
-  if (config.family === "bert" && presentOptional.length > 0 && presentOptional.length < optional.size) {
-    const missing = [...optional.keys()].filter((n) => !byName.has(n));
+  const present = [...spec.optional.keys()].filter((n) => shapes.has(n));
+  if (spec.optionalIsHead && present.length > 0 && present.length < spec.optional.size) {
+    const missing = [...spec.optional.keys()].filter((n) => !shapes.has(n));
     throw new Error(`${source}: classification head is incomplete: missing ${missing.map((m) => `"${m}"`).join(", ")}`);
   }
-  for (const name of presentOptional) check(name, optional.get(name)!, byName.get(name)!);
-  return out;
+  for (const name of present) check(name, spec.optional.get(name)!, shapes.get(name)!);
 }
 
 /**
@@ -286,7 +380,7 @@ function nextTokenTargets(batch: Batch): { rows: Int32Array; targets: Int32Array
       const j = b * T + t + 1;
       if (!mask || mask[j] === 1) {
         rows.push(b * T + t);
-        targets.push(ids[j]);
+        targets.push(ids[j]!);
       }
     }
   }

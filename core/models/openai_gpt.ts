@@ -8,85 +8,98 @@
 
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
-import type { Act, ParamStore, Run } from "./graph.ts";
-import { gptBlockShapes, hookSlices } from "./gpt2.ts";
-import type { ArenaInputs } from "./inputs.ts";
+import type { ModelFamily } from "./family.ts";
+import { gptHeadSlices, gptWeights, lmHead } from "./gpt2.ts";
+import type { ModelOps } from "./ops.ts";
 
-/** The HF names and shapes an OpenAI GPT checkpoint must hold (`lm_head.weight` is tied to `tokens_embed`). */
-export function openaiGptShapes(config: ModelConfig): Map<string, number[]> {
-  const C = config.hidden;
-  const s = new Map<string, number[]>([
-    ["transformer.tokens_embed.weight", [config.vocabSize, C]],
-    ["transformer.positions_embed.weight", [config.maxPositions, C]],
-  ]);
-  for (let l = 0; l < config.layers; l++) for (const [name, shape] of gptBlockShapes(config, l)) s.set(name, shape);
-  return s;
-}
-
-/** Adds the `transformer.` prefix of OpenAIGPTLMHeadModel to a bare OpenAIGPTModel's keys. */
-export function openaiGptRenameKey(name: string): string {
-  return /^(tokens_embed|positions_embed|h)\./.test(name) ? `transformer.${name}` : name;
-}
-
-/**
- * The forward pass. Returns LM logits [B, T, V] (or [rows, V] for `x.lmRows`).
- *
- * @param run the run that records activations
- * @param config the checked config
- * @param w the weights
- * @param x the inputs, already in kernel memory
- */
-export function openaiGptForward(run: Run, config: ModelConfig, w: ParamStore, x: ArenaInputs): Act {
-  const { B, T } = x;
+/** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
+function openaiGptForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
   const D = config.headDim, eps = config.layerNormEps;
-  const p = (name: string) => w.get(name);
+  const ln = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, eps });
+  const conv = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, layout: "conv1d" as const });
 
-  const tok = run.hook(hookName("tok_embed"), run.embedding(p("transformer.tokens_embed.weight"), x.ids, [B, T]));
-  let h = run.drop(run.hook(
-    hookName("embed"),
-    run.add(tok, run.embedding(p("transformer.positions_embed.weight"), x.positions, [B, T])),
-  ));
+  const tok = ops.hook(hookName("tok_embed"), ops.embedding("transformer.tokens_embed.weight", "input_ids"));
+  const pos = ops.embedding("transformer.positions_embed.weight", "position_ids");
+  let h = ops.dropout(ops.hook(hookName("embed"), ops.add(tok, pos)));
 
   for (let l = 0; l < config.layers; l++) {
-    const q = `transformer.h.${l}`;
-    const H = config.heads - config.prunedHeads[l].length;
-    const HD = H * D;
-    const scope = run.beginScope(h.shape);
-    run.hook(hookName("resid_pre", l), h);
-    const qkv = run.linear(h, p(`${q}.attn.c_attn.weight`), p(`${q}.attn.c_attn.bias`), false); // [B, T, 3·H·D]
-    hookSlices(run, l, qkv, B, T, H, D);
-    const { ctx, probs } = run.attention(
-      { q: [qkv, 0], k: [qkv, 4 * HD], v: [qkv, 8 * HD], ld: 3 * HD },
-      { B, T, H, D, scale: 1 / Math.sqrt(D), causal: true },
-      x.keyMask,
-      x.headMask[l],
-      x.headMaskGrad[l],
-    );
-    run.hookPattern(l, probs, x.headMask[l], H, x.keyMask);
-    run.hook(hookName("z", l), ctx, [B, T, H, D]);
-    const attnOut = run.hook(
-      hookName("attn_out", l),
-      run.linear(ctx, p(`${q}.attn.c_proj.weight`), p(`${q}.attn.c_proj.bias`), false),
-    );
-    // post-LN, like BERT: n = LN1(h + attn), out = LN2(n + mlp(n))
-    const mid = run.hook(
-      hookName("resid_mid", l),
-      run.layerNorm(run.add(h, run.drop(attnOut)), p(`${q}.ln_1.weight`), p(`${q}.ln_1.bias`), eps),
-    );
-    const pre = run.hook(
-      hookName("mlp_pre", l),
-      run.linear(mid, p(`${q}.mlp.c_fc.weight`), p(`${q}.mlp.c_fc.bias`), false),
-    );
-    const post = run.hook(hookName("mlp_post", l), run.gelu(pre, config.activation));
-    const mlpOut = run.hook(
-      hookName("mlp_out", l),
-      run.linear(post, p(`${q}.mlp.c_proj.weight`), p(`${q}.mlp.c_proj.bias`), false),
-    );
-    const out = run.layerNorm(run.add(mid, run.drop(mlpOut)), p(`${q}.ln_2.weight`), p(`${q}.ln_2.bias`), eps);
-    h = run.endScope(scope, run.hook(hookName("resid_post", l), out));
+    const p = `transformer.h.${l}`;
+    const H = config.heads - config.prunedHeads[l]!.length;
+    h = ops.block(h, (x) => {
+      ops.hook(hookName("resid_pre", l), x);
+      const heads = { heads: H };
+      const [q, k, v] = ops.splitQKV(ops.linear(x, conv(`${p}.attn.c_attn`)), H);
+      ops.hook(hookName("q", l), q, heads);
+      ops.hook(hookName("k", l), k, heads);
+      ops.hook(hookName("v", l), v, heads);
+      const z = ops.attention(q, k, v, {
+        layer: l,
+        heads: H,
+        headDim: D,
+        scale: 1 / Math.sqrt(D),
+        causal: true,
+        patternHook: hookName("pattern", l),
+      });
+      ops.hook(hookName("z", l), z, heads);
+      const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, conv(`${p}.attn.c_proj`)));
+      // post-LN, like BERT: n = LN1(h + attn), out = LN2(n + mlp(n))
+      const mid = ops.hook(hookName("resid_mid", l), ops.layerNorm(ops.add(x, ops.dropout(attnOut)), ln(`${p}.ln_1`)));
+      const pre = ops.hook(hookName("mlp_pre", l), ops.linear(mid, conv(`${p}.mlp.c_fc`)));
+      const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
+      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(post, conv(`${p}.mlp.c_proj`)));
+      return ops.hook(hookName("resid_post", l), ops.layerNorm(ops.add(mid, ops.dropout(mlpOut)), ln(`${p}.ln_2`)));
+    });
   }
-
-  const head = w.has("lm_head.weight") ? p("lm_head.weight") : p("transformer.tokens_embed.weight");
-  const rows = x.lmRows ? run.gatherRows(h, x.lmRows.ptr, x.lmRows.count) : h; // only the rows a loss counts
-  return run.linear(rows, head, undefined, true);
+  return lmHead(ops, h, "transformer.tokens_embed.weight");
 }
+
+/** OpenAI GPT (`model_type: "openai-gpt"`). */
+export const openaiGpt: ModelFamily = {
+  modelType: "openai-gpt",
+  displayName: "OpenAI GPT",
+  tokenizer: "openai-gpt-bpe",
+  readSizes: (f) => {
+    const hidden = f.size("n_embd", "hidden");
+    return {
+      vocabSize: f.size("vocab_size", "vocabSize"),
+      hidden,
+      layers: f.size("n_layer", "layers"),
+      heads: f.size("n_head", "heads"),
+      intermediate: f.raw.n_inner == null ? 4 * hidden : f.size("n_inner", "intermediate"),
+      maxPositions: f.size("n_positions", "maxPositions"),
+      typeVocabSize: 0,
+      layerNormEps: f.num("layer_norm_epsilon", 1e-5),
+      // HF's modeling_openai maps afn "gelu" to gelu_new (the tanh form), unlike ACT2FN
+      activation: f.raw.afn === "gelu" || f.raw.afn === undefined ? "tanh" : f.activation("afn", "gelu"),
+      scaleAttnWeights: true,
+      scaleAttnByInverseLayerIdx: false,
+      classifier: false,
+    };
+  },
+  task: () => "lm",
+  weights: (c) => gptWeights(c, ["transformer.tokens_embed.weight", "transformer.positions_embed.weight"], []),
+  // a bare OpenAIGPTModel has no `transformer.` prefix
+  renameKey: (name) => (/^(tokens_embed|positions_embed|h)\./.test(name) ? `transformer.${name}` : name),
+  headSlices: gptHeadSlices,
+  forward: openaiGptForward,
+  finalHooks: [],
+  hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
+  newConfig: (s) => ({
+    architectures: ["OpenAIGPTLMHeadModel"],
+    model_type: "openai-gpt",
+    vocab_size: s.vocabSize,
+    n_embd: s.hidden,
+    n_layer: s.layers,
+    n_head: s.heads,
+    n_inner: s.intermediate === 4 * s.hidden ? null : s.intermediate,
+    n_positions: s.maxPositions ?? 512,
+    resid_pdrop: s.dropout,
+    embd_pdrop: s.dropout,
+    attn_pdrop: s.dropout,
+    initializer_range: 0.02,
+    layer_norm_epsilon: 1e-5,
+    afn: "gelu",
+  }),
+  initStd: (_name, _c, std) => std,
+  zeroRows: () => new Map(),
+};

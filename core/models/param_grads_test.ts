@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { uniformSigned as rng } from "../_rng.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
 import { initWeights, newConfig } from "../training/init.ts";
-import { type Family, parseConfig } from "./config.ts";
-import type { DropoutOptions } from "./graph.ts";
+import type { Family } from "./config.ts";
+import { parseConfig } from "./registry.ts";
+import type { DropoutOptions } from "./run.ts";
 import type { Batch } from "./inputs.ts";
 import { type Labels, TransformerModel } from "./model.ts";
 

@@ -23,7 +23,7 @@ export interface SaveOptions {
 }
 
 /**
- * The `config.json` to save for a model: its config as read, with `num_labels`/`id2label`/`label2id` (BERT),
+ * The `config.json` to save for a model: its config as read, with `num_labels`/`id2label`/`label2id` (classifiers),
  * `pruned_heads` and `torch_dtype` brought up to date.
  *
  * @param model The model.
@@ -38,7 +38,7 @@ export interface SaveOptions {
 export function checkpointConfig(model: TransformerModel, dtype: "F32" | "F16" = "F32"): Record<string, unknown> {
   const c = model.config;
   const raw: Record<string, unknown> = { ...c.raw };
-  if (c.family === "bert") {
+  if (c.task !== "lm") {
     raw.num_labels = c.labels.length;
     raw.id2label = Object.fromEntries(c.labels.map((l, i) => [String(i), l]));
     raw.label2id = Object.fromEntries(c.labels.map((l, i) => [l, i]));

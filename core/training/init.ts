@@ -5,16 +5,14 @@
  * @module
  */
 
-import { bertHeadShapes, bertShapes } from "../models/bert.ts";
-import { FAMILIES, type Family, type ModelConfig, parseConfig } from "../models/config.ts";
-import { gpt2Shapes } from "../models/gpt2.ts";
-import { openaiGptShapes } from "../models/openai_gpt.ts";
+import type { Family, ModelConfig } from "../models/config.ts";
+import { familyOf, modelTypes, parseConfig } from "../models/registry.ts";
 import type { Tensor } from "../tensor.ts";
 import { normalGenerator } from "../_rng.ts";
 
 /** Sizes of a new model. */
 export interface NewConfigOptions {
-  /** `bert`, `gpt2` or `openai-gpt`. */
+  /** A registered `model_type`: `bert`, `gpt2` or `openai-gpt`. */
   family: Family;
   layers: number;
   heads: number;
@@ -55,67 +53,26 @@ function positiveInt(name: string, v: number | undefined): number {
  * ```
  */
 export function newConfig(opts: NewConfigOptions): { raw: Record<string, unknown>; config: ModelConfig } {
-  if (!(FAMILIES as readonly string[]).includes(opts.family)) {
-    throw new Error(`newConfig: unknown family "${opts.family}" (expected one of ${FAMILIES.join(", ")})`);
+  if (!modelTypes().includes(opts.family)) {
+    throw new Error(`newConfig: unknown family "${opts.family}" (expected one of ${modelTypes().join(", ")})`);
   }
   const layers = positiveInt("layers", opts.layers);
   const heads = positiveInt("heads", opts.heads);
   const hidden = positiveInt("hidden", opts.hidden);
-  const vocab = positiveInt("vocabSize", opts.vocabSize);
-  const inter = positiveInt("intermediate", opts.intermediate ?? 4 * hidden);
+  const vocabSize = positiveInt("vocabSize", opts.vocabSize);
+  const intermediate = positiveInt("intermediate", opts.intermediate ?? 4 * hidden);
   if (hidden % heads !== 0) throw new Error(`newConfig: hidden ${hidden} is not divisible by heads ${heads}`);
-  const drop = opts.dropout ?? 0.1;
-  let raw: Record<string, unknown>;
-  if (opts.family === "bert") {
-    const regression = opts.problemType === "regression";
-    const labels = regression ? ["LABEL_0"] : [...(opts.labels ?? ["0", "1"])];
-    if (labels.length < 1) throw new Error("newConfig: a BERT classifier needs at least one label");
-    raw = {
-      architectures: ["BertForSequenceClassification"],
-      model_type: "bert",
-      vocab_size: vocab,
-      hidden_size: hidden,
-      num_hidden_layers: layers,
-      num_attention_heads: heads,
-      intermediate_size: inter,
-      hidden_act: "gelu",
-      hidden_dropout_prob: drop,
-      attention_probs_dropout_prob: drop,
-      max_position_embeddings: positiveInt("maxPositions", opts.maxPositions ?? 512),
-      type_vocab_size: 2,
-      initializer_range: 0.02,
-      layer_norm_eps: 1e-12,
-      pad_token_id: 0,
-      num_labels: labels.length,
-      id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-      label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
-      ...(regression ? { problem_type: "regression" } : {}),
-    };
-  } else {
-    raw = {
-      architectures: [opts.family === "gpt2" ? "GPT2LMHeadModel" : "OpenAIGPTLMHeadModel"],
-      model_type: opts.family,
-      vocab_size: vocab,
-      n_embd: hidden,
-      n_layer: layers,
-      n_head: heads,
-      n_inner: inter === 4 * hidden ? null : inter,
-      n_positions: positiveInt("maxPositions", opts.maxPositions ?? (opts.family === "gpt2" ? 1024 : 512)),
-      resid_pdrop: drop,
-      embd_pdrop: drop,
-      attn_pdrop: drop,
-      initializer_range: 0.02,
-      layer_norm_epsilon: 1e-5,
-      ...(opts.family === "gpt2"
-        ? {
-          activation_function: "gelu_new",
-          n_ctx: opts.maxPositions ?? 1024,
-          bos_token_id: vocab - 1,
-          eos_token_id: vocab - 1,
-        }
-        : { afn: "gelu" }),
-    };
-  }
+  const raw = familyOf(opts.family).newConfig({
+    layers,
+    heads,
+    hidden,
+    intermediate,
+    vocabSize,
+    ...(opts.maxPositions === undefined ? {} : { maxPositions: positiveInt("maxPositions", opts.maxPositions) }),
+    ...(opts.labels === undefined ? {} : { labels: opts.labels }),
+    ...(opts.problemType === undefined ? {} : { problemType: opts.problemType }),
+    dropout: opts.dropout ?? 0.1,
+  });
   return { raw, config: parseConfig(raw, "new config") };
 }
 
@@ -133,8 +90,9 @@ export function newConfig(opts: NewConfigOptions): { raw: Record<string, unknown
  * ```
  */
 export function parameterShapes(config: ModelConfig): Map<string, number[]> {
-  if (config.family === "bert") return new Map([...bertShapes(config), ...bertHeadShapes(config)]);
-  return config.family === "gpt2" ? gpt2Shapes(config) : openaiGptShapes(config);
+  const spec = familyOf(config).weights(config);
+  // a new model gets its head (BERT's pooler + classifier); optional extras (an untied LM head) only if tied off
+  return new Map([...spec.required, ...spec.optional]);
 }
 
 /**
@@ -155,6 +113,8 @@ export function parameterShapes(config: ModelConfig): Map<string, number[]> {
  * ```
  */
 export function initWeights(config: ModelConfig, seed: number): Map<string, Tensor> {
+  const family = familyOf(config);
+  const zeroRows = family.zeroRows(config);
   const normal = normalGenerator(seed);
   const std = typeof config.raw.initializer_range === "number" ? config.raw.initializer_range : 0.02;
   const out = new Map<string, Tensor>();
@@ -163,9 +123,10 @@ export function initWeights(config: ModelConfig, seed: number): Map<string, Tens
     const isNorm = /LayerNorm|\.ln_\d\.|ln_f\./.test(name);
     if (isNorm && name.endsWith(".weight")) data.fill(1);
     else if (name.endsWith(".weight")) {
-      const s = config.family === "gpt2" && /c_proj\.weight$/.test(name) ? std / Math.sqrt(2 * config.layers) : std;
+      const s = family.initStd(name, config, std);
       for (let i = 0; i < data.length; i++) data[i] = s * normal();
-      if (name === "bert.embeddings.word_embeddings.weight") data.fill(0, 0, shape[1]);
+      const row = zeroRows.get(name);
+      if (row !== undefined) data.fill(0, row * shape[1]!, (row + 1) * shape[1]!);
     }
     out.set(name, { shape, data });
   }

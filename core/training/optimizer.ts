@@ -7,7 +7,7 @@
  */
 
 import type { Ptr } from "../kernels/types.ts";
-import type { Param, ParamStore } from "../models/graph.ts";
+import type { Param, ParamStore } from "../models/param_store.ts";
 
 /** AdamW hyper-parameters (torch defaults except weight decay). */
 export interface AdamWOptions {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
-import { ParamStore } from "../models/graph.ts";
+import { ParamStore } from "../models/param_store.ts";
 import { AdamW, clipGradNorm, decays, linearSchedule } from "./optimizer.ts";
 
 Deno.test("decays() excludes biases and LayerNorm weights, as HF's recipe", () => {

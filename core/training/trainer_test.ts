@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { localFiles } from "../checkpoint/deno.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
-import { parseConfig } from "../models/config.ts";
+import { parseConfig } from "../models/registry.ts";
 import { loadModel } from "../models/load.ts";
 import { TransformerModel } from "../models/model.ts";
 import { mulberry32 } from "../_rng.ts";

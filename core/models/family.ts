@@ -1,0 +1,125 @@
+/**
+ * What a model family is to the rest of bertology: one object per family file (`bert.ts`, `gpt2.ts`,
+ * `openai_gpt.ts`), registered by its HF `model_type` in `registry.ts`. Everything that differs between
+ * families — config fields, checkpoint keys and shapes, the forward pass, how heads are pruned, the task its
+ * head computes, defaults for new models — is asked of this object; no other module names a family.
+ *
+ * @module
+ */
+
+import type { HookKind } from "../hooks.ts";
+import type { TokenizerKind } from "../tokenizers/types.ts";
+import type { ConfigFields, ModelConfig, TaskKind } from "./config.ts";
+import type { ModelOps } from "./ops.ts";
+
+/** The size fields every family reads from its `config.json` (under its own field names). */
+export interface FamilySizes {
+  /** Vocabulary size. */
+  vocabSize: number;
+  /** d_model. */
+  hidden: number;
+  /** Number of blocks. */
+  layers: number;
+  /** Heads per layer before pruning. */
+  heads: number;
+  /** MLP width. */
+  intermediate: number;
+  /** Longest sequence. */
+  maxPositions: number;
+  /** Token types (0 when the family has none). */
+  typeVocabSize: number;
+  /** LayerNorm ε. */
+  layerNormEps: number;
+  /** The MLP activation. */
+  activation: ModelConfig["activation"];
+  /** Scale scores by 1/√d_head. */
+  scaleAttnWeights: boolean;
+  /** Also divide scores by (layer + 1) (GPT-2's `scale_attn_by_inverse_layer_idx`). */
+  scaleAttnByInverseLayerIdx: boolean;
+  /** Whether the family has a classification head (and so reads labels from the config). */
+  classifier: boolean;
+}
+
+/** Checkpoint tensors a config implies. */
+export interface WeightSpec {
+  /** Tensors that must be present, by HF key, with their shapes. */
+  required: Map<string, number[]>;
+  /**
+   * Tensors that may be absent (a bare encoder's pooler and classifier, an untied LM head). With
+   * `optionalIsHead`, they are the model's head (all present or all absent; without them there are no logits).
+   */
+  optional: Map<string, number[]>;
+  /** Whether the optional tensors are the head (BERT's pooler + classifier) rather than independent extras. */
+  optionalIsHead: boolean;
+}
+
+/**
+ * Where one layer's heads live in its weights, for real pruning: each entry names a tensor and the axis along
+ * which it holds `groups` consecutive blocks of `[heads_l · d_head]` (3 for a fused q|k|v, else 1); head `i`
+ * of the layer is the `d_head` rows/columns at `group · heads_l · d_head + i · d_head`.
+ */
+export interface HeadSlice {
+  /** The HF key. */
+  name: string;
+  /** 0 = rows (a 1-D bias is one column of rows), 1 = columns. */
+  axis: 0 | 1;
+  /** Concatenated per-head blocks along that axis. */
+  groups: number;
+}
+
+/** Sizes of a new model to train (see `core/training/init.ts`). */
+export interface NewModelSizes {
+  /** Number of blocks. */
+  layers: number;
+  /** Heads per layer. */
+  heads: number;
+  /** d_model. */
+  hidden: number;
+  /** MLP width. */
+  intermediate: number;
+  /** Vocabulary size. */
+  vocabSize: number;
+  /** Positions (the family's default when absent). */
+  maxPositions?: number;
+  /** Classification labels (classifier families; index = class id). */
+  labels?: readonly string[];
+  /** `"regression"` for one real-valued output. */
+  problemType?: "regression" | "single_label_classification";
+  /** Dropout probability to write. */
+  dropout: number;
+}
+
+/** A model family. */
+export interface ModelFamily {
+  /** HF `model_type`. */
+  readonly modelType: string;
+  /** A readable name ("BERT", "GPT-2"). */
+  readonly displayName: string;
+  /** The tokenizer its checkpoints use when they ship no `tokenizer.json`. */
+  readonly tokenizer: TokenizerKind;
+  /** Reads the family's size fields from `config.json`. */
+  readSizes(fields: ConfigFields): FamilySizes;
+  /** What the head computes for this config. */
+  task(config: ModelConfig): TaskKind;
+  /** Tensors this config implies. */
+  weights(config: ModelConfig): WeightSpec;
+  /** Normalises an older checkpoint key (a bare base model's missing prefix, TF-era names). */
+  renameKey(name: string): string;
+  /** Where layer `l`'s heads live, for pruning. */
+  headSlices(config: ModelConfig, layer: number): HeadSlice[];
+  /**
+   * The forward pass: embeddings → blocks → head. Returns the logits, or `undefined` when the checkpoint
+   * has no head (a bare encoder).
+   */
+  forward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined;
+  /** Non-layer activations the forward emits besides `embed.*` and `hook_logits` (`ln_final`, `pooler`). */
+  readonly finalHooks: readonly HookKind[];
+  /** The activation behind HF's `hidden_states.{i}`, i = 0 … layers. */
+  hiddenStateHook(i: number, config: ModelConfig): string;
+  /** A new model's `config.json`, with HF's field names and defaults. */
+  newConfig(sizes: NewModelSizes): Record<string, unknown>;
+  /** The initial standard deviation of weight `name` (HF's `_init_weights`; `std` is `initializer_range`). */
+  initStd(name: string, config: ModelConfig, std: number): number;
+  /** Embedding rows that start at zero (BERT's padding row), by weight key. */
+  zeroRows(config: ModelConfig): Map<string, number>;
+}

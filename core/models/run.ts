@@ -1,0 +1,245 @@
+/**
+ * One pass through a model in kernel memory: an arena of activations freed together at the end, the
+ * activations kept by name, and — when gradients are wanted — a tape of backward steps replayed in reverse
+ * (llm.c's "backward is the forward list reversed"). The ops that use it live in `wasm_ops.ts`.
+ *
+ * @module
+ */
+
+import type { Kernels, Ptr } from "../kernels/types.ts";
+import { numel, type Tensor } from "../tensor.ts";
+
+/**
+ * An activation in kernel memory for the duration of a {@linkcode Run}: `shape` floats whose rows (vectors
+ * along the last axis) are `rowStride` floats apart. A view into a wider activation (q, k or v inside a fused
+ * projection) has `base` and `offset` set; its gradient lives at the same offset in the base's gradient.
+ */
+export interface Act {
+  /** Where the first float is. */
+  readonly ptr: Ptr;
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** Number of floats (of the view, not of its base). */
+  readonly size: number;
+  /** Floats from one row to the next (the last dimension, for a contiguous activation). */
+  readonly rowStride: number;
+  /** The activation a view lives in. */
+  readonly base?: Act;
+  /** The view's first float, counted from its base's. */
+  readonly offset?: number;
+}
+
+/**
+ * Training-time dropout for a {@linkcode Run} (HF's `hidden_dropout_prob` / `resid_pdrop` / `embd_pdrop`).
+ * Off unless given: evaluation runs never drop. Attention-probability dropout (`attention_probs_dropout_prob`,
+ * `attn_pdrop`) is not applied: the attention kernels keep the probabilities that head importance reads.
+ */
+export interface DropoutOptions {
+  /** Drop probability in [0, 1) for embeddings, block outputs and the classifier input. */
+  p: number;
+  /** RNG seed: the same seed gives the same masks (each dropout site draws from its own stream). */
+  seed: number;
+}
+
+/**
+ * Called with an activation in kernel memory, by name, while the run is on: lets an analysis reduce an
+ * activation where it lives (attention entropy over [B, H, T, T]) instead of copying it out.
+ */
+export type ActivationObserver = (value: Act, run: Run) => void;
+
+/** What a {@linkcode Run} keeps and records. */
+export interface RunOptions {
+  /** Activation names to copy out (forward values, and `…_grad` names for gradients after backward). */
+  keep?: ReadonlySet<string>;
+  /** Observers by activation name (see {@linkcode ActivationObserver}). */
+  observe?: ReadonlyMap<string, ActivationObserver>;
+  /** Record the tape so that {@linkcode Run.backward} can run. */
+  backward?: boolean;
+  /** Accumulate weight gradients during backward (needs `ParamStore.enableGrads`). */
+  paramGrads?: boolean;
+  /** Dropout at the model's dropout sites (training); none when absent. */
+  dropout?: DropoutOptions;
+}
+
+/** One pass through a model: its arena, kept activations, observers and backward tape. */
+export class Run {
+  /** The kernels the ops call. */
+  readonly k: Kernels;
+  /** Whether ops record their backward. */
+  readonly recording: boolean;
+  /** Whether backward accumulates weight gradients. */
+  readonly paramGrads: boolean;
+  /** Dropout of this run, if any. */
+  readonly dropout: DropoutOptions | undefined;
+  /** Kept activations (and, after backward, kept gradients), by name. */
+  readonly cache: Map<string, Tensor> = new Map();
+  /** The batch's key mask, f32 [B, T] (1 = real token), once the inputs are placed; observers read it. */
+  keyMask: Ptr = 0;
+  readonly #keep: ReadonlySet<string>;
+  readonly #observe: ReadonlyMap<string, ActivationObserver>;
+  readonly #mark: number;
+  readonly #tape: Array<() => void> = [];
+  readonly #grads = new Map<Ptr, Ptr>();
+  readonly #gradHooks: Array<{ name: string; act: Act; shape: readonly number[] }> = [];
+  #disposed = false;
+
+  /**
+   * Starts a run on `kernels` with the given options.
+   *
+   * @param kernels the backend
+   * @param opts what to keep, observe and record
+   */
+  constructor(kernels: Kernels, opts: RunOptions = {}) {
+    this.k = kernels;
+    this.#keep = opts.keep ?? new Set();
+    this.#observe = opts.observe ?? new Map();
+    this.recording = opts.backward ?? false;
+    this.paramGrads = opts.paramGrads ?? false;
+    this.#mark = kernels.mem.mark();
+    if (opts.dropout && !(opts.dropout.p >= 0 && opts.dropout.p < 1)) {
+      throw new Error(`Dropout probability must be in [0, 1), got ${opts.dropout.p}`);
+    }
+    this.dropout = opts.dropout && opts.dropout.p > 0 ? opts.dropout : undefined;
+  }
+
+  /** Whether the activation `name` (or its gradient) is kept or observed: ops may skip work otherwise. */
+  wants(name: string): boolean {
+    return this.#keep.has(name) || this.#keep.has(`${name}_grad`) || this.#observe.has(name);
+  }
+
+  /** Allocates a contiguous activation (zero-filled). */
+  act(shape: readonly number[]): Act {
+    const size = numel(shape);
+    const rowStride = shape.length > 0 ? shape[shape.length - 1]! : 1;
+    return { ptr: this.k.mem.alloc(Math.max(1, size) * 4), shape: [...shape], size, rowStride };
+  }
+
+  /**
+   * A view of `columns` floats of each row of `a`, starting at column `first` (q, k, v in a fused projection).
+   */
+  view(a: Act, first: number, columns: number): Act {
+    const rows = a.size / a.rowStride;
+    const base = a.base ?? a;
+    const offset = (a.offset ?? 0) + first;
+    return {
+      ptr: a.ptr + 4 * first,
+      shape: [...a.shape.slice(0, -1), columns],
+      size: rows * columns,
+      rowStride: a.rowStride,
+      base,
+      offset,
+    };
+  }
+
+  /** Whether `a` is laid out densely (not a strided view). */
+  isContiguous(a: Act): boolean {
+    return a.rowStride === (a.shape.length > 0 ? a.shape[a.shape.length - 1] : 1);
+  }
+
+  /** Allocates an i32 buffer holding `values`. */
+  ints(values: ArrayLike<number>): Ptr {
+    const ptr = this.k.mem.alloc(Math.max(1, values.length) * 4);
+    this.k.mem.i32(ptr, values.length).set(values);
+    return ptr;
+  }
+
+  /** Allocates an f32 buffer holding `values`. */
+  floats(values: ArrayLike<number>): Ptr {
+    const ptr = this.k.mem.alloc(Math.max(1, values.length) * 4);
+    this.k.mem.f32(ptr, values.length).set(values);
+    return ptr;
+  }
+
+  /** Copies `n` floats at `ptr` out of kernel memory. */
+  read(ptr: Ptr, n: number): Float32Array {
+    return this.k.mem.f32(ptr, n).slice();
+  }
+
+  /** Copies an activation (or a strided view, row by row) out of kernel memory. */
+  readAct(a: Act, ptr: Ptr = a.ptr): Float32Array {
+    if (this.isContiguous(a)) return this.read(ptr, a.size);
+    const C = a.shape[a.shape.length - 1]!, rows = a.size / C;
+    const out = new Float32Array(a.size);
+    const mem = this.k.mem.f32(ptr, (rows - 1) * a.rowStride + C);
+    for (let r = 0; r < rows; r++) out.set(mem.subarray(r * a.rowStride, r * a.rowStride + C), r * C);
+    return out;
+  }
+
+  /** The gradient buffer of an activation (allocated zeroed on first use; a view's lies inside its base's). */
+  gradOf(a: Act): Ptr {
+    if (a.base !== undefined) return this.gradOf(a.base) + 4 * a.offset!;
+    let g = this.#grads.get(a.ptr);
+    if (g === undefined) {
+      g = this.k.mem.alloc(Math.max(1, a.size) * 4);
+      this.#grads.set(a.ptr, g);
+    }
+    return g;
+  }
+
+  /** Whether a gradient buffer exists for `a` (something downstream needed it). */
+  hasGrad(a: Act): boolean {
+    return this.#grads.has((a.base ?? a).ptr);
+  }
+
+  /**
+   * Names an activation: copies it out if `name` was asked for (reported with `shape`, by default the
+   * act's), hands it to an observer of `name`, and registers it for its gradient if `name_grad` was asked.
+   */
+  hook(name: string, a: Act, shape: readonly number[] = a.shape): Act {
+    if (this.#keep.has(name)) this.cache.set(name, { shape: [...shape], data: this.readAct(a) });
+    const observer = this.#observe.get(name);
+    if (observer !== undefined) observer(a, this);
+    if (this.#keep.has(`${name}_grad`)) {
+      if (!this.recording) throw new Error(`Gradient "${name}_grad" was asked for without a backward pass`);
+      this.#gradHooks.push({ name: `${name}_grad`, act: a, shape });
+    }
+    return a;
+  }
+
+  /** Pushes a backward step (only when recording). */
+  onBackward(step: () => void): void {
+    if (this.recording) this.#tape.push(step);
+  }
+
+  /**
+   * Replays the tape in reverse. The caller has seeded the loss gradient (e.g. via {@linkcode Run.gradOf}).
+   * Afterwards the gradients asked for are in {@linkcode Run.cache}.
+   *
+   * @throws {Error} when the run did not record
+   */
+  backward(): void {
+    if (!this.recording) throw new Error("backward() on a run that did not record (pass backward: true)");
+    for (let i = this.#tape.length - 1; i >= 0; i--) this.#tape[i]!();
+    this.#tape.length = 0;
+    for (const { name, act, shape } of this.#gradHooks) {
+      this.cache.set(name, {
+        shape: [...shape],
+        data: this.hasGrad(act) ? this.readAct(act, this.gradOf(act)) : new Float32Array(act.size),
+      });
+    }
+  }
+
+  /** Frees every activation of this run. Safe to call twice. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.k.mem.release(this.#mark);
+  }
+
+  /**
+   * Runs a block whose intermediate activations are freed when it returns, unless the run records (backward
+   * needs them). The block's output is allocated first and its value copied there.
+   */
+  scoped(outShape: readonly number[], body: () => Act): Act {
+    if (this.recording) return body();
+    const out = this.act(outShape);
+    const mark = this.k.mem.mark();
+    const h = body();
+    if (!this.isContiguous(h) || h.size !== out.size) {
+      throw new Error("A block must return a dense activation of its input's shape");
+    }
+    this.k.copy(out.ptr, h.ptr, h.size);
+    this.k.mem.release(mark);
+    return out;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The WASM executor of the semantic ops (`ops.ts`): each op is one or a few kernel calls on the run's arena,
+ * and — when the run records — pushes its backward step on the run's tape. This is the only module where a
+ * model's ops meet pointers.
+ *
+ * @module
+ */
+
+import { type GeluKind, MatmulFlags, type Ptr } from "../kernels/types.ts";
+import { numel } from "../tensor.ts";
+import type { ArenaInputs } from "./inputs.ts";
+import type { AttentionSpec, HookLayout, LayerNormParams, LinearParams, ModelOps, TokenInput } from "./ops.ts";
+import type { Param, ParamStore } from "./param_store.ts";
+import type { Act, Run } from "./run.ts";
+
+/** Runs a family's forward pass on the WASM kernels. */
+export class WasmOps implements ModelOps<Act> {
+  readonly #run: Run;
+  readonly #params: ParamStore;
+  readonly #x: ArenaInputs;
+  #dropCalls = 0;
+
+  /**
+   * @param run the run (arena, tape, kept names)
+   * @param params the weights
+   * @param inputs the batch in kernel memory
+   */
+  constructor(run: Run, params: ParamStore, inputs: ArenaInputs) {
+    this.#run = run;
+    this.#params = params;
+    this.#x = inputs;
+  }
+
+  hasWeight(name: string): boolean {
+    return this.#params.has(name);
+  }
+
+  embedding(table: string, input: TokenInput): Act {
+    const x = this.#x;
+    const ids = input === "input_ids" ? x.ids : input === "position_ids" ? x.positions : x.tokenTypes;
+    return this.#gather(this.#params.get(table), ids, x.B * x.T, [x.B, x.T]);
+  }
+
+  /** Rows `src[rows[i]]` of a [N, C] table or activation → [...shape, C]; backward scatter-adds. */
+  #gather(src: Param | Act, rows: Ptr, count: number, shape: readonly number[]): Act {
+    const run = this.#run, k = run.k;
+    const C = src.shape[src.shape.length - 1]!;
+    const y = run.act([...shape, C]);
+    k.embeddingForward(y.ptr, src.ptr, rows, count, C);
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      if ("name" in src) {
+        if (run.paramGrads && src.grad !== 0) k.embeddingBackward(src.grad, run.gradOf(y), rows, count, C);
+      } else k.embeddingBackward(run.gradOf(src), run.gradOf(y), rows, count, C);
+    });
+    return y;
+  }
+
+  add(a: Act, b: Act): Act {
+    const run = this.#run, k = run.k;
+    dense(run, a, "add");
+    dense(run, b, "add");
+    const y = run.act(a.shape);
+    k.add(y.ptr, a.ptr, b.ptr, a.size);
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      const dy = run.gradOf(y);
+      const da = run.gradOf(a);
+      k.add(da, da, dy, a.size);
+      const db = run.gradOf(b);
+      k.add(db, db, dy, b.size);
+    });
+    return y;
+  }
+
+  layerNorm(x: Act, p: LayerNormParams): Act {
+    const run = this.#run, k = run.k;
+    dense(run, x, "layerNorm");
+    const weight = this.#params.get(p.weight), bias = this.#params.get(p.bias);
+    const C = x.shape[x.shape.length - 1]!;
+    const rows = x.size / C;
+    const y = run.act(x.shape);
+    const mean = run.act([rows]);
+    const rstd = run.act([rows]);
+    k.layerNormForward(y.ptr, mean.ptr, rstd.ptr, x.ptr, weight.ptr, bias.ptr, rows, C, p.eps);
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      const dW = run.paramGrads && weight.grad !== 0 ? weight.grad : run.act([C]).ptr;
+      const dB = run.paramGrads && bias.grad !== 0 ? bias.grad : run.act([C]).ptr;
+      k.layerNormBackward(run.gradOf(x), dW, dB, run.gradOf(y), x.ptr, weight.ptr, mean.ptr, rstd.ptr, rows, C);
+    });
+    return y;
+  }
+
+  linear(x: Act, p: LinearParams): Act {
+    const run = this.#run, k = run.k;
+    dense(run, x, "linear");
+    const W = this.#params.get(p.weight);
+    const b = p.bias === undefined ? undefined : this.#params.get(p.bias);
+    const transposed = p.layout === "linear"; // nn.Linear stores [out, in]
+    const K = transposed ? W.shape[1]! : W.shape[0]!;
+    const N = transposed ? W.shape[0]! : W.shape[1]!;
+    const rows = numel(x.shape.slice(0, -1));
+    const y = run.act([...x.shape.slice(0, -1), N]);
+    if (K === 0) {
+      // a layer whose heads are all pruned: only the bias is left
+      if (b) k.addBias(y.ptr, y.ptr, b.ptr, rows, N);
+    } else k.matmul(y.ptr, x.ptr, W.ptr, b ? b.ptr : 0, rows, K, N, transposed ? MatmulFlags.TRANS_B : 0);
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      const dy = run.gradOf(y);
+      if (K > 0) {
+        // dx += dy · op(W)ᵀ
+        const flags = MatmulFlags.ACCUMULATE | (transposed ? 0 : MatmulFlags.TRANS_B);
+        k.matmul(run.gradOf(x), dy, W.ptr, 0, rows, N, K, flags);
+        if (run.paramGrads && W.grad !== 0) {
+          if (transposed) k.matmul(W.grad, dy, x.ptr, 0, N, rows, K, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE);
+          else k.matmul(W.grad, x.ptr, dy, 0, K, rows, N, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE);
+        }
+      }
+      if (run.paramGrads && b && b.grad !== 0) k.biasBackward(b.grad, dy, rows, N);
+    });
+    return y;
+  }
+
+  splitQKV(x: Act, heads: number): [Act, Act, Act] {
+    const width = x.shape[x.shape.length - 1]!;
+    if (width % 3 !== 0 || (heads > 0 && (width / 3) % heads !== 0)) {
+      throw new Error(`splitQKV: a fused projection of width ${width} does not split into 3 × ${heads} heads`);
+    }
+    const HD = width / 3;
+    return [this.#run.view(x, 0, HD), this.#run.view(x, HD, HD), this.#run.view(x, 2 * HD, HD)];
+  }
+
+  attention(q: Act, kk: Act, v: Act, spec: AttentionSpec): Act {
+    const run = this.#run, k = run.k, x = this.#x;
+    const { B, T } = x;
+    const { layer, heads: H, headDim: D, scale, causal } = spec;
+    const ld = q.rowStride;
+    if (kk.rowStride !== ld || v.rowStride !== ld) throw new Error("attention: q, k and v must share one row stride");
+    const headMask = x.headMask[layer]!, headMaskGrad = x.headMaskGrad[layer]!;
+    const ctx = run.act([B, T, H * D]);
+    const probs = run.act([B, H, T, T]);
+    if (H > 0) {
+      k.attentionForward(ctx.ptr, probs.ptr, q.ptr, kk.ptr, v.ptr, ld, x.keyMask, headMask, B, T, H, D, scale, causal);
+    }
+    run.onBackward(() => {
+      if (H === 0 || !run.hasGrad(ctx)) return;
+      const scratch = run.act([T, T]);
+      k.attentionBackward(
+        run.gradOf(q),
+        run.gradOf(kk),
+        run.gradOf(v),
+        headMaskGrad,
+        run.gradOf(ctx),
+        probs.ptr,
+        q.ptr,
+        kk.ptr,
+        v.ptr,
+        ld,
+        headMask,
+        scratch.ptr,
+        B,
+        T,
+        H,
+        D,
+        scale,
+      );
+    });
+    // HF's `attentions` are the probabilities times the head mask: built only when kept or observed
+    if (run.wants(spec.patternHook)) {
+      let pattern = probs;
+      if (headMask !== 0 && H > 0) {
+        pattern = run.act(probs.shape);
+        k.copy(pattern.ptr, probs.ptr, probs.size);
+        const m = run.read(headMask, H);
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < H; h++) {
+            const at = pattern.ptr + 4 * (b * H + h) * T * T;
+            k.scale(at, at, m[h]!, T * T);
+          }
+        }
+      }
+      run.hook(spec.patternHook, pattern);
+    }
+    return ctx;
+  }
+
+  gelu(x: Act, kind: GeluKind): Act {
+    const run = this.#run, k = run.k;
+    dense(run, x, "gelu");
+    const y = run.act(x.shape);
+    k.geluForward(y.ptr, x.ptr, x.size, kind);
+    run.onBackward(() => {
+      if (run.hasGrad(y)) k.geluBackward(run.gradOf(x), x.ptr, run.gradOf(y), x.size, kind);
+    });
+    return y;
+  }
+
+  tanh(x: Act): Act {
+    const run = this.#run, k = run.k;
+    dense(run, x, "tanh");
+    const y = run.act(x.shape);
+    k.tanhForward(y.ptr, x.ptr, x.size);
+    run.onBackward(() => {
+      if (run.hasGrad(y)) k.tanhBackward(run.gradOf(x), y.ptr, run.gradOf(y), x.size);
+    });
+    return y;
+  }
+
+  firstToken(x: Act): Act {
+    const run = this.#run, k = run.k;
+    dense(run, x, "firstToken");
+    const [B, T, C] = x.shape as [number, number, number];
+    const y = run.act([B, C]);
+    for (let b = 0; b < B; b++) k.copy(y.ptr + 4 * b * C, x.ptr + 4 * b * T * C, C);
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      const dy = run.gradOf(y);
+      const dx = run.gradOf(x);
+      for (let b = 0; b < B; b++) k.add(dx + 4 * b * T * C, dx + 4 * b * T * C, dy + 4 * b * C, C);
+    });
+    return y;
+  }
+
+  lossRows(x: Act): Act {
+    const rows = this.#x.lmRows;
+    if (rows === undefined) return x;
+    dense(this.#run, x, "lossRows");
+    return this.#gather(x, rows.ptr, rows.count, [rows.count]);
+  }
+
+  dropout(x: Act): Act {
+    const run = this.#run, k = run.k;
+    const d = run.dropout;
+    if (d === undefined) return x;
+    dense(run, x, "dropout");
+    // the i-th site of a run draws from seed hash(seed, i): every site gets an independent mask
+    const i = this.#dropCalls++;
+    const seed = (Math.imul(d.seed >>> 0, 0x9e3779b1) + Math.imul(i + 1, 0x85ebca77)) >>> 0;
+    const y = run.act(x.shape);
+    const mask = run.act(x.shape);
+    k.dropoutForward(y.ptr, mask.ptr, x.ptr, x.size, d.p, seed);
+    run.onBackward(() => {
+      if (run.hasGrad(y)) k.dropoutBackward(run.gradOf(x), mask.ptr, run.gradOf(y), x.size);
+    });
+    return y;
+  }
+
+  block(x: Act, body: (x: Act) => Act): Act {
+    return this.#run.scoped(x.shape, () => body(x));
+  }
+
+  hook(name: string, x: Act, layout?: HookLayout): Act {
+    const H = layout?.heads;
+    if (H === undefined || !this.#run.wants(name)) return this.#run.hook(name, x);
+    const C = x.shape[x.shape.length - 1]!;
+    return this.#run.hook(name, x, [...x.shape.slice(0, -1), H, H > 0 ? C / H : 0]);
+  }
+}
+
+/** Kernels other than attention read dense rows: a strided view must not reach them. */
+function dense(run: Run, a: Act, op: string): void {
+  if (!run.isContiguous(a)) {
+    throw new Error(`${op}: needs a dense activation, got a strided view (use it in attention)`);
+  }
+}
