@@ -215,6 +215,16 @@ export class TransformerModel {
           result.lossCount = lm ? lm.rows.length : x.B;
         }
       }
+      if (names.has(hookName("head_mask"))) {
+        const m = req.headMask;
+        run.cache.set(hookName("head_mask"), {
+          shape: [c.layers, c.heads],
+          data: Float32Array.from(
+            { length: c.layers * c.heads },
+            (_, i) => (m ? m[Math.floor(i / c.heads)]![i % c.heads]! : 1),
+          ),
+        });
+      }
       if (recording) run.backward();
       if (names.has(headGradName)) {
         result.headMaskGrad = this.perOriginalHead((l) => {
