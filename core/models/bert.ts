@@ -64,14 +64,14 @@ function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
   for (let l = 0; l < config.layers; l++) {
     const p = `bert.encoder.layer.${l}`;
     const H = config.heads - config.prunedHeads[l]!.length;
-    h = ops.block(h, (x) => {
-      ops.hook(hookName("resid_pre", l), x);
+    h = ops.block(h, (input) => {
+      const x = ops.hook(hookName("resid_pre", l), input);
       // self-attention: separate Q, K, V projections
       const heads = { heads: H };
       const q = ops.hook(hookName("q", l), ops.linear(x, dense(`${p}.attention.self.query`)), heads);
       const k = ops.hook(hookName("k", l), ops.linear(x, dense(`${p}.attention.self.key`)), heads);
       const v = ops.hook(hookName("v", l), ops.linear(x, dense(`${p}.attention.self.value`)), heads);
-      const z = ops.attention(q, k, v, {
+      const context = ops.attention(q, k, v, {
         layer: l,
         heads: H,
         headDim: D,
@@ -79,7 +79,7 @@ function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
         causal: false,
         patternHook: hookName("pattern", l),
       });
-      ops.hook(hookName("z", l), z, heads);
+      const z = ops.hook(hookName("z", l), context, heads);
       const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, dense(`${p}.attention.output.dense`)));
       const mid = ops.hook(
         hookName("resid_mid", l),

@@ -141,3 +141,63 @@ Deno.test("trace: a pruned layer records its remaining heads; a bare encoder rec
   strictEqual(bare.logits, undefined);
   ok(!bare.hooks.has("pooler.hook_out"));
 });
+
+Deno.test("patching: the clean residual stream restores the clean output; a patch that keeps the values is the identity; gradients stop at a patch", async () => {
+  for (const name of ["bert-tiny-random", "gpt2-tiny-random"]) {
+    const { model } = await loadModel(localFiles(fixtureModel(name)), { tokenizer: false });
+    const clean = { batchSize: 1, seqLen: 4, inputIds: Int32Array.from([5, 6, 7, 8]) };
+    const corrupt = { batchSize: 1, seqLen: 4, inputIds: Int32Array.from([5, 9, 7, 8]) };
+    const z = hookName("z", 1);
+    const names = [z, "hidden_states.2", "logits"];
+    const a = model.run({ batch: clean, names });
+    const b = model.run({ batch: corrupt, names });
+    // patch the whole residual stream entering layer 1 with the clean run's: everything after it is the clean run's
+    const resid = hookName("resid_pre", 1);
+    const residClean = model.run({ batch: clean, names: [resid] }).cache.get(resid)!.data;
+    const whole = model.run({
+      batch: corrupt,
+      names,
+      patch: new Map([[resid, (v: Float32Array) => v.set(residClean)]]),
+    });
+    const same = (x: Float32Array, y: Float32Array) => x.every((v, i) => Math.abs(v - y[i]!) < 1e-5);
+    ok(
+      same(whole.cache.get(hookName("logits"))!.data, a.cache.get(hookName("logits"))!.data),
+      `${name}: full patch restores the clean logits`,
+    );
+    ok(
+      !same(b.cache.get(hookName("logits"))!.data, a.cache.get(hookName("logits"))!.data),
+      `${name}: the corruption matters`,
+    );
+    // a patch that keeps the values is the identity
+    const noop = model.run({ batch: corrupt, names, patch: new Map([[z, () => {}]]) });
+    ok(same(noop.cache.get(hookName("logits"))!.data, b.cache.get(hookName("logits"))!.data));
+    // gradients stop at a patched activation (its producer sees none) but reach it
+    if (model.task === "lm") {
+      const g = model.run({
+        batch: corrupt,
+        labels: "lm",
+        names: [`${z}_grad`, hookName("q", 1, true)],
+        patch: new Map([[z, () => {}]]),
+      });
+      ok(g.cache.get(`${z}_grad`)!.data.some((v) => v !== 0));
+      ok(g.cache.get(hookName("q", 1, true))!.data.every((v) => v === 0));
+    }
+    throws(() => model.run({ batch: clean, patch: new Map([["attentions.0", () => {}]]) }), /cannot be patched/);
+  }
+});
+
+Deno.test("patching q of a fused projection: attention reads dense copies, gradients still reach k and v", async () => {
+  const { model } = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")), { tokenizer: false });
+  const batch = { batchSize: 1, seqLen: 4, inputIds: Int32Array.from([270, 705, 82, 257]) };
+  const q = hookName("q", 0);
+  const base = model.run({ batch, labels: "lm", names: ["logits", hookName("k", 0, true)] });
+  const same = model.run({
+    batch,
+    labels: "lm",
+    names: ["logits", hookName("k", 0, true)],
+    patch: new Map([[q, () => {}]]),
+  });
+  const close = (x: Float32Array, y: Float32Array) => x.every((v, i) => Math.abs(v - y[i]!) < 1e-5);
+  ok(close(base.logits!.data, same.logits!.data));
+  ok(close(base.cache.get(hookName("k", 0, true))!.data, same.cache.get(hookName("k", 0, true))!.data));
+});

@@ -88,16 +88,16 @@ function gpt2Forward<T>(ops: ModelOps<T>, config: ModelConfig): T {
     const H = config.heads - config.prunedHeads[l]!.length;
     let scale = config.scaleAttnWeights ? 1 / Math.sqrt(D) : 1;
     if (config.scaleAttnByInverseLayerIdx) scale /= l + 1;
-    h = ops.block(h, (x) => {
-      ops.hook(hookName("resid_pre", l), x);
+    h = ops.block(h, (input) => {
+      const x = ops.hook(hookName("resid_pre", l), input);
       // attention: one fused projection to [q | k | v], each H·D wide
       const a = ops.layerNorm(x, ln(`${p}.ln_1`));
       const heads = { heads: H };
-      const [q, k, v] = ops.splitQKV(ops.linear(a, conv(`${p}.attn.c_attn`)), H);
-      ops.hook(hookName("q", l), q, heads);
-      ops.hook(hookName("k", l), k, heads);
-      ops.hook(hookName("v", l), v, heads);
-      const z = ops.attention(q, k, v, {
+      const [fusedQ, fusedK, fusedV] = ops.splitQKV(ops.linear(a, conv(`${p}.attn.c_attn`)), H);
+      const q = ops.hook(hookName("q", l), fusedQ, heads);
+      const k = ops.hook(hookName("k", l), fusedK, heads);
+      const v = ops.hook(hookName("v", l), fusedV, heads);
+      const context = ops.attention(q, k, v, {
         layer: l,
         heads: H,
         headDim: D,
@@ -105,7 +105,7 @@ function gpt2Forward<T>(ops: ModelOps<T>, config: ModelConfig): T {
         causal: true,
         patternHook: hookName("pattern", l),
       });
-      ops.hook(hookName("z", l), z, heads);
+      const z = ops.hook(hookName("z", l), context, heads);
       const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, conv(`${p}.attn.c_proj`)));
       const mid = ops.hook(hookName("resid_mid", l), ops.add(x, ops.dropout(attnOut)));
       // MLP

@@ -15,7 +15,7 @@ import type { ModelFamily } from "./family.ts";
 import { type ArenaInputs, type Batch, checkBatch, checkHeadMask, type HeadMask, placeInputs } from "./inputs.ts";
 import { ParamStore } from "./param_store.ts";
 import { familyOf } from "./registry.ts";
-import { type Act, type ActivationObserver, type DropoutOptions, Run } from "./run.ts";
+import { type Act, type ActivationObserver, type ActivationPatch, type DropoutOptions, Run } from "./run.ts";
 import { traceModel } from "./trace_ops.ts";
 import { WasmOps } from "./wasm_ops.ts";
 
@@ -37,6 +37,12 @@ export interface RunRequest {
    * `Run`'s {@linkcode ActivationObserver}); `core/bertology/entropy.ts` measures attention entropy so.
    */
   observe?: ReadonlyMap<string, ActivationObserver>;
+  /**
+   * Patches by activation name: each replaces that activation's values for the rest of the pass (see `Run`'s
+   * {@linkcode ActivationPatch}) — activation patching, head ablation, interpolated input embeddings. Any
+   * activation but `hook_pattern`, `hook_logits` and `hook_head_mask` can be patched (use `headMask` for those).
+   */
+  patch?: ReadonlyMap<string, ActivationPatch>;
   /** [layers][heads] multipliers on the attention probabilities (original head numbering). */
   headMask?: HeadMask;
   /** Labels for the loss; required for any gradient. */
@@ -180,7 +186,14 @@ export class TransformerModel {
     if (req.headMask) checkHeadMask(req.headMask, c);
     const names = new Set<string>();
     for (const n of req.names ?? []) names.add(this.resolveName(n));
-    for (const n of req.observe?.keys() ?? []) this.resolveName(n);
+    const observe = new Map([...(req.observe ?? [])].map(([n, f]) => [this.resolveName(n), f]));
+    const patch = new Map([...(req.patch ?? [])].map(([n, f]) => [this.resolveName(n), f]));
+    for (const n of patch.keys()) {
+      const kind = parseHookName(n)?.kind;
+      if (kind === "pattern" || kind === "logits" || kind === "head_mask" || n.endsWith("_grad")) {
+        throw new Error(`"${n}" cannot be patched (patch the values it is computed from, or use headMask)`);
+      }
+    }
     const headGradName = hookName("head_mask", undefined, true);
     const recording = req.paramGrads === true || [...names].some((n) => n.endsWith("_grad"));
     if (recording && req.labels === undefined) throw new Error("Gradients need labels (a loss to differentiate)");
@@ -192,7 +205,8 @@ export class TransformerModel {
       keep: names,
       backward: recording,
       paramGrads: req.paramGrads === true,
-      ...(req.observe ? { observe: req.observe } : {}),
+      observe,
+      patch,
       ...(req.dropout ? { dropout: req.dropout } : {}),
     });
     try {

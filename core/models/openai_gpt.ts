@@ -25,14 +25,14 @@ function openaiGptForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
   for (let l = 0; l < config.layers; l++) {
     const p = `transformer.h.${l}`;
     const H = config.heads - config.prunedHeads[l]!.length;
-    h = ops.block(h, (x) => {
-      ops.hook(hookName("resid_pre", l), x);
+    h = ops.block(h, (input) => {
+      const x = ops.hook(hookName("resid_pre", l), input);
       const heads = { heads: H };
-      const [q, k, v] = ops.splitQKV(ops.linear(x, conv(`${p}.attn.c_attn`)), H);
-      ops.hook(hookName("q", l), q, heads);
-      ops.hook(hookName("k", l), k, heads);
-      ops.hook(hookName("v", l), v, heads);
-      const z = ops.attention(q, k, v, {
+      const [fusedQ, fusedK, fusedV] = ops.splitQKV(ops.linear(x, conv(`${p}.attn.c_attn`)), H);
+      const q = ops.hook(hookName("q", l), fusedQ, heads);
+      const k = ops.hook(hookName("k", l), fusedK, heads);
+      const v = ops.hook(hookName("v", l), fusedV, heads);
+      const context = ops.attention(q, k, v, {
         layer: l,
         heads: H,
         headDim: D,
@@ -40,7 +40,7 @@ function openaiGptForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
         causal: true,
         patternHook: hookName("pattern", l),
       });
-      ops.hook(hookName("z", l), z, heads);
+      const z = ops.hook(hookName("z", l), context, heads);
       const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, conv(`${p}.attn.c_proj`)));
       // post-LN, like BERT: n = LN1(h + attn), out = LN2(n + mlp(n))
       const mid = ops.hook(hookName("resid_mid", l), ops.layerNorm(ops.add(x, ops.dropout(attnOut)), ln(`${p}.ln_1`)));

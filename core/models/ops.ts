@@ -102,6 +102,9 @@ export interface ModelOps<T> {
    * intermediates once it returns (inference keeps one block's activations at a time).
    */
   block(x: T, body: (x: T) => T): T;
-  /** Names an activation (see `../hooks.ts`): kept, observed or differentiated when asked for; returns `x`. */
+  /**
+   * Names an activation (see `../hooks.ts`): kept, observed, differentiated or patched when asked for. Returns
+   * the value to use downstream: `x`, or its patched replacement — so a family must continue from the result.
+   */
   hook(name: string, x: T, layout?: HookLayout): T;
 }

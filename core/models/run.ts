@@ -47,12 +47,21 @@ export interface DropoutOptions {
  */
 export type ActivationObserver = (value: Act, run: Run) => void;
 
+/**
+ * Replaces an activation's values for the rest of the pass (activation patching, ablation, interpolated
+ * inputs): called with a copy of the values (dense, in the hook's shape), edits it in place. The edited copy
+ * is a constant of the pass: gradients reach it (`name_grad`) but stop there.
+ */
+export type ActivationPatch = (values: Float32Array, shape: readonly number[]) => void;
+
 /** What a {@linkcode Run} keeps and records. */
 export interface RunOptions {
   /** Activation names to copy out (forward values, and `…_grad` names for gradients after backward). */
   keep?: ReadonlySet<string>;
   /** Observers by activation name (see {@linkcode ActivationObserver}). */
   observe?: ReadonlyMap<string, ActivationObserver>;
+  /** Patches by activation name (see {@linkcode ActivationPatch}). */
+  patch?: ReadonlyMap<string, ActivationPatch>;
   /** Record the tape so that {@linkcode Run.backward} can run. */
   backward?: boolean;
   /** Accumulate weight gradients during backward (needs `ParamStore.enableGrads`). */
@@ -77,6 +86,7 @@ export class Run {
   keyMask: Ptr = 0;
   readonly #keep: ReadonlySet<string>;
   readonly #observe: ReadonlyMap<string, ActivationObserver>;
+  readonly #patch: ReadonlyMap<string, ActivationPatch>;
   readonly #mark: number;
   readonly #tape: Array<() => void> = [];
   readonly #grads = new Map<Ptr, Ptr>();
@@ -93,6 +103,7 @@ export class Run {
     this.k = kernels;
     this.#keep = opts.keep ?? new Set();
     this.#observe = opts.observe ?? new Map();
+    this.#patch = opts.patch ?? new Map();
     this.recording = opts.backward ?? false;
     this.paramGrads = opts.paramGrads ?? false;
     this.#mark = kernels.mem.mark();
@@ -104,7 +115,7 @@ export class Run {
 
   /** Whether the activation `name` (or its gradient) is kept or observed: ops may skip work otherwise. */
   wants(name: string): boolean {
-    return this.#keep.has(name) || this.#keep.has(`${name}_grad`) || this.#observe.has(name);
+    return this.#keep.has(name) || this.#keep.has(`${name}_grad`) || this.#observe.has(name) || this.#patch.has(name);
   }
 
   /** Allocates a contiguous activation (zero-filled). */
@@ -182,10 +193,19 @@ export class Run {
   }
 
   /**
-   * Names an activation: copies it out if `name` was asked for (reported with `shape`, by default the
-   * act's), hands it to an observer of `name`, and registers it for its gradient if `name_grad` was asked.
+   * Names an activation: replaces it by its patch if `name` has one, copies it out if `name` was asked for
+   * (reported with `shape`, by default the act's), hands it to an observer of `name`, and registers it for
+   * its gradient if `name_grad` was asked. Returns the activation to use downstream.
    */
-  hook(name: string, a: Act, shape: readonly number[] = a.shape): Act {
+  hook(name: string, act: Act, shape: readonly number[] = act.shape): Act {
+    let a = act;
+    const patch = this.#patch.get(name);
+    if (patch !== undefined) {
+      const values = this.readAct(a);
+      patch(values, shape);
+      a = this.act(a.shape);
+      this.k.mem.f32(a.ptr, a.size).set(values);
+    }
     if (this.#keep.has(name)) this.cache.set(name, { shape: [...shape], data: this.readAct(a) });
     const observer = this.#observe.get(name);
     if (observer !== undefined) observer(a, this);

@@ -132,12 +132,14 @@ export class WasmOps implements ModelOps<Act> {
     return [this.#run.view(x, 0, HD), this.#run.view(x, HD, HD), this.#run.view(x, 2 * HD, HD)];
   }
 
-  attention(q: Act, kk: Act, v: Act, spec: AttentionSpec): Act {
+  attention(query: Act, key: Act, value: Act, spec: AttentionSpec): Act {
     const run = this.#run, k = run.k, x = this.#x;
     const { B, T } = x;
     const { layer, heads: H, headDim: D, scale, causal } = spec;
+    // the kernel reads q, k, v with one row stride: views of one fused projection, or dense (a patched one)
+    const shared = query.rowStride === key.rowStride && key.rowStride === value.rowStride;
+    const [q, kk, v] = shared ? [query, key, value] : [this.#dense(query), this.#dense(key), this.#dense(value)];
     const ld = q.rowStride;
-    if (kk.rowStride !== ld || v.rowStride !== ld) throw new Error("attention: q, k and v must share one row stride");
     const headMask = x.headMask[layer]!, headMaskGrad = x.headMaskGrad[layer]!;
     const ctx = run.act([B, T, H * D]);
     const probs = run.act([B, H, T, T]);
@@ -184,6 +186,21 @@ export class WasmOps implements ModelOps<Act> {
       run.hook(spec.patternHook, pattern);
     }
     return ctx;
+  }
+
+  /** A dense copy of a strided view (row by row); backward adds the rows back. Dense input: returned as is. */
+  #dense(a: Act): Act {
+    const run = this.#run, k = run.k;
+    if (run.isContiguous(a)) return a;
+    const C = a.shape[a.shape.length - 1]!, rows = a.size / C, stride = a.rowStride;
+    const y = run.act(a.shape);
+    for (let r = 0; r < rows; r++) k.copy(y.ptr + 4 * r * C, a.ptr + 4 * r * stride, C);
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      const dy = run.gradOf(y), da = run.gradOf(a);
+      for (let r = 0; r < rows; r++) k.add(da + 4 * r * stride, da + 4 * r * stride, dy + 4 * r * C, C);
+    });
+    return y;
   }
 
   gelu(x: Act, kind: GeluKind): Act {
