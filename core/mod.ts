@@ -5,9 +5,13 @@
  * cache, checkpoint writing) live in `@bertology/core/checkpoint/deno`.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { loadModel, memoryFiles } from "@bertology/core";
- * const { model, tokenizer } = await loadModel(memoryFiles(files));
+ * const dir = "tests/fixtures/models/bert-tiny-random";
+ * const files = Object.fromEntries(
+ *   ["config.json", "model.safetensors", "vocab.txt"].map((f) => [f, Deno.readFileSync(`${dir}/${f}`)]),
+ * );
+ * const { model, tokenizer } = await loadModel(memoryFiles(files, dir));
  * const enc = tokenizer!.encode("a gripping film");
  * const batch = { batchSize: 1, seqLen: enc.ids.length, inputIds: Int32Array.from(enc.ids) };
  * const { cache } = model.run({ batch, names: ["blocks.0.attn.hook_pattern"] });

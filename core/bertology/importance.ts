@@ -71,7 +71,12 @@ export interface ImportanceResult {
  *
  * @throws {Error} when there is no batch, or the model rejects a batch (see `TransformerModel.run`)
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import { computeHeadImportance } from "./importance.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/bert-tiny-random"), { tokenizer: false });
+ * const batch = { batchSize: 2, seqLen: 3, inputIds: Int32Array.from([2, 45, 3, 2, 46, 3]) };
  * const result = computeHeadImportance(model, [{ batch, labels: new Int32Array([1, 0]) }]);
  * result.importance.shape; // [layers, heads]
  * ```

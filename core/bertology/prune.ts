@@ -70,8 +70,13 @@ export function parseHeadsToPrune(value: unknown, config: ModelConfig, source = 
  * @param heads heads to remove, original numbering
  * @returns the new config (with `pruned_heads` accumulated) and weights; inputs are not modified
  * @example Usage
- * ```ts ignore
- * const { config: c2, weights: w2 } = pruneWeights(model.config, model.params.toTensors(), { 0: [1, 3] });
+ * ```ts
+ * import { pruneWeights } from "./prune.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/bert-tiny-random"), { tokenizer: false });
+ * const { config } = pruneWeights(model.config, model.params.toTensors(), { 0: [1, 3] });
+ * config.prunedHeads[0]; // [1, 3]
  * ```
  */
 export function pruneWeights(

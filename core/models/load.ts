@@ -37,9 +37,13 @@ export interface LoadedModel {
  * @throws {Error} naming the file and field/tensor at fault: missing or invalid config.json, unknown
  *   `model_type`, missing tensors, shapes that disagree with the config, unreadable weights or tokenizer
  * @example Usage
- * ```ts ignore
- * import { localFiles } from "../checkpoint/deno.ts";
+ * ```ts
+ * import { loadModel } from "./load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
  * const { model, tokenizer } = await loadModel(localFiles("models/bert-sst2"));
+ * const enc = tokenizer!.encode("a gripping, beautifully made film");
+ * const { logits } = model.run({ batch: { batchSize: 1, seqLen: enc.ids.length, inputIds: Int32Array.from(enc.ids) } });
+ * logits!.shape; // [1, 2]
  * ```
  */
 export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Promise<LoadedModel> {
