@@ -112,6 +112,11 @@ export interface ModelFamily {
    * has no head (a bare encoder).
    */
   forward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined;
+  /**
+   * A language model's readout applied to any residual stream [.., C] → logits [.., vocab]: the final
+   * LayerNorm (when the family has one) and the unembedding (the logit lens). Absent for classifiers.
+   */
+  unembed?<T>(ops: ModelOps<T>, config: ModelConfig, residual: T): T;
   /** Non-layer activations the forward emits besides `embed.*` and `hook_logits` (`ln_final`, `pooler`). */
   readonly finalHooks: readonly HookKind[];
   /** The activation behind HF's `hidden_states.{i}`, i = 0 … layers. */

@@ -201,3 +201,21 @@ Deno.test("patching q of a fused projection: attention reads dense copies, gradi
   ok(close(base.logits!.data, same.logits!.data));
   ok(close(base.cache.get(hookName("k", 0, true))!.data, same.cache.get(hookName("k", 0, true))!.data));
 });
+
+Deno.test("logit lens: unembedding the last residual stream gives the model's own logits (GPT-2, OpenAI GPT)", async () => {
+  for (const name of ["gpt2-tiny-random", "openai-gpt-tiny-random"]) {
+    const { model } = await loadModel(localFiles(fixtureModel(name)), { tokenizer: false });
+    const L = model.config.layers;
+    const batch = { batchSize: 1, seqLen: 4, inputIds: Int32Array.from([27, 70, 82, 25]) };
+    const last = hookName("resid_post", L - 1);
+    const { cache, logits } = model.run({ batch, names: [last, "logits"] });
+    const lens = model.unembed(cache.get(last)!);
+    deepStrictEqual(lens.shape, logits!.shape);
+    ok(lens.data.every((v, i) => Math.abs(v - logits!.data[i]!) < 1e-4), name);
+  }
+  const { model: bert } = await loadModel(localFiles(fixtureModel("bert-tiny-random")), { tokenizer: false });
+  throws(
+    () => bert.unembed({ shape: [1, bert.config.hidden], data: new Float32Array(bert.config.hidden) }),
+    /no unembedding/,
+  );
+});

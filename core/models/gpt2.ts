@@ -68,8 +68,13 @@ export function gptWeights(config: ModelConfig, embeddings: [string, string], ex
  * layout, computed only on the rows a loss counts.
  */
 export function lmHead<T>(ops: ModelOps<T>, f: T, tokenEmbedding: string): T {
+  return unembedding(ops, ops.lossRows(f), tokenEmbedding);
+}
+
+/** logits = x · Eᵀ through the untied `lm_head` when the checkpoint has one, else the token embedding E. */
+export function unembedding<T>(ops: ModelOps<T>, x: T, tokenEmbedding: string): T {
   const weight = ops.hasWeight("lm_head.weight") ? "lm_head.weight" : tokenEmbedding;
-  return ops.linear(ops.lossRows(f), { weight, layout: "linear" });
+  return ops.linear(x, { weight, layout: "linear" });
 }
 
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
@@ -153,6 +158,12 @@ export const gpt2: ModelFamily = {
   renameKey: (name) => (/^(wte|wpe|h|ln_f)\./.test(name) ? `transformer.${name}` : name),
   headSlices: gptHeadSlices,
   forward: gpt2Forward,
+  unembed: (ops, c, x) =>
+    unembedding(
+      ops,
+      ops.layerNorm(x, { weight: "transformer.ln_f.weight", bias: "transformer.ln_f.bias", eps: c.layerNormEps }),
+      "transformer.wte.weight",
+    ),
   finalHooks: ["ln_final"],
   // GPT-2 returns block inputs and, last, the final LayerNorm's output
   hiddenStateHook: (i, c) =>

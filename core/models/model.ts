@@ -254,6 +254,39 @@ export class TransformerModel {
   }
 
   /**
+   * The logit lens: the model's own readout (final LayerNorm, when the family has one, and the unembedding)
+   * applied to a residual stream — e.g. `blocks.{l}.hook_resid_post` from a run — giving logits [.., vocab].
+   * Applied to the last block's output it gives the model's own logits.
+   *
+   * @param residual activations [..., d_model]
+   * @throws {Error} for a model without a language-model readout, or a residual of the wrong width
+   */
+  unembed(residual: Tensor): Tensor {
+    const c = this.config;
+    const unembed = this.family.unembed;
+    if (unembed === undefined) {
+      throw new Error(
+        `A ${this.family.displayName} ${c.task} model has no unembedding (logit lens is for language models)`,
+      );
+    }
+    if (residual.shape[residual.shape.length - 1] !== c.hidden) {
+      throw new Error(
+        `unembed: the residual must end in d_model = ${c.hidden}, got shape [${residual.shape.join(", ")}]`,
+      );
+    }
+    const run = new Run(this.kernels);
+    try {
+      const x = run.act(residual.shape);
+      this.kernels.mem.f32(x.ptr, x.size).set(residual.data);
+      const inputs = placeInputs(run, { batchSize: 1, seqLen: 1, inputIds: new Int32Array(1) }, c, undefined, false);
+      const y = unembed(new WasmOps(run, this.params, inputs), c, x);
+      return { shape: [...y.shape], data: run.read(y.ptr, y.size) };
+    } finally {
+      run.dispose();
+    }
+  }
+
+  /**
    * Spreads per-layer values of kept heads over [layers, heads] in original numbering (pruned heads 0).
    *
    * @param values layer → one value per kept head (or `undefined` for none)

@@ -9,7 +9,7 @@
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
-import { gptHeadSlices, gptWeights, lmHead } from "./gpt2.ts";
+import { gptHeadSlices, gptWeights, lmHead, unembedding } from "./gpt2.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
@@ -82,6 +82,8 @@ export const openaiGpt: ModelFamily = {
   renameKey: (name) => (/^(tokens_embed|positions_embed|h)\./.test(name) ? `transformer.${name}` : name),
   headSlices: gptHeadSlices,
   forward: openaiGptForward,
+  // post-LN blocks end normalised: the unembedding reads the residual stream as it is
+  unembed: (ops, _c, x) => unembedding(ops, x, "transformer.tokens_embed.weight"),
   finalHooks: [],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({
