@@ -33,7 +33,7 @@ export function maxAbsDiff(label: string, expected: Tensor, actual: Tensor): num
   }
   let max = 0;
   for (let i = 0; i < expected.data.length; i++) {
-    const d = Math.abs(expected.data[i] - actual.data[i]);
+    const d = Math.abs(expected.data[i]! - actual.data[i]!);
     if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
   }
   return max;

@@ -31,7 +31,7 @@ for (const [backend, makeKernels] of BACKENDS) {
       const e = expected.get("head_mask_grad")!, a = result.headMaskGrad!;
       maxAbsDiff("head_mask_grad", e, a);
       e.data.forEach((v, i) => {
-        if (!(Math.abs(v - a.data[i]) <= 1e-5 + 1e-3 * Math.abs(v))) {
+        if (!(Math.abs(v - a.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v))) {
           throw new Error(`head_mask_grad[${i}] = ${a.data[i]} vs HF ${v}\nours ${[...a.data]}\nHF   ${[...e.data]}`);
         }
       });

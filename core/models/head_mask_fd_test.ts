@@ -30,12 +30,12 @@ function checkFiniteDifferences(m: TransformerModel, ids: number[][], labels: La
     for (let h = 0; h < H; h++) {
       const at = (d: number) => {
         const hm = base.map((r) => [...r]);
-        hm[l][h] += d;
+        hm[l]![h]! += d;
         return m.run({ batch, labels, headMask: hm }).loss!;
       };
       const fd = (at(eps) - at(-eps)) / (2 * eps);
       ok(
-        Math.abs(fd - g[l * H + h]) <= 2e-4 + 2e-2 * Math.abs(fd),
+        Math.abs(fd - g[l * H + h]!) <= 2e-4 + 2e-2 * Math.abs(fd),
         `mask[${l}][${h}]: backward ${g[l * H + h]}, finite difference ${fd}`,
       );
     }
@@ -59,7 +59,7 @@ Deno.test("head_mask_grad equals finite differences of the regression (MSE) loss
     c.problem_type = "regression";
     c.id2label = { 0: "score" };
     const cw = w.get("classifier.weight")!, cb = w.get("classifier.bias")!;
-    w.set("classifier.weight", { shape: [1, cw.shape[1]], data: cw.data.slice(0, cw.shape[1]) });
+    w.set("classifier.weight", { shape: [1, cw.shape[1]!], data: cw.data.slice(0, cw.shape[1]) });
     w.set("classifier.bias", { shape: [1], data: cb.data.slice(0, 1) });
   });
   checkFiniteDifferences(

@@ -38,7 +38,7 @@ export function batchFromArrays(
   source: string,
 ): Batch {
   const ids = matrix(fields.input_ids, "input_ids", source);
-  const B = ids.length, T = B > 0 ? ids[0].length : 0;
+  const B = ids.length, T = B > 0 ? ids[0]!.length : 0;
   const flat = (rows: number[][], field: string) => {
     if (rows.length !== B || rows.some((r) => r.length !== T)) {
       throw new Error(`${source}: field "${field}" must have shape [${B}, ${T}] like "input_ids"`);
@@ -63,7 +63,7 @@ function matrix(value: unknown, field: string, source: string): number[][] {
   if (rows.some((r) => r.some((v) => typeof v !== "number" || !Number.isInteger(v)))) {
     throw new Error(`${source}: field "${field}" must hold integers only`);
   }
-  if (rows.some((r) => r.length !== rows[0].length)) {
+  if (rows.some((r) => r.length !== rows[0]!.length)) {
     throw new Error(`${source}: rows of "${field}" have different lengths`);
   }
   return rows as number[][];
@@ -97,7 +97,7 @@ export function checkBatch(batch: Batch, config: ModelConfig): void {
     );
   }
   for (let i = 0; i < batch.inputIds.length; i++) {
-    const id = batch.inputIds[i];
+    const id = batch.inputIds[i]!;
     if (id < 0 || id >= config.vocabSize) {
       throw new Error(
         `"input_ids"[${Math.floor(i / T)}][${i % T}] = ${id} is outside the vocabulary (size ${config.vocabSize})`,
@@ -139,7 +139,9 @@ export function checkHeadMask(mask: HeadMask, config: ModelConfig, source = "hea
   }
   for (let l = 0; l < rows; l++) {
     for (let h = 0; h < config.heads; h++) {
-      if (!Number.isFinite(mask[l][h])) throw new Error(`${source}[${l}][${h}] = ${mask[l][h]} is not a finite number`);
+      if (!Number.isFinite(mask[l]![h])) {
+        throw new Error(`${source}[${l}][${h}] = ${mask[l]![h]} is not a finite number`);
+      }
     }
   }
 }
@@ -187,7 +189,7 @@ export function placeInputs(
   const grads: Ptr[] = [];
   for (let l = 0; l < config.layers; l++) {
     const kept = keptHeads(config, l);
-    masks.push(headMask && kept.length > 0 ? run.floats(kept.map((h) => headMask[l][h])) : 0);
+    masks.push(headMask && kept.length > 0 ? run.floats(kept.map((h) => headMask[l]![h]!)) : 0);
     if (wantHeadMaskGrad && kept.length > 0) {
       // the backward kernel needs the multipliers to exist even when the caller gave no mask
       if (masks[l] === 0) masks[l] = run.floats(kept.map(() => 1));

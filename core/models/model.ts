@@ -31,26 +31,26 @@ export interface RunRequest {
    * (`…_grad`, `hook_head_mask_grad`). Nothing else is kept. HF names (`hidden_states.1`, `attentions.0`,
    * `logits`, `head_mask_grad`) are accepted too. A name the model cannot produce is an error.
    */
-  names?: Iterable<string>;
+  names?: Iterable<string> | undefined;
   /**
    * Observers by activation name, called with the activation in kernel memory during the pass (see
    * `Run`'s {@linkcode ActivationObserver}); `core/bertology/entropy.ts` measures attention entropy so.
    */
-  observe?: ReadonlyMap<string, ActivationObserver>;
+  observe?: ReadonlyMap<string, ActivationObserver> | undefined;
   /**
    * Patches by activation name: each replaces that activation's values for the rest of the pass (see `Run`'s
    * {@linkcode ActivationPatch}) — activation patching, head ablation, interpolated input embeddings. Any
    * activation but `hook_pattern`, `hook_logits` and `hook_head_mask` can be patched (use `headMask` for those).
    */
-  patch?: ReadonlyMap<string, ActivationPatch>;
+  patch?: ReadonlyMap<string, ActivationPatch> | undefined;
   /** [layers][heads] multipliers on the attention probabilities (original head numbering). */
-  headMask?: HeadMask;
+  headMask?: HeadMask | undefined;
   /** Labels for the loss; required for any gradient. */
-  labels?: Labels;
+  labels?: Labels | undefined;
   /** Accumulate weight gradients (the caller zeroes them; see {@linkcode TransformerModel.params}). */
-  paramGrads?: boolean;
+  paramGrads?: boolean | undefined;
   /** Training dropout at HF's dropout sites (embeddings, block outputs, classifier input); off when absent. */
-  dropout?: DropoutOptions;
+  dropout?: DropoutOptions | undefined;
 }
 
 /** What a run returns. */

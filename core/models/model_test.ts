@@ -58,9 +58,9 @@ for (const name of ["bert-tiny-random", "gpt2-tiny-random", "openai-gpt-tiny-ran
       for (let h = 0; h < H; h++) {
         let s = 0;
         for (let row = 0; row < z.length / (H * D); row++) {
-          for (let d = 0; d < D; d++) s += z[row * H * D + h * D + d] * dz[row * H * D + h * D + d];
+          for (let d = 0; d < D; d++) s += z[row * H * D + h * D + d]! * dz[row * H * D + h * D + d]!;
         }
-        const g = r.headMaskGrad!.data[l * H + h];
+        const g = r.headMaskGrad!.data[l * H + h]!;
         ok(Math.abs(s - g) <= 1e-5 + 1e-3 * Math.abs(g), `layer ${l} head ${h}: Σ z·dz = ${s}, head_mask_grad = ${g}`);
       }
     }

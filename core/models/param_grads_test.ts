@@ -30,7 +30,7 @@ function tinyModel(family: Family, prunedHeads?: Record<string, number[]>): Tran
   const r = rng(3);
   for (const [name, t] of weights) {
     for (let i = 0; i < t.data.length; i++) {
-      t.data[i] = name.endsWith(".weight") && t.shape.length === 2 ? 0.4 * r() : t.data[i] + 0.2 * r();
+      t.data[i] = name.endsWith(".weight") && t.shape.length === 2 ? 0.4 * r() : t.data[i]! + 0.2 * r();
     }
   }
   return new TransformerModel(cfg, weights, createReferenceKernels());
@@ -43,7 +43,7 @@ const bertBatch: Batch = {
   attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
   tokenTypeIds: Int32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 0, 0]),
 };
-const gptBatch: Batch = { ...bertBatch, tokenTypeIds: undefined };
+const { tokenTypeIds: _types, ...gptBatch }: Batch = bertBatch;
 
 function checkGrads(model: TransformerModel, labels: Labels, dropout?: DropoutOptions): void {
   const batch = model.config.family === "bert" ? bertBatch : gptBatch;
@@ -59,13 +59,13 @@ function checkGrads(model: TransformerModel, labels: Labels, dropout?: DropoutOp
     const g = grads.get(p.name)!.data;
     const u = Float64Array.from({ length: p.size }, rng(seed++));
     let analytic = 0;
-    for (let i = 0; i < p.size; i++) analytic += g[i] * u[i];
+    for (let i = 0; i < p.size; i++) analytic += g[i]! * u[i]!;
     const w = () => model.kernels.mem.f32(p.ptr, p.size);
     const saved = w().slice();
     const central = (h: number) => {
-      w().set(saved.map((x, i) => x + h * u[i]));
+      w().set(saved.map((x, i) => x + h * u[i]!));
       const plus = loss();
-      w().set(saved.map((x, i) => x - h * u[i]));
+      w().set(saved.map((x, i) => x - h * u[i]!));
       const minus = loss();
       w().set(saved);
       return (plus - minus) / (2 * h);
