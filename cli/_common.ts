@@ -6,9 +6,8 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { basename, dirname, join } from "node:path";
-import { fileTempName } from "../core/checkpoint/output_dir.ts";
-import { resolveModel } from "../core/checkpoint/deno.ts";
+import { basename, dirname } from "node:path";
+import { resolveModel, writeFileAtomically } from "../core/checkpoint/deno.ts";
 import { type LoadedModel, loadModel } from "../core/models/load.ts";
 
 /** A usage error: printed with the command's help, exit code 2. */
@@ -66,20 +65,18 @@ export function withoutUndefined<T extends object>(obj: T): { [K in keyof T]?: E
 }
 
 /**
- * Writes a file atomically: to a temporary sibling first (`.NAME.tmp-PID-ID`, which an output folder opened
- * with `openOutputFolder` recognises and cleans once that process is gone), then renamed over the target.
+ * Writes a file atomically through `writeFileAtomically`: to a locked temporary sibling (`.NAME.tmp-PID-ID`,
+ * which `openOutputFolder` cleans once nobody holds its lock), then renamed over the target.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), fileTempName(basename(path), Deno.pid, crypto.randomUUID().slice(0, 8)));
   try {
-    if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
-    else await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
+    await writeFileAtomically(dirname(path), basename(path), typeof bytes === "string" ? encoder.encode(bytes) : bytes);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw new Error(`Could not write ${path}: ${(e as Error).message}`);
   }
 }
+
+const encoder = new TextEncoder();
 
 /**
  * The paths among `paths` that exist on disk: the sources a command reads, which its outputs must not be or
