@@ -4,7 +4,8 @@
  * - {@linkcode writeCheckpointDir} puts a whole checkpoint folder in place. The files go to a hidden sibling
  *   `.NAME.ckpt-ID` and the output becomes a symbolic link to it, so replacing an earlier checkpoint is a
  *   single `rename` of a new link over the old one: a kill at any moment leaves the old or the new complete
- *   checkpoint under the output's name, never neither and never a mix.
+ *   checkpoint under the output's name, never a mix. (Turning a real folder — the user's, with `force` —
+ *   into a link takes two renames; a kill between them is repaired by the next write, see below.)
  * - {@linkcode openOutputFolder} prepares a folder of report files (`heads --output-dir`, the demo's folder,
  *   `train --output-dir`), each written to a temporary name and renamed into place.
  *
@@ -14,7 +15,9 @@
  * make, and a non-empty folder the tool did not write unless `force`. Even with `force` no file the tool did
  * not write is deleted or overwritten: the user's files are kept (hard-linked into the new checkpoint folder)
  * and a name clash with one of them is refused. Leftovers of killed writes (`.NAME.ckpt-*`, `.NAME.link-*`,
- * `.NAME.tmp-*`) are removed on the next write once their owner process is provably gone.
+ * `.NAME.tmp-*`) are removed on the next write once their owner process is provably gone: nobody holds the
+ * file lock the writer took (the kernel drops a dead process's locks, SIGKILL included). Folders named
+ * `.tmp-checkpoint-*` left by versions before this one carry no such proof and are left alone.
  *
  * @example Usage
  * ```ts
