@@ -6,7 +6,8 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { resolveModel } from "../core/checkpoint/deno.ts";
+import { basename, dirname } from "node:path";
+import { resolveModel, writeFileAtomically } from "../core/checkpoint/deno.ts";
 import { type LoadedModel, loadModel } from "../core/models/load.ts";
 
 /** A usage error: printed with the command's help, exit code 2. */
@@ -47,23 +48,50 @@ export function numberFlag(value: string | undefined, flag: string, fallback: nu
 /** Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline`. */
 export async function openModel(
   spec: string,
-  opts: { offline?: boolean; tokenizer?: boolean } = {},
+  opts: { offline?: boolean | undefined; tokenizer?: boolean | undefined } = {},
 ): Promise<LoadedModel> {
-  const files = resolveModel(spec, { offline: opts.offline });
-  return await loadModel(files, { tokenizer: opts.tokenizer });
+  const files = resolveModel(spec, withoutUndefined({ offline: opts.offline }));
+  return await loadModel(files, withoutUndefined({ tokenizer: opts.tokenizer }));
 }
 
-/** Writes a file atomically: to a temporary sibling first, then renamed over the target. */
+/**
+ * `obj` without its `undefined` entries: a flag that was not given stays absent, so an option's own default
+ * (or its environment variable, as `HF_HUB_OFFLINE` for `offline`) still applies.
+ */
+export function withoutUndefined<T extends object>(obj: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
+/**
+ * Writes a file atomically through `writeFileAtomically`: to a locked temporary sibling (`.NAME.tmp-PID-ID`,
+ * which `openOutputFolder` cleans once nobody holds its lock), then renamed over the target.
+ */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
-    else await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
+    await writeFileAtomically(dirname(path), basename(path), typeof bytes === "string" ? encoder.encode(bytes) : bytes);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw new Error(`Could not write ${path}: ${(e as Error).message}`);
   }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The paths among `paths` that exist on disk: the sources a command reads, which its outputs must not be or
+ * contain (a hub id such as `org/name` is not a path and is left out).
+ */
+export function localSources(...paths: (string | undefined)[]): string[] {
+  return paths.filter((p): p is string => {
+    if (p === undefined) return false;
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Reads and parses a JSON file, naming the file on error. */
@@ -118,8 +146,8 @@ export function formatTable(title: string, data: ArrayLike<number>, rows: number
   const head = ["layer", ...Array.from({ length: cols }, (_, h) => `h${h}`)];
   const lines = [head];
   for (let r = 0; r < rows; r++) {
-    lines.push([String(r), ...Array.from({ length: cols }, (_, c) => data[r * cols + c].toFixed(digits))]);
+    lines.push([String(r), ...Array.from({ length: cols }, (_, c) => (data[r * cols + c] ?? NaN).toFixed(digits))]);
   }
-  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  return [title, ...lines.map((l) => l.map((s, i) => s.padStart(widths[i])).join("  "))].join("\n");
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]?.length ?? 0)));
+  return [title, ...lines.map((l) => l.map((s, i) => s.padStart(widths[i] ?? 0)).join("  "))].join("\n");
 }

@@ -24,7 +24,8 @@ import { accuracy } from "../core/metrics/accuracy.ts";
 import type { LoadedModel } from "../core/models/load.ts";
 import type { TransformerModel } from "../core/models/model.ts";
 import { makeBatches } from "../core/data/batches.ts";
-import { formatTable, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
+import { openOutputFolder } from "../core/checkpoint/output_dir_fs.ts";
+import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import {
   type HeadPattern,
@@ -54,6 +55,8 @@ export interface DemoOptions {
   amount?: number;
   /** Where progress lines go (default `console.log`). */
   log?: (line: string) => void;
+  /** Write into a non-empty `out` that bertology did not write, keeping its files (default false). */
+  force?: boolean;
 }
 
 /** What the demo measured (also written to `summary.json`). */
@@ -112,13 +115,24 @@ export interface DemoSummary {
 
 /** Help text. */
 export const DEMO_HELP = `Usage: deno task demo [--bert DIR] [--gpt2 DIR] [--data-dir DIR] [--data-subset N] [--out DIR]
-                      [--batch-size 8] [--max-seq-length 64]
+                      [--batch-size 8] [--max-seq-length 64] [--force]
   Runs a whole BERTology study offline (importance, entropy, masking, pruning for BERT on SST-2; importance
   and perplexity for GPT-2) and writes OUT/report.html (self-contained) and OUT/summary.json.
   Defaults: --bert models/bert-sst2 --gpt2 models/gpt2-sst2 --data-dir data/glue --out out/demo, all 872
-  SST-2 dev sentences.`;
+  SST-2 dev sentences. An OUT that holds a model or the data is refused, and so is a non-empty OUT that
+  bertology did not write unless --force, which keeps every file there.`;
 
 const ATTENTION_HEADS = 3;
+
+/** Every entry the demo writes in its output folder. */
+const DEMO_OUTPUTS = [
+  "report.html",
+  "summary.json",
+  "bert_head_mask.json",
+  "bert-sst2-pruned",
+  "bert_example.inputs.json",
+  "gpt2_example.inputs.json",
+];
 
 /** Parses the demo's command-line flags. */
 export function parseDemoArgs(args: string[]): DemoOptions {
@@ -130,6 +144,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     out: { type: "string" },
     "batch-size": { type: "string" },
     "max-seq-length": { type: "string" },
+    force: { type: "boolean" },
   });
   const int = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
@@ -145,6 +160,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     out: values.out,
     batchSize: int("batch-size", values["batch-size"]),
     maxSeqLength: int("max-seq-length", values["max-seq-length"]),
+    ...(values.force ? { force: true } : {}),
   };
 }
 
@@ -298,7 +314,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   };
   const t0 = performance.now();
   const { stage, times } = timer(log);
-  await Deno.mkdir(out, { recursive: true });
+  await openOutputFolder(out, DEMO_OUTPUTS, {
+    force: opts.force,
+    sources: localSources(bertDir, gpt2Dir, dataDir),
+    flag: "--out",
+  });
 
   // ── BERT ────────────────────────────────────────────────────────────────────────────────────────────
   const { bert, data } = await stage("BERT: load model and SST-2 dev", async () => {

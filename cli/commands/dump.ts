@@ -10,7 +10,7 @@ import { writeSafetensors } from "../../core/checkpoint/safetensors.ts";
 import { hookName } from "../../core/hooks.ts";
 import { batchFromArrays } from "../../core/models/inputs.ts";
 import type { Labels } from "../../core/models/model.ts";
-import { openModel, parseFlags, readJsonFile, UsageError, writeFileAtomic } from "../_common.ts";
+import { openModel, parseFlags, readJsonFile, UsageError, withoutUndefined, writeFileAtomic } from "../_common.ts";
 
 /** Help text. */
 export const DUMP_HELP =
@@ -64,7 +64,7 @@ export async function dumpCommand(args: string[]): Promise<number> {
   if (values.grad) wanted.set("head_mask_grad", hookName("head_mask", undefined, true));
   for (const n of (values.names ?? "").split(",").map((s) => s.trim()).filter(Boolean)) wanted.set(n, n);
 
-  const result = model.run({ batch, headMask, labels, names: [...new Set(wanted.values())] });
+  const result = model.run({ batch, names: [...new Set(wanted.values())], ...withoutUndefined({ headMask, labels }) });
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [out, ours] of wanted) {
     const t = result.cache.get(ours);

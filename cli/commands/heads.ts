@@ -12,7 +12,8 @@ import { writeNpy } from "../../core/checkpoint/npy.ts";
 import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
 import { glueComputeMetrics } from "../../core/metrics/glue_compute_metrics.ts";
 import { accuracy } from "../../core/metrics/accuracy.ts";
-import { formatTable, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
+import { checkOutputFolder, openOutputFolder } from "../../core/checkpoint/output_dir_fs.ts";
+import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
 import type { TransformerModel } from "../../core/models/model.ts";
 
@@ -24,10 +25,15 @@ export const HEADS_HELP =
                 [--try-masking [--masking-threshold 0.9] [--masking-amount 0.1] [--metric-name acc]
                  [--at-least-heads-per-layer K] [--no-rerank] [--no-prune]]
                 [--dont-normalize-importance-by-layer] [--dont-normalize-global-importance] [--hf-accumulate]
-                --output-dir OUT [--json] [--offline]
+                --output-dir OUT [--json] [--offline] [--force]
   Writes OUT/head_importance.npy, OUT/attn_entropy.npy, OUT/head_mask.npy (with --try-masking) as float32
   NumPy files like HF's script, and OUT/report.json (scores per step, heads masked per step, timings).
-  GPT / GPT-2 models use the next-token loss; their score is 1/perplexity (metric "inv_ppl").`;
+  GPT / GPT-2 models use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
+  OUT may not be the model or hold it; a non-empty OUT that bertology did not write is refused unless --force,
+  which writes beside the files there and never replaces one of them.`;
+
+/** Every entry `heads` may write in its output folder. */
+const HEADS_OUTPUTS = ["head_importance.npy", "attn_entropy.npy", "head_mask.npy", "report.json"];
 
 /** Runs the command; returns the exit code. */
 export async function headsCommand(args: string[]): Promise<number> {
@@ -47,10 +53,17 @@ export async function headsCommand(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    force: { type: "boolean" },
   });
   if (!values.model) throw new UsageError("--model is required");
   const outDir = values["output-dir"];
   if (!outDir) throw new UsageError("--output-dir is required");
+  const output = {
+    force: values.force,
+    sources: localSources(values.model, values["data-file"], values["data-dir"]),
+    flag: "--output-dir",
+  };
+  await checkOutputFolder(outDir, HEADS_OUTPUTS, output);
   const num = (flag: string, v: string | undefined, fallback: number) => {
     const n = v === undefined ? fallback : Number(v);
     if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${v}"`);
@@ -88,7 +101,7 @@ export async function headsCommand(args: string[]): Promise<number> {
   log(
     `Head ranking (most important first, layer.head): ${ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")}`,
   );
-  await Deno.mkdir(outDir, { recursive: true });
+  await openOutputFolder(outDir, HEADS_OUTPUTS, output);
   await writeFileAtomic(`${outDir}/head_importance.npy`, writeNpy(imp.importance));
   await writeFileAtomic(`${outDir}/attn_entropy.npy`, writeNpy(imp.entropy));
 

@@ -6,20 +6,23 @@
  */
 
 import { headsFromMask, parseHeadsToPrune, pruneModel } from "../../core/bertology/prune.ts";
-import { resolveModel } from "../../core/checkpoint/deno.ts";
+import { checkCheckpointDir, resolveModel } from "../../core/checkpoint/deno.ts";
 import { saveModel, storedDtype } from "../../core/training/checkpoint.ts";
 import { readNpy } from "../../core/checkpoint/npy.ts";
 import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
 import { checkHeadMask } from "../../core/models/inputs.ts";
 import { loadModel } from "../../core/models/load.ts";
-import { parseFlags, readJsonFile, UsageError } from "../_common.ts";
+import { localSources, parseFlags, readJsonFile, UsageError, withoutUndefined } from "../_common.ts";
 
 /** Help text. */
 export const PRUNE_HELP =
   `bertology prune --model DIR (--heads '{"0":[1,3],"2":[0]}' | --head-mask OUT/head_mask.npy) --out DIR2
-                [--dtype f32|f16 (default: as the source's torch_dtype)] [--json] [--offline]
+                [--dtype f32|f16 (default: as the source's torch_dtype)] [--json] [--offline] [--force]
   Removes the heads (original numbering) from the attention weights and writes DIR2 in HF layout.
-  A head mask (.npy or .json [layers][heads]) prunes the heads whose entry is 0.`;
+  A head mask (.npy or .json [layers][heads]) prunes the heads whose entry is 0.
+  DIR2 is replaced in one atomic step if it is a checkpoint bertology wrote (it is a link to a hidden
+  .DIR2.ckpt-* folder beside it); a DIR2 that is the model or holds it, or is a file, is refused, and so is a
+  non-empty folder bertology did not write unless --force, which keeps every file in it.`;
 
 /** Runs the command; returns the exit code. */
 export async function pruneCommand(args: string[]): Promise<number> {
@@ -31,6 +34,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
     dtype: { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    force: { type: "boolean" },
   });
   if (!values.model) throw new UsageError("--model is required");
   if (!values.out) throw new UsageError("--out is required");
@@ -41,7 +45,9 @@ export async function pruneCommand(args: string[]): Promise<number> {
   if (dtypeFlag !== undefined && dtypeFlag !== "F32" && dtypeFlag !== "F16") {
     throw new UsageError(`--dtype must be f32 or f16, got "${values.dtype}"`);
   }
-  const files = resolveModel(values.model, { offline: values.offline });
+  const output = { force: values.force, sources: localSources(values.model, values["head-mask"]), flag: "--out" };
+  await checkCheckpointDir(values.out, ["config.json", "model.safetensors"], output);
+  const files = resolveModel(values.model, withoutUndefined({ offline: values.offline }));
   const { model } = await loadModel(files, { tokenizer: false });
   let heads: Record<string, number[]>;
   if (values.heads !== undefined) {
@@ -58,7 +64,8 @@ export async function pruneCommand(args: string[]): Promise<number> {
     if (path.endsWith(".npy")) {
       const t = readNpy(Deno.readFileSync(path), path);
       if (t.shape.length !== 2) throw new Error(`${path}: expected a [layers, heads] array, got shape [${t.shape}]`);
-      mask = Array.from({ length: t.shape[0] }, (_, l) => [...t.data.subarray(l * t.shape[1], (l + 1) * t.shape[1])]);
+      const [rows = 0, cols = 0] = t.shape;
+      mask = Array.from({ length: rows }, (_, l) => [...t.data.subarray(l * cols, (l + 1) * cols)]);
     } else mask = readJsonFile(path) as number[][];
     checkHeadMask(mask, model.config, path);
     heads = headsFromMask(mask);
@@ -67,7 +74,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
   const pruned = pruneModel(model, heads, createWasmKernels());
   const after = pruned.params.count();
   const dtype = (dtypeFlag as "F32" | "F16" | undefined) ?? storedDtype(model);
-  await saveModel(pruned, values.out, { dtype, tokenizerFrom: files });
+  await saveModel(pruned, values.out, { dtype, tokenizerFrom: files, ...output });
   const summary = {
     out: values.out,
     heads_pruned: heads,

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { localFiles } from "../../core/checkpoint/deno.ts";
+import { localFiles, openOutputFolder } from "../../core/checkpoint/deno.ts";
 import { type InputExample, labelIds } from "../../core/data/input_example.ts";
 import { glueTask } from "../../core/data/glue.ts";
 import { readGlueExamples, readTabularFile } from "../../core/data/read_files.ts";
@@ -20,7 +20,7 @@ import { loadTokenizer, type Tokenizer } from "../../core/tokenizers/mod.ts";
 import { mixSeed } from "../../core/_rng.ts";
 import { initWeights, newConfig } from "../../core/training/init.ts";
 import { type Objective, train, type TrainExample } from "../../core/training/trainer.ts";
-import { numberFlag, parseFlags, Progress, UsageError } from "../_common.ts";
+import { localSources, numberFlag, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { lmEncoding } from "../_dataset.ts";
 
 /** Help text. */
@@ -50,6 +50,9 @@ Training:
   --group-by-length         batch examples of similar length together (HF group_by_length; less padding)
 Output:
   --output-dir OUT (required)  --dtype f32|f16 (f32)  --json (print a JSON summary)
+  --force                   write into a non-empty OUT that bertology did not write (its files are kept)
+  OUT gets best/ and last/ (each replaced in one atomic step: a link to a hidden .best.ckpt-* folder) and
+  train_summary.json; an OUT that is or holds --from, --vocab or the data is refused.
 `;
 
 function intFlag(v: string | undefined, flag: string, fallback: number, min = 1): number {
@@ -151,6 +154,7 @@ async function run(args: string[]): Promise<number> {
     dtype: { type: "string" },
     json: { type: "boolean" },
     "group-by-length": { type: "boolean" },
+    force: { type: "boolean" },
   });
   if (f.help) {
     console.log(TRAIN_HELP);
@@ -298,6 +302,19 @@ async function run(args: string[]): Promise<number> {
   const devSet = devRaw.length > 0 ? encode(devRaw, "dev") : [];
   const objective: Objective = lm ? { kind: "lm" } : { kind: outputMode, glueTask: glueName };
 
+  // ---------------------------------------------------------------- output (refused before any training)
+  await openOutputFolder(outDir, ["best", "last", "train_summary.json"], {
+    force: f.force,
+    sources: localSources(
+      f.from,
+      f.vocab,
+      f["train-file"],
+      f["dev-file"],
+      f.task === undefined ? undefined : f["data-dir"] ?? "data/glue",
+    ),
+    flag: "--output-dir",
+  });
+
   // ---------------------------------------------------------------- train
   const tty = Deno.stderr.isTerminal();
   const total = Math.ceil(trainSet.length / batchSize) * epochs;
@@ -363,7 +380,7 @@ async function run(args: string[]): Promise<number> {
     groupByLength: f["group-by-length"] === true,
     output: { best: join(outDir, "best"), last: join(outDir, "last"), dtype },
   };
-  await Deno.writeTextFile(join(outDir, "train_summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  await writeFileAtomic(join(outDir, "train_summary.json"), JSON.stringify(summary, null, 2) + "\n");
   if (f.json) console.log(JSON.stringify(summary, null, 2));
   else {
     console.error(

@@ -1,5 +1,5 @@
 /**
- * The Deno-only checkpoint sources: {@linkcode localFiles} (a folder) and {@linkcode hubFiles} /
+ * The Deno-only checkpoint sources and writers: {@linkcode localFiles} (a folder) and {@linkcode hubFiles} /
  * {@linkcode resolveModel} (the Hugging Face hub through a local cache). Kept apart from `mod.ts` so that
  * browser bundles never import Deno APIs.
  *
@@ -16,3 +16,4 @@
 export * from "./hub.ts";
 export * from "./local_files.ts";
 export * from "./save_checkpoint.ts";
+export * from "./output_dir_fs.ts";

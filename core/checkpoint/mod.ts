@@ -23,3 +23,4 @@ export * from "./torch_pickle.ts";
 export * from "./weights.ts";
 export * from "./zip.ts";
 export * from "./npy.ts";
+export * from "./output_dir.ts";

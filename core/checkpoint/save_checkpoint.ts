@@ -1,13 +1,16 @@
 /**
  * Writes a checkpoint folder in Hugging Face layout — `config.json`, `model.safetensors` and the tokenizer
- * files — atomically: everything goes to a temporary sibling folder that is renamed into place only when
- * complete, so a crash never leaves a half-written checkpoint under the real name. Deno-only (file writes).
+ * files — through `writeCheckpointDir` (`output_dir_fs.ts`): the folder under its name is always the old or
+ * the new complete checkpoint, an output that would destroy a source, a file or someone else's folder is
+ * refused, and files the tool did not write are kept. Deno-only (file writes).
  *
  * @module
  */
 
 import type { Tensor } from "../tensor.ts";
 import type { ModelFiles } from "./files.ts";
+import { OutputRefusedError } from "./output_dir.ts";
+import { type CheckpointDirOptions, writeCheckpointDir } from "./output_dir_fs.ts";
 import { writeSafetensors } from "./safetensors.ts";
 
 /** Tokenizer files copied from the source checkpoint when present. */
@@ -22,32 +25,33 @@ export const TOKENIZER_FILES = [
 ] as const;
 
 /** What {@linkcode saveCheckpoint} writes. */
-export interface SaveCheckpointOptions {
+export interface SaveCheckpointOptions extends CheckpointDirOptions {
   /** The config.json object (HF field names). */
   config: Record<string, unknown>;
   /** Weights by HF name. */
   weights: Map<string, Tensor>;
   /** Stored dtype of the weights (default F32). */
-  dtype?: "F32" | "F16" | "BF16";
+  dtype?: "F32" | "F16" | "BF16" | undefined;
   /** Copy the tokenizer files from here. */
-  tokenizerFrom?: ModelFiles;
+  tokenizerFrom?: ModelFiles | undefined;
   /** More files to write (name → bytes or text), e.g. a model card; tokenizer files copied win over these. */
-  extraFiles?: Record<string, Uint8Array | string>;
+  extraFiles?: Record<string, Uint8Array | string> | undefined;
 }
 
 /**
- * Writes the checkpoint to `dir`, replacing an existing folder only once the new one is complete.
+ * Writes the checkpoint to `dir`, replacing an earlier checkpoint of this tool in one atomic step.
  *
+ * @param dir The checkpoint folder (it becomes a link to a hidden sibling `.NAME.ckpt-ID`).
+ * @param opts What to write, plus `force`, `sources` and `flag` (see `writeCheckpointDir`).
  * @returns the size of `model.safetensors` in bytes
- * @throws {Error} naming the folder when it cannot be written; the old folder (if any) is then untouched
+ * @throws {OutputRefusedError} when `dir` may not be written (a source, a file, someone else's folder)
+ * @throws {Error} naming the folder when it cannot be written; the old checkpoint (if any) is then untouched
  * @example Usage
  * ```ts ignore
  * await saveCheckpoint("out/pruned", { config: model.config.raw, weights: model.params.toTensors() });
  * ```
  */
 export async function saveCheckpoint(dir: string, opts: SaveCheckpointOptions): Promise<number> {
-  const clean = dir.replace(/\/+$/, "") || ".";
-  const parent = clean.includes("/") ? clean.slice(0, clean.lastIndexOf("/")) || "/" : ".";
   const enc = new TextEncoder();
   const weightBytes = writeSafetensors(opts.weights as Map<string, { shape: number[]; data: Float32Array }>, {
     dtype: opts.dtype ?? "F32",
@@ -65,26 +69,11 @@ export async function saveCheckpoint(dir: string, opts: SaveCheckpointOptions): 
       if (bytes) files[name] = bytes;
     }
   }
-  let tmp: string | undefined;
   try {
-    await Deno.mkdir(parent, { recursive: true });
-    tmp = await Deno.makeTempDir({ dir: parent, prefix: ".tmp-checkpoint-" });
-    for (const [name, bytes] of Object.entries(files)) await Deno.writeFile(`${tmp}/${name}`, bytes, { mode: 0o644 });
-    // makeTempDir creates 0700: make the checkpoint readable like any other folder
-    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o755);
-    let old: string | undefined;
-    try {
-      await Deno.stat(clean);
-      old = `${tmp}-old`;
-      await Deno.rename(clean, old);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    await Deno.rename(tmp, clean);
-    if (old) await Deno.remove(old, { recursive: true });
-    return weightBytes.length;
+    await writeCheckpointDir(dir, files, opts);
   } catch (e) {
-    if (tmp) await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw new Error(`Could not write checkpoint ${clean}: ${(e as Error).message}`, { cause: e });
+    if (e instanceof OutputRefusedError) throw e;
+    throw new Error(`Could not write checkpoint ${dir}: ${(e as Error).message}`, { cause: e });
   }
+  return weightBytes.length;
 }

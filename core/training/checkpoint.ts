@@ -7,19 +7,20 @@
 
 import type { ModelFiles } from "../checkpoint/files.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
+import type { OutputOptions } from "../checkpoint/output_dir_fs.ts";
 import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
 import type { TransformerModel } from "../models/model.ts";
 
-/** Options for {@linkcode saveModel}. */
-export interface SaveOptions {
+/** Options for {@linkcode saveModel}; `force`, `sources` and `flag` guard the output (see `output_dir_fs.ts`). */
+export interface SaveOptions extends OutputOptions {
   /** Stored weight type (default F32). */
-  dtype?: "F32" | "F16";
+  dtype?: "F32" | "F16" | undefined;
   /** Folder to copy tokenizer files from. */
-  tokenizerDir?: string;
+  tokenizerDir?: string | undefined;
   /** Or any file source to copy them from (a hub model, memory). */
-  tokenizerFrom?: ModelFiles;
+  tokenizerFrom?: ModelFiles | undefined;
   /** Files to write as they are (e.g. a generated `tokenizer_config.json`), by name. */
-  extraFiles?: Record<string, string>;
+  extraFiles?: Record<string, string> | undefined;
 }
 
 /**
@@ -61,7 +62,8 @@ export function storedDtype(model: TransformerModel): "F32" | "F16" {
 }
 
 /**
- * Saves `model` as an HF folder at `dir` (through `saveCheckpoint`: atomic, tokenizer files copied), with
+ * Saves `model` as an HF folder at `dir` (through `saveCheckpoint`: one atomic replacement, outputs that
+ * would destroy data refused, tokenizer files copied), with
  * {@linkcode checkpointConfig} as its config.json.
  *
  * @param model The model (its weights are read from kernel memory).
@@ -83,5 +85,8 @@ export function saveModel(model: TransformerModel, dir: string, opts: SaveOption
     dtype,
     tokenizerFrom: opts.tokenizerFrom ?? (opts.tokenizerDir === undefined ? undefined : localFiles(opts.tokenizerDir)),
     extraFiles: opts.extraFiles,
+    force: opts.force,
+    sources: opts.sources,
+    flag: opts.flag,
   });
 }
