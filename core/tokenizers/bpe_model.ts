@@ -6,6 +6,8 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
+
 /**
  * Options of {@linkcode BpeModel}, named as in `tokenizer.json`.
  *
@@ -51,11 +53,17 @@ export function parseMergesText(text: string): [string, string][] {
     if (line === "" || (i === 0 && line.startsWith("#version"))) continue;
     const parts = line.split(" ");
     if (parts.length !== 2) {
-      throw new Error(`Merges line ${i + 1} is "${line}", expected two tokens separated by a space`);
+      throw new Error(`Merges line ${i + 1} is "${excerpt(line)}", expected two tokens separated by a space`);
     }
     out.push([parts[0], parts[1]]);
   }
   return out;
+}
+
+/** `"x" (U+0078)`: a character and its code point, for messages. */
+function describeChar(ch: string): string {
+  const cp = ch.codePointAt(0) ?? 0;
+  return `"${ch}" (U+${cp.toString(16).toUpperCase().padStart(4, "0")})`;
 }
 
 const PAIR_BASE = 4_194_304; // 2^22: ids below this pack into one safe integer per pair
@@ -107,7 +115,9 @@ export class BpeModel {
     this.vocab = vocab;
     this.idToToken = [];
     for (const [t, id] of vocab) {
-      if (id >= PAIR_BASE) throw new Error(`BPE token id ${id} of "${t}" is too large, expected below ${PAIR_BASE}`);
+      if (id >= PAIR_BASE) {
+        throw new Error(`BPE token id ${id} of "${excerpt(t)}" is too large, expected below ${PAIR_BASE}`);
+      }
       this.idToToken[id] = t;
     }
     this.endOfWordSuffix = opts.endOfWordSuffix ?? "";
@@ -117,7 +127,9 @@ export class BpeModel {
     this.#byteFallback = opts.byteFallback ?? false;
     if (opts.unkToken != null) {
       this.unkId = vocab.get(opts.unkToken);
-      if (this.unkId === undefined) throw new Error(`BPE unknown token "${opts.unkToken}" is not in the vocabulary`);
+      if (this.unkId === undefined) {
+        throw new Error(`BPE unknown token "${excerpt(opts.unkToken)}" is not in the vocabulary`);
+      }
     }
     const prefixLen = this.continuingSubwordPrefix.length;
     for (let rank = 0; rank < merges.length; rank++) {
@@ -128,7 +140,9 @@ export class BpeModel {
       const newId = vocab.get(merged);
       if (aId === undefined || bId === undefined || newId === undefined) {
         const missing = aId === undefined ? a : bId === undefined ? b : merged;
-        throw new Error(`BPE merge ${rank} ("${a} ${b}") uses "${missing}", which is not in the vocabulary`);
+        throw new Error(
+          `BPE merge ${rank} ("${excerpt(`${a} ${b}`)}") uses "${excerpt(missing)}", which is not in the vocabulary`,
+        );
       }
       this.#merges.set(aId * PAIR_BASE + bId, rank * PAIR_BASE + newId);
     }
@@ -139,6 +153,8 @@ export class BpeModel {
    *
    * @param word The word, already mapped to the model's alphabet (e.g. byte-level characters).
    * @returns The token ids.
+   * @throws {Error} Naming the character, when one is not in the vocabulary and there is neither an unknown
+   * token nor a byte-fallback token for it (a broken vocabulary; HF would silently drop it).
    *
    * @example Usage
    * ```ts
@@ -192,10 +208,16 @@ export class BpeModel {
           continue;
         }
       }
-      if (this.unkId !== undefined) {
-        if (pendingUnk && !this.#fuseUnk) syms.push(this.unkId);
-        pendingUnk = true;
+      if (this.unkId === undefined) {
+        // HF's Rust BPE drops such a character silently, so a broken vocabulary encodes text to nothing.
+        throw new Error(
+          `BPE vocabulary has no token for ${
+            describeChar(chars[i]!)
+          } and no unknown token to stand in for it: the tokenizer files are incomplete`,
+        );
       }
+      if (pendingUnk && !this.#fuseUnk) syms.push(this.unkId);
+      pendingUnk = true;
     }
     if (pendingUnk) syms.push(this.unkId!);
     return this.#mergeAll(syms);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
 import type { AddedToken } from "./added_tokens.ts";
 import { bertNormalize } from "./bert_normalizer.ts";
 import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
@@ -100,7 +101,7 @@ export class WordPieceTokenizer extends PipelineTokenizer {
     };
     const idOf = (t: string) => {
       const id = vocab.get(t);
-      if (id === undefined) throw new Error(`WordPiece vocabulary has no "${t}" token, expected one for BERT`);
+      if (id === undefined) throw new Error(`WordPiece vocabulary has no "${excerpt(t)}" token, expected one for BERT`);
       return id;
     };
     const model = new WordPieceModel(vocab, {
