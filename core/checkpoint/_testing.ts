@@ -10,7 +10,7 @@ import { crc32 } from "./zip.ts";
 /** Options for {@linkcode writeZip}. */
 export interface WriteZipOptions {
   /** Deflate entries instead of storing them. */
-  deflate?: boolean;
+  deflate?: boolean | undefined;
   /** Add ZIP64 end records (as torch.save does). */
   zip64?: boolean;
 }

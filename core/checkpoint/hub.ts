@@ -64,7 +64,7 @@ export function parseHubId(id: string): HubRepo {
   if (match === null || id.includes("..") || !isSafeFileName(revision)) {
     throw new Error(`"${id}" is not a hub id (expected "name", "org/name" or "org/name@revision")`);
   }
-  return { repo: match[1], revision };
+  return { repo: match[1]!, revision };
 }
 
 function env(name: string): string | undefined {

@@ -43,7 +43,7 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
   const magic = new TextDecoder().decode(bytes.subarray(1, 6));
   if (bytes.length < 10 || bytes[0] !== 0x93 || magic !== "NUMPY") throw new Error(`${fileName}: not a .npy file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6];
+  const major = bytes[6]!;
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
   if (major < 1 || major > 3) throw new Error(`${fileName}: unsupported .npy version ${major}`);
@@ -75,7 +75,7 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
       ? Number(view.getBigInt64(at, true))
       : descr === "<i4"
       ? view.getInt32(at, true)
-      : bytes[at];
+      : bytes[at]!;
   }
   return { shape, data };
 }

@@ -365,10 +365,10 @@ export function writeSafetensors(
   for (const t of sorted) {
     const d = t.data;
     if (dtype === "F32") {
-      for (let i = 0; i < d.length; i++) view.setFloat32(at + i * 4, d[i], true);
+      for (let i = 0; i < d.length; i++) view.setFloat32(at + i * 4, d[i]!, true);
     } else {
       const narrow = dtype === "F16" ? float32ToFloat16Bits : float32ToBfloat16Bits;
-      for (let i = 0; i < d.length; i++) view.setUint16(at + i * 2, narrow(d[i]), true);
+      for (let i = 0; i < d.length; i++) view.setUint16(at + i * 2, narrow(d[i]!), true);
     }
     at += d.length * size;
   }

@@ -21,7 +21,10 @@ function withHeader(header: unknown, dataLength: number): Uint8Array {
 }
 
 /** The header object and data section of a valid file. */
-function split(bytes: Uint8Array): { header: Record<string, Record<string, unknown>>; data: Uint8Array } {
+/** A parsed header whose tensors `a`, `b` and `z` the tests name directly. */
+type Header = Record<"a" | "b" | "z", Record<string, unknown>> & Record<string, Record<string, unknown>>;
+
+function split(bytes: Uint8Array): { header: Header; data: Uint8Array } {
   const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
   return {
     header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))),
@@ -63,7 +66,7 @@ Deno.test("writeSafetensors() pads the header with spaces to 8 bytes and lays te
     assert.equal(text.trimEnd(), JSON.stringify(JSON.parse(text)));
     assert.match(text, /^\{[^]*\} *$/);
     const { header } = split(bytes);
-    assert.deepEqual(header[name].data_offsets, [0, 4]);
+    assert.deepEqual(header[name]!.data_offsets, [0, 4]);
     assert.deepEqual(header.z.data_offsets, [4, 4]);
   }
   const unsorted = writeSafetensors([

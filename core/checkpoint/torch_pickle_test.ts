@@ -111,10 +111,10 @@ Deno.test("loadTorchCheckpoint() throws on a corrupt zip", async () => {
   );
   const flipped = good.slice();
   const at = flipped.length - 200; // somewhere in a storage or the pickle
-  flipped[at] ^= 0xff;
+  flipped[at]! ^= 0xff;
   await assert.rejects(() => loadTorchCheckpoint(flipped, "flipped.bin"), /"flipped.bin"/);
   const pkl = good.slice();
-  pkl[30 + "archive/data.pkl".length + 4] ^= 0x40; // inside data.pkl
+  pkl[30 + "archive/data.pkl".length + 4]! ^= 0x40; // inside data.pkl
   await assert.rejects(() => loadTorchCheckpoint(pkl, "crc.bin"), /entry "archive\/data.pkl" is corrupt: CRC-32/);
 });
 

@@ -24,9 +24,9 @@ export interface Gpt2BpeTokenizerOptions {
   /** Prepend a space to texts that do not start with one. Default `false`. */
   addPrefixSpace?: boolean;
   /** The end-of-text token, an added special token. Default `"<|endoftext|>"`. */
-  eosToken?: string;
+  eosToken?: string | undefined;
   /** Pad token, if the checkpoint defines one; otherwise {@linkcode Gpt2BpeTokenizer.padId} is 0. */
-  padToken?: string | null;
+  padToken?: string | null | undefined;
 }
 
 /**

@@ -67,7 +67,7 @@ export interface PipelineParts {
   /** Token → id, model vocabulary and added tokens together. */
   tokenToId: ReadonlyMap<string, number>;
   /** Normalizer; identity when absent. */
-  normalize?: (text: string) => string;
+  normalize?: ((text: string) => string) | undefined;
   /** Pre-tokenizer: normalized text to words. */
   preTokenize: (text: string) => string[];
   /** The model. */
@@ -202,7 +202,7 @@ export class PipelineTokenizer implements Tokenizer {
         }
         for (const word of p.preTokenize(nseg.text)) {
           const wordIds = p.model.tokenize(word);
-          for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]);
+          for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]!);
         }
       }
     }

@@ -190,7 +190,7 @@ function buildModel(c: Ctx, j: unknown): BuiltModel {
       }
       const parts = c.str(x, `model.merges[${i}]`).split(" ");
       if (parts.length !== 2) c.fail(`model.merges[${i}]`, `${describeValue(x)} where "left right" was expected`);
-      return [parts[0], parts[1]];
+      return [parts[0]!, parts[1]!];
     });
     const unkToken = m.unk_token == null ? null : c.str(m.unk_token, "model.unk_token");
     const suffix = m.end_of_word_suffix == null ? "" : c.str(m.end_of_word_suffix, "model.end_of_word_suffix");

@@ -33,15 +33,15 @@ export interface WordPieceTokenizerOptions {
   /** Words longer than this become `[UNK]`. Default 100. */
   maxInputCharsPerWord?: number;
   /** Default `"[UNK]"`. */
-  unkToken?: string;
+  unkToken?: string | undefined;
   /** Default `"[CLS]"`. */
-  clsToken?: string;
+  clsToken?: string | undefined;
   /** Default `"[SEP]"`. */
-  sepToken?: string;
+  sepToken?: string | undefined;
   /** Default `"[PAD]"`. */
-  padToken?: string;
+  padToken?: string | undefined;
   /** Default `"[MASK]"`. */
-  maskToken?: string;
+  maskToken?: string | undefined;
 }
 
 /**
