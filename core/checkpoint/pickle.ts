@@ -38,8 +38,11 @@ export interface UnpickleOptions {
   maxValues?: number;
 }
 
-/** Default of {@linkcode UnpickleOptions.maxValues}: room for a state dict of some 50,000 tensors. */
-export const DEFAULT_MAX_PICKLE_VALUES = 1_000_000;
+/**
+ * Default of {@linkcode UnpickleOptions.maxValues}: room for a state dict of some 14,000 tensors (torch.save
+ * pushes and memoises about 35 values per tensor), while a hostile program stays under ~30 MB of values.
+ */
+export const DEFAULT_MAX_PICKLE_VALUES = 500_000;
 
 /** Python ints in a state dict are small; a `LONG` of more bytes than this is refused (its decoding is quadratic). */
 const MAX_LONG_BYTES = 256;
@@ -82,7 +85,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     pos += n;
     return out;
   };
-  const u8 = () => take(1)[0]!;
+  // Read in place: one opcode byte per step, so no subarray is made for it.
+  const u8 = () => {
+    if (pos >= bytes.length) fail("truncated (need 1 more bytes)");
+    return bytes[pos++]!;
+  };
   // Every value pushed or memoised counts, so a small pickle cannot build an unbounded stack, list or memo.
   const count = () => {
     if (++values > maxValues) fail(`more than ${maxValues} values (not a state dict, or a hostile file)`);
