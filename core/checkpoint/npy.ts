@@ -5,6 +5,7 @@
  * @module
  */
 
+import { excerpt } from "./_describe.ts";
 import type { Tensor } from "../tensor.ts";
 import { numel } from "../tensor.ts";
 
@@ -51,14 +52,16 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new Error(`${fileName}: malformed .npy header ${header}`);
+  if (!descr || !fortran || shapeText === undefined) {
+    throw new Error(`${fileName}: malformed .npy header ${excerpt(header)}`);
+  }
   if (fortran === "True") throw new Error(`${fileName}: Fortran-order arrays are not supported`);
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   const n = numel(shape);
   const sizes: Record<string, number> = { "<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "|b1": 1 };
   const size = sizes[descr];
   if (size === undefined) {
-    throw new Error(`${fileName}: unsupported dtype '${descr}' (float32/float64/int64/int32/bool)`);
+    throw new Error(`${fileName}: unsupported dtype '${excerpt(descr)}' (float32/float64/int64/int32/bool)`);
   }
   const offset = start + headerLen;
   if (bytes.length < offset + n * size) {
