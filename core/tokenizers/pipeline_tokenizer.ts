@@ -101,6 +101,8 @@ export interface PipelineParts {
  */
 export class TokenizerInputError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What is wrong with the text, and where.
    */
   constructor(message: string) {
