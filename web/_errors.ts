@@ -5,6 +5,8 @@
  * @module
  */
 
+import { TokenizerInputError } from "../core/tokenizers/pipeline_tokenizer.ts";
+
 /** Machine-readable error codes the API returns in `error`. */
 export type ErrorCode =
   | "bad_request"
@@ -108,6 +110,7 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
  */
 export function errorToResponse(err: unknown): Response {
   if (err instanceof HttpError) return err.response();
+  if (err instanceof TokenizerInputError) return new HttpError(422, "invalid_field", err.message).response();
   console.error("bertology web: unhandled error:", err);
   const detail = err instanceof Error ? err.message : String(err);
   return jsonResponse({ error: "internal", detail }, 500);

@@ -10,7 +10,7 @@ import { crc32 } from "./zip.ts";
 /** Options for {@linkcode writeZip}. */
 export interface WriteZipOptions {
   /** Deflate entries instead of storing them. */
-  deflate?: boolean;
+  deflate?: boolean | undefined;
   /** Add ZIP64 end records (as torch.save does). */
   zip64?: boolean;
 }
@@ -160,4 +160,82 @@ export function pickleStateDict(tensors: PickledTensor[], extraGlobal?: [string,
 /** Little-endian float32 bytes of `values`. */
 export function f32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(new Float32Array(values).buffer);
+}
+
+/**
+ * Rewrites the size an archive declares for entry `name` (central directory and local header) to `size`, as a
+ * hostile file would; the entry's bytes stay as they are.
+ */
+export function patchDeclaredSize(zip: Uint8Array, name: string, size: number): Uint8Array {
+  const out = zip.slice();
+  const view = new DataView(out.buffer);
+  const nameBytes = new TextEncoder().encode(name);
+  const matches = (at: number, offset: number) =>
+    view.getUint16(at + (offset === 46 ? 28 : 26), true) === nameBytes.length &&
+    nameBytes.every((b, i) => out[at + offset + i] === b);
+  let patched = 0;
+  for (let at = 0; at + 46 <= out.length; at++) {
+    const sig = view.getUint32(at, true);
+    if (sig === 0x02014b50 && matches(at, 46)) (view.setUint32(at + 24, size, true), patched++);
+    if (sig === 0x04034b50 && matches(at, 30)) (view.setUint32(at + 22, size, true), patched++);
+  }
+  if (patched !== 2) throw new Error(`patchDeclaredSize: found ${patched} headers for "${name}", expected 2`);
+  return out;
+}
+
+/** Deflates `size` zero bytes without holding them all at once (a deflate bomb's payload). */
+export async function deflatedZeros(size: number): Promise<Uint8Array> {
+  const chunk = new Uint8Array(Math.min(size, 1 << 20));
+  let left = size;
+  const source = new ReadableStream<BufferSource>({
+    pull(controller) {
+      if (left <= 0) return controller.close();
+      const n = Math.min(left, chunk.length);
+      controller.enqueue(chunk.subarray(0, n).slice());
+      left -= n;
+    },
+  });
+  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream("deflate-raw"))).arrayBuffer());
+}
+
+/** Writes a ZIP whose entries are given already deflated, with the sizes and CRC-32 they claim. */
+export function writeRawZip(entries: { name: string; body: Uint8Array; size: number; crc: number; method: number }[]) {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const nameBytes = enc.encode(e.name);
+    const local = new Uint8Array(30 + nameBytes.length);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(8, e.method, true);
+    lv.setUint32(14, e.crc, true);
+    lv.setUint32(18, e.body.length, true);
+    lv.setUint32(22, e.size, true);
+    lv.setUint16(26, nameBytes.length, true);
+    local.set(nameBytes, 30);
+    const cd = new Uint8Array(46 + nameBytes.length);
+    const cv = new DataView(cd.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint16(10, e.method, true);
+    cv.setUint32(16, e.crc, true);
+    cv.setUint32(20, e.body.length, true);
+    cv.setUint32(24, e.size, true);
+    cv.setUint16(28, nameBytes.length, true);
+    cv.setUint32(42, offset, true);
+    cd.set(nameBytes, 46);
+    parts.push(local, e.body);
+    central.push(cd);
+    offset += local.length + e.body.length;
+  }
+  const cdSize = central.reduce((a, b) => a + b.length, 0);
+  const eocd = new Uint8Array(22);
+  const ev = new DataView(eocd.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, entries.length, true);
+  ev.setUint16(10, entries.length, true);
+  ev.setUint32(12, cdSize, true);
+  ev.setUint32(16, offset, true);
+  return concat([...parts, ...central, eocd]);
 }

@@ -104,16 +104,16 @@ export function decodeToFloat32(bytes: Uint8Array, dtype: Dtype): Float32Array {
       for (let i = 0; i < n; i++) out[i] = bfloat16BitsToFloat32(view.getUint16(i * 2, true));
       break;
     case "F8_E4M3":
-      for (let i = 0; i < n; i++) out[i] = float8E4M3BitsToFloat32(bytes[i]);
+      for (let i = 0; i < n; i++) out[i] = float8E4M3BitsToFloat32(bytes[i]!);
       break;
     case "F8_E5M2":
-      for (let i = 0; i < n; i++) out[i] = float8E5M2BitsToFloat32(bytes[i]);
+      for (let i = 0; i < n; i++) out[i] = float8E5M2BitsToFloat32(bytes[i]!);
       break;
     case "BOOL":
       for (let i = 0; i < n; i++) out[i] = bytes[i] === 0 ? 0 : 1;
       break;
     case "U8":
-      for (let i = 0; i < n; i++) out[i] = bytes[i];
+      for (let i = 0; i < n; i++) out[i] = bytes[i]!;
       break;
     case "I8":
       for (let i = 0; i < n; i++) out[i] = view.getInt8(i);

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { excerpt } from "./_describe.ts";
 import { dirname, join } from "node:path";
 import { isSafeFileName, type ModelFiles } from "./files.ts";
 import { localFiles } from "./local_files.ts";
@@ -64,7 +65,7 @@ export function parseHubId(id: string): HubRepo {
   if (match === null || id.includes("..") || !isSafeFileName(revision)) {
     throw new Error(`"${id}" is not a hub id (expected "name", "org/name" or "org/name@revision")`);
   }
-  return { repo: match[1], revision };
+  return { repo: match[1]!, revision };
 }
 
 function env(name: string): string | undefined {
@@ -188,7 +189,9 @@ export function hubFiles(id: string, opts: HubOptions = {}): ModelFiles {
   return {
     location,
     async read(name) {
-      if (!isSafeFileName(name)) throw new Error(`Refusing to read "${name}" from ${location}: not a plain name`);
+      if (!isSafeFileName(name)) {
+        throw new Error(`Refusing to read "${excerpt(name)}" from ${location}: not a plain name`);
+      }
       const path = join(folder, name);
       const marker = join(folder, ".no_exist", name);
       try {

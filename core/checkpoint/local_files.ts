@@ -4,6 +4,7 @@
  * @module
  */
 
+import { excerpt } from "./_describe.ts";
 import { join } from "node:path";
 import { isSafeFileName, type ModelFiles } from "./files.ts";
 
@@ -24,7 +25,9 @@ export function localFiles(dir: string): ModelFiles {
   return {
     location: dir,
     async read(name) {
-      if (!isSafeFileName(name)) throw new Error(`Refusing to read "${name}" from "${dir}": not a plain relative name`);
+      if (!isSafeFileName(name)) {
+        throw new Error(`Refusing to read "${excerpt(name)}" from "${dir}": not a plain relative name`);
+      }
       try {
         return await Deno.readFile(join(dir, name));
       } catch (e) {

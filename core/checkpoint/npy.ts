@@ -5,6 +5,7 @@
  * @module
  */
 
+import { excerpt } from "./_describe.ts";
 import type { Tensor } from "../tensor.ts";
 import { numel } from "../tensor.ts";
 
@@ -43,7 +44,7 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
   const magic = new TextDecoder().decode(bytes.subarray(1, 6));
   if (bytes.length < 10 || bytes[0] !== 0x93 || magic !== "NUMPY") throw new Error(`${fileName}: not a .npy file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6];
+  const major = bytes[6]!;
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
   if (major < 1 || major > 3) throw new Error(`${fileName}: unsupported .npy version ${major}`);
@@ -51,14 +52,16 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new Error(`${fileName}: malformed .npy header ${header}`);
+  if (!descr || !fortran || shapeText === undefined) {
+    throw new Error(`${fileName}: malformed .npy header ${excerpt(header)}`);
+  }
   if (fortran === "True") throw new Error(`${fileName}: Fortran-order arrays are not supported`);
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   const n = numel(shape);
   const sizes: Record<string, number> = { "<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "|b1": 1 };
   const size = sizes[descr];
   if (size === undefined) {
-    throw new Error(`${fileName}: unsupported dtype '${descr}' (float32/float64/int64/int32/bool)`);
+    throw new Error(`${fileName}: unsupported dtype '${excerpt(descr)}' (float32/float64/int64/int32/bool)`);
   }
   const offset = start + headerLen;
   if (bytes.length < offset + n * size) {
@@ -75,7 +78,7 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
       ? Number(view.getBigInt64(at, true))
       : descr === "<i4"
       ? view.getInt32(at, true)
-      : bytes[at];
+      : bytes[at]!;
   }
   return { shape, data };
 }

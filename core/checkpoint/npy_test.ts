@@ -25,3 +25,15 @@ Deno.test("readNpy() names the file for bad input", () => {
   const good = writeNpy({ shape: [2], data: new Float32Array(2) });
   throws(() => readNpy(good.subarray(0, good.length - 1), "cut.npy"), /cut\.npy: truncated/);
 });
+
+Deno.test("readNpy() quotes a long malformed header as a short excerpt", () => {
+  const header = "{" + "x".repeat(100_000);
+  const bytes = new Uint8Array(12 + header.length);
+  bytes.set([0x93, ...new TextEncoder().encode("NUMPY"), 2, 0]);
+  new DataView(bytes.buffer).setUint32(8, header.length, true);
+  bytes.set(new TextEncoder().encode(header), 12);
+  throws(
+    () => readNpy(bytes, "h.npy"),
+    (e: Error) => /malformed .npy header \{x+… \(100001 characters\)$/.test(e.message) && e.message.length < 300,
+  );
+});

@@ -3,11 +3,17 @@
  * nothing that can run code: every `GLOBAL`/`STACK_GLOBAL` goes through a caller-supplied allow-list that
  * returns a plain JavaScript function, and `INST`, `OBJ`, `NEWOBJ` and the extension registry are refused.
  *
+ * The interpreter is a loop over an explicit stack: nothing recurses on the structure a pickle builds, so a
+ * value nested a million levels deep, or an `APPENDS` of a million items, is as cheap as a flat one. Memory is
+ * bounded by {@linkcode UnpickleOptions.maxValues} (values pushed and memoised) and the input's length.
+ *
  * Values map to JavaScript as: `None` → `null`, `bool` → boolean, `int` → number (bigint past 2^53),
  * `float` → number, `str` → string, `bytes` → Uint8Array, `list` and `tuple` → arrays, `dict` → Map.
  *
  * @module
  */
+
+import { excerpt } from "./_describe.ts";
 
 /** A Python callable the allow-list provides: `REDUCE` calls it with the argument tuple. */
 export interface PickleCallable {
@@ -25,7 +31,21 @@ export interface UnpickleOptions {
   findGlobal(module: string, name: string): unknown;
   /** Resolves a `BINPERSID` id (PyTorch uses it for storages). Absent: persistent ids are refused. */
   persistentLoad?(id: unknown): unknown;
+  /**
+   * Most values the program may push or memoise in all (default {@linkcode DEFAULT_MAX_PICKLE_VALUES}); a
+   * state dict pushes about 20 per tensor.
+   */
+  maxValues?: number;
 }
+
+/**
+ * Default of {@linkcode UnpickleOptions.maxValues}: room for a state dict of some 14,000 tensors (torch.save
+ * pushes and memoises about 35 values per tensor), while a hostile program stays under ~30 MB of values.
+ */
+export const DEFAULT_MAX_PICKLE_VALUES = 500_000;
+
+/** Python ints in a state dict are small; a `LONG` of more bytes than this is refused (its decoding is quadratic). */
+const MAX_LONG_BYTES = 256;
 
 const MARK = Symbol("mark");
 
@@ -36,7 +56,7 @@ const MARK = Symbol("mark");
  * @param opts The allow-list and persistent-id resolver.
  * @returns The unpickled value.
  * @throws {Error} Naming the file and the offset on an unknown or forbidden opcode, a refused global,
- * or a truncated stream.
+ * a truncated stream, or a program that builds more than `maxValues` values.
  *
  * @example Usage
  * ```ts
@@ -47,6 +67,8 @@ const MARK = Symbol("mark");
  * ```
  */
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
+  const maxValues = opts.maxValues ?? DEFAULT_MAX_PICKLE_VALUES;
+  let values = 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = new TextDecoder("utf-8", { fatal: true });
   const stack: unknown[] = [];
@@ -55,7 +77,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   let pos = 0;
   let opAt = 0;
   const fail = (message: string): never => {
-    throw new Error(`Cannot unpickle "${opts.fileName}" at byte ${opAt}: ${message}`);
+    throw new Error(`Cannot unpickle "${excerpt(opts.fileName)}" at byte ${opAt}: ${message}`);
   };
   const take = (n: number) => {
     if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.length) fail(`truncated (need ${n} more bytes)`);
@@ -63,7 +85,23 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     pos += n;
     return out;
   };
-  const u8 = () => take(1)[0];
+  // Read in place: one opcode byte per step, so no subarray is made for it.
+  const u8 = () => {
+    if (pos >= bytes.length) fail("truncated (need 1 more bytes)");
+    return bytes[pos++]!;
+  };
+  // Every value pushed or memoised counts, so a small pickle cannot build an unbounded stack, list or memo.
+  const count = () => {
+    if (++values > maxValues) fail(`more than ${maxValues} values (not a state dict, or a hostile file)`);
+  };
+  const push = (value: unknown) => {
+    count();
+    stack.push(value);
+  };
+  const remember = (key: number, value: unknown) => {
+    count();
+    memo.set(key, value);
+  };
   const u16 = () => (take(2), view.getUint16(pos - 2, true));
   const u32 = () => (take(4), view.getUint32(pos - 4, true));
   const i32 = () => (take(4), view.getInt32(pos - 4, true));
@@ -76,7 +114,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     return out;
   };
   const pop = () => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1] + 1)) {
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]! + 1)) {
       fail("stack underflow");
     }
     return stack.pop();
@@ -87,8 +125,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const popMark = () => {
     const at = marks.pop();
-    if (at === undefined) fail("no MARK on the stack");
-    return stack.splice(at!);
+    if (at === undefined) return fail("no MARK on the stack");
+    return stack.splice(at);
   };
   const decodeText = (b: Uint8Array) => {
     try {
@@ -99,7 +137,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const global = (module: string, name: string) => {
     const found = opts.findGlobal(module, name);
-    if (found === undefined) fail(`refusing global "${module}.${name}": not on the allow-list (nothing is executed)`);
+    if (found === undefined) {
+      fail(`refusing global "${excerpt(`${module}.${name}`)}": not on the allow-list (nothing is executed)`);
+    }
     return found;
   };
   const setItems = (dict: unknown, items: unknown[]) => {
@@ -108,13 +148,15 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const append = (list: unknown, items: unknown[]) => {
     if (!Array.isArray(list)) fail("APPEND(S) on something that is not a list");
-    (list as unknown[]).push(...items);
+    // One push per item: `push(...items)` would pass a million arguments and overflow the engine's stack.
+    for (const item of items) (list as unknown[]).push(item);
   };
   const long = (b: Uint8Array) => {
     if (b.length === 0) return 0;
+    if (b.length > MAX_LONG_BYTES) fail(`an integer of ${b.length} bytes (at most ${MAX_LONG_BYTES} are accepted)`);
     let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
 
@@ -133,91 +175,91 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
         return stack[0];
       case 0x28: // MARK
         marks.push(stack.length);
-        stack.push(MARK);
+        push(MARK);
         break;
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4a: // BININT
-        stack.push(i32());
+        push(i32());
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(long(take(u8())));
+        push(long(take(u8())));
         break;
       case 0x8b: // LONG4
-        stack.push(long(take(u32())));
+        push(long(take(u32())));
         break;
       case 0x47: // BINFLOAT (big-endian)
         take(8);
-        stack.push(view.getFloat64(pos - 8, false));
+        push(view.getFloat64(pos - 8, false));
         break;
       case 0x58: // BINUNICODE
-        stack.push(decodeText(take(u32())));
+        push(decodeText(take(u32())));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(decodeText(take(u8())));
+        push(decodeText(take(u8())));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(decodeText(take(u64())));
+        push(decodeText(take(u64())));
         break;
       case 0x54: // BINSTRING (py2 str, latin-1 in practice)
-        stack.push(new TextDecoder("latin1").decode(take(i32())));
+        push(new TextDecoder("latin1").decode(take(i32())));
         break;
       case 0x55: // SHORT_BINSTRING
-        stack.push(new TextDecoder("latin1").decode(take(u8())));
+        push(new TextDecoder("latin1").decode(take(u8())));
         break;
       case 0x42: // BINBYTES
-        stack.push(take(u32()).slice());
+        push(take(u32()).slice());
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8()).slice());
+        push(take(u8()).slice());
         break;
       case 0x8e: // BINBYTES8
-        stack.push(take(u64()).slice());
+        push(take(u64()).slice());
         break;
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([]);
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push([]);
+        push([]);
         break;
       case 0x7d: // EMPTY_DICT
-        stack.push(new Map());
+        push(new Map());
         break;
       case 0x85: // TUPLE1
-        stack.push([pop()]);
+        push([pop()]);
         break;
       case 0x86: { // TUPLE2
         const b = pop();
-        stack.push([pop(), b]);
+        push([pop(), b]);
         break;
       }
       case 0x87: { // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push([pop(), b, c]);
+        push([pop(), b, c]);
         break;
       }
       case 0x74: // TUPLE
       case 0x6c: // LIST
-        stack.push(popMark().slice(1));
+        push(popMark().slice(1));
         break;
       case 0x64: { // DICT
         const dict = new Map();
         setItems(dict, popMark().slice(1));
-        stack.push(dict);
+        push(dict);
         break;
       }
       case 0x73: { // SETITEM
@@ -249,40 +291,40 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
         popMark();
         break;
       case 0x32: // DUP
-        stack.push(top());
+        push(top());
         break;
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        remember(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        remember(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        remember(memo.size, top());
         break;
       case 0x68: // BINGET
       case 0x6a: { // LONG_BINGET
         const key = op === 0x68 ? u8() : u32();
         if (!memo.has(key)) fail(`memo key ${key} is not set`);
-        stack.push(memo.get(key));
+        push(memo.get(key));
         break;
       }
       case 0x63: { // GLOBAL
         const module = line();
-        stack.push(global(module, line()));
+        push(global(module, line()));
         break;
       }
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
-        stack.push(global(module as string, name as string));
+        push(global(module as string, name as string));
         break;
       }
       case 0x51: { // BINPERSID
         const id = pop();
         if (opts.persistentLoad === undefined) fail("persistent ids are not allowed here");
-        stack.push(opts.persistentLoad!(id));
+        push(opts.persistentLoad!(id));
         break;
       }
       case 0x52: { // REDUCE
@@ -292,7 +334,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
           fail("REDUCE on something that is not an allowed callable");
         }
         if (!Array.isArray(args)) fail(`REDUCE of ${callable.qualifiedName} without an argument tuple`);
-        stack.push(callable.call(args as unknown[]));
+        push(callable.call(args as unknown[]));
         break;
       }
       case 0x62: { // BUILD

@@ -133,3 +133,44 @@ Deno.test("unpickle() throws on truncated input and stack misuse", () => {
   assert.throws(() => unpickle(new Uint8Array([0x80, 2, 0x4e, 0x51, 0x2e]), none), /persistent ids are not allowed/);
   assert.throws(() => unpickle(new Uint8Array([0x80, 2, 0x4e, 0x4e, 0x2e]), none), /STOP with 2 values on the stack/);
 });
+
+Deno.test("unpickle() builds deep nesting and huge APPENDS without recursion", () => {
+  // ((((…)))) 200,000 deep, then a list of 300,000 Nones appended at once.
+  const deep = new Uint8Array([0x80, 2, 0x29, ...new Array(200_000).fill(0x85), 0x2e]);
+  let value = unpickle(deep, none);
+  for (let depth = 0; depth < 200_000; depth++) value = (value as unknown[])[0];
+  assert.deepEqual(value, []);
+  const appends = new Uint8Array([0x80, 2, 0x5d, 0x28, ...new Array(300_000).fill(0x4e), 0x65, 0x2e]);
+  assert.equal((unpickle(appends, none) as unknown[]).length, 300_000);
+});
+
+Deno.test("unpickle() refuses programs past its value budget and oversized integers", () => {
+  const nones = new Uint8Array([0x80, 2, 0x5d, ...new Array(2_000).fill([0x4e, 0x61]).flat(), 0x2e]);
+  assert.throws(
+    () => unpickle(nones, { ...none, maxValues: 1_000 }),
+    /Cannot unpickle "t.pkl" at byte \d+: more than 1000 values \(not a state dict, or a hostile file\)/,
+  );
+  // The memo counts too: LONG_BINPUT under ever new keys.
+  const memo = [0x80, 2, 0x4e];
+  for (let i = 0; i < 2_000; i++) memo.push(0x72, i & 0xff, i >> 8, 0, 0);
+  assert.throws(() => unpickle(new Uint8Array(memo), { ...none, maxValues: 1_000 }), /more than 1000 values/);
+  // LONG4 of 1 MB: decoding would be quadratic.
+  const long = new Uint8Array(1 + 2 + 5 + 1_000_000 + 1);
+  long.set([0x80, 2, 0x8b, 0x40, 0x42, 0x0f, 0x00]);
+  assert.throws(() => unpickle(long, none), /an integer of 1000000 bytes \(at most 256 are accepted\)/);
+});
+
+Deno.test("unpickle() quotes a long refused global as an excerpt", () => {
+  const name = "a".repeat(100_000);
+  const bytes = new Uint8Array([0x80, 2, 0x63, ...new TextEncoder().encode(`os\n${name}\n`), 0x2e]);
+  const error = (() => {
+    try {
+      unpickle(bytes, none);
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  assert.ok(error instanceof Error);
+  assert.match(error.message, /refusing global "os\.a{197}… \(100003 characters\)"/);
+  assert.ok(error.message.length < 400);
+});

@@ -3,11 +3,13 @@
  * (`{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {…}}`), then the byte buffer
  * the offsets point into. Parsing applies the reference library's checks: the header must fit in the file,
  * every tensor's byte span must match its shape and dtype, and the spans must tile the buffer exactly
- * (no overlap, no hole, nothing past the end, nothing left over).
+ * (no overlap, no hole, nothing past the end, nothing left over). A header that names a tensor twice is
+ * refused too (JSON parsers would silently keep one of the two).
  *
  * @module
  */
 
+import { describeValue, excerpt } from "./_describe.ts";
 import { decodeToFloat32, type Dtype, DTYPE_SIZES, isDtype } from "./dtype.ts";
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from "./half.ts";
 
@@ -49,7 +51,7 @@ export interface DecodedTensor {
 const MAX_HEADER_BYTES = 100_000_000;
 
 function fail(fileName: string, message: string): never {
-  throw new Error(`Invalid safetensors file "${fileName}": ${message}`);
+  throw new Error(`Invalid safetensors file "${excerpt(fileName)}": ${message}`);
 }
 
 /**
@@ -80,13 +82,19 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): Saf
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   let header: unknown;
+  let headerText: string;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart)));
+    headerText = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart));
+    header = JSON.parse(headerText);
   } catch (e) {
-    fail(fileName, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+    return fail(fileName, `header is not valid UTF-8 JSON (${excerpt((e as Error).message)})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     fail(fileName, `header is not a JSON object`);
+  }
+  const duplicate = duplicateTopLevelKey(headerText);
+  if (duplicate !== undefined) {
+    fail(fileName, `header names tensor "${excerpt(duplicate)}" twice (which copy is meant is ambiguous)`);
   }
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, TensorInfo>();
@@ -97,7 +105,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): Saf
       }
       for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
         if (typeof value !== "string") {
-          fail(fileName, `"__metadata__" field "${key}" must be a string, got ${JSON.stringify(value)}`);
+          fail(fileName, `"__metadata__" field "${excerpt(key)}" must be a string, got ${describeValue(value)}`);
         }
         metadata[key] = value;
       }
@@ -109,38 +117,73 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): Saf
   return { tensors, metadata, dataStart };
 }
 
+/**
+ * The first top-level key of a JSON object text that appears twice, or `undefined`. `text` must already have
+ * parsed as an object, so the scan only has to skip strings and count brackets.
+ */
+function duplicateTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: find its closing quote, skipping escapes
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      if (depth === 1 && expectKey) {
+        const raw = text.slice(start, i + 1);
+        const key: string = raw.includes("\\") ? JSON.parse(raw) : raw.slice(1, -1);
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b || c === 0x5b) { // { [
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === 0x7d || c === 0x5d) depth--; // } ]
+    else if (c === 0x2c && depth === 1) expectKey = true; // ,
+  }
+  return undefined;
+}
+
 function checkEntry(fileName: string, name: string, entry: unknown, dataStart: number, dataLength: number) {
+  const tensor = `tensor "${excerpt(name)}"`;
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-    fail(fileName, `tensor "${name}" entry is not an object`);
+    fail(fileName, `${tensor} entry is not an object`);
   }
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (typeof dtype !== "string" || !isDtype(dtype)) {
-    fail(fileName, `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}`);
+    return fail(fileName, `${tensor} has unknown dtype ${describeValue(dtype)}`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(fileName, `tensor "${name}" shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    return fail(fileName, `${tensor} shape ${describeValue(shape)} is not a list of non-negative integers`);
   }
   if (
     !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
   ) {
-    fail(fileName, `tensor "${name}" data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+    fail(fileName, `${tensor} data_offsets ${describeValue(offsets)} is not a pair of non-negative integers`);
   }
   const [begin, end] = offsets as [number, number];
-  if (end < begin) fail(fileName, `tensor "${name}" data_offsets [${begin}, ${end}] end before they begin`);
+  if (end < begin) fail(fileName, `${tensor} data_offsets [${begin}, ${end}] end before they begin`);
   if (end > dataLength) {
     fail(
       fileName,
-      `tensor "${name}" data_offsets [${begin}, ${end}] are out of range: the data section has ${dataLength} bytes (file truncated?)`,
+      `${tensor} data_offsets [${begin}, ${end}] are out of range: the data section has ${dataLength} bytes (file truncated?)`,
     );
   }
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
   const expected = count * DTYPE_SIZES[dtype];
   if (!Number.isSafeInteger(expected) || expected !== end - begin) {
+    const needs = Number.isSafeInteger(expected) ? `${expected} bytes` : "more than 2^53 bytes";
     fail(
       fileName,
-      `tensor "${name}" shape [${shape}] of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${
-        end - begin
-      }`,
+      `${tensor} shape [${
+        excerpt(String(shape), 80)
+      }] of ${dtype} needs ${needs} but data_offsets [${begin}, ${end}] span ${end - begin}`,
     );
   }
   return { name, dtype, shape: [...shape as number[]], start: dataStart + begin, end: dataStart + end };
@@ -154,9 +197,9 @@ function checkCoverage(fileName: string, infos: TensorInfo[], dataStart: number,
     if (info.start < covered) {
       fail(
         fileName,
-        `tensor "${info.name}" data_offsets [${info.start - dataStart}, ${info.end - dataStart}] overlap tensor "${
-          previous!.name
-        }" (which ends at ${covered - dataStart})`,
+        `tensor "${excerpt(info.name)}" data_offsets [${info.start - dataStart}, ${
+          info.end - dataStart
+        }] overlap tensor "${excerpt(previous!.name)}" (which ends at ${covered - dataStart})`,
       );
     }
     if (info.start > covered) {
@@ -164,7 +207,7 @@ function checkCoverage(fileName: string, infos: TensorInfo[], dataStart: number,
         fileName,
         `bytes ${covered - dataStart}..${
           info.start - dataStart
-        } of the data section belong to no tensor (hole before "${info.name}")`,
+        } of the data section belong to no tensor (hole before "${excerpt(info.name)}")`,
       );
     }
     covered = info.end;
@@ -322,10 +365,10 @@ export function writeSafetensors(
   for (const t of sorted) {
     const d = t.data;
     if (dtype === "F32") {
-      for (let i = 0; i < d.length; i++) view.setFloat32(at + i * 4, d[i], true);
+      for (let i = 0; i < d.length; i++) view.setFloat32(at + i * 4, d[i]!, true);
     } else {
       const narrow = dtype === "F16" ? float32ToFloat16Bits : float32ToBfloat16Bits;
-      for (let i = 0; i < d.length; i++) view.setUint16(at + i * 2, narrow(d[i]), true);
+      for (let i = 0; i < d.length; i++) view.setUint16(at + i * 2, narrow(d[i]!), true);
     }
     at += d.length * size;
   }

@@ -21,7 +21,10 @@ function withHeader(header: unknown, dataLength: number): Uint8Array {
 }
 
 /** The header object and data section of a valid file. */
-function split(bytes: Uint8Array): { header: Record<string, Record<string, unknown>>; data: Uint8Array } {
+/** A parsed header whose tensors `a`, `b` and `z` the tests name directly. */
+type Header = Record<"a" | "b" | "z", Record<string, unknown>> & Record<string, Record<string, unknown>>;
+
+function split(bytes: Uint8Array): { header: Header; data: Uint8Array } {
   const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
   return {
     header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))),
@@ -63,7 +66,7 @@ Deno.test("writeSafetensors() pads the header with spaces to 8 bytes and lays te
     assert.equal(text.trimEnd(), JSON.stringify(JSON.parse(text)));
     assert.match(text, /^\{[^]*\} *$/);
     const { header } = split(bytes);
-    assert.deepEqual(header[name].data_offsets, [0, 4]);
+    assert.deepEqual(header[name]!.data_offsets, [0, 4]);
     assert.deepEqual(header.z.data_offsets, [4, 4]);
   }
   const unsorted = writeSafetensors([
@@ -166,7 +169,7 @@ Deno.test("parseSafetensors() throws when shape × dtype size differs from the b
   h3.a.shape = [2, -2];
   assert.throws(
     () => parseSafetensors(rebuild(h3, d3), FILE),
-    /tensor "a" shape \[2,-2\] is not a list of non-negative/,
+    /tensor "a" shape \[2, -2\] is not a list of non-negative/,
   );
 });
 
@@ -231,4 +234,51 @@ Deno.test("parseSafetensors() throws when an entry is not an object", () => {
   const { header, data } = split(valid());
   (header as Record<string, unknown>).b = "oops";
   assert.throws(() => parseSafetensors(rebuild(header, data), FILE), /tensor "b" entry is not an object/);
+});
+
+/** A file whose header is exactly `json` (padded with spaces to 8 bytes) followed by `dataLength` bytes. */
+function withHeaderText(json: string, dataLength: number): Uint8Array {
+  const bytes = new TextEncoder().encode(json.padEnd(8 * Math.ceil(json.length / 8)));
+  const out = new Uint8Array(8 + bytes.length + dataLength);
+  new DataView(out.buffer).setUint32(0, bytes.length, true);
+  out.set(bytes, 8);
+  return out;
+}
+
+Deno.test("parseSafetensors() refuses a header that names a tensor twice", () => {
+  const entry = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}';
+  assert.throws(
+    () => parseSafetensors(withHeaderText(`{"w":${entry},"w":${entry}}`, 4), FILE),
+    /Invalid safetensors file "test.safetensors": header names tensor "w" twice \(which copy is meant is ambiguous\)/,
+  );
+  // The same name spelled with an escape is still the same key; nested keys and strings do not count.
+  assert.throws(
+    () => parseSafetensors(withHeaderText(`{"w":${entry}, "\\u0077" :${entry}}`, 4), FILE),
+    /header names tensor "w" twice/,
+  );
+  const nested = `{"__metadata__":{"w":"a,\\"w\\":{","x":"w"},"w":${entry}}`;
+  assert.equal(parseSafetensors(withHeaderText(nested, 4), FILE).get("w")?.dtype, "F32");
+});
+
+Deno.test("parseSafetensors() quotes long names and values as short excerpts", () => {
+  const name = "n".repeat(200_000);
+  const shape = new Array(50_000).fill(1);
+  const errors = [
+    withHeader({ [name]: { dtype: "F32", shape: [1], data_offsets: [0, 8] } }, 8),
+    withHeader({ w: { dtype: "x".repeat(200_000), shape: [1], data_offsets: [0, 4] } }, 4),
+    withHeader({ w: { dtype: "F32", shape: [...shape, -1], data_offsets: [0, 4] } }, 4),
+    withHeader({ w: { dtype: "F32", shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, 4),
+  ].map((bytes) => {
+    try {
+      parseSafetensors(bytes, FILE);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "no error";
+  });
+  assert.match(errors[0]!, /tensor "n{200}… \(200000 characters\)" shape \[1\] of F32 needs 4 bytes/);
+  assert.match(errors[1]!, /tensor "w" has unknown dtype "x{60}… \(200000 characters\)"/);
+  assert.match(errors[2]!, /tensor "w" shape \[1, 1, 1, 1, 1, 1, 1, 1, … 49993 more\] is not a list/);
+  assert.match(errors[3]!, /tensor "w" shape \[1099511627776,1099511627776\] of F32 needs more than 2\^53 bytes/);
+  for (const message of errors) assert.ok(message.length < 400, `message of ${message.length} characters`);
 });

@@ -7,10 +7,11 @@
  * @module
  */
 
+import { describeValue, excerpt } from "./_describe.ts";
 import type { Dtype } from "./dtype.ts";
 import { isSafeFileName, type ModelFiles } from "./files.ts";
-import { loadSafetensors } from "./safetensors.ts";
-import { loadTorchCheckpoint } from "./torch_pickle.ts";
+import { loadSafetensors, parseSafetensors } from "./safetensors.ts";
+import { listTorchTensors, loadTorchCheckpoint } from "./torch_pickle.ts";
 
 /** One loaded tensor. */
 export interface Weight {
@@ -28,6 +29,16 @@ export interface Weight {
 
 /** Tensor name → weight, in file order. */
 export type WeightSet = Map<string, Weight>;
+
+/** Name-level facts about one tensor of a checkpoint, known before its data is decoded. */
+export interface WeightInfo {
+  /** Dimensions, outermost first, as the checkpoint stores them. */
+  shape: number[];
+  /** The dtype the file stores. */
+  dtype: Dtype;
+  /** The file that holds the tensor. */
+  file: string;
+}
 
 /**
  * The files {@linkcode loadWeights} looks for, in order.
@@ -66,43 +77,83 @@ export const WEIGHT_FILES = [
  */
 export async function loadWeights(files: ModelFiles): Promise<WeightSet> {
   const out: WeightSet = new Map();
+  await eachWeightFile(files, {
+    safetensors: (bytes, file) => addSafetensors(out, bytes, file),
+    torch: (bytes, file) => addTorch(out, bytes, file),
+  });
+  return out;
+}
+
+/**
+ * Lists a checkpoint's tensors (name, shape, dtype, file) from the safetensors headers or the PyTorch pickles,
+ * without decoding any tensor data: a model loader can check a config's sizes against the weights before it
+ * allocates anything per layer. Each file is still read once (from disk or the hub cache).
+ *
+ * @param files Where the checkpoint's files come from.
+ * @returns Tensor name → shape, dtype and file, in file order.
+ * @throws {Error} As {@linkcode loadWeights}, for everything but the tensors' contents.
+ *
+ * @example Usage
+ * ```ts
+ * import { listWeights } from "./weights.ts";
+ * import { memoryFiles } from "./files.ts";
+ * import { writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2, 3], data: new Float32Array(6) }]);
+ * (await listWeights(memoryFiles({ "model.safetensors": bytes }))).get("w")?.shape; // [2, 3]
+ * ```
+ */
+export async function listWeights(files: ModelFiles): Promise<Map<string, WeightInfo>> {
+  const out = new Map<string, WeightInfo>();
+  const addAll = (infos: Iterable<[string, { shape: number[]; dtype: Dtype }]>, file: string) => {
+    const names = new Set<string>();
+    for (const [name, t] of infos) {
+      add(out, name, { shape: t.shape, dtype: t.dtype, file }, file);
+      names.add(name);
+    }
+    return names;
+  };
+  await eachWeightFile(files, {
+    safetensors: (bytes, file) => addAll(parseSafetensors(bytes, file), file),
+    torch: async (bytes, file) => addAll(await listTorchTensors(bytes, file), file),
+  });
+  return out;
+}
+
+/** What to do with each weight file; each returns the tensor names it found (to check shard indexes). */
+interface WeightFileReaders {
+  safetensors(bytes: Uint8Array, file: string): Set<string>;
+  torch(bytes: Uint8Array, file: string): Promise<Set<string>>;
+}
+
+/** Finds the first layout of {@linkcode WEIGHT_FILES} present and hands each of its files to a reader. */
+async function eachWeightFile(files: ModelFiles, readers: WeightFileReaders): Promise<void> {
   const single = await files.read("model.safetensors");
   if (single !== undefined) {
-    addSafetensors(out, single, "model.safetensors");
-    return out;
+    readers.safetensors(single, "model.safetensors");
+    return;
   }
   const stIndex = await files.read("model.safetensors.index.json");
   if (stIndex !== undefined) {
-    await loadShards(
-      files,
-      "model.safetensors.index.json",
-      stIndex,
-      (bytes, shard) => addSafetensors(out, bytes, shard),
-    );
-    return out;
+    await loadShards(files, "model.safetensors.index.json", stIndex, readers.safetensors);
+    return;
   }
   const bin = await files.read("pytorch_model.bin");
   if (bin !== undefined) {
-    await addTorch(out, bin, "pytorch_model.bin");
-    return out;
+    await readers.torch(bin, "pytorch_model.bin");
+    return;
   }
   const binIndex = await files.read("pytorch_model.bin.index.json");
   if (binIndex !== undefined) {
-    await loadShards(
-      files,
-      "pytorch_model.bin.index.json",
-      binIndex,
-      (bytes, shard) => addTorch(out, bytes, shard),
-    );
-    return out;
+    await loadShards(files, "pytorch_model.bin.index.json", binIndex, readers.torch);
+    return;
   }
   throw new Error(`No weights found in "${files.location}": tried ${WEIGHT_FILES.map((f) => `"${f}"`).join(", ")}`);
 }
 
-function add(out: WeightSet, name: string, weight: Weight, file: string) {
+function add<T extends { file: string }>(out: Map<string, T>, name: string, weight: T, file: string) {
   const earlier = out.get(name);
   if (earlier !== undefined) {
-    throw new Error(`Tensor "${name}" appears in both "${earlier.file}" and "${file}"`);
+    throw new Error(`Tensor "${excerpt(name)}" appears in both "${excerpt(earlier.file)}" and "${excerpt(file)}"`);
   }
   out.set(name, weight);
 }
@@ -141,7 +192,7 @@ async function loadShards(
   try {
     index = JSON.parse(new TextDecoder().decode(indexBytes));
   } catch (e) {
-    throw new Error(`${where} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${where} is not valid JSON (${excerpt((e as Error).message)})`);
   }
   const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
@@ -150,7 +201,7 @@ async function loadShards(
   const byShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
     if (typeof shard !== "string" || !isSafeFileName(shard)) {
-      throw new Error(`${where} maps tensor "${name}" to an invalid shard name ${JSON.stringify(shard)}`);
+      throw new Error(`${where} maps tensor "${excerpt(name)}" to an invalid shard name ${describeValue(shard)}`);
     }
     const names = byShard.get(shard) ?? [];
     names.push(name);
@@ -159,12 +210,16 @@ async function loadShards(
   for (const [shard, listed] of byShard) {
     const bytes = await files.read(shard);
     if (bytes === undefined) {
-      throw new Error(`Shard "${shard}" listed in ${where} is missing (it should hold "${listed[0]}")`);
+      throw new Error(
+        `Shard "${excerpt(shard)}" listed in ${where} is missing (it should hold "${excerpt(listed[0] ?? "")}")`,
+      );
     }
     const found = await loadShard(bytes, shard);
     for (const name of listed) {
       if (!found.has(name)) {
-        throw new Error(`Tensor "${name}" is listed in ${where} under shard "${shard}", which does not contain it`);
+        throw new Error(
+          `Tensor "${excerpt(name)}" is listed in ${where} under shard "${excerpt(shard)}", which does not contain it`,
+        );
       }
     }
   }
@@ -188,7 +243,7 @@ async function loadShards(
  */
 export function expectWeight(weights: WeightSet, name: string, shape?: number[]): Weight {
   const weight = weights.get(name);
-  if (weight === undefined) throw new Error(`Checkpoint has no tensor "${name}"`);
+  if (weight === undefined) throw new Error(`Checkpoint has no tensor "${excerpt(name)}"`);
   if (shape !== undefined && (shape.length !== weight.shape.length || shape.some((d, i) => d !== weight.shape[i]))) {
     throw new Error(`Tensor "${name}" has shape [${weight.shape}], expected [${shape}]`);
   }

@@ -4,7 +4,7 @@ import { memoryFiles } from "./files.ts";
 import { fileURLToPath } from "node:url";
 import { localFiles } from "./local_files.ts";
 import { writeSafetensors } from "./safetensors.ts";
-import { expectWeight, loadWeights } from "./weights.ts";
+import { expectWeight, listWeights, loadWeights } from "./weights.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/models/", import.meta.url);
 const enc = new TextEncoder();
@@ -176,4 +176,17 @@ Deno.test("expectWeight() returns the weight and checks its shape", () => {
   assert.equal(expectWeight(weights, "w", [2, 3]).data.length, 6);
   assert.throws(() => expectWeight(weights, "w", [3, 2]), /Tensor "w" has shape \[2,3\], expected \[3,2\]/);
   assert.throws(() => expectWeight(weights, "v"), /Checkpoint has no tensor "v"/);
+});
+
+Deno.test("listWeights() gives the shapes and dtypes loadWeights() would load, for each layout", async () => {
+  for (const model of ["bert-tiny-random", "gpt2-tiny-random"]) {
+    for (const file of ["model.safetensors", "pytorch_model.bin"]) {
+      const bytes = await Deno.readFile(new URL(`../../tests/fixtures/models/${model}/${file}`, import.meta.url));
+      const files = memoryFiles({ [file]: bytes });
+      const listed = await listWeights(files);
+      const loaded = await loadWeights(files);
+      assert.deepEqual([...listed.keys()], [...loaded.keys()], `${model}/${file}`);
+      for (const [name, w] of loaded) assert.deepEqual(listed.get(name), { shape: w.shape, dtype: w.dtype, file });
+    }
+  }
 });

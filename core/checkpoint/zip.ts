@@ -6,6 +6,8 @@
  * @module
  */
 
+import { excerpt } from "./_describe.ts";
+
 /** One file in a ZIP archive. */
 export interface ZipEntry {
   /** Path inside the archive. */
@@ -22,13 +24,29 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
+/** Options for {@linkcode ZipArchive.read}. */
+export interface ZipReadOptions {
+  /** Refuse the entry, before inflating anything, when its declared size is larger than this many bytes. */
+  maxSize?: number;
+}
+
 /** An opened archive. */
 export interface ZipArchive {
   /** Entries by name, in central-directory order. */
   entries: Map<string, ZipEntry>;
-  /** Reads one entry (stored entries are views into the archive's bytes; deflated ones are new arrays). */
-  read(name: string): Promise<Uint8Array>;
+  /**
+   * Reads one entry (stored entries are views into the archive's bytes; deflated ones are new arrays). A
+   * deflated entry never grows past its declared size, which is checked against what its compressed bytes
+   * can hold before anything is allocated.
+   */
+  read(name: string, opts?: ZipReadOptions): Promise<Uint8Array>;
 }
+
+/**
+ * Deflate's densest code turns 258 output bytes into about 2 input bits, so no deflated entry inflates to
+ * more than about 1032 bytes per compressed byte; a declared size past that is a lie.
+ */
+export const MAX_DEFLATE_RATIO = 1032;
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -54,7 +72,7 @@ const CRC_TABLE = (() => {
  */
 export function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -84,8 +102,9 @@ const LOCAL = 0x04034b50;
  */
 export function openZip(bytes: Uint8Array, fileName: string): ZipArchive {
   const fail = (message: string): never => {
-    throw new Error(`Invalid zip archive "${fileName}": ${message}`);
+    throw new Error(`Invalid zip archive "${excerpt(fileName)}": ${message}`);
   };
+  const quoted = (name: string) => `"${excerpt(name)}"`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (at: number) => view.getUint16(at, true);
   const u32 = (at: number) => view.getUint32(at, true);
@@ -132,7 +151,7 @@ export function openZip(bytes: Uint8Array, fileName: string): ZipArchive {
     const commentLength = u16(at + 32);
     need(at + 46, nameLength + extraLength + commentLength, "central directory entry");
     const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
-    if (flags & 1) fail(`entry "${name}" is encrypted`);
+    if (flags & 1) fail(`entry ${quoted(name)} is encrypted`);
     let size = u32(at + 24);
     let compressedSize = u32(at + 20);
     let localHeaderOffset = u32(at + 42);
@@ -148,38 +167,50 @@ export function openZip(bytes: Uint8Array, fileName: string): ZipArchive {
       }
       e += 4 + length;
     }
+    // Two entries of one name are ambiguous (readers disagree on which wins): refuse rather than pick one.
+    if (entries.has(name)) fail(`entry ${quoted(name)} appears twice in the central directory`);
     entries.set(name, { name, method, compressedSize, size, crc32: u32(at + 16), localHeaderOffset });
     at += 46 + nameLength + extraLength + commentLength;
   }
 
-  const read = async (name: string): Promise<Uint8Array> => {
+  const read = async (name: string, opts: ZipReadOptions = {}): Promise<Uint8Array> => {
     const entry = entries.get(name);
-    if (entry === undefined) fail(`no entry "${name}"`);
-    const { localHeaderOffset: lh, compressedSize, size, method } = entry!;
-    need(lh, 30, `local header of "${name}"`);
-    if (u32(lh) !== LOCAL) fail(`bad local header signature for "${name}" at ${lh}`);
+    if (entry === undefined) return fail(`no entry ${quoted(name)}`);
+    const { localHeaderOffset: lh, compressedSize, size, method } = entry;
+    if (opts.maxSize !== undefined && size > opts.maxSize) {
+      fail(`entry ${quoted(name)} declares ${size} bytes, more than the ${opts.maxSize} allowed for it`);
+    }
+    need(lh, 30, `local header of ${quoted(name)}`);
+    if (u32(lh) !== LOCAL) fail(`bad local header signature for ${quoted(name)} at ${lh}`);
     const start = lh + 30 + u16(lh + 26) + u16(lh + 28);
-    need(start, compressedSize, `data of "${name}"`);
+    need(start, compressedSize, `data of ${quoted(name)}`);
     const raw = bytes.subarray(start, start + compressedSize);
     let data: Uint8Array;
     if (method === 0) {
-      if (compressedSize !== size) fail(`stored entry "${name}" has sizes ${compressedSize} and ${size}`);
+      if (compressedSize !== size) fail(`stored entry ${quoted(name)} has sizes ${compressedSize} and ${size}`);
       data = raw;
     } else if (method === 8) {
+      if (size > compressedSize * MAX_DEFLATE_RATIO + 64) {
+        fail(
+          `entry ${quoted(name)} declares ${size} bytes, more than its ${compressedSize} deflated bytes can hold`,
+        );
+      }
       try {
         data = await inflateRaw(raw, size);
       } catch (e) {
-        fail(`entry "${name}" does not inflate (${(e as Error).message})`);
+        return fail(`entry ${quoted(name)} does not inflate (${excerpt((e as Error).message)})`);
       }
-      if (data!.length !== size) fail(`entry "${name}" inflates to ${data!.length} bytes, expected ${size}`);
+      if (data.length !== size) fail(`entry ${quoted(name)} inflates to ${data.length} bytes, expected ${size}`);
     } else {
-      fail(`entry "${name}" uses compression method ${method}; only stored (0) and deflate (8) are supported`);
+      return fail(
+        `entry ${quoted(name)} uses compression method ${method}; only stored (0) and deflate (8) are supported`,
+      );
     }
-    const sum = crc32(data!);
-    if (sum !== entry!.crc32) {
-      fail(`entry "${name}" is corrupt: CRC-32 ${hex(sum)} does not match the directory's ${hex(entry!.crc32)}`);
+    const sum = crc32(data);
+    if (sum !== entry.crc32) {
+      fail(`entry ${quoted(name)} is corrupt: CRC-32 ${hex(sum)} does not match the directory's ${hex(entry.crc32)}`);
     }
-    return data!;
+    return data;
   };
   return { entries, read };
 }
@@ -194,6 +225,7 @@ async function inflateRaw(raw: Uint8Array, size: number): Promise<Uint8Array> {
   );
   const out = new Uint8Array(size);
   let length = 0;
+  // The output is sized by the declared size (bounded by the caller); a stream that runs past it is cut off.
   for await (const chunk of stream) {
     if (length + chunk.length > size) throw new Error(`more than the ${size} bytes the directory declares`);
     out.set(chunk, length);

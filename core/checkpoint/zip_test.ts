@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeZip } from "./_testing.ts";
+import { deflatedZeros, writeRawZip, writeZip } from "./_testing.ts";
 import { crc32, openZip } from "./zip.ts";
 
 const enc = new TextEncoder();
@@ -39,7 +39,7 @@ Deno.test("openZip() throws on a file that is not a zip or is truncated", async 
 
 Deno.test("zip read() throws on a corrupt entry (CRC mismatch) and a missing entry", async () => {
   const bytes = (await writeZip({ "a/x": enc.encode("hello") })).slice();
-  bytes[30 + 3] ^= 0xff; // inside "hello"
+  bytes[30 + 3]! ^= 0xff; // inside "hello"
   const zip = openZip(bytes, "t.zip");
   await assert.rejects(() => zip.read("a/x"), /"t.zip": entry "a\/x" is corrupt: CRC-32 0x[0-9a-f]+ does not match/);
   await assert.rejects(() => zip.read("a/y"), /no entry "a\/y"/);
@@ -52,5 +52,36 @@ Deno.test("zip read() throws on undecodable deflate data", async () => {
   await assert.rejects(
     () => openZip(bytes, "t.zip").read("a/x"),
     /"t.zip": entry "a\/x" (does not inflate|inflates to|is corrupt)/,
+  );
+});
+
+Deno.test("zip read() refuses an entry past maxSize or past what its deflated bytes can hold, before inflating", async () => {
+  const body = await deflatedZeros(1 << 20);
+  const entry = { name: "z", body, size: 1 << 20, crc: crc32(new Uint8Array(1 << 20)), method: 8 };
+  const zip = openZip(writeRawZip([entry]), "z.zip");
+  assert.equal((await zip.read("z")).length, 1 << 20);
+  await assert.rejects(
+    () => zip.read("z", { maxSize: 1000 }),
+    /Invalid zip archive "z.zip": entry "z" declares 1048576 bytes, more than the 1000 allowed for it/,
+  );
+  // The 1.5 GB claim: refused without allocating 1.5 GB.
+  const liar = openZip(writeRawZip([{ ...entry, size: 1_500_000_000 }]), "liar.zip");
+  await assert.rejects(
+    () => liar.read("z"),
+    /entry "z" declares 1500000000 bytes, more than its \d+ deflated bytes can hold/,
+  );
+  // A stream that inflates past a (plausible) declared size stops at it.
+  const short = openZip(writeRawZip([{ ...entry, size: 1000 }]), "short.zip");
+  await assert.rejects(
+    () => short.read("z"),
+    /entry "z" does not inflate \(more than the 1000 bytes the directory declares\)/,
+  );
+});
+
+Deno.test("openZip() refuses two entries of one name", () => {
+  const entry = { name: "a/data.pkl", body: enc.encode("x"), size: 1, crc: crc32(enc.encode("x")), method: 0 };
+  assert.throws(
+    () => openZip(writeRawZip([entry, entry]), "twice.zip"),
+    /Invalid zip archive "twice.zip": entry "a\/data.pkl" appears twice in the central directory/,
   );
 });

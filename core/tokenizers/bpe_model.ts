@@ -6,6 +6,8 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
+
 /**
  * Options of {@linkcode BpeModel}, named as in `tokenizer.json`.
  *
@@ -46,16 +48,22 @@ export function parseMergesText(text: string): [string, string][] {
   const out: [string, string][] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
+    let line = lines[i]!;
     if (line.endsWith("\r")) line = line.slice(0, -1);
     if (line === "" || (i === 0 && line.startsWith("#version"))) continue;
     const parts = line.split(" ");
     if (parts.length !== 2) {
-      throw new Error(`Merges line ${i + 1} is "${line}", expected two tokens separated by a space`);
+      throw new Error(`Merges line ${i + 1} is "${excerpt(line)}", expected two tokens separated by a space`);
     }
-    out.push([parts[0], parts[1]]);
+    out.push([parts[0]!, parts[1]!]);
   }
   return out;
+}
+
+/** `"x" (U+0078)`: a character and its code point, for messages. */
+function describeChar(ch: string): string {
+  const cp = ch.codePointAt(0) ?? 0;
+  return `"${ch}" (U+${cp.toString(16).toUpperCase().padStart(4, "0")})`;
 }
 
 const PAIR_BASE = 4_194_304; // 2^22: ids below this pack into one safe integer per pair
@@ -107,7 +115,9 @@ export class BpeModel {
     this.vocab = vocab;
     this.idToToken = [];
     for (const [t, id] of vocab) {
-      if (id >= PAIR_BASE) throw new Error(`BPE token id ${id} of "${t}" is too large, expected below ${PAIR_BASE}`);
+      if (id >= PAIR_BASE) {
+        throw new Error(`BPE token id ${id} of "${excerpt(t)}" is too large, expected below ${PAIR_BASE}`);
+      }
       this.idToToken[id] = t;
     }
     this.endOfWordSuffix = opts.endOfWordSuffix ?? "";
@@ -117,18 +127,22 @@ export class BpeModel {
     this.#byteFallback = opts.byteFallback ?? false;
     if (opts.unkToken != null) {
       this.unkId = vocab.get(opts.unkToken);
-      if (this.unkId === undefined) throw new Error(`BPE unknown token "${opts.unkToken}" is not in the vocabulary`);
+      if (this.unkId === undefined) {
+        throw new Error(`BPE unknown token "${excerpt(opts.unkToken)}" is not in the vocabulary`);
+      }
     }
     const prefixLen = this.continuingSubwordPrefix.length;
     for (let rank = 0; rank < merges.length; rank++) {
-      const [a, b] = merges[rank];
+      const [a, b] = merges[rank]!;
       const aId = vocab.get(a);
       const bId = vocab.get(b);
       const merged = a + b.slice(prefixLen);
       const newId = vocab.get(merged);
       if (aId === undefined || bId === undefined || newId === undefined) {
         const missing = aId === undefined ? a : bId === undefined ? b : merged;
-        throw new Error(`BPE merge ${rank} ("${a} ${b}") uses "${missing}", which is not in the vocabulary`);
+        throw new Error(
+          `BPE merge ${rank} ("${excerpt(`${a} ${b}`)}") uses "${excerpt(missing)}", which is not in the vocabulary`,
+        );
       }
       this.#merges.set(aId * PAIR_BASE + bId, rank * PAIR_BASE + newId);
     }
@@ -139,6 +153,8 @@ export class BpeModel {
    *
    * @param word The word, already mapped to the model's alphabet (e.g. byte-level characters).
    * @returns The token ids.
+   * @throws {Error} Naming the character, when one is not in the vocabulary and there is neither an unknown
+   * token nor a byte-fallback token for it (a broken vocabulary; HF would silently drop it).
    *
    * @example Usage
    * ```ts
@@ -167,7 +183,7 @@ export class BpeModel {
     let pendingUnk = false;
     const chars = Array.from(word);
     for (let i = 0; i < chars.length; i++) {
-      let s = chars[i];
+      let s = chars[i]!;
       if (i > 0 && this.continuingSubwordPrefix !== "") s = this.continuingSubwordPrefix + s;
       if (i === chars.length - 1 && this.endOfWordSuffix !== "") s = s + this.endOfWordSuffix;
       const id = this.vocab.get(s);
@@ -178,7 +194,7 @@ export class BpeModel {
         continue;
       }
       if (this.#byteFallback) {
-        const bytes = new TextEncoder().encode(chars[i]);
+        const bytes = new TextEncoder().encode(chars[i]!);
         const byteIds: number[] = [];
         for (const b of bytes) {
           const bid = this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
@@ -192,10 +208,16 @@ export class BpeModel {
           continue;
         }
       }
-      if (this.unkId !== undefined) {
-        if (pendingUnk && !this.#fuseUnk) syms.push(this.unkId);
-        pendingUnk = true;
+      if (this.unkId === undefined) {
+        // HF's Rust BPE drops such a character silently, so a broken vocabulary encodes text to nothing.
+        throw new Error(
+          `BPE vocabulary has no token for ${
+            describeChar(chars[i]!)
+          } and no unknown token to stand in for it: the tokenizer files are incomplete`,
+        );
       }
+      if (pendingUnk && !this.#fuseUnk) syms.push(this.unkId);
+      pendingUnk = true;
     }
     if (pendingUnk) syms.push(this.unkId!);
     return this.#mergeAll(syms);
@@ -224,9 +246,9 @@ export class BpeModel {
       heapNew.push(newId);
       while (i > 0) {
         const p = (i - 1) >> 1;
-        if (heapKey[p] <= key) break;
-        heapKey[i] = heapKey[p];
-        heapNew[i] = heapNew[p];
+        if (heapKey[p]! <= key) break;
+        heapKey[i] = heapKey[p]!;
+        heapNew[i] = heapNew[p]!;
         i = p;
       }
       heapKey[i] = key;
@@ -244,46 +266,46 @@ export class BpeModel {
           const l = 2 * i + 1;
           if (l >= size) break;
           const r = l + 1;
-          const m = r < size && heapKey[r] < heapKey[l] ? r : l;
-          if (heapKey[m] >= lastKey) break;
-          heapKey[i] = heapKey[m];
-          heapNew[i] = heapNew[m];
+          const m = r < size && heapKey[r]! < heapKey[l]! ? r : l;
+          if (heapKey[m]! >= lastKey) break;
+          heapKey[i] = heapKey[m]!;
+          heapNew[i] = heapNew[m]!;
           i = m;
         }
         heapKey[i] = lastKey;
         heapNew[i] = lastNew;
       }
-      return [topKey, topNew];
+      return [topKey!, topNew!];
     };
     for (let i = 0; i + 1 < n; i++) {
-      const m = merges.get(c[i] * PAIR_BASE + c[i + 1]);
+      const m = merges.get(c[i]! * PAIR_BASE + c[i + 1]!);
       if (m !== undefined) push(Math.floor(m / PAIR_BASE), i, m % PAIR_BASE);
     }
     while (heapKey.length > 0) {
       const [key, newId] = pop();
       const pos = key % n;
       if (!alive[pos]) continue;
-      const right = next[pos];
+      const right = next[pos]!;
       if (right < 0) continue;
-      const cur = merges.get(c[pos] * PAIR_BASE + c[right]);
+      const cur = merges.get(c[pos]! * PAIR_BASE + c[right]!);
       if (cur === undefined || cur % PAIR_BASE !== newId) continue;
       c[pos] = newId;
       alive[right] = 0;
-      next[pos] = next[right];
-      if (next[right] >= 0) prev[next[right]] = pos;
-      const p = prev[pos];
+      next[pos] = next[right]!;
+      if (next[right]! >= 0) prev[next[right]!] = pos;
+      const p = prev[pos]!;
       if (p >= 0) {
-        const m = merges.get(c[p] * PAIR_BASE + c[pos]);
+        const m = merges.get(c[p]! * PAIR_BASE + c[pos]!);
         if (m !== undefined) push(Math.floor(m / PAIR_BASE), p, m % PAIR_BASE);
       }
-      const q = next[pos];
+      const q = next[pos]!;
       if (q >= 0) {
-        const m = merges.get(c[pos] * PAIR_BASE + c[q]);
+        const m = merges.get(c[pos]! * PAIR_BASE + c[q]!);
         if (m !== undefined) push(Math.floor(m / PAIR_BASE), pos, m % PAIR_BASE);
       }
     }
     const out: number[] = [];
-    for (let i = 0; i < n; i++) if (alive[i]) out.push(c[i]);
+    for (let i = 0; i < n; i++) if (alive[i]) out.push(c[i]!);
     return out;
   }
 }

@@ -19,7 +19,14 @@ Deno.test("BpeModel.tokenize() handles unknowns with and without fuse_unk", () =
   const vocab = v(["<unk>", "a"]);
   deepStrictEqual(new BpeModel(vocab, [], { unkToken: "<unk>" }).tokenize("xya"), [0, 0, 1]);
   deepStrictEqual(new BpeModel(vocab, [], { unkToken: "<unk>", fuseUnk: true }).tokenize("xya"), [0, 1]);
-  deepStrictEqual(new BpeModel(vocab, []).tokenize("xya"), [1]);
+});
+
+Deno.test("BpeModel.tokenize() refuses a character it has no token for when there is no unknown token", () => {
+  // HF's Rust BPE drops "x" and "y" here (a broken vocab.json then encodes text to no ids at all); we refuse.
+  throws(
+    () => new BpeModel(v(["<unk>", "a"]), []).tokenize("xya"),
+    /BPE vocabulary has no token for "x" \(U\+0078\) and no unknown token to stand in for it: the tokenizer files are incomplete/,
+  );
 });
 
 Deno.test("BpeModel.tokenize() uses byte fallback and ignore_merges", () => {

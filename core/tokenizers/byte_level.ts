@@ -101,7 +101,7 @@ export function toByteLevel(text: string): string {
   if (/^[\x21-\x7e]*$/.test(text)) return text;
   const bytes = encoder.encode(text);
   let s = "";
-  for (let i = 0; i < bytes.length; i++) s += table[bytes[i]];
+  for (let i = 0; i < bytes.length; i++) s += table[bytes[i]!];
   return s;
 }
 

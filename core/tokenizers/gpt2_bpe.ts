@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeValue, excerpt } from "../checkpoint/_describe.ts";
 import type { AddedToken } from "./added_tokens.ts";
 import { BpeModel, parseMergesText } from "./bpe_model.ts";
 import { byteLevelDecode, byteLevelPreTokenize } from "./byte_level.ts";
@@ -23,9 +24,9 @@ export interface Gpt2BpeTokenizerOptions {
   /** Prepend a space to texts that do not start with one. Default `false`. */
   addPrefixSpace?: boolean;
   /** The end-of-text token, an added special token. Default `"<|endoftext|>"`. */
-  eosToken?: string;
+  eosToken?: string | undefined;
   /** Pad token, if the checkpoint defines one; otherwise {@linkcode Gpt2BpeTokenizer.padId} is 0. */
-  padToken?: string | null;
+  padToken?: string | null | undefined;
 }
 
 /**
@@ -34,7 +35,7 @@ export interface Gpt2BpeTokenizerOptions {
  * @param json The file's text.
  * @param name File name for error messages.
  * @returns Token → id.
- * @throws {Error} When the text is not a JSON object of integer ids.
+ * @throws {Error} When the text is not valid JSON or not an object of integer ids.
  *
  * @example Usage
  * ```ts
@@ -43,14 +44,19 @@ export interface Gpt2BpeTokenizerOptions {
  * ```
  */
 export function parseVocabJson(json: string, name = "vocab.json"): Map<string, number> {
-  const obj: unknown = JSON.parse(json);
+  let obj: unknown;
+  try {
+    obj = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`"${name}" is not valid JSON (${excerpt((e as Error).message)})`);
+  }
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
     throw new Error(`"${name}" is not a JSON object of token ids`);
   }
   const vocab = new Map<string, number>();
   for (const [t, id] of Object.entries(obj)) {
     if (!Number.isInteger(id) || (id as number) < 0) {
-      throw new Error(`"${name}" maps "${t}" to "${id}", expected a non-negative integer id`);
+      throw new Error(`"${name}" maps "${excerpt(t)}" to ${describeValue(id)}, expected a non-negative integer id`);
     }
     vocab.set(t, id as number);
   }

@@ -1,7 +1,10 @@
-import { rejects, strictEqual } from "node:assert";
+import { deepStrictEqual, match, rejects, strictEqual, throws } from "node:assert";
 import { memoryFiles } from "../checkpoint/files.ts";
 import { countMismatches, fixtureFiles, readFixture, readGolden } from "./_testing.ts";
+import { parseMergesText } from "./bpe_model.ts";
+import { parseVocabJson } from "./gpt2_bpe.ts";
 import { loadTokenizer } from "./load_tokenizer.ts";
+import { TokenizerInputError } from "./pipeline_tokenizer.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -44,4 +47,63 @@ Deno.test("loadTokenizer() names the location and file that is missing", async (
     /"merges.txt" is missing in "mem"/,
   );
   await rejects(() => loadTokenizer(memoryFiles({}, "mem"), { model_type: "t5" }), /model_type "t5"/);
+});
+
+Deno.test("loadTokenizer() tokenizers refuse text, rather than encode it to nothing, when vocab.json lacks its characters", async () => {
+  // The issue's file pair: a nearly empty vocab.json and a merges.txt with nothing usable; "ids": [] before.
+  const gpt2 = await loadTokenizer(
+    memoryFiles({ "vocab.json": enc('{"<|endoftext|>": 0}'), "merges.txt": enc("#version: 0.2\n") }),
+    { model_type: "gpt2" },
+  );
+  throws(() => gpt2.encode("hello"), /BPE vocabulary has no token for "h" \(U\+0068\) and no unknown token/);
+  // Special tokens alone still encode.
+  deepStrictEqual(gpt2.encode("<|endoftext|>").ids, [0]);
+});
+
+Deno.test("loadTokenizer() tokenizers of every family refuse lone surrogates with TokenizerInputError", async () => {
+  for (
+    const [dir, modelType] of [["bert-tiny-random", "bert"], ["gpt2-tiny-random", "gpt2"], [
+      "openai-gpt-tiny-random",
+      "openai-gpt",
+    ]] as const
+  ) {
+    const tok = await loadTokenizer(fixtureFiles(`models/${dir}`), { model_type: modelType });
+    throws(
+      () => tok.encode("ab\ud800c"),
+      (e: unknown) =>
+        e instanceof TokenizerInputError &&
+        /^Cannot tokenize the text: it holds a lone surrogate U\+D800 at index 2, which is not Unicode text/.test(
+          e.message,
+        ),
+    );
+    throws(
+      () => tok.encode("ok", "\udc00"),
+      /Cannot tokenize the text pair: it holds a lone surrogate U\+DC00 at index 0/,
+    );
+    throws(() => tok.encode("\ud83d", undefined, { addSpecialTokens: false }), TokenizerInputError);
+    // A proper pair (an emoji) and its well-formed replacement are fine.
+    strictEqual(tok.encode("\ud83d\ude00").ids.length > 0, true);
+    deepStrictEqual(tok.encode("ab\ud800c".toWellFormed()).ids, tok.encode("ab\ufffdc").ids);
+  }
+});
+
+Deno.test("vocabulary-file parsers quote long input as short excerpts", () => {
+  const messages = [
+    () => parseMergesText(`#version: 0.2\n${"m".repeat(200_000)}\n`),
+    () => parseVocabJson(JSON.stringify({ ["t".repeat(200_000)]: "x" })),
+    () => parseVocabJson(`{"a": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+    () => parseVocabJson("{" + "x".repeat(200_000)),
+  ].map((run) => {
+    try {
+      run();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "no error";
+  });
+  match(messages[0]!, /Merges line 2 is "m{200}… \(200000 characters\)", expected two tokens/);
+  match(messages[1]!, /"vocab.json" maps "t{200}… \(200000 characters\)" to "x", expected a non-negative integer id/);
+  match(messages[2]!, /"vocab.json" maps "a" to \[\[\[…1 items\]\]\], expected/);
+  match(messages[3]!, /"vocab.json" is not valid JSON/);
+  for (const message of messages) strictEqual(message.length < 400, true, `message of ${message.length} characters`);
 });

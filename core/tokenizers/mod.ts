@@ -3,6 +3,16 @@
  * Hugging Face's fast tokenizers id for id. Load from a checkpoint with {@linkcode loadTokenizer}
  * (`tokenizer.json` first, vocabulary files otherwise), or build directly from file texts. Browser-safe.
  *
+ * Input that cannot be tokenized faithfully is refused, never dropped, in every family (and so in the CLI's
+ * `tokenize` and the web API, which encode through this library):
+ * - text holding a lone UTF-16 surrogate (say `"\ud800"` from a JSON escape) throws a
+ *   {@linkcode TokenizerInputError} naming the code unit and its index, as Hugging Face's Python tokenizers
+ *   raise; pass `text.toWellFormed()` to get U+FFFD replacement instead;
+ * - a BPE vocabulary missing a character of the text, with no unknown token and no byte fallback (a broken
+ *   `vocab.json`, which HF would silently encode to fewer or no ids) throws an Error naming the character.
+ *
+ * Error messages quote file contents as short excerpts (at most 200 characters).
+ *
  * @example Usage
  * ```ts
  * import { deepStrictEqual } from "node:assert";

@@ -26,7 +26,7 @@ import { plainPostProcessor } from "./post_processor.ts";
  */
 export interface OpenAiGptBpeTokenizerOptions {
   /** The unknown token. Default `"<unk>"`. */
-  unkToken?: string;
+  unkToken?: string | undefined;
 }
 
 /**

@@ -67,7 +67,7 @@ export interface PipelineParts {
   /** Token → id, model vocabulary and added tokens together. */
   tokenToId: ReadonlyMap<string, number>;
   /** Normalizer; identity when absent. */
-  normalize?: (text: string) => string;
+  normalize?: ((text: string) => string) | undefined;
   /** Pre-tokenizer: normalized text to words. */
   preTokenize: (text: string) => string[];
   /** The model. */
@@ -82,6 +82,52 @@ export interface PipelineParts {
   padId: number;
   /** See {@linkcode Tokenizer.unkId}. */
   unkId: number | undefined;
+}
+
+/**
+ * Thrown for text that is not well-formed Unicode: a lone (unpaired) UTF-16 surrogate, which no UTF-8 tokenizer
+ * can represent. Hugging Face's Python tokenizers refuse such text too (it cannot become a Rust `String`); we
+ * refuse it rather than drop it (WordPiece would) or turn it into U+FFFD (byte-level BPE would), so every family,
+ * the CLI and the web API give the same answer. Callers that want replacement can pass `text.toWellFormed()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { throws } from "node:assert";
+ * import { TokenizerInputError } from "./pipeline_tokenizer.ts";
+ * import { WordPieceTokenizer } from "./wordpiece.ts";
+ * const tok = WordPieceTokenizer.fromVocabText("[UNK]\n[CLS]\n[SEP]\na\n");
+ * throws(() => tok.encode("a\ud800"), TokenizerInputError);
+ * ```
+ */
+export class TokenizerInputError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What is wrong with the text, and where.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "TokenizerInputError";
+  }
+}
+
+/** Throws {@linkcode TokenizerInputError} naming the first lone surrogate of `text`, if any. */
+function checkWellFormed(text: string, which: string): void {
+  if (text.isWellFormed()) return;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1);
+    if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      i++;
+      continue;
+    }
+    throw new TokenizerInputError(
+      `Cannot tokenize ${which}: it holds a lone surrogate U+${
+        c.toString(16).toUpperCase()
+      } at index ${i}, which is not Unicode text (Hugging Face's tokenizers refuse it too)`,
+    );
+  }
 }
 
 /**
@@ -127,6 +173,7 @@ export class PipelineTokenizer implements Tokenizer {
    *
    * @param text The text.
    * @returns Ids and token strings.
+   * @throws {TokenizerInputError} When the text holds a lone surrogate (see {@linkcode TokenizerInputError}).
    *
    * @example Usage
    * ```ts
@@ -137,6 +184,11 @@ export class PipelineTokenizer implements Tokenizer {
    * ```
    */
   tokenizeToIds(text: string): number[] {
+    return this.#tokenizeToIds(text, "the text");
+  }
+
+  #tokenizeToIds(text: string, which: string): number[] {
+    checkWellFormed(text, which);
     const p = this.#parts;
     const ids: number[] = [];
     for (const seg of this.#splitter.splitRaw(text)) {
@@ -152,7 +204,7 @@ export class PipelineTokenizer implements Tokenizer {
         }
         for (const word of p.preTokenize(nseg.text)) {
           const wordIds = p.model.tokenize(word);
-          for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]);
+          for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]!);
         }
       }
     }
@@ -185,6 +237,7 @@ export class PipelineTokenizer implements Tokenizer {
    * @param opts Special tokens and truncation.
    * @returns Ids, segment ids and token strings.
    * @throws {RangeError} When `maxLength` is smaller than the number of special tokens.
+   * @throws {TokenizerInputError} When either text holds a lone surrogate.
    *
    * @example Usage
    * ```ts
@@ -196,8 +249,8 @@ export class PipelineTokenizer implements Tokenizer {
    */
   encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
     const addSpecial = opts.addSpecialTokens ?? true;
-    let a = this.tokenizeToIds(text);
-    let b = textPair === undefined ? undefined : this.tokenizeToIds(textPair);
+    let a = this.#tokenizeToIds(text, "the text");
+    let b = textPair === undefined ? undefined : this.#tokenizeToIds(textPair, "the text pair");
     const pp = this.#parts.postProcessor;
     if (opts.maxLength !== undefined) {
       const added = addSpecial ? pp.addedTokens(b !== undefined) : 0;

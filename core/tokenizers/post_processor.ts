@@ -136,16 +136,16 @@ export class TemplatePostProcessor implements PostProcessor {
       if (p.kind === "special") {
         if (!addSpecialTokens) continue;
         for (let i = 0; i < p.ids.length; i++) {
-          out.ids.push(p.ids[i]);
-          out.tokens.push(p.tokens[i]);
+          out.ids.push(p.ids[i]!);
+          out.tokens.push(p.tokens[i]!);
           out.tokenTypeIds.push(p.typeId);
         }
       } else {
         const run = p.which === "A" ? a : b;
         if (run === undefined) continue;
         for (let i = 0; i < run.ids.length; i++) {
-          out.ids.push(run.ids[i]);
-          out.tokens.push(run.tokens[i]);
+          out.ids.push(run.ids[i]!);
+          out.tokens.push(run.tokens[i]!);
           out.tokenTypeIds.push(p.typeId);
         }
       }

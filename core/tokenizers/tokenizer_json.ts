@@ -10,6 +10,7 @@
  * @module
  */
 
+import { describeValue, excerpt } from "../checkpoint/_describe.ts";
 import type { AddedToken } from "./added_tokens.ts";
 import { bertNormalize } from "./bert_normalizer.ts";
 import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
@@ -49,10 +50,10 @@ type Json = Record<string, unknown>;
 class Ctx {
   constructor(readonly source: string) {}
   fail(field: string, what: string): never {
-    throw new Error(`Tokenizer file "${this.source}" has ${what} at field "${field}"`);
+    throw new Error(`Tokenizer file "${this.source}" has ${what} at field "${excerpt(field)}"`);
   }
   unsupported(field: string, value: unknown): never {
-    this.fail(`${field}.type`, `unsupported type "${String(value)}"`);
+    this.fail(`${field}.type`, `unsupported type ${describeValue(value)}`);
   }
   obj(v: unknown, field: string): Json {
     if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(field, "no JSON object");
@@ -63,11 +64,11 @@ class Ctx {
     return v;
   }
   str(v: unknown, field: string): string {
-    if (typeof v !== "string") this.fail(field, `"${JSON.stringify(v)}" where a string was expected`);
+    if (typeof v !== "string") this.fail(field, `${describeValue(v)} where a string was expected`);
     return v;
   }
   int(v: unknown, field: string): number {
-    if (!Number.isInteger(v)) this.fail(field, `"${JSON.stringify(v)}" where an integer was expected`);
+    if (!Number.isInteger(v)) this.fail(field, `${describeValue(v)} where an integer was expected`);
     return v as number;
   }
 }
@@ -170,7 +171,7 @@ function buildModel(c: Ctx, j: unknown): BuiltModel {
   if (m.type === "WordPiece") {
     const vocab = vocabMap(c, m.vocab, "model.vocab");
     const unkToken = c.str(m.unk_token ?? "[UNK]", "model.unk_token");
-    if (!vocab.has(unkToken)) c.fail("model.unk_token", `"${unkToken}", which is not in "model.vocab"`);
+    if (!vocab.has(unkToken)) c.fail("model.unk_token", `"${excerpt(unkToken)}", which is not in "model.vocab"`);
     const model = new WordPieceModel(vocab, {
       unkToken,
       continuingSubwordPrefix: c.str(m.continuing_subword_prefix ?? "##", "model.continuing_subword_prefix"),
@@ -180,7 +181,7 @@ function buildModel(c: Ctx, j: unknown): BuiltModel {
   }
   if (m.type === "BPE" || (m.type === undefined && m.merges !== undefined)) {
     if (m.dropout !== null && m.dropout !== undefined && m.dropout !== 0) {
-      c.fail("model.dropout", `"${m.dropout}" (BPE dropout is random and not supported)`);
+      c.fail("model.dropout", `${describeValue(m.dropout)} (BPE dropout is random and not supported)`);
     }
     const vocab = vocabMap(c, m.vocab, "model.vocab");
     const merges = c.arr(m.merges, "model.merges").map((x, i): [string, string] => {
@@ -188,8 +189,8 @@ function buildModel(c: Ctx, j: unknown): BuiltModel {
         return [c.str(x[0], `model.merges[${i}][0]`), c.str(x[1], `model.merges[${i}][1]`)];
       }
       const parts = c.str(x, `model.merges[${i}]`).split(" ");
-      if (parts.length !== 2) c.fail(`model.merges[${i}]`, `"${x}" where "left right" was expected`);
-      return [parts[0], parts[1]];
+      if (parts.length !== 2) c.fail(`model.merges[${i}]`, `${describeValue(x)} where "left right" was expected`);
+      return [parts[0]!, parts[1]!];
     });
     const unkToken = m.unk_token == null ? null : c.str(m.unk_token, "model.unk_token");
     const suffix = m.end_of_word_suffix == null ? "" : c.str(m.end_of_word_suffix, "model.end_of_word_suffix");
@@ -231,7 +232,9 @@ function buildPostProcessor(c: Ctx, j: unknown, field: string): PostProcessor | 
           if (piece.Sequence !== undefined) {
             const s = c.obj(piece.Sequence, `${f}.Sequence`);
             const which = c.str(s.id, `${f}.Sequence.id`);
-            if (which !== "A" && which !== "B") c.fail(`${f}.Sequence.id`, `"${which}" where "A" or "B" was expected`);
+            if (which !== "A" && which !== "B") {
+              c.fail(`${f}.Sequence.id`, `"${excerpt(which)}" where "A" or "B" was expected`);
+            }
             return { kind: "sequence", which, typeId: c.int(s.type_id ?? 0, `${f}.Sequence.type_id`) };
           }
           if (piece.SpecialToken !== undefined) {
@@ -327,7 +330,7 @@ export function tokenizerFromJson(
     try {
       root = c.obj(JSON.parse(json), "(root)");
     } catch (e) {
-      if (e instanceof SyntaxError) c.fail("(root)", `invalid JSON (${e.message})`);
+      if (e instanceof SyntaxError) c.fail("(root)", `invalid JSON (${excerpt(e.message)})`);
       throw e;
     }
   } else {

@@ -84,3 +84,30 @@ Deno.test("tokenizerFromJson() names the file and field of unsupported component
     /at field "model"/,
   );
 });
+
+Deno.test("tokenizerFromJson() quotes hostile values as short excerpts, without engine errors", () => {
+  const base = JSON.parse(gpt2Json);
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ...base, normalizer: { type: "t".repeat(200_000) } }, /unsupported type "t{60}… \(200000 characters\)"/],
+    [{ ...base, normalizer: { type: deep } }, /unsupported type \[\[\[…1 items\]\]\] at field "normalizer.type"/],
+    [
+      { ...base, model: { ...base.model, merges: ["m".repeat(200_000)] } },
+      /"m{60}… \(200000 characters\)" where "left right" was expected at field "model.merges\[0\]"/,
+    ],
+  ];
+  for (const [json, message] of cases) {
+    let error: Error | undefined;
+    try {
+      tokenizerFromJson(json, { source: "t.json" });
+    } catch (e) {
+      error = e as Error;
+    }
+    strictEqual(error instanceof Error, true);
+    throws(() => {
+      throw error;
+    }, message);
+    strictEqual(error!.message.length < 400, true, `message of ${error!.message.length} characters`);
+  }
+});

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
 import type { AddedToken } from "./added_tokens.ts";
 import { bertNormalize } from "./bert_normalizer.ts";
 import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
@@ -32,15 +33,15 @@ export interface WordPieceTokenizerOptions {
   /** Words longer than this become `[UNK]`. Default 100. */
   maxInputCharsPerWord?: number;
   /** Default `"[UNK]"`. */
-  unkToken?: string;
+  unkToken?: string | undefined;
   /** Default `"[CLS]"`. */
-  clsToken?: string;
+  clsToken?: string | undefined;
   /** Default `"[SEP]"`. */
-  sepToken?: string;
+  sepToken?: string | undefined;
   /** Default `"[PAD]"`. */
-  padToken?: string;
+  padToken?: string | undefined;
   /** Default `"[MASK]"`. */
-  maskToken?: string;
+  maskToken?: string | undefined;
 }
 
 /**
@@ -100,7 +101,7 @@ export class WordPieceTokenizer extends PipelineTokenizer {
     };
     const idOf = (t: string) => {
       const id = vocab.get(t);
-      if (id === undefined) throw new Error(`WordPiece vocabulary has no "${t}" token, expected one for BERT`);
+      if (id === undefined) throw new Error(`WordPiece vocabulary has no "${excerpt(t)}" token, expected one for BERT`);
       return id;
     };
     const model = new WordPieceModel(vocab, {

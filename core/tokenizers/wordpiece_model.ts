@@ -4,6 +4,8 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
+
 /**
  * Options of {@linkcode WordPieceModel}, named as in `tokenizer.json`.
  *
@@ -82,7 +84,9 @@ export class WordPieceModel {
     this.prefix = opts.continuingSubwordPrefix ?? "##";
     this.maxInputCharsPerWord = opts.maxInputCharsPerWord ?? 100;
     const unk = vocab.get(this.unkToken);
-    if (unk === undefined) throw new Error(`WordPiece unknown token "${this.unkToken}" is not in the vocabulary`);
+    if (unk === undefined) {
+      throw new Error(`WordPiece unknown token "${excerpt(this.unkToken)}" is not in the vocabulary`);
+    }
     this.unkId = unk;
   }
 
