@@ -14,16 +14,15 @@
  * @module
  */
 
-import { computeHeadImportance, type ImportanceResult } from "../core/bertology/importance.ts";
-import { defaultScore, maskHeadsIteratively, type MaskingStep } from "../core/bertology/masking.ts";
-import { headsFromMask, pruneModel } from "../core/bertology/prune.ts";
+import type { MaskingStep } from "../core/bertology/masking.ts";
 import { saveModel, storedDtype } from "../core/training/checkpoint.ts";
 import { hfToHook, hookName } from "../core/hooks.ts";
-import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
-import { accuracy } from "../core/metrics/accuracy.ts";
 import type { LoadedModel } from "../core/models/load.ts";
 import type { TransformerModel } from "../core/models/model.ts";
 import { makeBatches } from "../core/data/batches.ts";
+import { type ImportanceStudy, studyHeadImportance } from "../core/studies/importance_study.ts";
+import { studyMasking } from "../core/studies/masking_study.ts";
+import { comparePrunedToMasked } from "../core/studies/pruning_comparison.ts";
 import { formatTable, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import {
@@ -148,17 +147,23 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   };
 }
 
+/** How `bertology train` makes each bundled model (their MODEL_CARD.md recipes), by demo flag. */
+const TRAIN_RECIPES = {
+  bert:
+    "--family bert --layers 4 --heads 8 --hidden 128 --intermediate 512 --vocab tests/fixtures/vocab/bert-base-uncased " +
+    "--epochs 3 --lr 1e-3",
+  gpt2:
+    "--lm --family gpt2 --layers 4 --heads 4 --hidden 96 --intermediate 384 --vocab tests/fixtures/vocab/gpt2 --epochs 1 --lr 2e-3",
+} as const;
+
 /** Refuses a missing model folder with instructions, instead of silently using something else. */
-function checkModelDir(dir: string, what: string, flag: string): void {
+function checkModelDir(dir: string, what: string, flag: keyof typeof TRAIN_RECIPES): void {
   let ok = false;
   try {
     ok = Deno.statSync(`${dir}/config.json`).isFile;
   } catch { /* missing */ }
   if (ok) return;
-  const train = flag === "gpt2"
-    ? "--lm --family gpt2 --layers 4 --heads 4 --hidden 96 --intermediate 384 --vocab tests/fixtures/vocab/gpt2 --epochs 1 --lr 2e-3"
-    : "--family bert --layers 4 --heads 8 --hidden 128 --intermediate 512 --vocab tests/fixtures/vocab/bert-base-uncased " +
-      "--epochs 3 --lr 1e-3";
+  const train = TRAIN_RECIPES[flag];
   throw new Error(
     `${what} not found: "${dir}/config.json" does not exist.\n` +
       `The demo studies the SST-2 models that ship in models/ (their MODEL_CARD.md gives the exact recipe). ` +
@@ -195,26 +200,11 @@ function timer(log: (s: string) => void): Timer {
 const rows = (data: ArrayLike<number>, L: number, H: number) =>
   Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]));
 
-function importancePass(model: TransformerModel, data: Dataset, label: string): ImportanceResult {
+function importancePass(model: TransformerModel, data: Dataset, label: string): ImportanceStudy {
   const bar = new Progress(label, data.batches.length);
-  const r = computeHeadImportance(model, data.batches, { onBatch: () => bar.tick() });
+  const r = studyHeadImportance(model, data, { onBatch: () => bar.tick() });
   bar.end();
   return r;
-}
-
-/** A forward-only pass over the data (no gradient), scored and timed. */
-function timedScore(model: TransformerModel, data: Dataset, label: string, headMask?: number[][]) {
-  const bar = new Progress(label, data.batches.length);
-  const t0 = performance.now();
-  const r = computeHeadImportance(model, data.batches, {
-    headMask,
-    computeImportance: false,
-    computeEntropy: false,
-    onBatch: () => bar.tick(),
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  bar.end();
-  return { score: defaultScore(r), seconds };
 }
 
 /** Picks a readable example: the first dev sentence of 8–16 tokens (else the first one). */
@@ -324,16 +314,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const imp = await stage("BERT: dev accuracy, head importance and attention entropy", () => {
     const r = importancePass(model, data, "importance");
-    log(`dev accuracy ${accuracy(r.preds, r.labels).toFixed(4)}, loss ${r.loss.toFixed(4)}`);
+    log(`dev ${r.metric === "acc" ? "accuracy" : r.metric} ${r.score.toFixed(4)}, loss ${r.loss.toFixed(4)}`);
     log(formatTable("BERT attention entropy (mean nats per token)", r.entropy.data, L, H, 3));
     log(formatTable("BERT head importance (normalised)", r.importance.data, L, H, 3));
     return r;
   });
-  const devAccuracy = accuracy(imp.preds, imp.labels);
+  const devAccuracy = imp.metrics.acc ?? imp.score;
 
   const masking = await stage("BERT: iterative head masking", () => {
     log(`masking ${Math.round(100 * amount)} % of heads per step while accuracy ≥ ${threshold} × original`);
-    return maskHeadsIteratively(model, data.batches, {
+    return studyMasking(model, data, {
       threshold,
       amount,
       onStep: (s: MaskingStep) =>
@@ -352,17 +342,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const prunedDir = `${out}/bert-sst2-pruned`;
   const pruning = await stage("BERT: prune the masked heads, save, compare masked vs pruned", async () => {
-    const heads = headsFromMask(masking.headMask);
-    const original = timedScore(model, data, "original");
-    const masked = timedScore(model, data, "masked", masking.headMask);
-    const pruned = pruneModel(model, heads, createWasmKernels());
-    const prunedRun = timedScore(pruned, data, "pruned");
-    await saveModel(pruned, prunedDir, { dtype: storedDtype(model), tokenizerFrom: bert.files });
-    const before = model.params.count(), after = pruned.params.count();
+    const cmp = comparePrunedToMasked(model, data, masking.headMask, {
+      includeOriginal: true,
+      progress: (pass, batches) => new Progress(pass, batches),
+    });
+    const heads = cmp.headsPruned;
+    await saveModel(cmp.prunedModel, prunedDir, { dtype: storedDtype(model), tokenizerFrom: bert.files });
+    const before = cmp.parametersBefore, after = cmp.parametersAfter;
     const rowsOut: PruningRow[] = [
-      { label: "original (all heads)", heads: L * H, parameters: before, ...original },
-      { label: "masked (head mask)", heads: kept, parameters: before, ...masked },
-      { label: "pruned (heads removed)", heads: kept, parameters: after, ...prunedRun },
+      { label: "original (all heads)", heads: L * H, parameters: before, ...cmp.original! },
+      { label: "masked (head mask)", heads: kept, parameters: before, ...cmp.masked },
+      { label: "pruned (heads removed)", heads: kept, parameters: after, ...cmp.pruned },
     ];
     for (const r of rowsOut) {
       log(
@@ -464,7 +454,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const study = (
     dir: string,
     lm: LoadedModel,
-    r: ImportanceResult,
+    r: ImportanceStudy,
     d: Dataset,
     p: ReturnType<typeof probe>,
     top: typeof bertTop,

@@ -54,9 +54,9 @@ export interface AnalyzeResponse {
   entropy: (number | null)[][];
   /** L2 norm of each token's hidden state, [layers + 1][tokens] (HF's `hidden_states`: embeddings first). */
   hidden_norms: number[][];
-  /** Classifier logits (BERT with a head), else `null`. */
+  /** Classifier logits, or a regressor's predicted value (a model with a head), else `null`. */
   logits: number[] | null;
-  /** Softmax of `logits` with label names, else `null`. */
+  /** Classifiers: softmax of `logits` with label names, else `null`. */
   probabilities: LabelProbability[] | null;
   /** GPT: the 10 likeliest tokens after the last one, else `null`. */
   next_token: TokenProbability[] | null;
@@ -236,10 +236,12 @@ export function analyze(
   let logits: number[] | null = null;
   let probabilities: LabelProbability[] | null = null;
   let nextToken: TokenProbability[] | null = null;
-  if (r.logits && c.family === "bert") {
+  if (r.logits && model.task !== "lm") {
     logits = Array.from(r.logits.data, round4);
-    const probs = softmax(r.logits.data);
-    probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]) }));
+    if (model.task === "classify") {
+      const probs = softmax(r.logits.data);
+      probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]) }));
+    }
   } else if (r.logits) {
     const V = c.vocabSize;
     const probs = softmax(r.logits.data.subarray((T - 1) * V, T * V));

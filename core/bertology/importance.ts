@@ -15,6 +15,7 @@ import type { HeadMask } from "../models/inputs.ts";
 import { type Batch, countTokens } from "../models/inputs.ts";
 import type { Labels, TransformerModel } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
+import { predictionsFromLogits } from "../studies/predictions.ts";
 
 /** A batch with the labels its loss needs ("lm" for GPT language models). */
 export interface LabelledBatch {
@@ -80,7 +81,8 @@ export function computeHeadImportance(
   batches: Iterable<LabelledBatch>,
   opts: ImportanceOptions = {},
 ): ImportanceResult {
-  const { layers: L, heads: H, family, problemType } = model.config;
+  const { layers: L, heads: H } = model.config;
+  const task = model.task;
   const wantImportance = opts.computeImportance !== false;
   const wantEntropy = opts.computeEntropy !== false;
   const raw = new Float64Array(L * H);
@@ -107,17 +109,9 @@ export function computeHeadImportance(
       }
     }
     if (wantEntropy) r.entropy!.data.forEach((v, i) => (entropy[i] += v));
-    if (y !== "lm" && family === "bert") {
-      const logits = r.logits!.data, C = model.config.labels.length;
-      for (let b = 0; b < batch.batchSize; b++) {
-        if (problemType === "regression") preds.push(logits[b]);
-        else {
-          let best = 0;
-          for (let c = 1; c < C; c++) if (logits[b * C + c] > logits[b * C + best]) best = c;
-          preds.push(best);
-        }
-        labels.push(Number(y[b]));
-      }
+    if (y !== "lm" && task !== "lm") {
+      preds.push(...predictionsFromLogits(task, r.logits!));
+      for (let b = 0; b < batch.batchSize; b++) labels.push(Number(y[b]));
     }
     tokens += countTokens(batch);
     // each batch's loss is a mean over its predictions: weight it by their number

@@ -7,6 +7,7 @@
  */
 
 import type { TransformerModel } from "../models/model.ts";
+import { scoreTask } from "../studies/score.ts";
 import { computeHeadImportance, type ImportanceResult, type LabelledBatch } from "./importance.ts";
 
 /** Options of {@linkcode maskHeadsIteratively}. */
@@ -16,8 +17,9 @@ export interface MaskingOptions {
   /** Fraction of all heads masked per step: max(1, int(L·H·amount)) (HF `--masking_amount`, default 0.1). */
   amount?: number;
   /**
-   * The score of a pass (higher is better), from its predictions. Default: accuracy for classification,
-   * 1/perplexity = exp(−loss) for language models.
+   * The score of a pass (higher is better), from its predictions. Default: the model's task kind's default
+   * metric (`scoreTask({ kind: model.task })`): accuracy for a classifier, the mean of Pearson and Spearman
+   * for a regressor, 1/perplexity = exp(−loss) for a language model.
    */
   score?: (r: ImportanceResult) => number;
   /** Never leave a layer with fewer than this many heads (the paper authors' option; default 0). */
@@ -60,14 +62,6 @@ export interface MaskingResult {
   steps: MaskingStep[];
 }
 
-/** Default score: accuracy (classification), exp(−loss) (LM), −MSE-free Pearson is left to callers. */
-export function defaultScore(r: ImportanceResult): number {
-  if (r.labels.length === 0) return Math.exp(-r.loss);
-  let hit = 0;
-  r.preds.forEach((p, i) => (hit += p === r.labels[i] ? 1 : 0));
-  return hit / r.labels.length;
-}
-
 /**
  * Masks heads step by step as HF's script does, with the options above.
  *
@@ -87,7 +81,7 @@ export function maskHeadsIteratively(
   if (!(amount > 0 && amount <= 1)) throw new Error(`masking amount must be in (0, 1], got ${amount}`);
   if (!(threshold > 0)) throw new Error(`masking threshold must be > 0, got ${threshold}`);
   const atLeast = opts.atLeastHeadsPerLayer ?? 0;
-  const score = opts.score ?? defaultScore;
+  const score = opts.score ?? scoreTask({ kind: model.task });
   const numToMask = Math.max(1, Math.floor(L * H * amount));
   const norm = { normalizeByLayer: opts.normalizeByLayer, normalizeGlobal: opts.normalizeGlobal };
 
