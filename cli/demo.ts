@@ -19,7 +19,7 @@ import { saveModel, storedDtype } from "../core/training/checkpoint.ts";
 import { hfToHook, hookName } from "../core/hooks.ts";
 import type { LoadedModel } from "../core/models/load.ts";
 import type { TransformerModel } from "../core/models/model.ts";
-import { makeBatches } from "../core/data/batches.ts";
+import { makeBatches, type PaddedBatch } from "../core/data/batches.ts";
 import { type ImportanceStudy, studyHeadImportance } from "../core/studies/importance_study.ts";
 import { studyMasking } from "../core/studies/masking_study.ts";
 import { comparePrunedToMasked } from "../core/studies/pruning_comparison.ts";
@@ -36,23 +36,23 @@ import {
 /** Options of {@linkcode runDemo} (the command's flags). */
 export interface DemoOptions {
   /** BERT classifier fine-tuned on SST-2 (default `models/bert-sst2`). */
-  bert?: string;
+  bert?: string | undefined;
   /** GPT-2 language model trained on SST-2 sentences (default `models/gpt2-sst2`). */
-  gpt2?: string;
+  gpt2?: string | undefined;
   /** Folder holding the GLUE task folders (default `data/glue`). */
-  dataDir?: string;
+  dataDir?: string | undefined;
   /** Use only the first N dev sentences (default: all 872). */
-  dataSubset?: number;
+  dataSubset?: number | undefined;
   /** Output folder (default `out/demo`). */
-  out?: string;
+  out?: string | undefined;
   /** Batch size (default 8) and maximum sequence length (default 64). */
-  batchSize?: number;
-  maxSeqLength?: number;
+  batchSize?: number | undefined;
+  maxSeqLength?: number | undefined;
   /** Masking threshold (default 0.9) and fraction of heads masked per step (default 0.1). */
-  threshold?: number;
-  amount?: number;
+  threshold?: number | undefined;
+  amount?: number | undefined;
   /** Where progress lines go (default `console.log`). */
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
 }
 
 /** What the demo measured (also written to `summary.json`). */
@@ -198,7 +198,7 @@ function timer(log: (s: string) => void): Timer {
 }
 
 const rows = (data: ArrayLike<number>, L: number, H: number) =>
-  Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]));
+  Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]!));
 
 function importancePass(model: TransformerModel, data: Dataset, label: string): ImportanceStudy {
   const bar = new Progress(label, data.batches.length);
@@ -214,7 +214,7 @@ function pickExample(data: Dataset, loaded: LoadedModel, maxLen: number): string
     const n = tok.encode(e.textA, undefined, { maxLength: maxLen }).ids.length;
     return n >= 8 && n <= 16;
   });
-  return (fits ?? data.examples[0]).textA.trim();
+  return (fits ?? data.examples[0]!).textA.trim();
 }
 
 /** Runs the model on one sentence, keeping hidden states and attentions. */
@@ -222,7 +222,7 @@ function probe(loaded: LoadedModel, sentence: string, maxLen: number) {
   const { model, tokenizer } = loaded;
   const { layers: L, family } = model.config;
   const enc = tokenizer!.encode(sentence, undefined, { maxLength: maxLen });
-  const [batch] = makeBatches([enc], { batchSize: 1, padId: tokenizer!.padId });
+  const [batch] = makeBatches([enc], { batchSize: 1, padId: tokenizer!.padId }) as [PaddedBatch];
   const hfNames = [
     ...Array.from({ length: L + 1 }, (_, i) => `hidden_states.${i}`),
     ...Array.from({ length: L }, (_, l) => `attentions.${l}`),
@@ -234,7 +234,7 @@ function probe(loaded: LoadedModel, sentence: string, maxLen: number) {
   });
   const pattern = (l: number, h: number): number[] => {
     const t = cache.get(hookName("pattern", l))!;
-    const T = t.shape[2];
+    const T = t.shape[2]!;
     return Array.from(t.data.subarray(h * T * T, (h + 1) * T * T));
   };
   return {
@@ -251,9 +251,9 @@ function topHeads(
   k: number,
 ): Array<{ layer: number; head: number; importance: number }> {
   return [...Array(importance.length).keys()]
-    .sort((a, b) => importance[b] - importance[a] || a - b)
+    .sort((a, b) => importance[b]! - importance[a]! || a - b)
     .slice(0, k)
-    .map((i) => ({ layer: Math.floor(i / H), head: i % H, importance: importance[i] }));
+    .map((i) => ({ layer: Math.floor(i / H), head: i % H, importance: importance[i]! }));
 }
 
 const shellQuote = (s: string) => (/^[\w./=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -499,7 +499,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       timings: [...times],
     };
     await writeFileAtomic(reportPath, reportHtml(reportData));
-    const [origRow, maskedRow, prunedRow] = pruning.rows;
+    const [origRow, maskedRow, prunedRow] = pruning.rows as [PruningRow, PruningRow, PruningRow];
     const s: DemoSummary = {
       headline: fullHeadline,
       data: { task: "sst-2", split: "dev", examples: data.examples.length, data_dir: dataDir },

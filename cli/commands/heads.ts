@@ -63,7 +63,7 @@ export async function headsCommand(args: string[]): Promise<number> {
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
 
   const t0 = performance.now();
-  const { model, tokenizer } = await openModel(values.model, { offline: values.offline });
+  const { model, tokenizer } = await openModel(values.model, { offline: values.offline === true });
   const data = await loadDataset(values, model, tokenizer!);
   const { layers: L, heads: H } = model.config;
   const spec = taskSpec(model, data);
@@ -91,7 +91,7 @@ export async function headsCommand(args: string[]): Promise<number> {
   const importanceSeconds = (performance.now() - tImp) / 1000;
   log(formatTable("Attention entropy (mean nats per token)", imp.entropy.data, L, H));
   log(formatTable("Head importance (normalised)", imp.importance.data, L, H));
-  const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b] - imp.importance.data[a]);
+  const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b]! - imp.importance.data[a]!);
   log(
     `Head ranking (most important first, layer.head): ${ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")}`,
   );
@@ -104,7 +104,7 @@ export async function headsCommand(args: string[]): Promise<number> {
     family: model.config.family,
     data: data.name,
     examples: data.examples.length,
-    batch_size: data.batches[0].batch.batchSize,
+    batch_size: data.batches[0]!.batch.batchSize,
     metric: metricName,
     score: imp.score,
     loss: imp.loss,
@@ -208,7 +208,7 @@ function comparePruning(
 }
 
 function rows(data: ArrayLike<number>, L: number, H: number): number[][] {
-  return Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]));
+  return Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]!));
 }
 
 /** A score for people: 4 decimals, or 4 significant digits when tiny; 1/perplexity also as a perplexity. */

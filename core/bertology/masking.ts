@@ -13,25 +13,25 @@ import { computeHeadImportance, type ImportanceResult, type LabelledBatch } from
 /** Options of {@linkcode maskHeadsIteratively}. */
 export interface MaskingOptions {
   /** Keep masking while the score stays ≥ threshold × original (HF `--masking_threshold`, default 0.9). */
-  threshold?: number;
+  threshold?: number | undefined;
   /** Fraction of all heads masked per step: max(1, int(L·H·amount)) (HF `--masking_amount`, default 0.1). */
-  amount?: number;
+  amount?: number | undefined;
   /**
    * The score of a pass (higher is better), from its predictions. Default: the model's task kind's default
    * metric (`scoreTask({ kind: model.task })`): accuracy for a classifier, the mean of Pearson and Spearman
    * for a regressor, 1/perplexity = exp(−loss) for a language model.
    */
-  score?: (r: ImportanceResult) => number;
+  score?: ((r: ImportanceResult) => number) | undefined;
   /** Never leave a layer with fewer than this many heads (the paper authors' option; default 0). */
-  atLeastHeadsPerLayer?: number;
+  atLeastHeadsPerLayer?: number | undefined;
   /** Re-measure importance under each new mask (HF behaviour, default true); false ranks once. */
-  rerank?: boolean;
+  rerank?: boolean | undefined;
   /** Passed to each importance pass: divide each layer by its L2 norm (default true). */
-  normalizeByLayer?: boolean;
+  normalizeByLayer?: boolean | undefined;
   /** Passed to each importance pass: min-max over all heads (default true). */
-  normalizeGlobal?: boolean;
+  normalizeGlobal?: boolean | undefined;
   /** Called after each step. */
-  onStep?: (step: MaskingStep) => void;
+  onStep?: ((step: MaskingStep) => void) | undefined;
 }
 
 /** One step of the masking loop. */
@@ -88,7 +88,7 @@ export function maskHeadsIteratively(
   // already-pruned heads count as masked from the start
   let mask: number[][] = Array.from(
     { length: L },
-    (_, l) => Array.from({ length: H }, (_, h) => (model.config.prunedHeads[l].includes(h) ? 0 : 1)),
+    (_, l) => Array.from({ length: H }, (_, h) => (model.config.prunedHeads[l]?.includes(h) ? 0 : 1)),
   );
   const pass = (m: number[][]) => {
     const t0 = performance.now();
@@ -106,7 +106,7 @@ export function maskHeadsIteratively(
     newlyMasked: [],
     seconds,
   }];
-  opts.onStep?.(steps[0]);
+  opts.onStep?.(steps[0]!);
   let importance = r.importance.data;
   let current = originalScore, accepted = mask, acceptedScore = originalScore;
 
@@ -115,20 +115,20 @@ export function maskHeadsIteratively(
     acceptedScore = current;
     // rank unmasked heads from least to most important
     const order = [...Array(L * H).keys()]
-      .filter((i) => mask[Math.floor(i / H)][i % H] !== 0)
-      .sort((a, b) => importance[a] - importance[b] || a - b);
+      .filter((i) => mask[Math.floor(i / H)]![i % H] !== 0)
+      .sort((a, b) => importance[a]! - importance[b]! || a - b);
     const perLayer = mask.map((row) => row.reduce((a, b) => a + b, 0));
     const chosen: Array<[number, number]> = [];
     for (const i of order) {
       if (chosen.length === numToMask) break;
       const l = Math.floor(i / H);
-      if (perLayer[l] - 1 < atLeast) continue;
-      perLayer[l]--;
+      if (perLayer[l]! - 1 < atLeast) continue;
+      perLayer[l]!--;
       chosen.push([l, i % H]);
     }
     if (chosen.length < numToMask || order.length <= numToMask) break;
     mask = mask.map((row) => [...row]);
-    for (const [l, h] of chosen) mask[l][h] = 0;
+    for (const [l, h] of chosen) mask[l]![h] = 0;
     ({ r, seconds } = pass(mask));
     current = score(r);
     if (opts.rerank !== false) importance = r.importance.data;

@@ -93,7 +93,8 @@ export function buildStudyDataset(
       );
     }
   }
-  const batches = makeBatches(encoded, { batchSize, padId: tokenizer.padId, labels: ids, outputMode }).map((b) => ({
+  const batching = { batchSize, padId: tokenizer.padId, outputMode, ...(ids !== undefined ? { labels: ids } : {}) };
+  const batches = makeBatches(encoded, batching).map((b) => ({
     batch: b,
     labels: task === "lm" || b.labels === undefined ? "lm" as const : b.labels,
   }));
