@@ -71,7 +71,7 @@ export async function headsCommand(args: string[]): Promise<number> {
   try {
     scoreTask({ ...spec, metric: metricName });
   } catch (e) {
-    throw new UsageError(`--metric-name: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message.replace(/^Metric /, "--metric-name "));
   }
   log(describeDataset(data));
 
