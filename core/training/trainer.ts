@@ -7,9 +7,9 @@
  */
 
 import { type EncodedInput, makeBatches } from "../data/batches.ts";
-import { glueComputeMetrics } from "../metrics/glue_compute_metrics.ts";
 import { accuracy } from "../metrics/accuracy.ts";
 import { predictionsFromLogits } from "../studies/predictions.ts";
+import { taskMetrics } from "../studies/score.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { mixSeed, permutation } from "../_rng.ts";
@@ -139,11 +139,14 @@ export function evaluate(
     lossSum += loss! * b.batchSize;
     preds.push(...predictionsFromLogits(objective.kind === "regression" ? "regress" : "classify", logits!));
   }
-  const metrics = objective.glueTask !== undefined
-    ? glueComputeMetrics(objective.glueTask, preds, labels!)
-    : objective.kind === "classification"
+  // the studies' metrics (core/studies/score.ts); custom classification data reports accuracy only
+  const metrics = objective.kind === "classification" && objective.glueTask === undefined
     ? { acc: accuracy(preds, labels!) }
-    : glueComputeMetrics("sts-b", preds, labels!);
+    : taskMetrics({ kind: objective.kind === "regression" ? "regress" : "classify", glueTask: objective.glueTask }, {
+      preds,
+      labels: labels!,
+      loss: 0,
+    });
   return { metrics, loss: lossSum / examples.length, examples: examples.length };
 }
 
