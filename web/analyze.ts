@@ -3,6 +3,10 @@
  * entropy, hidden-state norms per layer, and the model's output (label probabilities for a classifier, the
  * next-token distribution's top entries for a GPT language model).
  *
+ * The text is read as `bertology dump` and the demo's attention figures read it: the tokenizer's own encoding,
+ * without the `<|endoftext|>` framing that studies give a language model (`/api/importance` uses that one, through
+ * `core/studies`), so the maps show the sentence's tokens and `next_token` follows its last word.
+ *
  * @module
  */
 
