@@ -14,17 +14,16 @@
  * @module
  */
 
-import { computeHeadImportance, type ImportanceResult } from "../core/bertology/importance.ts";
-import { defaultScore, maskHeadsIteratively, type MaskingStep } from "../core/bertology/masking.ts";
-import { headsFromMask, pruneModel } from "../core/bertology/prune.ts";
+import type { MaskingStep } from "../core/bertology/masking.ts";
 import { saveModel, storedDtype } from "../core/training/checkpoint.ts";
 import { hookName } from "../core/hooks.ts";
-import { createWasmKernels } from "../core/kernels/wasm_kernels.ts";
-import { accuracy } from "../core/metrics/accuracy.ts";
 import type { LoadedModel } from "../core/models/load.ts";
 import type { TransformerModel } from "../core/models/model.ts";
-import { makeBatches } from "../core/data/batches.ts";
+import { makeBatches, type PaddedBatch } from "../core/data/batches.ts";
 import { openOutputFolder } from "../core/checkpoint/output_dir_fs.ts";
+import { type ImportanceStudy, studyHeadImportance } from "../core/studies/importance_study.ts";
+import { studyMasking } from "../core/studies/masking_study.ts";
+import { comparePrunedToMasked } from "../core/studies/pruning_comparison.ts";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import {
@@ -38,25 +37,25 @@ import {
 /** Options of {@linkcode runDemo} (the command's flags). */
 export interface DemoOptions {
   /** BERT classifier fine-tuned on SST-2 (default `models/bert-sst2`). */
-  bert?: string;
+  bert?: string | undefined;
   /** GPT-2 language model trained on SST-2 sentences (default `models/gpt2-sst2`). */
-  gpt2?: string;
+  gpt2?: string | undefined;
   /** Folder holding the GLUE task folders (default `data/glue`). */
-  dataDir?: string;
+  dataDir?: string | undefined;
   /** Use only the first N dev sentences (default: all 872). */
-  dataSubset?: number;
+  dataSubset?: number | undefined;
   /** Output folder (default `out/demo`). */
-  out?: string;
+  out?: string | undefined;
   /** Batch size (default 8) and maximum sequence length (default 64). */
-  batchSize?: number;
-  maxSeqLength?: number;
+  batchSize?: number | undefined;
+  maxSeqLength?: number | undefined;
   /** Masking threshold (default 0.9) and fraction of heads masked per step (default 0.1). */
-  threshold?: number;
-  amount?: number;
+  threshold?: number | undefined;
+  amount?: number | undefined;
   /** Where progress lines go (default `console.log`). */
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
   /** Write into a non-empty `out` that bertology did not write, keeping its files (default false). */
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 /** What the demo measured (also written to `summary.json`). */
@@ -164,17 +163,23 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   };
 }
 
+/** How `bertology train` makes each bundled model (their MODEL_CARD.md recipes), by demo flag. */
+const TRAIN_RECIPES = {
+  bert:
+    "--family bert --layers 4 --heads 8 --hidden 128 --intermediate 512 --vocab tests/fixtures/vocab/bert-base-uncased " +
+    "--epochs 3 --lr 1e-3",
+  gpt2:
+    "--lm --family gpt2 --layers 4 --heads 4 --hidden 96 --intermediate 384 --vocab tests/fixtures/vocab/gpt2 --epochs 1 --lr 2e-3",
+} as const;
+
 /** Refuses a missing model folder with instructions, instead of silently using something else. */
-function checkModelDir(dir: string, what: string, flag: string): void {
+function checkModelDir(dir: string, what: string, flag: keyof typeof TRAIN_RECIPES): void {
   let ok = false;
   try {
     ok = Deno.statSync(`${dir}/config.json`).isFile;
   } catch { /* missing */ }
   if (ok) return;
-  const train = flag === "gpt2"
-    ? "--lm --family gpt2 --layers 4 --heads 4 --hidden 96 --intermediate 384 --vocab tests/fixtures/vocab/gpt2 --epochs 1 --lr 2e-3"
-    : "--family bert --layers 4 --heads 8 --hidden 128 --intermediate 512 --vocab tests/fixtures/vocab/bert-base-uncased " +
-      "--epochs 3 --lr 1e-3";
+  const train = TRAIN_RECIPES[flag];
   throw new Error(
     `${what} not found: "${dir}/config.json" does not exist.\n` +
       `The demo studies the SST-2 models that ship in models/ (their MODEL_CARD.md gives the exact recipe). ` +
@@ -209,28 +214,13 @@ function timer(log: (s: string) => void): Timer {
 }
 
 const rows = (data: ArrayLike<number>, L: number, H: number) =>
-  Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]));
+  Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]!));
 
-function importancePass(model: TransformerModel, data: Dataset, label: string): ImportanceResult {
+function importancePass(model: TransformerModel, data: Dataset, label: string): ImportanceStudy {
   const bar = new Progress(label, data.batches.length);
-  const r = computeHeadImportance(model, data.batches, { onBatch: () => bar.tick() });
+  const r = studyHeadImportance(model, data, { onBatch: () => bar.tick() });
   bar.end();
   return r;
-}
-
-/** A forward-only pass over the data (no gradient), scored and timed. */
-function timedScore(model: TransformerModel, data: Dataset, label: string, headMask?: number[][]) {
-  const bar = new Progress(label, data.batches.length);
-  const t0 = performance.now();
-  const r = computeHeadImportance(model, data.batches, {
-    headMask,
-    computeImportance: false,
-    computeEntropy: false,
-    onBatch: () => bar.tick(),
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  bar.end();
-  return { score: defaultScore(r), seconds };
 }
 
 /** Picks a readable example: the first dev sentence of 8–16 tokens (else the first one). */
@@ -240,7 +230,7 @@ function pickExample(data: Dataset, loaded: LoadedModel, maxLen: number): string
     const n = tok.encode(e.textA, undefined, { maxLength: maxLen }).ids.length;
     return n >= 8 && n <= 16;
   });
-  return (fits ?? data.examples[0]).textA.trim();
+  return (fits ?? data.examples[0]!).textA.trim();
 }
 
 /** Runs the model on one sentence, keeping hidden states and attentions. */
@@ -248,7 +238,7 @@ function probe(loaded: LoadedModel, sentence: string, maxLen: number) {
   const { model, tokenizer } = loaded;
   const { layers: L } = model.config;
   const enc = tokenizer!.encode(sentence, undefined, { maxLength: maxLen });
-  const [batch] = makeBatches([enc], { batchSize: 1, padId: tokenizer!.padId });
+  const [batch] = makeBatches([enc], { batchSize: 1, padId: tokenizer!.padId }) as [PaddedBatch];
   const hfNames = [
     ...Array.from({ length: L + 1 }, (_, i) => `hidden_states.${i}`),
     ...Array.from({ length: L }, (_, l) => `attentions.${l}`),
@@ -260,7 +250,7 @@ function probe(loaded: LoadedModel, sentence: string, maxLen: number) {
   });
   const pattern = (l: number, h: number): number[] => {
     const t = cache.get(hookName("pattern", l))!;
-    const T = t.shape[2];
+    const T = t.shape[2]!;
     return Array.from(t.data.subarray(h * T * T, (h + 1) * T * T));
   };
   return {
@@ -277,9 +267,9 @@ function topHeads(
   k: number,
 ): Array<{ layer: number; head: number; importance: number }> {
   return [...Array(importance.length).keys()]
-    .sort((a, b) => importance[b] - importance[a] || a - b)
+    .sort((a, b) => importance[b]! - importance[a]! || a - b)
     .slice(0, k)
-    .map((i) => ({ layer: Math.floor(i / H), head: i % H, importance: importance[i] }));
+    .map((i) => ({ layer: Math.floor(i / H), head: i % H, importance: importance[i]! }));
 }
 
 const shellQuote = (s: string) => (/^[\w./=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -344,16 +334,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const imp = await stage("BERT: dev accuracy, head importance and attention entropy", () => {
     const r = importancePass(model, data, "importance");
-    log(`dev accuracy ${accuracy(r.preds, r.labels).toFixed(4)}, loss ${r.loss.toFixed(4)}`);
+    log(`dev ${r.metric === "acc" ? "accuracy" : r.metric} ${r.score.toFixed(4)}, loss ${r.loss.toFixed(4)}`);
     log(formatTable("BERT attention entropy (mean nats per token)", r.entropy.data, L, H, 3));
     log(formatTable("BERT head importance (normalised)", r.importance.data, L, H, 3));
     return r;
   });
-  const devAccuracy = accuracy(imp.preds, imp.labels);
+  const devAccuracy = imp.metrics.acc ?? imp.score;
 
   const masking = await stage("BERT: iterative head masking", () => {
     log(`masking ${Math.round(100 * amount)} % of heads per step while accuracy ≥ ${threshold} × original`);
-    return maskHeadsIteratively(model, data.batches, {
+    return studyMasking(model, data, {
       threshold,
       amount,
       onStep: (s: MaskingStep) =>
@@ -372,17 +362,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const prunedDir = `${out}/bert-sst2-pruned`;
   const pruning = await stage("BERT: prune the masked heads, save, compare masked vs pruned", async () => {
-    const heads = headsFromMask(masking.headMask);
-    const original = timedScore(model, data, "original");
-    const masked = timedScore(model, data, "masked", masking.headMask);
-    const pruned = pruneModel(model, heads, createWasmKernels());
-    const prunedRun = timedScore(pruned, data, "pruned");
-    await saveModel(pruned, prunedDir, { dtype: storedDtype(model), tokenizerFrom: bert.files });
-    const before = model.params.count(), after = pruned.params.count();
+    const cmp = comparePrunedToMasked(model, data, masking.headMask, {
+      includeOriginal: true,
+      progress: (pass, batches) => new Progress(pass, batches),
+    });
+    const heads = cmp.headsPruned;
+    await saveModel(cmp.prunedModel, prunedDir, { dtype: storedDtype(model), tokenizerFrom: bert.files });
+    const before = cmp.parametersBefore, after = cmp.parametersAfter;
     const rowsOut: PruningRow[] = [
-      { label: "original (all heads)", heads: L * H, parameters: before, ...original },
-      { label: "masked (head mask)", heads: kept, parameters: before, ...masked },
-      { label: "pruned (heads removed)", heads: kept, parameters: after, ...prunedRun },
+      { label: "original (all heads)", heads: L * H, parameters: before, ...cmp.original! },
+      { label: "masked (head mask)", heads: kept, parameters: before, ...cmp.masked },
+      { label: "pruned (heads removed)", heads: kept, parameters: after, ...cmp.pruned },
     ];
     for (const r of rowsOut) {
       log(
@@ -484,7 +474,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const study = (
     dir: string,
     lm: LoadedModel,
-    r: ImportanceResult,
+    r: ImportanceStudy,
     d: Dataset,
     p: ReturnType<typeof probe>,
     top: typeof bertTop,
@@ -529,7 +519,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       timings: [...times],
     };
     await writeFileAtomic(reportPath, reportHtml(reportData));
-    const [origRow, maskedRow, prunedRow] = pruning.rows;
+    const [origRow, maskedRow, prunedRow] = pruning.rows as [PruningRow, PruningRow, PruningRow];
     const s: DemoSummary = {
       headline: fullHeadline,
       data: { task: "sst-2", split: "dev", examples: data.examples.length, data_dir: dataDir },

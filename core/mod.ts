@@ -29,3 +29,4 @@ export * from "./models/mod.ts";
 export * from "./bertology/mod.ts";
 export * from "./data/mod.ts";
 export * from "./metrics/mod.ts";
+export * from "./studies/mod.ts";

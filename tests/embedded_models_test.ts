@@ -5,7 +5,7 @@ import { ok, strictEqual } from "node:assert/strict";
 import { openModel } from "../cli/_common.ts";
 import { loadDataset } from "../cli/_dataset.ts";
 import { computeHeadImportance } from "../core/bertology/importance.ts";
-import { defaultScore } from "../core/bertology/masking.ts";
+import { scoreTask } from "../core/studies/score.ts";
 
 const root = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
 
@@ -21,7 +21,7 @@ async function devStudy(dir: string, batchSize: number) {
 }
 
 Deno.test("models/bert-sst2 scores its card's SST-2 dev accuracy (≥ 0.80) on all 872 rows", async () => {
-  const accuracy = defaultScore(await devStudy("models/bert-sst2", 32));
+  const accuracy = scoreTask({ kind: "classify", glueTask: "sst-2" })(await devStudy("models/bert-sst2", 32));
   ok(accuracy >= 0.8, `accuracy ${accuracy}`);
   const card = Deno.readTextFileSync(root("models/bert-sst2/MODEL_CARD.md"));
   const stated = /\*\*(0\.\d{4})\*\* \((\d+) \/ 872\)/.exec(card);

@@ -3,6 +3,10 @@
  * entropy, hidden-state norms per layer, and the model's output (label probabilities for a classifier, the
  * next-token distribution's top entries for a GPT language model).
  *
+ * The text is read as `bertology dump` and the demo's attention figures read it: the tokenizer's own encoding,
+ * without the `<|endoftext|>` framing that studies give a language model (`/api/importance` uses that one, through
+ * `core/studies`), so the maps show the sentence's tokens and `next_token` follows its last word.
+ *
  * @module
  */
 
@@ -55,9 +59,9 @@ export interface AnalyzeResponse {
   entropy: (number | null)[][];
   /** L2 norm of each token's hidden state, [layers + 1][tokens] (HF's `hidden_states`: embeddings first). */
   hidden_norms: number[][];
-  /** Classifier logits (BERT with a head), else `null`. */
+  /** Classifier logits, or a regressor's predicted value (a model with a head), else `null`. */
   logits: number[] | null;
-  /** Softmax of `logits` with label names, else `null`. */
+  /** Classifiers: softmax of `logits` with label names, else `null`. */
   probabilities: LabelProbability[] | null;
   /** GPT: the 10 likeliest tokens after the last one, else `null`. */
   next_token: TokenProbability[] | null;
@@ -239,15 +243,17 @@ export function analyze(
   let logits: number[] | null = null;
   let probabilities: LabelProbability[] | null = null;
   let nextToken: TokenProbability[] | null = null;
-  if (r.logits && c.family === "bert") {
+  if (r.logits && model.task !== "lm") {
     logits = Array.from(r.logits.data, round4);
-    const probs = softmax(r.logits.data);
-    probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]) }));
+    if (model.task === "classify") {
+      const probs = softmax(r.logits.data);
+      probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]!) }));
+    }
   } else if (r.logits) {
     const V = c.vocabSize;
     const probs = softmax(r.logits.data.subarray((T - 1) * V, T * V));
-    const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 10);
-    nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]) }));
+    const top = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 10);
+    nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]!) }));
   }
 
   return {
@@ -269,10 +275,10 @@ export function analyze(
 /** Softmax in float64. */
 function softmax(x: ArrayLike<number>): Float64Array {
   let max = -Infinity;
-  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]!);
   const out = new Float64Array(x.length);
   let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i] - max);
-  for (let i = 0; i < x.length; i++) out[i] /= sum;
+  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i]! - max);
+  for (let i = 0; i < x.length; i++) out[i]! /= sum;
   return out;
 }

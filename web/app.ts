@@ -16,6 +16,7 @@
  * @module
  */
 
+import type { TaskKind } from "../core/models/config.ts";
 import type { TransformerModel } from "../core/models/model.ts";
 import type { Tokenizer } from "../core/tokenizers/types.ts";
 import { errorToResponse, HttpError, jsonResponse } from "./_errors.ts";
@@ -50,8 +51,10 @@ export interface AppOptions {
 export interface ModelSummary {
   /** Display name. */
   name: string;
-  /** `bert`, `gpt2` or `openai-gpt`. */
+  /** `bert`, `gpt2` or `openai-gpt` (information; branch on `task`). */
   family: string;
+  /** What the model's output is: `classify`, `regress` or `lm` (next-token prediction). */
+  task: TaskKind;
   /** Number of blocks. */
   layers: number;
   /** Heads per layer before pruning. */
@@ -106,6 +109,7 @@ export function createApp(opts: AppOptions): App {
   const summary: ModelSummary = {
     name: opts.name ?? c.family,
     family: c.family,
+    task: model.task,
     layers: c.layers,
     heads: c.heads,
     heads_per_layer: model.headsPerLayer,
@@ -114,7 +118,7 @@ export function createApp(opts: AppOptions): App {
     vocab_size: c.vocabSize,
     max_position_embeddings: c.maxPositions,
     labels: [...c.labels],
-    has_classifier: c.family === "bert" && model.hasHead,
+    has_classifier: model.task !== "lm" && model.hasHead,
     tokenizer: tokenizer.kind,
     limits,
   };

@@ -1,25 +1,28 @@
 /**
  * `POST /api/importance`: head importance (Michel et al., 2019; the mask-gradient score of HF's
- * `run_bertology.py`) and attention entropy over a small labelled batch, through `core/bertology`.
+ * `run_bertology.py`) and attention entropy over a small labelled batch, through `core/studies`: each
+ * example is read as the CLI reads it (`encodeExample`, the GPT-2 `<|endoftext|>` framing included) and
+ * scored by the task's own metric, so the page and `bertology heads --batch-size 1` give the same numbers.
  *
  * @module
  */
 
-import { computeHeadImportance, type LabelledBatch } from "../core/bertology/importance.ts";
+import type { LabelledBatch } from "../core/bertology/importance.ts";
 import type { TransformerModel } from "../core/models/model.ts";
+import { encodeExample } from "../core/studies/encoding.ts";
+import { studyHeadImportance } from "../core/studies/importance_study.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Tokenizer } from "../core/tokenizers/types.ts";
 import { HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { requireObject, textField, typeOf } from "./_validate.ts";
-import { encodeChecked, encodingBatch } from "./analyze.ts";
 
 /** One checked example. */
 export interface ImportanceExample {
   text: string;
   text_pair?: string;
-  /** Class index (BERT classifiers); absent for GPT language models (next-token loss). */
+  /** Class index (classifiers), target value (regressors); absent for language models (next-token loss). */
   label?: number;
 }
 
@@ -33,24 +36,28 @@ export interface ImportanceResponse {
   entropy: (number | null)[][];
   /** Non-pad tokens seen. */
   total_tokens: number;
-  /** Mean loss over the examples. */
+  /** Mean loss over the examples (per next token for a language model). */
   loss: number;
-  /** Classifiers: predicted class index per example, else empty. */
+  /** Classifiers: predicted class index per example; regressors: predicted value; else empty. */
   preds: number[];
-  /** Classifiers: label index per example, else empty. */
+  /** Classifiers: label index per example; regressors: target value; else empty. */
   labels: number[];
   /** Classifiers: fraction of correct predictions, else `null`. */
   accuracy: number | null;
+  /** The metric of `score`: `acc` (classifier), `corr` (regressor), `inv_ppl` (language model). */
+  metric: string;
+  /** The examples' score by `metric` (`null` when it is undefined, e.g. a correlation of one example). */
+  score: number | null;
   /** Compute time in milliseconds (queueing excluded). */
   elapsed_ms: number;
 }
 
 /**
  * Checks an `/api/importance` body: 1 to `limits.maxExamples` examples, each with a text, an optional pair
- * and (classifiers) a label given as an index or a label name.
+ * and a label: a class index or label name (classifiers), a number (regressors), none (language models).
  *
  * @param body the parsed JSON
- * @param model the model (labels, family)
+ * @param model the model (task kind, labels)
  * @param limits the limits
  * @returns the checked examples
  * @throws {HttpError} 400/413/422 naming the field (`examples[2].label`)
@@ -80,8 +87,8 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
       { field: "examples" },
     );
   }
-  const classifier = model.config.family === "bert";
-  if (classifier && !model.hasHead) {
+  const task = model.task;
+  if (task !== "lm" && !model.hasHead) {
     throw new HttpError(422, "invalid_field", "This model has no classifier head, so it has no loss for labels", {
       field: "examples",
     });
@@ -94,7 +101,7 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
     if (pair !== undefined) out.text_pair = pair;
     const field = `examples[${i}].label`;
     const v = ex.label;
-    if (!classifier) {
+    if (task === "lm") {
       if (v !== undefined && v !== null) {
         throw new HttpError(
           400,
@@ -103,6 +110,20 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
           { field },
         );
       }
+      return out;
+    }
+    if (task === "regress") {
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new HttpError(
+          400,
+          "invalid_field",
+          `"${field}" must be a finite number, got ${JSON.stringify(v ?? null)}`,
+          {
+            field,
+          },
+        );
+      }
+      out.label = v;
       return out;
     }
     if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v < labels.length) out.label = v;
@@ -146,26 +167,38 @@ export function importance(
 ): ImportanceResponse {
   const t0 = performance.now();
   // encode everything first so that a token-limit error comes before any compute
+  const task = model.task;
   const batches: LabelledBatch[] = examples.map((ex, i) => {
     const field = `examples[${i}].${ex.text_pair === undefined ? "text" : "text_pair"}`;
-    const batch = encodingBatch(encodeChecked(tokenizer, ex.text, ex.text_pair, limits, field));
-    return { batch, labels: ex.label === undefined ? "lm" : new Int32Array([ex.label]) };
+    const text = ex.text_pair === undefined ? { textA: ex.text } : { textA: ex.text, textB: ex.text_pair };
+    const enc = encodeExample(task, tokenizer, text);
+    checkLength(enc.ids.length, ex.text_pair !== undefined, limits, field);
+    const batch = {
+      batchSize: 1,
+      seqLen: enc.ids.length,
+      inputIds: Int32Array.from(enc.ids),
+      tokenTypeIds: Int32Array.from(enc.tokenTypeIds),
+    };
+    const label = ex.label ?? 0;
+    return {
+      batch,
+      labels: task === "lm" ? "lm" : task === "regress" ? new Float32Array([label]) : new Int32Array([label]),
+    };
   });
   function* checked(): Generator<LabelledBatch> {
     for (let i = 0; i < batches.length; i++) {
       deadline.check(`example ${i}`);
-      yield batches[i];
+      yield batches[i]!;
     }
   }
-  const r = computeHeadImportance(model, checked());
+  const r = studyHeadImportance(model, { batches: checked() });
   const c = model.config;
   const table = (t: Tensor) =>
     Array.from({ length: c.layers }, (_, l) => {
       const pruned = new Set(c.prunedHeads[l]);
       return Array.from({ length: c.heads }, (_, h) =>
-        pruned.has(h) ? null : Number(t.data[l * c.heads + h].toPrecision(6)));
+        pruned.has(h) ? null : Number(t.data[l * c.heads + h]!.toPrecision(6)));
     });
-  const correct = r.preds.filter((p, i) => p === r.labels[i]).length;
   return {
     importance: table(r.importance),
     importance_raw: table(r.importanceRaw),
@@ -174,7 +207,23 @@ export function importance(
     loss: Number(r.loss.toPrecision(6)),
     preds: r.preds,
     labels: r.labels,
-    accuracy: r.labels.length > 0 ? correct / r.labels.length : null,
+    accuracy: task === "classify" ? r.metrics.acc ?? null : null,
+    metric: r.metric,
+    score: Number.isFinite(r.score) ? Number(r.score.toPrecision(6)) : null,
     elapsed_ms: Math.round(performance.now() - t0),
   };
+}
+
+/** The `encodeChecked` token-limit errors, for an example encoded by core's `encodeExample`. */
+function checkLength(tokens: number, pair: boolean, limits: Limits, field: string): void {
+  const where = pair ? `"${field}" with its "text_pair"` : `"${field}"`;
+  if (tokens > limits.maxTokens) {
+    throw new HttpError(
+      422,
+      "too_many_tokens",
+      `${where} encodes to ${tokens} tokens; the limit is ${limits.maxTokens} (max_position_embeddings or the configured token limit)`,
+      { field },
+    );
+  }
+  if (tokens === 0) throw new HttpError(422, "invalid_field", `${where} encodes to no tokens at all`, { field });
 }

@@ -5,14 +5,14 @@
  * @module
  */
 
-import { computeHeadImportance, type ImportanceResult } from "../../core/bertology/importance.ts";
-import { defaultScore, maskHeadsIteratively, type MaskingStep } from "../../core/bertology/masking.ts";
-import { headsFromMask, pruneModel } from "../../core/bertology/prune.ts";
+import type { MaskingStep } from "../../core/bertology/masking.ts";
 import { writeNpy } from "../../core/checkpoint/npy.ts";
-import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
-import { glueComputeMetrics } from "../../core/metrics/glue_compute_metrics.ts";
-import { accuracy } from "../../core/metrics/accuracy.ts";
 import { checkOutputFolder, openOutputFolder } from "../../core/checkpoint/output_dir_fs.ts";
+import { describeDataset, taskSpec } from "../../core/studies/dataset.ts";
+import { studyHeadImportance } from "../../core/studies/importance_study.ts";
+import { studyMasking } from "../../core/studies/masking_study.ts";
+import { comparePrunedToMasked } from "../../core/studies/pruning_comparison.ts";
+import { defaultMetric, scoreTask } from "../../core/studies/score.ts";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
 import type { TransformerModel } from "../../core/models/model.ts";
@@ -28,7 +28,8 @@ export const HEADS_HELP =
                 --output-dir OUT [--json] [--offline] [--force]
   Writes OUT/head_importance.npy, OUT/attn_entropy.npy, OUT/head_mask.npy (with --try-masking) as float32
   NumPy files like HF's script, and OUT/report.json (scores per step, heads masked per step, timings).
-  GPT / GPT-2 models use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
+  Language models (GPT, GPT-2) use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
+  Regressors (STS-B, custom numeric labels) are scored by pearson, spearmanr or corr (their mean, the default).
   OUT may not be the model or hold it; a non-empty OUT that bertology did not write is refused unless --force,
   which writes beside the files there and never replaces one of them.`;
 
@@ -75,12 +76,17 @@ export async function headsCommand(args: string[]): Promise<number> {
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
 
   const t0 = performance.now();
-  const { model, tokenizer } = await openModel(values.model, { offline: values.offline });
+  const { model, tokenizer } = await openModel(values.model, { offline: values.offline === true });
   const data = await loadDataset(values, model, tokenizer!);
   const { layers: L, heads: H } = model.config;
-  const metricName = values["metric-name"] ?? (model.config.family === "bert" ? defaultMetric(data) : "inv_ppl");
-  const score = scorer(data, metricName, model);
-  log(`${data.name}: ${data.examples.length} examples in ${data.batches.length} batches`);
+  const spec = taskSpec(model, data);
+  const metricName = values["metric-name"] ?? defaultMetric(spec);
+  try {
+    scoreTask({ ...spec, metric: metricName });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^Metric /, "--metric-name "));
+  }
+  log(describeDataset(data));
 
   const norm = {
     normalizeByLayer: !values["dont-normalize-importance-by-layer"],
@@ -88,16 +94,17 @@ export async function headsCommand(args: string[]): Promise<number> {
   };
   const bar = new Progress("importance", data.batches.length);
   const tImp = performance.now();
-  const imp = computeHeadImportance(model, data.batches, {
+  const imp = studyHeadImportance(model, data, {
     ...norm,
-    hfAccumulate: values["hf-accumulate"],
+    metric: metricName,
+    hfAccumulate: values["hf-accumulate"] === true,
     onBatch: () => bar.tick(),
   });
   bar.end();
   const importanceSeconds = (performance.now() - tImp) / 1000;
   log(formatTable("Attention entropy (mean nats per token)", imp.entropy.data, L, H));
   log(formatTable("Head importance (normalised)", imp.importance.data, L, H));
-  const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b] - imp.importance.data[a]);
+  const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b]! - imp.importance.data[a]!);
   log(
     `Head ranking (most important first, layer.head): ${ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")}`,
   );
@@ -110,9 +117,9 @@ export async function headsCommand(args: string[]): Promise<number> {
     family: model.config.family,
     data: data.name,
     examples: data.examples.length,
-    batch_size: data.batches[0].batch.batchSize,
+    batch_size: data.batches[0]!.batch.batchSize,
     metric: metricName,
-    score: score(imp),
+    score: imp.score,
     loss: imp.loss,
     total_tokens: imp.totalTokens,
     head_importance: rows(imp.importance.data, L, H),
@@ -126,13 +133,13 @@ export async function headsCommand(args: string[]): Promise<number> {
       throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
     }
     const steps: MaskingStep[] = [];
-    const masking = maskHeadsIteratively(model, data.batches, {
+    const masking = studyMasking(model, data, {
       ...norm,
       threshold,
       amount,
       atLeastHeadsPerLayer: atLeast,
       rerank: !values["no-rerank"],
-      score,
+      metric: metricName,
       onStep: (s) => {
         steps.push(s);
         log(
@@ -173,7 +180,7 @@ export async function headsCommand(args: string[]): Promise<number> {
         seconds: s.seconds,
       })),
     };
-    if (!values["no-prune"]) report.pruning = comparePruning(model, data, masking.headMask, score, log);
+    if (!values["no-prune"]) report.pruning = comparePruning(model, data, masking.headMask, metricName, log);
   }
   report.timings = { ...(report.timings as object), total_seconds: (performance.now() - t0) / 1000 };
   await writeFileAtomic(`${outDir}/report.json`, JSON.stringify(report, null, 2) + "\n");
@@ -186,75 +193,35 @@ export async function headsCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** HF's `prune_heads`: score and time the masked model, then the really pruned one. */
+/** HF's `prune_heads`: score and time the masked model, then the really pruned one (core's comparison). */
 function comparePruning(
   model: TransformerModel,
   data: Dataset,
   headMask: number[][],
-  score: (r: ImportanceResult) => number,
+  metric: string,
   log: (s: string) => void,
 ): Record<string, unknown> {
-  const timed = (m: TransformerModel, mask?: number[][]) => {
-    const t = performance.now();
-    const r = computeHeadImportance(m, data.batches, {
-      headMask: mask,
-      computeImportance: false,
-      computeEntropy: false,
-    });
-    return { score: score(r), seconds: (performance.now() - t) / 1000 };
-  };
-  const before = model.params.count();
-  const masked = timed(model, headMask);
-  const pruned = pruneModel(model, headsFromMask(headMask), createWasmKernels());
-  const after = pruned.params.count();
-  const prunedRun = timed(pruned);
+  const cmp = comparePrunedToMasked(model, data, headMask, { metric });
+  const before = cmp.parametersBefore, after = cmp.parametersAfter;
   log(`Pruning: parameters ${before} → ${after} (${(100 * after / before).toFixed(1)} %)`);
-  log(`Pruning: score masked ${fmtScore(masked.score, "")}, pruned ${fmtScore(prunedRun.score, "")}`);
+  log(`Pruning: score masked ${fmtScore(cmp.masked.score, "")}, pruned ${fmtScore(cmp.pruned.score, "")}`);
   log(
-    `Pruning: forward time masked ${masked.seconds.toFixed(3)} s, pruned ${prunedRun.seconds.toFixed(3)} s ` +
-      `(speed ratio ${(100 * prunedRun.seconds / masked.seconds).toFixed(1)} %)`,
+    `Pruning: forward time masked ${cmp.masked.seconds.toFixed(3)} s, pruned ${cmp.pruned.seconds.toFixed(3)} s ` +
+      `(speed ratio ${(100 * cmp.pruned.seconds / cmp.masked.seconds).toFixed(1)} %)`,
   );
   return {
-    heads_pruned: headsFromMask(headMask),
+    heads_pruned: cmp.headsPruned,
     parameters_before: before,
     parameters_after: after,
-    score_masked: masked.score,
-    score_pruned: prunedRun.score,
-    seconds_masked: masked.seconds,
-    seconds_pruned: prunedRun.seconds,
+    score_masked: cmp.masked.score,
+    score_pruned: cmp.pruned.score,
+    seconds_masked: cmp.masked.seconds,
+    seconds_pruned: cmp.pruned.seconds,
   };
-}
-
-function defaultMetric(data: Dataset): string {
-  if (data.task === undefined) return "acc";
-  if (data.task === "cola") return "mcc";
-  if (data.task === "sts-b") return "corr";
-  return "acc";
-}
-
-/** The score (higher is better) that masking compares to its threshold. */
-function scorer(data: Dataset, metricName: string, model: TransformerModel): (r: ImportanceResult) => number {
-  if (model.config.family !== "bert") {
-    if (metricName !== "inv_ppl") {
-      throw new UsageError(`GPT models are scored by "inv_ppl" (1/perplexity), not "${metricName}"`);
-    }
-    return defaultScore;
-  }
-  if (data.task === undefined) {
-    if (metricName !== "acc") throw new UsageError(`custom data is scored by "acc", not "${metricName}"`);
-    return (r) => accuracy(r.preds, r.labels);
-  }
-  const probe = glueComputeMetrics(data.task, [0, 1], [0, 1]);
-  if (!(metricName in probe)) {
-    throw new UsageError(
-      `--metric-name "${metricName}" is not reported for ${data.task} (choose from ${Object.keys(probe).join(", ")})`,
-    );
-  }
-  return (r) => glueComputeMetrics(data.task!, r.preds, r.labels)[metricName];
 }
 
 function rows(data: ArrayLike<number>, L: number, H: number): number[][] {
-  return Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]));
+  return Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => data[l * H + h]!));
 }
 
 /** A score for people: 4 decimals, or 4 significant digits when tiny; 1/perplexity also as a perplexity. */

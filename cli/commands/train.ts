@@ -16,12 +16,12 @@ import { parseConfig } from "../../core/models/registry.ts";
 import { loadModel } from "../../core/models/load.ts";
 import { TransformerModel } from "../../core/models/model.ts";
 import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
-import { loadTokenizer, type Tokenizer } from "../../core/tokenizers/mod.ts";
+import { loadTokenizer, type Tokenizer, WordPieceTokenizer } from "../../core/tokenizers/mod.ts";
 import { mixSeed } from "../../core/_rng.ts";
 import { initWeights, newConfig } from "../../core/training/init.ts";
 import { type Objective, train, type TrainExample } from "../../core/training/trainer.ts";
 import { localSources, numberFlag, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
-import { lmEncoding } from "../_dataset.ts";
+import { lmEncoding } from "../../core/studies/encoding.ts";
 
 /** Help text. */
 export const TRAIN_HELP = `Usage: bertology train [options]
@@ -236,7 +236,7 @@ async function run(args: string[]): Promise<number> {
     tokenizer = loaded.tokenizer!;
     tokenizerDir = f.from;
     const wanted = outputMode === "regression" ? ["LABEL_0"] : labelNames;
-    if (!lm && model.config.family === "bert" && (!model.hasHead || model.config.labels.length !== wanted.length)) {
+    if (!lm && model.task !== "lm" && (!model.hasHead || model.config.labels.length !== wanted.length)) {
       // a bare encoder (bert-base-uncased) or another task's head: new classifier as HF's from_pretrained does
       model = withNewHead(model, wanted, outputMode, mixSeed(seed, 0));
       console.error(`bertology train: ${f.from} gets a new ${wanted.length}-output classification head`);
@@ -257,13 +257,13 @@ async function run(args: string[]): Promise<number> {
       hidden,
       intermediate: intFlag(f.intermediate, "intermediate", 4 * hidden),
       vocabSize: tokenizer.vocabSize,
-      maxPositions: intFlag(f["max-positions"], "max-positions", Math.max(maxSeq, family === "bert" ? 128 : 128)),
+      maxPositions: intFlag(f["max-positions"], "max-positions", Math.max(maxSeq, 128)),
       labels: outputMode === "regression" ? undefined : labelNames,
       problemType: outputMode === "regression" ? "regression" : undefined,
       dropout,
     });
     model = new TransformerModel(config, initWeights(config, mixSeed(seed, 0)), kernels);
-    if (family === "bert") {
+    if (tokenizer instanceof WordPieceTokenizer) {
       extraFiles["tokenizer_config.json"] = JSON.stringify(
         { tokenizer_class: "BertTokenizer", do_lower_case: true, model_max_length: raw.max_position_embeddings },
         null,
@@ -272,8 +272,10 @@ async function run(args: string[]): Promise<number> {
     }
   }
   const family = model.config.family;
-  if (lm && family === "bert") throw new UsageError("--lm trains GPT models; BERT trains as a classifier");
-  if (!lm && family !== "bert") throw new UsageError(`A ${family} model trains as a causal LM: add --lm`);
+  if (lm && model.task !== "lm") {
+    throw new UsageError(`--lm trains language models; a ${family} model trains as a classifier`);
+  }
+  if (!lm && model.task === "lm") throw new UsageError(`A ${family} model trains as a causal LM: add --lm`);
   if (maxSeq > model.config.maxPositions) {
     throw new UsageError(`--max-seq-length ${maxSeq} exceeds the model's ${model.config.maxPositions} positions`);
   }

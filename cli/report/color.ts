@@ -29,8 +29,8 @@ export function viridisRgb(t: number): [number, number, number] {
   if (Number.isNaN(t)) return [200, 200, 200];
   const x = Math.min(1, Math.max(0, t));
   const out = [0, 1, 2].map((k) => {
-    let v = C[6][k];
-    for (let p = 5; p >= 0; p--) v = v * x + C[p][k];
+    let v = C[6]![k]!;
+    for (let p = 5; p >= 0; p--) v = v * x + C[p]![k]!;
     return Math.round(255 * Math.min(1, Math.max(0, v)));
   });
   return out as [number, number, number];

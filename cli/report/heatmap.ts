@@ -23,24 +23,24 @@ export interface HeatmapOptions {
   rowLabel: string;
   colLabel: string;
   /** Tick labels (default 0, 1, 2, …). */
-  rowTicks?: string[];
-  colTicks?: string[];
+  rowTicks?: string[] | undefined;
+  colTicks?: string[] | undefined;
   /** Label of the colour bar (what the colour means). */
   legendLabel: string;
   /** Colour scale range (default: the data's min and max). */
-  domain?: [number, number];
+  domain?: [number, number] | undefined;
   /** Cell size in px (default: fits about 420 px, between 16 and 48). */
-  cell?: number;
+  cell?: number | undefined;
   /** Write each value in its cell (default: when cells are at least 30 px). */
-  annotate?: boolean;
+  annotate?: boolean | undefined;
   /** Cells (row-major indices) drawn with a heavy outline, e.g. the heads shown as attention maps. */
-  outlined?: number[];
+  outlined?: number[] | undefined;
   /** Cells (row-major indices) crossed out, e.g. masked heads. */
-  crossed?: number[];
+  crossed?: number[] | undefined;
   /** Column tick labels rotated (for long labels such as tokens). */
-  rotateColTicks?: boolean;
+  rotateColTicks?: boolean | undefined;
   /** A caption line under the plot, inside the figure. */
-  note?: string;
+  note?: string | undefined;
 }
 
 /**
@@ -79,7 +79,7 @@ export function heatmapSvg(o: HeatmapOptions): string {
   const colTickSpace = o.rotateColTicks ? Math.min(90, 5.8 * longestCol + 12) : 18;
   const barX = left + plotW + 24, barW = 14;
   const legendTicks = niceTicks(lo, hi, 4).filter((v) => v >= lo - 1e-12 && v <= hi + 1e-12);
-  const tickStep = legendTicks.length > 1 ? legendTicks[1] - legendTicks[0] : hi - lo;
+  const tickStep = legendTicks.length > 1 ? legendTicks[1]! - legendTicks[0]! : hi - lo;
   const legendW = 10 + Math.max(...legendTicks.map((v) => fmtTick(v, tickStep).length)) * 7 + 24;
   // cell annotations: enough decimals to show differences across the colour range (0 … 3)
   const annDecimals = Math.min(3, Math.max(0, Math.ceil(-Math.log10((hi - lo) / 100))));
@@ -109,7 +109,7 @@ export function heatmapSvg(o: HeatmapOptions): string {
   parts.push(`<g class="cells">`);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const v = data[r * cols + c];
+      const v = data[r * cols + c]!;
       const x = left + c * cell, y = top + r * cell;
       const fill = Number.isFinite(v) ? viridis(t(v)) : "#d0d0d0";
       parts.push(
@@ -131,7 +131,7 @@ export function heatmapSvg(o: HeatmapOptions): string {
   for (const i of o.crossed ?? []) {
     // a small × in the cell's top-right corner, so the value stays readable
     const x = left + (i % cols + 1) * cell, y = top + Math.floor(i / cols) * cell, a = Math.max(3, cell * 0.12);
-    const cx = x - a - 3, cy = y + a + 3, v = data[i];
+    const cx = x - a - 3, cy = y + a + 3, v = data[i]!;
     const stroke = Number.isFinite(v) ? textColorOn(t(v)) : "#000";
     parts.push(
       `<path class="crossed" d="M${px(cx - a)} ${px(cy - a)}L${px(cx + a)} ${px(cy + a)}M${px(cx + a)} ${px(cy - a)}L${
@@ -157,7 +157,7 @@ export function heatmapSvg(o: HeatmapOptions): string {
     const y = top + r * cell + cell / 2;
     parts.push(`<line x1="${left - 4}" y1="${px(y)}" x2="${left}" y2="${px(y)}" stroke="#000"/>`);
     parts.push(
-      `<text x="${left - 6}" y="${px(y + 4)}" text-anchor="end">${escapeXml(rowTicks[r])}</text>`,
+      `<text x="${left - 6}" y="${px(y + 4)}" text-anchor="end">${escapeXml(rowTicks[r]!)}</text>`,
     );
   }
   parts.push(
@@ -173,9 +173,9 @@ export function heatmapSvg(o: HeatmapOptions): string {
     parts.push(
       o.rotateColTicks
         ? `<text transform="translate(${px(x + 3)} ${y + 8}) rotate(-60)" text-anchor="end" font-size="11">${
-          escapeXml(colTicks[c])
+          escapeXml(colTicks[c]!)
         }</text>`
-        : `<text x="${px(x)}" y="${y + 16}" text-anchor="middle">${escapeXml(colTicks[c])}</text>`,
+        : `<text x="${px(x)}" y="${y + 16}" text-anchor="middle">${escapeXml(colTicks[c]!)}</text>`,
     );
   }
   parts.push(

@@ -82,7 +82,7 @@ export function lineChartSvg(o: LineChartOptions): string {
   let [y0, y1] = o.yDomain ?? pad(Math.min(...ys), Math.max(...ys), 0.08);
   if (!o.yDomain) {
     const yt = niceTicks(y0, y1, 5);
-    const step = yt.length > 1 ? yt[1] - yt[0] : 0;
+    const step = yt.length > 1 ? yt[1]! - yt[0]! : 0;
     if (step > 0) [y0, y1] = [Math.floor(y0 / step) * step, Math.ceil(y1 / step) * step];
   }
   const sx = (x: number) => m.left + pw * (o.reverseX ? (x1 - x) / (x1 - x0) : (x - x0) / (x1 - x0));

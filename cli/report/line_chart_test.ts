@@ -27,7 +27,7 @@ Deno.test("lineChartSvg() draws the series, a dashed threshold, a legend and lab
   ok(svg.includes(`fill="#fff"`), "hollow marker");
   // reversed x: the point at x = 1 is left of the point at x = 0.8
   const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
-  ok(xs[0] < xs[2]);
+  ok(xs[0]! < xs[2]!);
 });
 
 Deno.test("lineChartSvg() copes with a single point", () => {

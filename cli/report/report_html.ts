@@ -261,10 +261,10 @@ export function reportHtml(d: ReportData): string {
     escapeXml(r.label),
     String(r.heads),
     r.parameters.toLocaleString("en-US"),
-    `${pct(r.parameters / pr[0].parameters)}`,
+    `${pct(r.parameters / pr[0]!.parameters)}`,
     fmtNum(r.score, 4),
     r.seconds.toFixed(3),
-    `${pct(r.seconds / pr[0].seconds, 0)}`,
+    `${pct(r.seconds / pr[0]!.seconds, 0)}`,
   ]);
   const shapeRows = b.shapes.map((s) => [
     `<span class="mono">${escapeXml(s.hfName)}</span>`,
@@ -305,7 +305,7 @@ ${
         ["accuracy with those heads masked", fmtNum(mk.finalScore, 4)],
         [
           "BERT parameters before → after pruning",
-          `${pr[0].parameters.toLocaleString("en-US")} → ${pr[pr.length - 1].parameters.toLocaleString("en-US")}`,
+          `${pr[0]!.parameters.toLocaleString("en-US")} → ${pr[pr.length - 1]!.parameters.toLocaleString("en-US")}`,
         ],
         ["GPT-2 dev perplexity (SST-2 sentences)", fmtNum(g.perplexity, 4)],
         ["GPT-2 dev loss (nats/token)", fmtNum(g.loss, 4)],

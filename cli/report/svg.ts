@@ -101,7 +101,7 @@ export function checkBalancedTags(markup: string): string | undefined {
   const stack: string[] = [];
   for (const m of body.matchAll(/<(\/?)([A-Za-z][\w:-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g)) {
     const [, closing, name, , selfClosing] = m;
-    const tag = name.toLowerCase();
+    const tag = name!.toLowerCase();
     if (closing) {
       const open = stack.pop();
       if (open !== tag) return `</${tag}> closes ${open === undefined ? "nothing" : `<${open}>`}`;

@@ -16,6 +16,7 @@ import { type Batch, countTokens } from "../models/inputs.ts";
 import type { Labels, TransformerModel } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
 import { attentionEntropyMeter } from "./entropy.ts";
+import { predictionsFromLogits } from "../studies/predictions.ts";
 
 /** A batch with the labels its loss needs ("lm" for GPT language models). */
 export interface LabelledBatch {
@@ -28,19 +29,19 @@ export interface LabelledBatch {
 /** Options of {@linkcode computeHeadImportance}. */
 export interface ImportanceOptions {
   /** Head mask to run under (original numbering); all ones when absent. */
-  headMask?: HeadMask;
+  headMask?: HeadMask | undefined;
   /** Divide each layer's importances by their L2 norm (HF default: true). */
-  normalizeByLayer?: boolean;
+  normalizeByLayer?: boolean | undefined;
   /** Min-max scale importances over all heads (HF default: true). */
-  normalizeGlobal?: boolean;
+  normalizeGlobal?: boolean | undefined;
   /** Measure attention entropy too (default true). */
-  computeEntropy?: boolean;
+  computeEntropy?: boolean | undefined;
   /** Measure importance (default true; false runs forward passes only). */
-  computeImportance?: boolean;
+  computeImportance?: boolean | undefined;
   /** Reproduce HF's script: the mask gradient is never zeroed, so batch i adds |g_1 + … + g_i|. */
-  hfAccumulate?: boolean;
+  hfAccumulate?: boolean | undefined;
   /** Called after each batch. */
-  onBatch?: (done: number) => void;
+  onBatch?: ((done: number) => void) | undefined;
 }
 
 /** What {@linkcode computeHeadImportance} measures. */
@@ -87,6 +88,7 @@ export function computeHeadImportance(
   opts: ImportanceOptions = {},
 ): ImportanceResult {
   const { layers: L, heads: H } = model.config;
+  const task = model.task;
   const wantImportance = opts.computeImportance !== false;
   const wantEntropy = opts.computeEntropy !== false;
   const raw = new Float64Array(L * H);
@@ -100,7 +102,7 @@ export function computeHeadImportance(
     const r = model.run({
       batch,
       labels: y,
-      headMask: opts.headMask,
+      ...(opts.headMask !== undefined ? { headMask: opts.headMask } : {}),
       names: wantImportance ? ["hook_head_mask_grad"] : [],
       ...(meter ? { observe: meter.observe } : {}),
     });
@@ -108,22 +110,14 @@ export function computeHeadImportance(
       const g = r.headMaskGrad!.data;
       for (let i = 0; i < L * H; i++) {
         if (opts.hfAccumulate) {
-          running[i] += g[i];
-          raw[i] += Math.abs(running[i]);
-        } else raw[i] += Math.abs(g[i]);
+          running[i]! += g[i]!;
+          raw[i]! += Math.abs(running[i]!);
+        } else raw[i]! += Math.abs(g[i]!);
       }
     }
-    if (y !== "lm" && model.task !== "lm") {
-      const logits = r.logits!.data, C = model.config.labels.length;
-      for (let b = 0; b < batch.batchSize; b++) {
-        if (model.task === "regress") preds.push(logits[b]);
-        else {
-          let best = 0;
-          for (let c = 1; c < C; c++) if (logits[b * C + c] > logits[b * C + best]) best = c;
-          preds.push(best);
-        }
-        labels.push(Number(y[b]));
-      }
+    if (y !== "lm" && task !== "lm") {
+      preds.push(...predictionsFromLogits(task, r.logits!));
+      for (let b = 0; b < batch.batchSize; b++) labels.push(Number(y[b]));
     }
     tokens += countTokens(batch);
     // each batch's loss is a mean over its predictions: weight it by their number
@@ -136,23 +130,23 @@ export function computeHeadImportance(
   if (meter) entropy.set(meter.sums().data);
 
   for (let i = 0; i < L * H; i++) {
-    raw[i] /= tokens;
-    entropy[i] /= tokens;
+    raw[i]! /= tokens;
+    entropy[i]! /= tokens;
   }
   const importance = Float64Array.from(raw);
   if (opts.normalizeByLayer !== false) {
     for (let l = 0; l < L; l++) {
       let sq = 0;
-      for (let h = 0; h < H; h++) sq += importance[l * H + h] ** 2;
+      for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
       const norm = Math.sqrt(sq) + 1e-20;
-      for (let h = 0; h < H; h++) importance[l * H + h] /= norm;
+      for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
     }
   }
   if (opts.normalizeGlobal !== false) {
     let min = Infinity, max = -Infinity;
     for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
     const span = max - min;
-    for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i] - min) / span : 0;
+    for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
   }
   const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
   return {

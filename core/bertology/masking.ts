@@ -7,29 +7,31 @@
  */
 
 import type { TransformerModel } from "../models/model.ts";
+import { scoreTask } from "../studies/score.ts";
 import { computeHeadImportance, type ImportanceResult, type LabelledBatch } from "./importance.ts";
 
 /** Options of {@linkcode maskHeadsIteratively}. */
 export interface MaskingOptions {
   /** Keep masking while the score stays ≥ threshold × original (HF `--masking_threshold`, default 0.9). */
-  threshold?: number;
+  threshold?: number | undefined;
   /** Fraction of all heads masked per step: max(1, int(L·H·amount)) (HF `--masking_amount`, default 0.1). */
-  amount?: number;
+  amount?: number | undefined;
   /**
-   * The score of a pass (higher is better), from its predictions. Default: accuracy for classification,
-   * 1/perplexity = exp(−loss) for language models.
+   * The score of a pass (higher is better), from its predictions. Default: the model's task kind's default
+   * metric (`scoreTask({ kind: model.task })`): accuracy for a classifier, the mean of Pearson and Spearman
+   * for a regressor, 1/perplexity = exp(−loss) for a language model.
    */
-  score?: (r: ImportanceResult) => number;
+  score?: ((r: ImportanceResult) => number) | undefined;
   /** Never leave a layer with fewer than this many heads (the paper authors' option; default 0). */
-  atLeastHeadsPerLayer?: number;
+  atLeastHeadsPerLayer?: number | undefined;
   /** Re-measure importance under each new mask (HF behaviour, default true); false ranks once. */
-  rerank?: boolean;
+  rerank?: boolean | undefined;
   /** Passed to each importance pass: divide each layer by its L2 norm (default true). */
-  normalizeByLayer?: boolean;
+  normalizeByLayer?: boolean | undefined;
   /** Passed to each importance pass: min-max over all heads (default true). */
-  normalizeGlobal?: boolean;
+  normalizeGlobal?: boolean | undefined;
   /** Called after each step. */
-  onStep?: (step: MaskingStep) => void;
+  onStep?: ((step: MaskingStep) => void) | undefined;
 }
 
 /** One step of the masking loop. */
@@ -60,14 +62,6 @@ export interface MaskingResult {
   steps: MaskingStep[];
 }
 
-/** Default score: accuracy (classification), exp(−loss) (LM), −MSE-free Pearson is left to callers. */
-export function defaultScore(r: ImportanceResult): number {
-  if (r.labels.length === 0) return Math.exp(-r.loss);
-  let hit = 0;
-  r.preds.forEach((p, i) => (hit += p === r.labels[i] ? 1 : 0));
-  return hit / r.labels.length;
-}
-
 /**
  * Masks heads step by step as HF's script does, with the options above.
  *
@@ -87,14 +81,14 @@ export function maskHeadsIteratively(
   if (!(amount > 0 && amount <= 1)) throw new Error(`masking amount must be in (0, 1], got ${amount}`);
   if (!(threshold > 0)) throw new Error(`masking threshold must be > 0, got ${threshold}`);
   const atLeast = opts.atLeastHeadsPerLayer ?? 0;
-  const score = opts.score ?? defaultScore;
+  const score = opts.score ?? scoreTask({ kind: model.task });
   const numToMask = Math.max(1, Math.floor(L * H * amount));
   const norm = { normalizeByLayer: opts.normalizeByLayer, normalizeGlobal: opts.normalizeGlobal };
 
   // already-pruned heads count as masked from the start
   let mask: number[][] = Array.from(
     { length: L },
-    (_, l) => Array.from({ length: H }, (_, h) => (model.config.prunedHeads[l].includes(h) ? 0 : 1)),
+    (_, l) => Array.from({ length: H }, (_, h) => (model.config.prunedHeads[l]?.includes(h) ? 0 : 1)),
   );
   const pass = (m: number[][]) => {
     const t0 = performance.now();
@@ -112,7 +106,7 @@ export function maskHeadsIteratively(
     newlyMasked: [],
     seconds,
   }];
-  opts.onStep?.(steps[0]);
+  opts.onStep?.(steps[0]!);
   let importance = r.importance.data;
   let current = originalScore, accepted = mask, acceptedScore = originalScore;
 
@@ -121,20 +115,20 @@ export function maskHeadsIteratively(
     acceptedScore = current;
     // rank unmasked heads from least to most important
     const order = [...Array(L * H).keys()]
-      .filter((i) => mask[Math.floor(i / H)][i % H] !== 0)
-      .sort((a, b) => importance[a] - importance[b] || a - b);
+      .filter((i) => mask[Math.floor(i / H)]![i % H] !== 0)
+      .sort((a, b) => importance[a]! - importance[b]! || a - b);
     const perLayer = mask.map((row) => row.reduce((a, b) => a + b, 0));
     const chosen: Array<[number, number]> = [];
     for (const i of order) {
       if (chosen.length === numToMask) break;
       const l = Math.floor(i / H);
-      if (perLayer[l] - 1 < atLeast) continue;
-      perLayer[l]--;
+      if (perLayer[l]! - 1 < atLeast) continue;
+      perLayer[l]!--;
       chosen.push([l, i % H]);
     }
     if (chosen.length < numToMask || order.length <= numToMask) break;
     mask = mask.map((row) => [...row]);
-    for (const [l, h] of chosen) mask[l][h] = 0;
+    for (const [l, h] of chosen) mask[l]![h] = 0;
     ({ r, seconds } = pass(mask));
     current = score(r);
     if (opts.rerank !== false) importance = r.importance.data;

@@ -19,8 +19,8 @@ async function setup() {
 }
 
 const lowest = (importance: Float32Array, mask: number[][], n: number) =>
-  [...importance.keys()].filter((i) => mask[Math.floor(i / 4)][i % 4] === 1)
-    .sort((a, b) => importance[a] - importance[b] || a - b).slice(0, n).map((i) => [Math.floor(i / 4), i % 4]);
+  [...importance.keys()].filter((i) => mask[Math.floor(i / 4)]![i % 4] === 1)
+    .sort((a, b) => importance[a]! - importance[b]! || a - b).slice(0, n).map((i) => [Math.floor(i / 4), i % 4]);
 
 Deno.test("maskHeadsIteratively() masks the least important remaining heads, re-ranking after each step", async () => {
   const { model, batches } = await setup();
@@ -32,7 +32,7 @@ Deno.test("maskHeadsIteratively() masks the least important remaining heads, re-
     const importance = computeHeadImportance(model, batches, { headMask: mask, computeEntropy: false }).importance.data;
     deepStrictEqual(step.newlyMasked, lowest(importance, mask, 3));
     mask = mask.map((row) => [...row]);
-    for (const [l, h] of step.newlyMasked) mask[l][h] = 0;
+    for (const [l, h] of step.newlyMasked) mask[l]![h] = 0;
   }
   deepStrictEqual(r.headMask, mask);
 });

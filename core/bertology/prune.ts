@@ -31,7 +31,8 @@ export function headsFromMask(mask: ArrayLike<ArrayLike<number>>): Record<string
   const out: Record<string, number[]> = {};
   for (let l = 0; l < mask.length; l++) {
     const heads: number[] = [];
-    for (let h = 0; h < mask[l].length; h++) if (mask[l][h] === 0) heads.push(h);
+    const row = mask[l]!;
+    for (let h = 0; h < row.length; h++) if (row[h] === 0) heads.push(h);
     if (heads.length > 0) out[String(l)] = heads;
   }
   return out;
@@ -106,7 +107,7 @@ export function pruneWeights(
       const keep = Array.from({ length: slice.groups }, (_, g) => idx(g * HD)).flat();
       out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
     }
-    pruned[l] = [...new Set([...pruned[l], ...removing])].sort((a, b) => a - b);
+    pruned[l] = [...new Set([...(pruned[l] ?? []), ...removing])].sort((a, b) => a - b);
   }
   const prunedHeadsJson: Record<string, number[]> = {};
   pruned.forEach((p, l) => p.length > 0 && (prunedHeadsJson[String(l)] = p));
@@ -125,7 +126,7 @@ export function pruneModel(model: TransformerModel, heads: HeadsToPrune, kernels
 
 /** Rows of a tensor (axis 0) by index; a 1-D tensor is treated as a column. */
 function selectRows(t: Tensor, rows: number[]): Tensor {
-  const width = t.shape.length === 1 ? 1 : t.shape[1];
+  const width = t.shape.length === 1 ? 1 : t.shape[1]!;
   const data = new Float32Array(rows.length * width);
   rows.forEach((r, i) => data.set(t.data.subarray(r * width, (r + 1) * width), i * width));
   return { shape: t.shape.length === 1 ? [rows.length] : [rows.length, width], data };
@@ -133,12 +134,12 @@ function selectRows(t: Tensor, rows: number[]): Tensor {
 
 /** Columns of a 2-D tensor by index. */
 function selectCols(t: Tensor, cols: number[]): Tensor {
-  const [R, C] = t.shape;
+  const [R, C] = t.shape as [number, number];
   const data = new Float32Array(R * cols.length);
   for (let r = 0; r < R; r++) {
     const src = t.data.subarray(r * C, (r + 1) * C);
     const dst = data.subarray(r * cols.length, (r + 1) * cols.length);
-    cols.forEach((c, j) => (dst[j] = src[c]));
+    cols.forEach((c, j) => (dst[j] = src[c]!));
   }
   return { shape: [R, cols.length], data };
 }

@@ -122,7 +122,7 @@ export function makeBatches(
     let batchLabels: Int32Array | Float32Array | undefined;
     if (labels !== undefined) {
       batchLabels = outputMode === "regression" ? new Float32Array(rows.length) : new Int32Array(rows.length);
-      for (let b = 0; b < rows.length; b++) batchLabels[b] = labels[start + b];
+      for (let b = 0; b < rows.length; b++) batchLabels[b] = labels[start + b]!;
     }
     batches.push({ inputIds, attentionMask, tokenTypeIds, labels: batchLabels, batchSize: rows.length, seqLen });
   }

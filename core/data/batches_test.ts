@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { makeBatches } from "./batches.ts";
+import { makeBatches, type PaddedBatch } from "./batches.ts";
 
 const enc = (ids: number[], types?: number[]) => ({ ids, tokenTypeIds: types ?? ids.map(() => 0) });
 
@@ -10,7 +10,7 @@ Deno.test("makeBatches() pads on the right in file order, per batch", () => {
     labels: [1, 0, 1],
   });
   strictEqual(batches.length, 2);
-  const [a, b] = batches;
+  const [a, b] = batches as [PaddedBatch, PaddedBatch];
   deepStrictEqual([a.batchSize, a.seqLen], [2, 3]);
   deepStrictEqual([...a.inputIds], [1, 2, 3, 4, 9, 9]);
   deepStrictEqual([...a.attentionMask], [1, 1, 1, 1, 0, 0]);
@@ -23,14 +23,14 @@ Deno.test("makeBatches() pads on the right in file order, per batch", () => {
 
 Deno.test("makeBatches() pads to a fixed seqLen and stores regression labels as floats", () => {
   const [batch] = makeBatches([[101, 102]], { batchSize: 4, seqLen: 4, labels: [3.8], outputMode: "regression" });
-  deepStrictEqual([...batch.inputIds], [101, 102, 0, 0]);
-  deepStrictEqual([...batch.tokenTypeIds], [0, 0, 0, 0]);
-  deepStrictEqual(batch.labels, new Float32Array([3.8]));
+  deepStrictEqual([...batch!.inputIds], [101, 102, 0, 0]);
+  deepStrictEqual([...batch!.tokenTypeIds], [0, 0, 0, 0]);
+  deepStrictEqual(batch!.labels, new Float32Array([3.8]));
 });
 
 Deno.test("makeBatches() returns no batches and undefined labels when there is nothing to label", () => {
   deepStrictEqual(makeBatches([], { batchSize: 2 }), []);
-  strictEqual(makeBatches([[1]], { batchSize: 2 })[0].labels, undefined);
+  strictEqual(makeBatches([[1]], { batchSize: 2 })[0]!.labels, undefined);
 });
 
 Deno.test("makeBatches() throws on invalid inputs", () => {

@@ -128,7 +128,8 @@ const ALIASES: Record<string, GlueTaskName> = { "sst2": "sst-2", "stsb": "sts-b"
  */
 export function glueTask(name: string): GlueTask {
   const key = name.trim().toLowerCase();
-  const found = (GLUE_TASKS as Record<string, GlueTask>)[key] ?? GLUE_TASKS[ALIASES[key]];
+  const found = (GLUE_TASKS as Record<string, GlueTask>)[key] ??
+    (Object.hasOwn(ALIASES, key) ? GLUE_TASKS[ALIASES[key]!] : undefined);
   if (found === undefined) {
     const known = Object.keys(GLUE_TASKS).map((k) => `"${k}"`).join(", ");
     throw new Error(`Unknown GLUE task "${name}": expected one of ${known}`);
@@ -143,9 +144,9 @@ interface Layout {
   /** Column of text A. */
   a: number;
   /** Column of text B, if a pair task. */
-  b?: number;
+  b?: number | undefined;
   /** Column of the label (-1 = last, as HF's `line[-1]`), absent for test splits. */
-  label?: number;
+  label?: number | undefined;
   /** `"index"`: guid from column 0; otherwise the offset added to the 0-based data row number. */
   guid: "index" | number;
 }
@@ -232,7 +233,7 @@ export function parseGlueTsv(
   let first = 0;
   if (lay.header) {
     if (lines.length === 0) throw new Error(`no examples in ${file}`);
-    expected = lines[0].split("\t").length;
+    expected = lines[0]!.split("\t").length;
     const minimum = lay.label === -1 ? Math.max(needed + 1, 2) : needed;
     if (expected < minimum) {
       throw new Error(
@@ -248,7 +249,7 @@ export function parseGlueTsv(
   const examples: GlueExample[] = [];
   for (let i = first; i < lines.length; i++) {
     const lineNo = i + 1;
-    const cols = lines[i].split("\t");
+    const cols = lines[i]!.split("\t");
     if (cols.length !== expected) {
       if (options.onMalformed === "skip") continue;
       const what = lay.header ? "as in the header" : `as in CoLA's ${split} files`;
@@ -259,7 +260,8 @@ export function parseGlueTsv(
     const guid = lay.guid === "index" ? `${prefix}-${cols[0]}` : `${prefix}-${i - first + lay.guid}`;
     let label: string | number | undefined;
     if (lay.label !== undefined) {
-      const raw = cols[lay.label < 0 ? cols.length + lay.label : lay.label];
+      // every row has `expected` ≥ `needed` columns, so the label, text A and text B columns exist
+      const raw = cols[lay.label < 0 ? cols.length + lay.label : lay.label]!;
       if (def.outputMode === "regression") {
         label = Number(raw.trim());
         if (raw.trim() === "" || !Number.isFinite(label)) {
@@ -273,8 +275,8 @@ export function parseGlueTsv(
         label = raw;
       }
     }
-    const example: GlueExample = { guid, textA: cols[lay.a], label };
-    if (lay.b !== undefined) example.textB = cols[lay.b];
+    const example: GlueExample = { guid, textA: cols[lay.a]!, label };
+    if (lay.b !== undefined) example.textB = cols[lay.b]!;
     examples.push(example);
   }
   if (examples.length === 0) throw new Error(`no examples in ${file}`);

@@ -180,8 +180,8 @@ Deno.test("parseGlueTsv() reads synthetic MNLI matched and mismatched dev files 
       'MNLI/dev_mismatched.tsv line 3: unknown label "-", expected one of "contradiction", "entailment", "neutral"');
   // train.tsv has 12 columns: label1 and gold_label.
   const train = tsv([...MNLI_DEV_HEADER.slice(0, 11), "gold_label"], mnliRow("5", "entailment", 12));
-  deepStrictEqual(parseGlueTsv("mnli", "train", train)[0].label, "entailment");
-  strictEqual(parseGlueTsv("mnli", "train", train)[0].guid, "train-5");
+  deepStrictEqual(parseGlueTsv("mnli", "train", train)[0]!.label, "entailment");
+  strictEqual(parseGlueTsv("mnli", "train", train)[0]!.guid, "train-5");
 });
 
 Deno.test("parseGlueTsv() reads synthetic WNLI files", () => {

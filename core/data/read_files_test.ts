@@ -63,7 +63,7 @@ Deno.test("readGlueExamples() matches HF guids, texts and labels on the first ro
 Deno.test("readGlueExamples() keeps the quirks of the original files", async () => {
   const cola = await readGlueExamples(GLUE_DIR, "cola", "train");
   // Lines 7130-7132 hold a literal backspace; CoLA has no header, so line n is example n - 1.
-  strictEqual(cola[7129].textA.includes("\b"), true);
+  strictEqual(cola[7129]!.textA.includes("\b"), true);
   const qnli = await readGlueExamples(GLUE_DIR, "qnli", "dev");
   strictEqual(qnli.some((e) => e.textB!.startsWith('" ')), true);
 });

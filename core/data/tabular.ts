@@ -66,14 +66,14 @@ function tableRows(text: string, options: TabularOptions, file: string): Row[] {
   const records = options.format === "csv"
     ? parseCsv(text, file, ",")
     : splitLines(text).map((l, i) => ({ fields: l.split("\t"), line: i + 1 })).filter((r) =>
-      !(r.fields.length === 1 && r.fields[0].trim() === "")
+      !(r.fields.length === 1 && r.fields[0]!.trim() === "")
     );
   const header = options.header ?? true;
   let names: string[] | undefined;
   let body = records;
   if (header) {
     if (records.length === 0) throw new Error(`no examples in ${file}`);
-    names = records[0].fields;
+    names = records[0]!.fields;
     body = records.slice(1);
   }
   const resolve = (ref: ColumnRef, role: string): number => {
@@ -92,7 +92,7 @@ function tableRows(text: string, options: TabularOptions, file: string): Row[] {
     if (idx < 0) {
       const list = names.map((n) => `"${n}"`).join(", ");
       throw new Error(
-        `${file} line ${records[0].line}: ${role} column "${ref}" is not in the header; columns are ${list}`,
+        `${file} line ${records[0]!.line}: ${role} column "${ref}" is not in the header; columns are ${list}`,
       );
     }
     return idx;

@@ -126,5 +126,8 @@ Deno.test("parseTabular() throws 'no examples in FILE' on empty input", () => {
 
 Deno.test("parseTabular() strips a BOM from bytes", () => {
   const bytes = new TextEncoder().encode("\ufefftext,label\nhi,1\n");
-  strictEqual(parseTabular(bytes, { format: "csv", textColumn: "text", labelColumn: "label" }).examples[0].textA, "hi");
+  strictEqual(
+    parseTabular(bytes, { format: "csv", textColumn: "text", labelColumn: "label" }).examples[0]!.textA,
+    "hi",
+  );
 });

@@ -33,9 +33,10 @@ export function matthewsCorrcoef(preds: ArrayLike<number>, labels: ArrayLike<num
   let correct = 0;
   const s = preds.length;
   for (let i = 0; i < s; i++) {
-    predCount.set(preds[i], (predCount.get(preds[i]) ?? 0) + 1);
-    trueCount.set(labels[i], (trueCount.get(labels[i]) ?? 0) + 1);
-    if (preds[i] === labels[i]) correct++;
+    const p = preds[i]!, t = labels[i]!;
+    predCount.set(p, (predCount.get(p) ?? 0) + 1);
+    trueCount.set(t, (trueCount.get(t) ?? 0) + 1);
+    if (p === t) correct++;
   }
   let pt = 0;
   let pp = 0;

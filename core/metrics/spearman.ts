@@ -28,14 +28,14 @@ export function rankAverage(values: ArrayLike<number>): number[] {
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(values[i])) throw new Error(`rankAverage() got NaN at index ${i}: expected numbers`);
   }
-  order.sort((a, b) => values[a] - values[b]);
+  order.sort((a, b) => values[a]! - values[b]!);
   const ranks = new Array<number>(n);
   let i = 0;
   while (i < n) {
     let j = i;
-    while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
+    while (j + 1 < n && values[order[j + 1]!] === values[order[i]!]) j++;
     const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[order[k]] = rank;
+    for (let k = i; k <= j; k++) ranks[order[k]!] = rank;
     i = j + 1;
   }
   return ranks;

@@ -23,7 +23,7 @@ Deno.test("spearman() equals 1 - 6Σd²/(n(n²-1)) without ties (Anscombe I)", (
   const y = [8.04, 6.95, 7.58, 8.81, 8.33, 9.96, 7.24, 4.26, 10.84, 4.82, 5.68];
   const rx = rankAverage(x);
   const ry = rankAverage(y);
-  const d2 = rx.reduce((s, r, i) => s + (r - ry[i]) ** 2, 0);
+  const d2 = rx.reduce((s, r, i) => s + (r - ry[i]!) ** 2, 0);
   strictEqual(d2, 40);
   close(spearman(x, y), 1 - (6 * 40) / (11 * 120));
 });

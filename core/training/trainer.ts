@@ -7,8 +7,9 @@
  */
 
 import { type EncodedInput, makeBatches } from "../data/batches.ts";
-import { glueComputeMetrics } from "../metrics/glue_compute_metrics.ts";
 import { accuracy } from "../metrics/accuracy.ts";
+import { predictionsFromLogits } from "../studies/predictions.ts";
+import { taskMetrics } from "../studies/score.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { mixSeed, permutation } from "../_rng.ts";
@@ -136,21 +137,16 @@ export function evaluate(
   for (const b of batches) {
     const { logits, loss } = model.run({ batch: toModelBatch(b), labels: b.labels });
     lossSum += loss! * b.batchSize;
-    const L = logits!.shape[1];
-    for (let r = 0; r < b.batchSize; r++) {
-      if (objective.kind === "regression") preds.push(logits!.data[r * L]);
-      else {
-        let best = 0;
-        for (let j = 1; j < L; j++) if (logits!.data[r * L + j] > logits!.data[r * L + best]) best = j;
-        preds.push(best);
-      }
-    }
+    preds.push(...predictionsFromLogits(objective.kind === "regression" ? "regress" : "classify", logits!));
   }
-  const metrics = objective.glueTask !== undefined
-    ? glueComputeMetrics(objective.glueTask, preds, labels!)
-    : objective.kind === "classification"
+  // the studies' metrics (core/studies/score.ts); custom classification data reports accuracy only
+  const metrics = objective.kind === "classification" && objective.glueTask === undefined
     ? { acc: accuracy(preds, labels!) }
-    : glueComputeMetrics("sts-b", preds, labels!);
+    : taskMetrics({ kind: objective.kind === "regression" ? "regress" : "classify", glueTask: objective.glueTask }, {
+      preds,
+      labels: labels!,
+      loss: 0,
+    });
   return { metrics, loss: lossSum / examples.length, examples: examples.length };
 }
 
@@ -271,8 +267,10 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
   check("warmup", warmupArg, warmupArg >= 0 && Number.isFinite(warmupArg), "≥ 0");
   if (opts.train.length === 0) throw new Error("train: no training examples");
   const family = model.config.family;
-  if (objective.kind === "lm" && family === "bert") throw new Error("train: BERT cannot be trained as a causal LM");
-  if (objective.kind !== "lm" && family !== "bert") {
+  if (objective.kind === "lm" && model.task !== "lm") {
+    throw new Error(`train: ${family.toUpperCase()} cannot be trained as a causal LM (it is a ${model.task} model)`);
+  }
+  if (objective.kind !== "lm" && model.task === "lm") {
     throw new Error(`train: ${family} models train as causal language models (objective "lm")`);
   }
   if (objective.kind !== "lm" && !model.hasHead) throw new Error("train: the model has no classifier head");

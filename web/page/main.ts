@@ -166,7 +166,7 @@ class Viewer {
     const a = this.data!.analysis;
     const heads: number[] = [], maps: number[][][] = [];
     for (const hd of this.state.heads) {
-      const m = a.attention[this.state.layer][a.heads.indexOf(hd)];
+      const m = a.attention[this.state.layer]?.[a.heads.indexOf(hd)];
       if (m) (heads.push(hd), maps.push(m));
     }
     return { heads, maps };
@@ -211,6 +211,8 @@ class Viewer {
         h("p", { class: "muted" }, "Likeliest next tokens: "),
         h("p", {}, a.next_token.slice(0, 5).map((t) => `${t.token} (${t.probability.toFixed(3)})`).join(", ")),
       );
+    } else if (a.logits) {
+      out.replaceChildren(h("p", { class: "muted" }, "Predicted value: "), h("p", {}, a.logits.map(String).join(", ")));
     } else out.replaceChildren(h("p", { class: "muted" }, "This checkpoint has no output head."));
     out.append(h("p", { class: "muted" }, `${a.tokens.length} tokens · computed in ${a.elapsed_ms} ms`));
   }
@@ -224,7 +226,7 @@ class Viewer {
     a.layers.forEach((layer, li) => {
       cells.push(h("span", { class: "axis" }, `L${layer}`));
       a.heads.forEach((hd, hi) => {
-        const m = a.attention[li][hi];
+        const m = a.attention[li]?.[hi];
         if (!m) {
           cells.push(h("span", { class: "thumb pruned", title: `Layer ${layer} head ${hd}: pruned` }, "×"));
           return;
@@ -362,7 +364,7 @@ function wire(v: Viewer, standalone: boolean): void {
         status("Measuring head importance…", "busy");
         const ex: Record<string, unknown> = { text };
         if (pair) ex.text_pair = pair;
-        if (v.model.has_classifier) ex.label = label;
+        if (v.model.has_classifier) ex.label = v.model.task === "regress" ? Number(label) : label;
         importance = await api<ImportanceResponse>("/api/importance", { examples: [ex] });
       }
       const data: ViewData = { model: v.model, text, analysis, importance };
@@ -417,8 +419,11 @@ async function start(): Promise<void> {
   }
   $("model-info").textContent = describe(model);
   const sel = $<HTMLSelectElement>("label");
-  if (model.has_classifier) sel.append(...model.labels.map((l) => h("option", { value: l }, l)));
-  else if (model.family !== "bert") sel.append(h("option", { value: "lm" }, "next-token loss"));
+  if (model.task === "classify" && model.has_classifier) {
+    sel.append(...model.labels.map((l) => h("option", { value: l }, l)));
+  } else if (model.task === "regress" && model.has_classifier) {
+    sel.append(...[0, 1, 2, 3, 4, 5].map((y) => h("option", { value: String(y) }, `target ${y}`)));
+  } else if (model.task === "lm") sel.append(h("option", { value: "lm" }, "next-token loss"));
   $<HTMLTextAreaElement>("text").value = "The cat sat on the mat because it was tired.";
   const v = new Viewer(model);
   wire(v, false);

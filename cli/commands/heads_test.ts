@@ -1,0 +1,61 @@
+import { ok, strictEqual } from "node:assert/strict";
+import { computeHeadImportance } from "../../core/bertology/importance.ts";
+import { localFiles } from "../../core/checkpoint/deno.ts";
+import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
+import { pearsonAndSpearman } from "../../core/metrics/pearson_and_spearman.ts";
+import { loadModel } from "../../core/models/load.ts";
+import { TransformerModel } from "../../core/models/model.ts";
+import { saveModel } from "../../core/training/checkpoint.ts";
+import { initWeights, newConfig } from "../../core/training/init.ts";
+import { readStudyDataset } from "../../core/studies/read_dataset.ts";
+import { headsCommand } from "./heads.ts";
+
+const BERT = new URL("../../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname;
+
+Deno.test("headsCommand() scores and masks a regressor on custom float labels by pearson", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-regress-" });
+  try {
+    const { tokenizer } = await loadModel(localFiles(BERT));
+    const { config } = newConfig({
+      family: "bert",
+      layers: 2,
+      heads: 4,
+      hidden: 16,
+      vocabSize: tokenizer!.vocabSize,
+      maxPositions: 64,
+      problemType: "regression",
+      dropout: 0,
+    });
+    const model = new TransformerModel(config, initWeights(config, 3), createWasmKernels());
+    await saveModel(model, `${dir}/model`, { tokenizerDir: BERT });
+    const rows = ["a man is dancing", "a child rides a horse", "two dogs play", "the sun is hot", "rain falls"]
+      .map((t, i) => `${t}\t${(i * 1.25).toFixed(2)}`);
+    await Deno.writeTextFile(`${dir}/sts.tsv`, ["sentence\tscore", ...rows].join("\n") + "\n");
+    const args = ["--model", `${dir}/model`, "--data-file", `${dir}/sts.tsv`, "--text-column", "sentence"];
+    args.push("--label-column", "score", "--batch-size", "2", "--try-masking", "--masking-amount", "0.25");
+    args.push("--metric-name", "pearson", "--no-prune", "--output-dir", `${dir}/out`);
+    const { log, error } = console;
+    console.log = console.error = () => {};
+    try {
+      strictEqual(await headsCommand(args), 0);
+    } finally {
+      Object.assign(console, { log, error });
+    }
+    const report = JSON.parse(await Deno.readTextFile(`${dir}/out/report.json`));
+    strictEqual(report.metric, "pearson");
+    ok(Number.isFinite(report.score) && report.score !== 0, `score ${report.score}`);
+    const masking = report.masking as { original_score: number; steps: Array<{ score: number }> };
+    strictEqual(masking.original_score, report.score);
+    ok(masking.steps.length >= 1 && masking.steps.every((s) => Number.isFinite(s.score)));
+    // the score is the correlation of the predictions with the float labels, not an exact-equality accuracy
+    const saved = await loadModel(localFiles(`${dir}/model`));
+    strictEqual(saved.model.task, "regress");
+    const file = { path: `${dir}/sts.tsv`, format: "tsv" as const, textColumn: "sentence", labelColumn: "score" };
+    const data = await readStudyDataset({ file }, saved.model, saved.tokenizer!, { batchSize: 2 });
+    const pass = computeHeadImportance(saved.model, data.batches, { computeImportance: false, computeEntropy: false });
+    strictEqual(pass.labels.join(" "), "0 1.25 2.5 3.75 5");
+    ok(Math.abs(report.score - pearsonAndSpearman(pass.preds, pass.labels).pearson) < 1e-12);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,72 @@
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { localFiles } from "../checkpoint/local_files.ts";
+import { loadModel } from "../models/load.ts";
+import { fixtureModel } from "../../tests/_goldens.ts";
+import { buildStudyDataset, describeDataset, modelLabelNames, taskSpec } from "./dataset.ts";
+import { lmEncoding } from "./encoding.ts";
+
+const bert = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
+const gpt2 = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")));
+const examples = [
+  { guid: "a", textA: "a gripping film", label: "1" },
+  { guid: "b", textA: "dull and long", label: "0" },
+  { guid: "c", textA: "fine", label: "1" },
+];
+
+Deno.test("buildStudyDataset() batches class ids for a classifier, in file order", () => {
+  const data = buildStudyDataset(bert.model, bert.tokenizer!, {
+    name: "mine",
+    outputMode: "classification",
+    labels: ["0", "1"],
+    examples,
+  }, { batchSize: 2 });
+  strictEqual(describeDataset(data), "mine: 3 examples in 2 batches");
+  deepStrictEqual(data.batches.map((b) => Array.from(b.labels as Int32Array)), [[1, 0], [1]]);
+  deepStrictEqual(taskSpec(bert.model, { task: "sst-2" }), { kind: "classify", glueTask: "sst-2" });
+  deepStrictEqual(modelLabelNames(bert.model), ["0", "1"]);
+});
+
+Deno.test("buildStudyDataset() gives a language model framed next-token batches", () => {
+  const tok = gpt2.tokenizer!;
+  const data = buildStudyDataset(gpt2.model, tok, {
+    name: "mine",
+    task: "sst-2",
+    outputMode: "classification",
+    labels: ["0", "1"],
+    examples,
+  }, { batchSize: 8, subset: 2 });
+  strictEqual(data.examples.length, 2);
+  const [only] = data.batches;
+  strictEqual(only!.labels, "lm");
+  const first = lmEncoding(tok, examples[0]!, 128).ids;
+  deepStrictEqual(Array.from(only!.batch.inputIds.subarray(0, first.length)), first);
+  deepStrictEqual(taskSpec(gpt2.model, data), { kind: "lm", glueTask: undefined });
+});
+
+Deno.test("buildStudyDataset() names the dataset when it is empty or its labels do not fit the model", () => {
+  const tok = bert.tokenizer!;
+  throws(
+    () => buildStudyDataset(bert.model, tok, { name: "x.csv", outputMode: "classification", labels: [], examples: [] }),
+    /No examples in x.csv/,
+  );
+  throws(
+    () =>
+      buildStudyDataset(bert.model, tok, {
+        name: "x.csv",
+        outputMode: "classification",
+        labels: ["a", "b", "c"],
+        examples: [{ guid: "a", textA: "t", label: "c" }],
+      }),
+    /x.csv has 3 labels \(a, b, c\) but the model predicts 2/,
+  );
+  throws(
+    () =>
+      buildStudyDataset(bert.model, tok, {
+        name: "sts.tsv",
+        outputMode: "regression",
+        labels: [],
+        examples: [{ guid: "a", textA: "t", label: 2.5 }],
+      }),
+    (e: Error) => ok(/sts.tsv has regression values but the model is a classifier/.test(e.message), e.message) ?? true,
+  );
+});

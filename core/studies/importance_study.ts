@@ -1,0 +1,60 @@
+/**
+ * Head importance over a dataset, scored by the task's own metric: one gradient pass of
+ * {@linkcode computeHeadImportance} plus every metric the task reports. The CLI, the web API and the demo
+ * all measure importance through here, so they give the same numbers for the same model and batches.
+ *
+ * @module
+ */
+
+import {
+  computeHeadImportance,
+  type ImportanceOptions,
+  type ImportanceResult,
+  type LabelledBatch,
+} from "../bertology/importance.ts";
+import type { TransformerModel } from "../models/model.ts";
+import type { StudyDataset } from "./dataset.ts";
+import { taskSpec } from "./dataset.ts";
+import { defaultMetric, scoreTask, taskMetrics } from "./score.ts";
+
+/** Options of {@linkcode studyHeadImportance}. */
+export interface ImportanceStudyOptions extends ImportanceOptions {
+  /** The metric to score by (default: the task's, see `defaultMetric`). */
+  metric?: string | undefined;
+}
+
+/** What {@linkcode studyHeadImportance} measures. */
+export interface ImportanceStudy extends ImportanceResult {
+  /** The metric `score` is. */
+  metric: string;
+  /** The pass's score by `metric` (higher is better). */
+  score: number;
+  /** Every metric the task reports for this pass. */
+  metrics: Record<string, number>;
+}
+
+/**
+ * Measures head importance and attention entropy over a dataset and scores the pass.
+ *
+ * @param model the model
+ * @param data the batches (any iterable: a generator can check a deadline between them) and their GLUE task
+ * @param opts importance options and the metric
+ * @returns the importance result with its score and metrics
+ * @throws {Error} for an empty dataset, a metric the task does not report, or a batch the model rejects
+ * @example Usage
+ * ```ts ignore
+ * const r = studyHeadImportance(model, data);
+ * r.metric; r.score; r.importance.shape; // "acc", 0.81, [layers, heads]
+ * ```
+ */
+export function studyHeadImportance(
+  model: TransformerModel,
+  data: { batches: Iterable<LabelledBatch>; task?: StudyDataset["task"] },
+  opts: ImportanceStudyOptions = {},
+): ImportanceStudy {
+  const spec = taskSpec(model, data);
+  const metric = opts.metric ?? defaultMetric(spec);
+  const score = scoreTask({ ...spec, metric });
+  const r = computeHeadImportance(model, data.batches, opts);
+  return { ...r, metric, score: score(r), metrics: taskMetrics(spec, r) };
+}
