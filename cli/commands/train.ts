@@ -12,7 +12,7 @@ import { glueTask } from "../../core/data/glue.ts";
 import { readGlueExamples, readTabularFile } from "../../core/data/read_files.ts";
 import type { TabularFormat } from "../../core/data/tabular.ts";
 import type { Family } from "../../core/models/config.ts";
-import { parseConfig } from "../../core/models/registry.ts";
+import { familyOf, modelTypes, parseConfig } from "../../core/models/registry.ts";
 import { loadModel } from "../../core/models/load.ts";
 import { TransformerModel } from "../../core/models/model.ts";
 import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
@@ -243,12 +243,12 @@ async function run(args: string[]): Promise<number> {
     }
   } else {
     const family = f.family as Family;
-    if (!["bert", "gpt2", "openai-gpt"].includes(family)) {
-      throw new UsageError(`--family must be bert, gpt2 or openai-gpt, got "${f.family}"`);
+    if (!modelTypes().includes(family)) {
+      throw new UsageError(`--family must be one of ${modelTypes().join(", ")}, got "${f.family}"`);
     }
     if (f.vocab === undefined) throw new UsageError("A new model needs --vocab DIR (the tokenizer files)");
     tokenizerDir = f.vocab;
-    tokenizer = await loadTokenizer(localFiles(f.vocab), { model_type: family });
+    tokenizer = await loadTokenizer(localFiles(f.vocab), familyOf(family).tokenizer);
     const hidden = intFlag(f.hidden, "hidden", 128);
     const { raw, config } = newConfig({
       family,

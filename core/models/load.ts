@@ -10,7 +10,7 @@ import { loadWeights } from "../checkpoint/weights.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/mod.ts";
-import { parseConfig } from "./registry.ts";
+import { familyOf, parseConfig } from "./registry.ts";
 import { checkWeights, TransformerModel } from "./model.ts";
 
 /** Options for {@linkcode loadModel}. */
@@ -59,6 +59,6 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   const weights = checkWeights(config, await loadWeights(files), files.location);
   const model = new TransformerModel(config, weights, opts.kernels ?? createWasmKernels());
   const result: LoadedModel = { model, files };
-  if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, config.raw as { model_type: string });
+  if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);
   return result;
 }

@@ -8,25 +8,8 @@ import { type ModelFiles, readText } from "../checkpoint/files.ts";
 import { Gpt2BpeTokenizer } from "./gpt2_bpe.ts";
 import { OpenAiGptBpeTokenizer } from "./openai_gpt_bpe.ts";
 import { tokenizerFromJson } from "./tokenizer_json.ts";
-import type { Tokenizer } from "./types.ts";
+import type { Tokenizer, TokenizerKind } from "./types.ts";
 import { WordPieceTokenizer } from "./wordpiece.ts";
-
-/**
- * The part of `config.json` the loader reads.
- *
- * @example Usage
- * ```ts
- * const config: TokenizerModelConfig = { model_type: "gpt2", n_layer: 12 };
- * ```
- */
-export interface TokenizerModelConfig {
-  /** `bert`, `distilbert`, `gpt2`, `openai-gpt`, … */
-  model_type: string;
-  /** Other config.json fields (ignored). */
-  [key: string]: unknown;
-}
-
-const WORDPIECE_TYPES = new Set(["bert", "distilbert"]);
 
 /** A special-token entry of `tokenizer_config.json`: a string or `{ "content": … }`. */
 function tokenName(v: unknown): string | undefined {
@@ -37,11 +20,19 @@ function tokenName(v: unknown): string | undefined {
   return undefined;
 }
 
-async function required(files: ModelFiles, name: string, modelType: string): Promise<string> {
+const KIND_FILES: Record<TokenizerKind, string> = {
+  wordpiece: "WordPiece (vocab.txt)",
+  "gpt2-bpe": "GPT-2 byte-level BPE (vocab.json + merges.txt)",
+  "openai-gpt-bpe": "OpenAI GPT BPE (vocab.json + merges.txt)",
+};
+
+async function required(files: ModelFiles, name: string, kind: TokenizerKind): Promise<string> {
   const text = await readText(files, name);
   if (text === undefined) {
     throw new Error(
-      `Tokenizer file "${name}" is missing in "${files.location}", expected it (or "tokenizer.json") for model_type "${modelType}"`,
+      `Tokenizer file "${name}" is missing in "${files.location}", expected it (or "tokenizer.json") for a ${
+        KIND_FILES[kind]
+      } tokenizer`,
     );
   }
   return text;
@@ -59,26 +50,25 @@ function parseJson(text: string, name: string, location: string): Record<string,
 
 /**
  * Loads the tokenizer of a checkpoint. `tokenizer.json` is preferred when present; otherwise the vocabulary
- * files are read by `model_type`: `vocab.txt` for BERT (honouring `tokenizer_config.json`'s `do_lower_case`,
- * `strip_accents`, `tokenize_chinese_chars` and special tokens), `vocab.json` + `merges.txt` for GPT-2 and
- * OpenAI GPT.
+ * files are read by the tokenizer kind of the model's family (`ModelFamily.tokenizer`): `vocab.txt` for WordPiece (BERT (honouring `tokenizer_config.json`'s `do_lower_case`,
+ * `strip_accents`, `tokenize_chinese_chars` and special tokens), `vocab.json` + `merges.txt` for the GPT-2 and
+ * OpenAI GPT BPEs.
  *
  * @param files Where the checkpoint's files are.
- * @param config The checkpoint's `config.json` (only `model_type` is read).
+ * @param kind Which tokenizer the checkpoint's family uses when it ships no `tokenizer.json`.
  * @returns The tokenizer.
- * @throws {Error} When a needed file is missing (naming `files.location` and the file), malformed, or the
- * model type has no known tokenizer.
+ * @throws {Error} When a needed file is missing (naming `files.location` and the file) or malformed.
  *
  * @example Usage
  * ```ts
  * import { strictEqual } from "node:assert";
  * import { memoryFiles } from "../checkpoint/files.ts";
  * const files = memoryFiles({ "vocab.txt": new TextEncoder().encode("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhi\n") });
- * const tok = await loadTokenizer(files, { model_type: "bert" });
+ * const tok = await loadTokenizer(files, "wordpiece");
  * strictEqual(tok.encode("Hi").ids.join(), "2,4,3");
  * ```
  */
-export async function loadTokenizer(files: ModelFiles, config: TokenizerModelConfig): Promise<Tokenizer> {
+export async function loadTokenizer(files: ModelFiles, kind: TokenizerKind): Promise<Tokenizer> {
   const tcText = await readText(files, "tokenizer_config.json");
   const tc = tcText === undefined ? {} : parseJson(tcText, "tokenizer_config.json", files.location);
   const json = await readText(files, "tokenizer.json");
@@ -88,9 +78,8 @@ export async function loadTokenizer(files: ModelFiles, config: TokenizerModelCon
       padToken: tokenName(tc.pad_token) ?? null,
     });
   }
-  const type = config.model_type;
-  if (WORDPIECE_TYPES.has(type)) {
-    const vocab = await required(files, "vocab.txt", type);
+  if (kind === "wordpiece") {
+    const vocab = await required(files, "vocab.txt", kind);
     return WordPieceTokenizer.fromVocabText(vocab, {
       doLowerCase: typeof tc.do_lower_case === "boolean" ? tc.do_lower_case : true,
       stripAccents: typeof tc.strip_accents === "boolean" ? tc.strip_accents : null,
@@ -102,21 +91,19 @@ export async function loadTokenizer(files: ModelFiles, config: TokenizerModelCon
       maskToken: tokenName(tc.mask_token),
     });
   }
-  if (type === "gpt2") {
-    const vocab = await required(files, "vocab.json", type);
-    const merges = await required(files, "merges.txt", type);
+  if (kind === "gpt2-bpe") {
+    const vocab = await required(files, "vocab.json", kind);
+    const merges = await required(files, "merges.txt", kind);
     return Gpt2BpeTokenizer.fromFiles(vocab, merges, {
       addPrefixSpace: tc.add_prefix_space === true,
       eosToken: tokenName(tc.eos_token),
       padToken: tokenName(tc.pad_token) ?? null,
     });
   }
-  if (type === "openai-gpt") {
-    const vocab = await required(files, "vocab.json", type);
-    const merges = await required(files, "merges.txt", type);
+  if (kind === "openai-gpt-bpe") {
+    const vocab = await required(files, "vocab.json", kind);
+    const merges = await required(files, "merges.txt", kind);
     return OpenAiGptBpeTokenizer.fromFiles(vocab, merges, { unkToken: tokenName(tc.unk_token) });
   }
-  throw new Error(
-    `No "tokenizer.json" in "${files.location}" and model_type "${type}" has no vocab-file tokenizer, expected one of bert, distilbert, gpt2, openai-gpt`,
-  );
+  throw new Error(`Unknown tokenizer kind ${JSON.stringify(kind)} (expected ${Object.keys(KIND_FILES).join(", ")})`);
 }

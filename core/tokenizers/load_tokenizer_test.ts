@@ -9,22 +9,22 @@ import { TokenizerInputError } from "./pipeline_tokenizer.ts";
 const enc = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("loadTokenizer() reads the fixture checkpoints and matches their goldens", async () => {
-  const bert = await loadTokenizer(fixtureFiles("models/bert-tiny-random"), { model_type: "bert" });
+  const bert = await loadTokenizer(fixtureFiles("models/bert-tiny-random"), "wordpiece");
   strictEqual(countMismatches(bert, await readGolden("tokenize.bert-base-uncased.jsonl"), "load bert"), 0);
-  const gpt2 = await loadTokenizer(fixtureFiles("models/gpt2-tiny-random"), { model_type: "gpt2" });
+  const gpt2 = await loadTokenizer(fixtureFiles("models/gpt2-tiny-random"), "gpt2-bpe");
   strictEqual(countMismatches(gpt2, await readGolden("tokenize.gpt2.jsonl"), "load gpt2"), 0);
-  const gpt = await loadTokenizer(fixtureFiles("models/openai-gpt-tiny-random"), { model_type: "openai-gpt" });
+  const gpt = await loadTokenizer(fixtureFiles("models/openai-gpt-tiny-random"), "openai-gpt-bpe");
   strictEqual(gpt.kind, "openai-gpt-bpe");
   strictEqual(countMismatches(gpt, await readGolden("tokenize.openai-gpt-tiny-random.jsonl"), "load openai-gpt"), 0);
 });
 
 Deno.test("loadTokenizer() falls back to vocab files and honours do_lower_case", async () => {
   const vocab = enc(await readFixture("vocab/bert-base-uncased/vocab.txt"));
-  const lower = await loadTokenizer(memoryFiles({ "vocab.txt": vocab }), { model_type: "bert" });
+  const lower = await loadTokenizer(memoryFiles({ "vocab.txt": vocab }), "wordpiece");
   strictEqual(lower.encode("Hello").tokens.join(" "), "[CLS] hello [SEP]");
   const cased = await loadTokenizer(
     memoryFiles({ "vocab.txt": vocab, "tokenizer_config.json": enc('{"do_lower_case": false}') }),
-    { model_type: "bert" },
+    "wordpiece",
   );
   strictEqual(cased.encode("Hello").tokens.join(" "), "[CLS] [UNK] [SEP]");
   const gpt2 = await loadTokenizer(
@@ -32,28 +32,31 @@ Deno.test("loadTokenizer() falls back to vocab files and honours do_lower_case",
       "vocab.json": enc(await readFixture("vocab/gpt2/vocab.json")),
       "merges.txt": enc(await readFixture("vocab/gpt2/merges.txt")),
     }),
-    { model_type: "gpt2" },
+    "gpt2-bpe",
   );
   strictEqual(gpt2.encode("Hello world").ids.join(), "15496,995");
 });
 
 Deno.test("loadTokenizer() names the location and file that is missing", async () => {
   await rejects(
-    () => loadTokenizer(memoryFiles({}, "hub:someone/bert"), { model_type: "bert" }),
+    () => loadTokenizer(memoryFiles({}, "hub:someone/bert"), "wordpiece"),
     /"vocab.txt" is missing in "hub:someone\/bert"/,
   );
   await rejects(
-    () => loadTokenizer(memoryFiles({ "vocab.json": enc("{}") }, "mem"), { model_type: "gpt2" }),
+    () => loadTokenizer(memoryFiles({ "vocab.json": enc("{}") }, "mem"), "gpt2-bpe"),
     /"merges.txt" is missing in "mem"/,
   );
-  await rejects(() => loadTokenizer(memoryFiles({}, "mem"), { model_type: "t5" }), /model_type "t5"/);
+  await rejects(
+    () => loadTokenizer(memoryFiles({}, "mem"), "sentencepiece" as "wordpiece"),
+    /Unknown tokenizer kind "sentencepiece"/,
+  );
 });
 
 Deno.test("loadTokenizer() tokenizers refuse text, rather than encode it to nothing, when vocab.json lacks its characters", async () => {
   // The issue's file pair: a nearly empty vocab.json and a merges.txt with nothing usable; "ids": [] before.
   const gpt2 = await loadTokenizer(
     memoryFiles({ "vocab.json": enc('{"<|endoftext|>": 0}'), "merges.txt": enc("#version: 0.2\n") }),
-    { model_type: "gpt2" },
+    "gpt2-bpe",
   );
   throws(() => gpt2.encode("hello"), /BPE vocabulary has no token for "h" \(U\+0068\) and no unknown token/);
   // Special tokens alone still encode.
@@ -62,12 +65,12 @@ Deno.test("loadTokenizer() tokenizers refuse text, rather than encode it to noth
 
 Deno.test("loadTokenizer() tokenizers of every family refuse lone surrogates with TokenizerInputError", async () => {
   for (
-    const [dir, modelType] of [["bert-tiny-random", "bert"], ["gpt2-tiny-random", "gpt2"], [
+    const [dir, modelType] of [["bert-tiny-random", "wordpiece"], ["gpt2-tiny-random", "gpt2-bpe"], [
       "openai-gpt-tiny-random",
-      "openai-gpt",
+      "openai-gpt-bpe",
     ]] as const
   ) {
-    const tok = await loadTokenizer(fixtureFiles(`models/${dir}`), { model_type: modelType });
+    const tok = await loadTokenizer(fixtureFiles(`models/${dir}`), modelType);
     throws(
       () => tok.encode("ab\ud800c"),
       (e: unknown) =>
