@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HttpError } from "./_errors.ts";
+import { excerpt, HttpError } from "./_errors.ts";
 
 /** Every limit the API enforces. Violations are 4xx JSON errors naming the field; see `web/README.md`. */
 export interface Limits {
@@ -21,8 +21,10 @@ export interface Limits {
   maxExamples: number;
   /** Most requests waiting for compute behind the running one; more get 503 `busy` with `Retry-After`. */
   maxQueue: number;
-  /** Per-request time limit in milliseconds, queueing included (503 `timeout`). */
+  /** Per-request time limit in milliseconds from arrival, body, queueing and compute included (503 `timeout`). */
   timeoutMs: number;
+  /** Most milliseconds from the request's headers to the end of its body (408 `body_timeout`). */
+  bodyTimeoutMs: number;
 }
 
 /** The defaults: sized for a laptop and for an edge isolate. */
@@ -33,6 +35,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxExamples: 32,
   maxQueue: 16,
   timeoutMs: 20_000,
+  bodyTimeoutMs: 5_000,
 });
 
 /**
@@ -59,66 +62,46 @@ export function resolveLimits(partial: Partial<Limits> | undefined, maxPositions
   return out;
 }
 
+/** How {@linkcode readJsonBody} bounds a body in time. */
+export interface BodyReadOptions {
+  /** Milliseconds from the call (the headers are in) to the end of the body; default: no limit. */
+  timeoutMs?: number;
+}
+
 /**
- * Reads a request body as JSON with a byte limit: a `content-length` over the limit is refused before
- * reading, and a streamed body is cut off as soon as it passes the limit.
+ * Reads a request body as JSON with a byte limit and a header-to-body deadline. A `content-length` over the
+ * limit is refused before reading; a streamed body is copied chunk by chunk into one buffer that grows up
+ * to the limit (so no chunk, nor the stream buffer a chunk is a view of, is kept), and it is cut off as soon
+ * as it passes the limit or the deadline. A body that breaks off (the client went away) is a 400, not a
+ * server error.
  *
  * @param request the request
  * @param maxBytes the limit
+ * @param opts the deadline
  * @returns the parsed value
- * @throws {HttpError} 415 for a content type that is not JSON, 413 for a body over the limit, 400 for an
- *   empty body or text that is not JSON
+ * @throws {HttpError} 415 for a content type that is not JSON, 413 for a body over the limit, 408 for a body
+ *   slower than the deadline, 400 for a body that breaks off, an empty body or text that is not JSON
  * @example Usage
  * ```ts
  * import { readJsonBody } from "./_limits.ts";
  * const req = new Request("http://x/", { method: "POST", body: '{"a":1}', headers: { "content-type": "application/json" } });
- * await readJsonBody(req, 1024); // { a: 1 }
+ * await readJsonBody(req, 1024, { timeoutMs: 5000 }); // { a: 1 }
  * ```
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(request: Request, maxBytes: number, opts: BodyReadOptions = {}): Promise<unknown> {
   const type = request.headers.get("content-type");
   if (type !== null && !/^application\/([\w.+-]*\+)?json\b/i.test(type.trim())) {
+    await request.body?.cancel().catch(() => {});
     throw new HttpError(
       415,
       "unsupported_media_type",
-      `Header "content-type" must be application/json, got "${type}"`,
-      {
-        field: "content-type",
-      },
+      `Header "content-type" must be application/json, got ${excerpt(type)}`,
+      { field: "content-type" },
     );
   }
-  const tooLarge = () =>
-    new HttpError(413, "body_too_large", `Request body is larger than the limit of ${maxBytes} bytes`, {
-      field: "body",
-    });
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) {
-    await request.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  if (size === 0) {
+  const bytes = await readBodyBytes(request, maxBytes, opts.timeoutMs ?? Infinity);
+  if (bytes.byteLength === 0) {
     throw new HttpError(400, "invalid_json", "Request body is empty; send a JSON object", { field: "body" });
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
   }
   let text: string;
   try {
@@ -129,8 +112,91 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new HttpError(400, "invalid_json", `Request body is not valid JSON (${(e as Error).message})`, {
+    // V8's message quotes the text around the fault; keep it short
+    const why = (e as Error).message;
+    throw new HttpError(
+      400,
+      "invalid_json",
+      `Request body is not valid JSON (${why.length > 120 ? why.slice(0, 120) + "…" : why})`,
+      {
+        field: "body",
+      },
+    );
+  }
+}
+
+/** The first buffer for a body of unknown length; it doubles as needed, up to the limit. */
+const INITIAL_BODY_BUFFER = 16 * 1024;
+
+/**
+ * Reads a body into one bounded buffer (copies, not views), within a deadline.
+ *
+ * @param request the request
+ * @param maxBytes the byte limit
+ * @param timeoutMs the deadline, from now
+ * @returns the bytes (a view of the part of the buffer that was filled)
+ * @throws {HttpError} 413 `body_too_large`, 408 `body_timeout`, 400 `body_incomplete`
+ * @example Usage
+ * ```ts
+ * import { readBodyBytes } from "./_limits.ts";
+ * (await readBodyBytes(new Request("http://x/", { method: "POST", body: "abc" }), 10, 1000)).byteLength; // 3
+ * ```
+ */
+export async function readBodyBytes(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new HttpError(413, "body_too_large", `Request body is larger than the limit of ${maxBytes} bytes`, {
       field: "body",
     });
+  const declared = request.headers.get("content-length");
+  const declaredBytes = declared === null ? NaN : Number(declared);
+  if (declaredBytes > maxBytes) {
+    await request.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  // a declared length is only a hint: a client may declare much and send little, so start small and grow
+  const hint = Number.isInteger(declaredBytes) && declaredBytes >= 0 ? declaredBytes : INITIAL_BODY_BUFFER;
+  let buffer = new Uint8Array(Math.min(hint, INITIAL_BODY_BUFFER, maxBytes));
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve("timeout"), Math.max(0, timeoutMs));
+  });
+  try {
+    while (true) {
+      let step: ReadableStreamReadResult<Uint8Array> | "timeout";
+      try {
+        step = await Promise.race([reader.read(), timedOut]);
+      } catch {
+        // the connection broke off mid-body: the client went away (Deno: BadResource / connection closed)
+        throw new HttpError(400, "body_incomplete", "Request body ended early: the connection was closed", {
+          field: "body",
+        });
+      }
+      if (step === "timeout") {
+        throw new HttpError(408, "body_timeout", `Request body did not arrive within ${Math.round(timeoutMs)} ms`, {
+          field: "body",
+          headers: { connection: "close" },
+        });
+      }
+      if (step.done) break;
+      const chunk = step.value;
+      if (size + chunk.byteLength > maxBytes) throw tooLarge();
+      if (size + chunk.byteLength > buffer.byteLength) {
+        const grown = new Uint8Array(Math.min(maxBytes, Math.max(2 * buffer.byteLength, size + chunk.byteLength)));
+        grown.set(buffer.subarray(0, size));
+        buffer = grown;
+      }
+      buffer.set(chunk, size); // a copy: the chunk (and the buffer it views) can go
+      size += chunk.byteLength;
+    }
+    reader.releaseLock();
+    return buffer.subarray(0, size);
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
 }
