@@ -1,8 +1,9 @@
 /**
- * The bounded compute queue. Compute is synchronous WASM, so requests run one at a time: at most
- * `maxWaiting` wait behind the running one (more are refused with 503 and `Retry-After`), each has a
- * deadline (queueing included) checked before it starts and between its steps, and the event loop gets a
- * turn between two jobs so that new requests are answered (or refused) promptly.
+ * The bounded compute queue. Requests are admitted or refused when they arrive, before their body is read:
+ * at most one runs and `maxWaiting` more are admitted (reading their body or waiting for their turn); more
+ * are refused with 503 and `Retry-After`. Each admitted request's deadline starts at its arrival and is
+ * checked before its compute starts and between its steps. Jobs run one at a time, and the event loop gets
+ * a turn between two jobs.
  *
  * @module
  */
@@ -17,11 +18,13 @@ export class Deadline {
   readonly limitMs: number;
 
   /**
-   * @param limitMs milliseconds from now
+   * @param limitMs the request's limit, in milliseconds
+   * @param remainingMs milliseconds from now until the deadline (default `limitMs`: it starts now; a compute
+   *   worker passes what is left of a deadline that started on the main thread)
    */
-  constructor(limitMs: number) {
+  constructor(limitMs: number, remainingMs: number = limitMs) {
     this.limitMs = limitMs;
-    this.at = performance.now() + limitMs;
+    this.at = performance.now() + remainingMs;
   }
 
   /** Milliseconds left (negative once passed). */
@@ -55,33 +58,58 @@ interface Waiter {
 }
 
 /**
- * Runs jobs one at a time with a bounded wait list.
+ * One admitted request: its deadline runs from admission; {@linkcode Admission.run} runs its job once, and
+ * {@linkcode Admission.release} gives its place back when it will not run (a bad body).
+ */
+export interface Admission {
+  /** The request's deadline, from its arrival. */
+  readonly deadline: Deadline;
+  /**
+   * Runs the job when its turn comes, then gives the place back.
+   *
+   * @throws {HttpError} 503 `timeout` when the deadline passes first; anything the job throws
+   */
+  run<T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T>;
+  /** Gives the place back without running (safe to call more than once, and after `run`). */
+  release(): void;
+}
+
+/**
+ * Admits requests by arrival and runs their jobs one at a time.
  *
  * @example Usage
  * ```ts
  * import { ComputeQueue } from "./_queue.ts";
  * const queue = new ComputeQueue({ maxWaiting: 4, timeoutMs: 1000 });
- * await queue.run((deadline) => { deadline.check("start"); return 42; }); // 42
+ * const admission = queue.admit(); // at arrival: a place, or 503 busy
+ * await admission.run((deadline) => { deadline.check("start"); return 42; }); // 42
  * ```
  */
 export class ComputeQueue {
   readonly #maxWaiting: number;
   readonly #timeoutMs: number;
   #busy = false;
+  /** Admitted and not yet finished: running, waiting, or still reading a body. */
+  #admitted = 0;
   readonly #waiting: Waiter[] = [];
   #avgJobMs = 50;
 
   /**
-   * @param opts `maxWaiting`: most jobs waiting behind the running one; `timeoutMs`: each job's deadline
+   * @param opts `maxWaiting`: most requests admitted besides the running one; `timeoutMs`: each deadline
    */
   constructor(opts: { maxWaiting: number; timeoutMs: number }) {
     this.#maxWaiting = opts.maxWaiting;
     this.#timeoutMs = opts.timeoutMs;
   }
 
-  /** Jobs waiting (not counting the running one). */
+  /** Jobs waiting for their turn (not counting the running one, nor admitted requests still reading). */
   get waiting(): number {
     return this.#waiting.length;
+  }
+
+  /** Requests admitted and not finished (running, waiting, or reading their body). */
+  get admitted(): number {
+    return this.#admitted;
   }
 
   /** Whether a job is running. */
@@ -90,25 +118,65 @@ export class ComputeQueue {
   }
 
   /**
-   * Runs `job` when its turn comes.
+   * Admits a request that has just arrived, or refuses it.
+   *
+   * @returns its place, whose deadline starts now
+   * @throws {HttpError} 503 `busy` with `Retry-After` when `1 + maxWaiting` requests are already admitted
+   */
+  admit(): Admission {
+    if (this.#admitted >= this.#maxWaiting + 1) {
+      const seconds = Math.max(1, Math.ceil((this.#avgJobMs * this.#admitted) / 1000));
+      throw new HttpError(
+        503,
+        "busy",
+        `The server is busy (${this.#admitted} requests admitted for compute); retry after ${seconds} s`,
+        { headers: { "retry-after": String(seconds) } },
+      );
+    }
+    this.#admitted++;
+    const deadline = new Deadline(this.#timeoutMs);
+    let released = false;
+    let started = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#admitted--;
+    };
+    return {
+      deadline,
+      release,
+      run: async <T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T> => {
+        if (released || started) throw new Error("Admission.run() called twice or after release()");
+        started = true;
+        try {
+          return await this.#runInTurn(job, deadline);
+        } finally {
+          release();
+        }
+      },
+    };
+  }
+
+  /**
+   * Admits and runs a job now (admission and run in one step, for callers with nothing to read first).
    *
    * @param job the compute; gets the request's deadline
    * @returns what the job returns
-   * @throws {HttpError} 503 `busy` when the wait list is full, 503 `timeout` when the deadline passes while
+   * @throws {HttpError} 503 `busy` when the queue is full, 503 `timeout` when the deadline passes while
    *   waiting (or inside the job); anything the job throws
    */
-  async run<T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T> {
-    const deadline = new Deadline(this.#timeoutMs);
+  run<T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T> {
+    let admission: Admission;
+    try {
+      admission = this.admit();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return admission.run(job);
+  }
+
+  async #runInTurn<T>(job: (deadline: Deadline) => T | Promise<T>, deadline: Deadline): Promise<T> {
     if (this.#busy) {
-      if (this.#waiting.length >= this.#maxWaiting) {
-        const seconds = Math.max(1, Math.ceil((this.#avgJobMs * (this.#waiting.length + 1)) / 1000));
-        throw new HttpError(
-          503,
-          "busy",
-          `The server is busy (${this.#waiting.length} requests waiting for compute); retry after ${seconds} s`,
-          { headers: { "retry-after": String(seconds) } },
-        );
-      }
       await new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
           start: () => {
