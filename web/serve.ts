@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { localFiles } from "../core/checkpoint/deno.ts";
 import { loadModel } from "../core/models/load.ts";
+import { type RunningServer, serveOverNodeHttp } from "./_node_server.ts";
 import { createApp } from "./app.ts";
 import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";
 
@@ -34,7 +35,8 @@ export interface ServeOptions {
 }
 
 /**
- * Loads the model and starts serving.
+ * Loads the model and starts serving, over `node:http` (see `_node_server.ts`: it can close the socket of a
+ * client that drips its body, which `Deno.serve` cannot), with compute on a Worker.
  *
  * @param opts port, host, model folder
  * @returns the running server
@@ -45,15 +47,15 @@ export interface ServeOptions {
  * await server.shutdown();
  * ```
  */
-export async function serve(opts: ServeOptions): Promise<Deno.HttpServer<Deno.NetAddr>> {
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { model, tokenizer, files } = await loadModel(localFiles(opts.modelDir));
   const name = opts.modelDir.replace(/\/+$/, "").split("/").pop() || opts.modelDir;
   const app = createApp({ model, tokenizer: tokenizer!, name, files });
-  const server = Deno.serve({
+  const server = await serveOverNodeHttp(app.fetch, {
     port: opts.port,
     hostname: opts.hostname,
     onListen: opts.onListen ?? ((a) => console.log(`bertology analyzer: ${name} on http://${a.hostname}:${a.port}/`)),
-  }, app.fetch);
+  });
   void server.finished.then(() => app.close?.());
   return server;
 }
