@@ -143,6 +143,23 @@ export function inlineCompute(model: TransformerModel, tokenizer: Tokenizer, lim
 const HARD_STOP_GRACE_MS = 1000;
 
 /**
+ * Whether this runtime may load the worker's script: under Deno, a `file:` worker needs read permission for
+ * it (a run granted read of the model folder only would otherwise print an uncaught error from the worker).
+ *
+ * @param script the worker module
+ * @returns `false` only when Deno says read is not granted
+ */
+function mayReadWorkerScript(script: URL): boolean {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (script.protocol !== "file:" || !deno?.permissions?.querySync) return true;
+  try {
+    return deno.permissions.querySync({ name: "read", path: script }).state === "granted";
+  } catch {
+    return true;
+  }
+}
+
+/**
  * Rebuilds an error that crossed the worker boundary.
  *
  * @param e the wire form
@@ -200,8 +217,14 @@ export function workerCompute(
   const start = (): Promise<Worker | undefined> => {
     ready ??= new Promise<Worker | undefined>((resolve) => {
       let w: Worker;
+      const script = new URL("./_compute_worker.ts", import.meta.url);
+      if (!mayReadWorkerScript(script)) {
+        console.error(`bertology web: compute runs inline (no read permission for the worker, ${script.pathname})`);
+        usingFallback = true;
+        return resolve(undefined);
+      }
       try {
-        w = new Worker(new URL("./_compute_worker.ts", import.meta.url), { type: "module" });
+        w = new Worker(script, { type: "module" });
       } catch (e) {
         console.error(`bertology web: compute runs inline (no worker: ${(e as Error).message})`);
         usingFallback = true;

@@ -25,6 +25,8 @@ export interface Limits {
   timeoutMs: number;
   /** Most milliseconds from the request's headers to the end of its body (408 `body_timeout`). */
   bodyTimeoutMs: number;
+  /** Most bytes of buffer held by all the bodies being read at once; past it, 503 `busy`. */
+  maxBodyBytesInFlight: number;
 }
 
 /** The defaults: sized for a laptop and for an edge isolate. */
@@ -36,6 +38,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxQueue: 16,
   timeoutMs: 20_000,
   bodyTimeoutMs: 5_000,
+  maxBodyBytesInFlight: 32 * 1024 * 1024,
 });
 
 /**
@@ -62,10 +65,62 @@ export function resolveLimits(partial: Partial<Limits> | undefined, maxPositions
   return out;
 }
 
-/** How {@linkcode readJsonBody} bounds a body in time. */
+/**
+ * The buffer bytes that all bodies being read may hold together: each body's buffer grows only with what has
+ * arrived, so thousands of slow clients hold little, and many large bodies at once are refused (503).
+ *
+ * @example Usage
+ * ```ts
+ * import { BodyBudget } from "./_limits.ts";
+ * const budget = new BodyBudget(1024);
+ * budget.reserve(1000); // true
+ * budget.reserve(100); // false
+ * ```
+ */
+export class BodyBudget {
+  readonly #max: number;
+  #held = 0;
+
+  /**
+   * @param maxBytes the most bytes held at once
+   */
+  constructor(maxBytes: number) {
+    this.#max = maxBytes;
+  }
+
+  /** Bytes held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /**
+   * Takes `bytes` from the budget.
+   *
+   * @param bytes how many
+   * @returns whether they fit (nothing is taken when not)
+   */
+  reserve(bytes: number): boolean {
+    if (this.#held + bytes > this.#max) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  /**
+   * Gives `bytes` back.
+   *
+   * @param bytes how many
+   */
+  release(bytes: number): void {
+    this.#held = Math.max(0, this.#held - bytes);
+  }
+}
+
+/** How {@linkcode readJsonBody} bounds a body in time and memory. */
 export interface BodyReadOptions {
   /** Milliseconds from the call (the headers are in) to the end of the body; default: no limit. */
   timeoutMs?: number;
+  /** The budget shared by all bodies being read; default: none. */
+  budget?: BodyBudget;
 }
 
 /**
@@ -99,7 +154,7 @@ export async function readJsonBody(request: Request, maxBytes: number, opts: Bod
       { field: "content-type" },
     );
   }
-  const bytes = await readBodyBytes(request, maxBytes, opts.timeoutMs ?? Infinity);
+  const bytes = await readBodyBytes(request, maxBytes, opts.timeoutMs ?? Infinity, opts.budget);
   if (bytes.byteLength === 0) {
     throw new HttpError(400, "invalid_json", "Request body is empty; send a JSON object", { field: "body" });
   }
@@ -126,7 +181,7 @@ export async function readJsonBody(request: Request, maxBytes: number, opts: Bod
 }
 
 /** The first buffer for a body of unknown length; it doubles as needed, up to the limit. */
-const INITIAL_BODY_BUFFER = 16 * 1024;
+const INITIAL_BODY_BUFFER = 1024;
 
 /**
  * Reads a body into one bounded buffer (copies, not views), within a deadline.
@@ -134,15 +189,22 @@ const INITIAL_BODY_BUFFER = 16 * 1024;
  * @param request the request
  * @param maxBytes the byte limit
  * @param timeoutMs the deadline, from now
+ * @param budget the buffer budget shared with other bodies being read (the buffer is given back on return)
  * @returns the bytes (a view of the part of the buffer that was filled)
- * @throws {HttpError} 413 `body_too_large`, 408 `body_timeout`, 400 `body_incomplete`
+ * @throws {HttpError} 413 `body_too_large`, 408 `body_timeout`, 400 `body_incomplete`, 503 `busy` when the
+ *   budget is spent
  * @example Usage
  * ```ts
  * import { readBodyBytes } from "./_limits.ts";
  * (await readBodyBytes(new Request("http://x/", { method: "POST", body: "abc" }), 10, 1000)).byteLength; // 3
  * ```
  */
-export async function readBodyBytes(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+export async function readBodyBytes(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+  budget?: BodyBudget,
+): Promise<Uint8Array> {
   const tooLarge = () =>
     new HttpError(413, "body_too_large", `Request body is larger than the limit of ${maxBytes} bytes`, {
       field: "body",
@@ -157,7 +219,23 @@ export async function readBodyBytes(request: Request, maxBytes: number, timeoutM
   const reader = request.body.getReader();
   // a declared length is only a hint: a client may declare much and send little, so start small and grow
   const hint = Number.isInteger(declaredBytes) && declaredBytes >= 0 ? declaredBytes : INITIAL_BODY_BUFFER;
-  let buffer = new Uint8Array(Math.min(hint, INITIAL_BODY_BUFFER, maxBytes));
+  let held = 0;
+  const take = (bytes: number) => {
+    if (budget && !budget.reserve(bytes)) {
+      throw new HttpError(503, "busy", "The server is reading too many request bodies at once; retry shortly", {
+        headers: { "retry-after": "1" },
+      });
+    }
+    held += bytes;
+    return new Uint8Array(bytes);
+  };
+  let buffer: Uint8Array;
+  try {
+    buffer = take(Math.min(hint, INITIAL_BODY_BUFFER, maxBytes));
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
+  }
   let size = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timeout">((resolve) => {
@@ -184,8 +262,10 @@ export async function readBodyBytes(request: Request, maxBytes: number, timeoutM
       const chunk = step.value;
       if (size + chunk.byteLength > maxBytes) throw tooLarge();
       if (size + chunk.byteLength > buffer.byteLength) {
-        const grown = new Uint8Array(Math.min(maxBytes, Math.max(2 * buffer.byteLength, size + chunk.byteLength)));
+        const grown = take(Math.min(maxBytes, Math.max(2 * buffer.byteLength, size + chunk.byteLength)));
         grown.set(buffer.subarray(0, size));
+        budget?.release(buffer.byteLength);
+        held -= buffer.byteLength;
         buffer = grown;
       }
       buffer.set(chunk, size); // a copy: the chunk (and the buffer it views) can go
@@ -198,5 +278,6 @@ export async function readBodyBytes(request: Request, maxBytes: number, timeoutM
     throw e;
   } finally {
     clearTimeout(timer);
+    budget?.release(held); // the caller parses the bytes at once, then drops them
   }
 }

@@ -1,6 +1,6 @@
 import { ok, rejects, strictEqual } from "node:assert";
 import { HttpError } from "./_errors.ts";
-import { readBodyBytes, readJsonBody } from "./_limits.ts";
+import { BodyBudget, readBodyBytes, readJsonBody } from "./_limits.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,4 +98,18 @@ Deno.test("readJsonBody() quotes only a short excerpt of a bad content type or b
     100_000,
   ).catch((e) => e);
   ok(e2 instanceof HttpError && e2.status === 400 && e2.message.length < 300, String(e2));
+});
+
+Deno.test("readBodyBytes() shares one buffer budget between bodies: past it 503 busy, and it is given back", async () => {
+  const budget = new BodyBudget(8192); // a 3000-byte body peaks at 2 + 4 KiB while its buffer grows
+  const chunks = () => Array.from({ length: 3 }, () => new Uint8Array(1000));
+  const a = await readBodyBytes(postWith(chunkedBody(chunks())), 100_000, 5000, budget);
+  strictEqual(a.byteLength, 3000);
+  strictEqual(budget.held, 0, "given back once read");
+  ok(budget.reserve(3000), "someone else holds 3000 bytes");
+  await rejects(
+    readBodyBytes(postWith(chunkedBody(chunks())), 100_000, 5000, budget),
+    (e: HttpError) => e.status === 503 && e.code === "busy" && Number(e.headers["retry-after"]) >= 1,
+  );
+  strictEqual(budget.held, 3000, "the refused body gave its part back");
 });

@@ -1,9 +1,8 @@
 /**
- * The bounded compute queue. Requests are admitted or refused when they arrive, before their body is read:
- * at most one runs and `maxWaiting` more are admitted (reading their body or waiting for their turn); more
- * are refused with 503 and `Retry-After`. Each admitted request's deadline starts at its arrival and is
- * checked before its compute starts and between its steps. Jobs run one at a time, and the event loop gets
- * a turn between two jobs.
+ * The bounded compute queue. Jobs run one at a time: at most `maxWaiting` wait behind the running one. A
+ * request is refused with 503 and `Retry-After` when it arrives at a full queue (before its body is read), or
+ * when it asks for its turn and the queue has filled meanwhile. Each request's deadline starts at its arrival
+ * and is checked before its compute starts and between its steps; the event loop gets a turn between jobs.
  *
  * @module
  */
@@ -58,58 +57,36 @@ interface Waiter {
 }
 
 /**
- * One admitted request: its deadline runs from admission; {@linkcode Admission.run} runs its job once, and
- * {@linkcode Admission.release} gives its place back when it will not run (a bad body).
- */
-export interface Admission {
-  /** The request's deadline, from its arrival. */
-  readonly deadline: Deadline;
-  /**
-   * Runs the job when its turn comes, then gives the place back.
-   *
-   * @throws {HttpError} 503 `timeout` when the deadline passes first; anything the job throws
-   */
-  run<T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T>;
-  /** Gives the place back without running (safe to call more than once, and after `run`). */
-  release(): void;
-}
-
-/**
- * Admits requests by arrival and runs their jobs one at a time.
+ * Runs jobs one at a time with a bounded wait list, and refuses requests on arrival when it is full.
  *
  * @example Usage
  * ```ts
  * import { ComputeQueue } from "./_queue.ts";
  * const queue = new ComputeQueue({ maxWaiting: 4, timeoutMs: 1000 });
- * const admission = queue.admit(); // at arrival: a place, or 503 busy
- * await admission.run((deadline) => { deadline.check("start"); return 42; }); // 42
+ * queue.refuseIfFull(); // at arrival, before the body is read
+ * const deadline = queue.deadline(); // from arrival
+ * await queue.run((d) => { d.check("start"); return 42; }, deadline); // 42
  * ```
  */
 export class ComputeQueue {
   readonly #maxWaiting: number;
   readonly #timeoutMs: number;
   #busy = false;
-  /** Admitted and not yet finished: running, waiting, or still reading a body. */
-  #admitted = 0;
   readonly #waiting: Waiter[] = [];
-  #avgJobMs = 50;
+  /** Mean job time so far (0 until a job has run: no estimate yet). */
+  #avgJobMs = 0;
 
   /**
-   * @param opts `maxWaiting`: most requests admitted besides the running one; `timeoutMs`: each deadline
+   * @param opts `maxWaiting`: most jobs waiting behind the running one; `timeoutMs`: each job's deadline
    */
   constructor(opts: { maxWaiting: number; timeoutMs: number }) {
     this.#maxWaiting = opts.maxWaiting;
     this.#timeoutMs = opts.timeoutMs;
   }
 
-  /** Jobs waiting for their turn (not counting the running one, nor admitted requests still reading). */
+  /** Jobs waiting (not counting the running one). */
   get waiting(): number {
     return this.#waiting.length;
-  }
-
-  /** Requests admitted and not finished (running, waiting, or reading their body). */
-  get admitted(): number {
-    return this.#admitted;
   }
 
   /** Whether a job is running. */
@@ -118,61 +95,53 @@ export class ComputeQueue {
   }
 
   /**
-   * Admits a request that has just arrived, or refuses it.
+   * A deadline of `timeoutMs` from now: take it when the request arrives, so that reading its body and
+   * waiting for its turn count.
    *
-   * @returns its place, whose deadline starts now
-   * @throws {HttpError} 503 `busy` with `Retry-After` when `1 + maxWaiting` requests are already admitted
+   * @returns the deadline
    */
-  admit(): Admission {
-    if (this.#admitted >= this.#maxWaiting + 1) {
-      const seconds = Math.max(1, Math.ceil((this.#avgJobMs * this.#admitted) / 1000));
-      throw new HttpError(
-        503,
-        "busy",
-        `The server is busy (${this.#admitted} requests admitted for compute); retry after ${seconds} s`,
-        { headers: { "retry-after": String(seconds) } },
-      );
-    }
-    this.#admitted++;
-    const deadline = new Deadline(this.#timeoutMs);
-    let released = false;
-    let started = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.#admitted--;
-    };
-    return {
-      deadline,
-      release,
-      run: async <T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T> => {
-        if (released || started) throw new Error("Admission.run() called twice or after release()");
-        started = true;
-        try {
-          return await this.#runInTurn(job, deadline);
-        } finally {
-          release();
-        }
-      },
-    };
+  deadline(): Deadline {
+    return new Deadline(this.#timeoutMs);
   }
 
   /**
-   * Admits and runs a job now (admission and run in one step, for callers with nothing to read first).
+   * Refuses a request now when a job runs and `maxWaiting` more wait, or when the expected wait (the mean job
+   * time so far, times the jobs ahead) would outlast its deadline: on arrival, before its body is read, and
+   * again when it asks for its turn.
+   *
+   * @param deadline the request's deadline (default: a fresh one)
+   * @throws {HttpError} 503 `busy` with `Retry-After` (the expected wait, at least 1 s)
+   */
+  refuseIfFull(deadline?: Deadline): void {
+    if (!this.#busy) return;
+    const ahead = this.#waiting.length + 1;
+    const expectedWaitMs = this.#avgJobMs * ahead;
+    const full = this.#waiting.length >= this.#maxWaiting;
+    if (full || expectedWaitMs > (deadline?.remainingMs ?? this.#timeoutMs)) {
+      const seconds = Math.max(1, Math.ceil(expectedWaitMs / 1000));
+      const why = full ? `${this.#waiting.length} requests waiting for compute` : `about ${seconds} s of compute ahead`;
+      throw new HttpError(503, "busy", `The server is busy (${why}); retry after ${seconds} s`, {
+        headers: { "retry-after": String(seconds) },
+      });
+    }
+  }
+
+  /**
+   * Runs `job` when its turn comes.
    *
    * @param job the compute; gets the request's deadline
+   * @param deadline the request's deadline (default: from now)
    * @returns what the job returns
-   * @throws {HttpError} 503 `busy` when the queue is full, 503 `timeout` when the deadline passes while
+   * @throws {HttpError} 503 `busy` when the wait list is full, 503 `timeout` when the deadline passes while
    *   waiting (or inside the job); anything the job throws
    */
-  run<T>(job: (deadline: Deadline) => T | Promise<T>): Promise<T> {
-    let admission: Admission;
+  run<T>(job: (deadline: Deadline) => T | Promise<T>, deadline: Deadline = this.deadline()): Promise<T> {
     try {
-      admission = this.admit();
+      this.refuseIfFull(deadline);
     } catch (e) {
       return Promise.reject(e);
     }
-    return admission.run(job);
+    return this.#runInTurn(job, deadline);
   }
 
   async #runInTurn<T>(job: (deadline: Deadline) => T | Promise<T>, deadline: Deadline): Promise<T> {
@@ -207,7 +176,8 @@ export class ComputeQueue {
       deadline.check("start of compute");
       return await job(deadline);
     } finally {
-      this.#avgJobMs = 0.8 * this.#avgJobMs + 0.2 * (performance.now() - t0);
+      const ms = performance.now() - t0;
+      this.#avgJobMs = this.#avgJobMs === 0 ? ms : 0.8 * this.#avgJobMs + 0.2 * ms;
       if (this.#waiting.length === 0) this.#busy = false;
       // give the event loop a turn (answer, accept, refuse) before the next job runs
       else setTimeout(() => this.#next(), 0);

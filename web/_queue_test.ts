@@ -55,3 +55,23 @@ Deno.test("Deadline.check() throws 503 timeout once passed", async () => {
     ok(e instanceof HttpError && e.status === 503 && e.message.includes("layer 2"));
   }
 });
+
+Deno.test("ComputeQueue.refuseIfFull() refuses a request whose expected wait outlasts its deadline", async () => {
+  const q = new ComputeQueue({ maxWaiting: 100, timeoutMs: 5000 });
+  await q.run(() => sleep(60)); // the mean job time is now about 60 ms
+  const running = q.run(() => sleep(60));
+  const short = new Deadline(30); // cannot wait 60 ms
+  const err = await q.run(() => 1, short).catch((e) => e);
+  ok(err instanceof HttpError && err.status === 503 && err.code === "busy", String(err));
+  ok(Number(err.headers["retry-after"]) >= 1);
+  strictEqual(await q.run(() => 2), 2, "a request with time enough waits its turn");
+  await running;
+});
+
+Deno.test("ComputeQueue.run() counts the wait from the deadline it is given (the request's arrival)", async () => {
+  const q = new ComputeQueue({ maxWaiting: 5, timeoutMs: 5000 });
+  const arrived = q.deadline();
+  await sleep(20);
+  strictEqual(await q.run((d) => d === arrived, arrived), true);
+  ok(arrived.remainingMs < 4990, "the time before the run counted");
+});

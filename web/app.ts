@@ -22,7 +22,7 @@ import type { TransformerModel } from "../core/models/model.ts";
 import type { Tokenizer } from "../core/tokenizers/types.ts";
 import { type ComputeBackend, type ComputeJob, inlineCompute, workerCompute } from "./_compute.ts";
 import { errorToResponse, excerpt, HttpError, jsonResponse } from "./_errors.ts";
-import { type Limits, readJsonBody, resolveLimits } from "./_limits.ts";
+import { BodyBudget, type Limits, readJsonBody, resolveLimits } from "./_limits.ts";
 import { ComputeQueue } from "./_queue.ts";
 import { parseAnalyzeRequest } from "./analyze.ts";
 import { parseImportanceRequest } from "./importance.ts";
@@ -115,6 +115,7 @@ export function createApp(opts: AppOptions): App {
   const c = model.config;
   const limits = resolveLimits(opts.limits, c.maxPositions);
   const queue = new ComputeQueue({ maxWaiting: limits.maxQueue, timeoutMs: limits.timeoutMs });
+  const bodyBudget = new BodyBudget(limits.maxBodyBytesInFlight);
   const inline = inlineCompute(model, tokenizer, limits);
   const backend: ComputeBackend = opts.files && opts.compute !== "inline"
     ? workerCompute(opts.files, model, limits, inline)
@@ -154,27 +155,24 @@ export function createApp(opts: AppOptions): App {
   };
 
   /**
-   * A compute request: admitted (or refused) on arrival, before its body is read; the body is read within
-   * the header-to-body limit and the request's deadline, checked, and run when its turn comes.
+   * A compute request: refused on arrival when the queue is full, before its body is read; else the body is
+   * read within the header-to-body limit, the request's deadline and the shared body budget, checked, and
+   * run when its turn comes (refused then if the queue filled meanwhile).
    */
   async function compute(request: Request, parse: (body: unknown) => ComputeJob): Promise<Response> {
-    let admission;
+    const deadline = queue.deadline(); // from arrival: the body, the wait and the compute all count
     try {
-      admission = queue.admit();
+      queue.refuseIfFull(deadline);
     } catch (e) {
       await request.body?.cancel().catch(() => {});
       throw e;
     }
-    try {
-      const timeoutMs = Math.min(limits.bodyTimeoutMs, admission.deadline.remainingMs);
-      const job = parse(await readJsonBody(request, limits.maxBodyBytes, { timeoutMs }));
-      const json = await admission.run((deadline) => backend.run(job, deadline));
-      return new Response(json, {
-        headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-      });
-    } finally {
-      admission.release();
-    }
+    const timeoutMs = Math.min(limits.bodyTimeoutMs, deadline.remainingMs);
+    const job = parse(await readJsonBody(request, limits.maxBodyBytes, { timeoutMs, budget: bodyBudget }));
+    const json = await queue.run((d) => backend.run(job, d), deadline);
+    return new Response(json, {
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    });
   }
 
   return {

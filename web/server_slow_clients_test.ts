@@ -125,42 +125,12 @@ for (const kind of ["node:http", "Deno.serve"] as const) {
   });
 }
 
-Deno.test("a request is admitted or refused on arrival: a full queue refuses before the body is read", async () => {
-  await withServer(createApp({ ...tiny, limits: limits({ maxQueue: 0, bodyTimeoutMs: 5000 }) }), async (port) => {
-    // this client holds the only place while it is still sending its body
-    const slow = await openPost(port, "/api/analyze", 100);
-    await slow.write(new TextEncoder().encode('{"text": '));
-    await sleep(50);
-    const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/api/analyze`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: '{"text":"arrives second"}',
-    });
-    const took = performance.now() - t0;
-    const body = await res.json();
-    strictEqual(res.status, 503, JSON.stringify(body));
-    strictEqual(body.error, "busy");
-    ok(Number(res.headers.get("retry-after")) >= 1, "Retry-After");
-    ok(took < 1000, `refused at once (${took.toFixed(0)} ms)`);
-    slow.close();
-    await sleep(100);
-    const again = await fetch(`http://127.0.0.1:${port}/api/analyze`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: '{"text":"after the slow one left"}',
-    });
-    strictEqual(again.status, 200, "the place was given back");
-    await again.body?.cancel();
-  });
-});
-
-// the embedded model: 32 examples take about 0.3 s on one core, long enough to overlap with probes
+// the embedded model: 12 examples take about 0.1 s on one core, long enough to overlap with probes
 const embedded = await fixture(EMBEDDED_BERT_DIR);
 const label = embedded.model.config.labels[0];
 const heavy = JSON.stringify({
   examples: Array.from(
-    { length: 32 },
+    { length: 12 },
     (_, i) => ({ text: `review ${i}: ` + "the film was long and good ".repeat(8), label }),
   ),
 });
@@ -171,57 +141,73 @@ const postHeavy = (port: number) =>
     body: heavy,
   });
 
-Deno.test("GET /api/model answers within 100 ms while importance computes on the worker", async () => {
-  const app = createApp({ ...embedded, files: localFiles(EMBEDDED_BERT_DIR) });
+Deno.test("compute on the worker: /api/model stays fast, bursts and full queues are refused on arrival", async (t) => {
+  // one app and one worker for the three steps (the worker's model load is the slow part)
+  const app = createApp({ ...embedded, files: localFiles(EMBEDDED_BERT_DIR), limits: limits({ maxQueue: 3 }) });
   await withServer(app, async (port) => {
     const warm = await postHeavy(port); // starts the worker and loads its model
     strictEqual(warm.status, 200, await warm.text());
-    let computing = true;
-    const t0 = performance.now();
-    const jobs = Promise.all([0, 1, 2].map(() => postHeavy(port).then(async (r) => (await r.body?.cancel(), r.status))))
-      .finally(() => (computing = false));
-    const latencies: number[] = [];
-    while (computing && latencies.length < 200) {
-      const t = performance.now();
-      const res = await fetch(`http://127.0.0.1:${port}/api/model`);
-      await res.json();
-      if (computing) latencies.push(performance.now() - t);
-      await sleep(10);
-    }
-    const statuses = await jobs;
-    const computeMs = performance.now() - t0;
-    strictEqual(statuses.join(), "200,200,200");
-    ok(latencies.length >= 5, `probed during ${computeMs.toFixed(0)} ms of compute (${latencies.length} probes)`);
-    const worst = Math.max(...latencies);
-    ok(worst < 100, `every probe under 100 ms (worst ${worst.toFixed(1)} ms of ${latencies.length})`);
-  });
-});
 
-Deno.test("a burst of importance requests: the first are admitted, the rest refused at once with 503 + Retry-After", async () => {
-  const app = createApp({ ...embedded, files: localFiles(EMBEDDED_BERT_DIR), limits: limits({ maxQueue: 3 }) });
-  await withServer(app, async (port) => {
-    const warm = await postHeavy(port);
-    strictEqual(warm.status, 200);
-    const t0 = performance.now();
-    const results = await Promise.all(Array.from({ length: 40 }, async () => {
-      const res = await postHeavy(port);
-      const body = await res.json();
-      return { status: res.status, ms: performance.now() - t0, retryAfter: res.headers.get("retry-after"), body };
-    }));
-    const done = results.filter((r) => r.status === 200);
-    const busy = results.filter((r) => r.status === 503);
-    strictEqual(done.length + busy.length, 40, `only 200 and 503: ${results.map((r) => r.status)}`);
-    ok(done.length >= 4, `the running one and a full queue are served (${done.length})`);
-    ok(busy.length >= 20, `most of the burst is refused (${busy.length})`);
-    for (const r of busy) {
-      strictEqual(r.body.error, "busy");
-      ok(Number(r.retryAfter) >= 1, "Retry-After");
-    }
-    const slowestRefusal = Math.max(...busy.map((r) => r.ms));
-    const lastServed = Math.max(...done.map((r) => r.ms));
-    ok(
-      slowestRefusal < lastServed,
-      `refusals come before the queue drains (${slowestRefusal.toFixed(0)} < ${lastServed.toFixed(0)} ms)`,
-    );
+    await t.step("GET /api/model answers within 100 ms while importance computes", async () => {
+      let computing = true;
+      const t0 = performance.now();
+      const jobs = Promise.all(
+        [0, 1, 2].map(() => postHeavy(port).then(async (r) => (await r.body?.cancel(), r.status))),
+      )
+        .finally(() => (computing = false));
+      const latencies: number[] = [];
+      while (computing && latencies.length < 200) {
+        const t = performance.now();
+        const res = await fetch(`http://127.0.0.1:${port}/api/model`);
+        await res.json();
+        if (computing) latencies.push(performance.now() - t);
+        await sleep(10);
+      }
+      const statuses = await jobs;
+      const computeMs = performance.now() - t0;
+      strictEqual(statuses.join(), "200,200,200");
+      ok(latencies.length >= 5, `probed during ${computeMs.toFixed(0)} ms of compute (${latencies.length} probes)`);
+      const worst = Math.max(...latencies);
+      ok(worst < 100, `every probe under 100 ms (worst ${worst.toFixed(1)} ms of ${latencies.length})`);
+    });
+
+    await t.step("a burst: the running one and a full queue are served, the rest refused at once", async () => {
+      const t0 = performance.now();
+      const results = await Promise.all(Array.from({ length: 40 }, async () => {
+        const res = await postHeavy(port);
+        const body = await res.json();
+        return { status: res.status, ms: performance.now() - t0, retryAfter: res.headers.get("retry-after"), body };
+      }));
+      const done = results.filter((r) => r.status === 200);
+      const busy = results.filter((r) => r.status === 503);
+      strictEqual(done.length + busy.length, 40, `only 200 and 503: ${results.map((r) => r.status)}`);
+      ok(done.length >= 4, `the running one and a full queue are served (${done.length})`);
+      ok(busy.length >= 20, `most of the burst is refused (${busy.length})`);
+      for (const r of busy) {
+        strictEqual(r.body.error, "busy");
+        ok(Number(r.retryAfter) >= 1, "Retry-After");
+      }
+      const slowestRefusal = Math.max(...busy.map((r) => r.ms));
+      const lastServed = Math.max(...done.map((r) => r.ms));
+      ok(
+        slowestRefusal < lastServed,
+        `refusals come before the queue drains (${slowestRefusal.toFixed(0)} < ${lastServed.toFixed(0)} ms)`,
+      );
+    });
+
+    await t.step("a request that arrives at a full queue is refused before its body is read", async () => {
+      const inFlight = [0, 1, 2, 3].map(() => postHeavy(port)); // one running, three waiting: full
+      await sleep(100);
+      const conn = await openPost(port, "/api/analyze", 100); // headers only: no body yet
+      const t0 = performance.now();
+      const { text, closed } = await readFor(conn, 2000);
+      const took = performance.now() - t0;
+      conn.close();
+      ok(text.startsWith("HTTP/1.1 503"), `503 before any body byte: ${text.slice(0, 60)}`);
+      ok(/retry-after: [1-9]/i.test(text), "Retry-After");
+      ok(text.includes('"busy"'), text);
+      ok(closed && took < 1000, `answered and closed at once (${took.toFixed(0)} ms)`);
+      for (const r of await Promise.all(inFlight)) await r.body?.cancel();
+    });
   });
 });
