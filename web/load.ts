@@ -229,5 +229,5 @@ console.log(
     fmt(Math.max(...dripCloseMs))
   } ms`,
 );
-const errors = serverLog.join("").split("\n").filter((l) => /error|trace|    at /i.test(l));
+const errors = serverLog.join("").split("\n").filter((l) => /error|trace|\s{4}at /i.test(l));
 console.log(`server log: ${errors.length} error lines${errors.length ? ` (first: ${errors[0]!.slice(0, 160)})` : ""}`);
