@@ -105,8 +105,8 @@ export class ComputeQueue {
   }
 
   /**
-   * Refuses a request now when a job runs and `maxWaiting` more wait, or when the expected wait (the mean job
-   * time so far, times the jobs ahead) would outlast its deadline: on arrival, before its body is read, and
+   * Refuses a request now when a job runs and `maxWaiting` more wait, or when it would expect to finish past
+   * its deadline (the mean job time so far, times the jobs ahead and its own): on arrival, before its body is read, and
    * again when it asks for its turn.
    *
    * @param deadline the request's deadline (default: a fresh one)
@@ -117,7 +117,8 @@ export class ComputeQueue {
     const ahead = this.#waiting.length + 1;
     const expectedWaitMs = this.#avgJobMs * ahead;
     const full = this.#waiting.length >= this.#maxWaiting;
-    if (full || expectedWaitMs > (deadline?.remainingMs ?? this.#timeoutMs)) {
+    // its own job counts too: a request that would finish past its deadline is better refused now
+    if (full || expectedWaitMs + this.#avgJobMs > (deadline?.remainingMs ?? this.#timeoutMs)) {
       const seconds = Math.max(1, Math.ceil(expectedWaitMs / 1000));
       const why = full ? `${this.#waiting.length} requests waiting for compute` : `about ${seconds} s of compute ahead`;
       throw new HttpError(503, "busy", `The server is busy (${why}); retry after ${seconds} s`, {

@@ -60,7 +60,7 @@ Deno.test("ComputeQueue.refuseIfFull() refuses a request whose expected wait out
   const q = new ComputeQueue({ maxWaiting: 100, timeoutMs: 5000 });
   await q.run(() => sleep(60)); // the mean job time is now about 60 ms
   const running = q.run(() => sleep(60));
-  const short = new Deadline(30); // cannot wait 60 ms
+  const short = new Deadline(100); // cannot wait 60 ms and run 60 ms
   const err = await q.run(() => 1, short).catch((e) => e);
   ok(err instanceof HttpError && err.status === 503 && err.code === "busy", String(err));
   ok(Number(err.headers["retry-after"]) >= 1);

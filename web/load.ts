@@ -100,6 +100,7 @@ const rssIdle = rssMiB(child.pid);
 let peakRss = rssIdle;
 let running = true;
 const modelLatencies: number[] = [];
+const slowProbes: string[] = []; // when the slow ones happened (s since start)
 let modelFailures = 0;
 const sampler = (async () => {
   while (running) {
@@ -113,7 +114,9 @@ const prober = (async () => {
     try {
       const r = await fetch(`${base}/api/model`, { signal: AbortSignal.timeout(10_000) });
       await r.json();
-      modelLatencies.push(performance.now() - t);
+      const ms = performance.now() - t;
+      modelLatencies.push(ms);
+      if (ms > 100) slowProbes.push(`${(now() / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
     } catch {
       modelFailures++;
     }
@@ -167,6 +170,7 @@ async function drip(): Promise<void> {
   await reader;
 }
 const drips: Promise<void>[] = [];
+const dripT0 = now();
 const dripStart = (async () => {
   for (let i = 0; i < DRIPS; i += 100) {
     for (let j = i; j < Math.min(DRIPS, i + 100); j++) drips.push(drip());
@@ -180,6 +184,7 @@ const statuses = new Map<string, number>();
 const latencies: number[] = [];
 let overDeadline = 0;
 const burstStart = performance.now();
+const burstT0 = now();
 await Promise.all(Array.from({ length: BURST }, async () => {
   const t = performance.now();
   let key: string;
@@ -229,5 +234,7 @@ console.log(
     fmt(Math.max(...dripCloseMs))
   } ms`,
 );
+if (slowProbes.length) console.log(`GET /api/model over 100 ms: ${slowProbes.slice(0, 12).join(", ")}`);
+console.log(`drips started at ${(dripT0 / 1000).toFixed(1)} s, burst at ${(burstT0 / 1000).toFixed(1)} s`);
 const errors = serverLog.join("").split("\n").filter((l) => /error|trace|\s{4}at /i.test(l));
 console.log(`server log: ${errors.length} error lines${errors.length ? ` (first: ${errors[0]!.slice(0, 160)})` : ""}`);
