@@ -224,7 +224,7 @@ export function analyze(
   for (let l = 0; l < c.layers; l++) {
     const pruned = new Set(c.prunedHeads[l]);
     entropy.push(
-      Array.from({ length: c.heads }, (_, h) => pruned.has(h) ? null : round4(r.entropy!.data[l * c.heads + h] / T)),
+      Array.from({ length: c.heads }, (_, h) => pruned.has(h) ? null : round4(r.entropy!.data[l * c.heads + h]! / T)),
     );
   }
 
@@ -244,12 +244,12 @@ export function analyze(
   if (r.logits && c.family === "bert") {
     logits = Array.from(r.logits.data, round4);
     const probs = softmax(r.logits.data);
-    probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]) }));
+    probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]!) }));
   } else if (r.logits) {
     const V = c.vocabSize;
     const probs = softmax(r.logits.data.subarray((T - 1) * V, T * V));
-    const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 10);
-    nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]) }));
+    const top = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 10);
+    nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]!) }));
   }
 
   return {
@@ -271,10 +271,10 @@ export function analyze(
 /** Softmax in float64. */
 function softmax(x: ArrayLike<number>): Float64Array {
   let max = -Infinity;
-  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]!);
   const out = new Float64Array(x.length);
   let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i] - max);
-  for (let i = 0; i < x.length; i++) out[i] /= sum;
+  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i]! - max);
+  for (let i = 0; i < x.length; i++) out[i]! /= sum;
   return out;
 }

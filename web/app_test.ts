@@ -290,7 +290,7 @@ Deno.test("createLazyApp() answers 503 model_unavailable when the model cannot l
   const broken: App = appForModelDir("/nonexistent/model");
   const r = await broken.fetch(new Request("http://localhost/api/model"));
   const body = await expectError(r, 503, "model_unavailable");
-  ok(body.detail.includes("/nonexistent/model"), body.detail);
+  ok(body.detail?.includes("/nonexistent/model"), body.detail);
   const lazy = createLazyApp(() => Promise.resolve(bert));
   strictEqual((await lazy.fetch(new Request("http://localhost/api/model"))).status, 200);
 });

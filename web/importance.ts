@@ -169,7 +169,7 @@ export function importance(
   function* checked(): Generator<LabelledBatch> {
     for (let i = 0; i < batches.length; i++) {
       deadline.check(`example ${i}`);
-      yield batches[i];
+      yield batches[i]!;
     }
   }
   const r = computeHeadImportance(model, checked());
@@ -178,7 +178,7 @@ export function importance(
     Array.from({ length: c.layers }, (_, l) => {
       const pruned = new Set(c.prunedHeads[l]);
       return Array.from({ length: c.heads }, (_, h) =>
-        pruned.has(h) ? null : Number(t.data[l * c.heads + h].toPrecision(6)));
+        pruned.has(h) ? null : Number(t.data[l * c.heads + h]!.toPrecision(6)));
     });
   const correct = r.preds.filter((p, i) => p === r.labels[i]).length;
   return {

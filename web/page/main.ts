@@ -166,7 +166,7 @@ class Viewer {
     const a = this.data!.analysis;
     const heads: number[] = [], maps: number[][][] = [];
     for (const hd of this.state.heads) {
-      const m = a.attention[this.state.layer][a.heads.indexOf(hd)];
+      const m = a.attention[this.state.layer]?.[a.heads.indexOf(hd)];
       if (m) (heads.push(hd), maps.push(m));
     }
     return { heads, maps };
@@ -224,7 +224,7 @@ class Viewer {
     a.layers.forEach((layer, li) => {
       cells.push(h("span", { class: "axis" }, `L${layer}`));
       a.heads.forEach((hd, hi) => {
-        const m = a.attention[li][hi];
+        const m = a.attention[li]?.[hi];
         if (!m) {
           cells.push(h("span", { class: "thumb pruned", title: `Layer ${layer} head ${hd}: pruned` }, "×"));
           return;
