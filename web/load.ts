@@ -36,14 +36,23 @@ const t0 = performance.now();
 const now = () => performance.now() - t0;
 const stopAt = SECONDS * 1000;
 
-/** The server's resident memory in MiB, from /proc (Linux). */
+/** The server's resident memory in MiB, from `ps` (reading /proc needs --allow-all under Deno). */
 function rssMiB(pid: number): number {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-    return kb / 1024;
+    const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
+    return Number(new TextDecoder().decode(out.stdout).trim()) / 1024 || NaN;
   } catch {
     return NaN;
+  }
+}
+
+/** The machine's load average, from `uptime` (the load client shares the machine with the server). */
+function loadAverage(): string {
+  try {
+    const out = new Deno.Command("uptime", { stdout: "piped" }).outputSync();
+    return new TextDecoder().decode(out.stdout).split("load average:")[1]?.trim() ?? "?";
+  } catch {
+    return "?";
   }
 }
 
@@ -214,6 +223,9 @@ const rssEnd = rssMiB(child.pid);
 child.kill("SIGTERM");
 await child.status;
 
+console.log(
+  `machine: ${navigator.hardwareConcurrency} cores, load average ${loadAverage()} (the load client runs here too)`,
+);
 console.log(
   `model ${MODEL}; ${BURST} concurrent importance requests (32 examples each), ${DRIPS} dripping connections`,
 );
