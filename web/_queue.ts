@@ -32,6 +32,35 @@ export class Deadline {
   }
 
   /**
+   * Waits for `work`, but no longer than the deadline: the answer to the client comes at the deadline even when
+   * the work (on a worker) is still finishing its step; the work's own result is then dropped.
+   *
+   * @param work what to wait for
+   * @param stage what was running, for the message
+   * @returns its result
+   * @throws {HttpError} 503 `timeout` at the deadline; anything `work` throws before it
+   * @example Usage
+   * ```ts
+   * import { Deadline } from "./_queue.ts";
+   * await new Deadline(1000).within(Promise.resolve(1), "compute"); // 1
+   * ```
+   */
+  within<T>(work: Promise<T>, stage: string): Promise<T> {
+    work.catch(() => {}); // a late failure has no one to tell
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new HttpError(503, "timeout", `Request exceeded its time limit of ${this.limitMs} ms (in ${stage})`, {
+            headers: { "retry-after": "2" },
+          }),
+        );
+      }, Math.max(0, this.remainingMs));
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  }
+
+  /**
    * Throws a 503 `timeout` error when the deadline has passed.
    *
    * @param stage what was about to run, for the message

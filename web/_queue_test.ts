@@ -75,3 +75,17 @@ Deno.test("ComputeQueue.run() counts the wait from the deadline it is given (the
   strictEqual(await q.run((d) => d === arrived, arrived), true);
   ok(arrived.remainingMs < 4990, "the time before the run counted");
 });
+
+Deno.test("Deadline.within() answers 503 timeout at the deadline while the work goes on", async () => {
+  const d = new Deadline(40);
+  const t0 = performance.now();
+  let finished = false;
+  const work = sleep(150).then(() => (finished = true));
+  const err = await d.within(work, "compute").catch((e) => e);
+  const took = performance.now() - t0;
+  ok(err instanceof HttpError && err.status === 503 && err.code === "timeout", String(err));
+  ok(took < 120, `at the deadline (${took.toFixed(0)} ms)`);
+  strictEqual(finished, false);
+  await work;
+  strictEqual(await new Deadline(1000).within(Promise.resolve(7), "x"), 7);
+});

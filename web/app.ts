@@ -169,7 +169,8 @@ export function createApp(opts: AppOptions): App {
     }
     const timeoutMs = Math.min(limits.bodyTimeoutMs, deadline.remainingMs);
     const job = parse(await readJsonBody(request, limits.maxBodyBytes, { timeoutMs, budget: bodyBudget }));
-    const json = await queue.run((d) => backend.run(job, d), deadline);
+    // answered at the deadline at the latest, even while the worker finishes its current step
+    const json = await deadline.within(queue.run((d) => backend.run(job, d), deadline), "the compute queue");
     return new Response(json, {
       headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
     });

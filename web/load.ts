@@ -117,19 +117,42 @@ const sampler = (async () => {
     await sleep(250);
   }
 })();
-const prober = (async () => {
-  while (running) {
+// the prober runs in its own process, so that the load client's busy event loop does not delay it
+const PROBER = `
+  const [base, stopFile] = Deno.args;
+  const out = [];
+  while (true) {
+    try { Deno.statSync(stopFile); break; } catch { /* keep probing */ }
     const t = performance.now();
     try {
-      const r = await fetch(`${base}/api/model`, { signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(base + "/api/model", { signal: AbortSignal.timeout(10000) });
       await r.json();
-      const ms = performance.now() - t;
-      modelLatencies.push(ms);
-      if (ms > 100) slowProbes.push(`${(now() / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
-    } catch {
+      out.push([Date.now(), performance.now() - t]);
+    } catch { out.push([Date.now(), -1]); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(JSON.stringify(out));
+`;
+const stopFile = await Deno.makeTempFile({ prefix: "web-load-stop-" });
+await Deno.remove(stopFile);
+const wallT0 = Date.now() - now();
+const proberChild = new Deno.Command(Deno.execPath(), {
+  args: ["eval", PROBER, base, stopFile],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const prober = (async () => {
+  while (running) await sleep(100);
+  await Deno.writeTextFile(stopFile, "stop");
+  const out = await proberChild.output();
+  await Deno.remove(stopFile).catch(() => {});
+  for (const [wall, ms] of JSON.parse(new TextDecoder().decode(out.stdout)) as [number, number][]) {
+    if (ms < 0) {
       modelFailures++;
+      continue;
     }
-    await sleep(100);
+    modelLatencies.push(ms);
+    if (ms > 100) slowProbes.push(`${((wall - wallT0) / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
   }
 })();
 
