@@ -237,22 +237,28 @@ export async function readBodyBytes(
     throw e;
   }
   let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve("timeout"), Math.max(0, timeoutMs));
-  });
+  // one timer per body, not one race per chunk: at the deadline it cancels the reader, which ends a pending read
+  let timedOut = false;
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(() => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    }, Math.max(0, timeoutMs))
+    : undefined;
   try {
     while (true) {
-      let step: ReadableStreamReadResult<Uint8Array> | "timeout";
+      let step: ReadableStreamReadResult<Uint8Array> | undefined;
       try {
-        step = await Promise.race([reader.read(), timedOut]);
+        step = await reader.read();
       } catch {
         // the connection broke off mid-body: the client went away (Deno: BadResource / connection closed)
-        throw new HttpError(400, "body_incomplete", "Request body ended early: the connection was closed", {
-          field: "body",
-        });
+        if (!timedOut) {
+          throw new HttpError(400, "body_incomplete", "Request body ended early: the connection was closed", {
+            field: "body",
+          });
+        }
       }
-      if (step === "timeout") {
+      if (timedOut || step === undefined) {
         throw new HttpError(408, "body_timeout", `Request body did not arrive within ${Math.round(timeoutMs)} ms`, {
           field: "body",
           headers: { connection: "close" },
