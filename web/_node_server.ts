@@ -49,24 +49,37 @@ function toRequest(req: IncomingMessage, origin: string): Request {
   }
   const method = req.method ?? "GET";
   const init: RequestInit = { method, headers };
+  req.on("error", () => {}); // an aborted request: handled through the body stream (or nothing to read)
   if (method !== "GET" && method !== "HEAD") {
+    let open = true; // 'data' may still come after a cancel or an error; the stream must not see it
     init.body = new ReadableStream<Uint8Array>({
       start(controller) {
+        const fail = (e: Error) => {
+          if (!open) return;
+          open = false;
+          controller.error(e);
+        };
         req.on("data", (chunk: Uint8Array) => {
+          if (!open) return;
           controller.enqueue(chunk);
           if ((controller.desiredSize ?? 0) <= 0) req.pause();
         });
-        req.on("end", () => controller.close());
-        req.on("close", () => {
-          if (!req.complete) controller.error(new Error("the client closed the connection mid-body"));
+        req.on("end", () => {
+          if (!open) return;
+          open = false;
+          controller.close();
         });
-        req.on("error", (e) => controller.error(e));
+        req.on("close", () => {
+          if (!req.complete) fail(new Error("the client closed the connection mid-body"));
+        });
+        req.on("error", fail);
         req.pause();
       },
       pull() {
         req.resume();
       },
       cancel() {
+        open = false;
         req.pause(); // the socket is closed after the response (see below)
       },
     }, { highWaterMark: 1 });
@@ -89,6 +102,7 @@ async function writeResponse(response: Response, req: IncomingMessage, res: Serv
   const close = !req.complete || response.headers.get("connection") === "close";
   if (close) headers.connection = "close";
   if (res.destroyed) return; // the client went away meanwhile
+  res.on("error", () => {}); // a write to a socket the client closed
   res.writeHead(response.status, headers);
   res.end(body, () => {
     if (close) req.socket.destroy();
