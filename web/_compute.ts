@@ -34,6 +34,11 @@ export interface ComputeBackend {
    * @throws {HttpError} what the compute refuses (422, 503 `timeout`), or 500 when a worker dies
    */
   run(job: ComputeJob, deadline: Deadline): Promise<string>;
+  /**
+   * Resolves once jobs can run (a worker has loaded its model, or compute fell back to inline); awaited before a
+   * request takes its turn, so that the queue's job times (and its wait estimates) leave the start-up out.
+   */
+  ready(): Promise<void>;
   /** Stops the worker, if any (idempotent). */
   close(): void;
 }
@@ -135,6 +140,7 @@ export function inlineCompute(model: TransformerModel, tokenizer: Tokenizer, lim
   return {
     mode: "inline",
     run: (job, deadline) => Promise.resolve().then(() => computeJson(model, tokenizer, job, limits, deadline)),
+    ready: () => Promise.resolve(),
     close() {},
   };
 }
@@ -276,6 +282,9 @@ export function workerCompute(
   return {
     get mode() {
       return usingFallback ? "inline" : "worker";
+    },
+    async ready() {
+      if (!closed && !usingFallback) await start();
     },
     async run(job, deadline) {
       if (closed) throw new HttpError(503, "model_unavailable", "The app is closed");

@@ -169,6 +169,7 @@ export function createApp(opts: AppOptions): App {
     }
     const timeoutMs = Math.min(limits.bodyTimeoutMs, deadline.remainingMs);
     const job = parse(await readJsonBody(request, limits.maxBodyBytes, { timeoutMs, budget: bodyBudget }));
+    await deadline.within(backend.ready(), "the model load"); // a worker's first start: not a queue job
     // answered at the deadline at the latest, even while the worker finishes its current step
     const json = await deadline.within(queue.run((d) => backend.run(job, d), deadline), "the compute queue");
     return new Response(json, {

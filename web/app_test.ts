@@ -352,3 +352,40 @@ Deno.test("createApp({ files }) computes on a worker with the same answers as in
   }
   strictEqual((await worker.fetch(post("/api/analyze", { text: "closed" }))).status, 503);
 });
+
+Deno.test("a worker job past its deadline is answered 503 timeout at the deadline, and the worker takes the next job", async () => {
+  const { localFiles } = await import("../core/checkpoint/deno.ts");
+  const { EMBEDDED_BERT_DIR } = await import("./_test_helpers.ts");
+  const embedded = await fixture(EMBEDDED_BERT_DIR);
+  const slow = createApp({ ...embedded, files: localFiles(EMBEDDED_BERT_DIR), limits: { timeoutMs: 150 } });
+  try {
+    // the worker loads its model on the first compute request; within 150 ms or not, it goes on loading
+    let warm = 0;
+    for (let i = 0; i < 50 && warm !== 200; i++) {
+      const r = await slow.fetch(post("/api/analyze", { text: "warm up" }));
+      warm = r.status;
+      await r.body?.cancel();
+      if (warm !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    strictEqual(warm, 200, "the worker is up");
+    const label = embedded.model.config.labels[0];
+    const examples = Array.from({ length: 32 }, (_, i) => ({ text: `${i} ` + "long and slow ".repeat(8), label }));
+    const t0 = performance.now();
+    const res = await slow.fetch(post("/api/importance", { examples }));
+    const took = performance.now() - t0;
+    const body = await expectError(res, 503, "timeout");
+    ok(Number(res.headers.get("retry-after")) >= 1, body.detail);
+    ok(took < 1000, `answered near the 150 ms deadline (${took.toFixed(0)} ms)`);
+    // the worker stops the job at its next deadline check (between examples) and takes the next one
+    let next = 0, detail = "";
+    for (let i = 0; i < 20 && next !== 200; i++) {
+      const r = await slow.fetch(post("/api/analyze", { text: "next one" }));
+      next = r.status;
+      detail = await r.text();
+      if (next !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    strictEqual(next, 200, `the worker takes the next job: ${detail.slice(0, 200)}`);
+  } finally {
+    slow.close?.();
+  }
+});
