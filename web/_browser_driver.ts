@@ -135,6 +135,9 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
 if (import.meta.main) {
   const [base, outDir, shot] = Deno.args;
   try {
+    if (base === undefined || outDir === undefined || shot === undefined) {
+      throw new Error("usage: _browser_driver.ts BASE_URL OUT_DIR/ SCREENSHOT_PATH");
+    }
     await drive(base, outDir, shot);
     console.log("browser checks passed");
   } catch (e) {

@@ -14,6 +14,8 @@ export type ErrorCode =
   | "invalid_field"
   | "unsupported_media_type"
   | "body_too_large"
+  | "body_timeout"
+  | "body_incomplete"
   | "text_too_long"
   | "too_many_tokens"
   | "too_many_examples"
@@ -94,6 +96,32 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
     status,
     headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
   });
+}
+
+/**
+ * A short, quoted excerpt of a value taken from the request, for error messages: long input is cut so that an
+ * error never repeats a large part of what was sent.
+ *
+ * @param value the value (a string is quoted as JSON; anything else is serialised first)
+ * @param maxChars most characters kept before the cut (default 40)
+ * @returns the quoted excerpt, with `…` and the full length when cut
+ * @example Usage
+ * ```ts
+ * import { excerpt } from "./_errors.ts";
+ * excerpt("short"); // "\"short\""
+ * excerpt("x".repeat(1000)).length < 80; // true
+ * ```
+ */
+export function excerpt(value: unknown, maxChars = 40): string {
+  let text: string;
+  try {
+    text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  const quote = (t: string) => typeof value === "string" ? JSON.stringify(t) : t;
+  if (text.length <= maxChars) return quote(text);
+  return `${quote(text.slice(0, maxChars))}… (${text.length} characters)`;
 }
 
 /**

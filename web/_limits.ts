@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HttpError } from "./_errors.ts";
+import { excerpt, HttpError } from "./_errors.ts";
 
 /** Every limit the API enforces. Violations are 4xx JSON errors naming the field; see `web/README.md`. */
 export interface Limits {
@@ -21,8 +21,12 @@ export interface Limits {
   maxExamples: number;
   /** Most requests waiting for compute behind the running one; more get 503 `busy` with `Retry-After`. */
   maxQueue: number;
-  /** Per-request time limit in milliseconds, queueing included (503 `timeout`). */
+  /** Per-request time limit in milliseconds from arrival, body, queueing and compute included (503 `timeout`). */
   timeoutMs: number;
+  /** Most milliseconds from the request's headers to the end of its body (408 `body_timeout`). */
+  bodyTimeoutMs: number;
+  /** Most bytes of buffer held by all the bodies being read at once; past it, 503 `busy`. */
+  maxBodyBytesInFlight: number;
 }
 
 /** The defaults: sized for a laptop and for an edge isolate. */
@@ -33,6 +37,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxExamples: 32,
   maxQueue: 16,
   timeoutMs: 20_000,
+  bodyTimeoutMs: 5_000,
+  maxBodyBytesInFlight: 32 * 1024 * 1024,
 });
 
 /**
@@ -60,65 +66,97 @@ export function resolveLimits(partial: Partial<Limits> | undefined, maxPositions
 }
 
 /**
- * Reads a request body as JSON with a byte limit: a `content-length` over the limit is refused before
- * reading, and a streamed body is cut off as soon as it passes the limit.
+ * The buffer bytes that all bodies being read may hold together: each body's buffer grows only with what has
+ * arrived, so thousands of slow clients hold little, and many large bodies at once are refused (503).
+ *
+ * @example Usage
+ * ```ts
+ * import { BodyBudget } from "./_limits.ts";
+ * const budget = new BodyBudget(1024);
+ * budget.reserve(1000); // true
+ * budget.reserve(100); // false
+ * ```
+ */
+export class BodyBudget {
+  readonly #max: number;
+  #held = 0;
+
+  /**
+   * @param maxBytes the most bytes held at once
+   */
+  constructor(maxBytes: number) {
+    this.#max = maxBytes;
+  }
+
+  /** Bytes held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /**
+   * Takes `bytes` from the budget.
+   *
+   * @param bytes how many
+   * @returns whether they fit (nothing is taken when not)
+   */
+  reserve(bytes: number): boolean {
+    if (this.#held + bytes > this.#max) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  /**
+   * Gives `bytes` back.
+   *
+   * @param bytes how many
+   */
+  release(bytes: number): void {
+    this.#held = Math.max(0, this.#held - bytes);
+  }
+}
+
+/** How {@linkcode readJsonBody} bounds a body in time and memory. */
+export interface BodyReadOptions {
+  /** Milliseconds from the call (the headers are in) to the end of the body; default: no limit. */
+  timeoutMs?: number;
+  /** The budget shared by all bodies being read; default: none. */
+  budget?: BodyBudget;
+}
+
+/**
+ * Reads a request body as JSON with a byte limit and a header-to-body deadline. A `content-length` over the
+ * limit is refused before reading; a streamed body is copied chunk by chunk into one buffer that grows up
+ * to the limit (so no chunk, nor the stream buffer a chunk is a view of, is kept), and it is cut off as soon
+ * as it passes the limit or the deadline. A body that breaks off (the client went away) is a 400, not a
+ * server error.
  *
  * @param request the request
  * @param maxBytes the limit
+ * @param opts the deadline
  * @returns the parsed value
- * @throws {HttpError} 415 for a content type that is not JSON, 413 for a body over the limit, 400 for an
- *   empty body or text that is not JSON
+ * @throws {HttpError} 415 for a content type that is not JSON, 413 for a body over the limit, 408 for a body
+ *   slower than the deadline, 400 for a body that breaks off, an empty body or text that is not JSON
  * @example Usage
  * ```ts
  * import { readJsonBody } from "./_limits.ts";
  * const req = new Request("http://x/", { method: "POST", body: '{"a":1}', headers: { "content-type": "application/json" } });
- * await readJsonBody(req, 1024); // { a: 1 }
+ * await readJsonBody(req, 1024, { timeoutMs: 5000 }); // { a: 1 }
  * ```
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(request: Request, maxBytes: number, opts: BodyReadOptions = {}): Promise<unknown> {
   const type = request.headers.get("content-type");
   if (type !== null && !/^application\/([\w.+-]*\+)?json\b/i.test(type.trim())) {
+    await request.body?.cancel().catch(() => {});
     throw new HttpError(
       415,
       "unsupported_media_type",
-      `Header "content-type" must be application/json, got "${type}"`,
-      {
-        field: "content-type",
-      },
+      `Header "content-type" must be application/json, got ${excerpt(type)}`,
+      { field: "content-type" },
     );
   }
-  const tooLarge = () =>
-    new HttpError(413, "body_too_large", `Request body is larger than the limit of ${maxBytes} bytes`, {
-      field: "body",
-    });
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) {
-    await request.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  if (size === 0) {
+  const bytes = await readBodyBytes(request, maxBytes, opts.timeoutMs ?? Infinity, opts.budget);
+  if (bytes.byteLength === 0) {
     throw new HttpError(400, "invalid_json", "Request body is empty; send a JSON object", { field: "body" });
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
   }
   let text: string;
   try {
@@ -129,8 +167,123 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new HttpError(400, "invalid_json", `Request body is not valid JSON (${(e as Error).message})`, {
+    // V8's message quotes the text around the fault; keep it short
+    const why = (e as Error).message;
+    throw new HttpError(
+      400,
+      "invalid_json",
+      `Request body is not valid JSON (${why.length > 120 ? why.slice(0, 120) + "…" : why})`,
+      {
+        field: "body",
+      },
+    );
+  }
+}
+
+/** The first buffer for a body of unknown length; it doubles as needed, up to the limit. */
+const INITIAL_BODY_BUFFER = 1024;
+
+/**
+ * Reads a body into one bounded buffer (copies, not views), within a deadline.
+ *
+ * @param request the request
+ * @param maxBytes the byte limit
+ * @param timeoutMs the deadline, from now
+ * @param budget the buffer budget shared with other bodies being read (the buffer is given back on return)
+ * @returns the bytes (a view of the part of the buffer that was filled)
+ * @throws {HttpError} 413 `body_too_large`, 408 `body_timeout`, 400 `body_incomplete`, 503 `busy` when the
+ *   budget is spent
+ * @example Usage
+ * ```ts
+ * import { readBodyBytes } from "./_limits.ts";
+ * (await readBodyBytes(new Request("http://x/", { method: "POST", body: "abc" }), 10, 1000)).byteLength; // 3
+ * ```
+ */
+export async function readBodyBytes(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+  budget?: BodyBudget,
+): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new HttpError(413, "body_too_large", `Request body is larger than the limit of ${maxBytes} bytes`, {
       field: "body",
     });
+  const declared = request.headers.get("content-length");
+  const declaredBytes = declared === null ? NaN : Number(declared);
+  if (declaredBytes > maxBytes) {
+    await request.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  // a declared length is only a hint: a client may declare much and send little, so start small and grow
+  const hint = Number.isInteger(declaredBytes) && declaredBytes >= 0 ? declaredBytes : INITIAL_BODY_BUFFER;
+  let held = 0;
+  const take = (bytes: number) => {
+    if (budget && !budget.reserve(bytes)) {
+      throw new HttpError(503, "busy", "The server is reading too many request bodies at once; retry shortly", {
+        headers: { "retry-after": "1" },
+      });
+    }
+    held += bytes;
+    return new Uint8Array(bytes);
+  };
+  let buffer: Uint8Array;
+  try {
+    buffer = take(Math.min(hint, INITIAL_BODY_BUFFER, maxBytes));
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
+  }
+  let size = 0;
+  // one timer per body, not one race per chunk: at the deadline it cancels the reader, which ends a pending read
+  let timedOut = false;
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(() => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    }, Math.max(0, timeoutMs))
+    : undefined;
+  try {
+    while (true) {
+      let step: ReadableStreamReadResult<Uint8Array> | undefined;
+      try {
+        step = await reader.read();
+      } catch {
+        // the connection broke off mid-body: the client went away (Deno: BadResource / connection closed)
+        if (!timedOut) {
+          throw new HttpError(400, "body_incomplete", "Request body ended early: the connection was closed", {
+            field: "body",
+          });
+        }
+      }
+      if (timedOut || step === undefined) {
+        throw new HttpError(408, "body_timeout", `Request body did not arrive within ${Math.round(timeoutMs)} ms`, {
+          field: "body",
+          headers: { connection: "close" },
+        });
+      }
+      if (step.done) break;
+      const chunk = step.value;
+      if (size + chunk.byteLength > maxBytes) throw tooLarge();
+      if (size + chunk.byteLength > buffer.byteLength) {
+        const grown = take(Math.min(maxBytes, Math.max(2 * buffer.byteLength, size + chunk.byteLength)));
+        grown.set(buffer.subarray(0, size));
+        budget?.release(buffer.byteLength);
+        held -= buffer.byteLength;
+        buffer = grown;
+      }
+      buffer.set(chunk, size); // a copy: the chunk (and the buffer it views) can go
+      size += chunk.byteLength;
+    }
+    reader.releaseLock();
+    return buffer.subarray(0, size);
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    budget?.release(held); // the caller parses the bytes at once, then drops them
   }
 }

@@ -55,3 +55,37 @@ Deno.test("Deadline.check() throws 503 timeout once passed", async () => {
     ok(e instanceof HttpError && e.status === 503 && e.message.includes("layer 2"));
   }
 });
+
+Deno.test("ComputeQueue.refuseIfFull() refuses a request whose expected wait outlasts its deadline", async () => {
+  const q = new ComputeQueue({ maxWaiting: 100, timeoutMs: 5000 });
+  await q.run(() => sleep(60)); // the mean job time is now about 60 ms
+  const running = q.run(() => sleep(60));
+  const short = new Deadline(100); // cannot wait 60 ms and run 60 ms
+  const err = await q.run(() => 1, short).catch((e) => e);
+  ok(err instanceof HttpError && err.status === 503 && err.code === "busy", String(err));
+  ok(Number(err.headers["retry-after"]) >= 1);
+  strictEqual(await q.run(() => 2), 2, "a request with time enough waits its turn");
+  await running;
+});
+
+Deno.test("ComputeQueue.run() counts the wait from the deadline it is given (the request's arrival)", async () => {
+  const q = new ComputeQueue({ maxWaiting: 5, timeoutMs: 5000 });
+  const arrived = q.deadline();
+  await sleep(20);
+  strictEqual(await q.run((d) => d === arrived, arrived), true);
+  ok(arrived.remainingMs < 4990, "the time before the run counted");
+});
+
+Deno.test("Deadline.within() answers 503 timeout at the deadline while the work goes on", async () => {
+  const d = new Deadline(40);
+  const t0 = performance.now();
+  let finished = false;
+  const work = sleep(150).then(() => (finished = true));
+  const err = await d.within(work, "compute").catch((e) => e);
+  const took = performance.now() - t0;
+  ok(err instanceof HttpError && err.status === 503 && err.code === "timeout", String(err));
+  ok(took < 120, `at the deadline (${took.toFixed(0)} ms)`);
+  strictEqual(finished, false);
+  await work;
+  strictEqual(await new Deadline(1000).within(Promise.resolve(7), "x"), 7);
+});

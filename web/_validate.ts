@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HttpError } from "./_errors.ts";
+import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 
 /**
@@ -102,7 +102,7 @@ export function indexListField(obj: Record<string, unknown>, key: string, size: 
   const seen = new Set<number>();
   v.forEach((x, i) => {
     if (typeof x !== "number" || !Number.isInteger(x) || x < 0 || x >= size) {
-      throw bad(`; ${key}[${i}] = ${JSON.stringify(x)}`);
+      throw bad(`; ${key}[${i}] = ${excerpt(x)}`);
     }
     if (seen.has(x)) throw bad(`; ${x} appears twice`);
     seen.add(x);
@@ -110,7 +110,32 @@ export function indexListField(obj: Record<string, unknown>, key: string, size: 
   return [...seen].sort((a, b) => a - b);
 }
 
-/** JSON's name for a value's type, for messages. */
+/**
+ * A field name taken from the request (an unknown key), cut to a bounded length for the `field` of an error.
+ *
+ * @param key the key as sent
+ * @returns the key, or its first 80 characters and `…`
+ * @example Usage
+ * ```ts
+ * import { fieldName } from "./_validate.ts";
+ * fieldName("k".repeat(1000)).length; // 81
+ * ```
+ */
+export function fieldName(key: string): string {
+  return key.length > 80 ? `${key.slice(0, 80)}…` : key;
+}
+
+/**
+ * JSON's name for a value's type, for messages.
+ *
+ * @param v the value
+ * @returns `null`, `an array`, `an object`, `a string`, …
+ * @example Usage
+ * ```ts
+ * import { typeOf } from "./_validate.ts";
+ * typeOf([1]); // "an array"
+ * ```
+ */
 export function typeOf(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";

@@ -16,10 +16,10 @@ import { keptHeads } from "../core/models/config.ts";
 import type { Batch } from "../core/models/inputs.ts";
 import type { TransformerModel } from "../core/models/model.ts";
 import type { Encoding, Tokenizer } from "../core/tokenizers/types.ts";
-import { HttpError } from "./_errors.ts";
+import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
-import { indexListField, requireObject, textField } from "./_validate.ts";
+import { fieldName, indexListField, requireObject, textField } from "./_validate.ts";
 
 /** A checked `/api/analyze` request. */
 export interface AnalyzeRequest {
@@ -87,9 +87,14 @@ export function parseAnalyzeRequest(body: unknown, model: TransformerModel, limi
   const known = new Set(["text", "text_pair", "layers", "heads"]);
   for (const k of Object.keys(obj)) {
     if (!known.has(k)) {
-      throw new HttpError(400, "invalid_field", `Unknown field "${k}" (expected text, text_pair, layers, heads)`, {
-        field: k,
-      });
+      throw new HttpError(
+        400,
+        "invalid_field",
+        `Unknown field ${excerpt(k)} (expected text, text_pair, layers, heads)`,
+        {
+          field: fieldName(k),
+        },
+      );
     }
   }
   const req: AnalyzeRequest = { text: textField(obj, "text", "text", limits, false)! };

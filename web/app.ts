@@ -1,15 +1,16 @@
 /**
  * The edge analyzer: an app object whose `fetch(request)` serves the JSON API and the page that shows every
  * attention head of a transformer. The same object runs under `Deno.serve`, `deno serve` and Deno Deploy; it
- * keeps no module globals, writes no files and calls no `Deno.*` API.
+ * keeps no module globals, writes no files and calls no `Deno.*` API. Given the model's files, it computes on a
+ * Worker (the main thread keeps accepting and answering meanwhile); without them, or with no Workers, inline.
  *
  * @example Usage
  * ```ts ignore
  * import { localFiles } from "../core/checkpoint/deno.ts";
  * import { loadModel } from "../core/models/load.ts";
  * import { createApp } from "./app.ts";
- * const { model, tokenizer } = await loadModel(localFiles("models/bert-sst2"));
- * const app = createApp({ model, tokenizer: tokenizer! });
+ * const { model, tokenizer, files } = await loadModel(localFiles("models/bert-sst2"));
+ * const app = createApp({ model, tokenizer: tokenizer!, files }); // compute on a Worker
  * Deno.serve(app.fetch);
  * ```
  *
@@ -17,13 +18,15 @@
  */
 
 import type { TaskKind } from "../core/models/config.ts";
+import type { ModelFiles } from "../core/checkpoint/files.ts";
 import type { TransformerModel } from "../core/models/model.ts";
 import type { Tokenizer } from "../core/tokenizers/types.ts";
-import { errorToResponse, HttpError, jsonResponse } from "./_errors.ts";
-import { type Limits, readJsonBody, resolveLimits } from "./_limits.ts";
+import { type ComputeBackend, type ComputeJob, inlineCompute, workerCompute } from "./_compute.ts";
+import { errorToResponse, excerpt, HttpError, jsonResponse } from "./_errors.ts";
+import { BodyBudget, type Limits, readJsonBody, resolveLimits } from "./_limits.ts";
 import { ComputeQueue } from "./_queue.ts";
-import { analyze, parseAnalyzeRequest } from "./analyze.ts";
-import { importance, parseImportanceRequest } from "./importance.ts";
+import { parseAnalyzeRequest } from "./analyze.ts";
+import { parseImportanceRequest } from "./importance.ts";
 import { APP_CSS, APP_JS, PAGE_HTML } from "./static/_assets.ts";
 
 export type { Limits } from "./_limits.ts";
@@ -33,6 +36,8 @@ export { DEFAULT_LIMITS } from "./_limits.ts";
 export interface App {
   /** Answers one request; never throws (errors become JSON responses). */
   fetch(request: Request): Promise<Response>;
+  /** Stops the compute worker, if one runs (idempotent; later compute requests get 503). */
+  close?(): void;
 }
 
 /** What {@linkcode createApp} serves. */
@@ -45,6 +50,13 @@ export interface AppOptions {
   limits?: Partial<Limits>;
   /** A display name for the model (default: its family). */
   name?: string;
+  /**
+   * The model's own files (`loadModel(...).files`): with them, compute runs on a Worker that loads its own
+   * copy, so the main thread keeps answering while a request computes. Without them, compute is inline.
+   */
+  files?: ModelFiles;
+  /** `"worker"` (the default when `files` is given; inline where Workers are missing) or `"inline"`. */
+  compute?: "worker" | "inline";
 }
 
 /** The `GET /api/model` answer. */
@@ -106,6 +118,11 @@ export function createApp(opts: AppOptions): App {
   const c = model.config;
   const limits = resolveLimits(opts.limits, c.maxPositions);
   const queue = new ComputeQueue({ maxWaiting: limits.maxQueue, timeoutMs: limits.timeoutMs });
+  const bodyBudget = new BodyBudget(limits.maxBodyBytesInFlight);
+  const inline = inlineCompute(model, tokenizer, limits);
+  const backend: ComputeBackend = opts.files && opts.compute !== "inline"
+    ? workerCompute(opts.files, model, limits, inline)
+    : inline;
   const summary: ModelSummary = {
     name: opts.name ?? c.family,
     family: c.family,
@@ -132,25 +149,44 @@ export function createApp(opts: AppOptions): App {
     "/app.css": { GET: asset(APP_CSS, "text/css") },
     "/api/model": { GET: () => jsonResponse(summary) },
     "/api/analyze": {
-      POST: async (request) => {
-        const req = parseAnalyzeRequest(await readJsonBody(request, limits.maxBodyBytes), model, limits);
-        return jsonResponse(await queue.run((deadline) => analyze(model, tokenizer, req, limits, deadline)));
-      },
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "analyze", request: parseAnalyzeRequest(body, model, limits) })),
     },
     "/api/importance": {
-      POST: async (request) => {
-        const examples = parseImportanceRequest(await readJsonBody(request, limits.maxBodyBytes), model, limits);
-        return jsonResponse(await queue.run((deadline) => importance(model, tokenizer, examples, limits, deadline)));
-      },
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "importance", request: parseImportanceRequest(body, model, limits) })),
     },
   };
+
+  /**
+   * A compute request: refused on arrival when the queue is full, before its body is read; else the body is
+   * read within the header-to-body limit, the request's deadline and the shared body budget, checked, and
+   * run when its turn comes (refused then if the queue filled meanwhile).
+   */
+  async function compute(request: Request, parse: (body: unknown) => ComputeJob): Promise<Response> {
+    const deadline = queue.deadline(); // from arrival: the body, the wait and the compute all count
+    try {
+      queue.refuseIfFull(deadline);
+    } catch (e) {
+      await request.body?.cancel().catch(() => {});
+      throw e;
+    }
+    const timeoutMs = Math.min(limits.bodyTimeoutMs, deadline.remainingMs);
+    const job = parse(await readJsonBody(request, limits.maxBodyBytes, { timeoutMs, budget: bodyBudget }));
+    await deadline.within(backend.ready(), "the model load"); // a worker's first start: not a queue job
+    // answered at the deadline at the latest, even while the worker finishes its current step
+    const json = await deadline.within(queue.run((d) => backend.run(job, d), deadline), "the compute queue");
+    return new Response(json, {
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
 
   return {
     async fetch(request: Request): Promise<Response> {
       try {
         const path = new URL(request.url).pathname;
         const route = routes[path];
-        if (!route) throw new HttpError(404, "not_found", `No route for path "${path}"`, { field: "path" });
+        if (!route) throw new HttpError(404, "not_found", `No route for path ${excerpt(path, 80)}`, { field: "path" });
         const method = request.method === "HEAD" && route.GET ? "GET" : request.method;
         const handler = route[method];
         if (!handler) {
@@ -170,6 +206,9 @@ export function createApp(opts: AppOptions): App {
       } catch (err) {
         return errorToResponse(err);
       }
+    },
+    close() {
+      backend.close();
     },
   };
 }
@@ -202,6 +241,9 @@ export function createLazyApp(load: () => Promise<AppOptions>): App {
         }).response();
       }
       return app.fetch(request);
+    },
+    close() {
+      void ready.then((app) => app instanceof Error ? undefined : app.close?.());
     },
   };
 }

@@ -247,6 +247,8 @@ Deno.test("errors: importance fields are checked and named", async () => {
     [{ examples: [{ text: "x".repeat(2001), label: 0 }] }, 413, "text_too_long", "examples[0].text"],
     [{ examples: [ex, { text: "word ".repeat(100), label: 1 }] }, 422, "too_many_tokens", "examples[1].text"],
     [{ examples: [ex], extra: 1 }, 400, "invalid_field", "extra"],
+    [{ examples: [ex, { ...ex, lable: 1 }] }, 400, "invalid_field", "examples[1].lable"],
+    [{ examples: [{ ...ex, text_pair: "b", weight: 2 }] }, 400, "invalid_field", "examples[0].weight"],
   ];
   for (const [body, status, error, field] of cases) {
     await expectError(await app.fetch(post("/api/importance", body)), status, error, field);
@@ -288,7 +290,7 @@ Deno.test("createLazyApp() answers 503 model_unavailable when the model cannot l
   const broken: App = appForModelDir("/nonexistent/model");
   const r = await broken.fetch(new Request("http://localhost/api/model"));
   const body = await expectError(r, 503, "model_unavailable");
-  ok(body.detail.includes("/nonexistent/model"), body.detail);
+  ok(body.detail?.includes("/nonexistent/model"), body.detail);
   const lazy = createLazyApp(() => Promise.resolve(bert));
   strictEqual((await lazy.fetch(new Request("http://localhost/api/model"))).status, 200);
 });
@@ -314,4 +316,76 @@ Deno.test("a pruned model: pruned heads come back as null and the summary lists 
   ok(a.entropy[1][1] > 0);
   const r = await (await p.fetch(post("/api/importance", { examples: [{ text: "x y", label: 0 }] }))).json();
   strictEqual(r.importance[1][2], null);
+});
+
+Deno.test("errors: a long unknown key or value is echoed only as a short excerpt", async () => {
+  const key = "k".repeat(200_000);
+  for (
+    const [path, body] of [
+      ["/api/analyze", { text: "ok", [key]: 1 }],
+      ["/api/importance", { examples: [{ text: "x", label: 0, [key]: 1 }] }],
+      ["/api/importance", { examples: [{ text: "x", label: "L".repeat(200_000) }] }],
+      ["/api/analyze", { text: "ok", layers: ["z".repeat(200_000)] }],
+    ] as const
+  ) {
+    const small = createApp({ ...bert, limits: { maxBodyBytes: 1024 * 1024 } });
+    const res = await small.fetch(post(path, body));
+    const text = await res.text();
+    strictEqual(res.status, 400, text.slice(0, 200));
+    ok(text.length < 400, `the error is short (${text.length} characters): ${text.slice(0, 200)}`);
+  }
+});
+
+Deno.test("createApp({ files }) computes on a worker with the same answers as inline, and close() stops it", async () => {
+  const { localFiles } = await import("../core/checkpoint/deno.ts");
+  const worker = createApp({ ...bert, files: localFiles(BERT_DIR) });
+  try {
+    const req = { text: "The cat sat on the mat.", layers: [1] };
+    const a = await (await worker.fetch(post("/api/analyze", req))).json();
+    const b = await (await app.fetch(post("/api/analyze", req))).json();
+    delete a.elapsed_ms, delete b.elapsed_ms;
+    deepStrictEqual(a, b);
+    const e = await worker.fetch(post("/api/analyze", { text: "word ".repeat(100) }));
+    await expectError(e, 422, "too_many_tokens", "text"); // errors cross the worker boundary intact
+  } finally {
+    worker.close?.();
+  }
+  strictEqual((await worker.fetch(post("/api/analyze", { text: "closed" }))).status, 503);
+});
+
+Deno.test("a worker job past its deadline is answered 503 timeout at the deadline, and the worker takes the next job", async () => {
+  const { localFiles } = await import("../core/checkpoint/deno.ts");
+  const { EMBEDDED_BERT_DIR } = await import("./_test_helpers.ts");
+  const embedded = await fixture(EMBEDDED_BERT_DIR);
+  const slow = createApp({ ...embedded, files: localFiles(EMBEDDED_BERT_DIR), limits: { timeoutMs: 150 } });
+  try {
+    // the worker loads its model on the first compute request; within 150 ms or not, it goes on loading
+    let warm = 0;
+    for (let i = 0; i < 50 && warm !== 200; i++) {
+      const r = await slow.fetch(post("/api/analyze", { text: "warm up" }));
+      warm = r.status;
+      await r.body?.cancel();
+      if (warm !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    strictEqual(warm, 200, "the worker is up");
+    const label = embedded.model.config.labels[0];
+    const examples = Array.from({ length: 32 }, (_, i) => ({ text: `${i} ` + "long and slow ".repeat(8), label }));
+    const t0 = performance.now();
+    const res = await slow.fetch(post("/api/importance", { examples }));
+    const took = performance.now() - t0;
+    const body = await expectError(res, 503, "timeout");
+    ok(Number(res.headers.get("retry-after")) >= 1, body.detail);
+    ok(took < 1000, `answered near the 150 ms deadline (${took.toFixed(0)} ms)`);
+    // the worker stops the job at its next deadline check (between examples) and takes the next one
+    let next = 0, detail = "";
+    for (let i = 0; i < 20 && next !== 200; i++) {
+      const r = await slow.fetch(post("/api/analyze", { text: "next one" }));
+      next = r.status;
+      detail = await r.text();
+      if (next !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    strictEqual(next, 200, `the worker takes the next job: ${detail.slice(0, 200)}`);
+  } finally {
+    slow.close?.();
+  }
 });

@@ -13,10 +13,13 @@ import { encodeExample } from "../core/studies/encoding.ts";
 import { studyHeadImportance } from "../core/studies/importance_study.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Tokenizer } from "../core/tokenizers/types.ts";
-import { HttpError } from "./_errors.ts";
+import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
-import { requireObject, textField, typeOf } from "./_validate.ts";
+import { fieldName, requireObject, textField, typeOf } from "./_validate.ts";
+
+/** The fields an example may have. */
+const EXAMPLE_FIELDS = new Set(["text", "text_pair", "label"]);
 
 /** One checked example. */
 export interface ImportanceExample {
@@ -70,7 +73,9 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
   const obj = requireObject(body);
   for (const k of Object.keys(obj)) {
     if (k !== "examples") {
-      throw new HttpError(400, "invalid_field", `Unknown field "${k}" (expected examples)`, { field: k });
+      throw new HttpError(400, "invalid_field", `Unknown field ${excerpt(k)} (expected examples)`, {
+        field: fieldName(k),
+      });
     }
   }
   const list = obj.examples;
@@ -96,6 +101,16 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
   const labels = model.config.labels;
   return list.map((item, i) => {
     const ex = requireObject(item, `examples[${i}]`);
+    for (const k of Object.keys(ex)) {
+      if (!EXAMPLE_FIELDS.has(k)) {
+        throw new HttpError(
+          400,
+          "invalid_field",
+          `Unknown field ${excerpt(k)} in "examples[${i}]" (expected text, text_pair, label)`,
+          { field: `examples[${i}].${fieldName(k)}` },
+        );
+      }
+    }
     const out: ImportanceExample = { text: textField(ex, "text", `examples[${i}].text`, limits, false)! };
     const pair = textField(ex, "text_pair", `examples[${i}].text_pair`, limits, true);
     if (pair !== undefined) out.text_pair = pair;
@@ -133,7 +148,7 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
         400,
         "invalid_field",
         `"${field}" must be a class index 0..${labels.length - 1} or one of ${JSON.stringify(labels)}, got ${
-          JSON.stringify(v ?? null)
+          excerpt(v ?? null)
         }`,
         { field },
       );

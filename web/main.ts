@@ -37,7 +37,8 @@ export function modelDir(): string {
 }
 
 /**
- * Builds the app over a model folder, loading it in the background.
+ * Builds the app over a model folder, loading it in the background; compute runs on a Worker that starts
+ * with the first compute request (inline where Workers are missing).
  *
  * @param dir the model folder (HF layout with a tokenizer)
  * @returns `{ fetch }`
@@ -48,9 +49,10 @@ export function modelDir(): string {
  */
 export function appForModelDir(dir: string): App {
   return createLazyApp(async () => {
-    const { model, tokenizer } = await loadModel(localFiles(dir));
+    const { model, tokenizer, files } = await loadModel(localFiles(dir));
     const name = dir.replace(/\/+$/, "").split("/").pop() || dir;
-    return { model, tokenizer: tokenizer!, name };
+    // compute on a Worker where the runtime has them; inline otherwise (Deno Deploy)
+    return { model, tokenizer: tokenizer!, name, files };
   });
 }
 

@@ -1,6 +1,11 @@
 /**
  * `deno task serve [--port N] [--host H] [--model DIR]`: loads a model and serves the analyzer with
- * `Deno.serve`. Defaults: port 8000, host 127.0.0.1, the bundled `models/bert-sst2`.
+ * `Deno.serve`, computing on a Worker. Defaults: port 8000, host 127.0.0.1, the bundled `models/bert-sst2`
+ * (or the folder in `BERTOLOGY_MODEL`).
+ *
+ * It needs only read of the model folder and net of its listen address (the task grants read of the project
+ * folder, env of `BERTOLOGY_MODEL` and net of 127.0.0.1, localhost and 0.0.0.0); a missing permission is a
+ * one-line message naming the flag, and without env permission `BERTOLOGY_MODEL` is simply not consulted.
  *
  * @example Usage
  * ```sh
@@ -13,20 +18,25 @@
 import { parseArgs } from "node:util";
 import { localFiles } from "../core/checkpoint/deno.ts";
 import { loadModel } from "../core/models/load.ts";
+import { type RunningServer, serveOverNodeHttp } from "./_node_server.ts";
 import { createApp } from "./app.ts";
 import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
+  /** The port to listen on (0: any free port). */
   port: number;
+  /** The host to listen on. */
   hostname: string;
+  /** The model folder (HF layout with a tokenizer). */
   modelDir: string;
   /** Called once listening, with the actual port (useful with port 0). */
   onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
 /**
- * Loads the model and starts serving.
+ * Loads the model and starts serving, over `node:http` (see `_node_server.ts`: it can close the socket of a
+ * client that drips its body, which `Deno.serve` cannot), with compute on a Worker.
  *
  * @param opts port, host, model folder
  * @returns the running server
@@ -37,15 +47,55 @@ export interface ServeOptions {
  * await server.shutdown();
  * ```
  */
-export async function serve(opts: ServeOptions): Promise<Deno.HttpServer<Deno.NetAddr>> {
-  const { model, tokenizer } = await loadModel(localFiles(opts.modelDir));
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const { model, tokenizer, files } = await loadModel(localFiles(opts.modelDir));
   const name = opts.modelDir.replace(/\/+$/, "").split("/").pop() || opts.modelDir;
-  const app = createApp({ model, tokenizer: tokenizer!, name });
-  return Deno.serve({
+  const app = createApp({ model, tokenizer: tokenizer!, name, files });
+  const server = await serveOverNodeHttp(app.fetch, {
     port: opts.port,
     hostname: opts.hostname,
     onListen: opts.onListen ?? ((a) => console.log(`bertology analyzer: ${name} on http://${a.hostname}:${a.port}/`)),
-  }, app.fetch);
+  });
+  void server.finished.then(() => app.close?.());
+  return server;
+}
+
+/**
+ * The permission a serve run lacks, as a sentence naming the flag, or `undefined` when it has them all.
+ * Queried up front so that a missing one is a clear message instead of an uncaught `NotCapable` trace.
+ *
+ * @param modelDir the model folder (read)
+ * @param hostname the listen host (net)
+ * @param port the listen port
+ * @returns the message, or `undefined`
+ * @example Usage
+ * ```ts ignore
+ * missingPermission("models/bert-sst2", "127.0.0.1", 8000); // undefined under `deno task serve`
+ * ```
+ */
+export function missingPermission(modelDir: string, hostname: string, port: number): string | undefined {
+  const host = port === 0 ? hostname : `${hostname}:${port}`;
+  if (Deno.permissions.querySync({ name: "read", path: modelDir }).state !== "granted") {
+    return `No permission to read the model folder "${modelDir}": run with --allow-read=${modelDir}`;
+  }
+  if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+    return `No permission to listen on ${host}: run with --allow-net=${host}`;
+  }
+  return undefined;
+}
+
+/**
+ * `BERTOLOGY_MODEL`, when this run may read it (env permission for that variable) and it is set.
+ *
+ * @returns the folder, or `undefined`
+ * @example Usage
+ * ```ts ignore
+ * envModelDir() ?? "models/bert-sst2";
+ * ```
+ */
+export function envModelDir(): string | undefined {
+  const granted = Deno.permissions.querySync({ name: "env", variable: "BERTOLOGY_MODEL" }).state === "granted";
+  return granted ? Deno.env.get("BERTOLOGY_MODEL") || undefined : undefined;
 }
 
 if (import.meta.main) {
@@ -67,7 +117,12 @@ if (import.meta.main) {
     console.error(`--port must be an integer in 0..65535, got "${values.port}"`);
     Deno.exit(2);
   }
-  const modelDir = values.model ?? Deno.env.get("BERTOLOGY_MODEL") ?? BUNDLED_MODEL_DIR;
+  const modelDir = values.model ?? envModelDir() ?? BUNDLED_MODEL_DIR;
+  const missing = missingPermission(modelDir, values.host, port);
+  if (missing) {
+    console.error(`Cannot serve ${modelDir}: ${missing}`);
+    Deno.exit(2);
+  }
   try {
     await serve({ port, hostname: values.host, modelDir });
   } catch (e) {

@@ -103,10 +103,10 @@ export function drawHeadView(input: HeadViewInput): SVGSVGElement {
       { class: "head-lines", "data-head": h, stroke: headColor(h, headCount), "stroke-width": 2 },
       svg,
     );
-    const m = maps[n];
+    const m = maps[n]!; // one map per head
     for (let q = 0; q < T; q++) {
       for (let k = 0; k < T; k++) {
-        const w = m[q][k];
+        const w = m[q]![k]!; // T x T
         if (w < MIN_WEIGHT) continue;
         const line = svgEl("line", {
           x1,
@@ -131,10 +131,10 @@ export function drawHeadView(input: HeadViewInput): SVGSVGElement {
     const other = side === "left" ? boxes.right : boxes.left;
     for (const r of [...boxes.left, ...boxes.right]) r.setAttribute("fill-opacity", "0");
     if (side === null) return;
-    (side === "left" ? boxes.left : boxes.right)[i].setAttribute("fill-opacity", "0.25");
+    (side === "left" ? boxes.left : boxes.right)[i]?.setAttribute("fill-opacity", "0.25");
     other.forEach((r, j) => {
       let w = 0;
-      for (const m of maps) w += side === "left" ? m[i][j] : m[j][i];
+      for (const m of maps) w += (side === "left" ? m[i]?.[j] : m[j]?.[i]) ?? 0;
       r.setAttribute("fill-opacity", String(Math.min(0.6, w / Math.max(1, maps.length))));
     });
   };
@@ -196,7 +196,7 @@ export function drawThumbnail(map: number[][], color: string, size = 56): SVGSVG
   const g = svgEl("g", { stroke: color, "stroke-width": 1, "vector-effect": "non-scaling-stroke" }, svg);
   for (let q = 0; q < T; q++) {
     for (let k = 0; k < T; k++) {
-      const w = map[q][k];
+      const w = map[q]![k]!; // T x T
       if (w < 0.05) continue;
       svgEl("line", {
         x1: 2,
@@ -225,7 +225,7 @@ export function drawHeatmap(
   label: string,
   onPick?: (layer: number, head: number) => void,
 ): SVGSVGElement {
-  const L = values.length, H = L > 0 ? values[0].length : 0;
+  const L = values.length, H = values[0]?.length ?? 0;
   const cw = Math.max(22, Math.min(36, Math.floor(420 / Math.max(1, H)))), ch = 20, left = 34, top = 22;
   const width = Math.max(300, left + H * cw + 4), height = top + L * ch + 22;
   const svg = svgEl("svg", {
@@ -249,7 +249,7 @@ export function drawHeatmap(
     const t = svgEl("text", { x: left - 4, y: top + l * ch + 14, "text-anchor": "end", fill: "#444" }, svg);
     t.textContent = `L${l}`;
     for (let h = 0; h < H; h++) {
-      const v = values[l][h];
+      const v = values[l]![h] ?? null; // L x H
       const a = v === null ? 0 : (v - min) / span;
       const cell = svgEl("rect", {
         x: left + h * cw,

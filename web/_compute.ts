@@ -1,0 +1,327 @@
+/**
+ * Where the app's compute runs. {@linkcode workerCompute} runs it on a dedicated Worker that loads its own copy
+ * of the model, so the main thread keeps accepting, admitting and answering (`GET /api/model`) while a request
+ * computes; {@linkcode inlineCompute} runs it on the calling thread (no Workers, as on Deno Deploy, or a model
+ * with no files to load from). Both answer with the response's JSON text.
+ *
+ * @module
+ */
+
+import type { ModelFiles } from "../core/checkpoint/files.ts";
+import type { TransformerModel } from "../core/models/model.ts";
+import type { Tokenizer } from "../core/tokenizers/types.ts";
+import { type ErrorCode, HttpError } from "./_errors.ts";
+import type { Limits } from "./_limits.ts";
+import type { Deadline } from "./_queue.ts";
+import { analyze, type AnalyzeRequest } from "./analyze.ts";
+import { importance, type ImportanceExample } from "./importance.ts";
+
+/** A checked compute request: what the route parsed from the body. */
+export type ComputeJob =
+  | { kind: "analyze"; request: AnalyzeRequest }
+  | { kind: "importance"; request: ImportanceExample[] };
+
+/** Runs compute jobs one at a time (the queue sees to that). */
+export interface ComputeBackend {
+  /** `"worker"` or `"inline"` (the inline fallback of a worker backend that could not start reports `"inline"`). */
+  readonly mode: "worker" | "inline";
+  /**
+   * Runs one job.
+   *
+   * @param job the checked request
+   * @param deadline the request's deadline (from its arrival)
+   * @returns the answer as JSON text
+   * @throws {HttpError} what the compute refuses (422, 503 `timeout`), or 500 when a worker dies
+   */
+  run(job: ComputeJob, deadline: Deadline): Promise<string>;
+  /**
+   * Resolves once jobs can run (a worker has loaded its model, or compute fell back to inline); awaited before a
+   * request takes its turn, so that the queue's job times (and its wait estimates) leave the start-up out.
+   */
+  ready(): Promise<void>;
+  /** Stops the worker, if any (idempotent). */
+  close(): void;
+}
+
+/** The model identity a worker checks its own copy against, so that it never serves another model. */
+interface ModelIdentity {
+  family: string;
+  layers: number;
+  heads: number;
+  hidden: number;
+  vocabSize: number;
+  prunedHeads: number[][];
+  labels: string[];
+  hasHead: boolean;
+}
+
+/** Messages to the worker. */
+export type ToWorker =
+  | { type: "init"; limits: Limits; identity: ModelIdentity }
+  | { type: "file"; id: number; bytes?: Uint8Array; error?: string }
+  | { type: "job"; id: number; job: ComputeJob; remainingMs: number; deadlineMs: number };
+
+/** A thrown error, as it crosses the worker boundary. */
+export interface WireError {
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  field?: string;
+  headers?: Record<string, string>;
+}
+
+/** Messages from the worker. */
+export type FromWorker =
+  | { type: "read"; id: number; name: string }
+  | { type: "ready" }
+  | { type: "failed"; message: string }
+  | { type: "done"; id: number; json: string }
+  | { type: "error"; id: number; error: WireError };
+
+/**
+ * The identity fields of a model (compared between the app's model and the worker's copy).
+ *
+ * @param model the model
+ * @returns its identity
+ */
+export function modelIdentity(model: TransformerModel): ModelIdentity {
+  const c = model.config;
+  return {
+    family: c.family,
+    layers: c.layers,
+    heads: c.heads,
+    hidden: c.hidden,
+    vocabSize: c.vocabSize,
+    prunedHeads: c.prunedHeads.map((p) => [...p]),
+    labels: [...c.labels],
+    hasHead: model.hasHead,
+  };
+}
+
+/**
+ * Runs one job on a model in this thread (what the inline backend and the worker both call).
+ *
+ * @param model the model
+ * @param tokenizer its tokenizer
+ * @param job the checked request
+ * @param limits the limits
+ * @param deadline the request's deadline
+ * @returns the answer as JSON text
+ * @throws {HttpError} 422 for too many tokens, 503 when the deadline passes
+ */
+export function computeJson(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  job: ComputeJob,
+  limits: Limits,
+  deadline: Deadline,
+): string {
+  const answer = job.kind === "analyze"
+    ? analyze(model, tokenizer, job.request, limits, deadline)
+    : importance(model, tokenizer, job.request, limits, deadline);
+  return JSON.stringify(answer);
+}
+
+/**
+ * Compute on the calling thread: blocks the event loop while a job runs (the queue gives it a turn between
+ * two jobs).
+ *
+ * @param model the model
+ * @param tokenizer its tokenizer
+ * @param limits the limits
+ * @returns the backend
+ * @example Usage
+ * ```ts ignore
+ * const backend = inlineCompute(model, tokenizer, limits);
+ * const json = await backend.run({ kind: "analyze", request: { text: "hi" } }, new Deadline(1000));
+ * ```
+ */
+export function inlineCompute(model: TransformerModel, tokenizer: Tokenizer, limits: Limits): ComputeBackend {
+  return {
+    mode: "inline",
+    run: (job, deadline) => Promise.resolve().then(() => computeJson(model, tokenizer, job, limits, deadline)),
+    ready: () => Promise.resolve(),
+    close() {},
+  };
+}
+
+/** How long past its deadline a worker job may run before the worker is stopped (and started afresh). */
+const HARD_STOP_GRACE_MS = 1000;
+
+/**
+ * Whether this runtime may load the worker's script: under Deno, a `file:` worker needs read permission for
+ * it (a run granted read of the model folder only would otherwise print an uncaught error from the worker).
+ *
+ * @param script the worker module
+ * @returns `false` only when Deno says read is not granted
+ */
+function mayReadWorkerScript(script: URL): boolean {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (script.protocol !== "file:" || !deno?.permissions?.querySync) return true;
+  try {
+    return deno.permissions.querySync({ name: "read", path: script }).state === "granted";
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Rebuilds an error that crossed the worker boundary.
+ *
+ * @param e the wire form
+ * @returns the error
+ */
+function fromWire(e: WireError): HttpError {
+  const opts: { field?: string; headers?: Record<string, string> } = {};
+  if (e.field !== undefined) opts.field = e.field;
+  if (e.headers !== undefined) opts.headers = e.headers;
+  return new HttpError(e.status, e.code, e.detail, opts);
+}
+
+/**
+ * Compute on a dedicated Worker (`_compute_worker.ts`) that loads its own copy of the model from `files`
+ * (the worker asks this thread for each file, so any {@linkcode ModelFiles} works). The worker starts on the
+ * first job; a job that runs past its deadline (plus a grace second) is answered with 503 `timeout` and the
+ * worker is stopped, to start afresh on the next job. When no Worker can start (none in this runtime, or the
+ * model fails to load there), every job runs on `fallback` instead, and one line says so.
+ *
+ * @param files the model's files
+ * @param model the app's copy of the model (the worker checks that it loaded the same one)
+ * @param limits the limits
+ * @param fallback the inline backend to use when no Worker can start
+ * @returns the backend
+ * @example Usage
+ * ```ts ignore
+ * const backend = workerCompute(localFiles(dir), model, limits, inlineCompute(model, tokenizer, limits));
+ * backend.close();
+ * ```
+ */
+export function workerCompute(
+  files: ModelFiles,
+  model: TransformerModel,
+  limits: Limits,
+  fallback: ComputeBackend,
+): ComputeBackend {
+  const identity = modelIdentity(model);
+  let worker: Worker | undefined;
+  let ready: Promise<Worker | undefined> | undefined;
+  let usingFallback = typeof Worker !== "function";
+  let closed = false;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (json: string) => void; reject: (e: unknown) => void }>();
+
+  const failAll = (e: unknown) => {
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  const stop = () => {
+    worker?.terminate();
+    worker = undefined;
+    ready = undefined;
+  };
+
+  const start = (): Promise<Worker | undefined> => {
+    ready ??= new Promise<Worker | undefined>((resolve) => {
+      let w: Worker;
+      const script = new URL("./_compute_worker.ts", import.meta.url);
+      if (!mayReadWorkerScript(script)) {
+        console.error(`bertology web: compute runs inline (no read permission for the worker, ${script.pathname})`);
+        usingFallback = true;
+        return resolve(undefined);
+      }
+      try {
+        w = new Worker(script, { type: "module" });
+      } catch (e) {
+        console.error(`bertology web: compute runs inline (no worker: ${(e as Error).message})`);
+        usingFallback = true;
+        return resolve(undefined);
+      }
+      let isReady = false;
+      w.onmessage = async (ev: MessageEvent<FromWorker>) => {
+        const msg = ev.data;
+        if (msg.type === "read") {
+          try {
+            const bytes = await files.read(msg.name);
+            w.postMessage({ type: "file", id: msg.id, ...(bytes ? { bytes } : {}) } satisfies ToWorker);
+          } catch (e) {
+            w.postMessage({ type: "file", id: msg.id, error: (e as Error).message } satisfies ToWorker);
+          }
+        } else if (msg.type === "ready") {
+          isReady = true;
+          worker = w;
+          resolve(w);
+        } else if (msg.type === "failed") {
+          console.error(`bertology web: compute runs inline (the worker could not load the model: ${msg.message})`);
+          w.terminate();
+          usingFallback = true;
+          resolve(undefined);
+        } else {
+          const p = pending.get(msg.id);
+          if (!p) return; // answered already (hard stop)
+          pending.delete(msg.id);
+          if (msg.type === "done") p.resolve(msg.json);
+          else p.reject(fromWire(msg.error));
+        }
+      };
+      w.onerror = (ev: ErrorEvent) => {
+        ev.preventDefault();
+        if (!isReady) {
+          console.error(`bertology web: compute runs inline (the worker did not start: ${ev.message})`);
+          usingFallback = true;
+          w.terminate();
+          return resolve(undefined);
+        }
+        stop();
+        failAll(new HttpError(500, "internal", `The compute worker stopped: ${ev.message}`));
+      };
+      w.postMessage({ type: "init", limits, identity } satisfies ToWorker);
+    });
+    return ready;
+  };
+
+  return {
+    get mode() {
+      return usingFallback ? "inline" : "worker";
+    },
+    async ready() {
+      if (!closed && !usingFallback) await start();
+    },
+    async run(job, deadline) {
+      if (closed) throw new HttpError(503, "model_unavailable", "The app is closed");
+      const w = usingFallback ? undefined : await start();
+      if (!w) return fallback.run(job, deadline);
+      deadline.check("start of compute");
+      const id = nextId++;
+      return await new Promise<string>((resolve, reject) => {
+        const hardStop = setTimeout(() => {
+          if (!pending.delete(id)) return;
+          stop(); // the job may be stuck in one long step; a fresh worker takes the next one
+          reject(
+            new HttpError(503, "timeout", `Request exceeded its time limit of ${deadline.limitMs} ms (in compute)`, {
+              headers: { "retry-after": "2" },
+            }),
+          );
+        }, Math.max(0, deadline.remainingMs) + HARD_STOP_GRACE_MS);
+        pending.set(id, {
+          resolve: (json) => {
+            clearTimeout(hardStop);
+            resolve(json);
+          },
+          reject: (e) => {
+            clearTimeout(hardStop);
+            reject(e);
+          },
+        });
+        w.postMessage(
+          { type: "job", id, job, remainingMs: deadline.remainingMs, deadlineMs: deadline.limitMs } satisfies ToWorker,
+        );
+      });
+    },
+    close() {
+      closed = true;
+      stop();
+      failAll(new HttpError(503, "model_unavailable", "The app is closed"));
+      fallback.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The compute worker (started by `workerCompute` in `_compute.ts`): loads its own copy of the model, reading
+ * each file through the main thread, then runs one job at a time and posts back the answer's JSON text, or
+ * the error it ended with. Never imported; only started as a Worker.
+ *
+ * @module
+ */
+
+import type { ModelFiles } from "../core/checkpoint/files.ts";
+import { loadModel } from "../core/models/load.ts";
+import type { TransformerModel } from "../core/models/model.ts";
+import type { Tokenizer } from "../core/tokenizers/types.ts";
+import { computeJson, type FromWorker, modelIdentity, type ToWorker, type WireError } from "./_compute.ts";
+import { HttpError } from "./_errors.ts";
+import type { Limits } from "./_limits.ts";
+import { Deadline } from "./_queue.ts";
+
+/** The worker's global scope, as far as this file uses it (typed here: the app's lib is not `deno.worker`). */
+const scope = globalThis as unknown as {
+  onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
+  postMessage(msg: FromWorker): void;
+};
+
+const fileWaiters = new Map<number, { resolve: (b: Uint8Array | undefined) => void; reject: (e: Error) => void }>();
+let nextFileId = 1;
+let loaded: { model: TransformerModel; tokenizer: Tokenizer; limits: Limits } | undefined;
+
+/** Files read through the main thread, which holds the app's {@linkcode ModelFiles}. */
+const filesFromHost: ModelFiles = {
+  location: "the app's model files",
+  read(name) {
+    const id = nextFileId++;
+    return new Promise((resolve, reject) => {
+      fileWaiters.set(id, { resolve, reject });
+      scope.postMessage({ type: "read", id, name });
+    });
+  },
+};
+
+function toWire(e: unknown): WireError {
+  if (e instanceof HttpError) {
+    const wire: WireError = { status: e.status, code: e.code, detail: e.message, headers: e.headers };
+    if (e.field !== undefined) wire.field = e.field;
+    return wire;
+  }
+  return { status: 500, code: "internal", detail: e instanceof Error ? e.message : String(e) };
+}
+
+async function init(msg: Extract<ToWorker, { type: "init" }>): Promise<void> {
+  try {
+    const { model, tokenizer } = await loadModel(filesFromHost);
+    if (!tokenizer) throw new Error("no tokenizer");
+    const mine = JSON.stringify(modelIdentity(model)), theirs = JSON.stringify(msg.identity);
+    if (mine !== theirs) throw new Error(`its files hold another model (${mine}, the app serves ${theirs})`);
+    loaded = { model, tokenizer, limits: msg.limits };
+    scope.postMessage({ type: "ready" });
+  } catch (e) {
+    scope.postMessage({ type: "failed", message: (e as Error).message });
+  }
+}
+
+scope.onmessage = (ev) => {
+  const msg = ev.data;
+  if (msg.type === "init") {
+    void init(msg);
+  } else if (msg.type === "file") {
+    const waiter = fileWaiters.get(msg.id);
+    fileWaiters.delete(msg.id);
+    if (msg.error !== undefined) waiter?.reject(new Error(msg.error));
+    else waiter?.resolve(msg.bytes);
+  } else if (msg.type === "job") {
+    try {
+      if (!loaded) throw new Error("the compute worker got a job before its model loaded");
+      const deadline = new Deadline(msg.deadlineMs, msg.remainingMs);
+      const json = computeJson(loaded.model, loaded.tokenizer, msg.job, loaded.limits, deadline);
+      scope.postMessage({ type: "done", id: msg.id, json });
+    } catch (e) {
+      scope.postMessage({ type: "error", id: msg.id, error: toWire(e) });
+    }
+  }
+};

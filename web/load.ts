@@ -1,0 +1,275 @@
+/**
+ * A bounded load run against `deno task serve` on 127.0.0.1 (not part of `deno task test`): starts the server
+ * as a child process, opens `--drips` connections that each drip a POST body one byte at a time (at most 40
+ * bytes, one every 250 ms), sends `--burst` concurrent importance requests of 32 long examples, probes
+ * `GET /api/model` every 100 ms, and samples the server's RSS. Prints peak RSS, status counts, latencies and
+ * how the dripping connections ended. Everything stops by itself after `--seconds` (default 40).
+ *
+ * @example Usage
+ * ```sh
+ * cd web && deno task load                               # 300 requests, 3,000 drips, models/bert-sst2
+ * deno run -A web/load.ts --burst 50 --drips 200 --model tests/fixtures/models/bert-tiny-random
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    burst: { type: "string", default: "300" },
+    drips: { type: "string", default: "3000" },
+    seconds: { type: "string", default: "40" },
+    port: { type: "string", default: "8791" },
+    model: { type: "string", default: BUNDLED_MODEL_DIR },
+  },
+});
+const BURST = Number(values.burst), DRIPS = Number(values.drips), SECONDS = Number(values.seconds);
+const PORT = Number(values.port), MODEL = values.model;
+const HOST = "127.0.0.1";
+const DEADLINE_MS = 20_000; // the server's default timeoutMs
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const t0 = performance.now();
+const now = () => performance.now() - t0;
+const stopAt = SECONDS * 1000;
+
+/** The server's resident memory in MiB, from `ps` (reading /proc needs --allow-all under Deno). */
+function rssMiB(pid: number): number {
+  try {
+    const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
+    return Number(new TextDecoder().decode(out.stdout).trim()) / 1024 || NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The machine's load average, from `uptime` (the load client shares the machine with the server). */
+function loadAverage(): string {
+  try {
+    const out = new Deno.Command("uptime", { stdout: "piped" }).outputSync();
+    return new TextDecoder().decode(out.stdout).split("load average:")[1]?.trim() ?? "?";
+  } catch {
+    return "?";
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (x: number) => Number.isFinite(x) ? x.toFixed(0) : "-";
+
+// --- the server --------------------------------------------------------------------------------------------
+const serveTs = new URL("./serve.ts", import.meta.url).pathname;
+const child = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    `--allow-read=${MODEL},${new URL("..", import.meta.url).pathname}`, // the model, and the worker's modules
+    "--allow-env=BERTOLOGY_MODEL",
+    `--allow-net=${HOST}:${PORT}`,
+    serveTs,
+    "--port",
+    String(PORT),
+    "--model",
+    MODEL,
+  ],
+  stdout: "piped",
+  stderr: "piped",
+}).spawn();
+const serverLog: string[] = [];
+for (const stream of [child.stdout, child.stderr]) {
+  void stream.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (t) => void serverLog.push(t) }),
+  ).catch(() => {});
+}
+const base = `http://${HOST}:${PORT}`;
+for (let i = 0; i < 200; i++) {
+  const ok = await fetch(`${base}/api/model`).then((r) => r.body?.cancel().then(() => true), () => false);
+  if (ok) break;
+  if (i === 199) throw new Error(`server did not start:\n${serverLog.join("")}`);
+  await sleep(100);
+}
+const labels: string[] = (await (await fetch(`${base}/api/model`)).json()).labels;
+const body = JSON.stringify({
+  examples: Array.from({ length: 32 }, (_, i) => ({
+    text: `review ${i}: ` + "the film was long, slow and yet somehow good in the end ".repeat(8),
+    ...(labels.length ? { label: labels[i % labels.length] } : {}),
+  })),
+});
+// warm the worker (it loads its model on the first compute request)
+await fetch(`${base}/api/importance`, { method: "POST", headers: { "content-type": "application/json" }, body })
+  .then((r) => r.body?.cancel());
+const rssIdle = rssMiB(child.pid);
+
+// --- probes: RSS and GET /api/model ------------------------------------------------------------------------
+let peakRss = rssIdle;
+let running = true;
+const modelLatencies: number[] = [];
+const slowProbes: string[] = []; // when the slow ones happened (s since start)
+let modelFailures = 0;
+const sampler = (async () => {
+  while (running) {
+    peakRss = Math.max(peakRss, rssMiB(child.pid));
+    await sleep(250);
+  }
+})();
+// the prober runs in its own process, so that the load client's busy event loop does not delay it
+const PROBER = `
+  const [base, stopFile] = Deno.args;
+  const out = [];
+  while (true) {
+    try { Deno.statSync(stopFile); break; } catch { /* keep probing */ }
+    const t = performance.now();
+    try {
+      const r = await fetch(base + "/api/model", { signal: AbortSignal.timeout(10000) });
+      await r.json();
+      out.push([Date.now(), performance.now() - t]);
+    } catch { out.push([Date.now(), -1]); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(JSON.stringify(out));
+`;
+const stopFile = await Deno.makeTempFile({ prefix: "web-load-stop-" });
+await Deno.remove(stopFile);
+const wallT0 = Date.now() - now();
+const proberChild = new Deno.Command(Deno.execPath(), {
+  args: ["eval", PROBER, base, stopFile],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const prober = (async () => {
+  while (running) await sleep(100);
+  await Deno.writeTextFile(stopFile, "stop");
+  const out = await proberChild.output();
+  await Deno.remove(stopFile).catch(() => {});
+  for (const [wall, ms] of JSON.parse(new TextDecoder().decode(out.stdout)) as [number, number][]) {
+    if (ms < 0) {
+      modelFailures++;
+      continue;
+    }
+    modelLatencies.push(ms);
+    if (ms > 100) slowProbes.push(`${((wall - wallT0) / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
+  }
+})();
+
+// --- dripping connections ----------------------------------------------------------------------------------
+const dripEnds = { response408: 0, response503: 0, responseOther: 0, closedSilently: 0, stillOpen: 0, failed: 0 };
+const dripCloseMs: number[] = [];
+async function drip(): Promise<void> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: HOST, port: PORT });
+  } catch {
+    dripEnds.failed++;
+    return;
+  }
+  const opened = performance.now();
+  const head =
+    `POST /api/analyze HTTP/1.1\r\nhost: ${HOST}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n`;
+  let closed = false;
+  let firstLine = "";
+  const reader = (async () => {
+    const buf = new Uint8Array(1024);
+    while (true) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      if (!firstLine) firstLine = new TextDecoder().decode(buf.subarray(0, Math.min(n, 12)));
+    }
+    closed = true;
+    dripCloseMs.push(performance.now() - opened);
+  })();
+  try {
+    await conn.write(new TextEncoder().encode(head));
+    for (let i = 0; i < 40 && !closed && now() < stopAt - 2000; i++) {
+      await conn.write(new Uint8Array([32]));
+      await sleep(250);
+    }
+  } catch { /* the server closed it */ }
+  // wait for the server's verdict, bounded
+  for (let i = 0; i < 20 && !closed; i++) await sleep(100);
+  if (firstLine.startsWith("HTTP/1.1 408")) dripEnds.response408++;
+  else if (firstLine.startsWith("HTTP/1.1 503")) dripEnds.response503++;
+  else if (firstLine) dripEnds.responseOther++;
+  else if (closed) dripEnds.closedSilently++;
+  if (!closed) dripEnds.stillOpen++;
+  try {
+    conn.close();
+  } catch { /* closed already */ }
+  await reader;
+}
+const drips: Promise<void>[] = [];
+const dripT0 = now();
+const dripStart = (async () => {
+  for (let i = 0; i < DRIPS; i += 100) {
+    for (let j = i; j < Math.min(DRIPS, i + 100); j++) drips.push(drip());
+    await sleep(20);
+  }
+})();
+
+// --- the burst ---------------------------------------------------------------------------------------------
+await sleep(500);
+const statuses = new Map<string, number>();
+const latencies: number[] = [];
+let overDeadline = 0;
+const burstStart = performance.now();
+const burstT0 = now();
+await Promise.all(Array.from({ length: BURST }, async () => {
+  const t = performance.now();
+  let key: string;
+  try {
+    const r = await fetch(`${base}/api/importance`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(Math.max(1000, stopAt - now())),
+    });
+    const j = await r.json();
+    key = r.status === 200 ? "200" : `${r.status} ${j.error}${r.headers.get("retry-after") ? " +Retry-After" : ""}`;
+  } catch (e) {
+    key = `client error (${(e as Error).name})`;
+  }
+  const ms = performance.now() - t;
+  latencies.push(ms);
+  if (ms > DEADLINE_MS + 1000) overDeadline++;
+  statuses.set(key, (statuses.get(key) ?? 0) + 1);
+}));
+const burstMs = performance.now() - burstStart;
+await dripStart;
+await Promise.all(drips);
+running = false;
+await Promise.all([sampler, prober]);
+const rssEnd = rssMiB(child.pid);
+child.kill("SIGTERM");
+await child.status;
+
+console.log(
+  `machine: ${navigator.hardwareConcurrency} cores, load average ${loadAverage()} (the load client runs here too)`,
+);
+console.log(
+  `model ${MODEL}; ${BURST} concurrent importance requests (32 examples each), ${DRIPS} dripping connections`,
+);
+console.log(`server RSS: idle ${fmt(rssIdle)} MiB, peak ${fmt(peakRss)} MiB, end ${fmt(rssEnd)} MiB`);
+console.log(`burst: answered in ${fmt(burstMs)} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+console.log(
+  `burst latency ms: p50 ${fmt(pct(latencies, 50))}, p90 ${fmt(pct(latencies, 90))}, max ${
+    fmt(Math.max(...latencies))
+  }; past the ${DEADLINE_MS} ms deadline (+1 s): ${overDeadline}`,
+);
+console.log(
+  `GET /api/model: ${modelLatencies.length} probes, p50 ${fmt(pct(modelLatencies, 50))} ms, p99 ${
+    fmt(pct(modelLatencies, 99))
+  } ms, max ${fmt(Math.max(...modelLatencies))} ms, failures ${modelFailures}`,
+);
+console.log(
+  `drips: ${JSON.stringify(dripEnds)}; closed by the server after p50 ${fmt(pct(dripCloseMs, 50))} ms, max ${
+    fmt(Math.max(...dripCloseMs))
+  } ms`,
+);
+if (slowProbes.length) console.log(`GET /api/model over 100 ms: ${slowProbes.slice(0, 12).join(", ")}`);
+console.log(`drips started at ${(dripT0 / 1000).toFixed(1)} s, burst at ${(burstT0 / 1000).toFixed(1)} s`);
+const errors = serverLog.join("").split("\n").filter((l) => /error|trace|\s{4}at /i.test(l));
+console.log(`server log: ${errors.length} error lines${errors.length ? ` (first: ${errors[0]!.slice(0, 160)})` : ""}`);
