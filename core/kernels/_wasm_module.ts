@@ -5,116 +5,25 @@
  */
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_SIMD_WASM_BASE64 } from "./wasm/_embedded.ts";
 
-/** The raw exports of `assembly/index.ts`; pointers are byte offsets into `memory`. */
+/**
+ * The raw exports of `assembly/index.ts`; pointers are byte offsets into `memory`. The kernels themselves are
+ * looked up by the export names in `contract.ts` (and checked there by arity when bound); the helpers below are
+ * the only other exports.
+ */
 export interface KernelExports {
-  memory: WebAssembly.Memory;
+  readonly [name: string]: WebAssembly.ExportValue;
+  /** The instance's linear memory. */
+  readonly memory: WebAssembly.Memory;
+  /** First byte past the module's static data. */
   heap_base(): number;
+  /** Bytes of packed-panel scratch `matmul_forward` needs (its last argument). */
   matmul_scratch_bytes(): number;
-  matmul_forward(
-    out: number,
-    a: number,
-    b: number,
-    bias: number,
-    M: number,
-    K: number,
-    N: number,
-    flags: number,
-    scratch: number,
-  ): void;
-  attention_forward(
-    ctx: number,
-    probs: number,
-    q: number,
-    k: number,
-    v: number,
-    ldqkv: number,
-    keyMask: number,
-    headMask: number,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
-    causal: number,
-  ): void;
-  attention_backward(
-    dq: number,
-    dk: number,
-    dv: number,
-    dheadMask: number,
-    dctx: number,
-    probs: number,
-    q: number,
-    k: number,
-    v: number,
-    ldqkv: number,
-    headMask: number,
-    scratch: number,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
-  ): void;
-  layer_norm_forward(
-    out: number,
-    mean: number,
-    rstd: number,
-    inp: number,
-    weight: number,
-    bias: number,
-    rows: number,
-    C: number,
-    eps: number,
-  ): void;
-  layer_norm_backward(
-    dinp: number,
-    dweight: number,
-    dbias: number,
-    dout: number,
-    inp: number,
-    weight: number,
-    mean: number,
-    rstd: number,
-    rows: number,
-    C: number,
-  ): void;
+  /** The scalar erf the GELU kernels use (exported for its accuracy test). */
   erf(x: number): number;
-  gelu_erf_forward(out: number, inp: number, n: number): void;
-  gelu_erf_backward(dinp: number, inp: number, dout: number, n: number): void;
-  gelu_tanh_forward(out: number, inp: number, n: number): void;
-  gelu_tanh_backward(dinp: number, inp: number, dout: number, n: number): void;
-  tanh_forward(out: number, inp: number, n: number): void;
-  tanh_backward(dinp: number, out: number, dout: number, n: number): void;
-  softmax_forward(x: number, rows: number, cols: number): void;
-  cross_entropy_forward(losses: number, probs: number, logits: number, targets: number, rows: number, V: number): void;
-  cross_entropy_backward(dlogits: number, probs: number, targets: number, rows: number, V: number, scale: number): void;
-  embedding_forward(out: number, table: number, ids: number, rows: number, C: number): void;
-  embedding_backward(dtable: number, dout: number, ids: number, rows: number, C: number): void;
-  fill_forward(out: number, value: number, n: number): void;
-  copy_forward(out: number, a: number, n: number): void;
-  add_forward(out: number, a: number, b: number, n: number): void;
-  scale_forward(out: number, a: number, s: number, n: number): void;
-  bias_forward(out: number, a: number, bias: number, rows: number, cols: number): void;
-  bias_backward(dbias: number, dout: number, rows: number, cols: number): void;
-  sum_squares(x: number, n: number): number;
-  adamw_update(
-    param: number,
-    grad: number,
-    m: number,
-    v: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
-  dropout_forward(out: number, mask: number, inp: number, n: number, p: number, seed: number): void;
-  dropout_backward(dinp: number, mask: number, dout: number, n: number): void;
-  attention_entropy(out: number, probs: number, queryMask: number, B: number, H: number, T: number): void;
 }
+
+/** The exports of the module that are not contract kernels. */
+export const HELPER_EXPORTS: readonly string[] = ["memory", "heap_base", "matmul_scratch_bytes", "erf"];
 
 /** Which SIMD build: relaxed SIMD (fused multiply-add) or fixed-width SIMD only. */
 export type SimdKind = "relaxed" | "fixed";

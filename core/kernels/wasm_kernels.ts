@@ -1,14 +1,18 @@
 /**
  * The fast backend: the AssemblyScript kernels (`assembly/`) compiled to WASM SIMD, wrapped as
- * {@linkcode Kernels}. Each wrapper passes pointers and dimensions only; all float work happens in WASM.
+ * {@linkcode Kernels}. The methods are bound by walking the contract table (`contract.ts`): most are the WASM
+ * export itself, with no JS wrapper at all; the few that need one (matmul's scratch, GELU's variant) get a
+ * fixed-arity closure. Everything is checked once, when bound; calls pass pointers and dimensions only, and
+ * all float work happens in WASM.
  *
  * @module
  */
-import { instantiateKernels, relaxedSimdSupported, type SimdKind } from "./_wasm_module.ts";
-
-export type { SimdKind };
+import { instantiateKernels, type KernelExports, relaxedSimdSupported, type SimdKind } from "./_wasm_module.ts";
+import { type ContractKernels, GELU_KINDS, KERNEL_CONTRACT, KERNEL_NAMES, type KernelName } from "./contract.ts";
 import { createKernelMemory } from "./memory.ts";
 import type { Kernels } from "./types.ts";
+
+export type { SimdKind };
 
 /** Options for {@linkcode createWasmKernels}. */
 export interface WasmKernelsOptions {
@@ -41,43 +45,69 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
   const w = instantiateKernels(kind);
   const mem = createKernelMemory(w.memory, w.heap_base());
   // Fixed-size matmul scratch (packed panels), allocated first so no caller's mark/release can free it.
-  const matmulScratch = mem.alloc(w.matmul_scratch_bytes());
+  const tails = { matmulScratch: mem.alloc(w.matmul_scratch_bytes()) };
+  const kernels: Partial<Record<KernelName, unknown>> = {};
+  for (const name of KERNEL_NAMES) kernels[name] = bindKernel(w, name, tails);
   return {
     name: kind === "relaxed" ? "wasm-relaxed-simd" : "wasm-simd",
     mem,
-    fill: (out, value, n) => w.fill_forward(out, value, n),
-    copy: (out, a, n) => w.copy_forward(out, a, n),
-    add: (out, a, b, n) => w.add_forward(out, a, b, n),
-    scale: (out, a, s, n) => w.scale_forward(out, a, s, n),
-    addBias: (out, a, bias, rows, cols) => w.bias_forward(out, a, bias, rows, cols),
-    biasBackward: (dbias, dout, rows, cols) => w.bias_backward(dbias, dout, rows, cols),
-    matmul: (out, a, b, bias, M, K, N, flags) => w.matmul_forward(out, a, b, bias, M, K, N, flags, matmulScratch),
-    layerNormForward: (out, mean, rstd, inp, weight, bias, rows, C, eps) =>
-      w.layer_norm_forward(out, mean, rstd, inp, weight, bias, rows, C, eps),
-    layerNormBackward: (dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C) =>
-      w.layer_norm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C),
-    geluForward: (out, inp, n, kind) =>
-      kind === "erf" ? w.gelu_erf_forward(out, inp, n) : w.gelu_tanh_forward(out, inp, n),
-    geluBackward: (dinp, inp, dout, n, kind) =>
-      kind === "erf" ? w.gelu_erf_backward(dinp, inp, dout, n) : w.gelu_tanh_backward(dinp, inp, dout, n),
-    tanhForward: (out, inp, n) => w.tanh_forward(out, inp, n),
-    tanhBackward: (dinp, out, dout, n) => w.tanh_backward(dinp, out, dout, n),
-    softmaxRows: (x, rows, cols) => w.softmax_forward(x, rows, cols),
-    attentionForward: (ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal) =>
-      w.attention_forward(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal ? 1 : 0),
-    attentionBackward: (dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale) =>
-      w.attention_backward(dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale),
-    crossEntropyForward: (losses, probs, logits, targets, rows, V) =>
-      w.cross_entropy_forward(losses, probs, logits, targets, rows, V),
-    crossEntropyBackward: (dlogits, probs, targets, rows, V, scale) =>
-      w.cross_entropy_backward(dlogits, probs, targets, rows, V, scale),
-    embeddingForward: (out, table, ids, rows, C) => w.embedding_forward(out, table, ids, rows, C),
-    embeddingBackward: (dtable, dout, ids, rows, C) => w.embedding_backward(dtable, dout, ids, rows, C),
-    adamw: (param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
-      w.adamw_update(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step),
-    sumSquares: (x, n) => w.sum_squares(x, n),
-    dropoutForward: (out, mask, inp, n, p, seed) => w.dropout_forward(out, mask, inp, n, p, seed),
-    dropoutBackward: (dinp, mask, dout, n) => w.dropout_backward(dinp, mask, dout, n),
-    attentionEntropy: (out, probs, queryMask, B, H, T) => w.attention_entropy(out, probs, queryMask, B, H, T),
+    // Every name was bound above, each to a function of the arity and kinds its table row gives.
+    ...kernels as ContractKernels,
   };
+}
+
+/** A WASM export taking numbers (JS → WASM conversion does ToInt32 / f32 rounding). */
+type WasmFunction = (...args: (number | boolean)[]) => number | undefined;
+
+/**
+ * Binds one kernel of the contract to the instance's exports, checking once that each export exists and takes
+ * exactly the table's arguments (WASM functions report their parameter count as `length`).
+ */
+function bindKernel(w: KernelExports, name: KernelName, tails: { matmulScratch: number }): unknown {
+  const spec = KERNEL_CONTRACT[name];
+  const arity = spec.args.length;
+  if (typeof spec.wasm === "string") {
+    const extra = "wasmTail" in spec ? 1 : 0;
+    const fn = wasmExport(w, spec.wasm, name, arity + extra);
+    if (!("wasmTail" in spec)) return fn; // the export itself: no wrapper, no per-call cost
+    return appendArgument(fn, arity, tails[spec.wasmTail], name);
+  }
+  // A `gelu` argument picks the export and is not passed on; the table puts it last.
+  const last = spec.args[arity - 1];
+  if (last?.[1] !== "gelu") throw new Error(`Kernel "${name}" maps to several exports but has no last gelu argument`);
+  const byKind = Object.fromEntries(GELU_KINDS.map((g) => [g, wasmExport(w, spec.wasm[g], name, arity - 1)]));
+  return selectByLastArgument(byKind, arity, name);
+}
+
+function wasmExport(w: KernelExports, exportName: string, kernel: KernelName, params: number): WasmFunction {
+  const fn = w[exportName];
+  if (typeof fn !== "function") throw new Error(`WASM export "${exportName}" (kernel "${kernel}") is missing`);
+  if (fn.length !== params) {
+    throw new Error(`WASM export "${exportName}" takes ${fn.length} arguments, kernel "${kernel}" passes ${params}`);
+  }
+  return fn as WasmFunction;
+}
+
+// Fixed-arity closures rather than rest parameters, so a call allocates nothing; each arity the table needs has
+// its case, and a new one fails at binding time, not at a call.
+
+function appendArgument(fn: WasmFunction, arity: number, tail: number, kernel: KernelName): unknown {
+  switch (arity) {
+    case 8:
+      return (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) =>
+        fn(a, b, c, d, e, f, g, h, tail);
+    default:
+      throw new Error(`No ${arity}-argument wrapper to append the WASM tail of kernel "${kernel}"`);
+  }
+}
+
+function selectByLastArgument(byKind: Record<string, WasmFunction>, arity: number, kernel: KernelName): unknown {
+  switch (arity) {
+    case 4:
+      return (a: number, b: number, c: number, kind: string) => byKind[kind]!(a, b, c);
+    case 5:
+      return (a: number, b: number, c: number, d: number, kind: string) => byKind[kind]!(a, b, c, d);
+    default:
+      throw new Error(`No ${arity}-argument wrapper to select the WASM export of kernel "${kernel}"`);
+  }
 }
