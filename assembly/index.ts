@@ -1,4 +1,4 @@
-// Every kernel of the contract in core/kernels/types.ts, as *_forward / *_backward pairs (llm.c argument order:
+// Every kernel of the contract table in core/kernels/contract.ts, as *_forward / *_backward pairs (llm.c argument order:
 // outputs, saved values, inputs, dimensions). Pointers are byte offsets into this module's exported memory.
 
 export { matmul_forward, matmul_scratch_bytes } from "./matmul";
