@@ -62,7 +62,7 @@ function wasmFunctionTypes(bytes: Uint8Array): Map<string, { params: string[]; r
         const length = u32();
         const name = new TextDecoder().decode(bytes.subarray(at, at + length));
         at += length;
-        const kind = bytes[at++], index = u32();
+        const kind = bytes[at++]!, index = u32();
         if (kind === 0) exports.set(name, types[functionTypes[index]!]!);
       }
     }

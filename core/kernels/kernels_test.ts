@@ -18,7 +18,7 @@ function assertClose(label: string, actual: Float32Array | number, expected: Flo
   rms = Math.sqrt(rms / Math.max(1, e.length));
   let worst = 0, at = -1;
   for (let i = 0; i < e.length; i++) {
-    const excess = Math.abs(a[i] - e[i]) - (RTOL * (Math.abs(e[i]) + rms) + 1e-7);
+    const excess = Math.abs(a[i]! - e[i]!) - (RTOL * (Math.abs(e[i]!) + rms) + 1e-7);
     if (!(excess <= worst)) {
       worst = Number.isNaN(excess) ? Infinity : excess;
       at = i;
@@ -44,7 +44,7 @@ for (const simd of ["relaxed", "fixed"] as const) {
       const want = runCase(reference, c.run);
       const got = runCase(wasm, c.run);
       assert.deepEqual(Object.keys(got), Object.keys(want));
-      for (const key of Object.keys(want)) assertClose(key, got[key], want[key]);
+      for (const key of Object.keys(want)) assertClose(key, got[key]!, want[key]!);
     });
   }
 }

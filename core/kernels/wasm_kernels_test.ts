@@ -74,10 +74,10 @@ for (const simd of ["relaxed", "fixed"] as const) {
     const y = k.mem.f32(out, n), g = k.mem.f32(dinp, n);
     let worst = 0, worstG = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[i];
+      const xi = x[i]!;
       const cdf = 0.5 * (1 + erfReference(xi / Math.SQRT2));
-      worst = Math.max(worst, Math.abs(y[i] - xi * cdf));
-      worstG = Math.max(worstG, Math.abs(g[i] - (cdf + xi * Math.exp(-0.5 * xi * xi) / Math.sqrt(2 * Math.PI))));
+      worst = Math.max(worst, Math.abs(y[i]! - xi * cdf));
+      worstG = Math.max(worstG, Math.abs(g[i]! - (cdf + xi * Math.exp(-0.5 * xi * xi) / Math.sqrt(2 * Math.PI))));
     }
     assert.ok(worst < 1e-6, `max |gelu error| ${worst}`);
     assert.ok(worstG < 2e-6, `max |gelu' error| ${worstG}`);
@@ -93,9 +93,9 @@ for (const simd of ["relaxed", "fixed"] as const) {
     const y = k.mem.f32(out, n);
     let worst = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[i];
+      const xi = x[i]!;
       const e = 0.5 * xi * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (xi + 0.044715 * xi ** 3)));
-      worst = Math.max(worst, Math.abs(y[i] - e) / Math.max(1, Math.abs(e)));
+      worst = Math.max(worst, Math.abs(y[i]! - e) / Math.max(1, Math.abs(e)));
     }
     assert.ok(worst < 1e-6, `max gelu-tanh error ${worst}`);
     // softmax over a wide range of logits: relative error of each probability
@@ -103,14 +103,14 @@ for (const simd of ["relaxed", "fixed"] as const) {
     const p = k.mem.alloc(4 * cols);
     const v = k.mem.f32(p, cols);
     for (let j = 0; j < cols; j++) v[j] = -95 + j * 0.5;
-    const ref = [...v].map((s) => Math.exp(s - v[cols - 1]));
+    const ref = [...v].map((s) => Math.exp(s - v[cols - 1]!));
     const sum = ref.reduce((a, b) => a + b, 0);
     k.softmaxRows(p, 1, cols);
     const got = k.mem.f32(p, cols);
     for (let j = 0; j < cols; j++) {
-      const e = ref[j] / sum;
-      if (e > 1e-30) assert.ok(Math.abs(got[j] - e) <= 1e-6 * e, `softmax[${j}]: ${got[j]} vs ${e}`);
-      else assert.ok(got[j] <= 1e-30);
+      const e = ref[j]! / sum;
+      if (e > 1e-30) assert.ok(Math.abs(got[j]! - e) <= 1e-6 * e, `softmax[${j}]: ${got[j]} vs ${e}`);
+      else assert.ok(got[j]! <= 1e-30);
     }
   });
 
@@ -155,19 +155,19 @@ for (const simd of ["relaxed", "fixed"] as const) {
             scale,
           );
           return [ctx, B * T * H * D, probs, B * H * T * T, dq, n, dhm, H].reduce<Float32Array[]>((acc, _, i, arr) => {
-            if (i % 2 === 0) acc.push(k.mem.f32(arr[i], arr[i + 1]).slice());
+            if (i % 2 === 0) acc.push(k.mem.f32(arr[i]!, arr[i + 1]!).slice());
             return acc;
           }, []);
         });
         ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, t) => {
-          const a = outs[0][t], e = outs[1][t];
+          const a = outs[0]![t]!, e = outs[1]![t]!;
           let rms = 0;
           for (const x of e) rms += x * x;
           rms = Math.sqrt(rms / e.length);
           for (let i = 0; i < e.length; i++) {
             assert.ok(
-              Math.abs(a[i] - e[i]) <= 1e-5 * (Math.abs(e[i]) + rms) + 1e-7,
-              `${name}[${i}] (causal ${causal}): ${a[i]} vs ${e[i]}`,
+              Math.abs(a[i]! - e[i]!) <= 1e-5 * (Math.abs(e[i]!) + rms) + 1e-7,
+              `${name}[${i}] (causal ${causal}): ${a[i]!} vs ${e[i]!}`,
             );
           }
         });
