@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MatmulFlags } from "./contract.ts";
 
 /** A float array the reference math runs on. */
 export type Floats = Float32Array | Float64Array;
@@ -66,7 +67,8 @@ export function matmul(
   N: number,
   flags: number,
 ): void {
-  const transA = (flags & 1) !== 0, transB = (flags & 2) !== 0, accumulate = (flags & 4) !== 0;
+  const transA = (flags & MatmulFlags.TRANS_A) !== 0, transB = (flags & MatmulFlags.TRANS_B) !== 0;
+  const accumulate = (flags & MatmulFlags.ACCUMULATE) !== 0;
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = bias ? f[bias + j]! : 0;

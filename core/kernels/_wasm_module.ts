@@ -66,7 +66,7 @@ export function instantiateKernels(kind: SimdKind): KernelExports {
     module = new WebAssembly.Module(kernelsWasmBytes(kind));
     COMPILED.set(kind, module);
   }
-  return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+  return new WebAssembly.Instance(module, {}).exports as KernelExports;
 }
 
 // Compiled code is immutable and shareable: every instance gets its own memory, but they share one compile, so

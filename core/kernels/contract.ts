@@ -12,7 +12,15 @@
  */
 import type { Ptr } from "./types.ts";
 
-/** Bit flags for {@linkcode Kernels.matmul}; `assembly/_contract.ts` is generated from this object. */
+/**
+ * Bit flags for {@linkcode Kernels.matmul}: the one definition, `assembly/_contract.ts` is generated from it.
+ *
+ * @example Usage
+ * ```ts
+ * import { MatmulFlags } from "./contract.ts";
+ * const dW = MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE; // dW += dyᵀ·x
+ * ```
+ */
 export const MatmulFlags = {
   /** Read A as stored [K, M] (use Aᵀ). */
   TRANS_A: 1,
@@ -22,10 +30,27 @@ export const MatmulFlags = {
   ACCUMULATE: 4,
 } as const;
 
-/** Every bit {@linkcode MatmulFlags} defines, OR-ed: a `flags` argument must not set any other. */
+/**
+ * Every bit {@linkcode MatmulFlags} defines, OR-ed: a `flags` argument must not set any other.
+ *
+ * @example Usage
+ * ```ts
+ * import { MATMUL_FLAG_BITS } from "./contract.ts";
+ * const valid = (flags: number) => (flags & ~MATMUL_FLAG_BITS) === 0;
+ * valid(8); // false
+ * ```
+ */
 export const MATMUL_FLAG_BITS: number = Object.values(MatmulFlags).reduce((a, b) => a | b, 0);
 
-/** The GELU variants: `erf` is BERT's / OpenAI GPT's `gelu`, `tanh` is GPT-2's `gelu_new`. */
+/**
+ * The GELU variants: `erf` is BERT's / OpenAI GPT's `gelu`, `tanh` is GPT-2's `gelu_new`.
+ *
+ * @example Usage
+ * ```ts
+ * import { GELU_KINDS } from "./contract.ts";
+ * GELU_KINDS.includes("tanh"); // true
+ * ```
+ */
 export const GELU_KINDS = ["erf", "tanh"] as const;
 
 /** A GELU variant, one of {@linkcode GELU_KINDS}. */
@@ -73,7 +98,17 @@ export interface KernelSpec {
   readonly backward?: string;
 }
 
-/** The table itself. Method names, argument names and order are the ones of {@linkcode Kernels}. */
+/**
+ * The table itself. Method names, argument names and order are the ones of {@linkcode Kernels}.
+ *
+ * @example Usage
+ * ```ts
+ * import { KERNEL_CONTRACT } from "./contract.ts";
+ * const { args, backward } = KERNEL_CONTRACT.layerNormForward;
+ * args.map(([name, kind]) => `${name}:${kind}`); // ["out:out", "mean:save", "rstd:save", "inp:in", …]
+ * backward; // "layerNormBackward"
+ * ```
+ */
 export const KERNEL_CONTRACT = {
   // ---------------------------------------------------------------- elementwise
   fill: { args: [["out", "out"], ["value", "f32"], ["n", "i32"]], returns: "void", wasm: "fill_forward" },
@@ -285,10 +320,30 @@ export const KERNEL_CONTRACT = {
 /** The name of a kernel: a key of {@linkcode KERNEL_CONTRACT} and a method of {@linkcode Kernels}. */
 export type KernelName = keyof typeof KERNEL_CONTRACT;
 
-/** Every kernel name, in table order. */
+/**
+ * Every kernel name, in table order.
+ *
+ * @example Usage
+ * ```ts
+ * import { KERNEL_NAMES } from "./contract.ts";
+ * KERNEL_NAMES.includes("matmul"); // true
+ * ```
+ */
 export const KERNEL_NAMES: readonly KernelName[] = Object.keys(KERNEL_CONTRACT) as KernelName[];
 
-/** Whether an argument kind is a pointer (a byte offset into the kernel memory). */
+/**
+ * Whether an argument kind is a pointer (a byte offset into the kernel memory).
+ *
+ * @param kind An argument kind.
+ * @returns true for the pointer kinds, optional ones included.
+ *
+ * @example Usage
+ * ```ts
+ * import { isPointerKind } from "./contract.ts";
+ * isPointerKind("in?"); // true
+ * isPointerKind("f32"); // false
+ * ```
+ */
 export function isPointerKind(kind: ArgKind): kind is PointerKind | `${PointerKind}?` {
   return POINTER_KINDS.has(kind.endsWith("?") ? kind.slice(0, -1) : kind);
 }
@@ -300,6 +355,12 @@ const POINTER_KINDS: ReadonlySet<string> = new Set<PointerKind>(["out", "grad", 
  *
  * @param name A kernel.
  * @returns Its `save` arguments' names, in order (empty for kernels that save nothing).
+ *
+ * @example Usage
+ * ```ts
+ * import { savedArgs } from "./contract.ts";
+ * savedArgs("attentionForward"); // ["probs"]
+ * ```
  */
 export function savedArgs(name: KernelName): string[] {
   const args: readonly ArgSpec[] = KERNEL_CONTRACT[name].args;

@@ -2,6 +2,7 @@
 // (`_reference_math.ts` on Float64Arrays), forward kernels on hand-computed values.
 import assert from "node:assert/strict";
 import * as ref from "./_reference_math.ts";
+import { MatmulFlags } from "./contract.ts";
 import { seededRandom } from "./_kernel_cases.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 
@@ -58,11 +59,11 @@ Deno.test("matmul() backward formulas of y = x·Wᵀ + b match finite difference
   const x = A.alloc(rows * K), W = A.alloc(N * K), b = A.alloc(N), y = A.alloc(rows * N), dy = A.alloc(rows * N);
   const dx = A.alloc(rows * K, () => 0), dW = A.alloc(N * K, () => 0), db = A.alloc(N, () => 0);
   const loss = () => {
-    ref.matmul(A.f, y, x, W, b, rows, K, N, 2);
+    ref.matmul(A.f, y, x, W, b, rows, K, N, MatmulFlags.TRANS_B);
     return dotW(A, y, dy, rows * N);
   };
-  ref.matmul(A.f, dx, dy, W, 0, rows, N, K, 4); // dx += dy·W
-  ref.matmul(A.f, dW, dy, x, 0, N, rows, K, 1 | 4); // dW += dyᵀ·x
+  ref.matmul(A.f, dx, dy, W, 0, rows, N, K, MatmulFlags.ACCUMULATE); // dx += dy·W
+  ref.matmul(A.f, dW, dy, x, 0, N, rows, K, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE); // dW += dyᵀ·x
   ref.biasBackward(A.f, db, dy, rows, N);
   checkGrad(A, "dx", x, rows * K, dx, loss);
   checkGrad(A, "dW", W, N * K, dW, loss);

@@ -51,7 +51,8 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
   return {
     name: kind === "relaxed" ? "wasm-relaxed-simd" : "wasm-simd",
     mem,
-    // Every name was bound above, each to a function of the arity and kinds its table row gives.
+    // Every name was bound above to its export(s) with the table's arity; contract_test.ts checks the exports'
+    // parameter types against the table's kinds.
     ...kernels as ContractKernels,
   };
 }
