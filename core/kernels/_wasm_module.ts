@@ -1,8 +1,10 @@
 /**
- * Instantiates the embedded kernel binaries (internal: `wasm_kernels.ts` wraps the exports as {@linkcode Kernels}).
+ * Instantiates the embedded kernel binaries and binds their exports to the contract table (internal:
+ * `wasm_kernels.ts` puts the two together as {@linkcode Kernels}).
  *
  * @module
  */
+import { type ContractKernels, GELU_KINDS, KERNEL_CONTRACT, KERNEL_NAMES, type KernelName } from "./contract.ts";
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_SIMD_WASM_BASE64 } from "./wasm/_embedded.ts";
 
 /**
@@ -72,3 +74,83 @@ export function instantiateKernels(kind: SimdKind): KernelExports {
 // Compiled code is immutable and shareable: every instance gets its own memory, but they share one compile, so
 // V8's tier-up to optimised code (which happens per module) is paid once per process, not once per model.
 const COMPILED = new Map<SimdKind, WebAssembly.Module>();
+
+/** A WASM export taking numbers (JS → WASM conversion does ToInt32 / f32 rounding). */
+type WasmFunction = (...args: (number | boolean)[]) => number | undefined;
+
+/** Values the instance passes to WASM exports after the contract's arguments (see `wasmTail` in the table). */
+export interface WasmTails {
+  /** The instance's fixed packed-panel scratch for `matmul_forward` ({@linkcode KernelExports.matmul_scratch_bytes}). */
+  readonly matmulScratch: number;
+}
+
+/**
+ * Binds every kernel of the contract table to an instance's exports. Kernels whose export takes exactly the
+ * table's arguments are the export itself (no JS wrapper); matmul (scratch appended) and GELU (export picked by
+ * kind) get a fixed-arity closure.
+ *
+ * @param w The instance's exports.
+ * @param tails The values appended for rows with a `wasmTail`.
+ * @returns Every kernel of the table.
+ * @throws {Error} If an export is missing or takes another number of arguments than its row gives.
+ */
+export function bindWasmKernels(w: KernelExports, tails: WasmTails): ContractKernels {
+  const kernels: Partial<Record<KernelName, unknown>> = {};
+  for (const name of KERNEL_NAMES) kernels[name] = bindKernel(w, name, tails);
+  // Every name is now bound to its export(s) with the table's arity; contract_test.ts checks the exports'
+  // parameter types against the table's kinds.
+  return kernels as ContractKernels;
+}
+
+/**
+ * Binds one kernel of the contract to the instance's exports, checking once that each export exists and takes
+ * exactly the table's arguments (WASM functions report their parameter count as `length`).
+ */
+function bindKernel(w: KernelExports, name: KernelName, tails: WasmTails): unknown {
+  const spec = KERNEL_CONTRACT[name];
+  const arity = spec.args.length;
+  if (typeof spec.wasm === "string") {
+    const extra = "wasmTail" in spec ? 1 : 0;
+    const fn = wasmExport(w, spec.wasm, name, arity + extra);
+    if (!("wasmTail" in spec)) return fn; // the export itself: no wrapper, no per-call cost
+    return appendArgument(fn, arity, tails[spec.wasmTail], name);
+  }
+  // A `gelu` argument picks the export and is not passed on; the table puts it last.
+  const last = spec.args[arity - 1];
+  if (last?.[1] !== "gelu") throw new Error(`Kernel "${name}" maps to several exports but has no last gelu argument`);
+  const byKind = Object.fromEntries(GELU_KINDS.map((g) => [g, wasmExport(w, spec.wasm[g], name, arity - 1)]));
+  return selectByLastArgument(byKind, arity, name);
+}
+
+function wasmExport(w: KernelExports, exportName: string, kernel: KernelName, params: number): WasmFunction {
+  const fn = w[exportName];
+  if (typeof fn !== "function") throw new Error(`WASM export "${exportName}" (kernel "${kernel}") is missing`);
+  if (fn.length !== params) {
+    throw new Error(`WASM export "${exportName}" takes ${fn.length} arguments, kernel "${kernel}" passes ${params}`);
+  }
+  return fn as WasmFunction;
+}
+
+// Fixed-arity closures rather than rest parameters, so a call allocates nothing; each arity the table needs has
+// its case, and a new one fails at binding time, not at a call.
+
+function appendArgument(fn: WasmFunction, arity: number, tail: number, kernel: KernelName): unknown {
+  switch (arity) {
+    case 8:
+      return (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) =>
+        fn(a, b, c, d, e, f, g, h, tail);
+    default:
+      throw new Error(`No ${arity}-argument wrapper to append the WASM tail of kernel "${kernel}"`);
+  }
+}
+
+function selectByLastArgument(byKind: Record<string, WasmFunction>, arity: number, kernel: KernelName): unknown {
+  switch (arity) {
+    case 4:
+      return (a: number, b: number, c: number, kind: string) => byKind[kind]!(a, b, c);
+    case 5:
+      return (a: number, b: number, c: number, d: number, kind: string) => byKind[kind]!(a, b, c, d);
+    default:
+      throw new Error(`No ${arity}-argument wrapper to select the WASM export of kernel "${kernel}"`);
+  }
+}

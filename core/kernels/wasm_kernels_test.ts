@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { erfReference } from "./_reference_math.ts";
-import { instantiateKernels, kernelsWasmBytes } from "./_wasm_module.ts";
+import { bindWasmKernels, instantiateKernels, type KernelExports, kernelsWasmBytes } from "./_wasm_module.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";
 import { MatmulFlags } from "./types.ts";
@@ -25,6 +25,28 @@ for (const kind of ["relaxed", "fixed"] as const) {
     assert.ok(Number.isNaN(w.erf(NaN)));
   });
 }
+
+Deno.test("bindWasmKernels() uses an export itself wherever the table needs no wrapper", () => {
+  const w = instantiateKernels("relaxed");
+  const k = bindWasmKernels(w, { matmulScratch: 64 });
+  assert.equal(k.fill, w.fill_forward);
+  assert.equal(k.attentionForward, w.attention_forward); // `causal` reaches WASM as i32 by JS ToInt32
+  assert.equal(k.sumSquares, w.sum_squares);
+  assert.notEqual(k.matmul, w.matmul_forward); // appends the scratch
+  assert.notEqual(k.geluForward, w.gelu_erf_forward); // picks the export by kind
+});
+
+Deno.test("bindWasmKernels() refuses a missing export or one of another arity, naming both", () => {
+  const w = instantiateKernels("fixed");
+  const without = (name: string) => Object.fromEntries(Object.entries(w).filter(([e]) => e !== name)) as KernelExports;
+  assert.throws(() => bindWasmKernels(without("tanh_backward"), { matmulScratch: 64 }), {
+    message: 'WASM export "tanh_backward" (kernel "tanhBackward") is missing',
+  });
+  const wrong = { ...w, gelu_tanh_forward: (_out: number, _inp: number) => {} } as KernelExports;
+  assert.throws(() => bindWasmKernels(wrong, { matmulScratch: 64 }), {
+    message: 'WASM export "gelu_tanh_forward" takes 2 arguments, kernel "geluForward" passes 3',
+  });
+});
 
 Deno.test("createWasmKernels() picks relaxed SIMD where the engine validates it", () => {
   const k = createWasmKernels();
