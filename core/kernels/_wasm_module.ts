@@ -80,7 +80,7 @@ type WasmFunction = (...args: (number | boolean)[]) => number | undefined;
 
 /** Values the instance passes to WASM exports after the contract's arguments (see `wasmTail` in the table). */
 export interface WasmTails {
-  /** The instance's fixed packed-panel scratch for `matmul_forward` ({@linkcode KernelExports.matmul_scratch_bytes}). */
+  /** The instance's fixed packed-panel scratch for `matmul_forward` (`matmul_scratch_bytes()` bytes). */
   readonly matmulScratch: number;
 }
 
