@@ -31,11 +31,11 @@ function dropoutOnce(k: Kernels, n: number, p: number, seed: number) {
 }
 
 const reference = createReferenceKernels();
+/** (n, p, seed) of each bit-exact dropout comparison. */
+const DROPOUT_CASES = [[1, 0.5, 0], [7, 0.1, 42], [33, 0.3, 0xffffffff], [1000, 0.9, 12345], [13, 0, 3]] as const;
 for (const simd of ["relaxed", "fixed"] as const) {
   const wasm = createWasmKernels({ simd });
-  for (
-    const [n, p, seed] of [[1, 0.5, 0], [7, 0.1, 42], [33, 0.3, 0xffffffff], [1000, 0.9, 12345], [13, 0, 3]] as const
-  ) {
+  for (const [n, p, seed] of DROPOUT_CASES) {
     Deno.test(`[${wasm.name}] dropoutForward() and dropoutBackward() match the reference bit for bit (n=${n} p=${p})`, () => {
       const want = dropoutOnce(reference, n, p, seed);
       const got = dropoutOnce(wasm, n, p, seed);
