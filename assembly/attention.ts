@@ -7,10 +7,7 @@
 import { gemm, MATMUL_SCRATCH_BYTES } from "./matmul";
 import { expShift, scaleInPlace } from "./softmax";
 import { hmax } from "./simd";
-
-const TRANS_A: i32 = 1;
-const TRANS_B: i32 = 2;
-const ACCUMULATE: i32 = 4;
+import { ACCUMULATE, TRANS_A, TRANS_B } from "./_contract"; // generated from core/kernels/contract.ts
 
 const GEMM_SCRATCH: usize = memory.data(MATMUL_SCRATCH_BYTES, 64);
 

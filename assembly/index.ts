@@ -1,5 +1,5 @@
-// Every kernel of the contract in core/kernels/types.ts, as *_forward / *_backward pairs (llm.c argument order:
-// outputs, saved values, inputs, dimensions). Pointers are byte offsets into this module's exported memory.
+// Every kernel of the contract table in core/kernels/contract.ts, as *_forward / *_backward pairs (llm.c argument
+// order: outputs, saved values, inputs, dimensions). Pointers are byte offsets into this module's exported memory.
 
 export { matmul_forward, matmul_scratch_bytes } from "./matmul";
 export { attention_forward, attention_backward } from "./attention";

@@ -17,10 +17,7 @@
 // per k sit in rows 3–12 KB apart, which thrash L1 sets.)
 
 import { madd, transpose4Store } from "./simd";
-
-const TRANS_A: i32 = 1;
-const TRANS_B: i32 = 2;
-const ACCUMULATE: i32 = 4;
+import { ACCUMULATE, TRANS_A, TRANS_B } from "./_contract"; // generated from core/kernels/contract.ts
 
 const MR: i32 = 6;
 const NR: i32 = 8;

@@ -38,11 +38,11 @@ async function interleavedMedians(fns: (() => unknown)[]): Promise<number[]> {
   for (let r = 0; r < ROUNDS; r++) {
     for (let i = 0; i < fns.length; i++) {
       const t = performance.now();
-      await fns[i]();
-      times[i].push(performance.now() - t);
+      await fns[i]!();
+      times[i]!.push(performance.now() - t);
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]);
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]!);
 }
 
 function fillRandom(a: Float32Array): void {
@@ -81,10 +81,10 @@ export async function benchMatmul(): Promise<BenchRow[]> {
     }
     const ms = await interleavedMedians(fns);
     await session.release();
-    const ortGflops = flops / ms[0] / 1e6;
+    const ortGflops = flops / ms[0]! / 1e6;
     names.forEach((name, i) => {
-      const gflops = flops / ms[i] / 1e6;
-      rows.push({ name, shape, ms: ms[i], gflops, ratioVsOrt: gflops / ortGflops });
+      const gflops = flops / ms[i]! / 1e6;
+      rows.push({ name, shape, ms: ms[i]!, gflops, ratioVsOrt: gflops / ortGflops });
     });
   }
   console.log(

@@ -59,8 +59,8 @@ export function permutation(n: number, seed: number): Int32Array {
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
+    const t = p[i]!;
+    p[i] = p[j]!;
     p[j] = t;
   }
   return p;

@@ -173,7 +173,7 @@ function activationCases(): KernelCase[] {
       cases.push({
         name: `geluForward() and geluBackward() handle the ${kind} form with n=${n}, in place`,
         run(k, rnd) {
-          const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i] : 6 * rnd()));
+          const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i]! : 6 * rnd()));
           const out = floats(k, n, rnd), dout = floats(k, n, rnd), dinp = floats(k, n, rnd);
           k.geluForward(out, inp, n, kind);
           k.geluBackward(dinp, inp, dout, n, kind);
@@ -186,7 +186,7 @@ function activationCases(): KernelCase[] {
     cases.push({
       name: `tanhForward() and tanhBackward() handle n=${n}`,
       run(k, rnd) {
-        const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i] : 4 * rnd()));
+        const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i]! : 4 * rnd()));
         const out = floats(k, n, rnd), dout = floats(k, n, rnd), dinp = floats(k, n, rnd);
         k.tanhForward(out, inp, n);
         k.tanhBackward(dinp, out, dout, n);
@@ -222,7 +222,7 @@ interface AttentionSetup {
 function attentionCases(): KernelCase[] {
   const setups: AttentionSetup[] = [];
   const base = { fused: false, causal: false, padding: false, headMask: false, fullyMasked: false };
-  for (const [B, T, H, D] of [[1, 1, 1, 1], [2, 5, 3, 7], [2, 13, 4, 8], [1, 33, 2, 16], [3, 7, 2, 5]]) {
+  for (const [B, T, H, D] of [[1, 1, 1, 1], [2, 5, 3, 7], [2, 13, 4, 8], [1, 33, 2, 16], [3, 7, 2, 5]] as const) {
     setups.push({ ...base, B, T, H, D });
     setups.push({ ...base, B, T, H, D, fused: true, causal: true });
     setups.push({ ...base, B, T, H, D, padding: true, headMask: true });
@@ -268,7 +268,7 @@ function attentionCases(): KernelCase[] {
           })
           : 0;
         const hm = [1, 0, 0.5, -1.5];
-        const headMask = s.headMask ? floats(k, H, rnd, (h) => hm[h % 4]) : 0;
+        const headMask = s.headMask ? floats(k, H, rnd, (h) => hm[h % 4]!) : 0;
         const ctx = floats(k, B * T * HD, rnd), probs = floats(k, B * H * T * T, rnd);
         const scale = 1 / Math.sqrt(D);
         k.attentionForward(ctx, probs, q, kk, v, ld, keyMask, headMask, B, T, H, D, scale, s.causal);

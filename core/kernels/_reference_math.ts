@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MatmulFlags } from "./contract.ts";
 
 /** A float array the reference math runs on. */
 export type Floats = Float32Array | Float64Array;
@@ -30,28 +31,28 @@ export function fill(f: Floats, out: number, value: number, n: number): void {
 }
 
 export function copy(f: Floats, out: number, a: number, n: number): void {
-  for (let i = 0; i < n; i++) f[out + i] = f[a + i];
+  for (let i = 0; i < n; i++) f[out + i] = f[a + i]!;
 }
 
 export function add(f: Floats, out: number, a: number, b: number, n: number): void {
-  for (let i = 0; i < n; i++) f[out + i] = f[a + i] + f[b + i];
+  for (let i = 0; i < n; i++) f[out + i] = f[a + i]! + f[b + i]!;
 }
 
 export function scale(f: Floats, out: number, a: number, s: number, n: number): void {
-  for (let i = 0; i < n; i++) f[out + i] = f[a + i] * s;
+  for (let i = 0; i < n; i++) f[out + i] = f[a + i]! * s;
 }
 
 export function addBias(f: Floats, out: number, a: number, bias: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) f[out + r * cols + c] = f[a + r * cols + c] + f[bias + c];
+    for (let c = 0; c < cols; c++) f[out + r * cols + c] = f[a + r * cols + c]! + f[bias + c]!;
   }
 }
 
 export function biasBackward(f: Floats, dbias: number, dout: number, rows: number, cols: number): void {
   for (let c = 0; c < cols; c++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) s += f[dout + r * cols + c];
-    f[dbias + c] += s;
+    for (let r = 0; r < rows; r++) s += f[dout + r * cols + c]!;
+    f[dbias + c]! += s;
   }
 }
 
@@ -66,16 +67,17 @@ export function matmul(
   N: number,
   flags: number,
 ): void {
-  const transA = (flags & 1) !== 0, transB = (flags & 2) !== 0, accumulate = (flags & 4) !== 0;
+  const transA = (flags & MatmulFlags.TRANS_A) !== 0, transB = (flags & MatmulFlags.TRANS_B) !== 0;
+  const accumulate = (flags & MatmulFlags.ACCUMULATE) !== 0;
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let s = bias ? f[bias + j] : 0;
+      let s = bias ? f[bias + j]! : 0;
       for (let k = 0; k < K; k++) {
-        const av = transA ? f[a + k * M + i] : f[a + i * K + k];
-        const bv = transB ? f[b + j * K + k] : f[b + k * N + j];
+        const av = transA ? f[a + k * M + i]! : f[a + i * K + k]!;
+        const bv = transB ? f[b + j * K + k]! : f[b + k * N + j]!;
         s += av * bv;
       }
-      f[out + i * N + j] = accumulate ? f[out + i * N + j] + s : s;
+      f[out + i * N + j] = accumulate ? f[out + i * N + j]! + s : s;
     }
   }
 }
@@ -95,13 +97,13 @@ export function layerNormForward(
   for (let r = 0; r < rows; r++) {
     const x = inp + r * C, y = out + r * C;
     let m = 0;
-    for (let i = 0; i < C; i++) m += f[x + i];
+    for (let i = 0; i < C; i++) m += f[x + i]!;
     m /= C;
     let v = 0;
-    for (let i = 0; i < C; i++) v += (f[x + i] - m) ** 2;
+    for (let i = 0; i < C; i++) v += (f[x + i]! - m) ** 2;
     v /= C;
     const rs = 1 / Math.sqrt(v + eps);
-    for (let i = 0; i < C; i++) f[y + i] = (f[x + i] - m) * rs * f[weight + i] + f[bias + i];
+    for (let i = 0; i < C; i++) f[y + i] = (f[x + i]! - m) * rs * f[weight + i]! + f[bias + i]!;
     f[mean + r] = m;
     f[rstd + r] = rs;
   }
@@ -122,22 +124,22 @@ export function layerNormBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     const x = inp + r * C, dy = dout + r * C, dx = dinp + r * C;
-    const m = f[mean + r], rs = f[rstd + r];
+    const m = f[mean + r]!, rs = f[rstd + r]!;
     let dnormMean = 0, dnormNormMean = 0;
     for (let i = 0; i < C; i++) {
-      const norm = (f[x + i] - m) * rs;
-      const dnorm = f[weight + i] * f[dy + i];
+      const norm = (f[x + i]! - m) * rs;
+      const dnorm = f[weight + i]! * f[dy + i]!;
       dnormMean += dnorm;
       dnormNormMean += dnorm * norm;
     }
     dnormMean /= C;
     dnormNormMean /= C;
     for (let i = 0; i < C; i++) {
-      const norm = (f[x + i] - m) * rs;
-      const dnorm = f[weight + i] * f[dy + i];
-      f[dbias + i] += f[dy + i];
-      f[dweight + i] += norm * f[dy + i];
-      f[dx + i] += (dnorm - dnormMean - norm * dnormNormMean) * rs;
+      const norm = (f[x + i]! - m) * rs;
+      const dnorm = f[weight + i]! * f[dy + i]!;
+      f[dbias + i]! += f[dy + i]!;
+      f[dweight + i]! += norm * f[dy + i]!;
+      f[dx + i]! += (dnorm - dnormMean - norm * dnormNormMean) * rs;
     }
   }
 }
@@ -146,7 +148,7 @@ const TANH_C = Math.sqrt(2 / Math.PI);
 
 export function geluForward(f: Floats, out: number, inp: number, n: number, kind: "erf" | "tanh"): void {
   for (let i = 0; i < n; i++) {
-    const x = f[inp + i];
+    const x = f[inp + i]!;
     f[out + i] = kind === "erf"
       ? 0.5 * x * (1 + erfReference(x / Math.SQRT2))
       : 0.5 * x * (1 + Math.tanh(TANH_C * (x + 0.044715 * x ** 3)));
@@ -162,7 +164,7 @@ export function geluBackward(
   kind: "erf" | "tanh",
 ): void {
   for (let i = 0; i < n; i++) {
-    const x = f[inp + i];
+    const x = f[inp + i]!;
     let g: number;
     if (kind === "erf") {
       g = 0.5 * (1 + erfReference(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
@@ -170,30 +172,30 @@ export function geluBackward(
       const t = Math.tanh(TANH_C * (x + 0.044715 * x ** 3));
       g = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * TANH_C * (1 + 3 * 0.044715 * x * x);
     }
-    f[dinp + i] += g * f[dout + i];
+    f[dinp + i]! += g * f[dout + i]!;
   }
 }
 
 export function tanhForward(f: Floats, out: number, inp: number, n: number): void {
-  for (let i = 0; i < n; i++) f[out + i] = Math.tanh(f[inp + i]);
+  for (let i = 0; i < n; i++) f[out + i] = Math.tanh(f[inp + i]!);
 }
 
 export function tanhBackward(f: Floats, dinp: number, out: number, dout: number, n: number): void {
-  for (let i = 0; i < n; i++) f[dinp + i] += (1 - f[out + i] ** 2) * f[dout + i];
+  for (let i = 0; i < n; i++) f[dinp + i]! += (1 - f[out + i]! ** 2) * f[dout + i]!;
 }
 
 export function softmaxRows(f: Floats, x: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const p = x + r * cols;
     let m = -Infinity;
-    for (let i = 0; i < cols; i++) m = Math.max(m, f[p + i]);
+    for (let i = 0; i < cols; i++) m = Math.max(m, f[p + i]!);
     const e: number[] = [];
     let s = 0;
     for (let i = 0; i < cols; i++) {
-      e.push(Math.exp(f[p + i] - m));
-      s += e[i];
+      e.push(Math.exp(f[p + i]! - m));
+      s += e[i]!;
     }
-    for (let i = 0; i < cols; i++) f[p + i] = e[i] / s;
+    for (let i = 0; i < cols; i++) f[p + i] = e[i]! / s;
   }
 }
 
@@ -216,7 +218,7 @@ export function attentionForward(
 ): void {
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      const m = headMask ? f[headMask + h] : 1;
+      const m = headMask ? f[headMask + h]! : 1;
       for (let i = 0; i < T; i++) {
         const allowed: boolean[] = [];
         const scores: number[] = [];
@@ -224,7 +226,7 @@ export function attentionForward(
           allowed.push((!keyMask || f[keyMask + b * T + j] !== 0) && (!causal || j <= i));
           let s = 0;
           for (let d = 0; d < D; d++) {
-            s += f[q + (b * T + i) * ldqkv + h * D + d] * f[k + (b * T + j) * ldqkv + h * D + d];
+            s += f[q + (b * T + i) * ldqkv + h * D + d]! * f[k + (b * T + j) * ldqkv + h * D + d]!;
           }
           scores.push(scale * s);
         }
@@ -233,15 +235,15 @@ export function attentionForward(
           p.fill(1 / T);
         } else {
           let mx = -Infinity;
-          for (let j = 0; j < T; j++) if (allowed[j]) mx = Math.max(mx, scores[j]);
+          for (let j = 0; j < T; j++) if (allowed[j]) mx = Math.max(mx, scores[j]!);
           let sum = 0;
-          for (let j = 0; j < T; j++) if (allowed[j]) sum += p[j] = Math.exp(scores[j] - mx);
-          for (let j = 0; j < T; j++) p[j] /= sum;
+          for (let j = 0; j < T; j++) if (allowed[j]) sum += p[j] = Math.exp(scores[j]! - mx);
+          for (let j = 0; j < T; j++) p[j]! /= sum;
         }
-        for (let j = 0; j < T; j++) f[probs + ((b * H + h) * T + i) * T + j] = p[j];
+        for (let j = 0; j < T; j++) f[probs + ((b * H + h) * T + i) * T + j] = p[j]!;
         for (let d = 0; d < D; d++) {
           let s = 0;
-          for (let j = 0; j < T; j++) s += m * p[j] * f[v + (b * T + j) * ldqkv + h * D + d];
+          for (let j = 0; j < T; j++) s += m * p[j]! * f[v + (b * T + j) * ldqkv + h * D + d]!;
           f[ctx + (b * T + i) * H * D + h * D + d] = s;
         }
       }
@@ -270,33 +272,33 @@ export function attentionBackward(
 ): void {
   const at = (base: number, b: number, t: number, h: number, d: number) => base + (b * T + t) * ldqkv + h * D + d;
   for (let h = 0; h < H; h++) {
-    const m = headMask ? f[headMask + h] : 1;
+    const m = headMask ? f[headMask + h]! : 1;
     let dm = 0;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < T; i++) {
-        const P = (j: number) => f[probs + ((b * H + h) * T + i) * T + j];
+        const P = (j: number) => f[probs + ((b * H + h) * T + i) * T + j]!;
         // dP'[j] = dctx_i · v_j  (P' = m·P is what multiplies v).
         const dPp: number[] = [];
         for (let j = 0; j < T; j++) {
           let s = 0;
-          for (let d = 0; d < D; d++) s += f[dctx + (b * T + i) * H * D + h * D + d] * f[at(v, b, j, h, d)];
+          for (let d = 0; d < D; d++) s += f[dctx + (b * T + i) * H * D + h * D + d]! * f[at(v, b, j, h, d)]!;
           dPp.push(s);
           dm += s * P(j);
-          for (let d = 0; d < D; d++) f[at(dv, b, j, h, d)] += m * P(j) * f[dctx + (b * T + i) * H * D + h * D + d];
+          for (let d = 0; d < D; d++) f[at(dv, b, j, h, d)]! += m * P(j) * f[dctx + (b * T + i) * H * D + h * D + d]!;
         }
         // softmax backward: dS[j] = P[j]·(dP[j] − Σ_l P[l]·dP[l]) with dP = m·dP'.
         let dot = 0;
-        for (let j = 0; j < T; j++) dot += P(j) * m * dPp[j];
+        for (let j = 0; j < T; j++) dot += P(j) * m * dPp[j]!;
         for (let j = 0; j < T; j++) {
-          const dS = P(j) * (m * dPp[j] - dot) * scale;
+          const dS = P(j) * (m * dPp[j]! - dot) * scale;
           for (let d = 0; d < D; d++) {
-            f[at(dq, b, i, h, d)] += dS * f[at(k, b, j, h, d)];
-            f[at(dk, b, j, h, d)] += dS * f[at(q, b, i, h, d)];
+            f[at(dq, b, i, h, d)]! += dS * f[at(k, b, j, h, d)]!;
+            f[at(dk, b, j, h, d)]! += dS * f[at(q, b, i, h, d)]!;
           }
         }
       }
     }
-    if (dheadMask) f[dheadMask + h] += dm;
+    if (dheadMask) f[dheadMask + h]! += dm;
   }
 }
 
@@ -313,12 +315,12 @@ export function crossEntropyForward(
   for (let r = 0; r < rows; r++) {
     const x = logits + r * V;
     let m = -Infinity;
-    for (let i = 0; i < V; i++) m = Math.max(m, f[x + i]);
+    for (let i = 0; i < V; i++) m = Math.max(m, f[x + i]!);
     let s = 0;
-    for (let i = 0; i < V; i++) s += Math.exp(f[x + i] - m);
-    const t = ints[targets + r];
-    const loss = t >= 0 ? Math.log(s) - (f[x + t] - m) : 0;
-    for (let i = 0; i < V; i++) f[probs + r * V + i] = Math.exp(f[x + i] - m) / s;
+    for (let i = 0; i < V; i++) s += Math.exp(f[x + i]! - m);
+    const t = ints[targets + r]!;
+    const loss = t >= 0 ? Math.log(s) - (f[x + t]! - m) : 0;
+    for (let i = 0; i < V; i++) f[probs + r * V + i] = Math.exp(f[x + i]! - m) / s;
     f[losses + r] = loss;
   }
 }
@@ -334,9 +336,9 @@ export function crossEntropyBackward(
   scale: number,
 ): void {
   for (let r = 0; r < rows; r++) {
-    const t = ints[targets + r];
+    const t = ints[targets + r]!;
     if (t < 0) continue;
-    for (let i = 0; i < V; i++) f[dlogits + r * V + i] += scale * (f[probs + r * V + i] - (i === t ? 1 : 0));
+    for (let i = 0; i < V; i++) f[dlogits + r * V + i]! += scale * (f[probs + r * V + i]! - (i === t ? 1 : 0));
   }
 }
 
@@ -350,7 +352,7 @@ export function embeddingForward(
   C: number,
 ): void {
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < C; c++) f[out + r * C + c] = f[table + ints[ids + r] * C + c];
+    for (let c = 0; c < C; c++) f[out + r * C + c] = f[table + ints[ids + r]! * C + c]!;
   }
 }
 
@@ -364,7 +366,7 @@ export function embeddingBackward(
   C: number,
 ): void {
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < C; c++) f[dtable + ints[ids + r] * C + c] += f[dout + r * C + c];
+    for (let c = 0; c < C; c++) f[dtable + ints[ids + r]! * C + c]! += f[dout + r * C + c]!;
   }
 }
 
@@ -384,11 +386,11 @@ export function adamw(
 ): void {
   const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
   for (let i = 0; i < n; i++) {
-    const g = f[grad + i];
-    let p = f[param + i];
+    const g = f[grad + i]!;
+    let p = f[param + i]!;
     p -= lr * weightDecay * p;
-    const mm = beta1 * f[m + i] + (1 - beta1) * g;
-    const vv = beta2 * f[v + i] + (1 - beta2) * g * g;
+    const mm = beta1 * f[m + i]! + (1 - beta1) * g;
+    const vv = beta2 * f[v + i]! + (1 - beta2) * g * g;
     p -= lr * (mm / bc1) / (Math.sqrt(vv / bc2) + eps);
     f[m + i] = mm;
     f[v + i] = vv;
@@ -398,7 +400,7 @@ export function adamw(
 
 export function sumSquares(f: Floats, x: number, n: number): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += f[x + i] * f[x + i];
+  for (let i = 0; i < n; i++) s += f[x + i]! * f[x + i]!;
   return s;
 }
 
@@ -428,13 +430,13 @@ export function dropoutForward(
     const h = mix32((mix32((i ^ key) >>> 0) + key) >>> 0);
     const m = h >>> 8 >= threshold ? scale : 0;
     f[mask + i] = m;
-    f[out + i] = f[inp + i] * m;
+    f[out + i] = f[inp + i]! * m;
   }
 }
 
 /** Dropout backward: dinp += dout · mask. */
 export function dropoutBackward(f: Floats, dinp: number, mask: number, dout: number, n: number): void {
-  for (let i = 0; i < n; i++) f[dinp + i] += Math.fround(f[dout + i] * f[mask + i]); // the f32 product, as SIMD
+  for (let i = 0; i < n; i++) f[dinp + i]! += Math.fround(f[dout + i]! * f[mask + i]!); // the f32 product, as SIMD
 }
 
 /** Attention entropy per head, accumulated into out[h] (f64 sums). `queryMask` -1 = all queries. */
@@ -455,12 +457,12 @@ export function attentionEntropy(
         const row = probs + ((b * H + h) * T + i) * T;
         let e = 0;
         for (let j = 0; j < T; j++) {
-          const p = f[row + j];
+          const p = f[row + j]!;
           if (p > 0) e -= p * Math.log(p);
         }
         acc += e;
       }
     }
-    f[out + h] = f[out + h] + acc;
+    f[out + h] = f[out + h]! + acc;
   }
 }

@@ -1,120 +1,31 @@
 /**
- * Instantiates the embedded kernel binaries (internal: `wasm_kernels.ts` wraps the exports as {@linkcode Kernels}).
+ * Instantiates the embedded kernel binaries and binds their exports to the contract table (internal:
+ * `wasm_kernels.ts` puts the two together as {@linkcode Kernels}).
  *
  * @module
  */
+import { type ContractKernels, GELU_KINDS, KERNEL_CONTRACT, KERNEL_NAMES, type KernelName } from "./contract.ts";
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_SIMD_WASM_BASE64 } from "./wasm/_embedded.ts";
 
-/** The raw exports of `assembly/index.ts`; pointers are byte offsets into `memory`. */
+/**
+ * The raw exports of `assembly/index.ts`; pointers are byte offsets into `memory`. The kernels themselves are
+ * looked up by the export names in `contract.ts` (and checked there by arity when bound); the helpers below are
+ * the only other exports.
+ */
 export interface KernelExports {
-  memory: WebAssembly.Memory;
+  readonly [name: string]: WebAssembly.ExportValue;
+  /** The instance's linear memory. */
+  readonly memory: WebAssembly.Memory;
+  /** First byte past the module's static data. */
   heap_base(): number;
+  /** Bytes of packed-panel scratch `matmul_forward` needs (its last argument). */
   matmul_scratch_bytes(): number;
-  matmul_forward(
-    out: number,
-    a: number,
-    b: number,
-    bias: number,
-    M: number,
-    K: number,
-    N: number,
-    flags: number,
-    scratch: number,
-  ): void;
-  attention_forward(
-    ctx: number,
-    probs: number,
-    q: number,
-    k: number,
-    v: number,
-    ldqkv: number,
-    keyMask: number,
-    headMask: number,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
-    causal: number,
-  ): void;
-  attention_backward(
-    dq: number,
-    dk: number,
-    dv: number,
-    dheadMask: number,
-    dctx: number,
-    probs: number,
-    q: number,
-    k: number,
-    v: number,
-    ldqkv: number,
-    headMask: number,
-    scratch: number,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
-  ): void;
-  layer_norm_forward(
-    out: number,
-    mean: number,
-    rstd: number,
-    inp: number,
-    weight: number,
-    bias: number,
-    rows: number,
-    C: number,
-    eps: number,
-  ): void;
-  layer_norm_backward(
-    dinp: number,
-    dweight: number,
-    dbias: number,
-    dout: number,
-    inp: number,
-    weight: number,
-    mean: number,
-    rstd: number,
-    rows: number,
-    C: number,
-  ): void;
+  /** The scalar erf the GELU kernels use (exported for its accuracy test). */
   erf(x: number): number;
-  gelu_erf_forward(out: number, inp: number, n: number): void;
-  gelu_erf_backward(dinp: number, inp: number, dout: number, n: number): void;
-  gelu_tanh_forward(out: number, inp: number, n: number): void;
-  gelu_tanh_backward(dinp: number, inp: number, dout: number, n: number): void;
-  tanh_forward(out: number, inp: number, n: number): void;
-  tanh_backward(dinp: number, out: number, dout: number, n: number): void;
-  softmax_forward(x: number, rows: number, cols: number): void;
-  cross_entropy_forward(losses: number, probs: number, logits: number, targets: number, rows: number, V: number): void;
-  cross_entropy_backward(dlogits: number, probs: number, targets: number, rows: number, V: number, scale: number): void;
-  embedding_forward(out: number, table: number, ids: number, rows: number, C: number): void;
-  embedding_backward(dtable: number, dout: number, ids: number, rows: number, C: number): void;
-  fill_forward(out: number, value: number, n: number): void;
-  copy_forward(out: number, a: number, n: number): void;
-  add_forward(out: number, a: number, b: number, n: number): void;
-  scale_forward(out: number, a: number, s: number, n: number): void;
-  bias_forward(out: number, a: number, bias: number, rows: number, cols: number): void;
-  bias_backward(dbias: number, dout: number, rows: number, cols: number): void;
-  sum_squares(x: number, n: number): number;
-  adamw_update(
-    param: number,
-    grad: number,
-    m: number,
-    v: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
-  dropout_forward(out: number, mask: number, inp: number, n: number, p: number, seed: number): void;
-  dropout_backward(dinp: number, mask: number, dout: number, n: number): void;
-  attention_entropy(out: number, probs: number, queryMask: number, B: number, H: number, T: number): void;
 }
+
+/** The exports of the module that are not contract kernels. */
+export const HELPER_EXPORTS: readonly string[] = ["memory", "heap_base", "matmul_scratch_bytes", "erf"];
 
 /** Which SIMD build: relaxed SIMD (fused multiply-add) or fixed-width SIMD only. */
 export type SimdKind = "relaxed" | "fixed";
@@ -157,9 +68,89 @@ export function instantiateKernels(kind: SimdKind): KernelExports {
     module = new WebAssembly.Module(kernelsWasmBytes(kind));
     COMPILED.set(kind, module);
   }
-  return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+  return new WebAssembly.Instance(module, {}).exports as KernelExports;
 }
 
 // Compiled code is immutable and shareable: every instance gets its own memory, but they share one compile, so
 // V8's tier-up to optimised code (which happens per module) is paid once per process, not once per model.
 const COMPILED = new Map<SimdKind, WebAssembly.Module>();
+
+/** A WASM export taking numbers (JS → WASM conversion does ToInt32 / f32 rounding). */
+type WasmFunction = (...args: (number | boolean)[]) => number | undefined;
+
+/** Values the instance passes to WASM exports after the contract's arguments (see `wasmTail` in the table). */
+export interface WasmTails {
+  /** The instance's fixed packed-panel scratch for `matmul_forward` (`matmul_scratch_bytes()` bytes). */
+  readonly matmulScratch: number;
+}
+
+/**
+ * Binds every kernel of the contract table to an instance's exports. Kernels whose export takes exactly the
+ * table's arguments are the export itself (no JS wrapper); matmul (scratch appended) and GELU (export picked by
+ * kind) get a fixed-arity closure.
+ *
+ * @param w The instance's exports.
+ * @param tails The values appended for rows with a `wasmTail`.
+ * @returns Every kernel of the table.
+ * @throws {Error} If an export is missing or takes another number of arguments than its row gives.
+ */
+export function bindWasmKernels(w: KernelExports, tails: WasmTails): ContractKernels {
+  const kernels: Partial<Record<KernelName, unknown>> = {};
+  for (const name of KERNEL_NAMES) kernels[name] = bindKernel(w, name, tails);
+  // Every name is now bound to its export(s) with the table's arity; contract_test.ts checks the exports'
+  // parameter types against the table's kinds.
+  return kernels as ContractKernels;
+}
+
+/**
+ * Binds one kernel of the contract to the instance's exports, checking once that each export exists and takes
+ * exactly the table's arguments (WASM functions report their parameter count as `length`).
+ */
+function bindKernel(w: KernelExports, name: KernelName, tails: WasmTails): unknown {
+  const spec = KERNEL_CONTRACT[name];
+  const arity = spec.args.length;
+  if (typeof spec.wasm === "string") {
+    const extra = "wasmTail" in spec ? 1 : 0;
+    const fn = wasmExport(w, spec.wasm, name, arity + extra);
+    if (!("wasmTail" in spec)) return fn; // the export itself: no wrapper, no per-call cost
+    return appendArgument(fn, arity, tails[spec.wasmTail], name);
+  }
+  // A `gelu` argument picks the export and is not passed on; the table puts it last.
+  const last = spec.args[arity - 1];
+  if (last?.[1] !== "gelu") throw new Error(`Kernel "${name}" maps to several exports but has no last gelu argument`);
+  const byKind = Object.fromEntries(GELU_KINDS.map((g) => [g, wasmExport(w, spec.wasm[g], name, arity - 1)]));
+  return selectByLastArgument(byKind, arity, name);
+}
+
+function wasmExport(w: KernelExports, exportName: string, kernel: KernelName, params: number): WasmFunction {
+  const fn = w[exportName];
+  if (typeof fn !== "function") throw new Error(`WASM export "${exportName}" (kernel "${kernel}") is missing`);
+  if (fn.length !== params) {
+    throw new Error(`WASM export "${exportName}" takes ${fn.length} arguments, kernel "${kernel}" passes ${params}`);
+  }
+  return fn as WasmFunction;
+}
+
+// Fixed-arity closures rather than rest parameters, so a call allocates nothing; each arity the table needs has
+// its case, and a new one fails at binding time, not at a call.
+
+function appendArgument(fn: WasmFunction, arity: number, tail: number, kernel: KernelName): unknown {
+  switch (arity) {
+    case 8:
+      return (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) =>
+        fn(a, b, c, d, e, f, g, h, tail);
+    default:
+      throw new Error(`No ${arity}-argument wrapper to append the WASM tail of kernel "${kernel}"`);
+  }
+}
+
+function selectByLastArgument(byKind: Record<string, WasmFunction>, arity: number, kernel: KernelName): unknown {
+  switch (arity) {
+    case 4:
+      return (a: number, b: number, c: number, kind: string) => byKind[kind]!(a, b, c);
+    case 5:
+      return (a: number, b: number, c: number, d: number, kind: string) => byKind[kind]!(a, b, c, d);
+    default:
+      throw new Error(`No ${arity}-argument wrapper to select the WASM export of kernel "${kernel}"`);
+  }
+}

@@ -31,9 +31,11 @@ function dropoutOnce(k: Kernels, n: number, p: number, seed: number) {
 }
 
 const reference = createReferenceKernels();
+/** (n, p, seed) of each bit-exact dropout comparison. */
+const DROPOUT_CASES = [[1, 0.5, 0], [7, 0.1, 42], [33, 0.3, 0xffffffff], [1000, 0.9, 12345], [13, 0, 3]] as const;
 for (const simd of ["relaxed", "fixed"] as const) {
   const wasm = createWasmKernels({ simd });
-  for (const [n, p, seed] of [[1, 0.5, 0], [7, 0.1, 42], [33, 0.3, 0xffffffff], [1000, 0.9, 12345], [13, 0, 3]]) {
+  for (const [n, p, seed] of DROPOUT_CASES) {
     Deno.test(`[${wasm.name}] dropoutForward() and dropoutBackward() match the reference bit for bit (n=${n} p=${p})`, () => {
       const want = dropoutOnce(reference, n, p, seed);
       const got = dropoutOnce(wasm, n, p, seed);
@@ -43,9 +45,9 @@ for (const simd of ["relaxed", "fixed"] as const) {
       const scale = Math.fround(1 / (1 - p));
       for (let i = 0; i < n; i++) {
         assert.ok(got.mask[i] === 0 || got.mask[i] === scale, `mask[${i}] = ${got.mask[i]}`);
-        assert.equal(got.out[i], Math.fround(got.inp[i] * got.mask[i]));
+        assert.equal(got.out[i], Math.fround(got.inp[i]! * got.mask[i]!));
         assert.equal(got.inPlace[i], got.out[i]);
-        assert.equal(got.dinp[i], Math.fround(got.dinp0[i] + Math.fround(got.dout[i] * got.mask[i])));
+        assert.equal(got.dinp[i], Math.fround(got.dinp0[i]! + Math.fround(got.dout[i]! * got.mask[i]!)));
       }
       if (p === 0) assert.ok(got.mask.every((m) => m === 1));
     });
@@ -87,7 +89,10 @@ for (const simd of ["relaxed", "fixed"] as const) {
       };
       const want = run(reference), got = run(wasm);
       for (let h = 0; h < H; h++) {
-        assert.ok(Math.abs(got[h] - want[h]) <= 1e-5 * Math.abs(want[h]) + 1e-6, `head ${h}: ${got[h]} vs ${want[h]}`);
+        assert.ok(
+          Math.abs(got[h]! - want[h]!) <= 1e-5 * Math.abs(want[h]!) + 1e-6,
+          `head ${h}: ${got[h]} vs ${want[h]}`,
+        );
       }
     }
   });
@@ -110,7 +115,7 @@ Deno.test("attentionEntropy() gives ln T per counted query for uniform attention
   k.mem.f32(qm, B * T).set([1, 1, 1, 0, 1, 0, 0, 0]); // 4 counted queries
   const out = k.mem.alloc(4 * H);
   k.attentionEntropy(out, probs, qm, B, H, T);
-  const [e0, e1] = k.mem.f32(out, H);
+  const [e0 = NaN, e1 = NaN] = k.mem.f32(out, H);
   assert.ok(Math.abs(e0 - 4 * Math.log(T)) < 1e-5, `uniform: ${e0}`);
   assert.equal(e1, 0);
 });

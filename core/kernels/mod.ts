@@ -1,7 +1,7 @@
 /**
- * Numeric kernels for bertology: the {@linkcode Kernels} contract, the WASM-SIMD backend (the fast path), the
- * plain-TypeScript reference backend (the test oracle) and the bump-allocated {@linkcode KernelMemory} they
- * work in.
+ * Numeric kernels for bertology: the {@linkcode Kernels} contract (its table, {@linkcode KERNEL_CONTRACT}, and
+ * its documented interface), the WASM-SIMD backend (the fast path), the plain-TypeScript reference backend (the
+ * test oracle) and the bump-allocated {@linkcode KernelMemory} they work in.
  *
  * @example Usage
  * ```ts
@@ -15,6 +15,7 @@
  *
  * @module
  */
+export * from "./contract.ts";
 export * from "./types.ts";
 export * from "./memory.ts";
 export * from "./wasm_kernels.ts";

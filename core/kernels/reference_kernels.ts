@@ -2,11 +2,26 @@
  * The reference backend: every kernel as plain TypeScript loops with f64 accumulation. It is the oracle the
  * WASM-SIMD kernels are tested against; it is slow and meant for tests and tiny models only.
  *
+ * It implements exactly the rows of the contract table (`contract.ts`), and checks every call against them: the
+ * argument count, pointers (4-byte aligned, inside the memory, 0 only where the table allows "absent"),
+ * integers, flag bits, booleans and GELU kinds. Tests that run a model on this backend thus also check that
+ * the model calls every kernel within its contract.
+ *
  * @module
  */
 import * as ref from "./_reference_math.ts";
 import { createKernelMemory } from "./memory.ts";
-import type { GeluKind, KernelMemory, Kernels, Ptr } from "./types.ts";
+import {
+  type ArgSpec,
+  type ContractKernels,
+  GELU_KINDS,
+  isPointerKind,
+  KERNEL_CONTRACT,
+  KERNEL_NAMES,
+  type KernelName,
+  MATMUL_FLAG_BITS,
+} from "./contract.ts";
+import type { KernelMemory, Kernels } from "./types.ts";
 
 /**
  * Creates the reference (plain TypeScript) kernels.
@@ -26,79 +41,122 @@ import type { GeluKind, KernelMemory, Kernels, Ptr } from "./types.ts";
  */
 export function createReferenceKernels(mem?: KernelMemory): Kernels {
   const m = mem ?? createKernelMemory(new WebAssembly.Memory({ initial: 1 }));
-  const F = () => new Float32Array(m.memory.buffer);
-  const I = () => new Int32Array(m.memory.buffer);
-  const x = (p: Ptr) => p >>> 2;
+  const kernels: Partial<Record<KernelName, unknown>> = {};
+  for (const name of KERNEL_NAMES) kernels[name] = checkedKernel(name, m);
   return {
     name: "reference",
     mem: m,
-    fill: (out, value, n) => ref.fill(F(), x(out), value, n),
-    copy: (out, a, n) => ref.copy(F(), x(out), x(a), n),
-    add: (out, a, b, n) => ref.add(F(), x(out), x(a), x(b), n),
-    scale: (out, a, s, n) => ref.scale(F(), x(out), x(a), s, n),
-    addBias: (out, a, bias, rows, cols) => ref.addBias(F(), x(out), x(a), x(bias), rows, cols),
-    biasBackward: (dbias, dout, rows, cols) => ref.biasBackward(F(), x(dbias), x(dout), rows, cols),
-    matmul: (out, a, b, bias, M, K, N, flags) => ref.matmul(F(), x(out), x(a), x(b), x(bias), M, K, N, flags),
-    layerNormForward: (out, mean, rstd, inp, weight, bias, rows, C, eps) =>
-      ref.layerNormForward(F(), x(out), x(mean), x(rstd), x(inp), x(weight), x(bias), rows, C, eps),
-    layerNormBackward: (dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C) =>
-      ref.layerNormBackward(F(), x(dinp), x(dweight), x(dbias), x(dout), x(inp), x(weight), x(mean), x(rstd), rows, C),
-    geluForward: (out, inp, n, kind: GeluKind) => ref.geluForward(F(), x(out), x(inp), n, kind),
-    geluBackward: (dinp, inp, dout, n, kind: GeluKind) => ref.geluBackward(F(), x(dinp), x(inp), x(dout), n, kind),
-    tanhForward: (out, inp, n) => ref.tanhForward(F(), x(out), x(inp), n),
-    tanhBackward: (dinp, out, dout, n) => ref.tanhBackward(F(), x(dinp), x(out), x(dout), n),
-    softmaxRows: (p, rows, cols) => ref.softmaxRows(F(), x(p), rows, cols),
-    attentionForward: (ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal) =>
-      ref.attentionForward(
-        F(),
-        x(ctx),
-        x(probs),
-        x(q),
-        x(k),
-        x(v),
-        ldqkv,
-        x(keyMask),
-        x(headMask),
-        B,
-        T,
-        H,
-        D,
-        scale,
-        causal,
-      ),
-    attentionBackward: (dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, _scratch, B, T, H, D, scale) =>
-      ref.attentionBackward(
-        F(),
-        x(dq),
-        x(dk),
-        x(dv),
-        x(dheadMask),
-        x(dctx),
-        x(probs),
-        x(q),
-        x(k),
-        x(v),
-        ldqkv,
-        x(headMask),
-        B,
-        T,
-        H,
-        D,
-        scale,
-      ),
-    crossEntropyForward: (losses, probs, logits, targets, rows, V) =>
-      ref.crossEntropyForward(F(), I(), x(losses), x(probs), x(logits), x(targets), rows, V),
-    crossEntropyBackward: (dlogits, probs, targets, rows, V, scale) =>
-      ref.crossEntropyBackward(F(), I(), x(dlogits), x(probs), x(targets), rows, V, scale),
-    embeddingForward: (out, table, ids, rows, C) => ref.embeddingForward(F(), I(), x(out), x(table), x(ids), rows, C),
-    embeddingBackward: (dtable, dout, ids, rows, C) =>
-      ref.embeddingBackward(F(), I(), x(dtable), x(dout), x(ids), rows, C),
-    adamw: (param, grad, mm, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
-      ref.adamw(F(), x(param), x(grad), x(mm), x(v), n, lr, beta1, beta2, eps, weightDecay, step),
-    sumSquares: (p, n) => ref.sumSquares(F(), x(p), n),
-    dropoutForward: (out, mask, inp, n, p, seed) => ref.dropoutForward(F(), x(out), x(mask), x(inp), n, p, seed),
-    dropoutBackward: (dinp, mask, dout, n) => ref.dropoutBackward(F(), x(dinp), x(mask), x(dout), n),
-    attentionEntropy: (out, probs, queryMask, B, H, T) =>
-      ref.attentionEntropy(F(), x(out), x(probs), queryMask === 0 ? -1 : x(queryMask), B, H, T),
+    // Every name was bound above, each to a function checking the arguments its table row gives.
+    ...kernels as ContractKernels,
   };
+}
+
+/** Typed views of the whole memory, made afresh for each call (the buffer detaches when memory grows). */
+interface Views {
+  readonly f: Float32Array;
+  readonly i: Int32Array;
+}
+
+/**
+ * The reference math of each kernel, with the table's arguments in the table's order, except that every pointer
+ * arrives as an element index (byte offset / 4) into `v.f` / `v.i`, 0 when absent.
+ */
+type ReferenceImplementations = {
+  [N in KernelName]: (v: Views, ...args: Parameters<ContractKernels[N]>) => ReturnType<ContractKernels[N]>;
+};
+
+const REFERENCE: ReferenceImplementations = {
+  fill: (v, out, value, n) => ref.fill(v.f, out, value, n),
+  copy: (v, out, a, n) => ref.copy(v.f, out, a, n),
+  add: (v, out, a, b, n) => ref.add(v.f, out, a, b, n),
+  scale: (v, out, a, s, n) => ref.scale(v.f, out, a, s, n),
+  addBias: (v, out, a, bias, rows, cols) => ref.addBias(v.f, out, a, bias, rows, cols),
+  biasBackward: (v, dbias, dout, rows, cols) => ref.biasBackward(v.f, dbias, dout, rows, cols),
+  matmul: (v, out, a, b, bias, M, K, N, flags) => ref.matmul(v.f, out, a, b, bias, M, K, N, flags),
+  layerNormForward: (v, out, mean, rstd, inp, weight, bias, rows, C, eps) =>
+    ref.layerNormForward(v.f, out, mean, rstd, inp, weight, bias, rows, C, eps),
+  layerNormBackward: (v, dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C) =>
+    ref.layerNormBackward(v.f, dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C),
+  geluForward: (v, out, inp, n, kind) => ref.geluForward(v.f, out, inp, n, kind),
+  geluBackward: (v, dinp, inp, dout, n, kind) => ref.geluBackward(v.f, dinp, inp, dout, n, kind),
+  tanhForward: (v, out, inp, n) => ref.tanhForward(v.f, out, inp, n),
+  tanhBackward: (v, dinp, out, dout, n) => ref.tanhBackward(v.f, dinp, out, dout, n),
+  softmaxRows: (v, x, rows, cols) => ref.softmaxRows(v.f, x, rows, cols),
+  attentionForward: (v, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal) =>
+    ref.attentionForward(v.f, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal),
+  // The reference needs no scratch.
+  attentionBackward: (v, dq, dk, dv, dheadMask, dctx, probs, q, k, vv, ldqkv, headMask, _scratch, B, T, H, D, scale) =>
+    ref.attentionBackward(v.f, dq, dk, dv, dheadMask, dctx, probs, q, k, vv, ldqkv, headMask, B, T, H, D, scale),
+  crossEntropyForward: (v, losses, probs, logits, targets, rows, V) =>
+    ref.crossEntropyForward(v.f, v.i, losses, probs, logits, targets, rows, V),
+  crossEntropyBackward: (v, dlogits, probs, targets, rows, V, scale) =>
+    ref.crossEntropyBackward(v.f, v.i, dlogits, probs, targets, rows, V, scale),
+  embeddingForward: (v, out, table, ids, rows, C) => ref.embeddingForward(v.f, v.i, out, table, ids, rows, C),
+  embeddingBackward: (v, dtable, dout, ids, rows, C) => ref.embeddingBackward(v.f, v.i, dtable, dout, ids, rows, C),
+  adamw: (v, param, grad, m, vv, n, lr, beta1, beta2, eps, weightDecay, step) =>
+    ref.adamw(v.f, param, grad, m, vv, n, lr, beta1, beta2, eps, weightDecay, step),
+  sumSquares: (v, x, n) => ref.sumSquares(v.f, x, n),
+  dropoutForward: (v, out, mask, inp, n, p, seed) => ref.dropoutForward(v.f, out, mask, inp, n, p, seed),
+  dropoutBackward: (v, dinp, mask, dout, n) => ref.dropoutBackward(v.f, dinp, mask, dout, n),
+  // The reference math marks an absent query mask with -1 (its index 0 is a real element).
+  attentionEntropy: (v, out, probs, queryMask, B, H, T) =>
+    ref.attentionEntropy(v.f, out, probs, queryMask === 0 ? -1 : queryMask, B, H, T),
+};
+
+/** One kernel of the reference backend: checks each argument against its table row, then runs the math. */
+function checkedKernel(name: KernelName, m: KernelMemory): unknown {
+  const args: readonly ArgSpec[] = KERNEL_CONTRACT[name].args;
+  const impl = REFERENCE[name] as (v: Views, ...args: unknown[]) => number | void;
+  const kernel = (...values: unknown[]) => {
+    if (values.length !== args.length) {
+      throw new Error(`${name}() takes ${args.length} arguments, got ${values.length}`);
+    }
+    const bytes = m.memory.buffer.byteLength;
+    const converted = values.map((value, i) => checkedArgument(name, args[i]!, value, bytes));
+    return impl({ f: new Float32Array(m.memory.buffer), i: new Int32Array(m.memory.buffer) }, ...converted);
+  };
+  // Report the contract's arity, as the WASM exports do.
+  Object.defineProperty(kernel, "length", { value: args.length });
+  return kernel;
+}
+
+/** Checks one argument against its kind; returns it, with a pointer turned into its element index. */
+function checkedArgument(kernel: KernelName, [arg, kind]: ArgSpec, value: unknown, memoryBytes: number): unknown {
+  const bad = (expected: string) =>
+    new Error(`${kernel}() argument "${arg}" (${kind}) must be ${expected}, got ${JSON.stringify(value)}`);
+  if (isPointerKind(kind)) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value % 4 !== 0) {
+      throw bad("a 4-byte aligned byte offset");
+    }
+    if (value === 0 && !kind.endsWith("?")) throw bad("a pointer (0 means absent, which this argument cannot be)");
+    if (value > memoryBytes) throw bad(`inside the memory (${memoryBytes} bytes)`);
+    return value >>> 2;
+  }
+  switch (kind) {
+    case "i32":
+      if (typeof value !== "number" || !Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) {
+        throw bad("a 32-bit integer");
+      }
+      return value;
+    case "u32":
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value >= 2 ** 32) {
+        throw bad("an unsigned 32-bit integer");
+      }
+      return value;
+    case "f32":
+    case "f64":
+      if (typeof value !== "number") throw bad("a number");
+      return value;
+    case "flags":
+      if (typeof value !== "number" || !Number.isInteger(value) || (value & ~MATMUL_FLAG_BITS) !== 0 || value < 0) {
+        throw bad(`MatmulFlags bits (a subset of ${MATMUL_FLAG_BITS})`);
+      }
+      return value;
+    case "bool":
+      if (typeof value !== "boolean") throw bad("a boolean");
+      return value;
+    case "gelu":
+      if (!(GELU_KINDS as readonly unknown[]).includes(value)) throw bad(`one of ${JSON.stringify(GELU_KINDS)}`);
+      return value;
+  }
 }

@@ -2,6 +2,7 @@
 // (`_reference_math.ts` on Float64Arrays), forward kernels on hand-computed values.
 import assert from "node:assert/strict";
 import * as ref from "./_reference_math.ts";
+import { MatmulFlags } from "./contract.ts";
 import { seededRandom } from "./_kernel_cases.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 
@@ -33,14 +34,14 @@ type Arena = ReturnType<typeof arena>;
 function checkGrad(A: Arena, label: string, param: number, n: number, grad: number, loss: () => number): void {
   const h = 1e-6;
   for (let i = 0; i < n; i++) {
-    const x = A.f[param + i];
+    const x = A.f[param + i]!;
     A.f[param + i] = x + h;
     const lp = loss();
     A.f[param + i] = x - h;
     const lm = loss();
     A.f[param + i] = x;
     const fd = (lp - lm) / (2 * h);
-    const g = A.f[grad + i];
+    const g = A.f[grad + i]!;
     assert.ok(Math.abs(fd - g) <= 1e-6 + 1e-6 * Math.abs(fd), `${label}[${i}]: analytic ${g}, finite difference ${fd}`);
   }
 }
@@ -48,7 +49,7 @@ function checkGrad(A: Arena, label: string, param: number, n: number, grad: numb
 /** Σ w·out over n values. */
 function dotW(A: Arena, out: number, w: number, n: number): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += A.f[out + i] * A.f[w + i];
+  for (let i = 0; i < n; i++) s += A.f[out + i]! * A.f[w + i]!;
   return s;
 }
 
@@ -58,11 +59,11 @@ Deno.test("matmul() backward formulas of y = x·Wᵀ + b match finite difference
   const x = A.alloc(rows * K), W = A.alloc(N * K), b = A.alloc(N), y = A.alloc(rows * N), dy = A.alloc(rows * N);
   const dx = A.alloc(rows * K, () => 0), dW = A.alloc(N * K, () => 0), db = A.alloc(N, () => 0);
   const loss = () => {
-    ref.matmul(A.f, y, x, W, b, rows, K, N, 2);
+    ref.matmul(A.f, y, x, W, b, rows, K, N, MatmulFlags.TRANS_B);
     return dotW(A, y, dy, rows * N);
   };
-  ref.matmul(A.f, dx, dy, W, 0, rows, N, K, 4); // dx += dy·W
-  ref.matmul(A.f, dW, dy, x, 0, N, rows, K, 1 | 4); // dW += dyᵀ·x
+  ref.matmul(A.f, dx, dy, W, 0, rows, N, K, MatmulFlags.ACCUMULATE); // dx += dy·W
+  ref.matmul(A.f, dW, dy, x, 0, N, rows, K, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE); // dW += dyᵀ·x
   ref.biasBackward(A.f, db, dy, rows, N);
   checkGrad(A, "dx", x, rows * K, dx, loss);
   checkGrad(A, "dW", W, N * K, dW, loss);
@@ -120,7 +121,7 @@ for (const causal of [false, true]) {
     const qkv = A.alloc(n, () => 1.5 * A.rnd()), dqkv = A.alloc(n, () => 0);
     const keyMask = A.alloc(B * T, (i) => (i >= T && i % T >= 3 ? 0 : 1)); // batch 1 pads its last 2 keys
     const hmValues = [1, 0, 0.5, -1.5];
-    const headMask = A.alloc(H, (h) => hmValues[h]), dhm = A.alloc(H, () => 0);
+    const headMask = A.alloc(H, (h) => hmValues[h]!), dhm = A.alloc(H, () => 0);
     const ctx = A.alloc(B * T * HD), probs = A.alloc(B * H * T * T), dctx = A.alloc(B * T * HD);
     const scale = 1 / Math.sqrt(D);
     const loss = () => {
@@ -178,7 +179,7 @@ Deno.test("crossEntropyBackward() matches finite differences of the scaled loss,
   const loss = () => {
     ref.crossEntropyForward(A.f, A.ints, losses, probs, logits, targets, rows, V);
     let s = 0;
-    for (let r = 0; r < rows; r++) s += scale * A.f[losses + r];
+    for (let r = 0; r < rows; r++) s += scale * A.f[losses + r]!;
     return s;
   };
   loss();
@@ -230,9 +231,9 @@ Deno.test("attentionForward() gives masked keys probability 0 and a fully masked
   k.attentionForward(ctx, probs, q, kk, v, D, mask, 0, 1, T, 1, D, 1, false);
   const p = k.mem.f32(probs, T * T);
   assert.equal(p[1], 0);
-  assert.ok(Math.abs(p[0] - Math.exp(1) / (Math.exp(1) + Math.exp(1))) < 1e-7);
+  assert.ok(Math.abs(p[0]! - Math.exp(1) / (Math.exp(1) + Math.exp(1))) < 1e-7);
   k.mem.f32(mask, T).set([0, 0, 0]);
   k.attentionForward(ctx, probs, q, kk, v, D, mask, 0, 1, T, 1, D, 1, false);
   assert.deepEqual([...k.mem.f32(probs, 3)], [1 / 3, 1 / 3, 1 / 3].map(Math.fround));
-  assert.ok(Math.abs(k.mem.f32(ctx, 2)[0] - 3) < 1e-6);
+  assert.ok(Math.abs(k.mem.f32(ctx, 2)[0]! - 3) < 1e-6);
 });

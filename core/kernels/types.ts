@@ -10,24 +10,18 @@
  * Backward kernels ACCUMULATE (`+=`) into gradient buffers unless the doc says otherwise; callers zero them.
  * All float tensors are f32, row-major, contiguous unless a stride is given.
  *
+ * The table in `contract.ts` is the single source of argument kinds, saved values, pairings and flag bits; this
+ * interface is its documented face, and the compile-time check at the end of this file keeps the two equal.
+ *
  * @module
  */
+import type { ContractKernels, GeluKind, KernelName } from "./contract.ts";
 
 /** A byte offset into the kernel memory. 0 means "absent" where a pointer is optional. */
 export type Ptr = number;
 
-/** Bit flags for {@linkcode Kernels.matmul}. */
-export const MatmulFlags = {
-  /** Read A as stored [K, M] (use Aᵀ). */
-  TRANS_A: 1,
-  /** Read B as stored [N, K] (use Bᵀ) — the layout of an HF `nn.Linear` weight. */
-  TRANS_B: 2,
-  /** Add into `out` instead of overwriting it. */
-  ACCUMULATE: 4,
-} as const;
-
-/** GELU variants: `erf` is BERT's / OpenAI GPT's `gelu`, `tanh` is GPT-2's `gelu_new`. */
-export type GeluKind = "erf" | "tanh";
+export { MatmulFlags } from "./contract.ts";
+export type { GeluKind } from "./contract.ts";
 
 /** The memory the kernels work in, with a bump allocator. */
 export interface KernelMemory {
@@ -233,3 +227,17 @@ export interface Kernels {
    */
   attentionEntropy(out: Ptr, probs: Ptr, queryMask: Ptr, B: number, H: number, T: number): void;
 }
+
+// Compile-time check that the interface above is exactly the table in contract.ts: the same kernel names, and
+// for each one the same parameter and return types. A mismatch makes `Same` false (or boolean), which fails
+// `Assert`'s `extends true`.
+type Assert<T extends true> = T;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type KernelMethodName = Exclude<keyof Kernels, "name" | "mem">;
+type SameNames = Same<KernelMethodName, KernelName>;
+type SameSignatures = {
+  [N in KernelName]: Same<Parameters<Kernels[N]>, Parameters<ContractKernels[N]>> extends true
+    ? Same<ReturnType<Kernels[N]>, ReturnType<ContractKernels[N]>>
+    : false;
+}[KernelName];
+type _InterfaceMatchesContract = [Assert<SameNames>, Assert<SameSignatures>];

@@ -1,14 +1,17 @@
 /**
  * The fast backend: the AssemblyScript kernels (`assembly/`) compiled to WASM SIMD, wrapped as
- * {@linkcode Kernels}. Each wrapper passes pointers and dimensions only; all float work happens in WASM.
+ * {@linkcode Kernels}. The methods are bound by walking the contract table (`contract.ts`): most are the WASM
+ * export itself, with no JS wrapper at all; the few that need one (matmul's scratch, GELU's variant) get a
+ * fixed-arity closure. Everything is checked once, when bound; calls pass pointers and dimensions only, and
+ * all float work happens in WASM.
  *
  * @module
  */
-import { instantiateKernels, relaxedSimdSupported, type SimdKind } from "./_wasm_module.ts";
-
-export type { SimdKind };
+import { bindWasmKernels, instantiateKernels, relaxedSimdSupported, type SimdKind } from "./_wasm_module.ts";
 import { createKernelMemory } from "./memory.ts";
 import type { Kernels } from "./types.ts";
+
+export type { SimdKind };
 
 /** Options for {@linkcode createWasmKernels}. */
 export interface WasmKernelsOptions {
@@ -45,39 +48,6 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
   return {
     name: kind === "relaxed" ? "wasm-relaxed-simd" : "wasm-simd",
     mem,
-    fill: (out, value, n) => w.fill_forward(out, value, n),
-    copy: (out, a, n) => w.copy_forward(out, a, n),
-    add: (out, a, b, n) => w.add_forward(out, a, b, n),
-    scale: (out, a, s, n) => w.scale_forward(out, a, s, n),
-    addBias: (out, a, bias, rows, cols) => w.bias_forward(out, a, bias, rows, cols),
-    biasBackward: (dbias, dout, rows, cols) => w.bias_backward(dbias, dout, rows, cols),
-    matmul: (out, a, b, bias, M, K, N, flags) => w.matmul_forward(out, a, b, bias, M, K, N, flags, matmulScratch),
-    layerNormForward: (out, mean, rstd, inp, weight, bias, rows, C, eps) =>
-      w.layer_norm_forward(out, mean, rstd, inp, weight, bias, rows, C, eps),
-    layerNormBackward: (dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C) =>
-      w.layer_norm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C),
-    geluForward: (out, inp, n, kind) =>
-      kind === "erf" ? w.gelu_erf_forward(out, inp, n) : w.gelu_tanh_forward(out, inp, n),
-    geluBackward: (dinp, inp, dout, n, kind) =>
-      kind === "erf" ? w.gelu_erf_backward(dinp, inp, dout, n) : w.gelu_tanh_backward(dinp, inp, dout, n),
-    tanhForward: (out, inp, n) => w.tanh_forward(out, inp, n),
-    tanhBackward: (dinp, out, dout, n) => w.tanh_backward(dinp, out, dout, n),
-    softmaxRows: (x, rows, cols) => w.softmax_forward(x, rows, cols),
-    attentionForward: (ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal) =>
-      w.attention_forward(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal ? 1 : 0),
-    attentionBackward: (dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale) =>
-      w.attention_backward(dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale),
-    crossEntropyForward: (losses, probs, logits, targets, rows, V) =>
-      w.cross_entropy_forward(losses, probs, logits, targets, rows, V),
-    crossEntropyBackward: (dlogits, probs, targets, rows, V, scale) =>
-      w.cross_entropy_backward(dlogits, probs, targets, rows, V, scale),
-    embeddingForward: (out, table, ids, rows, C) => w.embedding_forward(out, table, ids, rows, C),
-    embeddingBackward: (dtable, dout, ids, rows, C) => w.embedding_backward(dtable, dout, ids, rows, C),
-    adamw: (param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
-      w.adamw_update(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step),
-    sumSquares: (x, n) => w.sum_squares(x, n),
-    dropoutForward: (out, mask, inp, n, p, seed) => w.dropout_forward(out, mask, inp, n, p, seed),
-    dropoutBackward: (dinp, mask, dout, n) => w.dropout_backward(dinp, mask, dout, n),
-    attentionEntropy: (out, probs, queryMask, B, H, T) => w.attention_entropy(out, probs, queryMask, B, H, T),
+    ...bindWasmKernels(w, { matmulScratch }),
   };
 }

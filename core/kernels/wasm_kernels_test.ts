@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { erfReference } from "./_reference_math.ts";
-import { instantiateKernels, kernelsWasmBytes } from "./_wasm_module.ts";
+import { bindWasmKernels, instantiateKernels, type KernelExports, kernelsWasmBytes } from "./_wasm_module.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";
 import { MatmulFlags } from "./types.ts";
@@ -25,6 +25,28 @@ for (const kind of ["relaxed", "fixed"] as const) {
     assert.ok(Number.isNaN(w.erf(NaN)));
   });
 }
+
+Deno.test("bindWasmKernels() uses an export itself wherever the table needs no wrapper", () => {
+  const w = instantiateKernels("relaxed");
+  const k = bindWasmKernels(w, { matmulScratch: 64 });
+  assert.equal(k.fill, w.fill_forward);
+  assert.equal(k.attentionForward, w.attention_forward); // `causal` reaches WASM as i32 by JS ToInt32
+  assert.equal(k.sumSquares, w.sum_squares);
+  assert.notEqual(k.matmul, w.matmul_forward); // appends the scratch
+  assert.notEqual(k.geluForward, w.gelu_erf_forward); // picks the export by kind
+});
+
+Deno.test("bindWasmKernels() refuses a missing export or one of another arity, naming both", () => {
+  const w = instantiateKernels("fixed");
+  const without = (name: string) => Object.fromEntries(Object.entries(w).filter(([e]) => e !== name)) as KernelExports;
+  assert.throws(() => bindWasmKernels(without("tanh_backward"), { matmulScratch: 64 }), {
+    message: 'WASM export "tanh_backward" (kernel "tanhBackward") is missing',
+  });
+  const wrong = { ...w, gelu_tanh_forward: (_out: number, _inp: number) => {} } as KernelExports;
+  assert.throws(() => bindWasmKernels(wrong, { matmulScratch: 64 }), {
+    message: 'WASM export "gelu_tanh_forward" takes 2 arguments, kernel "geluForward" passes 3',
+  });
+});
 
 Deno.test("createWasmKernels() picks relaxed SIMD where the engine validates it", () => {
   const k = createWasmKernels();
@@ -74,10 +96,10 @@ for (const simd of ["relaxed", "fixed"] as const) {
     const y = k.mem.f32(out, n), g = k.mem.f32(dinp, n);
     let worst = 0, worstG = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[i];
+      const xi = x[i]!;
       const cdf = 0.5 * (1 + erfReference(xi / Math.SQRT2));
-      worst = Math.max(worst, Math.abs(y[i] - xi * cdf));
-      worstG = Math.max(worstG, Math.abs(g[i] - (cdf + xi * Math.exp(-0.5 * xi * xi) / Math.sqrt(2 * Math.PI))));
+      worst = Math.max(worst, Math.abs(y[i]! - xi * cdf));
+      worstG = Math.max(worstG, Math.abs(g[i]! - (cdf + xi * Math.exp(-0.5 * xi * xi) / Math.sqrt(2 * Math.PI))));
     }
     assert.ok(worst < 1e-6, `max |gelu error| ${worst}`);
     assert.ok(worstG < 2e-6, `max |gelu' error| ${worstG}`);
@@ -93,9 +115,9 @@ for (const simd of ["relaxed", "fixed"] as const) {
     const y = k.mem.f32(out, n);
     let worst = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[i];
+      const xi = x[i]!;
       const e = 0.5 * xi * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (xi + 0.044715 * xi ** 3)));
-      worst = Math.max(worst, Math.abs(y[i] - e) / Math.max(1, Math.abs(e)));
+      worst = Math.max(worst, Math.abs(y[i]! - e) / Math.max(1, Math.abs(e)));
     }
     assert.ok(worst < 1e-6, `max gelu-tanh error ${worst}`);
     // softmax over a wide range of logits: relative error of each probability
@@ -103,14 +125,14 @@ for (const simd of ["relaxed", "fixed"] as const) {
     const p = k.mem.alloc(4 * cols);
     const v = k.mem.f32(p, cols);
     for (let j = 0; j < cols; j++) v[j] = -95 + j * 0.5;
-    const ref = [...v].map((s) => Math.exp(s - v[cols - 1]));
+    const ref = [...v].map((s) => Math.exp(s - v[cols - 1]!));
     const sum = ref.reduce((a, b) => a + b, 0);
     k.softmaxRows(p, 1, cols);
     const got = k.mem.f32(p, cols);
     for (let j = 0; j < cols; j++) {
-      const e = ref[j] / sum;
-      if (e > 1e-30) assert.ok(Math.abs(got[j] - e) <= 1e-6 * e, `softmax[${j}]: ${got[j]} vs ${e}`);
-      else assert.ok(got[j] <= 1e-30);
+      const e = ref[j]! / sum;
+      if (e > 1e-30) assert.ok(Math.abs(got[j]! - e) <= 1e-6 * e, `softmax[${j}]: ${got[j]} vs ${e}`);
+      else assert.ok(got[j]! <= 1e-30);
     }
   });
 
@@ -155,19 +177,19 @@ for (const simd of ["relaxed", "fixed"] as const) {
             scale,
           );
           return [ctx, B * T * H * D, probs, B * H * T * T, dq, n, dhm, H].reduce<Float32Array[]>((acc, _, i, arr) => {
-            if (i % 2 === 0) acc.push(k.mem.f32(arr[i], arr[i + 1]).slice());
+            if (i % 2 === 0) acc.push(k.mem.f32(arr[i]!, arr[i + 1]!).slice());
             return acc;
           }, []);
         });
         ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, t) => {
-          const a = outs[0][t], e = outs[1][t];
+          const a = outs[0]![t]!, e = outs[1]![t]!;
           let rms = 0;
           for (const x of e) rms += x * x;
           rms = Math.sqrt(rms / e.length);
           for (let i = 0; i < e.length; i++) {
             assert.ok(
-              Math.abs(a[i] - e[i]) <= 1e-5 * (Math.abs(e[i]) + rms) + 1e-7,
-              `${name}[${i}] (causal ${causal}): ${a[i]} vs ${e[i]}`,
+              Math.abs(a[i]! - e[i]!) <= 1e-5 * (Math.abs(e[i]!) + rms) + 1e-7,
+              `${name}[${i}] (causal ${causal}): ${a[i]!} vs ${e[i]!}`,
             );
           }
         });
