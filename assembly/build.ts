@@ -15,7 +15,7 @@
  */
 import asc from "npm:assemblyscript@0.28.20/asc";
 import { encodeBase64 } from "./_base64.ts";
-import { MatmulFlags } from "../core/kernels/contract.ts";
+import { MatmulFlags } from "@bertology/core/kernels";
 
 const root = new URL("../", import.meta.url);
 const outDir = new URL("core/kernels/wasm/", root);

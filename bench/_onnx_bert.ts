@@ -7,7 +7,7 @@
  */
 
 import { Writer } from "./_onnx.ts";
-import type { Tensor } from "../core/tensor.ts";
+import type { Tensor } from "@bertology/core";
 
 const FLOAT = 1, INT64 = 7;
 const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7;

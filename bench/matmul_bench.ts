@@ -5,7 +5,7 @@
  * @module
  */
 import * as ort from "onnxruntime-web";
-import { createWasmKernels, MatmulFlags } from "../core/kernels/mod.ts";
+import { createWasmKernels, MatmulFlags } from "@bertology/core/kernels";
 import { matmulModel } from "./_onnx.ts";
 
 /** One measured row. */

@@ -7,8 +7,8 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { basename, dirname } from "node:path";
-import { resolveModel, writeFileAtomically } from "../core/checkpoint/deno.ts";
-import { type LoadedModel, loadModel } from "../core/models/load.ts";
+import { resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
+import { type LoadedModel, loadModel } from "@bertology/core/models";
 
 /** A usage error: printed with the command's help, exit code 2. */
 export class UsageError extends Error {}

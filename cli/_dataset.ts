@@ -6,12 +6,12 @@
  * @module
  */
 
-import type { GlueSplit } from "../core/data/glue.ts";
-import type { TabularFormat } from "../core/data/tabular.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import type { StudyDataset } from "../core/studies/dataset.ts";
-import { type DatasetSource, readStudyDataset } from "../core/studies/read_dataset.ts";
-import type { Tokenizer } from "../core/tokenizers/types.ts";
+import type { GlueSplit } from "@bertology/core/data";
+import type { TabularFormat } from "@bertology/core/data";
+import type { TransformerModel } from "@bertology/core/models";
+import type { StudyDataset } from "@bertology/core/studies";
+import { type DatasetSource, readStudyDataset } from "@bertology/core/studies/read-dataset";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import { UsageError } from "./_common.ts";
 
 /** The data flags every dataset command accepts. */

@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { loadSafetensors } from "../core/checkpoint/safetensors.ts";
-import { readNpy } from "../core/checkpoint/npy.ts";
-import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../tests/_goldens.ts";
+import { loadSafetensors } from "@bertology/core/checkpoint";
+import { readNpy } from "@bertology/core/checkpoint";
+import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../tests/helpers/goldens.ts";
 import { main } from "./main.ts";
 
 /** Runs the CLI in-process, capturing stdout and stderr. */

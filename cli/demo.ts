@@ -14,16 +14,16 @@
  * @module
  */
 
-import type { MaskingStep } from "../core/bertology/masking.ts";
-import { saveModel, storedDtype } from "../core/training/checkpoint.ts";
-import { hookName } from "../core/hooks.ts";
-import type { LoadedModel } from "../core/models/load.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import { makeBatches, type PaddedBatch } from "../core/data/batches.ts";
-import { openOutputFolder } from "../core/checkpoint/output_dir_fs.ts";
-import { type ImportanceStudy, studyHeadImportance } from "../core/studies/importance_study.ts";
-import { studyMasking } from "../core/studies/masking_study.ts";
-import { comparePrunedToMasked } from "../core/studies/pruning_comparison.ts";
+import type { MaskingStep } from "@bertology/core/bertology";
+import { saveModel, storedDtype } from "@bertology/core/training";
+import { hookName } from "@bertology/core/hooks";
+import type { LoadedModel } from "@bertology/core/models";
+import type { TransformerModel } from "@bertology/core/models";
+import { makeBatches, type PaddedBatch } from "@bertology/core/data";
+import { openOutputFolder } from "@bertology/core/checkpoint/deno";
+import { type ImportanceStudy, studyHeadImportance } from "@bertology/core/studies";
+import { studyMasking } from "@bertology/core/studies";
+import { comparePrunedToMasked } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import {

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { fixtureModel } from "../tests/_goldens.ts";
+import { fixtureModel } from "../tests/helpers/goldens.ts";
 import { parseDemoArgs, runDemo } from "./demo.ts";
 import { main } from "./main.ts";
 

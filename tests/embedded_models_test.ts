@@ -1,21 +1,21 @@
 // The bundled models do what their cards say: models/bert-sst2 reaches ≥ 0.80 on all 872 SST-2 dev rows, with
 // exactly the accuracy its MODEL_CARD.md states; models/gpt2-sst2 has the dev perplexity its card states. The
-// numbers are measured the way the demo measures them (cli/_dataset.ts, max sequence length 64).
+// numbers are measured the way the demo measures them (core/studies' dataset reader, max sequence length 64).
 import { ok, strictEqual } from "node:assert/strict";
-import { openModel } from "../cli/_common.ts";
-import { loadDataset } from "../cli/_dataset.ts";
-import { computeHeadImportance } from "../core/bertology/importance.ts";
-import { scoreTask } from "../core/studies/score.ts";
+import { computeHeadImportance } from "@bertology/core/bertology";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { loadModel } from "@bertology/core/models";
+import { scoreTask } from "@bertology/core/studies";
+import { readStudyDataset } from "@bertology/core/studies/read-dataset";
 
 const root = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
 
 async function devStudy(dir: string, batchSize: number) {
-  const { model, tokenizer } = await openModel(root(dir));
-  const data = await loadDataset(
-    { task: "sst-2", "data-dir": root("data/glue"), "batch-size": String(batchSize), "max-seq-length": "64" },
-    model,
-    tokenizer!,
-  );
+  const { model, tokenizer } = await loadModel(localFiles(root(dir)));
+  const data = await readStudyDataset({ glue: { dataDir: root("data/glue"), task: "sst-2" } }, model, tokenizer!, {
+    batchSize,
+    maxSeqLength: 64,
+  });
   strictEqual(data.examples.length, 872);
   return computeHeadImportance(model, data.batches, { computeImportance: false, computeEntropy: false });
 }

@@ -3,9 +3,9 @@
 // loss, the token count, head importance (raw and normalised) and attention entropy — for a BERT classifier
 // and for a GPT-2 language model (whose sentences both read as `<|endoftext|> s <|endoftext|>`).
 import { ok, strictEqual } from "node:assert/strict";
-import { headsCommand } from "../cli/commands/heads.ts";
-import { createApp } from "../web/app.ts";
-import { BERT_DIR, fixture, GPT2_DIR, post } from "../web/_test_helpers.ts";
+import { main as bertology } from "@bertology/cli";
+import { createApp } from "@bertology/web";
+import { BERT_DIR, fixture, GPT2_DIR, post } from "./helpers/web.ts";
 
 const SENTENCES = [
   { text: "a gripping , funny film", label: 1 },
@@ -26,7 +26,7 @@ async function cliReport(modelDir: string, withLabels: boolean): Promise<Record<
     const { log, error } = console;
     console.log = console.error = () => {};
     try {
-      strictEqual(await headsCommand(args), 0);
+      strictEqual(await bertology(["heads", ...args]), 0);
     } finally {
       Object.assign(console, { log, error });
     }

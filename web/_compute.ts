@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { ModelFiles } from "../core/checkpoint/files.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import type { Tokenizer } from "../core/tokenizers/types.ts";
+import type { ModelFiles } from "@bertology/core/checkpoint";
+import type { TransformerModel } from "@bertology/core/models";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import { type ErrorCode, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";

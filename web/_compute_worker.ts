@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { ModelFiles } from "../core/checkpoint/files.ts";
-import { loadModel } from "../core/models/load.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import type { Tokenizer } from "../core/tokenizers/types.ts";
+import type { ModelFiles } from "@bertology/core/checkpoint";
+import { loadModel } from "@bertology/core/models";
+import type { TransformerModel } from "@bertology/core/models";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import { computeJson, type FromWorker, modelIdentity, type ToWorker, type WireError } from "./_compute.ts";
 import { HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";

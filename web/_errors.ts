@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TokenizerInputError } from "../core/tokenizers/pipeline_tokenizer.ts";
+import { TokenizerInputError } from "@bertology/core/tokenizers";
 
 /** Machine-readable error codes the API returns in `error`. */
 export type ErrorCode =

@@ -10,12 +10,12 @@
  * @module
  */
 
-import { hookName } from "../core/hooks.ts";
-import { attentionEntropyMeter } from "../core/bertology/entropy.ts";
-import { keptHeads } from "../core/models/config.ts";
-import type { Batch } from "../core/models/inputs.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import type { Encoding, Tokenizer } from "../core/tokenizers/types.ts";
+import { hookName } from "@bertology/core/hooks";
+import { attentionEntropyMeter } from "@bertology/core/bertology";
+import { keptHeads } from "@bertology/core/models";
+import type { Batch } from "@bertology/core/models";
+import type { TransformerModel } from "@bertology/core/models";
+import type { Encoding, Tokenizer } from "@bertology/core/tokenizers";
 import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";

@@ -6,8 +6,8 @@
  *
  * @example Usage
  * ```ts ignore
- * import { localFiles } from "../core/checkpoint/deno.ts";
- * import { loadModel } from "../core/models/load.ts";
+ * import { localFiles } from "@bertology/core/checkpoint/deno";
+ * import { loadModel } from "@bertology/core/models";
  * import { createApp } from "./app.ts";
  * const { model, tokenizer, files } = await loadModel(localFiles("models/bert-sst2"));
  * const app = createApp({ model, tokenizer: tokenizer!, files }); // compute on a Worker
@@ -17,10 +17,10 @@
  * @module
  */
 
-import type { TaskKind } from "../core/models/config.ts";
-import type { ModelFiles } from "../core/checkpoint/files.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import type { Tokenizer } from "../core/tokenizers/types.ts";
+import type { TaskKind } from "@bertology/core/models";
+import type { ModelFiles } from "@bertology/core/checkpoint";
+import type { TransformerModel } from "@bertology/core/models";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import { type ComputeBackend, type ComputeJob, inlineCompute, workerCompute } from "./_compute.ts";
 import { errorToResponse, excerpt, HttpError, jsonResponse } from "./_errors.ts";
 import { BodyBudget, type Limits, readJsonBody, resolveLimits } from "./_limits.ts";

@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { type App, createApp, createLazyApp } from "./app.ts";
-import { BERT_DIR, fixture, GPT2_DIR, post } from "./_test_helpers.ts";
+import { BERT_DIR, fixture, GPT2_DIR, post } from "../tests/helpers/web.ts";
 import { appForModelDir } from "./main.ts";
 
 const bert = await fixture(BERT_DIR);
@@ -302,7 +302,7 @@ Deno.test("appForModelDir() serves a model folder (the Deno Deploy entry's path)
 });
 
 Deno.test("a pruned model: pruned heads come back as null and the summary lists them", async () => {
-  const { pruneModel } = await import("../core/bertology/prune.ts");
+  const { pruneModel } = await import("@bertology/core/bertology");
   const pruned = pruneModel(bert.model, { 1: [0, 2] }, bert.model.kernels);
   const p = createApp({ ...bert, model: pruned });
   const m = await (await p.fetch(new Request("http://localhost/api/model"))).json();
@@ -337,7 +337,7 @@ Deno.test("errors: a long unknown key or value is echoed only as a short excerpt
 });
 
 Deno.test("createApp({ files }) computes on a worker with the same answers as inline, and close() stops it", async () => {
-  const { localFiles } = await import("../core/checkpoint/deno.ts");
+  const { localFiles } = await import("@bertology/core/checkpoint/deno");
   const worker = createApp({ ...bert, files: localFiles(BERT_DIR) });
   try {
     const req = { text: "The cat sat on the mat.", layers: [1] };
@@ -354,8 +354,8 @@ Deno.test("createApp({ files }) computes on a worker with the same answers as in
 });
 
 Deno.test("a worker job past its deadline is answered 503 timeout at the deadline, and the worker takes the next job", async () => {
-  const { localFiles } = await import("../core/checkpoint/deno.ts");
-  const { EMBEDDED_BERT_DIR } = await import("./_test_helpers.ts");
+  const { localFiles } = await import("@bertology/core/checkpoint/deno");
+  const { EMBEDDED_BERT_DIR } = await import("../tests/helpers/web.ts");
   const embedded = await fixture(EMBEDDED_BERT_DIR);
   const slow = createApp({ ...embedded, files: localFiles(EMBEDDED_BERT_DIR), limits: { timeoutMs: 150 } });
   try {

@@ -9,7 +9,7 @@
 
 import { strictEqual } from "node:assert";
 import { createApp } from "./app.ts";
-import { EMBEDDED_BERT_DIR, fixture } from "./_test_helpers.ts";
+import { EMBEDDED_BERT_DIR, fixture } from "../tests/helpers/web.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);

@@ -7,12 +7,12 @@
  * @module
  */
 
-import type { LabelledBatch } from "../core/bertology/importance.ts";
-import type { TransformerModel } from "../core/models/model.ts";
-import { encodeExample } from "../core/studies/encoding.ts";
-import { studyHeadImportance } from "../core/studies/importance_study.ts";
-import type { Tensor } from "../core/tensor.ts";
-import type { Tokenizer } from "../core/tokenizers/types.ts";
+import type { LabelledBatch } from "@bertology/core/bertology";
+import type { TransformerModel } from "@bertology/core/models";
+import { encodeExample } from "@bertology/core/studies";
+import { studyHeadImportance } from "@bertology/core/studies";
+import type { Tensor } from "@bertology/core";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";

@@ -11,8 +11,8 @@
  * @module
  */
 
-import { localFiles } from "../core/checkpoint/deno.ts";
-import { loadModel } from "../core/models/load.ts";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { loadModel } from "@bertology/core/models";
 import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";
 import { type App, createLazyApp } from "./app.ts";
 

@@ -16,8 +16,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { localFiles } from "../core/checkpoint/deno.ts";
-import { loadModel } from "../core/models/load.ts";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { loadModel } from "@bertology/core/models";
 import { type RunningServer, serveOverNodeHttp } from "./_node_server.ts";
 import { createApp } from "./app.ts";
 import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";

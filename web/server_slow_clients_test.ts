@@ -5,10 +5,10 @@
  */
 
 import { ok, strictEqual } from "node:assert";
-import { localFiles } from "../core/checkpoint/deno.ts";
+import { localFiles } from "@bertology/core/checkpoint/deno";
 import { serveOverNodeHttp } from "./_node_server.ts";
 import { type App, createApp, type Limits } from "./app.ts";
-import { BERT_DIR, EMBEDDED_BERT_DIR, fixture } from "./_test_helpers.ts";
+import { BERT_DIR, EMBEDDED_BERT_DIR, fixture } from "../tests/helpers/web.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tiny = await fixture(BERT_DIR);

@@ -1,6 +1,6 @@
 import { ok, strictEqual } from "node:assert";
 import { createApp } from "./app.ts";
-import { BERT_DIR, fixture } from "./_test_helpers.ts";
+import { BERT_DIR, fixture } from "../tests/helpers/web.ts";
 
 Deno.test("a real server answers 200 concurrent analyze requests with 200 or 503, in bounded time and memory", async () => {
   const app = createApp(await fixture(BERT_DIR));

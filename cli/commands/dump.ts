@@ -6,10 +6,10 @@
  * @module
  */
 
-import { writeSafetensors } from "../../core/checkpoint/safetensors.ts";
-import { hookName } from "../../core/hooks.ts";
-import { batchFromArrays } from "../../core/models/inputs.ts";
-import type { Labels } from "../../core/models/model.ts";
+import { writeSafetensors } from "@bertology/core/checkpoint";
+import { hookName } from "@bertology/core/hooks";
+import { batchFromArrays } from "@bertology/core/models";
+import type { Labels } from "@bertology/core/models";
 import { openModel, parseFlags, readJsonFile, UsageError, withoutUndefined, writeFileAtomic } from "../_common.ts";
 
 /** Help text. */

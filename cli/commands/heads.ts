@@ -5,17 +5,17 @@
  * @module
  */
 
-import type { MaskingStep } from "../../core/bertology/masking.ts";
-import { writeNpy } from "../../core/checkpoint/npy.ts";
-import { checkOutputFolder, openOutputFolder } from "../../core/checkpoint/output_dir_fs.ts";
-import { describeDataset, taskSpec } from "../../core/studies/dataset.ts";
-import { studyHeadImportance } from "../../core/studies/importance_study.ts";
-import { studyMasking } from "../../core/studies/masking_study.ts";
-import { comparePrunedToMasked } from "../../core/studies/pruning_comparison.ts";
-import { defaultMetric, scoreTask } from "../../core/studies/score.ts";
+import type { MaskingStep } from "@bertology/core/bertology";
+import { writeNpy } from "@bertology/core/checkpoint";
+import { checkOutputFolder, openOutputFolder } from "@bertology/core/checkpoint/deno";
+import { describeDataset, taskSpec } from "@bertology/core/studies";
+import { studyHeadImportance } from "@bertology/core/studies";
+import { studyMasking } from "@bertology/core/studies";
+import { comparePrunedToMasked } from "@bertology/core/studies";
+import { defaultMetric, scoreTask } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
-import type { TransformerModel } from "../../core/models/model.ts";
+import type { TransformerModel } from "@bertology/core/models";
 
 /** Help text. */
 export const HEADS_HELP =

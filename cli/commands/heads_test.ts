@@ -1,13 +1,13 @@
 import { ok, strictEqual } from "node:assert/strict";
-import { computeHeadImportance } from "../../core/bertology/importance.ts";
-import { localFiles } from "../../core/checkpoint/deno.ts";
-import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
-import { pearsonAndSpearman } from "../../core/metrics/pearson_and_spearman.ts";
-import { loadModel } from "../../core/models/load.ts";
-import { TransformerModel } from "../../core/models/model.ts";
-import { saveModel } from "../../core/training/checkpoint.ts";
-import { initWeights, newConfig } from "../../core/training/init.ts";
-import { readStudyDataset } from "../../core/studies/read_dataset.ts";
+import { computeHeadImportance } from "@bertology/core/bertology";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { createWasmKernels } from "@bertology/core/kernels";
+import { pearsonAndSpearman } from "@bertology/core/metrics";
+import { loadModel } from "@bertology/core/models";
+import { TransformerModel } from "@bertology/core/models";
+import { saveModel } from "@bertology/core/training";
+import { initWeights, newConfig } from "@bertology/core/training";
+import { readStudyDataset } from "@bertology/core/studies/read-dataset";
 import { headsCommand } from "./heads.ts";
 
 const BERT = new URL("../../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname;

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { headsFromMask, parseHeadsToPrune, pruneModel } from "../../core/bertology/prune.ts";
-import { checkCheckpointDir, resolveModel } from "../../core/checkpoint/deno.ts";
-import { saveModel, storedDtype } from "../../core/training/checkpoint.ts";
-import { readNpy } from "../../core/checkpoint/npy.ts";
-import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
-import { checkHeadMask } from "../../core/models/inputs.ts";
-import { loadModel } from "../../core/models/load.ts";
+import { headsFromMask, parseHeadsToPrune, pruneModel } from "@bertology/core/bertology";
+import { checkCheckpointDir, resolveModel } from "@bertology/core/checkpoint/deno";
+import { saveModel, storedDtype } from "@bertology/core/training";
+import { readNpy } from "@bertology/core/checkpoint";
+import { createWasmKernels } from "@bertology/core/kernels";
+import { checkHeadMask } from "@bertology/core/models";
+import { loadModel } from "@bertology/core/models";
 import { localSources, parseFlags, readJsonFile, UsageError, withoutUndefined } from "../_common.ts";
 
 /** Help text. */

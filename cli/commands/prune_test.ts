@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { main } from "../main.ts";
 
 /** Runs the CLI in-process, capturing stdout and stderr. */

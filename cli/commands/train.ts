@@ -6,22 +6,22 @@
  */
 
 import { join } from "node:path";
-import { localFiles, openOutputFolder } from "../../core/checkpoint/deno.ts";
-import { type InputExample, labelIds } from "../../core/data/input_example.ts";
-import { glueTask } from "../../core/data/glue.ts";
-import { readGlueExamples, readTabularFile } from "../../core/data/read_files.ts";
-import type { TabularFormat } from "../../core/data/tabular.ts";
-import type { Family } from "../../core/models/config.ts";
-import { familyOf, modelTypes, parseConfig } from "../../core/models/registry.ts";
-import { loadModel } from "../../core/models/load.ts";
-import { TransformerModel } from "../../core/models/model.ts";
-import { createWasmKernels } from "../../core/kernels/wasm_kernels.ts";
-import { loadTokenizer, type Tokenizer, WordPieceTokenizer } from "../../core/tokenizers/mod.ts";
-import { mixSeed } from "../../core/_rng.ts";
-import { initWeights, newConfig } from "../../core/training/init.ts";
-import { type Objective, train, type TrainExample } from "../../core/training/trainer.ts";
+import { localFiles, openOutputFolder } from "@bertology/core/checkpoint/deno";
+import { type InputExample, labelIds } from "@bertology/core/data";
+import { glueTask } from "@bertology/core/data";
+import { readGlueExamples, readTabularFile } from "@bertology/core/data/read-files";
+import type { TabularFormat } from "@bertology/core/data";
+import type { Family } from "@bertology/core/models";
+import { familyOf, modelTypes, parseConfig } from "@bertology/core/models";
+import { loadModel } from "@bertology/core/models";
+import { TransformerModel } from "@bertology/core/models";
+import { createWasmKernels } from "@bertology/core/kernels";
+import { loadTokenizer, type Tokenizer, WordPieceTokenizer } from "@bertology/core/tokenizers";
+import { mixSeed } from "@bertology/core/rng";
+import { initWeights, newConfig } from "@bertology/core/training";
+import { type Objective, train, type TrainExample } from "@bertology/core/training";
 import { localSources, numberFlag, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
-import { lmEncoding } from "../../core/studies/encoding.ts";
+import { lmEncoding } from "@bertology/core/studies";
 
 /** Help text. */
 export const TRAIN_HELP = `Usage: bertology train [options]

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { localFiles } from "../../core/checkpoint/deno.ts";
-import { loadModel } from "../../core/models/load.ts";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { loadModel } from "@bertology/core/models";
 import { trainCommand } from "./train.ts";
 
 async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -3,7 +3,7 @@ import { localFiles } from "../checkpoint/local_files.ts";
 import { makeBatches } from "../data/batches.ts";
 import { parseGlueTsv } from "../data/glue.ts";
 import { loadModel } from "../models/load.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { computeHeadImportance } from "./importance.ts";
 import { maskHeadsIteratively } from "./masking.ts";
 

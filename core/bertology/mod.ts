@@ -15,6 +15,7 @@
  * @module
  */
 
+export * from "./entropy.ts";
 export * from "./importance.ts";
 export * from "./masking.ts";
 export * from "./prune.ts";

@@ -4,7 +4,7 @@ import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { batchFromArrays } from "../models/inputs.ts";
 import { loadModel } from "../models/load.ts";
-import { assertTensorsClose, fixtureModel, maxAbsDiff, readGolden, readInputs } from "../../tests/_goldens.ts";
+import { assertTensorsClose, fixtureModel, maxAbsDiff, readGolden, readInputs } from "../../tests/helpers/goldens.ts";
 import { headsFromMask, parseHeadsToPrune, pruneModel } from "./prune.ts";
 
 for (const golden of ["bert-tiny-random.pruned", "gpt2-tiny-random.pruned"]) {

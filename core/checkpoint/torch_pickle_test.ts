@@ -7,7 +7,7 @@ import {
   pickleStateDict,
   writeRawZip,
   writeZip,
-} from "./_testing.ts";
+} from "../../tests/helpers/checkpoint_files.ts";
 import { loadSafetensors } from "./safetensors.ts";
 import { listTorchTensors, loadTorchCheckpoint, MAX_DATA_PKL_BYTES } from "./torch_pickle.ts";
 import { crc32 } from "./zip.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { f32Bytes, pickleStateDict, writeZip } from "./_testing.ts";
+import { f32Bytes, pickleStateDict, writeZip } from "../../tests/helpers/checkpoint_files.ts";
 import { memoryFiles } from "./files.ts";
 import { fileURLToPath } from "node:url";
 import { localFiles } from "./local_files.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deflatedZeros, writeRawZip, writeZip } from "./_testing.ts";
+import { deflatedZeros, writeRawZip, writeZip } from "../../tests/helpers/checkpoint_files.ts";
 import { crc32, openZip } from "./zip.ts";
 
 const enc = new TextEncoder();

@@ -1,6 +1,6 @@
 // Dropout and attention-entropy kernels: both WASM builds against the reference backend, plus properties.
 import assert from "node:assert/strict";
-import { floats, read, seededRandom } from "./_kernel_cases.ts";
+import { floats, read, seededRandom } from "../../tests/helpers/kernel_cases.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 import type { Kernels } from "./types.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";

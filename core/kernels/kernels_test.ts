@@ -1,6 +1,6 @@
 // The shared case table, run on both WASM builds and compared with the reference backend.
 import assert from "node:assert/strict";
-import { type CaseOutputs, KERNEL_CASES, seededRandom } from "./_kernel_cases.ts";
+import { type CaseOutputs, KERNEL_CASES, seededRandom } from "../../tests/helpers/kernel_cases.ts";
 import { KERNEL_NAMES, type KernelName } from "./contract.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 import type { Kernels } from "./types.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import * as ref from "./_reference_math.ts";
 import { MatmulFlags } from "./contract.ts";
-import { seededRandom } from "./_kernel_cases.ts";
+import { seededRandom } from "../../tests/helpers/kernel_cases.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 
 /** A Float64 arena with the reference math's index space (index 0 = absent). */

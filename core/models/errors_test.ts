@@ -2,7 +2,7 @@ import { rejects, throws } from "node:assert/strict";
 import { memoryFiles } from "../checkpoint/files.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { writeSafetensors } from "../checkpoint/safetensors.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { batchFromArrays } from "./inputs.ts";
 import { loadModel } from "./load.ts";
 

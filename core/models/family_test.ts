@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { hookName } from "../hooks.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { loadModel } from "./load.ts";
 import { familyOf, modelTypes, parseConfig } from "./registry.ts";
 import { forwardFlops, traceModel } from "./trace_ops.ts";

@@ -3,7 +3,7 @@ import { localFiles } from "../checkpoint/local_files.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import type { Kernels } from "../kernels/types.ts";
-import { assertTensorsClose, fixtureModel, readGolden, readInputs } from "../../tests/_goldens.ts";
+import { assertTensorsClose, fixtureModel, readGolden, readInputs } from "../../tests/helpers/goldens.ts";
 import { batchFromArrays, type HeadMask } from "./inputs.ts";
 import { loadModel } from "./load.ts";
 

@@ -2,7 +2,7 @@ import { ok } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadWeights } from "../checkpoint/weights.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { parseConfig } from "./registry.ts";
 import { batchFromArrays } from "./inputs.ts";
 import { checkWeights, type Labels, TransformerModel } from "./model.ts";

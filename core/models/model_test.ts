@@ -2,7 +2,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { memoryFiles } from "../checkpoint/files.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { hookName } from "../hooks.ts";
-import { fixtureModel, maxAbsDiff, readInputs } from "../../tests/_goldens.ts";
+import { fixtureModel, maxAbsDiff, readInputs } from "../../tests/helpers/goldens.ts";
 import { batchFromArrays } from "./inputs.ts";
 import { loadModel } from "./load.ts";
 

@@ -3,7 +3,7 @@
 // Σ g·u along a seeded random direction u is compared with the central difference (L(θ+εu) − L(θ−εu)) / 2ε,
 // Richardson-extrapolated over ε and ε/2 (activations are f32, so ε cannot be tiny).
 import assert from "node:assert/strict";
-import { uniformSigned as rng } from "../_rng.ts";
+import { uniformSigned as rng } from "../rng.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
 import { initWeights, newConfig } from "../training/init.ts";
 import type { Family } from "./config.ts";

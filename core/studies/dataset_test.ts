@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { buildStudyDataset, describeDataset, modelLabelNames, taskSpec } from "./dataset.ts";
 import { lmEncoding } from "./encoding.ts";
 

@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { encodeExample, lmEncoding } from "./encoding.ts";
 
 const gpt2 = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")));

@@ -7,7 +7,7 @@ import { pearsonAndSpearman } from "../metrics/pearson_and_spearman.ts";
 import { loadModel } from "../models/load.ts";
 import { TransformerModel } from "../models/model.ts";
 import { initWeights, newConfig } from "../training/init.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { buildStudyDataset } from "./dataset.ts";
 import { studyHeadImportance } from "./importance_study.ts";
 import { studyMasking } from "./masking_study.ts";

@@ -1,7 +1,7 @@
 import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
-import { fixtureModel } from "../../tests/_goldens.ts";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { describeDataset } from "./dataset.ts";
 import { readStudyDataset } from "./read_dataset.ts";
 

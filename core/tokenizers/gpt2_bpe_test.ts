@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { countMismatches, readFixture, readGolden } from "./_testing.ts";
+import { countMismatches, readFixture, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
 import { Gpt2BpeTokenizer, parseVocabJson } from "./gpt2_bpe.ts";
 
 const gpt2 = Gpt2BpeTokenizer.fromFiles(

@@ -1,6 +1,6 @@
 import { deepStrictEqual, match, rejects, strictEqual, throws } from "node:assert";
 import { memoryFiles } from "../checkpoint/files.ts";
-import { countMismatches, fixtureFiles, readFixture, readGolden } from "./_testing.ts";
+import { countMismatches, fixtureFiles, readFixture, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
 import { parseMergesText } from "./bpe_model.ts";
 import { parseVocabJson } from "./gpt2_bpe.ts";
 import { loadTokenizer } from "./load_tokenizer.ts";

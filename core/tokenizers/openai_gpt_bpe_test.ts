@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { countMismatches, readFixture, readGolden } from "./_testing.ts";
+import { countMismatches, readFixture, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
 import { OpenAiGptBpeTokenizer } from "./openai_gpt_bpe.ts";
 
 const gpt = OpenAiGptBpeTokenizer.fromFiles(

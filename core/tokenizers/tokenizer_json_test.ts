@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { countMismatches, readFixture, readGolden } from "./_testing.ts";
+import { countMismatches, readFixture, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
 import { Gpt2BpeTokenizer } from "./gpt2_bpe.ts";
 import { tokenizerFromJson } from "./tokenizer_json.ts";
 import { WordPieceTokenizer } from "./wordpiece.ts";

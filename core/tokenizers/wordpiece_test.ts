@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { countMismatches, readFixture, readGolden } from "./_testing.ts";
+import { countMismatches, readFixture, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
 import { WordPieceTokenizer } from "./wordpiece.ts";
 
 const bert = WordPieceTokenizer.fromVocabText(await readFixture("vocab/bert-base-uncased/vocab.txt"));

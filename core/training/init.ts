@@ -8,7 +8,7 @@
 import type { Family, ModelConfig } from "../models/config.ts";
 import { familyOf, modelTypes, parseConfig } from "../models/registry.ts";
 import type { Tensor } from "../tensor.ts";
-import { normalGenerator } from "../_rng.ts";
+import { normalGenerator } from "../rng.ts";
 
 /** Sizes of a new model. */
 export interface NewConfigOptions {

@@ -12,7 +12,7 @@ import { predictionsFromLogits } from "../studies/predictions.ts";
 import { taskMetrics } from "../studies/score.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
-import { mixSeed, permutation } from "../_rng.ts";
+import { mixSeed, permutation } from "../rng.ts";
 import { saveModel, type SaveOptions } from "./checkpoint.ts";
 import { AdamW, clipGradNorm, linearSchedule } from "./optimizer.ts";
 

@@ -5,7 +5,7 @@ import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { parseConfig } from "../models/registry.ts";
 import { loadModel } from "../models/load.ts";
 import { TransformerModel } from "../models/model.ts";
-import { mulberry32 } from "../_rng.ts";
+import { mulberry32 } from "../rng.ts";
 import { initWeights, newConfig } from "./init.ts";
 import { evaluate, train, type TrainExample } from "./trainer.ts";
 

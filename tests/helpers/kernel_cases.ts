@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { uniformSigned } from "../_rng.ts";
-import { type Kernels, MatmulFlags, type Ptr } from "./types.ts";
+import { uniformSigned } from "@bertology/core/rng";
+import { type Kernels, MatmulFlags, type Ptr } from "@bertology/core/kernels";
 
 /** What a case returns: named output tensors (copied out of the kernel memory) or scalars. */
 export type CaseOutputs = Record<string, Float32Array | number>;

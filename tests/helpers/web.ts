@@ -4,19 +4,21 @@
  * @module
  */
 
-import { localFiles } from "../core/checkpoint/deno.ts";
-import { loadModel } from "../core/models/load.ts";
-import type { AppOptions } from "./app.ts";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { loadModel } from "@bertology/core/models";
+import type { AppOptions } from "../../web/app.ts";
 
 /** The tiny random BERT classifier fixture. */
 export const BERT_DIR: string = decodeURIComponent(
-  new URL("../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname,
+  new URL("../fixtures/models/bert-tiny-random", import.meta.url).pathname,
 );
 /** The embedded model the analyzer serves by default (trained on SST-2; see its MODEL_CARD.md). */
-export const EMBEDDED_BERT_DIR: string = decodeURIComponent(new URL("../models/bert-sst2", import.meta.url).pathname);
+export const EMBEDDED_BERT_DIR: string = decodeURIComponent(
+  new URL("../../models/bert-sst2", import.meta.url).pathname,
+);
 /** The tiny random GPT-2 fixture. */
 export const GPT2_DIR: string = decodeURIComponent(
-  new URL("../tests/fixtures/models/gpt2-tiny-random", import.meta.url).pathname,
+  new URL("../fixtures/models/gpt2-tiny-random", import.meta.url).pathname,
 );
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { crc32 } from "./zip.ts";
+import { crc32 } from "@bertology/core/checkpoint";
 
 /** Options for {@linkcode writeZip}. */
 export interface WriteZipOptions {

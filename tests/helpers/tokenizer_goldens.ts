@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { ModelFiles } from "../checkpoint/files.ts";
-import type { Tokenizer } from "./types.ts";
+import type { ModelFiles } from "@bertology/core/checkpoint";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 
 /** Absolute path of `tests/fixtures/` + `rel`. */
 export function fixture(rel: string): string {
-  return new URL(`../../tests/fixtures/${rel}`, import.meta.url).pathname;
+  return new URL(`../fixtures/${rel}`, import.meta.url).pathname;
 }
 
 /** Reads a fixture as text. */

@@ -4,11 +4,11 @@
  * @module
  */
 
-import { loadSafetensors } from "../core/checkpoint/safetensors.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { loadSafetensors } from "@bertology/core/checkpoint";
+import type { Tensor } from "@bertology/core";
 
 /** The fixtures folder. */
-export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+export const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 
 /** Path of a fixture model folder. */
 export function fixtureModel(name: string): string {
