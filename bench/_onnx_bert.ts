@@ -50,7 +50,7 @@ function attribute(a: Attr): Writer {
  * transposed to ONNX MatMul's [in, out]). Input `x` [T, C] (embedding output), output `y` [T, C].
  */
 export function bertEncoderOnnx(weights: Map<string, Tensor>, layers: number, heads: number, T: number): Uint8Array {
-  const C = weights.get("bert.embeddings.LayerNorm.weight")!.shape[0];
+  const C = weights.get("bert.embeddings.LayerNorm.weight")!.shape[0]!;
   const D = C / heads;
   const graph = new Writer();
   const inits: Writer[] = [];
@@ -65,9 +65,9 @@ export function bertEncoderOnnx(weights: Map<string, Tensor>, layers: number, he
   const init = (name: string, t: Tensor, transpose: boolean) => {
     let data = t.data, shape = t.shape;
     if (transpose) {
-      const [R, K] = t.shape;
+      const [R, K] = t.shape as [number, number];
       data = new Float32Array(R * K);
-      for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) data[k * R + r] = t.data[r * K + k];
+      for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) data[k * R + r] = t.data[r * K + k]!;
       shape = [K, R];
     }
     inits.push(floatTensor(name, shape, data));

@@ -54,7 +54,7 @@ function randomBatch(batchSize: number, seqLen: number): Batch {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Runs both measurements, onnxruntime-web's forward in the same run, and prints them. */

@@ -84,7 +84,7 @@ Deno.test("bertology dump writes the HF golden tensors, and loss + head_mask_gra
     const e = readGolden(g);
     ok(maxAbsDiff("loss", e.get("loss")!, out2.get("loss")!) <= 1e-4);
     e.get("head_mask_grad")!.data.forEach((v, i) =>
-      ok(Math.abs(v - out2.get("head_mask_grad")!.data[i]) <= 1e-5 + 1e-3 * Math.abs(v))
+      ok(Math.abs(v - out2.get("head_mask_grad")!.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v))
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

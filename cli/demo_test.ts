@@ -62,14 +62,14 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
     strictEqual(json.bert.masking.total_heads, 12);
     strictEqual(json.bert.masking.fraction_masked, json.bert.masking.heads_masked / 12);
     ok(json.bert.masking.final_accuracy >= 0.9 * json.bert.masking.original_accuracy);
-    ok(json.bert.masking.steps.length >= 1 && json.bert.masking.steps[0].fraction_kept === 1);
+    ok(json.bert.masking.steps.length >= 1 && json.bert.masking.steps[0]!.fraction_kept === 1);
     ok(json.bert.pruning.params_after <= json.bert.pruning.params_before);
     strictEqual(json.bert.pruning.params_after < json.bert.pruning.params_before, json.bert.masking.heads_masked > 0);
-    deepStrictEqual(json.bert.hidden_state_shapes["hidden_states.0"].slice(0, 1), [1]);
+    deepStrictEqual(json.bert.hidden_state_shapes["hidden_states.0"]!.slice(0, 1), [1]);
     strictEqual(Object.keys(json.bert.attention_shapes).length, 3);
     strictEqual(json.bert.head_importance.length, 3);
-    strictEqual(json.gpt2.attn_entropy[0].length, 4);
-    ok(json.times.total > 0);
+    strictEqual(json.gpt2.attn_entropy[0]!.length, 4);
+    ok(json.times.total! > 0);
     for (const k of Object.keys(json.times)) ok(lines.some((l) => l.includes(k === "total" ? "total" : k)));
     ok(json.headline.includes(`${json.bert.masking.heads_masked} of 12 attention heads`));
 

@@ -36,16 +36,16 @@ export interface BatchOptions {
   /** Rows per batch (the last batch may be smaller). */
   batchSize: number;
   /** Id used for padding `inputIds`. Default 0 (BERT's `[PAD]`). */
-  padId?: number;
+  padId?: number | undefined;
   /**
    * Pad every batch to this length (HF `pad_to_max_length` with `max_seq_length`). Default: the longest
    * input of each batch. An input longer than this is an error: truncate in the tokenizer.
    */
-  seqLen?: number;
+  seqLen?: number | undefined;
   /** One label per input (class ids, or floats for regression). */
-  labels?: ArrayLike<number>;
+  labels?: ArrayLike<number> | undefined;
   /** `"classification"` (default) stores labels as `Int32Array`, `"regression"` as `Float32Array`. */
-  outputMode?: OutputMode;
+  outputMode?: OutputMode | undefined;
 }
 
 /**
@@ -62,10 +62,10 @@ export interface BatchOptions {
  * ```ts
  * import { deepStrictEqual } from "node:assert";
  *
- * const [batch] = makeBatches(
+ * const batch = makeBatches(
  *   [{ ids: [101, 7, 102], tokenTypeIds: [0, 0, 0] }, { ids: [101, 102], tokenTypeIds: [0, 0] }],
  *   { batchSize: 8, labels: [1, 0] },
- * );
+ * )[0]!;
  * deepStrictEqual([...batch.inputIds], [101, 7, 102, 101, 102, 0]);
  * deepStrictEqual([...batch.attentionMask], [1, 1, 1, 1, 1, 0]);
  * deepStrictEqual([batch.batchSize, batch.seqLen], [2, 3]);

@@ -22,25 +22,25 @@ export interface TabularOptions {
   /** Column holding the text (text A). */
   textColumn: ColumnRef;
   /** Column holding the second text of a pair (text B). */
-  textPairColumn?: ColumnRef;
+  textPairColumn?: ColumnRef | undefined;
   /** Column holding the label. Without it examples are unlabeled (`label: undefined`). */
-  labelColumn?: ColumnRef;
+  labelColumn?: ColumnRef | undefined;
   /**
    * CSV/TSV: whether the first line holds column names. Default `true`. Column names need a header;
    * with a header, numeric indices still work (the header line is skipped). Ignored for JSONL.
    */
-  header?: boolean;
+  header?: boolean | undefined;
   /**
    * Classification label list, in class-id order. Labels outside it are errors. When absent it is
    * inferred: the sorted unique labels (numerically when all look like numbers, else by code unit).
    */
-  labels?: readonly string[];
+  labels?: readonly string[] | undefined;
   /** `"classification"` (default) keeps labels as strings; `"regression"` parses them as numbers. */
-  outputMode?: OutputMode;
+  outputMode?: OutputMode | undefined;
   /** Name used in error messages. Default `"input"`. */
-  file?: string;
+  file?: string | undefined;
   /** Prefix of each example's guid (`<prefix>-<n>`, n from 0). Default `"row"`. */
-  guidPrefix?: string;
+  guidPrefix?: string | undefined;
 }
 
 /** What {@linkcode parseTabular} returns: the examples plus the label list and output mode to use with them. */

@@ -19,16 +19,16 @@ export interface NewConfigOptions {
   /** d_model; must be divisible by `heads`. */
   hidden: number;
   /** MLP width (default 4·hidden). */
-  intermediate?: number;
+  intermediate?: number | undefined;
   vocabSize: number;
   /** Positions (default 512 for BERT, 1024 for GPT-2, 512 for OpenAI GPT). */
-  maxPositions?: number;
+  maxPositions?: number | undefined;
   /** BERT classification labels, index = class id (default `["0", "1"]`); ignored by GPT models. */
-  labels?: readonly string[];
+  labels?: readonly string[] | undefined;
   /** BERT: `"regression"` for one real-valued output (STS-B). */
-  problemType?: "regression" | "single_label_classification";
+  problemType?: "regression" | "single_label_classification" | undefined;
   /** Dropout probability written to config.json (`hidden_dropout_prob` / `resid_pdrop` …). Default 0.1. */
-  dropout?: number;
+  dropout?: number | undefined;
 }
 
 function positiveInt(name: string, v: number | undefined): number {

@@ -18,7 +18,7 @@ import { AdamW, clipGradNorm, linearSchedule } from "./optimizer.ts";
 
 /** One tokenized example with its label (class id or regression target; absent for language modelling). */
 export interface TrainExample extends EncodedInput {
-  label?: number;
+  label?: number | undefined;
 }
 
 /**
@@ -26,17 +26,17 @@ export interface TrainExample extends EncodedInput {
  * data), or causal language modelling (GPT models), scored by perplexity.
  */
 export type Objective =
-  | { kind: "classification"; glueTask?: string }
-  | { kind: "regression"; glueTask?: string }
+  | { kind: "classification"; glueTask?: string | undefined }
+  | { kind: "regression"; glueTask?: string | undefined }
   | { kind: "lm" };
 
 /** Options for {@linkcode evaluate}. */
 export interface EvaluateOptions {
   objective: Objective;
   /** Rows per batch (default 64). */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Id padding `input_ids` (default 0). */
-  padId?: number;
+  padId?: number | undefined;
 }
 
 /** Scores on a data set. */
@@ -122,7 +122,7 @@ export function evaluate(
       let counted = 0;
       for (let r = 0; r < b.batchSize; r++) {
         let len = 0;
-        for (let t = 0; t < b.seqLen; t++) len += b.attentionMask[r * b.seqLen + t];
+        for (let t = 0; t < b.seqLen; t++) len += b.attentionMask[r * b.seqLen + t]!;
         counted += Math.max(0, len - 1);
       }
       const { loss } = model.run({ batch: toModelBatch(b), labels: "lm" });
@@ -155,7 +155,7 @@ function groupByLength(order: Int32Array, examples: readonly TrainExample[], meg
   const out = new Int32Array(order.length);
   for (let start = 0; start < order.length; start += mega) {
     const chunk = Array.from(order.subarray(start, start + mega));
-    chunk.sort((a, b) => examples[b].ids.length - examples[a].ids.length);
+    chunk.sort((a, b) => examples[b]!.ids.length - examples[a]!.ids.length);
     out.set(chunk, start);
   }
   return out;
@@ -293,11 +293,11 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
     const epochStart = performance.now();
     let order = permutation(opts.train.length, mixSeed(seed, 1, epoch));
     if (opts.groupByLength) order = groupByLength(order, opts.train, opts.batchSize * 50);
-    const examples = Array.from(order, (i) => opts.train[i]);
+    const examples = Array.from(order, (i) => opts.train[i]!);
     const batches = makeBatches(examples, {
       batchSize: opts.batchSize,
       padId: opts.padId ?? 0,
-      labels: trainLabels ? Array.from(order, (i) => trainLabels[i]) : undefined,
+      labels: trainLabels ? Array.from(order, (i) => trainLabels[i]!) : undefined,
       outputMode: objective.kind === "regression" ? "regression" : "classification",
     });
     let lossSum = 0;
@@ -331,6 +331,7 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
     if (opts.dev?.length) {
       result.dev = evaluate(model, opts.dev, { objective, batchSize: opts.evalBatchSize, padId: opts.padId });
       const value = result.dev.metrics[key];
+      if (value === undefined) throw new Error(`train: evaluation gave no "${key}" metric`);
       if (best === undefined || (higherIsBetter ? value > best : value < best)) {
         best = value;
         bestEpoch = epoch;

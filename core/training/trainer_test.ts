@@ -63,7 +63,7 @@ Deno.test("train() lowers the loss and learns a toy classification task", async 
   const result = await train(model, { ...base, objective, train: data, dev, epochs: 6 });
   const after = result.epochs.at(-1)!.dev!;
   assert.ok(after.loss < before.loss - 0.1, `dev loss ${before.loss} -> ${after.loss}`);
-  assert.ok(result.epochs.at(-1)!.trainLoss < result.epochs[0].trainLoss);
+  assert.ok(result.epochs.at(-1)!.trainLoss < result.epochs[0]!.trainLoss);
   assert.ok(result.bestMetric!.value >= 0.8, `best accuracy ${result.bestMetric!.value}`);
   assert.equal(result.totalSteps, 6 * 12);
 });
@@ -73,7 +73,7 @@ Deno.test("train() lowers a GPT-2 causal LM loss, and evaluate() reports perplex
   const data = toyLm(64, 1), dev = toyLm(16, 2);
   const objective = { kind: "lm" } as const;
   const before = evaluate(model, dev, { objective });
-  assert.ok(Math.abs(before.metrics.perplexity - Math.exp(before.loss)) < 1e-9);
+  assert.ok(Math.abs(before.metrics.perplexity! - Math.exp(before.loss)) < 1e-9);
   const result = await train(model, { ...base, objective, train: data, dev, epochs: 4 });
   assert.ok(
     result.epochs.at(-1)!.dev!.loss < before.loss - 0.5,
@@ -132,7 +132,7 @@ Deno.test("train() saves best and last checkpoints that reload and continue trai
     const saved = last.params.toTensors();
     for (const [name, t] of model.params.toTensors()) assert.deepEqual(saved.get(name)!.data, t.data, name);
     const more = await train(last, { ...base, objective, train: data, dev, epochs: 1 });
-    assert.ok(Number.isFinite(more.epochs[0].trainLoss));
+    assert.ok(Number.isFinite(more.epochs[0]!.trainLoss));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -197,7 +197,7 @@ Deno.test("initWeights() follows HF's init: N(0, 0.02²) weights, unit LayerNorm
   const emb = w.get("bert.embeddings.word_embeddings.weight")!.data;
   assert.ok(emb.subarray(0, 64).every((x) => x === 0));
   let s = 0;
-  for (let i = 64; i < emb.length; i++) s += emb[i] * emb[i];
+  for (let i = 64; i < emb.length; i++) s += emb[i]! * emb[i]!;
   const std = Math.sqrt(s / (emb.length - 64));
   assert.ok(Math.abs(std - 0.02) < 0.001, `std ${std}`);
   assert.ok(w.get("bert.embeddings.LayerNorm.weight")!.data.every((x) => x === 1));
