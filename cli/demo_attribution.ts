@@ -8,10 +8,12 @@
  */
 
 import {
+  argmax,
   attentionFlow,
   attentionRollout,
   integratedGradients,
   logitLens,
+  outputLogits,
   patchHeads,
   resolveBaseline,
   tokenGradients,
@@ -143,14 +145,14 @@ export function attributionStudy(
     commands,
   };
   if (patchSource !== undefined) {
-    const figure = patchingFigure(loaded, patchSource, name);
+    const corrupted = corruptedIds(loaded, patchSource);
+    const figure = patchingFigure(loaded, patchSource, corrupted, name);
     if (figure !== undefined) {
       section.patching = figure;
-      commands.push(`deno task cli patch --model ${q} --clean ${quote(patchSource.sentence)} --corrupted ${
-        quote(
-          tok.decode(figureIds(loaded, patchSource), { skipSpecialTokens: true }),
-        )
-      }`);
+      const text = tok.decode(corrupted, { skipSpecialTokens: true });
+      commands.push(
+        `deno task cli patch --model ${q} --clean ${quote(patchSource.sentence)} --corrupted ${quote(text)}`,
+      );
     }
   }
   return section;
@@ -160,20 +162,38 @@ function baselineId(b: ReturnType<typeof resolveBaseline>): number {
   return b.kind === "token" ? b.tokenId : 0;
 }
 
-/** The corrupted ids: the chosen position's token replaced by [MASK] (or [PAD]). */
-function figureIds(loaded: LoadedModel, src: { ids: number[]; position: number }): number[] {
+/** Replacements tried for the corrupted token: [MASK] and a few words of either sentiment. */
+const REPLACEMENTS = ["[MASK]", "bad", "good", "dull", "great", "boring", "fine", "awful"];
+
+/**
+ * The corrupted ids: the chosen position's token replaced by whichever of {@linkcode REPLACEMENTS} (in the
+ * vocabulary) changes the logit difference of the prediction most.
+ */
+function corruptedIds(loaded: LoadedModel, src: { ids: number[]; position: number }): number[] {
   const tok = loaded.tokenizer!;
-  const mask = tok.tokenToId("[MASK]") ?? tok.padId;
-  return src.ids.map((v, i) => (i === src.position ? mask : v));
+  const ids = REPLACEMENTS.map((w) => tok.tokenToId(w)).filter((v): v is number => v !== undefined);
+  const variants = [src.ids, ...ids.map((id) => src.ids.map((v, i) => (i === src.position ? id : v)))];
+  const T = src.ids.length;
+  const logits = outputLogits(loaded.model, {
+    batchSize: variants.length,
+    seqLen: T,
+    inputIds: Int32Array.from(variants.flat()),
+  });
+  const W = logits.width, row = (r: number) => logits.data.subarray(r * W, (r + 1) * W);
+  const target = argmax(row(0)), other = argmax(row(0), target);
+  const d = (r: number) => row(r)[target]! - row(r)[other]!;
+  let best = 1;
+  for (let r = 2; r < variants.length; r++) if (Math.abs(d(r) - d(0)) > Math.abs(d(best) - d(0))) best = r;
+  return variants[Math.min(best, variants.length - 1)]!;
 }
 
 function patchingFigure(
   loaded: LoadedModel,
   src: { ids: number[]; tokens: string[]; position: number; sentence: string },
+  corrupted: number[],
   name: (c: number) => string,
 ): PatchingFigure | undefined {
   const { model } = loaded;
-  const corrupted = figureIds(loaded, src);
   let p;
   try {
     p = patchHeads(model, { inputIds: src.ids }, { inputIds: corrupted });

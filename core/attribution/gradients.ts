@@ -92,6 +92,14 @@ export function tokenGradients(
  * @param model the model
  * @param seqLen tokens per row
  * @param targets one class or next-token id per row
+ * @example Usage
+ * ```ts
+ * import { objectiveAt } from "./gradients.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * objectiveAt(model, 4, [7, 7]); // { logit: [7, 7], position: [3, 3] }
+ * ```
  */
 export function objectiveAt(
   model: TransformerModel,

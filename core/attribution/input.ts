@@ -22,6 +22,11 @@ export interface AttributionInput {
  * The batch of `rows` copies of one sequence.
  *
  * @throws {Error} for an empty sequence or segment ids of another length
+ * @example Usage
+ * ```ts
+ * import { repeatedBatch } from "./input.ts";
+ * repeatedBatch({ inputIds: [2, 45, 3] }, 2).inputIds; // Int32Array [2, 45, 3, 2, 45, 3]
+ * ```
  */
 export function repeatedBatch(input: AttributionInput, rows = 1): Batch {
   const T = input.inputIds.length;
@@ -44,6 +49,15 @@ export function repeatedBatch(input: AttributionInput, rows = 1): Batch {
 /**
  * The position whose output the model's prediction is read from: the first token for a classifier or
  * regressor (the `[CLS]` its pooler reads), the last token for a language model (its next-token prediction).
+ *
+ * @example Usage
+ * ```ts
+ * import { outputPosition } from "./input.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * outputPosition(model, 5); // 4
+ * ```
  */
 export function outputPosition(model: TransformerModel, seqLen: number): number {
   return model.task === "lm" ? seqLen - 1 : 0;
@@ -58,6 +72,14 @@ export function outputPosition(model: TransformerModel, seqLen: number): number 
  * @param batch the batch
  * @param patch patches for the run (activation patching)
  * @returns row-major [B, width] logits and the width
+ * @example Usage
+ * ```ts
+ * import { outputLogits, repeatedBatch } from "./input.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * outputLogits(model, repeatedBatch({ inputIds: [27, 70, 82] }, 2)).width; // 50257 (the vocabulary)
+ * ```
  */
 export function outputLogits(
   model: TransformerModel,
@@ -103,6 +125,14 @@ export function argmax(row: ArrayLike<number>, skip = -1): number {
  * top class of a classifier (0 for a regressor's single output), the top next token of a language model.
  *
  * @throws {Error} naming `target`, for an index outside the logits
+ * @example Usage
+ * ```ts
+ * import { resolveTarget } from "./input.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/bert-tiny-random"), { tokenizer: false });
+ * resolveTarget(model, { inputIds: [2, 45, 3] }); // the predicted class, 0 or 1
+ * ```
  */
 export function resolveTarget(model: TransformerModel, input: AttributionInput, target?: number): number {
   const { data, width } = outputLogits(model, repeatedBatch(input));

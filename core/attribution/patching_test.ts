@@ -1,4 +1,6 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { pruneModel } from "../bertology/prune.ts";
+import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { keptHeads } from "../models/config.ts";
 import { ablateHeads, type PatchComponent, patchComponents, patchHeads } from "./patching.ts";
 import { outputLogits, outputPosition, repeatedBatch } from "./input.ts";
@@ -75,4 +77,21 @@ Deno.test("ablateHeads(): zero ablation equals a head mask of 0 on that head; me
   ok(a.mean.data.every((v) => Number.isFinite(v)));
   ok(a.mean.data.some((v, i) => Math.abs(v - a.zero.data[i]!) > 1e-6), "mean and zero ablation differ");
   throws(() => ablateHeads(model, input, { reference: [] }), /reference is empty/);
+});
+
+Deno.test("a pruned model: pruned heads are NaN in the patching and ablation maps; kept heads are numbered as before", async () => {
+  const { model, input, corrupted } = await testModel("bert-tiny-random");
+  const pruned = pruneModel(model, { 0: [1], 2: [0, 3] }, createWasmKernels());
+  const H = pruned.config.heads;
+  const p = patchHeads(pruned, input, corrupted);
+  for (const [l, h] of [[0, 1], [2, 0], [2, 3]] as const) ok(Number.isNaN(p.heads.data[l * H + h]!), `${l}.${h}`);
+  ok(Number.isFinite(p.heads.data[0 * H + 2]!) && Number.isFinite(p.heads.data[2 * H + 1]!));
+  // kept head 2.1 of the pruned model is head 2.1 of the original: the same slice of hook_z is patched
+  const single = patchComponents(pruned, input, corrupted, [{ kind: "head", layer: 2, head: 1 }]);
+  const d = single[p.target]! - single[p.other]!;
+  const expected = (d - p.logitDiffCorrupted) / (p.logitDiffClean - p.logitDiffCorrupted);
+  // fractions divide by d_clean − d_corrupted: compare on the scale of d (batch sizes round differently)
+  ok(Math.abs(p.heads.data[2 * H + 1]! - expected) * Math.abs(p.logitDiffClean - p.logitDiffCorrupted) < 1e-5);
+  throws(() => patchComponents(pruned, input, corrupted, [{ kind: "head", layer: 0, head: 1 }]), /has no head 1/);
+  ok(Number.isNaN(ablateHeads(pruned, input).zero.data[0 * H + 1]!));
 });
