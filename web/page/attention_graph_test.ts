@@ -4,7 +4,12 @@ import { attentionGraphScores } from "./attention_graph.ts";
 const eye = (T: number) => Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (i === j ? 1 : 0)));
 
 Deno.test("attentionGraphScores(): identity attention gives the output token only; a missing layer gives undefined", () => {
-  const a = { tokens: ["[CLS]", "a", "b"], layers: [0, 1], attention: [[eye(3), null], [eye(3), eye(3)]], probabilities: [] };
+  const a = {
+    tokens: ["[CLS]", "a", "b"],
+    layers: [0, 1],
+    attention: [[eye(3), null], [eye(3), eye(3)]],
+    probabilities: [],
+  };
   deepStrictEqual(attentionGraphScores(a, 2, "rollout"), { position: 0, scores: [1, 0, 0] });
   deepStrictEqual(attentionGraphScores(a, 2, "flow"), { position: 0, scores: [1, 0, 0] });
   strictEqual(attentionGraphScores({ ...a, layers: [1] }, 2, "rollout"), undefined);
