@@ -26,6 +26,7 @@ import { studyMasking } from "@bertology/core/studies";
 import { comparePrunedToMasked } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
+import { attributionSections } from "./demo_attribution.ts";
 import {
   type HeadPattern,
   type ModelStudy,
@@ -401,6 +402,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     return r;
   });
   const gProbe = probe(gpt2, bertSentence, maxLen);
+  const attr = { bert, bertDir, examples: data.examples, gpt2, gpt2Dir, sentence: bertSentence, quote: shellQuote };
+  const sections = await stage("Attributions (BERT) and logit lens (GPT-2)", () => attributionSections(attr));
 
   // ── report ──────────────────────────────────────────────────────────────────────────────────────────
   const bertTop = topHeads(imp.importance.data, H, Math.min(ATTENTION_HEADS, L * H));
@@ -516,6 +519,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       },
       gpt2: { ...study(gpt2Dir, gpt2, gimp, gdata, gProbe, gptTop, bertSentence), perplexity },
       commands,
+      sections,
       timings: [...times],
     };
     await writeFileAtomic(reportPath, reportHtml(reportData));

@@ -36,6 +36,9 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
         "gpt2-importance",
         "gpt2-entropy",
         "gpt2-attention-0",
+        "attribution",
+        "attribution-0",
+        "logit-lens-figure",
         "timings",
         "reproduce",
       ]

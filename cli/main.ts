@@ -5,6 +5,9 @@
  */
 
 import { UsageError } from "./_common.ts";
+import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
+import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
+import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
 import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
@@ -40,6 +43,21 @@ export const COMMANDS: Record<string, Command> = {
     help: TRAIN_HELP,
     summary: "train or fine-tune a classifier or a GPT language model; --from continues any checkpoint",
   },
+  attribute: {
+    run: attributeCommand,
+    help: ATTRIBUTE_HELP,
+    summary: "token attributions: saliency, gradient × input, integrated gradients, attention rollout and flow",
+  },
+  patch: {
+    run: patchCommand,
+    help: PATCH_HELP,
+    summary: "activation patching per head and MLP (clean vs corrupted input); zero and mean head ablation",
+  },
+  "logit-lens": {
+    run: logitLensCommand,
+    help: LOGIT_LENS_HELP,
+    summary: "a language model's top next tokens after every layer (final LayerNorm + unembedding)",
+  },
 };
 
 const USAGE =
@@ -48,7 +66,7 @@ const USAGE =
 usage: bertology <command> [flags]     (--help after a command for its flags)
 
 commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`).join("\n")}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join("\n")}
 
 --model takes a folder in Hugging Face layout or a hub id (org/name@revision; HF_ENDPOINT, HF_TOKEN,
 BERTOLOGY_CACHE, --offline).`;

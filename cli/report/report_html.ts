@@ -88,6 +88,8 @@ export interface ReportData {
   commands: Array<{ what: string; command: string }>;
   /** Seconds per stage. */
   timings: Array<{ stage: string; seconds: number }>;
+  /** Further self-contained HTML sections, placed after the GPT-2 study (e.g. `attribution_sections.ts`). */
+  sections?: string[];
 }
 
 const CSS = `
@@ -405,6 +407,8 @@ ${headHeatmaps("gpt2", g, [], "GPT-2")}
 <h3 id="gpt2-attention">Attention maps (causal: each token attends only to itself and earlier tokens)</h3>
 ${attentionFigures("gpt2", g, "GPT-2")}
 </section>
+
+${(d.sections ?? []).join("\n")}
 
 <section id="timings">
 <h2>8. Timings</h2>

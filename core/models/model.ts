@@ -22,6 +22,19 @@ import { WasmOps } from "./wasm_ops.ts";
 /** Labels for a loss: class indices (classification), floats (regression), or "lm" (next-token). */
 export type Labels = Int32Array | Float32Array | number[] | "lm";
 
+/**
+ * A logit to differentiate instead of a loss (saliency, integrated gradients): row b's backward is seeded
+ * with 1 on `logit[b]` — a class index (classifier, regression: 0) or a vocabulary id (language model, read
+ * at `position[b]`, default each row's last position; only those positions' logits are computed). The
+ * cross-entropy gradient is softmax − onehot, not the logit's: this is the objective whose gradient is ∂logit.
+ */
+export interface LogitObjective {
+  /** Per batch row: the class or vocabulary id whose logit is the objective. */
+  logit: ArrayLike<number>;
+  /** Per batch row (language models only): the position whose next-token logits are read. */
+  position?: ArrayLike<number>;
+}
+
 /** What to compute in one {@linkcode TransformerModel.run}. */
 export interface RunRequest {
   /** The padded batch. */
@@ -45,8 +58,10 @@ export interface RunRequest {
   patch?: ReadonlyMap<string, ActivationPatch> | undefined;
   /** [layers][heads] multipliers on the attention probabilities (original head numbering). */
   headMask?: HeadMask | undefined;
-  /** Labels for the loss; required for any gradient. */
+  /** Labels for the loss; any gradient needs these or an `objective`. */
   labels?: Labels | undefined;
+  /** A logit to differentiate instead of a loss (see {@linkcode LogitObjective}); excludes `labels`. */
+  objective?: LogitObjective | undefined;
   /** Accumulate weight gradients (the caller zeroes them; see {@linkcode TransformerModel.params}). */
   paramGrads?: boolean | undefined;
   /** Training dropout at HF's dropout sites (embeddings, block outputs, classifier input); off when absent. */
@@ -65,6 +80,8 @@ export interface RunResult {
   lossCount?: number;
   /** dL/dhead_mask [layers, heads] (original numbering; pruned heads 0), when asked for. */
   headMaskGrad?: Tensor;
+  /** Per batch row: the objective's logit, when an `objective` was given. */
+  objective?: Float32Array;
 }
 
 /** A model in kernel memory. One instance per kernel backend; not shared across concurrent runs. */
@@ -196,8 +213,12 @@ export class TransformerModel {
     }
     const headGradName = hookName("head_mask", undefined, true);
     const recording = req.paramGrads === true || [...names].some((n) => n.endsWith("_grad"));
-    if (recording && req.labels === undefined) throw new Error("Gradients need labels (a loss to differentiate)");
-    if (req.labels !== undefined && !this.hasHead) {
+    const obj = req.objective;
+    if (obj !== undefined && req.labels !== undefined) throw new Error("Pass labels or an objective, not both");
+    if (recording && req.labels === undefined && obj === undefined) {
+      throw new Error("Gradients need labels (a loss to differentiate) or an objective");
+    }
+    if ((req.labels !== undefined || obj !== undefined) && !this.hasHead) {
       throw new Error("This checkpoint has no classifier head: a loss needs one");
     }
 
@@ -215,6 +236,8 @@ export class TransformerModel {
       const lm = req.labels === "lm" && c.task === "lm" ? nextTokenTargets(req.batch) : undefined;
       const fullLogits = names.has(hookName("logits")) || names.has(hookName("logits", undefined, true));
       if (lm && !fullLogits) x.lmRows = { ptr: run.ints(lm.rows), count: lm.rows.length };
+      const objRows = obj === undefined ? undefined : objectiveRows(obj, req.batch, c.task);
+      if (objRows && !fullLogits && c.task === "lm") x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
       const logitsAct = this.family.forward(new WasmOps(run, this.params, x), c);
       const result: RunResult = { cache: run.cache };
       if (logitsAct) {
@@ -227,6 +250,9 @@ export class TransformerModel {
         if (req.labels !== undefined) {
           result.loss = this.#loss(run, logitsAct, x, req.labels, lm);
           result.lossCount = lm ? lm.rows.length : x.B;
+        }
+        if (obj !== undefined) {
+          result.objective = seedObjective(run, logitsAct, obj, x.lmRows || c.task !== "lm" ? undefined : objRows!);
         }
       }
       if (names.has(hookName("head_mask"))) {
@@ -423,6 +449,54 @@ export function checkWeightShapes(
     throw new Error(`${source}: classification head is incomplete: missing ${missing.map((m) => `"${m}"`).join(", ")}`);
   }
   for (const name of present) check(name, spec.optional.get(name)!, shapes.get(name)!);
+}
+
+/**
+ * The logit rows an objective reads: for a language model, the flattened position b·T + position[b] of each
+ * row (default its last); for a classifier, row b.
+ *
+ * @throws {Error} naming the field, for a length other than the batch's or a position outside a row
+ */
+function objectiveRows(obj: LogitObjective, batch: Batch, task: TaskKind): Int32Array {
+  const { batchSize: B, seqLen: T } = batch;
+  if (obj.logit.length !== B) throw new Error(`objective.logit has ${obj.logit.length} values for a batch of ${B}`);
+  if (task !== "lm") {
+    if (obj.position !== undefined) throw new Error(`objective.position is for language models, not ${task}`);
+    return Int32Array.from({ length: B }, (_, b) => b);
+  }
+  const pos = obj.position;
+  if (pos !== undefined && pos.length !== B) {
+    throw new Error(`objective.position has ${pos.length} values for a batch of ${B}`);
+  }
+  return Int32Array.from({ length: B }, (_, b) => {
+    const p = pos === undefined ? T - 1 : pos[b]!;
+    if (!Number.isInteger(p) || p < 0 || p >= T) {
+      throw new Error(`objective.position[${b}] = ${p} is outside the sequence (0..${T - 1})`);
+    }
+    return b * T + p;
+  });
+}
+
+/**
+ * Reads each row's objective logit and, when recording, seeds its gradient with 1. `rows` maps batch rows to
+ * logit rows when the logits cover every position; otherwise logit row b is batch row b.
+ *
+ * @throws {Error} naming the field, for a class or vocabulary id outside the logits
+ */
+function seedObjective(run: Run, logits: Act, obj: LogitObjective, rows: Int32Array | undefined): Float32Array {
+  const W = logits.shape[logits.shape.length - 1]!;
+  const gradPtr = run.recording ? run.gradOf(logits) : undefined; // allocate before taking views of memory
+  const values = run.k.mem.f32(logits.ptr, logits.size);
+  const grad = gradPtr === undefined ? undefined : run.k.mem.f32(gradPtr, logits.size);
+  return Float32Array.from({ length: obj.logit.length }, (_, b) => {
+    const j = obj.logit[b]!;
+    if (!Number.isInteger(j) || j < 0 || j >= W) {
+      throw new Error(`objective.logit[${b}] = ${j} is outside the model's ${W} logits (0..${W - 1})`);
+    }
+    const i = (rows === undefined ? b : rows[b]!) * W + j;
+    if (grad !== undefined) grad[i]! += 1;
+    return values[i]!;
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { drawAttentionGraphView } from "./attribution_view.ts";
 import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
 import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
 import type { AnalyzeResponse, ImportanceResponse, ModelSummary, ViewData, ViewState } from "./types.ts";
@@ -92,6 +93,8 @@ function buildShell(standalone: boolean): void {
         h("h2", { id: "model-title" }, "Model view"),
         h("p", { class: "muted hint" }, "Every layer × head; click (or Enter) one to open it."),
         h("div", { id: "model-view", class: "scroll", role: "group", "aria-labelledby": "model-title" }),
+        h("h2", {}, "Attention rollout and flow"),
+        h("div", { id: "graph-view" }),
         h("h2", {}, "Attention entropy"),
         h("div", { id: "entropy-map" }),
         h("h2", {}, "Head importance"),
@@ -134,6 +137,7 @@ class Viewer {
     this.drawOutput();
     this.drawModelView();
     this.drawMaps();
+    drawAttentionGraphView($("graph-view"), a, this.model.layers);
   }
 
   drawToggles(): void {
