@@ -25,3 +25,4 @@ export * from "./models/mod.ts";
 export * from "./bertology/mod.ts";
 export * from "./data/mod.ts";
 export * from "./metrics/mod.ts";
+export * from "./analysis/mod.ts";
