@@ -26,6 +26,7 @@ import type { TransformerModel } from "../core/models/model.ts";
 import { makeBatches } from "../core/data/batches.ts";
 import { formatTable, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
+import { analysisCommands, type AnalysisStudy, runAnalysisStudy } from "./demo_analysis.ts";
 import {
   type HeadPattern,
   type ModelStudy,
@@ -54,6 +55,8 @@ export interface DemoOptions {
   amount?: number;
   /** Where progress lines go (default `console.log`). */
   log?: (line: string) => void;
+  /** UD EWT folder for the analysis sections (default `data/ud`); with `dataSubset`, that many UD sentences. */
+  udDir?: string;
 }
 
 /** What the demo measured (also written to `summary.json`). */
@@ -108,6 +111,8 @@ export interface DemoSummary {
   };
   times: Record<string, number>;
   files: { report: string; summary: string; pruned_checkpoint: string };
+  /** Attention statistics, syntactic heads and probes of the BERT (Clark et al. 2019, Tenney et al. 2019). */
+  analysis: AnalysisStudy;
 }
 
 /** Help text. */
@@ -374,6 +379,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     return { heads, rows: rowsOut, before, after };
   });
 
+  const analysis = await stage(
+    "BERT: attention statistics, syntactic heads, layer probes (Clark; Tenney)",
+    () =>
+      runAnalysisStudy(bertDir, bert, data, {
+        udDir: opts.udDir ?? "data/ud",
+        ...(opts.dataSubset !== undefined ? { maxSentences: opts.dataSubset } : {}),
+        log,
+      }),
+  );
+
   // ── GPT-2 ───────────────────────────────────────────────────────────────────────────────────────────
   const { gpt2, gdata } = await stage("GPT-2: load model and SST-2 dev sentences", async () => {
     const gpt2 = await openModel(gpt2Dir, { offline: true });
@@ -459,6 +474,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
         `deno task cli dump --model ${shellQuote(gpt2Dir)} --inputs ${shellQuote(`${out}/gpt2_example.inputs.json`)} ` +
         `--out ${shellQuote(`${out}/gpt2_example.safetensors`)}`,
     },
+    ...analysisCommands(bertDir, common, opts.udDir ?? "data/ud", opts.dataSubset, out),
   ];
 
   const study = (
@@ -507,6 +523,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       gpt2: { ...study(gpt2Dir, gpt2, gimp, gdata, gProbe, gptTop, bertSentence), perplexity },
       commands,
       timings: [...times],
+      analysis,
     };
     await writeFileAtomic(reportPath, reportHtml(reportData));
     const [origRow, maskedRow, prunedRow] = pruning.rows;
@@ -571,6 +588,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       },
       times: {},
       files: { report: reportPath, summary: summaryPath, pruned_checkpoint: prunedDir },
+      analysis,
     };
     return s;
   });
