@@ -135,13 +135,13 @@ export async function runAnalysisStudy(
   };
   log(`syntactic heads over ${syn.sentences} UD sentences (${syn.skipped} too long)`);
 
-  const probeOne = async (task: "upos" | "deprel"): Promise<ProbeSummary> => {
-    const { labels, ...r } = await probeTreebanks(model, tokenizer, train, test, {
-      task,
-      maxLength,
-      epochs: opts.probeEpochs ?? 6,
-      ...(opts.maxSentences !== undefined ? { maxSentences: opts.maxSentences } : {}),
-    });
+  const both = await probeTreebanks(model, tokenizer, train, test, ["upos", "deprel"], {
+    maxLength,
+    epochs: opts.probeEpochs ?? 6,
+    ...(opts.maxSentences !== undefined ? { maxSentences: opts.maxSentences } : {}),
+  });
+  const summary = (task: "upos" | "deprel"): ProbeSummary => {
+    const { labels, ...r } = both[task];
     log(
       `${task} probe: layer accuracy ${r.layerAccuracy.map((x) => x.toFixed(3)).join(" ")}, mix ${
         r.mixAccuracy.toFixed(3)
@@ -149,7 +149,7 @@ export async function runAnalysisStudy(
     );
     return { ...r, classes: labels.length };
   };
-  const probes = { train, test, upos: await probeOne("upos"), deprel: await probeOne("deprel") };
+  const probes = { train, test, upos: summary("upos"), deprel: summary("deprel") };
   return { model: dir, layers: L, heads: H, attention, syntax, probes, findings: findings(attention, syntax, probes) };
 }
 
@@ -191,7 +191,9 @@ function findings(
   const frequent = syn.rows.filter((r) => r.count >= 100);
   const beating = frequent.filter((r) => r.best.accuracy > r.baseline.accuracy);
   out.push(
-    `Syntactic heads: of the ${frequent.length} relations seen at least 100 times, ${beating.length} have a head ` +
+    `Syntactic heads: of the ${frequent.length} relations seen at least 100 times, ${beating.length} ${
+      beating.length === 1 ? "has" : "have"
+    } a head ` +
       `beating the fixed-offset baseline${beating.length ? ` (${beating.map((r) => r.relation).join(", ")})` : ""}; ` +
       `over all relations the best head (${syn.all.best.layer}.${syn.all.best.head}, ${syn.all.best.direction}) is ` +
       `right ${(100 * syn.all.best.accuracy).toFixed(1)} % of the time against ${

@@ -32,8 +32,6 @@ export const PROBE_HELP =
 
 /** Options of {@linkcode probeTreebanks}. */
 export interface ProbeTreebanksOptions {
-  /** Probing task. */
-  task: ProbeTaskName;
   /** Sentences read from each file at most. */
   maxSentences?: number;
   /** Longest encoding, special tokens included. */
@@ -57,18 +55,19 @@ export interface ProbeTreebanksResult extends LayerProbing {
 }
 
 /**
- * Reads two treebanks, builds word features with the model and runs the layer study of one task (shared by the
- * command and the demo report).
+ * Reads two treebanks, builds word features with the model once and runs the layer study of each task (shared by
+ * the command and the demo report).
  *
  * @throws {Error} naming a file that cannot be read or has no sentence that fits
  */
-export async function probeTreebanks(
+export async function probeTreebanks<T extends ProbeTaskName>(
   model: TransformerModel,
   tokenizer: Tokenizer,
   trainFile: string,
   testFile: string,
+  tasks: readonly T[],
   opts: ProbeTreebanksOptions,
-): Promise<ProbeTreebanksResult> {
+): Promise<Record<T, ProbeTreebanksResult>> {
   const load = async (file: string) => {
     const s = await readConllu(file);
     const tb = encodeTreebank(tokenizer, s.slice(0, opts.maxSentences ?? s.length), opts.maxLength);
@@ -76,23 +75,27 @@ export async function probeTreebanks(
     return { tb, features: wordFeatures(model, tb.encodings, { padId: tokenizer.padId }) };
   };
   const tr = await load(trainFile), te = await load(testFile);
-  const labels = new Map<string, number>();
-  const train = udProbeSet(tr.tb.sentences, tr.features, opts.task, labels, true);
-  const test = udProbeSet(te.tb.sentences, te.features, opts.task, labels, false);
-  const r = layerProbing(train, test, {
-    classes: labels.size,
-    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
-    ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
-    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-  });
-  return {
-    ...r,
-    labels: [...labels.keys()],
-    trainExamples: train.labels.length,
-    testExamples: test.labels.length,
-    skipped: { train: tr.tb.skipped, test: te.tb.skipped },
-  };
+  const out = {} as Record<T, ProbeTreebanksResult>;
+  for (const task of tasks) {
+    const labels = new Map<string, number>();
+    const train = udProbeSet(tr.tb.sentences, tr.features, task, labels, true);
+    const test = udProbeSet(te.tb.sentences, te.features, task, labels, false);
+    const r = layerProbing(train, test, {
+      classes: labels.size,
+      ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+      ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
+      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    });
+    out[task] = {
+      ...r,
+      labels: [...labels.keys()],
+      trainExamples: train.labels.length,
+      testExamples: test.labels.length,
+      skipped: { train: tr.tb.skipped, test: te.tb.skipped },
+    };
+  }
+  return out;
 }
 
 /** Runs the command; returns the exit code. */
@@ -129,8 +132,7 @@ export async function probeCommand(args: string[]): Promise<number> {
   const t0 = performance.now();
   const { model, tokenizer } = await openModel(values.model!, { offline: values.offline === true });
   if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: probe needs one`);
-  const r = await probeTreebanks(model, tokenizer, values.train!, values.test!, {
-    task,
+  const { [task]: r } = await probeTreebanks(model, tokenizer, values.train!, values.test!, [task], {
     ...(values["max-sentences"] !== undefined ? { maxSentences: pos("max-sentences", 1) } : {}),
     maxLength: Math.min(pos("max-seq-length", 128), model.config.maxPositions),
     epochs: pos("epochs", 8),
