@@ -27,6 +27,7 @@ import { comparePrunedToMasked } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import { attributionSections } from "./demo_attribution.ts";
+import { analysisCommands, type AnalysisStudy, runAnalysisStudy } from "./demo_analysis.ts";
 import {
   type HeadPattern,
   type ModelStudy,
@@ -57,6 +58,8 @@ export interface DemoOptions {
   log?: ((line: string) => void) | undefined;
   /** Write into a non-empty `out` that bertology did not write, keeping its files (default false). */
   force?: boolean | undefined;
+  /** UD EWT folder for the analysis sections (default `data/ud`); with `dataSubset`, that many UD sentences. */
+  udDir?: string | undefined;
 }
 
 /** What the demo measured (also written to `summary.json`). */
@@ -111,6 +114,8 @@ export interface DemoSummary {
   };
   times: Record<string, number>;
   files: { report: string; summary: string; pruned_checkpoint: string };
+  /** Attention statistics, syntactic heads and probes of the BERT (Clark et al. 2019, Tenney et al. 2019). */
+  analysis: AnalysisStudy;
 }
 
 /** Help text. */
@@ -385,6 +390,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     return { heads, rows: rowsOut, before, after };
   });
 
+  const analysis = await stage(
+    "BERT: attention statistics, syntactic heads, layer probes (Clark; Tenney)",
+    () =>
+      runAnalysisStudy(bertDir, bert, data, {
+        udDir: opts.udDir ?? "data/ud",
+        ...(opts.dataSubset !== undefined ? { maxSentences: opts.dataSubset } : {}),
+        log,
+      }),
+  );
+
   // ── GPT-2 ───────────────────────────────────────────────────────────────────────────────────────────
   const { gpt2, gdata } = await stage("GPT-2: load model and SST-2 dev sentences", async () => {
     const gpt2 = await openModel(gpt2Dir, { offline: true });
@@ -472,6 +487,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
         `deno task cli dump --model ${shellQuote(gpt2Dir)} --inputs ${shellQuote(`${out}/gpt2_example.inputs.json`)} ` +
         `--out ${shellQuote(`${out}/gpt2_example.safetensors`)}`,
     },
+    ...analysisCommands(bertDir, common, opts.udDir ?? "data/ud", opts.dataSubset, out),
   ];
 
   const study = (
@@ -521,6 +537,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       commands,
       sections,
       timings: [...times],
+      analysis,
     };
     await writeFileAtomic(reportPath, reportHtml(reportData));
     const [origRow, maskedRow, prunedRow] = pruning.rows as [PruningRow, PruningRow, PruningRow];
@@ -585,6 +602,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       },
       times: {},
       files: { report: reportPath, summary: summaryPath, pruned_checkpoint: prunedDir },
+      analysis,
     };
     return s;
   });

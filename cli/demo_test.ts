@@ -41,6 +41,10 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
         "logit-lens-figure",
         "timings",
         "reproduce",
+        "analysis-heads",
+        "analysis-mds",
+        "analysis-syntax",
+        "analysis-probing",
       ]
     ) ok(html.includes(`id="${id}"`), `report has #${id}`);
     strictEqual(checkBalancedTags(html), undefined);

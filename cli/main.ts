@@ -8,9 +8,12 @@ import { UsageError } from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
+import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
+import { PROBE_HELP, probeCommand } from "./commands/probe.ts";
 import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
+import { SYNTAX_HELP, syntaxCommand } from "./commands/syntax.ts";
 import { TOKENIZE_HELP, tokenizeCommand } from "./commands/tokenize.ts";
 import { TRAIN_HELP, trainCommand } from "./commands/train.ts";
 
@@ -58,6 +61,21 @@ export const COMMANDS: Record<string, Command> = {
     help: LOGIT_LENS_HELP,
     summary: "a language model's top next tokens after every layer (final LayerNorm + unembedding)",
   },
+  "attention-stats": {
+    run: attentionStatsCommand,
+    help: ATTENTION_STATS_HELP,
+    summary: "what each head attends to (self, next, prev, [CLS], [SEP], punctuation, entropy), head distances, MDS",
+  },
+  syntax: {
+    run: syntaxCommand,
+    help: SYNTAX_HELP,
+    summary: "syntactic heads on a CoNLL-U treebank: best head per dependency relation vs a fixed-offset baseline",
+  },
+  probe: {
+    run: probeCommand,
+    help: PROBE_HELP,
+    summary: "linear and scalar-mix probes per layer on CoNLL-U (UPOS, dependency labels): accuracy, Δ, E_Δ, E_s",
+  },
 };
 
 const USAGE =
@@ -66,7 +84,7 @@ const USAGE =
 usage: bertology <command> [flags]     (--help after a command for its flags)
 
 commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join("\n")}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`).join("\n")}
 
 --model takes a folder in Hugging Face layout or a hub id (org/name@revision; HF_ENDPOINT, HF_TOKEN,
 BERTOLOGY_CACHE, --offline).`;

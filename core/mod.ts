@@ -31,3 +31,4 @@ export * from "./attribution/mod.ts";
 export * from "./data/mod.ts";
 export * from "./metrics/mod.ts";
 export * from "./studies/mod.ts";
+export * from "./analysis/mod.ts";

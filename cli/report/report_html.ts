@@ -9,6 +9,8 @@
 import { attentionMapSvg } from "./attention_map.ts";
 import { heatmapSvg } from "./heatmap.ts";
 import { lineChartSvg } from "./line_chart.ts";
+import type { AnalysisStudy } from "../demo_analysis.ts";
+import { analysisSectionsHtml } from "./analysis_sections.ts";
 import { escapeXml, fmtNum } from "./svg.ts";
 
 /** One attention head's pattern on the example sentence. */
@@ -90,6 +92,8 @@ export interface ReportData {
   timings: Array<{ stage: string; seconds: number }>;
   /** Further self-contained HTML sections, placed after the GPT-2 study (e.g. `attribution_sections.ts`). */
   sections?: string[];
+  /** Attention analysis and probing of the BERT (sections 10–12), when the demo ran them. */
+  analysis?: AnalysisStudy;
 }
 
 const CSS = `
@@ -434,6 +438,7 @@ ${
     ).join("\n")
   }
 </section>
+${d.analysis ? analysisSectionsHtml(d.analysis, 10) : ""}
 <footer><p class="meta">References: P. Michel, O. Levy, G. Neubig. <i>Are Sixteen Heads Really Better than One?</i> NeurIPS 2019. K. Clark, U. Khandelwal, O. Levy, C. D. Manning. <i>What Does BERT Look At? An Analysis of BERT’s Attention</i>. BlackboxNLP 2019. A. Rogers, O. Kovaleva, A. Rumshisky. <i>A Primer in BERTology</i>. TACL 2020. Self-contained page: no scripts, no network.</p></footer>
 </body>
 </html>

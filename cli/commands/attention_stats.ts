@@ -1,0 +1,184 @@
+/**
+ * `bertology attention-stats`: Clark et al. (2019)'s per-head attention statistics over a dataset (self,
+ * next, prev, [CLS], [SEP], punctuation, entropy, [CLS] entropy), the Jensen–Shannon distances between all
+ * heads and their 2-D MDS map → `OUT/attention_stats.json`.
+ *
+ * @module
+ */
+
+import { type AttentionInput, forEachAttention } from "@bertology/core/analysis";
+import { ATTENTION_STATS, type AttentionStats, AttentionStatsMeter, type UnitFlags } from "@bertology/core/analysis";
+import { HeadDistanceMeter } from "@bertology/core/analysis";
+import { classicalMds } from "@bertology/core/analysis";
+import { encodeWords, separatorIds } from "@bertology/core/analysis";
+import type { TransformerModel } from "@bertology/core/models";
+import type { Tokenizer } from "@bertology/core/tokenizers";
+import { formatTable, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
+
+/** Help text. */
+export const ATTENTION_STATS_HELP =
+  `bertology attention-stats --model DIR (--task sst-2 --data-dir DIR [--split dev] | --data-file F --text-column C
+                [--text-pair-column C] [--format csv|tsv|jsonl]) [--data-subset N] [--batch-size 8]
+                [--max-seq-length 128] [--word-level] --output-dir OUT [--json] [--offline]
+  For every head, the mean over all (example, query) pairs of the attention mass on the token itself ("self"), the
+  next and previous token, the first token ("cls"), separator tokens ("sep", [SEP]), "." and "," ("punct"); the
+  mean row entropy in nats ("entropy") and the mean entropy of the first token's row ("cls_entropy"). Padding never
+  counts. --word-level works on whitespace-separated words as Clark et al.'s bpe_utils.py: attention to a split
+  word is the sum over its pieces, from a split word the mean over them (examples longer than --max-seq-length
+  pieces are then left out and counted). Also the Jensen–Shannon divergence (nats) between every pair of heads,
+  averaged over (example, query) pairs, and its classical MDS embedding in 2-D.
+  Writes OUT/attention_stats.json: {"layers", "heads", "examples", "word_level", "stats": {"self": [[L×H]], …},
+  "js_distance": [[LH×LH]], "mds": [[x, y], …]} with heads in row-major (layer, head) order.`;
+
+/** Token- or word-level inputs and their unit flags. */
+function analysisInputs(
+  tokenizer: Tokenizer,
+  rows: { ids: number[]; tokenTypeIds: number[]; textA: string; textB: string | undefined }[],
+  wordLevel: boolean,
+  maxLength: number,
+): { inputs: AttentionInput[]; flags: UnitFlags[]; skipped: number } {
+  const sep = separatorIds(tokenizer);
+  const punctCache = new Map<number, boolean>();
+  const isPunct = (id: number) => {
+    let p = punctCache.get(id);
+    if (p === undefined) punctCache.set(id, p = [".", ","].includes(tokenizer.decode([id]).trim()));
+    return p;
+  };
+  const inputs: AttentionInput[] = [], flags: UnitFlags[] = [];
+  let skipped = 0;
+  for (const r of rows) {
+    if (!wordLevel) {
+      inputs.push({ ids: r.ids, tokenTypeIds: r.tokenTypeIds });
+      flags.push({
+        sep: Uint8Array.from(r.ids, (id) => (sep.has(id) ? 1 : 0)),
+        punct: Uint8Array.from(r.ids, (id) => (isPunct(id) ? 1 : 0)),
+      });
+      continue;
+    }
+    const split = (t: string) => t.split(/\s+/).filter((w) => w !== "");
+    const e = encodeWords(tokenizer, split(r.textA), r.textB === undefined ? undefined : split(r.textB), { maxLength });
+    if (e === undefined) {
+      skipped++;
+      continue;
+    }
+    inputs.push({ ids: e.ids, tokenTypeIds: e.tokenTypeIds, words: e.words });
+    flags.push({
+      sep: Uint8Array.from(e.words, (w) => (w.source < 0 && sep.has(e.ids[w.start]!) ? 1 : 0)),
+      punct: Uint8Array.from(e.words, (w) => (w.source >= 0 && [".", ","].includes(w.form) ? 1 : 0)),
+    });
+  }
+  return { inputs, flags, skipped };
+}
+
+/** What {@linkcode datasetAttentionStats} measured. */
+export interface DatasetAttentionStats {
+  /** Examples measured. */
+  examples: number;
+  /** Examples left out (word level: longer than the limit). */
+  skipped: number;
+  /** Units (tokens or words) over all examples: the number of (example, query) pairs. */
+  queries: number;
+  /** Each statistic, [layers · heads]. */
+  stats: AttentionStats;
+  /** Mean JS divergence, [LH · LH] row-major. */
+  js: Float64Array;
+  /** The 2-D MDS embedding of `js`. */
+  mds: number[][];
+}
+
+/**
+ * The statistics, head distances and MDS map of a loaded dataset (shared by the command and the demo report).
+ *
+ * @throws {Error} when no example fits in `maxLength` pieces (word level)
+ */
+export function datasetAttentionStats(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  data: Dataset,
+  opts: { wordLevel: boolean; maxLength: number },
+): DatasetAttentionStats {
+  const { layers: L, heads: H } = model.config;
+  // token level: the dataset's own encodings, padding cut off; word level: the texts re-encoded word by word
+  const rows: { ids: number[]; tokenTypeIds: number[]; textA: string; textB: string | undefined }[] = [];
+  let i = 0;
+  for (const { batch } of data.batches) {
+    for (let b = 0; b < batch.batchSize; b++, i++) {
+      const ids: number[] = [], types: number[] = [];
+      for (let t = 0; t < batch.seqLen; t++) {
+        const k = b * batch.seqLen + t;
+        if (batch.attentionMask && batch.attentionMask[k] === 0) continue;
+        ids.push(batch.inputIds[k]!);
+        types.push(batch.tokenTypeIds?.[k] ?? 0);
+      }
+      const ex = data.examples[i]!;
+      rows.push({ ids, tokenTypeIds: types, textA: ex.textA, textB: ex.textB });
+    }
+  }
+  const { inputs, flags, skipped } = analysisInputs(tokenizer, rows, opts.wordLevel, opts.maxLength);
+  if (inputs.length === 0) throw new Error(`No example of ${data.name} fits in ${opts.maxLength} pieces`);
+  const meter = new AttentionStatsMeter(L * H), dist = new HeadDistanceMeter(L * H);
+  let queries = 0;
+  forEachAttention(model, inputs, (ex, k) => {
+    meter.add(ex, flags[k]!);
+    dist.add(ex);
+    queries += ex.n;
+  }, { batchSize: data.batches[0]?.batch.batchSize ?? 8, padId: tokenizer.padId });
+  const js = dist.result();
+  return { examples: inputs.length, skipped, queries, stats: meter.result(), js, mds: classicalMds(js, L * H) };
+}
+
+/** Runs the command; returns the exit code. */
+export async function attentionStatsCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    model: { type: "string" },
+    ...DATA_FLAGS,
+    "word-level": { type: "boolean" },
+    "output-dir": { type: "string" },
+    json: { type: "boolean" },
+    offline: { type: "boolean" },
+  });
+  if (!values.model) throw new UsageError("--model is required");
+  const outDir = values["output-dir"];
+  if (!outDir) throw new UsageError("--output-dir is required");
+  const log = (s: string) => values.json ? console.error(s) : console.log(s);
+  const t0 = performance.now();
+  const { model, tokenizer } = await openModel(values.model, { offline: values.offline === true });
+  if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: attention-stats needs one`);
+  const data = await loadDataset(values, model, tokenizer);
+  const { layers: L, heads: H } = model.config;
+  const wordLevel = values["word-level"] === true;
+  const maxLength = Math.min(Number(values["max-seq-length"] ?? 128), model.config.maxPositions);
+  const r = datasetAttentionStats(model, tokenizer, data, { wordLevel, maxLength });
+  const s = r.stats;
+  const grid = (a: ArrayLike<number>, cols: number) =>
+    Array.from({ length: a.length / cols }, (_, r) => Array.from({ length: cols }, (_, c) => a[r * cols + c]!));
+
+  const out = {
+    model: values.model,
+    data: data.name,
+    layers: L,
+    heads: H,
+    examples: r.examples,
+    skipped: r.skipped,
+    word_level: wordLevel,
+    stats: Object.fromEntries(ATTENTION_STATS.map((k) => [k, grid(s[k], H)])),
+    js_distance: grid(r.js, L * H),
+    mds: r.mds,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  await Deno.mkdir(outDir, { recursive: true });
+  await writeFileAtomic(`${outDir}/attention_stats.json`, JSON.stringify(out, null, 1) + "\n");
+  log(
+    `${data.name}: ${r.examples} examples${
+      r.skipped ? ` (${r.skipped} longer than ${maxLength} pieces left out)` : ""
+    }, ${wordLevel ? "word" : "token"} level`,
+  );
+  for (const k of ["self", "next", "prev", "cls", "sep", "punct"] as const) {
+    log(formatTable(`Mean attention on ${k}`, s[k], L, H, 3));
+  }
+  log(formatTable("Mean row entropy (nats)", s.entropy, L, H, 3));
+  log(`Wrote ${outDir}/attention_stats.json (${out.seconds.toFixed(1)} s)`);
+  if (values.json) console.log(JSON.stringify(out));
+  return 0;
+}

@@ -1,0 +1,80 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { fixtureModel } from "../../tests/helpers/goldens.ts";
+import { runCli } from "./_capture.ts";
+
+const UD = ["--train", "data/ud/en_ewt-ud-dev.conllu", "--test", "data/ud/en_ewt-ud-test.conllu"];
+
+function checkProbe(j: Record<string, unknown>, L: number) {
+  for (const k of ["layer_accuracy", "delta", "mix_weights", "cumulative_accuracy"]) {
+    strictEqual((j[k] as number[]).length, L + 1, k);
+  }
+  for (const k of ["expected_layer", "gamma", "center_of_gravity", "mix_accuracy"]) ok(k in j, k);
+  const s = j.mix_weights as number[], acc = j.layer_accuracy as number[], delta = j.delta as number[];
+  ok(Math.abs(s.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+  ok(Math.abs((j.center_of_gravity as number) - s.reduce((a, w, l) => a + l * w, 0)) < 1e-9);
+  strictEqual(delta[0], 0);
+  for (const a of acc) ok(a >= 0 && a <= 1);
+  strictEqual(j.mix_accuracy, (j.cumulative_accuracy as number[])[L]);
+}
+
+Deno.test("bertology probe writes per-layer accuracies, Δ, E_Δ and the scalar mix for upos and deprel (fixture model)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const task of ["upos", "deprel"]) {
+      const args = [
+        "probe",
+        "--model",
+        fixtureModel("bert-tiny-random"),
+        ...UD,
+        "--task",
+        task,
+        "--max-sentences",
+        "20",
+        "--epochs",
+        "2",
+      ];
+      const r = await runCli(...args, "--output-dir", `${dir}/${task}`);
+      strictEqual(r.code, 0, r.err);
+      const j = JSON.parse(Deno.readTextFileSync(`${dir}/${task}/probe.json`));
+      checkProbe(j, 3);
+      // reproducible: the same flags give the same numbers
+      await runCli(...args, "--output-dir", `${dir}/${task}2`);
+      const j2 = JSON.parse(Deno.readTextFileSync(`${dir}/${task}2/probe.json`));
+      deepStrictEqual([j2.layer_accuracy, j2.mix_weights, j2.gamma], [j.layer_accuracy, j.mix_weights, j.gamma]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology probe on the bundled models/bert-sst2 (upos): keys and shapes; above the majority class", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runCli(
+      "probe",
+      "--model",
+      "models/bert-sst2",
+      ...UD,
+      "--task",
+      "upos",
+      "--max-sentences",
+      "60",
+      "--epochs",
+      "4",
+      "--output-dir",
+      dir,
+    );
+    strictEqual(r.code, 0, r.err);
+    const j = JSON.parse(Deno.readTextFileSync(`${dir}/probe.json`));
+    checkProbe(j, 4);
+    ok(j.layer_accuracy[0] > 0.3, `${j.layer_accuracy}`); // NOUN, the most frequent tag, is under 0.2 of the words
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology probe refuses an unknown task with a usage error", async () => {
+  const r = await runCli("probe", "--model", "models/bert-sst2", ...UD, "--task", "ner", "--output-dir", "/tmp/x");
+  strictEqual(r.code, 2);
+  ok(r.err.includes(`--task must be upos or deprel, got "ner"`));
+});
