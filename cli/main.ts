@@ -6,6 +6,7 @@
 
 import { UsageError } from "./_common.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
+import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
 import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
 import { TOKENIZE_HELP, tokenizeCommand } from "./commands/tokenize.ts";
@@ -33,6 +34,11 @@ export const COMMANDS: Record<string, Command> = {
     run: headsCommand,
     help: HEADS_HELP,
     summary: "head importance, attention entropy, iterative masking, pruning comparison (run_bertology.py)",
+  },
+  export: {
+    run: exportCommand,
+    help: EXPORT_HELP,
+    summary: "a model (pruned too) → ONNX, every hook an output, head mask in",
   },
   prune: { run: pruneCommand, help: PRUNE_HELP, summary: "remove heads for real and save a smaller checkpoint" },
   train: {
