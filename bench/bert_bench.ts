@@ -125,6 +125,8 @@ export async function benchBert(): Promise<Record<string, number>> {
   const { config, weights } = randomBertBaseWeights();
   const model = new TransformerModel(config, weights, createWasmKernels());
   const T = 128;
+  const progress = (what: string) => console.error(`  … ${what}`);
+  progress("exporting the model to ONNX (forward, and forward + head-mask gradient)");
   const forwardOnnx = exportOnnx({ config, weights }, { outputs: ["logits"] }).bytes;
   const gradOnnx = exportOnnx({ config, weights }, { outputs: ["logits"], grad: "head_mask" }).bytes;
 
@@ -135,6 +137,7 @@ export async function benchBert(): Promise<Record<string, number>> {
   const forward: Array<[string, () => Promise<number>]> = [];
   const importance: Array<[string, () => Promise<number>]> = [];
   for (const threads of [1, 2]) {
+    progress(`loading onnxruntime-web wasm at ${threads} thread(s) in a worker`);
     const w = new OrtWebWorker();
     workers.push(w);
     await w.init(threads);
@@ -163,6 +166,7 @@ export async function benchBert(): Promise<Record<string, number>> {
       );
     const fwdT = tensors(fwdFeeds), impT = tensors(impFeeds);
     for (const threads of [1, 2]) {
+      progress(`loading onnxruntime-node at ${threads} thread(s)`);
       const opts = { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1 };
       const s = await node.InferenceSession.create(forwardOnnx, opts);
       nodeSessions.push(s);
@@ -189,25 +193,11 @@ export async function benchBert(): Promise<Record<string, number>> {
   };
   const all: Array<[string, () => Promise<number>]> = [[`ours (${model.kernels.name})`, oursForward], ...forward];
   const times = all.map(() => [] as number[]);
+  progress("timing the forward passes");
   for (const [, f] of all) await f();
   for (let i = 0; i < 5; i++) for (let j = 0; j < all.length; j++) times[j]!.push(await all[j]![1]());
   const fwd = times.map(median);
-
-  const labelled = [{ batch: eight, labels: new Int32Array(8).fill(1) }];
-  const oursImportance = () => {
-    const t = performance.now();
-    computeHeadImportance(model, labelled);
-    return Promise.resolve(performance.now() - t);
-  };
-  const allImp: Array<[string, () => Promise<number>]> = [["ours", oursImportance], ...importance];
-  const impTimes = allImp.map(() => [] as number[]);
-  for (const [, f] of allImp) await f();
-  for (let i = 0; i < 3; i++) for (let j = 0; j < allImp.length; j++) impTimes[j]!.push(await allImp[j]![1]());
-  const imp = impTimes.map(median);
-  for (const w of workers) w.close();
-  for (const s of nodeSessions) await s.release();
-
-  const forwardMs = fwd[0]!, ortMs = fwd[1]!, impMs = imp[0]!;
+  const forwardMs = fwd[0]!, ortMs = fwd[1]!;
   console.log(
     `BERT-base forward (embeddings → classifier, the same weights), batch 1, seq ${T}, median of 5 interleaved rounds:\n` +
       all.map(([name], j) =>
@@ -219,6 +209,23 @@ export async function benchBert(): Promise<Record<string, number>> {
         (ortMs / forwardMs).toFixed(2)
       }× (onnxruntime-web wasm, 1 thread, vs ours, 1 thread)`,
   );
+
+  const labelled = [{ batch: eight, labels: new Int32Array(8).fill(1) }];
+  const oursImportance = () => {
+    const t = performance.now();
+    computeHeadImportance(model, labelled);
+    return Promise.resolve(performance.now() - t);
+  };
+  const allImp: Array<[string, () => Promise<number>]> = [["ours", oursImportance], ...importance];
+  const impTimes = allImp.map(() => [] as number[]);
+  progress("timing the importance passes");
+  for (const [, f] of allImp) await f();
+  for (let i = 0; i < 3; i++) for (let j = 0; j < allImp.length; j++) impTimes[j]!.push(await allImp[j]![1]());
+  const imp = impTimes.map(median);
+  for (const w of workers) w.close();
+  for (const s of nodeSessions) await s.release();
+
+  const impMs = imp[0]!;
   console.log(
     `Importance pass (forward + backward to the head mask), batch 8, seq ${T}: ${impMs.toFixed(0)} ms → ` +
       `${(8 / (impMs / 1000)).toFixed(2)} examples/s\n` +
