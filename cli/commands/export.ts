@@ -43,7 +43,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (!values.force && await exists(out)) {
     throw new Error(`${out} already exists (pass --force to replace it)`);
   }
-  const { model } = await openModel(values.model!, { offline: values.offline, tokenizer: false });
+  const { model } = await openModel(values.model!, { offline: values.offline === true, tokenizer: false });
   const outputs = values.outputs?.split(",").map((s) => s.trim()).filter(Boolean);
   const onnx = exportOnnx(model, {
     ...(outputs ? { outputs } : {}),

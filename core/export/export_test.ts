@@ -5,7 +5,8 @@ import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { pruneModel } from "../bertology/prune.ts";
 import { batchFromArrays, type HeadMask } from "../models/inputs.ts";
 import { loadModel } from "../models/load.ts";
-import type { Labels, TransformerModel } from "../models/model.ts";
+import { type Labels, TransformerModel } from "../models/model.ts";
+import { initWeights, newConfig } from "../training/init.ts";
 import type { Tensor } from "../tensor.ts";
 import { assertTensorsClose, fixtureModel, maxAbsDiff, readGolden, readInputs } from "../../tests/_goldens.ts";
 import { expandOutputNames, exportOnnx, outputHookName } from "./export.ts";
@@ -245,4 +246,47 @@ Deno.test("OrtModel.run() refuses missing labels, unexported outputs and wrong l
   } finally {
     await onnx.release();
   }
+});
+
+Deno.test("exportOnnx() of a regression BERT takes float labels and gives the WASM engine's MSE and head_mask_grad", async () => {
+  const { config } = newConfig({
+    family: "bert",
+    layers: 2,
+    heads: 2,
+    hidden: 16,
+    intermediate: 32,
+    vocabSize: 50,
+    maxPositions: 16,
+    problemType: "regression",
+  });
+  const model = new TransformerModel(config, initWeights(config, 3), createWasmKernels());
+  strictEqual(model.task, "regress");
+  const batch = { batchSize: 3, seqLen: 4, inputIds: Int32Array.from([1, 5, 7, 2, 1, 9, 2, 0, 1, 3, 4, 2]) };
+  const labels = new Float32Array([0.5, -1, 2]);
+  const headMask = [[1, 0.5], [0, 1]];
+  const ours = model.run({ batch, labels, headMask, names: ["head_mask_grad"] });
+  const e = exportOnnx(model, { grad: "head_mask" });
+  const proto = decodeModelProto(e.bytes) as { graph: { input: Array<{ name: string; type: unknown }> } };
+  ok(JSON.stringify(proto.graph.input.find((i) => i.name === "labels")!.type).includes(`"elem_type":1`)); // FLOAT
+  const onnx = await OrtModel.create(ort, e.bytes, config, { executionProviders: ["wasm"] });
+  try {
+    const theirs = await onnx.run({ batch, labels, headMask });
+    ok(
+      Math.abs(ours.loss! - theirs.loss!) <= 1e-5 * Math.max(1, Math.abs(ours.loss!)),
+      `${ours.loss} vs ${theirs.loss}`,
+    );
+    assertGradClose("head_mask_grad", ours.headMaskGrad!, theirs.headMaskGrad!);
+  } finally {
+    await onnx.release();
+  }
+});
+
+Deno.test("exportOnnx() of a bare encoder (no pooler or classifier) exports hidden states, and refuses a gradient", async () => {
+  const model = await fixture("bert-tiny-random");
+  const weights = new Map([...model.params.toTensors()].filter(([n]) => !/^(bert\.pooler|classifier)\./.test(n)));
+  const source = { config: model.config, weights };
+  const e = exportOnnx(source);
+  deepStrictEqual(e.outputs, expandOutputNames(["hidden_states"], model.config));
+  throws(() => exportOnnx(source, { outputs: ["logits"] }), /no head/);
+  throws(() => exportOnnx(source, { grad: "head_mask" }), /no head \(no logits\)/);
 });
