@@ -1,19 +1,19 @@
 /**
- * BERT-base-shaped model benchmarks (random weights; 12 layers, 12 heads, hidden 768, intermediate 3072):
- * forward time at batch 1, seq 128 next to onnxruntime-web running the same encoder (same weights) in the same
- * run (target ≤ 800 ms), and examples per second of the importance pass (forward + backward to the head mask)
- * at batch 8, seq 128.
+ * BERT-base-shaped model benchmarks (random weights; 12 layers, 12 heads, hidden 768, intermediate 3072): the
+ * same model, embeddings → classifier, through our WASM engine and through its ONNX export
+ * (`@bertology/core/export`) on onnxruntime-web wasm at 1 and 2 threads and onnxruntime-node (native CPU) at
+ * 1 and 2 threads, interleaved in one run: forward time at batch 1, seq 128 (target ≤ 800 ms for ours) and
+ * the importance pass (forward + backward to the head mask) at batch 8, seq 128. Printed as ratios.
  *
  * @module
  */
 
-import * as ort from "onnxruntime-web";
 import { computeHeadImportance } from "@bertology/core/bertology";
+import { exportOnnx } from "@bertology/core/export";
 import { createWasmKernels } from "@bertology/core/kernels";
 import { type Batch, type ModelConfig, parseConfig, TransformerModel } from "@bertology/core/models";
 import { parameterShapes } from "@bertology/core/training";
 import type { Tensor } from "@bertology/core";
-import { bertEncoderOnnx } from "./_onnx_bert.ts";
 
 /** A BERT-base-shaped classifier with seeded random weights (std 0.02, LayerNorm 1/0). */
 export function randomBertBase(): TransformerModel {
@@ -57,59 +57,192 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Runs both measurements, onnxruntime-web's forward in the same run, and prints them. */
+type Feed = { type: "int64" | "float32"; data: BigInt64Array | Float32Array; dims: number[] };
+
+/** The exported graph's inputs for a batch (labels when `withLabels`). */
+function feedsOf(batch: Batch, config: ModelConfig, withLabels: boolean): Record<string, Feed> {
+  const dims = [batch.batchSize, batch.seqLen];
+  const ints = (a: ArrayLike<number>) => BigInt64Array.from(Array.from(a), (v) => BigInt(v));
+  const feeds: Record<string, Feed> = {
+    input_ids: { type: "int64", data: ints(batch.inputIds), dims },
+    attention_mask: { type: "int64", data: ints(batch.attentionMask!), dims },
+    token_type_ids: { type: "int64", data: new BigInt64Array(dims[0]! * dims[1]!), dims },
+    head_mask: {
+      type: "float32",
+      data: new Float32Array(config.layers * config.heads).fill(1),
+      dims: [config.layers, config.heads],
+    },
+  };
+  if (withLabels) {
+    feeds.labels = { type: "int64", data: new BigInt64Array(batch.batchSize).fill(1n), dims: [batch.batchSize] };
+  }
+  return feeds;
+}
+
+/** An onnxruntime-web wasm runtime at a fixed thread count, in its own worker. */
+class OrtWebWorker {
+  readonly #worker: Worker;
+  #pending: ((m: { ok?: boolean; ms?: number; error?: string }) => void) | undefined;
+
+  constructor() {
+    this.#worker = new Worker(new URL("./_ort_worker.ts", import.meta.url), { type: "module" });
+    this.#worker.onmessage = (e) => this.#pending?.(e.data);
+  }
+
+  #call(message: unknown, transfer: Transferable[] = []): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#pending = (m) => (m.error !== undefined ? reject(new Error(m.error)) : resolve(m.ms ?? 0));
+      this.#worker.postMessage(message, transfer);
+    });
+  }
+
+  init(threads: number): Promise<number> {
+    return this.#call({ init: { threads } });
+  }
+  load(key: string, bytes: Uint8Array): Promise<number> {
+    return this.#call({ load: { key, bytes } });
+  }
+  run(key: string, feeds: Record<string, Feed>): Promise<number> {
+    return this.#call({ run: { key, feeds } });
+  }
+  close(): void {
+    this.#worker.terminate();
+  }
+}
+
+/** onnxruntime-node sessions at a thread count, timed in this thread; `undefined` when it cannot load. */
+async function ortNode(): Promise<typeof import("onnxruntime-node") | undefined> {
+  try {
+    return await import("onnxruntime-node");
+  } catch (e) {
+    console.log(`  onnxruntime-node not available (${(e as Error).message}): its rows are skipped`);
+    return undefined;
+  }
+}
+
+/** Runs the measurements, every runtime in the same run, interleaved, and prints them. */
 export async function benchBert(): Promise<Record<string, number>> {
   const { config, weights } = randomBertBaseWeights();
   const model = new TransformerModel(config, weights, createWasmKernels());
   const T = 128;
-  ort.env.wasm.numThreads = 1;
-  ort.env.logLevel = "error";
-  const session = await ort.InferenceSession.create(bertEncoderOnnx(weights, config.layers, config.heads, T), {
-    executionProviders: ["wasm"],
-  });
-  const xData = new Float32Array(T * config.hidden);
-  for (let i = 0; i < xData.length; i++) xData[i] = Math.sin(i) * 0.5;
-  const x = new ort.Tensor("float32", xData, [T, config.hidden]);
-  const one = randomBatch(1, T);
-  // warm up both, then interleave rounds so background load hits both alike
-  model.run({ batch: one });
-  await session.run({ x });
-  const ours: number[] = [], theirs: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    let t = performance.now();
-    model.run({ batch: one });
-    ours.push(performance.now() - t);
-    t = performance.now();
-    await session.run({ x });
-    theirs.push(performance.now() - t);
-  }
-  await session.release();
-  const forwardMs = median(ours), ortMs = median(theirs);
+  const progress = (what: string) => console.error(`  … ${what}`);
+  progress("exporting the model to ONNX (forward, and forward + head-mask gradient)");
+  const forwardOnnx = exportOnnx({ config, weights }, { outputs: ["logits"] }).bytes;
+  const gradOnnx = exportOnnx({ config, weights }, { outputs: ["logits"], grad: "head_mask" }).bytes;
 
-  const eight = randomBatch(8, T);
+  // runtimes: name → one timed forward (and importance) call
+  const one = randomBatch(1, T), eight = randomBatch(8, T);
+  const fwdFeeds = feedsOf(one, config, false), impFeeds = feedsOf(eight, config, true);
+  const workers: OrtWebWorker[] = [];
+  const forward: Array<[string, () => Promise<number>]> = [];
+  const importance: Array<[string, () => Promise<number>]> = [];
+  for (const threads of [1, 2]) {
+    progress(`loading onnxruntime-web wasm at ${threads} thread(s) in a worker`);
+    const w = new OrtWebWorker();
+    workers.push(w);
+    await w.init(threads);
+    await w.load("forward", forwardOnnx);
+    forward.push([
+      `onnxruntime-web 1.30 wasm, ${threads} thread${threads > 1 ? "s" : ""}`,
+      () => w.run("forward", fwdFeeds),
+    ]);
+    if (threads === 1) {
+      await w.load("grad", gradOnnx);
+      importance.push(["onnxruntime-web 1.30 wasm, 1 thread", () => w.run("grad", impFeeds)]);
+    }
+  }
+  const node = await ortNode();
+  const nodeSessions: Array<{ release(): Promise<void> }> = [];
+  if (node) {
+    node.env.logLevel = "error";
+    const tensors = (feeds: Record<string, Feed>) =>
+      Object.fromEntries(
+        Object.entries(feeds).map(([k, f]) => [
+          k,
+          f.type === "int64"
+            ? new node.Tensor("int64", f.data as BigInt64Array, f.dims)
+            : new node.Tensor("float32", f.data as Float32Array, f.dims),
+        ]),
+      );
+    const fwdT = tensors(fwdFeeds), impT = tensors(impFeeds);
+    for (const threads of [1, 2]) {
+      progress(`loading onnxruntime-node at ${threads} thread(s)`);
+      const opts = { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1 };
+      const s = await node.InferenceSession.create(forwardOnnx, opts);
+      nodeSessions.push(s);
+      forward.push([`onnxruntime-node 1.30 cpu, ${threads} thread${threads > 1 ? "s" : ""}`, async () => {
+        const t = performance.now();
+        await s.run(fwdT);
+        return performance.now() - t;
+      }]);
+      const g = await node.InferenceSession.create(gradOnnx, opts);
+      nodeSessions.push(g);
+      importance.push([`onnxruntime-node 1.30 cpu, ${threads} thread${threads > 1 ? "s" : ""}`, async () => {
+        const t = performance.now();
+        await g.run(impT);
+        return performance.now() - t;
+      }]);
+    }
+  }
+
+  // forward: warm up everything, then interleave rounds so background load hits all alike
+  const oursForward = () => {
+    const t = performance.now();
+    model.run({ batch: one });
+    return Promise.resolve(performance.now() - t);
+  };
+  const all: Array<[string, () => Promise<number>]> = [[`ours (${model.kernels.name})`, oursForward], ...forward];
+  const times = all.map(() => [] as number[]);
+  progress("timing the forward passes");
+  for (const [, f] of all) await f();
+  for (let i = 0; i < 5; i++) for (let j = 0; j < all.length; j++) times[j]!.push(await all[j]![1]());
+  const fwd = times.map(median);
+  const forwardMs = fwd[0]!, ortMs = fwd[1]!;
+  console.log(
+    `BERT-base forward (embeddings → classifier, the same weights), batch 1, seq ${T}, median of 5 interleaved rounds:\n` +
+      all.map(([name], j) =>
+        `  ${name}: ${fwd[j]!.toFixed(0)} ms${
+          j === 0 ? " (target: ≤ 800 ms)" : `  → time / ours ${(fwd[j]! / forwardMs).toFixed(2)}×`
+        }`
+      ).join("\n") +
+      `\n  ratio ORT time / ours: ${
+        (ortMs / forwardMs).toFixed(2)
+      }× (onnxruntime-web wasm, 1 thread, vs ours, 1 thread)`,
+  );
+
   const labelled = [{ batch: eight, labels: new Int32Array(8).fill(1) }];
-  computeHeadImportance(model, labelled); // warm-up
-  const impTimes: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  const oursImportance = () => {
     const t = performance.now();
     computeHeadImportance(model, labelled);
-    impTimes.push(performance.now() - t);
-  }
-  const impMs = median(impTimes);
-  console.log(
-    `BERT-base forward, batch 1, seq ${T}, single thread, median of 5 interleaved rounds:\n` +
-      `  ours (${model.kernels.name}, embeddings → classifier): ${forwardMs.toFixed(0)} ms\n` +
-      `  onnxruntime-web 1.30 wasm (encoder only, same weights): ${ortMs.toFixed(0)} ms\n` +
-      `  ratio ORT time / ours: ${(ortMs / forwardMs).toFixed(2)}× (target: ours ≤ 800 ms)`,
-  );
+    return Promise.resolve(performance.now() - t);
+  };
+  const allImp: Array<[string, () => Promise<number>]> = [["ours", oursImportance], ...importance];
+  const impTimes = allImp.map(() => [] as number[]);
+  progress("timing the importance passes");
+  for (const [, f] of allImp) await f();
+  for (let i = 0; i < 3; i++) for (let j = 0; j < allImp.length; j++) impTimes[j]!.push(await allImp[j]![1]());
+  const imp = impTimes.map(median);
+  for (const w of workers) w.close();
+  for (const s of nodeSessions) await s.release();
+
+  const impMs = imp[0]!;
   console.log(
     `Importance pass (forward + backward to the head mask), batch 8, seq ${T}: ${impMs.toFixed(0)} ms → ` +
-      `${(8 / (impMs / 1000)).toFixed(2)} examples/s`,
+      `${(8 / (impMs / 1000)).toFixed(2)} examples/s\n` +
+      allImp.slice(1).map(([name], j) =>
+        `  ${name} (exported gradient graph): ${imp[j + 1]!.toFixed(0)} ms → ` +
+        `${(8 / (imp[j + 1]! / 1000)).toFixed(2)} examples/s, time / ours ${(imp[j + 1]! / impMs).toFixed(2)}×`
+      ).join("\n"),
   );
-  return {
+  const key = (name: string) =>
+    name.replace(/ 1\.30/, "").replace(/[^a-z0-9]+/gi, "_").replace(/_threads?$/, "t").replace(/_$/, "").toLowerCase();
+  const out: Record<string, number> = {
     forward_ms_b1_s128: forwardMs,
     onnxruntime_web_forward_ms: ortMs,
     importance_ms_b8_s128: impMs,
     importance_examples_per_s: 8 / (impMs / 1000),
   };
+  all.slice(1).forEach(([name], j) => (out[`${key(name)}_forward_ms`] = fwd[j + 1]!));
+  allImp.slice(1).forEach(([name], j) => (out[`${key(name)}_importance_ms`] = imp[j + 1]!));
+  return out;
 }

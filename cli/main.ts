@@ -10,6 +10,7 @@ import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
 import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
+import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
 import { PROBE_HELP, probeCommand } from "./commands/probe.ts";
 import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
@@ -39,6 +40,11 @@ export const COMMANDS: Record<string, Command> = {
     run: headsCommand,
     help: HEADS_HELP,
     summary: "head importance, attention entropy, iterative masking, pruning comparison (run_bertology.py)",
+  },
+  export: {
+    run: exportCommand,
+    help: EXPORT_HELP,
+    summary: "a model (pruned too) → ONNX, every hook an output, head mask in",
   },
   prune: { run: pruneCommand, help: PRUNE_HELP, summary: "remove heads for real and save a smaller checkpoint" },
   train: {

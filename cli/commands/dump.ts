@@ -9,16 +9,20 @@
 import { writeSafetensors } from "@bertology/core/checkpoint";
 import { hookName } from "@bertology/core/hooks";
 import { batchFromArrays } from "@bertology/core/models";
-import type { Labels } from "@bertology/core/models";
+import type { Labels, RunResult } from "@bertology/core/models";
 import { openModel, parseFlags, readJsonFile, UsageError, withoutUndefined, writeFileAtomic } from "../_common.ts";
+import { openOrtModel, parseBackend } from "../_ort.ts";
 
 /** Help text. */
 export const DUMP_HELP =
   `bertology dump --model DIR --inputs FILE.inputs.json --out FILE.safetensors [--head-mask FILE.json]
                [--labels 1,0,1,1 | --labels lm] [--grad head_mask] [--names NAME,NAME…] [--offline]
+               [--backend wasm|ort-wasm|ort-webgpu|ort-node]
   Writes F32 tensors logits, hidden_states.{i}, attentions.{l} (HF shapes). With --labels: loss;
   with --grad head_mask: head_mask_grad. --names adds any activation or gradient by its stable name
-  (e.g. blocks.0.attn.hook_z, blocks.0.attn.hook_z_grad).`;
+  (e.g. blocks.0.attn.hook_z, blocks.0.attn.hook_z_grad). --backend: our WASM engine (default), or the
+  model exported to ONNX in memory and run on onnxruntime-web (wasm, webgpu) or onnxruntime-node (cpu);
+  a backend that cannot run here exits 1 saying why.`;
 
 /** Runs the command; returns the exit code. */
 export async function dumpCommand(args: string[]): Promise<number> {
@@ -31,7 +35,9 @@ export async function dumpCommand(args: string[]): Promise<number> {
     grad: { type: "string" },
     names: { type: "string" },
     offline: { type: "boolean" },
+    backend: { type: "string" },
   });
+  const backend = parseBackend(values.backend);
   for (const f of ["model", "inputs", "out"] as const) if (!values[f]) throw new UsageError(`--${f} is required`);
   if (values.grad !== undefined && values.grad !== "head_mask") {
     throw new UsageError(`--grad takes "head_mask" (other gradients: --names …_grad), got "${values.grad}"`);
@@ -64,7 +70,20 @@ export async function dumpCommand(args: string[]): Promise<number> {
   if (values.grad) wanted.set("head_mask_grad", hookName("head_mask", undefined, true));
   for (const n of (values.names ?? "").split(",").map((s) => s.trim()).filter(Boolean)) wanted.set(n, n);
 
-  const result = model.run({ batch, names: [...new Set(wanted.values())], ...withoutUndefined({ headMask, labels }) });
+  const names = [...new Set(wanted.values())];
+  let result: RunResult;
+  if (backend === "wasm") result = model.run({ batch, names, ...withoutUndefined({ headMask, labels }) });
+  else {
+    // the same names, as outputs of a graph exported in memory (a loss needs the gradient graph)
+    const outputs = [...wanted.keys()].filter((n) => n !== "head_mask_grad");
+    const onnx = await openOrtModel(model, backend, { outputs, ...(labels ? { grad: "head_mask" as const } : {}) });
+    try {
+      result = await onnx.run({ batch, ...(headMask ? { headMask } : {}), ...(labels ? { labels } : {}) });
+      if (result.headMaskGrad) result.cache.set(hookName("head_mask", undefined, true), result.headMaskGrad);
+    } finally {
+      await onnx.release();
+    }
+  }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [out, ours] of wanted) {
     const t = result.cache.get(ours);

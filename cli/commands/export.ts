@@ -1,0 +1,69 @@
+/**
+ * `bertology export`: writes a model — pruned ones too — as an ONNX file whose graph is generated from the
+ * family's op description: inputs `input_ids`, `attention_mask`, `token_type_ids` (BERT), `head_mask`
+ * [layers, heads] (original head numbering; entries of pruned heads are ignored); the outputs asked for; with
+ * `--grad head_mask`, a `labels` input and `loss` and `head_mask_grad` outputs (see `core/export/export.ts`).
+ *
+ * @module
+ */
+
+import { exportOnnx } from "@bertology/core/export";
+import { openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+
+/** Help text. */
+export const EXPORT_HELP =
+  `bertology export --model DIR --out FILE.onnx [--outputs logits,hidden_states,attentions,NAME…]
+                 [--grad head_mask] [--dtype f32|f16] [--force] [--offline]
+  Writes an ONNX file (opset 17, dynamic batch and sequence axes, weights as initializers under their HF
+  names). Inputs: input_ids, attention_mask (int64 [batch, seq]), token_type_ids (BERT), head_mask
+  (float32 [layers, heads], original head numbering: entries of pruned heads are ignored).
+  --outputs: HF names (logits, hidden_states, attentions, hidden_states.3 …) or any stable activation name
+  (blocks.0.attn.hook_z …); default logits. --grad head_mask adds the input labels (int64 [batch];
+  float32 for regression; language models use the next token) and the outputs loss and head_mask_grad.
+  An existing FILE is kept unless --force.`;
+
+/** Runs the command; returns the exit code. */
+export async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    model: { type: "string" },
+    out: { type: "string" },
+    outputs: { type: "string" },
+    grad: { type: "string" },
+    dtype: { type: "string" },
+    force: { type: "boolean" },
+    offline: { type: "boolean" },
+  });
+  for (const f of ["model", "out"] as const) if (!values[f]) throw new UsageError(`--${f} is required`);
+  if (values.grad !== undefined && values.grad !== "head_mask") {
+    throw new UsageError(`--grad takes "head_mask", got "${values.grad}"`);
+  }
+  const dtype = values.dtype ?? "f32";
+  if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, got "${dtype}"`);
+  const out = values.out!;
+  if (!values.force && await exists(out)) {
+    throw new Error(`${out} already exists (pass --force to replace it)`);
+  }
+  const { model } = await openModel(values.model!, { offline: values.offline === true, tokenizer: false });
+  const outputs = values.outputs?.split(",").map((s) => s.trim()).filter(Boolean);
+  const onnx = exportOnnx(model, {
+    ...(outputs ? { outputs } : {}),
+    ...(values.grad ? { grad: "head_mask" as const } : {}),
+    dtype,
+  });
+  await writeFileAtomic(out, onnx.bytes);
+  console.error(
+    `wrote ${out}: ${(onnx.bytes.length / 2 ** 20).toFixed(1)} MiB, ${onnx.nodes} nodes; ` +
+      `inputs ${onnx.inputs.join(", ")}; outputs ${onnx.outputs.join(", ")}`,
+  );
+  return 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw new Error(`Cannot check ${path}: ${(e as Error).message}`);
+  }
+}

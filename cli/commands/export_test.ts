@@ -1,0 +1,117 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import * as ort from "onnxruntime-web";
+import { loadSafetensors } from "@bertology/core/checkpoint";
+import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
+import { main } from "../main.ts";
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = "error";
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const log = console.log, error = console.error;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    const code = await main(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("bertology export writes an ONNX file that onnxruntime loads, and keeps an existing file without --force", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/gpt2.onnx`;
+    const args = ["export", "--model", fixtureModel("gpt2-tiny-random"), "--out", file];
+    const r = await cli(...args, "--outputs", "logits,attentions,blocks.1.attn.hook_z", "--grad", "head_mask");
+    deepStrictEqual(r.code, 0, r.err);
+    const session = await ort.InferenceSession.create(Deno.readFileSync(file), { executionProviders: ["wasm"] });
+    deepStrictEqual(session.inputNames, ["input_ids", "attention_mask", "head_mask"]);
+    deepStrictEqual(session.outputNames, [
+      "logits",
+      "attentions.0",
+      "attentions.1",
+      "attentions.2",
+      "blocks.1.attn.hook_z",
+      "loss",
+      "head_mask_grad",
+    ]);
+    await session.release();
+    const before = Deno.readFileSync(file);
+    const again = await cli(...args);
+    deepStrictEqual(again.code, 1);
+    ok(again.err.includes("already exists (pass --force"), again.err);
+    deepStrictEqual(Deno.readFileSync(file), before);
+    deepStrictEqual((await cli(...args, "--force", "--dtype", "f16")).code, 0);
+    ok(Deno.readFileSync(file).length < before.length);
+    deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["gpt2.onnx"]); // no temp file left
+    const bad = await cli(...args, "--force", "--outputs", "pooler.hook_out");
+    deepStrictEqual(bad.code, 1);
+    ok(bad.err.includes(`Unknown output "pooler.hook_out"`), bad.err);
+    deepStrictEqual((await cli(...args, "--dtype", "f64")).code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const backend of ["ort-wasm", "ort-node"]) {
+  Deno.test(`bertology dump --backend ${backend} writes the HF golden tensors, loss and head_mask_grad`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const golden = "bert-tiny-random.head_mask";
+      const inputs = JSON.parse(Deno.readTextFileSync(`${FIXTURES}goldens/${golden}.inputs.json`));
+      Deno.writeTextFileSync(`${dir}/mask.json`, JSON.stringify(inputs.head_mask));
+      const r = await cli(
+        "dump",
+        "--backend",
+        backend,
+        "--model",
+        fixtureModel("bert-tiny-random"),
+        "--inputs",
+        `${FIXTURES}goldens/${golden}.inputs.json`,
+        "--out",
+        `${dir}/out.safetensors`,
+        "--head-mask",
+        `${dir}/mask.json`,
+      );
+      deepStrictEqual(r.code, 0, r.err);
+      const out = loadSafetensors(Deno.readFileSync(`${dir}/out.safetensors`), "out");
+      for (const [name, t] of readGolden(golden)) ok(maxAbsDiff(name, t, out.get(name)!) <= 1e-4, name);
+
+      const g = "gpt2-tiny-random.head_mask_grad";
+      const r2 = await cli(
+        "dump",
+        "--backend",
+        backend,
+        "--model",
+        fixtureModel("gpt2-tiny-random"),
+        "--inputs",
+        `${FIXTURES}goldens/${g}.inputs.json`,
+        "--out",
+        `${dir}/grad.safetensors`,
+        "--labels",
+        "lm",
+        "--grad",
+        "head_mask",
+      );
+      deepStrictEqual(r2.code, 0, r2.err);
+      const grads = loadSafetensors(Deno.readFileSync(`${dir}/grad.safetensors`), "grad");
+      const expected = readGolden(g);
+      ok(maxAbsDiff("loss", expected.get("loss")!, grads.get("loss")!) <= 1e-4);
+      const e = expected.get("head_mask_grad")!, a = grads.get("head_mask_grad")!;
+      e.data.forEach((v, i) => ok(Math.abs(v - a.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v), `head_mask_grad[${i}]`));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("bertology dump --backend refuses an unknown backend (exit 2)", async () => {
+  const r = await cli("dump", "--backend", "cuda", "--model", "x", "--inputs", "y", "--out", "z");
+  deepStrictEqual(r.code, 2);
+  ok(r.err.includes("--backend takes wasm, ort-wasm, ort-webgpu, ort-node"), r.err);
+});

@@ -1,0 +1,309 @@
+/**
+ * The forward rules of the ONNX exporter: one emitter per semantic op of `../models/ops.ts`, writing the op
+ * into an {@linkcode OnnxGraph} and saving what its backward rule (`_backward.ts`) reads. Private to
+ * `export.ts`.
+ *
+ * @module
+ */
+
+import type { GeluKind } from "../kernels/types.ts";
+import type { ModelConfig } from "../models/config.ts";
+import { keptHeads } from "../models/config.ts";
+import type { AttentionSpec, TokenInput, WeightLayout } from "../models/ops.ts";
+import type { TracedOp } from "../models/trace_ops.ts";
+import type { Tensor } from "../tensor.ts";
+import { bytesOf, DataType, type OnnxDim, type OnnxGraph } from "./onnx_graph.ts";
+
+/** The lowest float32: the score of a key a query may not see (HF's `torch.finfo(float32).min`). */
+export const MASKED_SCORE = -3.4028234663852886e38;
+
+/** A value of the exported graph: its ONNX name and shape, or an empty one (a layer with no heads left). */
+export interface Emitted {
+  /** The ONNX value name; `undefined` for a zero-width value (nothing is emitted for it). */
+  name: string | undefined;
+  /** Its shape (`batch`, `seq` for the dynamic axes). */
+  dims: OnnxDim[];
+}
+
+/** What an attention op saved for its backward: the per-head tensors, all [batch, heads, seq, ·]. */
+export interface AttentionSaved {
+  /** q as [B, H, T, D]. */
+  q: string;
+  /** k as [B, H, T, D]. */
+  k: string;
+  /** v as [B, H, T, D]. */
+  v: string;
+  /** The probabilities before the head mask, [B, H, T, T]. */
+  probs: string;
+  /** The probabilities times the head mask (HF's `attentions`). */
+  pattern: string;
+  /** The layer's head mask as [1, H, 1, 1]. */
+  mask: string;
+}
+
+/** The state the emitters share. */
+export class EmitContext {
+  readonly g: OnnxGraph;
+  readonly config: ModelConfig;
+  readonly weights: ReadonlyMap<string, Tensor>;
+  readonly dtype: "f32" | "f16";
+  /** Saved forward values, by op index. */
+  readonly saved = new Map<number, AttentionSaved>();
+  readonly #weightNames = new Map<string, string>();
+
+  constructor(g: OnnxGraph, config: ModelConfig, weights: ReadonlyMap<string, Tensor>, dtype: "f32" | "f16") {
+    this.g = g;
+    this.config = config;
+    this.weights = weights;
+    this.dtype = dtype;
+  }
+
+  /** The float32 value of a checkpoint tensor: its initializer (named by the HF key), cast from F16 if so. */
+  weight(key: string): string {
+    const have = this.#weightNames.get(key);
+    if (have !== undefined) return have;
+    const t = this.weights.get(key);
+    if (t === undefined) throw new Error(`ONNX export: weight "${key}" is missing from the checkpoint`);
+    let name: string;
+    if (this.dtype === "f16") {
+      this.g.initializer(key, DataType.FLOAT16, t.shape, bytesOf(toFloat16(t.data)));
+      name = this.g.op("Cast", [key], { to: { i: DataType.FLOAT } });
+    } else name = this.g.initializer(key, DataType.FLOAT, t.shape, bytesOf(t.data));
+    this.#weightNames.set(key, name);
+    return name;
+  }
+
+  /** The transpose of a 2-D checkpoint tensor (onnxruntime folds it into a constant at load). */
+  weightT(key: string): string {
+    const k = `${key}^T`;
+    const have = this.#weightNames.get(k);
+    if (have !== undefined) return have;
+    const name = this.g.op("Transpose", [this.weight(key)], { perm: { ints: [1, 0] } });
+    this.#weightNames.set(k, name);
+    return name;
+  }
+
+  /** The sequence length, an int64 scalar. */
+  seqLen(): string {
+    return this.g.cached(
+      "seq",
+      () => this.g.op("Gather", [this.shapeOfIds(), this.g.ints([1], [])], { axis: { i: 0 } }),
+    );
+  }
+
+  /** Shape(input_ids) = [batch, seq]. */
+  shapeOfIds(): string {
+    return this.g.cached("shape_ids", () => this.g.op("Shape", ["input_ids"]));
+  }
+
+  /** 0 … seq−1, int64 [seq]. */
+  positions(): string {
+    return this.g.cached(
+      "positions",
+      () => this.g.op("Range", [this.g.ints([0], []), this.seqLen(), this.g.ints([1], [])]),
+    );
+  }
+
+  /** Which keys each query may see: bool [B, 1, 1, T] (padding) or [B, 1, T, T] (padding and causal). */
+  allowed(causal: boolean): string {
+    const g = this.g;
+    const keys = g.cached("key_allowed", () => {
+      const m = g.op("Cast", ["attention_mask"], { to: { i: DataType.BOOL } });
+      return g.op("Unsqueeze", [m, g.ints([1, 2])]);
+    });
+    if (!causal) return keys;
+    return g.cached("causal_allowed", () => {
+      const pos = this.positions();
+      const j = g.op("Unsqueeze", [pos, g.ints([0])]); // [1, T] key position
+      const i = g.op("Unsqueeze", [pos, g.ints([1])]); // [T, 1] query position
+      return g.op("And", [keys, g.op("LessOrEqual", [j, i])]);
+    });
+  }
+
+  /** Layer `l`'s head mask over its kept heads, [1, H_l, 1, 1] (from the graph input `head_mask`). */
+  headMask(l: number): string {
+    const g = this.g;
+    return g.cached(`head_mask_${l}`, () => {
+      const kept = keptHeads(this.config, l);
+      let row = g.op("Gather", ["head_mask", g.ints([l], [])], { axis: { i: 0 } });
+      if (kept.length !== this.config.heads) row = g.op("Gather", [row, g.ints(kept)], { axis: { i: 0 } });
+      return g.op("Reshape", [row, g.ints([1, kept.length, 1, 1])]);
+    });
+  }
+
+  /** A float32 zero tensor of a shape whose dims may be `batch`/`seq` (for zero-width outputs). */
+  zeros(dims: readonly OnnxDim[]): string {
+    const g = this.g;
+    const parts = dims.map((d) =>
+      d === "batch"
+        ? g.op("Slice", [this.shapeOfIds(), g.ints([0]), g.ints([1])])
+        : d === "seq"
+        ? g.op("Slice", [this.shapeOfIds(), g.ints([1]), g.ints([2])])
+        : g.ints([d as number])
+    );
+    return g.op("ConstantOfShape", [g.op("Concat", parts, { axis: { i: 0 } })]);
+  }
+}
+
+function lastDim(d: readonly OnnxDim[]): number {
+  const n = d[d.length - 1];
+  if (typeof n !== "number") throw new Error(`ONNX export: expected a fixed feature axis, got "${String(n)}"`);
+  return n;
+}
+
+/** Emits op `index` of the trace; returns its outputs. */
+export function emitOp(cx: EmitContext, op: TracedOp, index: number, inputs: Emitted[]): Emitted[] {
+  const g = cx.g;
+  const a = op.attrs;
+  const x = inputs[0];
+  const need = (e: Emitted | undefined, what: string): string => {
+    if (e?.name === undefined) throw new Error(`ONNX export: ${op.op} reads an empty value (${what})`);
+    return e.name;
+  };
+  switch (op.op) {
+    case "embedding": {
+      const table = op.weights[0]!;
+      const t = cx.weights.get(table);
+      if (t === undefined) throw new Error(`ONNX export: weight "${table}" is missing from the checkpoint`);
+      const which = a.input as TokenInput;
+      const ids = which === "position_ids" ? cx.positions() : which;
+      // positions are [T]: their rows broadcast over the batch when added
+      const dims: OnnxDim[] = which === "position_ids" ? ["seq", t.shape[1]!] : ["batch", "seq", t.shape[1]!];
+      return [{ name: g.op("Gather", [cx.weight(table), ids], { axis: { i: 0 } }), dims }];
+    }
+    case "add": {
+      const b = inputs[1]!;
+      const dims = x!.dims.length >= b.dims.length ? x!.dims : b.dims;
+      return [{ name: g.op("Add", [need(x, "a"), need(b, "b")]), dims }];
+    }
+    case "layerNorm":
+      return [{
+        name: g.op("LayerNormalization", [need(x, "x"), cx.weight(op.weights[0]!), cx.weight(op.weights[1]!)], {
+          axis: { i: -1 },
+          epsilon: { f: a.eps as number },
+        }),
+        dims: x!.dims,
+      }];
+    case "linear": {
+      const key = op.weights[0]!, bias = op.weights[1];
+      const W = cx.weights.get(key);
+      if (W === undefined) throw new Error(`ONNX export: weight "${key}" is missing from the checkpoint`);
+      const layout = a.layout as WeightLayout;
+      const [K, N] = layout === "linear" ? [W.shape[1]!, W.shape[0]!] : [W.shape[0]!, W.shape[1]!];
+      const dims = [...x!.dims.slice(0, -1), N];
+      if (N === 0) return [{ name: undefined, dims }];
+      if (K === 0) {
+        // a layer whose heads are all pruned: only the bias is left
+        const zero = cx.zeros(dims);
+        return [{ name: bias === undefined ? zero : g.op("Add", [zero, cx.weight(bias)]), dims }];
+      }
+      const w = layout === "linear" ? cx.weightT(key) : cx.weight(key);
+      const y = g.op("MatMul", [need(x, "x"), w]);
+      return [{ name: bias === undefined ? y : g.op("Add", [y, cx.weight(bias)]), dims }];
+    }
+    case "splitQKV": {
+      const HD = lastDim(x!.dims) / 3;
+      const dims = [...x!.dims.slice(0, -1), HD];
+      if (HD === 0) return [0, 1, 2].map(() => ({ name: undefined, dims }));
+      const outs = g.node("Split", [need(x, "x"), g.ints([HD, HD, HD])], { axis: { i: -1 } }, 3);
+      return outs.map((name) => ({ name, dims }));
+    }
+    case "attention": {
+      const spec = a as unknown as AttentionSpec;
+      const { heads: H, headDim: D } = spec;
+      const dims = [...x!.dims.slice(0, -1), H * D];
+      const patternDims: OnnxDim[] = ["batch", H, "seq", "seq"];
+      if (H === 0) return [{ name: undefined, dims }, { name: undefined, dims: patternDims }];
+      const split = (e: Emitted | undefined, what: string) =>
+        g.op("Transpose", [g.op("Reshape", [need(e, what), g.ints([0, 0, H, D])])], { perm: { ints: [0, 2, 1, 3] } });
+      const q = split(inputs[0], "q"), k = split(inputs[1], "k"), v = split(inputs[2], "v");
+      const kT = g.op("Transpose", [k], { perm: { ints: [0, 1, 3, 2] } });
+      const scores = g.op("Mul", [g.op("MatMul", [q, kT]), g.scalar(spec.scale)]);
+      // a key the query may not see scores float32's lowest: a row with no visible key is uniform, as in HF
+      const probs = g.op("Softmax", [g.op("Where", [cx.allowed(spec.causal), scores, g.scalar(MASKED_SCORE)])], {
+        axis: { i: -1 },
+      });
+      const mask = cx.headMask(spec.layer);
+      const pattern = g.op("Mul", [probs, mask]);
+      const ctx4 = g.op("MatMul", [pattern, v]);
+      const ctx = g.op("Reshape", [
+        g.op("Transpose", [ctx4], { perm: { ints: [0, 2, 1, 3] } }),
+        g.ints([0, 0, H * D]),
+      ]);
+      cx.saved.set(index, { q, k, v, probs, pattern, mask });
+      return [{ name: ctx, dims }, { name: pattern, dims: patternDims }];
+    }
+    case "gelu":
+      return [{ name: gelu(g, need(x, "x"), a.kind as GeluKind), dims: x!.dims }];
+    case "tanh":
+      return [{ name: g.op("Tanh", [need(x, "x")]), dims: x!.dims }];
+    case "firstToken":
+      return [{
+        name: g.op("Gather", [need(x, "x"), g.ints([0], [])], { axis: { i: 1 } }),
+        dims: [x!.dims[0]!, x!.dims[2]!],
+      }];
+    case "lossRows": // the exported graph computes every position; the loss masks what it does not count
+    case "dropout": // evaluation: the identity
+      return [x!];
+    default:
+      throw new Error(`ONNX export: no rule for op "${op.op}"`);
+  }
+}
+
+/** GELU, erf form 0.5·x·(1 + erf(x/√2)) or tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+function gelu(g: OnnxGraph, x: string, kind: GeluKind): string {
+  const half = g.op("Mul", [x, g.scalar(0.5)]);
+  let inner: string;
+  if (kind === "erf") inner = g.op("Erf", [g.op("Div", [x, g.scalar(Math.SQRT2)])]);
+  else {
+    const x3 = g.op("Mul", [g.op("Mul", [x, x]), x]);
+    const u = g.op("Mul", [g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
+    inner = g.op("Tanh", [u]);
+  }
+  return g.op("Mul", [half, g.op("Add", [inner, g.scalar(1)])]);
+}
+
+/**
+ * float32 → IEEE half bits, rounding to nearest even (±Inf beyond the range, subnormals kept).
+ *
+ * @param src the floats
+ * @returns their half-precision bit patterns
+ */
+export function toFloat16(src: Float32Array): Uint16Array {
+  const out = new Uint16Array(src.length);
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  for (let i = 0; i < src.length; i++) {
+    f[0] = src[i]!;
+    const x = u[0]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    let mant = x & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
+    if (e <= 0) {
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      mant |= 0x800000;
+      const shift = 14 - e;
+      let h = mant >>> shift;
+      const rem = mant & ((1 << shift) - 1), halfway = 1 << (shift - 1);
+      if (rem > halfway || (rem === halfway && (h & 1) === 1)) h++;
+      out[i] = sign | h;
+      continue;
+    }
+    let h = (e << 10) | (mant >>> 13);
+    const rem = mant & 0x1fff;
+    if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
+    out[i] = sign | h;
+  }
+  return out;
+}
