@@ -14,12 +14,16 @@ import { type ErrorCode, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { analyze, type AnalyzeRequest } from "./analyze.ts";
+import { attribute, type AttributeRequest } from "./attribute.ts";
 import { importance, type ImportanceExample } from "./importance.ts";
+import { patch, type PatchRequest } from "./patch.ts";
 
 /** A checked compute request: what the route parsed from the body. */
 export type ComputeJob =
   | { kind: "analyze"; request: AnalyzeRequest }
-  | { kind: "importance"; request: ImportanceExample[] };
+  | { kind: "importance"; request: ImportanceExample[] }
+  | { kind: "attribute"; request: AttributeRequest }
+  | { kind: "patch"; request: PatchRequest };
 
 /** Runs compute jobs one at a time (the queue sees to that). */
 export interface ComputeBackend {
@@ -116,10 +120,16 @@ export function computeJson(
   limits: Limits,
   deadline: Deadline,
 ): string {
-  const answer = job.kind === "analyze"
-    ? analyze(model, tokenizer, job.request, limits, deadline)
-    : importance(model, tokenizer, job.request, limits, deadline);
-  return JSON.stringify(answer);
+  switch (job.kind) {
+    case "analyze":
+      return JSON.stringify(analyze(model, tokenizer, job.request, limits, deadline));
+    case "importance":
+      return JSON.stringify(importance(model, tokenizer, job.request, limits, deadline));
+    case "attribute":
+      return JSON.stringify(attribute(model, tokenizer, job.request, limits, deadline));
+    case "patch":
+      return JSON.stringify(patch(model, tokenizer, job.request, limits, deadline));
+  }
 }
 
 /**

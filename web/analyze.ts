@@ -10,6 +10,9 @@
  * @module
  */
 
+import { ATTENTION_STATS, type AttentionStatName, AttentionStatsMeter, separatorIds } from "@bertology/core/analysis";
+import { type AlignedWord, wordLevelAttention } from "@bertology/core/analysis";
+import { wordSpans } from "@bertology/core/attribution";
 import { hookName } from "@bertology/core/hooks";
 import { attentionEntropyMeter } from "@bertology/core/bertology";
 import { keptHeads } from "@bertology/core/models";
@@ -29,6 +32,24 @@ export interface AnalyzeRequest {
   layers?: number[];
   /** Heads (original numbering) whose attention maps to return (default all). */
   heads?: number[];
+  /** Also word-level maps and per-head statistics (`stats`, `word_level`). */
+  word_level?: boolean;
+}
+
+/** Per-head attention statistics of one sentence: each [L][H], `null` for a pruned head. */
+export type HeadStats = Record<AttentionStatName, (number | null)[][]>;
+
+/** The word-level part of an `/api/analyze` answer (`word_level: true`). */
+export interface WordLevelAttention {
+  /** The words: a split word's token range `[start, end)`; each special token is a word of its own. */
+  words: { text: string; start: number; end: number }[];
+  /**
+   * [layers.length][heads.length][W][W] (Clark et al.: attention *to* a split word is the sum over its pieces,
+   * *from* it the mean), 4 decimals; `null` for a pruned head.
+   */
+  attention: (number[][] | null)[][];
+  /** The per-head statistics over the words. */
+  stats: HeadStats;
 }
 
 /** A label and its probability. */
@@ -67,6 +88,10 @@ export interface AnalyzeResponse {
   next_token: TokenProbability[] | null;
   /** Compute time in milliseconds (queueing excluded). */
   elapsed_ms: number;
+  /** With `word_level: true`: per-head statistics over the tokens (Clark et al., for this one sentence). */
+  stats?: HeadStats;
+  /** With `word_level: true`: word-level maps and statistics. */
+  word_level?: WordLevelAttention;
 }
 
 /**
@@ -84,13 +109,13 @@ export interface AnalyzeResponse {
  */
 export function parseAnalyzeRequest(body: unknown, model: TransformerModel, limits: Limits): AnalyzeRequest {
   const obj = requireObject(body);
-  const known = new Set(["text", "text_pair", "layers", "heads"]);
+  const known = new Set(["text", "text_pair", "layers", "heads", "word_level"]);
   for (const k of Object.keys(obj)) {
     if (!known.has(k)) {
       throw new HttpError(
         400,
         "invalid_field",
-        `Unknown field ${excerpt(k)} (expected text, text_pair, layers, heads)`,
+        `Unknown field ${excerpt(k)} (expected text, text_pair, layers, heads, word_level)`,
         {
           field: fieldName(k),
         },
@@ -104,6 +129,15 @@ export function parseAnalyzeRequest(body: unknown, model: TransformerModel, limi
   if (layers) req.layers = layers;
   const heads = indexListField(obj, "heads", model.config.heads);
   if (heads) req.heads = heads;
+  const wl = obj.word_level;
+  if (wl !== undefined && wl !== null) {
+    if (typeof wl !== "boolean") {
+      throw new HttpError(400, "invalid_field", `"word_level" must be true or false, got ${excerpt(wl)}`, {
+        field: "word_level",
+      });
+    }
+    if (wl) req.word_level = true;
+  }
   return req;
 }
 
@@ -204,7 +238,9 @@ export function analyze(
   const heads = req.heads ?? Array.from({ length: c.heads }, (_, h) => h);
   const hidden = Array.from({ length: c.layers + 1 }, (_, i) => model.family.hiddenStateHook(i, c));
   // the logits too: a language model's next-token candidates come from them
-  const names = [...layers.map((l) => hookName("pattern", l)), ...hidden, hookName("logits")];
+  // word level: every layer's maps, for the statistics
+  const patternLayers = req.word_level ? Array.from({ length: c.layers }, (_, l) => l) : layers;
+  const names = [...patternLayers.map((l) => hookName("pattern", l)), ...hidden, hookName("logits")];
   deadline.check("forward pass");
   const meter = attentionEntropyMeter(model);
   const r = model.run({ batch: encodingBatch(enc), names, observe: meter.observe });
@@ -261,6 +297,12 @@ export function analyze(
     nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]!) }));
   }
 
+  let extra: { stats: HeadStats; word_level: WordLevelAttention } | undefined;
+  if (req.word_level) {
+    deadline.check("word-level attention");
+    extra = wordLevel(model, tokenizer, enc, layers, heads, (l) => r.cache.get(hookName("pattern", l))!.data);
+  }
+
   return {
     tokens: enc.tokens,
     input_ids: enc.ids,
@@ -274,6 +316,76 @@ export function analyze(
     probabilities,
     next_token: nextToken,
     elapsed_ms: Math.round(performance.now() - t0),
+    ...(extra ?? {}),
+  };
+}
+
+/**
+ * The word-level maps of the asked-for heads and the per-head statistics of every head, over tokens and over
+ * words. The words are the encoding's tokens grouped back into words (`core/attribution`'s `wordSpans`), so the
+ * word-level maps are those of the token maps the same answer carries.
+ */
+function wordLevel(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  enc: Encoding,
+  layers: readonly number[],
+  heads: readonly number[],
+  pattern: (layer: number) => Float32Array,
+): { stats: HeadStats; word_level: WordLevelAttention } {
+  const c = model.config, T = enc.ids.length;
+  const spans = wordSpans(enc.tokens, tokenizer.kind);
+  const words: AlignedWord[] = spans.map((w, i) => ({ start: w.start, end: w.end, source: i, form: w.text }));
+  const W = words.length;
+  const sep = separatorIds(tokenizer);
+  const punct = (s: string) => s === "." || s === ",";
+  const tokenFlags = {
+    sep: Uint8Array.from(enc.ids, (id) => (sep.has(id) ? 1 : 0)),
+    punct: Uint8Array.from(enc.ids, (id) => (punct(tokenizer.decode([id]).trim()) ? 1 : 0)),
+  };
+  const wordFlags = {
+    sep: Uint8Array.from(words, (w) => (w.end - w.start === 1 && sep.has(enc.ids[w.start]!) ? 1 : 0)),
+    punct: Uint8Array.from(words, (w) => (punct(w.form) ? 1 : 0)),
+  };
+  // [L·H, n, n] maps, a pruned head left at zero (its statistics are reported as null)
+  const LH = c.layers * c.heads;
+  const tokenMaps = new Float64Array(LH * T * T), wordMaps = new Float64Array(LH * W * W);
+  for (let l = 0; l < c.layers; l++) {
+    const p = pattern(l);
+    keptHeads(c, l).forEach((h, k) => {
+      const map = p.subarray(k * T * T, (k + 1) * T * T);
+      tokenMaps.set(map, (l * c.heads + h) * T * T);
+      wordMaps.set(wordLevelAttention(map, T, words), (l * c.heads + h) * W * W);
+    });
+  }
+  const statsOf = (maps: Float64Array, n: number, flags: { sep: Uint8Array; punct: Uint8Array }): HeadStats => {
+    const meter = new AttentionStatsMeter(LH);
+    meter.add({ n, maps }, flags);
+    const r = meter.result();
+    const out = {} as HeadStats;
+    for (const k of ATTENTION_STATS) {
+      out[k] = Array.from({ length: c.layers }, (_, l) => {
+        const pruned = new Set(c.prunedHeads[l]);
+        return Array.from({ length: c.heads }, (_, h) => (pruned.has(h) ? null : round4(r[k][l * c.heads + h]!)));
+      });
+    }
+    return out;
+  };
+  const attention = layers.map((l) => {
+    const pruned = new Set(c.prunedHeads[l]);
+    return heads.map((h) => {
+      if (pruned.has(h)) return null;
+      const o = (l * c.heads + h) * W * W;
+      return Array.from({ length: W }, (_, a) => Array.from(wordMaps.subarray(o + a * W, o + (a + 1) * W), round4));
+    });
+  });
+  return {
+    stats: statsOf(tokenMaps, T, tokenFlags),
+    word_level: {
+      words: spans.map((w) => ({ text: w.text, start: w.start, end: w.end })),
+      attention,
+      stats: statsOf(wordMaps, W, wordFlags),
+    },
   };
 }
 

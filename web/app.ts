@@ -26,7 +26,9 @@ import { errorToResponse, excerpt, HttpError, jsonResponse } from "./_errors.ts"
 import { BodyBudget, type Limits, readJsonBody, resolveLimits } from "./_limits.ts";
 import { ComputeQueue } from "./_queue.ts";
 import { parseAnalyzeRequest } from "./analyze.ts";
+import { parseAttributeRequest } from "./attribute.ts";
 import { parseImportanceRequest } from "./importance.ts";
+import { parsePatchRequest } from "./patch.ts";
 import { APP_CSS, APP_JS, PAGE_HTML } from "./static/_assets.ts";
 
 export type { Limits } from "./_limits.ts";
@@ -155,6 +157,14 @@ export function createApp(opts: AppOptions): App {
     "/api/importance": {
       POST: (request) =>
         compute(request, (body) => ({ kind: "importance", request: parseImportanceRequest(body, model, limits) })),
+    },
+    "/api/attribute": {
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "attribute", request: parseAttributeRequest(body, model, limits) })),
+    },
+    "/api/patch": {
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "patch", request: parsePatchRequest(body, model, limits) })),
     },
   };
 
