@@ -37,13 +37,15 @@ export interface PatchResponse {
   target: number;
   /** The logit d compares with. */
   other: number;
-  /** The class names or tokens of `target` and `other`. */
+  /** The class name or token of `target`. */
   target_name: string;
+  /** The class name or token of `other`. */
   other_name: string;
   /** [L] restored fraction per layer's MLP. */
   mlp: number[];
-  /** The two encodings (equal length). */
+  /** The clean sentence's tokens. */
   tokens_clean: string[];
+  /** The corrupted sentence's tokens (as many as the clean one's). */
   tokens_corrupted: string[];
   /** Compute time in milliseconds (queueing excluded). */
   elapsed_ms: number;

@@ -265,7 +265,15 @@ export function drawHeatmap(
       tip.textContent = `Layer ${l}, head ${h}: ${label} ${v === null ? "(pruned)" : v.toFixed(4)}`;
       if (onPick && v !== null) {
         cell.style.cursor = "pointer";
+        cell.setAttribute("tabindex", "0");
+        cell.setAttribute("role", "button");
+        cell.setAttribute("aria-label", `Open layer ${l} head ${h} (${label} ${v.toFixed(3)})`);
         cell.addEventListener("click", () => onPick(l, h));
+        cell.addEventListener("keydown", (e) => {
+          if (e.key !== "Enter" && e.key !== " ") return;
+          e.preventDefault();
+          onPick(l, h);
+        });
       }
     }
   }

@@ -10,7 +10,18 @@
 import { drawAttentionGraphView } from "./attribution_view.ts";
 import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
 import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
-import type { AnalyzeResponse, ImportanceResponse, ModelSummary, ViewData, ViewState } from "./types.ts";
+import { drawStats, drawStrip, STAT_NAMES, STRIP_METHODS, type StripMethod, stripScores } from "./study_view.ts";
+import type {
+  AnalyzeResponse,
+  AttributeMethod,
+  AttributeResponse,
+  HeadStats,
+  ImportanceResponse,
+  ModelSummary,
+  PatchResponse,
+  ViewData,
+  ViewState,
+} from "./types.ts";
 
 const ownScript = document.currentScript as HTMLScriptElement | null;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -73,6 +84,12 @@ function buildShell(standalone: boolean): void {
           h("select", { id: "layer" }),
           h("div", { id: "head-toggles", role: "group", "aria-label": "Heads shown" }),
           h("button", { id: "all-heads", type: "button" }, "All heads"),
+          h(
+            "label",
+            { class: "check", title: "Split words merged (Clark et al.): attention to a word = sum, from it = mean" },
+            h("input", { id: "word-level", type: "checkbox" }),
+            " Word level",
+          ),
         ),
         h(
           "div",
@@ -81,6 +98,20 @@ function buildShell(standalone: boolean): void {
           h("button", { id: "export-svg", type: "button" }, "SVG"),
           h("button", { id: "export-png", type: "button" }, "PNG"),
           h("button", { id: "export-html", type: "button" }, "HTML"),
+        ),
+        h(
+          "div",
+          { id: "attribution", role: "region", "aria-labelledby": "attribution-title" },
+          h("h3", { id: "attribution-title" }, "Why the model decided: token attribution"),
+          h(
+            "div",
+            { id: "attribution-methods", class: "controls", role: "group", "aria-label": "Attribution method" },
+            ...STRIP_METHODS.map((m) =>
+              h("button", { id: `attr-${m.id}`, type: "button", "data-method": m.id, "aria-pressed": "false" }, m.label)
+            ),
+          ),
+          h("p", { id: "attribution-strip", class: "token-strip", "aria-live": "polite" }),
+          h("p", { id: "attribution-note", class: "muted hint" }, " "),
         ),
         h("p", { class: "muted hint" }, "Hover or focus (Tab) a token to see only its attention; Esc to reset."),
         h("div", { id: "head-view", class: "scroll" }),
@@ -100,6 +131,54 @@ function buildShell(standalone: boolean): void {
         h("h2", {}, "Head importance"),
         h("div", { id: "importance-map" }, h("p", { class: "muted" }, "Choose a label and analyze to measure it.")),
       ),
+      h(
+        "section",
+        { id: "study-panel", "aria-label": "Head statistics and activation patching" },
+        h(
+          "div",
+          { id: "stats-panel" },
+          h("h2", { id: "stats-title" }, "Head statistics (this sentence)"),
+          h(
+            "div",
+            { class: "controls" },
+            h("label", { for: "stats-kind" }, "Statistic "),
+            h("select", { id: "stats-kind" }, ...STAT_NAMES.map((st) => h("option", { value: st.id }, st.label))),
+            h("span", { id: "stats-level", class: "muted hint" }, " "),
+          ),
+          h("div", { id: "stats-map" }),
+          h("div", { id: "stats-table" }),
+        ),
+        h(
+          "div",
+          { id: "patch-panel" },
+          h("h2", { id: "patch-title" }, "Activation patching per head"),
+          h(
+            "p",
+            { class: "muted hint" },
+            "Each head's output on the clean sentence is put into the corrupted run: the restored fraction of the " +
+              "logit difference (1 = the clean answer comes back). Both need the same number of tokens.",
+          ),
+          h(
+            "form",
+            { id: "patch-form", class: standalone ? "hidden" : "", autocomplete: "off" },
+            h(
+              "div",
+              { class: "field" },
+              h("label", { for: "patch-clean" }, "Clean sentence"),
+              h("input", { id: "patch-clean", type: "text", spellcheck: "false", required: "" }),
+            ),
+            h(
+              "div",
+              { class: "field" },
+              h("label", { for: "patch-corrupted" }, "Corrupted sentence (e.g. one word swapped)"),
+              h("input", { id: "patch-corrupted", type: "text", spellcheck: "false", required: "" }),
+            ),
+            h("div", { class: "field" }, h("button", { id: "patch-run", type: "submit" }, "Patch")),
+          ),
+          h("p", { id: "patch-status", class: "muted hint", role: "status", "aria-live": "polite" }, " "),
+          h("div", { id: "patch-map" }),
+        ),
+      ),
     ),
   );
 }
@@ -115,18 +194,28 @@ class Viewer {
   data: ViewData | null = null;
   state: ViewState = { layer: 0, heads: [] };
   readonly model: ModelSummary;
+  readonly standalone: boolean;
 
-  constructor(model: ModelSummary) {
+  constructor(model: ModelSummary, standalone = false) {
     this.model = model;
+    this.standalone = standalone;
   }
 
   show(data: ViewData, state?: ViewState): void {
     this.data = data;
     const a = data.analysis;
+    const prev = this.state;
     this.state = state ?? {
       layer: Math.min(this.state.layer, a.layers.length - 1),
       heads: this.state.heads.length ? this.state.heads.filter((x) => a.heads.includes(x)) : [...a.heads],
+      wordLevel: prev.wordLevel === true,
+      attribution: prev.attribution ?? "saliency",
+      stat: prev.stat ?? "cls",
     };
+    if (!a.word_level) this.state.wordLevel = false;
+    $<HTMLInputElement>("word-level").checked = this.state.wordLevel === true;
+    $<HTMLInputElement>("word-level").disabled = !a.word_level;
+    $<HTMLSelectElement>("stats-kind").value = this.state.stat ?? "cls";
     if (this.state.heads.length === 0) this.state.heads = [...a.heads];
     $("results").classList.remove("empty");
     const layerSel = $<HTMLSelectElement>("layer");
@@ -138,6 +227,113 @@ class Viewer {
     this.drawModelView();
     this.drawMaps();
     drawAttentionGraphView($("graph-view"), a, this.model.layers);
+    this.drawStats();
+    this.drawPatch();
+    void this.setAttribution((this.state.attribution ?? "saliency") as StripMethod);
+  }
+
+  /** The word-level units and maps, when the view is word level and the analysis has them. */
+  words(): NonNullable<AnalyzeResponse["word_level"]> | undefined {
+    return this.state.wordLevel ? this.data?.analysis.word_level : undefined;
+  }
+
+  setWordLevel(on: boolean): void {
+    this.state.wordLevel = on;
+    this.drawHeadView();
+    this.drawStats();
+    void this.setAttribution((this.state.attribution ?? "saliency") as StripMethod);
+  }
+
+  /** Shows the strip for a method, asking the API for it first when it is one of the gradient methods. */
+  async setAttribution(method: StripMethod): Promise<void> {
+    const d = this.data;
+    if (!d) return;
+    this.state.attribution = method;
+    for (const b of $("attribution-methods").querySelectorAll("button")) {
+      b.setAttribute("aria-pressed", String(b.dataset.method === method));
+      const api = STRIP_METHODS.find((m) => m.id === b.dataset.method)?.api ?? false;
+      b.disabled = this.standalone && api && !d.attributions?.[b.dataset.method as AttributeMethod];
+    }
+    const strip = $("attribution-strip"), note = $("attribution-note");
+    const isApi = STRIP_METHODS.find((m) => m.id === method)?.api ?? false;
+    let attribution: AttributeResponse | undefined;
+    if (isApi) {
+      const m = method as AttributeMethod;
+      attribution = d.attributions?.[m];
+      if (!attribution && !this.standalone) {
+        strip.dataset.state = "busy";
+        note.textContent = "Computing…";
+        try {
+          const req: Record<string, unknown> = { text: d.text, method: m };
+          if (d.text_pair) req.text_pair = d.text_pair;
+          attribution = await api<AttributeResponse>("/api/attribute", req);
+        } catch (e) {
+          if (this.data === d && this.state.attribution === method) {
+            strip.dataset.state = "error";
+            note.textContent = `Attribution failed: ${(e as Error).message}`;
+          }
+          return;
+        }
+        d.attributions = { ...d.attributions, [m]: attribution };
+        if (this.data !== d || this.state.attribution !== method) return; // the view moved on meanwhile
+      }
+    }
+    const r = stripScores(d.analysis, this.model.layers, method, attribution, this.words()?.words);
+    if (typeof r === "string") {
+      strip.replaceChildren();
+      strip.dataset.state = "empty";
+      note.textContent = r;
+      return;
+    }
+    drawStrip(strip, r);
+    strip.dataset.state = "done";
+    strip.dataset.method = method;
+    strip.setAttribute("aria-label", `${method} scores over ${r.units.length} ${this.words() ? "words" : "tokens"}`);
+    note.textContent = r.note + (this.words() ? " Summed per word." : "");
+  }
+
+  drawStats(): void {
+    const a = this.data!.analysis;
+    const w = this.words();
+    const stats: HeadStats | undefined = w ? w.stats : a.stats;
+    const kind = ($<HTMLSelectElement>("stats-kind").value || "cls") as keyof HeadStats;
+    this.state.stat = kind;
+    if (!stats) {
+      $("stats-map").replaceChildren(h("p", { class: "muted" }, "Not part of this analysis."));
+      $("stats-table").replaceChildren();
+      return;
+    }
+    $("stats-level").textContent = w ? `over ${w.words.length} words` : `over ${a.tokens.length} tokens`;
+    drawStats($("stats-map"), $("stats-table"), stats, kind, (l, hd) => this.pick(l, hd));
+  }
+
+  drawPatch(): void {
+    const p = this.data?.patch;
+    const box = $("patch-map");
+    if (!p) {
+      box.replaceChildren(h("p", { class: "muted" }, "Type two sentences and press Patch."));
+      return;
+    }
+    const r = p.result;
+    const mlp = r.mlp.map((v, l) => `L${l} ${v.toFixed(2)}`).join(", ");
+    box.replaceChildren(
+      h(
+        "p",
+        { class: "muted hint" },
+        `“${p.clean}” → “${p.corrupted}”. d = logit[${r.target_name}] − logit[${r.other_name}]: clean ` +
+          `${r.logit_diff_clean.toFixed(3)}, ` +
+          `corrupted ${r.logit_diff_corrupted.toFixed(3)}. Grey: pruned head.`,
+      ),
+      drawHeatmap(r.effect, "restored fraction", (l, hd) => this.pick(l, hd)),
+      h("p", { class: "muted hint" }, `MLP per layer: ${mlp}.`),
+    );
+  }
+
+  /** Opens a head picked on a heatmap (layer and head in original numbering), when the analysis holds it. */
+  pick(layer: number, head: number): void {
+    const a = this.data!.analysis;
+    const li = a.layers.indexOf(layer);
+    if (li >= 0 && a.heads.includes(head)) this.open(li, head);
   }
 
   drawToggles(): void {
@@ -168,9 +364,10 @@ class Viewer {
 
   currentMaps(): { heads: number[]; maps: number[][][] } {
     const a = this.data!.analysis;
+    const attention = this.words()?.attention ?? a.attention;
     const heads: number[] = [], maps: number[][][] = [];
     for (const hd of this.state.heads) {
-      const m = a.attention[this.state.layer]?.[a.heads.indexOf(hd)];
+      const m = attention[this.state.layer]?.[a.heads.indexOf(hd)];
       if (m) (heads.push(hd), maps.push(m));
     }
     return { heads, maps };
@@ -179,12 +376,15 @@ class Viewer {
   drawHeadView(): void {
     const a = this.data!.analysis;
     const { heads, maps } = this.currentMaps();
+    const w = this.words();
     const svg = drawHeadView({
-      tokens: a.tokens,
+      tokens: w ? w.words.map((x) => x.text) : a.tokens,
       maps,
       heads,
       headCount: this.model.heads,
-      title: `Layer ${a.layers[this.state.layer]} — ${heads.length ? `heads ${heads.join(", ")}` : "no head selected"}`,
+      title: `Layer ${a.layers[this.state.layer]} — ${heads.length ? `heads ${heads.join(", ")}` : "no head selected"}${
+        w ? " (words)" : ""
+      }`,
     });
     $("head-view").replaceChildren(svg);
   }
@@ -269,7 +469,7 @@ class Viewer {
   }
 
   open(layerIndex: number, head: number): void {
-    this.state = { layer: layerIndex, heads: [head] };
+    this.state = { ...this.state, layer: layerIndex, heads: [head] };
     $<HTMLSelectElement>("layer").value = String(layerIndex);
     this.drawToggles();
     this.drawHeadView();
@@ -344,10 +544,47 @@ function wire(v: Viewer, standalone: boolean): void {
     const html = standaloneHtml(v.data, v.state, css, js);
     download(new Blob([html], { type: "text/html" }), `${fileStem(v)}.html`);
   });
+  $<HTMLInputElement>("word-level").addEventListener("change", (e) => {
+    if (v.data) v.setWordLevel((e.target as HTMLInputElement).checked);
+  });
+  for (const b of $("attribution-methods").querySelectorAll("button")) {
+    b.addEventListener("click", () => void v.setAttribution(b.dataset.method as StripMethod));
+  }
+  $<HTMLSelectElement>("stats-kind").addEventListener("change", () => {
+    if (v.data) v.drawStats();
+  });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && document.activeElement instanceof SVGElement) document.activeElement.blur();
   });
   if (standalone) return;
+
+  $("patch-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const d = v.data;
+    if (!d) {
+      $("patch-status").textContent = "Analyze a sentence first.";
+      return;
+    }
+    const clean = $<HTMLInputElement>("patch-clean").value, corrupted = $<HTMLInputElement>("patch-corrupted").value;
+    const button = $<HTMLButtonElement>("patch-run");
+    const st = $("patch-status");
+    button.disabled = true;
+    st.dataset.state = "busy";
+    st.textContent = "Patching every head…";
+    try {
+      const result = await api<PatchResponse>("/api/patch", { clean, corrupted });
+      if (v.data !== d) return;
+      d.patch = { clean, corrupted, result };
+      v.drawPatch();
+      st.dataset.state = "done";
+      st.textContent = `Done: ${result.tokens_clean.length} tokens, in ${result.elapsed_ms} ms.`;
+    } catch (err) {
+      st.dataset.state = "error";
+      st.textContent = `Error: ${(err as Error).message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   $("input-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -360,7 +597,7 @@ function wire(v: Viewer, standalone: boolean): void {
     $("results").setAttribute("aria-busy", "true");
     status("Computing…", "busy");
     try {
-      const req: Record<string, unknown> = { text };
+      const req: Record<string, unknown> = { text, word_level: true };
       if (pair) req.text_pair = pair;
       const analysis = await api<AnalyzeResponse>("/api/analyze", req);
       let importance: ImportanceResponse | null = null;
@@ -374,6 +611,8 @@ function wire(v: Viewer, standalone: boolean): void {
       const data: ViewData = { model: v.model, text, analysis, importance };
       if (pair) data.text_pair = pair;
       if (label !== "") data.label = label;
+      const patchClean = $<HTMLInputElement>("patch-clean");
+      if (patchClean.value.trim() === "") patchClean.value = text;
       v.show(data);
       status(
         `Done: ${analysis.tokens.length} tokens, ${analysis.layers.length} layers × ${analysis.heads.length} heads.`,
@@ -402,7 +641,7 @@ async function start(): Promise<void> {
   buildShell(standalone);
   if (standalone) {
     const { data, state } = JSON.parse(embedded.textContent ?? "{}") as { data: ViewData; state: ViewState };
-    const v = new Viewer(data.model);
+    const v = new Viewer(data.model, true);
     $("model-info").textContent = describe(data.model);
     $("input-form").replaceWith(
       h("p", { class: "quote" }, `“${data.text}”` + (data.text_pair ? ` / “${data.text_pair}”` : "")),

@@ -5,11 +5,21 @@
  * @module
  */
 
-import type { AnalyzeResponse } from "../analyze.ts";
+import type { AnalyzeResponse, HeadStats } from "../analyze.ts";
 import type { ModelSummary } from "../app.ts";
+import type { AttributeMethod, AttributeResponse } from "../attribute.ts";
 import type { ImportanceResponse } from "../importance.ts";
+import type { PatchResponse } from "../patch.ts";
 
-export type { AnalyzeResponse, ImportanceResponse, ModelSummary };
+export type {
+  AnalyzeResponse,
+  AttributeMethod,
+  AttributeResponse,
+  HeadStats,
+  ImportanceResponse,
+  ModelSummary,
+  PatchResponse,
+};
 
 /** Everything one view shows; an exported HTML file embeds exactly this. */
 export interface ViewData {
@@ -20,6 +30,10 @@ export interface ViewData {
   label?: string;
   analysis: AnalyzeResponse;
   importance: ImportanceResponse | null;
+  /** The `/api/attribute` answers fetched so far for this sentence, by method. */
+  attributions?: Partial<Record<AttributeMethod, AttributeResponse>>;
+  /** The last patching run: its two sentences and the answer. */
+  patch?: { clean: string; corrupted: string; result: PatchResponse };
 }
 
 /** What is selected. */
@@ -28,4 +42,10 @@ export interface ViewState {
   layer: number;
   /** Heads shown in the head view (original numbering). */
   heads: number[];
+  /** The head view (and statistics) over words instead of tokens. */
+  wordLevel?: boolean;
+  /** The attribution strip's method. */
+  attribution?: string;
+  /** The statistic of the head-statistics heatmap. */
+  stat?: string;
 }
