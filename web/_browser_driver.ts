@@ -13,7 +13,9 @@ import { chromium } from "playwright-core";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
-const SENTENCE = "A gripping, beautifully acted film that never lets go.";
+const SENTENCE = "An unbelievably gripping, beautifully acted film that never lets go.";
+/** The sentence with one word swapped, same token count. */
+const CORRUPTED = "An unbelievably boring, beautifully acted film that never lets go.";
 
 /**
  * Drives the page at `base`: analyze, compare with the API, focus, switch layer, open a head, export
@@ -70,6 +72,76 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     strictEqual(await page.locator("#entropy-map rect.cell").count(), L * H);
     strictEqual(await page.locator("#importance-map rect.cell").count(), L * H, "importance with a label");
 
+    // the attribution strip: saliency first, one span per token; then integrated gradients from the API
+    await page.waitForSelector('#attribution-strip[data-state="done"][data-method="saliency"]', { timeout: 30_000 });
+    strictEqual(await page.locator("#attribution-strip span").count(), T, "saliency: one span per token");
+    await page.focus("#attr-ig");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector('#attribution-strip[data-state="done"][data-method="ig"]', { timeout: 30_000 });
+    const ig = await (await fetch(`${base}/api/attribute`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: SENTENCE, method: "ig" }),
+    })).json();
+    const drawnIg = await page.locator("#attribution-strip span").evaluateAll((els) =>
+      els.map((e) => Number((e as HTMLElement).dataset.score))
+    );
+    strictEqual(drawnIg.length, T);
+    drawnIg.forEach((v, i) => ok(Math.abs(v - ig.scores[i]) < 1e-6, `IG score ${i}: page ${v} vs API ${ig.scores[i]}`));
+    ok((await page.textContent("#attribution-note"))!.includes("completeness gap"), "IG reports its gap");
+    await page.click("#attr-rollout");
+    await page.waitForSelector('#attribution-strip[data-state="done"][data-method="rollout"]');
+    strictEqual(await page.locator("#attribution-strip span.output").count(), 1, "rollout outlines [CLS]");
+
+    // head statistics for the sentence: a heatmap of every head and one table row per statistic
+    strictEqual(await page.locator("#stats-map rect.cell").count(), L * H, "statistics: every layer × head");
+    strictEqual(await page.locator("#stats-table tr").count(), 1 + 8);
+    await page.selectOption("#stats-kind", "prev");
+    strictEqual(await page.locator("#stats-table tr.chosen th").textContent(), "previous");
+
+    // the word-level toggle: the head view then draws words (split words merged), and back
+    const wordsApi = await (await fetch(`${base}/api/analyze`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: SENTENCE, word_level: true }),
+    })).json();
+    const words: string[] = wordsApi.word_level.words.map((w: { text: string }) => w.text);
+    ok(words.length < T, `the sentence has a split word (${words.length} words, ${T} tokens)`);
+    await page.focus("#word-level");
+    await page.keyboard.press("Space");
+    await page.waitForFunction(`document.querySelector("#head-view svg text")?.textContent?.endsWith("(words)")`);
+    strictEqual(await page.locator("#head-view g.token-left").count(), words.length, "word level: one row per word");
+    strictEqual((await page.locator("#head-view g.token-left text").allTextContents()).join(" "), words.join(" "));
+    strictEqual(await page.locator("#attribution-strip span").count(), words.length, "the strip sums to words");
+    await page.keyboard.press("Space");
+    await page.waitForFunction(`!document.querySelector("#head-view svg text")?.textContent?.endsWith("(words)")`);
+    strictEqual(await page.locator("#head-view g.token-left").count(), T);
+
+    // activation patching: clean vs corrupted → a layer × head heatmap of restored fractions
+    await page.fill("#patch-clean", SENTENCE);
+    await page.fill("#patch-corrupted", CORRUPTED);
+    await page.click("#patch-run");
+    await page.waitForSelector('#patch-status[data-state="done"]', { timeout: 30_000 });
+    strictEqual(await page.locator("#patch-map rect.cell").count(), L * H, "patching: every layer × head");
+    const patchApi = await (await fetch(`${base}/api/patch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ clean: SENTENCE, corrupted: CORRUPTED }),
+    })).json();
+    const title = await page.locator('#patch-map rect.cell[data-layer="1"][data-head="2"] title').textContent();
+    ok(title!.includes(patchApi.effect[1][2].toFixed(4)), `patch cell L1 H2: ${title} vs ${patchApi.effect[1][2]}`);
+    await page.fill("#patch-corrupted", "A film.");
+    await page.click("#patch-run");
+    await page.waitForSelector('#patch-status[data-state="error"]');
+    ok((await page.textContent("#patch-status"))!.includes("corrupted"), "a length mismatch names the field");
+    // open a head from the patching heatmap with the keyboard
+    await page.focus('#patch-map rect.cell[data-layer="3"][data-head="5"]');
+    await page.keyboard.press("Enter");
+    strictEqual(await page.locator('#head-view g.head-lines[data-head="5"]').count(), 1);
+    strictEqual(await page.inputValue("#layer"), "3");
+    await page.click("#all-heads");
+    await page.click("#attr-saliency");
+
     // hover/focus a token: only its lines stay visible
     await page.focus("#head-view g.token-left >> nth=1");
     const visible = await page.locator("#head-view line:visible").count();
@@ -118,6 +190,9 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     strictEqual(await offline.locator("#head-view g.token-left").count(), T, "standalone file draws the same view");
     strictEqual(await offline.locator("#model-view button.thumb").count(), L * H);
     await offline.close();
+
+    // the statistics and patching panels, for a look (out/ only)
+    await Deno.writeFile(new URL("web_study_panel.png", OUT), await page.locator("#study-panel").screenshot());
 
     // screenshot for the README
     await page.selectOption("#layer", "0");
