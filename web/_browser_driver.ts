@@ -189,6 +189,10 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     await offline.waitForSelector("#head-view svg g.head-lines");
     strictEqual(await offline.locator("#head-view g.token-left").count(), T, "standalone file draws the same view");
     strictEqual(await offline.locator("#model-view button.thumb").count(), L * H);
+    strictEqual(await offline.locator("#attribution-strip span").count(), T, "standalone: the saliency strip");
+    strictEqual(await offline.locator("#patch-map rect.cell").count(), L * H, "standalone: the patching heatmap");
+    strictEqual(await offline.locator("#stats-map rect.cell").count(), L * H, "standalone: the statistics");
+    ok(await offline.locator("#attr-grad-input").isDisabled(), "standalone: an attribution not fetched is disabled");
     await offline.close();
 
     // the statistics and patching panels, for a look (out/ only)

@@ -153,6 +153,21 @@ Deno.test("/api/patch equals `bertology patch --json`", async () => {
   deepStrictEqual(webTarget.effect, withTarget.effect);
 });
 
+Deno.test("/api/attribute and /api/patch take POST with a JSON body only", async () => {
+  for (const path of ["/api/attribute", "/api/patch"]) {
+    const get = await app.fetch(new Request(`http://localhost${path}`));
+    strictEqual(get.status, 405);
+    strictEqual(get.headers.get("allow"), "POST");
+    await get.body?.cancel();
+    const text = await app.fetch(
+      new Request(`http://localhost${path}`, { method: "POST", body: "x", headers: { "content-type": "text/plain" } }),
+    );
+    strictEqual(text.status, 415);
+    await text.body?.cancel();
+    await expectError(await app.fetch(post(path, "{")), 400, "invalid_json", "body");
+  }
+});
+
 Deno.test("/api/patch refuses sentences of different token counts, naming the field", async () => {
   const bad = (body: unknown) => app.fetch(post("/api/patch", body));
   const d = await expectError(
@@ -169,9 +184,28 @@ Deno.test("/api/patch refuses sentences of different token counts, naming the fi
   await expectError(await bad({ clean: "a", corrupted: "b", target: [1] }), 400, "invalid_field", "target");
 });
 
-Deno.test("/api/patch marks pruned heads null (tiny fixture, every head kept: all numbers)", async () => {
+Deno.test("/api/patch and word-level /api/analyze mark pruned heads null", async () => {
   const web = await answer(await tinyApp.fetch(post("/api/patch", { clean: "the cat sat", corrupted: "the dog sat" })));
   for (const row of web.effect as (number | null)[][]) for (const v of row) ok(typeof v === "number");
+  const { pruneModel } = await import("@bertology/core/bertology");
+  const tiny = await fixture(BERT_DIR);
+  const pruned = createApp({ ...tiny, model: pruneModel(tiny.model, { 1: [0, 2] }, tiny.model.kernels) });
+  try {
+    const p = await answer(await pruned.fetch(post("/api/patch", { clean: "the cat sat", corrupted: "the dog sat" })));
+    const effect = p.effect as (number | null)[][];
+    deepStrictEqual(effect[1]!.map((v) => v === null), [true, false, true, false]);
+    for (const l of [0, 2]) for (const v of effect[l]!) ok(typeof v === "number");
+    const a = await answer(await pruned.fetch(post("/api/analyze", { text: "the cat sat", word_level: true })));
+    const stats = a.stats as Record<string, (number | null)[][]>;
+    deepStrictEqual(stats.self![1]!.map((v) => v === null), [true, false, true, false]);
+    const wl = a.word_level as { attention: (unknown[] | null)[][]; stats: Record<string, (number | null)[][]> };
+    deepStrictEqual(wl.attention[1]!.map((m) => m === null), [true, false, true, false]);
+    deepStrictEqual(wl.stats.entropy![1]!.map((v) => v === null), [true, false, true, false]);
+    const at = await answer(await pruned.fetch(post("/api/attribute", { text: "the cat sat", method: "grad-input" })));
+    strictEqual((at.scores as number[]).length, (at.tokens as string[]).length);
+  } finally {
+    pruned.close?.();
+  }
 });
 
 Deno.test({
