@@ -87,6 +87,11 @@ class OrtWebWorker {
   constructor() {
     this.#worker = new Worker(new URL("./_ort_worker.ts", import.meta.url), { type: "module" });
     this.#worker.onmessage = (e) => this.#pending?.(e.data);
+    // a worker that fails to start or throws must fail the bench, not leave it waiting
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.#pending?.({ error: `onnxruntime-web worker: ${e.message}` });
+    };
   }
 
   #call(message: unknown, transfer: Transferable[] = []): Promise<number> {
@@ -167,7 +172,14 @@ export async function benchBert(): Promise<Record<string, number>> {
     const fwdT = tensors(fwdFeeds), impT = tensors(impFeeds);
     for (const threads of [1, 2]) {
       progress(`loading onnxruntime-node at ${threads} thread(s)`);
-      const opts = { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1 };
+      // no spinning: an idle onnxruntime thread pool spins for a while after each run, which on a 2-core VM takes
+      // the core the next runtime in the interleaved rounds (ours included) is timed on
+      const opts = {
+        executionProviders: ["cpu"],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+      };
       const s = await node.InferenceSession.create(forwardOnnx, opts);
       nodeSessions.push(s);
       forward.push([`onnxruntime-node 1.30 cpu, ${threads} thread${threads > 1 ? "s" : ""}`, async () => {

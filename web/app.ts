@@ -110,9 +110,23 @@ const PAGE_HEADERS = {
  * @returns `{ fetch }`
  * @throws {Error} for a limit that is not a positive integer
  * @example Usage
- * ```ts ignore
- * const app = createApp({ model, tokenizer, limits: { maxTokens: 64 } });
+ * ```ts
+ * import { localFiles } from "@bertology/core/checkpoint/deno";
+ * import { loadModel } from "@bertology/core/models";
+ * import { createApp } from "./app.ts";
+ * const { model, tokenizer } = await loadModel(localFiles("tests/fixtures/models/bert-tiny-random"));
+ * const app = createApp({ model, tokenizer: tokenizer!, limits: { maxTokens: 64 } });
  * const res = await app.fetch(new Request("http://localhost/api/model"));
+ * (await res.json()).task; // "classify"
+ * const analysis = await app.fetch(
+ *   new Request("http://localhost/api/analyze", {
+ *     method: "POST",
+ *     headers: { "content-type": "application/json" },
+ *     body: JSON.stringify({ text: "a gripping film" }),
+ *   }),
+ * );
+ * (await analysis.json()).tokens.length; // 5
+ * app.close?.();
  * ```
  */
 export function createApp(opts: AppOptions): App {
