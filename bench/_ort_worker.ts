@@ -30,7 +30,12 @@ self.onmessage = async (e: MessageEvent<Message>) => {
       ort.env.logLevel = "error";
       self.postMessage({ ok: true });
     } else if ("load" in m) {
-      sessions.set(m.load.key, await ort.InferenceSession.create(m.load.bytes, { executionProviders: ["wasm"] }));
+      // no spinning between runs: an idle pool would take the core the next runtime is timed on
+      const options = {
+        executionProviders: ["wasm"],
+        extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+      };
+      sessions.set(m.load.key, await ort.InferenceSession.create(m.load.bytes, options));
       self.postMessage({ ok: true });
     } else {
       const feeds: Record<string, ort.Tensor> = {};
