@@ -2,22 +2,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { loadSafetensors } from "@bertology/core/checkpoint";
 import { readNpy } from "@bertology/core/checkpoint";
 import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../tests/helpers/goldens.ts";
-import { main } from "./main.ts";
-
-/** Runs the CLI in-process, capturing stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { runCli as cli } from "../tests/helpers/cli.ts";
 
 Deno.test("bertology tokenize matches the HF golden lines, pairs included", async () => {
   const lines = Deno.readTextFileSync(`${FIXTURES}tokenize.bert-base-uncased.jsonl`).trim().split("\n").map((l) =>

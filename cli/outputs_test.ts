@@ -6,20 +6,7 @@ import { deepStrictEqual, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { fixtureModel } from "../tests/helpers/goldens.ts";
 import { parseDemoArgs, runDemo } from "./demo.ts";
-import { main } from "./main.ts";
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    return { code: await main(args), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { runCli as cli } from "../tests/helpers/cli.ts";
 
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 

@@ -1,21 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
-import { main } from "../main.ts";
-
-/** Runs the CLI in-process, capturing stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { runCli as cli } from "../../tests/helpers/cli.ts";
 
 const BERT = fixtureModel("bert-tiny-random"), GPT2 = fixtureModel("gpt2-tiny-random");
 

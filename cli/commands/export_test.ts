@@ -2,25 +2,10 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import * as ort from "onnxruntime-web";
 import { loadSafetensors } from "@bertology/core/checkpoint";
 import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
-import { main } from "../main.ts";
+import { runCli as cli } from "../../tests/helpers/cli.ts";
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
-
-/** Runs the CLI in-process, capturing stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("bertology export writes an ONNX file that onnxruntime loads, and keeps an existing file without --force", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
-import { runCli } from "./_capture.ts";
+import { runCli } from "../../tests/helpers/cli.ts";
 
 interface Rel {
   count: number;

@@ -7,8 +7,8 @@
  */
 
 import { hookName } from "../hooks.ts";
-import type { ModelConfig } from "./config.ts";
-import type { HeadSlice, ModelFamily, WeightSpec } from "./family.ts";
+import type { ConfigFields, ModelConfig } from "./config.ts";
+import type { FamilySizes, HeadSlice, ModelFamily, WeightSpec } from "./family.ts";
 import type { ModelOps } from "./ops.ts";
 
 /**
@@ -61,6 +61,26 @@ export function gptWeights(config: ModelConfig, embeddings: [string, string], ex
     ? new Map([["lm_head.weight", [config.vocabSize, C]]])
     : new Map<string, number[]>();
   return { required, optional, optionalIsHead: false };
+}
+
+/** The size fields GPT-2 and OpenAI GPT share (`n_embd`, `n_layer`, …); `own` holds the ones they differ in. */
+export function gptSizes(
+  f: ConfigFields,
+  own: Pick<FamilySizes, "activation" | "scaleAttnWeights" | "scaleAttnByInverseLayerIdx">,
+): FamilySizes {
+  const hidden = f.size("n_embd", "hidden");
+  return {
+    vocabSize: f.size("vocab_size", "vocabSize"),
+    hidden,
+    layers: f.size("n_layer", "layers"),
+    heads: f.size("n_head", "heads"),
+    intermediate: f.raw.n_inner == null ? 4 * hidden : f.size("n_inner", "intermediate"),
+    maxPositions: f.size("n_positions", "maxPositions"),
+    typeVocabSize: 0,
+    layerNormEps: f.num("layer_norm_epsilon", 1e-5),
+    ...own,
+    classifier: false,
+  };
 }
 
 /**
@@ -131,23 +151,12 @@ export const gpt2: ModelFamily = {
   modelType: "gpt2",
   displayName: "GPT-2",
   tokenizer: "gpt2-bpe",
-  readSizes: (f) => {
-    const hidden = f.size("n_embd", "hidden");
-    return {
-      vocabSize: f.size("vocab_size", "vocabSize"),
-      hidden,
-      layers: f.size("n_layer", "layers"),
-      heads: f.size("n_head", "heads"),
-      intermediate: f.raw.n_inner == null ? 4 * hidden : f.size("n_inner", "intermediate"),
-      maxPositions: f.size("n_positions", "maxPositions"),
-      typeVocabSize: 0,
-      layerNormEps: f.num("layer_norm_epsilon", 1e-5),
+  readSizes: (f) =>
+    gptSizes(f, {
       activation: f.activation("activation_function", "gelu_new"),
       scaleAttnWeights: f.raw.scale_attn_weights !== false,
       scaleAttnByInverseLayerIdx: f.raw.scale_attn_by_inverse_layer_idx === true,
-      classifier: false,
-    };
-  },
+    }),
   task: () => "lm",
   weights: (c) =>
     gptWeights(c, ["transformer.wte.weight", "transformer.wpe.weight"], [

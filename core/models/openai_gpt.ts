@@ -9,7 +9,7 @@
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
-import { gptHeadSlices, gptWeights, lmHead, unembedding } from "./gpt2.ts";
+import { gptHeadSlices, gptSizes, gptWeights, lmHead, unembedding } from "./gpt2.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
@@ -58,24 +58,13 @@ export const openaiGpt: ModelFamily = {
   modelType: "openai-gpt",
   displayName: "OpenAI GPT",
   tokenizer: "openai-gpt-bpe",
-  readSizes: (f) => {
-    const hidden = f.size("n_embd", "hidden");
-    return {
-      vocabSize: f.size("vocab_size", "vocabSize"),
-      hidden,
-      layers: f.size("n_layer", "layers"),
-      heads: f.size("n_head", "heads"),
-      intermediate: f.raw.n_inner == null ? 4 * hidden : f.size("n_inner", "intermediate"),
-      maxPositions: f.size("n_positions", "maxPositions"),
-      typeVocabSize: 0,
-      layerNormEps: f.num("layer_norm_epsilon", 1e-5),
+  readSizes: (f) =>
+    gptSizes(f, {
       // HF's modeling_openai maps afn "gelu" to gelu_new (the tanh form), unlike ACT2FN
       activation: f.raw.afn === "gelu" || f.raw.afn === undefined ? "tanh" : f.activation("afn", "gelu"),
       scaleAttnWeights: true,
       scaleAttnByInverseLayerIdx: false,
-      classifier: false,
-    };
-  },
+    }),
   task: () => "lm",
   weights: (c) => gptWeights(c, ["transformer.tokens_embed.weight", "transformer.positions_embed.weight"], []),
   // a bare OpenAIGPTModel has no `transformer.` prefix

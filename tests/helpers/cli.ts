@@ -1,10 +1,10 @@
 /**
- * Test helper: runs the CLI in-process with stdout and stderr captured (internal to the command tests).
+ * Test helper: runs the `bertology` CLI in-process with stdout and stderr captured.
  *
  * @module
  */
 
-import { main } from "../main.ts";
+import { main } from "@bertology/cli";
 
 /** Runs `bertology …args` and returns its exit code and output. */
 export async function runCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
