@@ -8,7 +8,7 @@
 
 import { hookName } from "../hooks.ts";
 import type { ConfigFields, ModelConfig } from "./config.ts";
-import type { FamilySizes, HeadSlice, ModelFamily, WeightSpec } from "./family.ts";
+import type { FamilySizes, HeadSlice, ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
 import type { ModelOps } from "./ops.ts";
 
 /**
@@ -80,6 +80,30 @@ export function gptSizes(
     layerNormEps: f.num("layer_norm_epsilon", 1e-5),
     ...own,
     classifier: false,
+  };
+}
+
+/** The `config.json` fields GPT-2 and OpenAI GPT share for a new model, with HF's names and defaults. */
+export function gptNewConfig(
+  s: NewModelSizes,
+  architecture: string,
+  modelType: string,
+  defaultPositions: number,
+): Record<string, unknown> {
+  return {
+    architectures: [architecture],
+    model_type: modelType,
+    vocab_size: s.vocabSize,
+    n_embd: s.hidden,
+    n_layer: s.layers,
+    n_head: s.heads,
+    n_inner: s.intermediate === 4 * s.hidden ? null : s.intermediate,
+    n_positions: s.maxPositions ?? defaultPositions,
+    resid_pdrop: s.dropout,
+    embd_pdrop: s.dropout,
+    attn_pdrop: s.dropout,
+    initializer_range: 0.02,
+    layer_norm_epsilon: 1e-5,
   };
 }
 
@@ -178,19 +202,7 @@ export const gpt2: ModelFamily = {
   hiddenStateHook: (i, c) =>
     i === 0 ? hookName("embed") : i === c.layers ? hookName("ln_final") : hookName("resid_pre", i),
   newConfig: (s) => ({
-    architectures: ["GPT2LMHeadModel"],
-    model_type: "gpt2",
-    vocab_size: s.vocabSize,
-    n_embd: s.hidden,
-    n_layer: s.layers,
-    n_head: s.heads,
-    n_inner: s.intermediate === 4 * s.hidden ? null : s.intermediate,
-    n_positions: s.maxPositions ?? 1024,
-    resid_pdrop: s.dropout,
-    embd_pdrop: s.dropout,
-    attn_pdrop: s.dropout,
-    initializer_range: 0.02,
-    layer_norm_epsilon: 1e-5,
+    ...gptNewConfig(s, "GPT2LMHeadModel", "gpt2", 1024),
     activation_function: "gelu_new",
     n_ctx: s.maxPositions ?? 1024,
     bos_token_id: s.vocabSize - 1,

@@ -9,7 +9,7 @@
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
-import { gptHeadSlices, gptSizes, gptWeights, lmHead, unembedding } from "./gpt2.ts";
+import { gptHeadSlices, gptNewConfig, gptSizes, gptWeights, lmHead, unembedding } from "./gpt2.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
@@ -75,22 +75,7 @@ export const openaiGpt: ModelFamily = {
   unembed: (ops, _c, x) => unembedding(ops, x, "transformer.tokens_embed.weight"),
   finalHooks: [],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
-  newConfig: (s) => ({
-    architectures: ["OpenAIGPTLMHeadModel"],
-    model_type: "openai-gpt",
-    vocab_size: s.vocabSize,
-    n_embd: s.hidden,
-    n_layer: s.layers,
-    n_head: s.heads,
-    n_inner: s.intermediate === 4 * s.hidden ? null : s.intermediate,
-    n_positions: s.maxPositions ?? 512,
-    resid_pdrop: s.dropout,
-    embd_pdrop: s.dropout,
-    attn_pdrop: s.dropout,
-    initializer_range: 0.02,
-    layer_norm_epsilon: 1e-5,
-    afn: "gelu",
-  }),
+  newConfig: (s) => ({ ...gptNewConfig(s, "OpenAIGPTLMHeadModel", "openai-gpt", 512), afn: "gelu" }),
   initStd: (_name, _c, std) => std,
   zeroRows: () => new Map(),
 };
