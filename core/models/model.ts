@@ -95,6 +95,7 @@ export class TransformerModel {
   /** The weights (and, when enabled, their gradients) in kernel memory. */
   readonly params: ParamStore;
   #producible: Set<string> | undefined;
+  readonly #hasHead: boolean;
 
   /**
    * Places checked weights in kernel memory. Use `loadModel` to read a checkpoint.
@@ -108,6 +109,9 @@ export class TransformerModel {
     this.family = familyOf(config);
     this.kernels = kernels;
     this.params = new ParamStore(kernels, weights);
+    // the weights never change their names: whether the head is there is known once, not per run
+    const spec = this.family.weights(config);
+    this.#hasHead = !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
   }
 
   /** What the model's head computes: `classify`, `regress` or `lm` (see {@linkcode TaskKind}). */
@@ -122,8 +126,7 @@ export class TransformerModel {
 
   /** Whether the model produces logits (a bare encoder without pooler/classifier does not). */
   get hasHead(): boolean {
-    const spec = this.family.weights(this.config);
-    return !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
+    return this.#hasHead;
   }
 
   /**
