@@ -11,7 +11,7 @@ import { hookName, parseHookName } from "../hooks.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
 import { keptHeads, type ModelConfig, type TaskKind } from "./config.ts";
-import type { ModelFamily } from "./family.ts";
+import type { ModelFamily, WeightSpec } from "./family.ts";
 import { type ArenaInputs, type Batch, checkBatch, checkHeadMask, type HeadMask, placeInputs } from "./inputs.ts";
 import { ParamStore } from "./param_store.ts";
 import { familyOf } from "./registry.ts";
@@ -410,8 +410,7 @@ export function checkWeights(config: ModelConfig, weights: Map<string, Tensor>, 
   const family = familyOf(config);
   const byName = new Map<string, Tensor>();
   for (const [k, v] of weights) byName.set(family.renameKey(k), v);
-  checkWeightShapes(config, new Map([...byName].map(([k, t]) => [k, t.shape])), source);
-  const spec = family.weights(config);
+  const spec = checkWeightShapes(config, new Map([...byName].map(([k, t]) => [k, t.shape])), source);
   const out = new Map<string, Tensor>();
   for (const name of [...spec.required.keys(), ...spec.optional.keys()]) {
     const t = byName.get(name);
@@ -424,13 +423,14 @@ export function checkWeights(config: ModelConfig, weights: Map<string, Tensor>, 
  * Checks tensor names and shapes (already renamed) against what the config implies, before any tensor data
  * is needed: a config that disagrees with its weights (a hostile `num_hidden_layers`) fails here.
  *
+ * @returns the family's weight spec for the config, which the shapes satisfy
  * @throws {Error} naming the tensor and both shapes, or the missing tensor
  */
 export function checkWeightShapes(
   config: ModelConfig,
   shapes: ReadonlyMap<string, readonly number[]>,
   source: string,
-): void {
+): WeightSpec {
   const spec = familyOf(config).weights(config);
   const check = (name: string, shape: number[], actual: readonly number[]) => {
     if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
@@ -452,6 +452,7 @@ export function checkWeightShapes(
     throw new Error(`${source}: classification head is incomplete: missing ${missing.map((m) => `"${m}"`).join(", ")}`);
   }
   for (const name of present) check(name, spec.optional.get(name)!, shapes.get(name)!);
+  return spec;
 }
 
 /**
