@@ -1,5 +1,7 @@
 /**
- * Turns tokenized examples into padded, fixed-shape batches (row-major `Int32Array`s), in input order.
+ * Turns tokenized examples into padded batches (row-major `Int32Array`s): in input order, or length-bucketed
+ * (examples of similar length batched together, so each batch is padded only to its own longest row). Every
+ * batch names the inputs its rows are (`rows`), so results can be put back in input order.
  * Independent of any tokenizer: it takes `{ ids, tokenTypeIds }` objects or plain id arrays.
  *
  * @module
@@ -29,6 +31,8 @@ export interface PaddedBatch {
   batchSize: number;
   /** Row length. */
   seqLen: number;
+  /** Row b is input `rows[b]` (input order unless bucketed). */
+  rows: number[];
 }
 
 /** Options for {@linkcode makeBatches}. */
@@ -46,15 +50,21 @@ export interface BatchOptions {
   labels?: ArrayLike<number> | undefined;
   /** `"classification"` (default) stores labels as `Int32Array`, `"regression"` as `Float32Array`. */
   outputMode?: OutputMode | undefined;
+  /**
+   * Length bucketing: batch the inputs sorted by length (ties in input order), shortest batch first, so little
+   * padding is left once each batch is trimmed to its longest row. Default false: input order.
+   */
+  bucket?: boolean | undefined;
 }
 
 /**
- * Splits inputs into batches of `batchSize` in order and right-pads each to a common length.
- * A plain `number[]` input is taken as token ids with all token type ids 0.
+ * Splits inputs into batches of `batchSize` — in order, or by length when `bucket` — and right-pads each to a
+ * common length (its longest row, or `seqLen`). A plain `number[]` input is taken as token ids with all token
+ * type ids 0.
  *
  * @param inputs Tokenized examples (`{ ids, tokenTypeIds }`) or id arrays.
  * @param options Batch size, pad id, fixed length and labels.
- * @returns The batches, covering all inputs in order.
+ * @returns The batches, covering every input once (`rows` says which).
  * @throws {Error} When `batchSize`/`seqLen` is invalid, an input is empty, longer than `seqLen` or has
  * mismatched `tokenTypeIds`, an id is not an integer, or labels do not match the inputs.
  *
@@ -75,7 +85,7 @@ export function makeBatches(
   inputs: readonly (EncodedInput | readonly number[])[],
   options: BatchOptions,
 ): PaddedBatch[] {
-  const { batchSize, padId = 0, seqLen: fixed, labels, outputMode = "classification" } = options;
+  const { batchSize, padId = 0, seqLen: fixed, labels, outputMode = "classification", bucket = false } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(`Invalid batchSize ${batchSize}: expected a positive integer`);
   }
@@ -107,9 +117,13 @@ export function makeBatches(
     }
     return e;
   });
+  const order = encoded.map((_, i) => i);
+  // Array.prototype.sort is stable: equal lengths keep input order
+  if (bucket) order.sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
   const batches: PaddedBatch[] = [];
-  for (let start = 0; start < encoded.length; start += batchSize) {
-    const rows = encoded.slice(start, start + batchSize);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const index = order.slice(start, start + batchSize);
+    const rows = index.map((i) => encoded[i]!);
     const seqLen = fixed ?? Math.max(...rows.map((r) => r.ids.length));
     const inputIds = new Int32Array(rows.length * seqLen).fill(padId);
     const attentionMask = new Int32Array(rows.length * seqLen);
@@ -122,9 +136,17 @@ export function makeBatches(
     let batchLabels: Int32Array | Float32Array | undefined;
     if (labels !== undefined) {
       batchLabels = outputMode === "regression" ? new Float32Array(rows.length) : new Int32Array(rows.length);
-      for (let b = 0; b < rows.length; b++) batchLabels[b] = labels[start + b]!;
+      for (let b = 0; b < rows.length; b++) batchLabels[b] = labels[index[b]!]!;
     }
-    batches.push({ inputIds, attentionMask, tokenTypeIds, labels: batchLabels, batchSize: rows.length, seqLen });
+    batches.push({
+      inputIds,
+      attentionMask,
+      tokenTypeIds,
+      labels: batchLabels,
+      batchSize: rows.length,
+      seqLen,
+      rows: index,
+    });
   }
   return batches;
 }

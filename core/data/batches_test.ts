@@ -43,3 +43,17 @@ Deno.test("makeBatches() throws on invalid inputs", () => {
   throws(() => makeBatches([[1]], { batchSize: 1, labels: [0, 1] }), /Got 2 labels for 1 inputs/);
   throws(() => makeBatches([[1]], { batchSize: 1, labels: [0.5] }), /Label 0 is 0.5: expected an integer class id/);
 });
+
+Deno.test("makeBatches() with bucket batches by length, trims each batch to its longest row and names the rows", () => {
+  const inputs = [enc([1, 2, 3, 4]), enc([5]), enc([6, 7, 8]), enc([9, 10]), enc([11])];
+  const batches = makeBatches(inputs, { batchSize: 2, labels: [0, 1, 2, 3, 4], bucket: true });
+  deepStrictEqual(batches.map((b) => b.rows), [[1, 4], [3, 2], [0]]);
+  deepStrictEqual(batches.map((b) => b.seqLen), [1, 3, 4]);
+  deepStrictEqual([...batches[1]!.inputIds], [9, 10, 0, 6, 7, 8]);
+  deepStrictEqual(batches.map((b) => [...b.labels!]), [[1, 4], [3, 2], [0]]);
+  // every input exactly once, and without bucketing the rows are in input order
+  deepStrictEqual(batches.flatMap((b) => b.rows).sort(), [0, 1, 2, 3, 4]);
+  deepStrictEqual(makeBatches(inputs, { batchSize: 2 }).map((b) => b.rows), [[0, 1], [2, 3], [4]]);
+  const padded = makeBatches(inputs, { batchSize: 2, bucket: true });
+  deepStrictEqual(padded.reduce((n, b) => n + b.batchSize * b.seqLen, 0), 2 + 6 + 4);
+});
