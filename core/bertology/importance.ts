@@ -4,6 +4,8 @@
  *
  * - importance_raw[l, h] = Σ over batches of |∂L/∂mask[l, h]| / (number of non-pad tokens), the gradient
  *   taken afresh for each batch (HF's script never zeroes it — `hfAccumulate` reproduces that on purpose);
+ *   with `perExample`, Σ over examples of |∂L(x)/∂mask[l, h]| (Michel et al.'s E_x, what batches of one give):
+ *   then how the examples are batched (batch size, length bucketing) does not change the result;
  * - importance = importance_raw with each layer's row divided by its L2 norm (+1e-20), then min-max scaled over
  *   all heads (each step can be switched off);
  * - entropy[l, h] = Σ over batches and non-pad query tokens of −Σ_keys p ln p, / (number of non-pad tokens).
@@ -22,6 +24,8 @@ import { predictionsFromLogits } from "../studies/predictions.ts";
 export interface LabelledBatch {
   /** The padded batch. */
   batch: Batch;
+  /** Row b is example `rows[b]` of the dataset (outputs are put back in this order); absent: batches in order. */
+  rows?: readonly number[] | undefined;
   /** Class indices / regression targets, one per row, or "lm" for next-token prediction. */
   labels: Labels;
 }
@@ -40,6 +44,11 @@ export interface ImportanceOptions {
   computeImportance?: boolean | undefined;
   /** Reproduce HF's script: the mask gradient is never zeroed, so batch i adds |g_1 + … + g_i|. */
   hfAccumulate?: boolean | undefined;
+  /**
+   * Sum |∂L(x)/∂mask| per example instead of per batch (needs labels per row, not "lm" batches mixed with
+   * classifiers): the result no longer depends on how examples are batched. Excludes `hfAccumulate`.
+   */
+  perExample?: boolean | undefined;
   /** Called after each batch. */
   onBatch?: ((done: number) => void) | undefined;
 }
@@ -54,9 +63,9 @@ export interface ImportanceResult {
   entropy: Tensor;
   /** Number of non-pad tokens seen. */
   totalTokens: number;
-  /** Per example: argmax class (classification), the value (regression); empty for "lm". */
+  /** Per example, in dataset order (see `LabelledBatch.rows`): argmax class (classification), the value (regression); empty for "lm". */
   preds: number[];
-  /** Per example: the label; empty for "lm". */
+  /** Per example, in dataset order: the label; empty for "lm". */
   labels: number[];
   /**
    * Mean loss per prediction over the whole dataset: per example (classification, regression) or per
@@ -94,19 +103,25 @@ export function computeHeadImportance(
   const raw = new Float64Array(L * H);
   const running = new Float64Array(L * H); // HF's never-zeroed .grad
   const entropy = new Float64Array(L * H);
-  const preds: number[] = [], labels: number[] = [];
-  let tokens = 0, lossSum = 0, predictions = 0, n = 0;
+  const outputs: { row: number; pred: number; label: number }[] = [];
+  let tokens = 0, lossSum = 0, predictions = 0, n = 0, examples = 0;
+  const perExample = opts.perExample === true;
+  if (perExample && opts.hfAccumulate) throw new Error("perExample and hfAccumulate exclude each other");
 
   const meter = wantEntropy ? attentionEntropyMeter(model) : undefined;
-  for (const { batch, labels: y } of batches) {
+  for (const { batch, labels: y, rows } of batches) {
     const r = model.run({
       batch,
       labels: y,
       ...(opts.headMask !== undefined ? { headMask: opts.headMask } : {}),
       names: wantImportance ? ["hook_head_mask_grad"] : [],
+      ...(wantImportance && perExample ? { perExampleHeadMaskGrad: true } : {}),
       ...(meter ? { observe: meter.observe } : {}),
     });
-    if (wantImportance) {
+    if (wantImportance && perExample) {
+      const g = r.headMaskGradPerExample!.data;
+      for (let i = 0; i < g.length; i++) raw[i % (L * H)]! += Math.abs(g[i]!);
+    } else if (wantImportance) {
       const g = r.headMaskGrad!.data;
       for (let i = 0; i < L * H; i++) {
         if (opts.hfAccumulate) {
@@ -115,10 +130,16 @@ export function computeHeadImportance(
         } else raw[i]! += Math.abs(g[i]!);
       }
     }
-    if (y !== "lm" && task !== "lm") {
-      preds.push(...predictionsFromLogits(task, r.logits!));
-      for (let b = 0; b < batch.batchSize; b++) labels.push(Number(y[b]));
+    if (rows !== undefined && rows.length !== batch.batchSize) {
+      throw new Error(`Batch ${n} has ${batch.batchSize} rows but names ${rows.length} examples (rows)`);
     }
+    if (y !== "lm" && task !== "lm") {
+      const p = predictionsFromLogits(task, r.logits!);
+      for (let b = 0; b < batch.batchSize; b++) {
+        outputs.push({ row: rows?.[b] ?? examples + b, pred: p[b]!, label: Number(y[b]) });
+      }
+    }
+    examples += batch.batchSize;
     tokens += countTokens(batch);
     // each batch's loss is a mean over its predictions: weight it by their number
     lossSum += (r.loss ?? 0) * (r.lossCount ?? 0);
@@ -148,6 +169,8 @@ export function computeHeadImportance(
     const span = max - min;
     for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
   }
+  outputs.sort((a, b) => a.row - b.row);
+  const preds = outputs.map((o) => o.pred), labels = outputs.map((o) => o.label);
   const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
   return {
     importance: t(importance),

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { makeBatches } from "../data/batches.ts";
 import { parseGlueTsv } from "../data/glue.ts";
@@ -8,14 +8,15 @@ import { computeHeadImportance } from "./importance.ts";
 
 const SST2_DEV = new URL("../../data/glue/SST-2/dev.tsv", import.meta.url).pathname;
 
-async function sst2Batches(batchSize: number) {
+async function sst2Batches(batchSize: number, batching: { bucket?: boolean; seqLen?: number } = {}) {
   const { model, tokenizer } = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
   const examples = parseGlueTsv("sst-2", "dev", Deno.readTextFileSync(SST2_DEV)).slice(0, 32);
   const encoded = examples.map((e) => tokenizer!.encode(e.textA, undefined, { maxLength: 64 }));
   const labels = examples.map((e) => Number(e.label));
-  const batches = makeBatches(encoded, { batchSize, labels }).map((b) => ({
+  const batches = makeBatches(encoded, { batchSize, labels, ...batching }).map((b) => ({
     batch: b,
     labels: b.labels as Int32Array,
+    rows: b.rows,
   }));
   return { model, batches };
 }
@@ -71,4 +72,50 @@ Deno.test("computeHeadImportance() reports the loss per predicted token for LMs,
   const a = computeHeadImportance(model, byOne, { computeImportance: false, computeEntropy: false });
   const b = computeHeadImportance(model, byFour, { computeImportance: false, computeEntropy: false });
   ok(Math.abs(a.loss - b.loss) < 1e-5, `${a.loss} vs ${b.loss}`);
+});
+
+Deno.test("computeHeadImportance() perExample: bucketed batches of 8 give HF's batch-size-1 numbers, in dataset order", async () => {
+  const expected = readGolden("bert-tiny-random.importance.bs1");
+  for (const batching of [{ bucket: true }, { seqLen: 64 }, {}]) {
+    const { model, batches } = await sst2Batches(8, batching);
+    const r = computeHeadImportance(model, batches, { perExample: true });
+    for (
+      const [name, actual] of [
+        ["importance", r.importance],
+        ["importance_raw", r.importanceRaw],
+        ["entropy", r.entropy],
+      ] as const
+    ) {
+      const d = maxAbsDiff(name, expected.get(name)!, actual);
+      ok(d <= 1e-4, `${JSON.stringify(batching)} ${name}: max|diff| ${d}`);
+    }
+    deepStrictEqual(r.totalTokens, expected.get("tot_tokens")!.data[0]);
+    deepStrictEqual(r.preds, [...expected.get("preds")!.data]);
+  }
+  // and per batch, which rows share a batch matters: bucketing changes HF's per-batch importance
+  const inOrder = await sst2Batches(8);
+  const plain = computeHeadImportance(inOrder.model, inOrder.batches);
+  const bucketed = await sst2Batches(8, { bucket: true });
+  ok(
+    maxAbsDiff("raw", plain.importanceRaw, computeHeadImportance(bucketed.model, bucketed.batches).importanceRaw) >
+      1e-6,
+  );
+  throws(
+    () => computeHeadImportance(bucketed.model, bucketed.batches, { perExample: true, hfAccumulate: true }),
+    /exclude/,
+  );
+});
+
+Deno.test("computeHeadImportance() perExample for a language model equals batches of one", async () => {
+  const { model, tokenizer } = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")));
+  const texts = ["a gripping film", "dull", "the best movie of the year , by far", "ok"];
+  const encoded = texts.map((t) => tokenizer!.encode(t));
+  const lm = (bs: number, bucket: boolean) =>
+    makeBatches(encoded, { batchSize: bs, bucket }).map((b) => ({ batch: b, labels: "lm" as const, rows: b.rows }));
+  const one = computeHeadImportance(model, lm(1, false));
+  const four = computeHeadImportance(model, lm(4, true), { perExample: true });
+  for (const k of ["importance", "importanceRaw", "entropy"] as const) {
+    ok(maxAbsDiff(k, one[k], four[k]) <= 1e-5, k);
+  }
+  ok(Math.abs(one.loss - four.loss) < 1e-5);
 });

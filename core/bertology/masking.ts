@@ -30,6 +30,8 @@ export interface MaskingOptions {
   normalizeByLayer?: boolean | undefined;
   /** Passed to each importance pass: min-max over all heads (default true). */
   normalizeGlobal?: boolean | undefined;
+  /** Passed to each importance pass: per-example gradients (see `ImportanceOptions.perExample`; default false). */
+  perExample?: boolean | undefined;
   /** Called after each step. */
   onStep?: ((step: MaskingStep) => void) | undefined;
 }
@@ -83,7 +85,11 @@ export function maskHeadsIteratively(
   const atLeast = opts.atLeastHeadsPerLayer ?? 0;
   const score = opts.score ?? scoreTask({ kind: model.task });
   const numToMask = Math.max(1, Math.floor(L * H * amount));
-  const norm = { normalizeByLayer: opts.normalizeByLayer, normalizeGlobal: opts.normalizeGlobal };
+  const norm = {
+    normalizeByLayer: opts.normalizeByLayer,
+    normalizeGlobal: opts.normalizeGlobal,
+    perExample: opts.perExample,
+  };
 
   // already-pruned heads count as masked from the start
   let mask: number[][] = Array.from(

@@ -162,8 +162,10 @@ export interface ArenaInputs {
   keyMask: Ptr;
   /** Per layer: H_l floats (0 = no mask). */
   headMask: Ptr[];
-  /** Per layer: H_l floats receiving dL/dmask (0 = not wanted). */
+  /** Per layer: H_l floats receiving dL/dmask — [B, H_l] when `headMaskGradPerRow` (0 = not wanted). */
   headMaskGrad: Ptr[];
+  /** Whether `headMaskGrad` keeps each batch row's share of the gradient apart ([B, H_l] per layer). */
+  headMaskGradPerRow: boolean;
   /**
    * Language models: when set, the LM head runs only on these rows of the flattened [B·T] positions (i32 row
    * indices) — the positions a next-token loss counts — instead of on every position.
@@ -173,7 +175,8 @@ export interface ArenaInputs {
 
 /**
  * Places a checked batch and head mask in the run's memory. Masks of pruned heads are dropped (those heads
- * no longer exist); gradient buffers are allocated when `wantHeadMaskGrad`.
+ * no longer exist); gradient buffers are allocated when `wantHeadMaskGrad` — one row of them per batch row when
+ * `perRow`.
  */
 export function placeInputs(
   run: Run,
@@ -181,6 +184,7 @@ export function placeInputs(
   config: ModelConfig,
   headMask: HeadMask | undefined,
   wantHeadMaskGrad: boolean,
+  perRow = false,
 ): ArenaInputs {
   const { batchSize: B, seqLen: T } = batch;
   const positions = new Int32Array(B * T);
@@ -193,7 +197,7 @@ export function placeInputs(
     if (wantHeadMaskGrad && kept.length > 0) {
       // the backward kernel needs the multipliers to exist even when the caller gave no mask
       if (masks[l] === 0) masks[l] = run.floats(kept.map(() => 1));
-      grads.push(run.act([kept.length]).ptr);
+      grads.push(run.act(perRow ? [B, kept.length] : [kept.length]).ptr);
     } else grads.push(0);
   }
   const keyMask = run.floats(batch.attentionMask ?? new Int32Array(B * T).fill(1));
@@ -207,5 +211,6 @@ export function placeInputs(
     keyMask,
     headMask: masks,
     headMaskGrad: grads,
+    headMaskGradPerRow: perRow && wantHeadMaskGrad,
   };
 }

@@ -66,6 +66,12 @@ export interface RunRequest {
   paramGrads?: boolean | undefined;
   /** Training dropout at HF's dropout sites (embeddings, block outputs, classifier input); off when absent. */
   dropout?: DropoutOptions | undefined;
+  /**
+   * With `hook_head_mask_grad` and labels: also give each row's own mask gradient, `headMaskGradPerExample` —
+   * the gradient of that row's mean loss, what a batch of that row alone gives (Michel et al.'s per-example
+   * |∂L(x)/∂ξ| needs it, and it does not depend on which rows share a batch).
+   */
+  perExampleHeadMaskGrad?: boolean | undefined;
 }
 
 /** What a run returns. */
@@ -80,6 +86,8 @@ export interface RunResult {
   lossCount?: number;
   /** dL/dhead_mask [layers, heads] (original numbering; pruned heads 0), when asked for. */
   headMaskGrad?: Tensor;
+  /** Per row, the gradient of that row's own mean loss w.r.t. the head mask [B, layers, heads], when asked for. */
+  headMaskGradPerExample?: Tensor;
   /** Per batch row: the objective's logit, when an `objective` was given. */
   objective?: Float32Array;
 }
@@ -221,6 +229,10 @@ export class TransformerModel {
     if (recording && req.labels === undefined && obj === undefined) {
       throw new Error("Gradients need labels (a loss to differentiate) or an objective");
     }
+    const perExample = req.perExampleHeadMaskGrad === true;
+    if (perExample && (!names.has(headGradName) || req.labels === undefined)) {
+      throw new Error("perExampleHeadMaskGrad needs hook_head_mask_grad in names and labels");
+    }
     if ((req.labels !== undefined || obj !== undefined) && !this.hasHead) {
       throw new Error("This checkpoint has no classifier head: a loss needs one");
     }
@@ -234,7 +246,7 @@ export class TransformerModel {
       ...(req.dropout ? { dropout: req.dropout } : {}),
     });
     try {
-      const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName));
+      const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample);
       // a next-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
       const lm = req.labels === "lm" && c.task === "lm" ? nextTokenTargets(req.batch) : undefined;
       const fullLogits = names.has(hookName("logits")) || names.has(hookName("logits", undefined, true));
@@ -270,11 +282,35 @@ export class TransformerModel {
       }
       if (recording) run.backward();
       if (names.has(headGradName)) {
-        result.headMaskGrad = this.perOriginalHead((l) => {
+        const B = x.B;
+        const shares = Array.from({ length: c.layers }, (_, l) => {
           const g = x.headMaskGrad[l]!;
-          return g === 0 ? undefined : run.read(g, keptHeads(c, l).length);
+          return g === 0 ? undefined : run.read(g, (perExample ? B : 1) * keptHeads(c, l).length);
+        });
+        // the batch's gradient is the sum of its rows' shares
+        result.headMaskGrad = this.perOriginalHead((l) => {
+          const g = shares[l];
+          if (g === undefined || !perExample) return g;
+          const H = g.length / B, sum = new Float32Array(H);
+          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) sum[h]! += g[b * H + h]!;
+          return sum;
         });
         run.cache.set(headGradName, result.headMaskGrad);
+        if (perExample) {
+          // a row's share is of the batch's mean loss: scale it to the row's own mean loss
+          const share = rowLossShares(req.batch, lm);
+          const data = new Float32Array(B * c.layers * c.heads);
+          for (let b = 0; b < B; b++) {
+            const row = this.perOriginalHead((l) => {
+              const g = shares[l];
+              if (g === undefined) return undefined;
+              const H = g.length / B;
+              return Array.from({ length: H }, (_, h) => share[b]! === 0 ? 0 : g[b * H + h]! / share[b]!);
+            });
+            data.set(row.data, b * c.layers * c.heads);
+          }
+          result.headMaskGradPerExample = { shape: [B, c.layers, c.heads], data };
+        }
       }
       return result;
     } finally {
@@ -507,6 +543,18 @@ function seedObjective(run: Run, logits: Act, obj: LogitObjective, rows: Int32Ar
  * Next-token targets of a batch: position t of a row predicts token t+1 when that token is real (padding and
  * each row's last position predict nothing). Returns the flattened positions that predict, and their targets.
  */
+/**
+ * Each row's weight in the batch's mean loss: 1/B per row, or for a next-token loss the row's share of the
+ * batch's targets (a row without targets weighs 0).
+ */
+function rowLossShares(batch: Batch, lm: { rows: Int32Array } | undefined): number[] {
+  const B = batch.batchSize, T = batch.seqLen;
+  if (lm === undefined) return new Array<number>(B).fill(1 / B);
+  const counts = new Array<number>(B).fill(0);
+  for (const r of lm.rows) counts[Math.floor(r / T)]!++;
+  return counts.map((n) => n / lm.rows.length);
+}
+
 function nextTokenTargets(batch: Batch): { rows: Int32Array; targets: Int32Array } {
   const { batchSize: B, seqLen: T, inputIds: ids, attentionMask: mask } = batch;
   const rows: number[] = [], targets: number[] = [];

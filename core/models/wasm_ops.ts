@@ -149,25 +149,31 @@ export class WasmOps implements ModelOps<Act> {
     run.onBackward(() => {
       if (H === 0 || !run.hasGrad(ctx)) return;
       const scratch = run.act([T, T]);
-      k.attentionBackward(
-        run.gradOf(q),
-        run.gradOf(kk),
-        run.gradOf(v),
-        headMaskGrad,
-        run.gradOf(ctx),
-        probs.ptr,
-        q.ptr,
-        kk.ptr,
-        v.ptr,
-        ld,
-        headMask,
-        scratch.ptr,
-        B,
-        T,
-        H,
-        D,
-        scale,
-      );
+      const dq = run.gradOf(q), dk = run.gradOf(kk), dv = run.gradOf(v), dctx = run.gradOf(ctx);
+      // rows never mix in attention: one call per row keeps each row's share of the mask gradient apart
+      const [calls, rows] = x.headMaskGradPerRow && headMaskGrad !== 0 ? [B, 1] : [1, B];
+      for (let b = 0; b < calls; b++) {
+        const qkv = 4 * b * T * ld;
+        k.attentionBackward(
+          dq + qkv,
+          dk + qkv,
+          dv + qkv,
+          headMaskGrad === 0 ? 0 : headMaskGrad + 4 * b * H,
+          dctx + 4 * b * T * H * D,
+          probs.ptr + 4 * b * H * T * T,
+          q.ptr + qkv,
+          kk.ptr + qkv,
+          v.ptr + qkv,
+          ld,
+          headMask,
+          scratch.ptr,
+          rows,
+          T,
+          H,
+          D,
+          scale,
+        );
+      }
     });
     // HF's `attentions` are the probabilities times the head mask: built only when kept or observed
     if (run.wants(spec.patternHook)) {
