@@ -27,6 +27,7 @@ export const DATA_FLAGS = {
   "data-subset": { type: "string" },
   "batch-size": { type: "string" },
   "max-seq-length": { type: "string" },
+  batching: { type: "string" },
 } as const;
 
 /** A loaded, batched dataset (core's {@linkcode StudyDataset}). */
@@ -34,7 +35,8 @@ export type Dataset = StudyDataset;
 
 /**
  * Reads, tokenizes and batches the data the flags point at, as core's `readStudyDataset` does for the
- * model's task kind (language-model batches, class ids or regression values).
+ * model's task kind (language-model batches, class ids or regression values): length-bucketed, or HF's file
+ * order and fixed padding with `--batching hf`.
  *
  * @throws {UsageError} for missing or contradictory flags; {Error} naming the file for bad data, an empty
  *   dataset, or labels the model cannot predict
@@ -52,11 +54,16 @@ export async function loadDataset(
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got "${v}"`);
     return n;
   };
+  const mode = values.batching ?? "bucketed";
+  if (mode !== "bucketed" && mode !== "hf") {
+    throw new UsageError(`--batching must be bucketed or hf, got "${mode}"`);
+  }
   const batching = {
     batchSize: int("batch-size", defaults.batchSize ?? 8),
     maxSeqLength: int("max-seq-length", defaults.maxSeqLength ?? 128),
     subset: int("data-subset", undefined),
-  };
+    batching: mode,
+  } as const;
   return await readStudyDataset(dataSource(values, defaults.split), model, tokenizer, batching);
 }
 

@@ -93,6 +93,8 @@ Deno.test("bertology heads writes HF's npy files and a report; masking and pruni
       "8",
       "--max-seq-length",
       "64",
+      "--batching",
+      "hf",
       "--try-masking",
       "--output-dir",
       dir,

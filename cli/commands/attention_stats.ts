@@ -100,10 +100,12 @@ export function datasetAttentionStats(
 ): DatasetAttentionStats {
   const { layers: L, heads: H } = model.config;
   // token level: the dataset's own encodings, padding cut off; word level: the texts re-encoded word by word
+  // in dataset order: a bucketed batch's rows name their examples
   const rows: { ids: number[]; tokenTypeIds: number[]; textA: string; textB: string | undefined }[] = [];
-  let i = 0;
-  for (const { batch } of data.batches) {
-    for (let b = 0; b < batch.batchSize; b++, i++) {
+  let seen = 0;
+  for (const { batch, rows: index } of data.batches) {
+    for (let b = 0; b < batch.batchSize; b++) {
+      const i = index?.[b] ?? seen + b;
       const ids: number[] = [], types: number[] = [];
       for (let t = 0; t < batch.seqLen; t++) {
         const k = b * batch.seqLen + t;
@@ -112,8 +114,9 @@ export function datasetAttentionStats(
         types.push(batch.tokenTypeIds?.[k] ?? 0);
       }
       const ex = data.examples[i]!;
-      rows.push({ ids, tokenTypeIds: types, textA: ex.textA, textB: ex.textB });
+      rows[i] = { ids, tokenTypeIds: types, textA: ex.textA, textB: ex.textB };
     }
+    seen += batch.batchSize;
   }
   const { inputs, flags, skipped } = analysisInputs(tokenizer, rows, opts.wordLevel, opts.maxLength);
   if (inputs.length === 0) throw new Error(`No example of ${data.name} fits in ${opts.maxLength} pieces`);

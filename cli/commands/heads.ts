@@ -21,13 +21,16 @@ import type { TransformerModel } from "@bertology/core/models";
 export const HEADS_HELP =
   `bertology heads --model DIR (--task sst-2 --data-dir DIR [--split dev] | --data-file F --text-column C
                 [--text-pair-column C] [--label-column C] [--format csv|tsv|jsonl])
-                [--data-subset N] [--batch-size 8] [--max-seq-length 128]
+                [--data-subset N] [--batch-size 8] [--max-seq-length 128] [--batching bucketed|hf]
                 [--try-masking [--masking-threshold 0.9] [--masking-amount 0.1] [--metric-name acc]
                  [--at-least-heads-per-layer K] [--no-rerank] [--no-prune]]
                 [--dont-normalize-importance-by-layer] [--dont-normalize-global-importance] [--hf-accumulate]
                 --output-dir OUT [--json] [--offline] [--force]
   Writes OUT/head_importance.npy, OUT/attn_entropy.npy, OUT/head_mask.npy (with --try-masking) as float32
   NumPy files like HF's script, and OUT/report.json (scores per step, heads masked per step, timings).
+  Batches are length-bucketed and importance sums |∂loss/∂mask| per example (Michel et al.), so batch size and
+  bucketing do not change it; --batching hf batches as run_bertology.py does (file order, rows padded to
+  --max-seq-length, |gradient| per batch), which its numbers need.
   Language models (GPT, GPT-2) use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
   Regressors (STS-B, custom numeric labels) are scored by pearson, spearmanr or corr (their mean, the default).
   OUT may not be the model or hold it; a non-empty OUT that bertology did not write is refused unless --force,

@@ -39,7 +39,9 @@ export interface ForEachAttentionOptions {
 }
 
 /**
- * Runs the model over `inputs` and calls `fn` with each example's attention maps, in input order.
+ * Runs the model over `inputs` and calls `fn` once with each example's attention maps and its index in
+ * `inputs`. The examples run length-bucketed (each batch padded only to its longest row), so `fn` is called in
+ * that order, not necessarily in input order.
  *
  * @param model A model with every head (unpruned).
  * @param inputs The examples.
@@ -68,13 +70,12 @@ export function forEachAttention(
   }
   const L = c.layers, H = c.heads, batchSize = opts.batchSize ?? 8;
   const names = Array.from({ length: L }, (_, l) => hookName("pattern", l));
-  for (let s = 0; s < inputs.length; s += batchSize) {
-    const chunk = inputs.slice(s, s + batchSize);
-    const [padded] = makeBatches(
-      chunk.map((x) => ({ ids: x.ids, tokenTypeIds: x.tokenTypeIds ?? new Array<number>(x.ids.length).fill(0) })),
-      { batchSize: chunk.length, padId: opts.padId ?? 0 },
-    );
-    if (padded === undefined) continue;
+  const batches = makeBatches(
+    inputs.map((x) => ({ ids: x.ids, tokenTypeIds: x.tokenTypeIds ?? new Array<number>(x.ids.length).fill(0) })),
+    { batchSize, padId: opts.padId ?? 0, bucket: true },
+  );
+  for (const padded of batches) {
+    const chunk = padded.rows.map((i) => inputs[i]!);
     const { cache } = model.run({ batch: padded, names });
     const T = padded.seqLen;
     const patterns = names.map((n) => cache.get(n)!.data);
@@ -96,7 +97,7 @@ export function forEachAttention(
           }
         }
       }
-      fn({ n, maps }, s + b);
+      fn({ n, maps }, padded.rows[b]!);
     });
   }
 }

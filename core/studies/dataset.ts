@@ -1,6 +1,8 @@
 /**
  * A study's dataset: examples encoded the way the model reads them ({@linkcode encodeExample}), labelled
- * for its task kind, and batched in file order, plus its one-line description.
+ * for its task kind, and batched — length-bucketed with each batch padded to its own longest row (default),
+ * or as HF's `run_bertology.py` does (file order, every row padded to `max_seq_length`) — plus its one-line
+ * description.
  *
  * @module
  */
@@ -27,10 +29,22 @@ export interface StudyExamples {
   examples: InputExample[];
 }
 
+/**
+ * How examples become batches: `"bucketed"` sorts them by length and pads each batch to its longest row;
+ * `"hf"` keeps file order and pads every row to `max_seq_length` (HF's `run_bertology.py`, whose per-batch
+ * importance depends on which examples share a batch).
+ */
+export type Batching = "bucketed" | "hf";
+
 /** A loaded, batched dataset. */
 export interface StudyDataset extends StudyExamples {
-  /** The encoded batches, in file order, with the labels each loss needs ("lm" for a language model). */
+  /**
+   * The encoded batches with the labels each loss needs ("lm" for a language model) and the examples each
+   * row is (`rows`, indices into `examples`).
+   */
   batches: LabelledBatch[];
+  /** How the batches were made. */
+  batching: Batching;
 }
 
 /** How {@linkcode buildStudyDataset} batches. */
@@ -41,6 +55,8 @@ export interface BatchingOptions {
   maxSeqLength?: number | undefined;
   /** Keep only the first N examples. */
   subset?: number | undefined;
+  /** `"bucketed"` (default) or `"hf"` (see {@linkcode Batching}). */
+  batching?: Batching | undefined;
 }
 
 /**
@@ -51,7 +67,7 @@ export interface BatchingOptions {
  * @param model the model (its task kind, positions and labels)
  * @param tokenizer its tokenizer
  * @param source the labelled examples
- * @param opts batch size, maximum length, subset
+ * @param opts batch size, maximum length, subset, batching
  * @returns the dataset
  * @throws {Error} naming the dataset when it is empty, a label is missing or unknown, or the labels do not
  *   fit the model's head (class count, classes for a regressor or values for a classifier)
@@ -93,12 +109,43 @@ export function buildStudyDataset(
       );
     }
   }
-  const batching = { batchSize, padId: tokenizer.padId, outputMode, ...(ids !== undefined ? { labels: ids } : {}) };
-  const batches = makeBatches(encoded, batching).map((b) => ({
+  const batching = opts.batching ?? "bucketed";
+  if (batching !== "bucketed" && batching !== "hf") {
+    throw new Error(`Unknown batching "${batching}" for ${name}: expected "bucketed" or "hf"`);
+  }
+  const batches = makeBatches(encoded, {
+    batchSize,
+    padId: tokenizer.padId,
+    outputMode,
+    ...(ids !== undefined ? { labels: ids } : {}),
+    ...(batching === "hf" ? { seqLen: maxLength } : { bucket: true }),
+  }).map((b) => ({
     batch: b,
     labels: task === "lm" || b.labels === undefined ? "lm" as const : b.labels,
+    rows: b.rows,
   }));
-  return { ...source, examples, batches };
+  return { ...source, examples, batches, batching };
+}
+
+/**
+ * Whether a study measures importance per example by default: yes, unless the batches are HF's (whose
+ * per-batch gradients are the reference there) or HF's never-zeroed gradient is asked for — so a bucketed
+ * dataset gives the same importance however its examples fall into batches.
+ *
+ * @param data how the batches were made (absent: not HF's)
+ * @param hfAccumulate whether HF's accumulating gradient is asked for
+ * @returns whether to pass `perExample: true`
+ * @example Usage
+ * ```ts
+ * import { strictEqual } from "node:assert";
+ * import { perExampleByDefault } from "./dataset.ts";
+ *
+ * strictEqual(perExampleByDefault({ batching: "bucketed" }, false), true);
+ * strictEqual(perExampleByDefault({ batching: "hf" }, false), false);
+ * ```
+ */
+export function perExampleByDefault(data: { batching?: Batching | undefined }, hfAccumulate: boolean): boolean {
+  return data.batching !== "hf" && !hfAccumulate;
 }
 
 /**

@@ -13,17 +13,45 @@ const examples = [
   { guid: "c", textA: "fine", label: "1" },
 ];
 
-Deno.test("buildStudyDataset() batches class ids for a classifier, in file order", () => {
+Deno.test("buildStudyDataset() batches class ids for a classifier, in file order padded to max length with HF's batching", () => {
   const data = buildStudyDataset(bert.model, bert.tokenizer!, {
     name: "mine",
     outputMode: "classification",
     labels: ["0", "1"],
     examples,
-  }, { batchSize: 2 });
+  }, { batchSize: 2, batching: "hf", maxSeqLength: 16 });
   strictEqual(describeDataset(data), "mine: 3 examples in 2 batches");
+  strictEqual(data.batching, "hf");
   deepStrictEqual(data.batches.map((b) => Array.from(b.labels as Int32Array)), [[1, 0], [1]]);
+  deepStrictEqual(data.batches.map((b) => [b.rows, b.batch.seqLen]), [[[0, 1], 16], [[2], 16]]);
   deepStrictEqual(taskSpec(bert.model, { task: "sst-2" }), { kind: "classify", glueTask: "sst-2" });
   deepStrictEqual(modelLabelNames(bert.model), ["0", "1"]);
+});
+
+Deno.test("buildStudyDataset() length-buckets by default: each batch padded to its longest row, rows named", () => {
+  const tok = bert.tokenizer!;
+  const data = buildStudyDataset(bert.model, tok, {
+    name: "mine",
+    outputMode: "classification",
+    labels: ["0", "1"],
+    examples,
+  }, { batchSize: 2 });
+  strictEqual(data.batching, "bucketed");
+  const lengths = examples.map((e) => tok.encode(e.textA).ids.length);
+  // the shortest example ("fine") leads; every example appears once, with its own label
+  strictEqual(data.batches[0]!.rows![0], 2);
+  deepStrictEqual(data.batches.flatMap((b) => b.rows!).sort(), [0, 1, 2]);
+  for (const { batch, rows, labels } of data.batches) {
+    strictEqual(batch.seqLen, Math.max(...rows!.map((r) => lengths[r]!)));
+    deepStrictEqual(Array.from(labels as Int32Array), rows!.map((r) => Number(examples[r]!.label)));
+  }
+  throws(
+    () =>
+      buildStudyDataset(bert.model, tok, { name: "mine", outputMode: "classification", labels: ["0", "1"], examples }, {
+        batching: "sorted" as "hf",
+      }),
+    /Unknown batching "sorted" for mine/,
+  );
 });
 
 Deno.test("buildStudyDataset() gives a language model framed next-token batches", () => {
@@ -39,7 +67,8 @@ Deno.test("buildStudyDataset() gives a language model framed next-token batches"
   const [only] = data.batches;
   strictEqual(only!.labels, "lm");
   const first = lmEncoding(tok, examples[0]!, 128).ids;
-  deepStrictEqual(Array.from(only!.batch.inputIds.subarray(0, first.length)), first);
+  const row = only!.rows!.indexOf(0), T = only!.batch.seqLen;
+  deepStrictEqual(Array.from(only!.batch.inputIds.subarray(row * T, row * T + first.length)), first);
   deepStrictEqual(taskSpec(gpt2.model, data), { kind: "lm", glueTask: undefined });
 });
 

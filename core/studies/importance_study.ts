@@ -14,7 +14,7 @@ import {
 } from "../bertology/importance.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { StudyDataset } from "./dataset.ts";
-import { taskSpec } from "./dataset.ts";
+import { perExampleByDefault, taskSpec } from "./dataset.ts";
 import { defaultMetric, scoreTask, taskMetrics } from "./score.ts";
 
 /** Options of {@linkcode studyHeadImportance}. */
@@ -37,7 +37,9 @@ export interface ImportanceStudy extends ImportanceResult {
  * Measures head importance and attention entropy over a dataset and scores the pass.
  *
  * @param model the model
- * @param data the batches (any iterable: a generator can check a deadline between them) and their GLUE task
+ * @param data the batches (any iterable: a generator can check a deadline between them), their GLUE task and
+ *   how they were batched: per-example gradients unless HF's batching (or `hfAccumulate`) is asked for, so that
+ *   bucketing and batch size do not change the result
  * @param opts importance options and the metric
  * @returns the importance result with its score and metrics
  * @throws {Error} for an empty dataset, a metric the task does not report, or a batch the model rejects
@@ -49,12 +51,13 @@ export interface ImportanceStudy extends ImportanceResult {
  */
 export function studyHeadImportance(
   model: TransformerModel,
-  data: { batches: Iterable<LabelledBatch>; task?: StudyDataset["task"] },
+  data: { batches: Iterable<LabelledBatch>; task?: StudyDataset["task"]; batching?: StudyDataset["batching"] },
   opts: ImportanceStudyOptions = {},
 ): ImportanceStudy {
   const spec = taskSpec(model, data);
   const metric = opts.metric ?? defaultMetric(spec);
   const score = scoreTask({ ...spec, metric });
-  const r = computeHeadImportance(model, data.batches, opts);
+  const perExample = opts.perExample ?? perExampleByDefault(data, opts.hfAccumulate === true);
+  const r = computeHeadImportance(model, data.batches, { ...opts, perExample });
   return { ...r, metric, score: score(r), metrics: taskMetrics(spec, r) };
 }

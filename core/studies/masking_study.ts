@@ -8,7 +8,7 @@
 import { maskHeadsIteratively, type MaskingOptions, type MaskingResult } from "../bertology/masking.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { StudyDataset } from "./dataset.ts";
-import { taskSpec } from "./dataset.ts";
+import { perExampleByDefault, taskSpec } from "./dataset.ts";
 import { defaultMetric, scoreTask } from "./score.ts";
 
 /** Options of {@linkcode studyMasking}: the masking options, scored by a metric name instead of a function. */
@@ -38,11 +38,12 @@ export interface MaskingStudy extends MaskingResult {
  */
 export function studyMasking(
   model: TransformerModel,
-  data: Pick<StudyDataset, "batches" | "task">,
+  data: Pick<StudyDataset, "batches" | "task"> & { batching?: StudyDataset["batching"] },
   opts: MaskingStudyOptions = {},
 ): MaskingStudy {
   const spec = taskSpec(model, data);
   const metric = opts.metric ?? defaultMetric(spec);
   const score = scoreTask({ ...spec, metric });
-  return { ...maskHeadsIteratively(model, data.batches, { ...opts, score }), metric };
+  const perExample = opts.perExample ?? perExampleByDefault(data, false);
+  return { ...maskHeadsIteratively(model, data.batches, { ...opts, perExample, score }), metric };
 }

@@ -115,6 +115,7 @@ export function evaluate(
     padId: opts.padId ?? 0,
     labels,
     outputMode: objective.kind === "regression" ? "regression" : "classification",
+    bucket: true, // each batch padded only to its own longest row; predictions go back in input order
   });
   if (objective.kind === "lm") {
     let nll = 0, tokens = 0;
@@ -132,12 +133,13 @@ export function evaluate(
     const loss = nll / Math.max(1, tokens);
     return { metrics: { perplexity: Math.exp(loss), loss, tokens }, loss, examples: examples.length };
   }
-  const preds: number[] = [];
+  const preds = new Array<number>(examples.length);
   let lossSum = 0;
   for (const b of batches) {
     const { logits, loss } = model.run({ batch: toModelBatch(b), labels: b.labels });
     lossSum += loss! * b.batchSize;
-    preds.push(...predictionsFromLogits(objective.kind === "regression" ? "regress" : "classify", logits!));
+    const p = predictionsFromLogits(objective.kind === "regression" ? "regress" : "classify", logits!);
+    b.rows.forEach((row, r) => (preds[row] = p[r]!));
   }
   // the studies' metrics (core/studies/score.ts); custom classification data reports accuracy only
   const metrics = objective.kind === "classification" && objective.glueTask === undefined
