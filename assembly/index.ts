@@ -16,6 +16,7 @@ export {
 export { adamw_update } from "./adamw";
 export { dropout_forward, dropout_backward } from "./dropout";
 export { attention_entropy } from "./entropy";
+export { fma_peak } from "./peak";
 
 /** First byte past the module's static data: the kernel memory's allocator starts above it. */
 export function heap_base(): usize {

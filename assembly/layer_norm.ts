@@ -43,6 +43,7 @@ export function layer_norm_forward(out: usize, mean: usize, rstd: usize, inp: us
   }
 }
 
+// dweight / dbias may be 0: that gradient is not wanted and not computed (the importance pass wants none)
 export function layer_norm_backward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize, weight: usize, mean: usize, rstd: usize, rows: i32, C: i32): void {
   const rowBytes = <usize>C << 2;
   const invC: f32 = 1 / <f32>C;
@@ -63,8 +64,8 @@ export function layer_norm_backward(dinp: usize, dweight: usize, dbias: usize, d
       const dn = f32x4.mul(v128.load(weight + o), g);
       a1 = f32x4.add(a1, dn);
       a2 = madd(dn, n, a2);
-      v128.store(dbias + o, f32x4.add(v128.load(dbias + o), g));
-      v128.store(dweight + o, madd(n, g, v128.load(dweight + o)));
+      if (dbias) v128.store(dbias + o, f32x4.add(v128.load(dbias + o), g));
+      if (dweight) v128.store(dweight + o, madd(n, g, v128.load(dweight + o)));
     }
     let s1 = hsum(a1), s2 = hsum(a2);
     for (; i < C; i++) {
@@ -74,8 +75,8 @@ export function layer_norm_backward(dinp: usize, dweight: usize, dbias: usize, d
       const dn = load<f32>(weight + o) * g;
       s1 += dn;
       s2 += dn * n;
-      store<f32>(dbias + o, load<f32>(dbias + o) + g);
-      store<f32>(dweight + o, load<f32>(dweight + o) + n * g);
+      if (dbias) store<f32>(dbias + o, load<f32>(dbias + o) + g);
+      if (dweight) store<f32>(dweight + o, load<f32>(dweight + o) + n * g);
     }
     const mdn = s1 * invC, mdnn = s2 * invC;
     const vmdn = f32x4.splat(mdn), vmdnn = f32x4.splat(mdnn);

@@ -137,8 +137,8 @@ export function layerNormBackward(
     for (let i = 0; i < C; i++) {
       const norm = (f[x + i]! - m) * rs;
       const dnorm = f[weight + i]! * f[dy + i]!;
-      f[dbias + i]! += f[dy + i]!;
-      f[dweight + i]! += norm * f[dy + i]!;
+      if (dbias >= 0) f[dbias + i]! += f[dy + i]!;
+      if (dweight >= 0) f[dweight + i]! += norm * f[dy + i]!;
       f[dx + i]! += (dnorm - dnormMean - norm * dnormNormMean) * rs;
     }
   }
@@ -465,4 +465,16 @@ export function attentionEntropy(
     }
     f[out + h] = f[out + h]! + acc;
   }
+}
+
+/** `iterations` rounds of x ← 0.75·x + 0.25 (twice per round) on 32 f32 lanes started at 0, 1/8, …, 7/8; Σ lanes. */
+export function fmaPeak(iterations: number): number {
+  const lanes = Array.from({ length: 8 }, (_, k) => Math.fround(k / 8));
+  for (let i = 0; i < iterations; i++) {
+    for (let k = 0; k < 8; k++) {
+      lanes[k] = Math.fround(Math.fround(lanes[k]! * 0.75) + 0.25);
+      lanes[k] = Math.fround(Math.fround(lanes[k]! * 0.75) + 0.25);
+    }
+  }
+  return 4 * lanes.reduce((a, b) => a + b, 0);
 }

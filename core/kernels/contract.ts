@@ -165,8 +165,8 @@ export const KERNEL_CONTRACT = {
   layerNormBackward: {
     args: [
       ["dinp", "grad"],
-      ["dweight", "grad"],
-      ["dbias", "grad"],
+      ["dweight", "grad?"],
+      ["dbias", "grad?"],
       ["dout", "in"],
       ["inp", "in"],
       ["weight", "in"],
@@ -315,7 +315,22 @@ export const KERNEL_CONTRACT = {
     returns: "void",
     wasm: "attention_entropy",
   },
+
+  // ---------------------------------------------------------------- benchmark
+  fmaPeak: { args: [["iterations", "i32"]], returns: "f64", wasm: "fma_peak" },
 } as const satisfies Record<string, KernelSpec>;
+
+/**
+ * FLOPs of one iteration of {@linkcode Kernels.fmaPeak}: 16 f32x4 multiply-adds of 2 FLOPs a lane.
+ *
+ * @example Usage
+ * ```ts
+ * import { FMA_PEAK_FLOPS_PER_ITERATION } from "./contract.ts";
+ * const gflops = (iterations: number, ms: number) => (iterations * FMA_PEAK_FLOPS_PER_ITERATION) / ms / 1e6;
+ * gflops(1e6, 1); // 128
+ * ```
+ */
+export const FMA_PEAK_FLOPS_PER_ITERATION = 128;
 
 /** The name of a kernel: a key of {@linkcode KERNEL_CONTRACT} and a method of {@linkcode Kernels}. */
 export type KernelName = keyof typeof KERNEL_CONTRACT;

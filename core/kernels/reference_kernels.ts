@@ -75,8 +75,21 @@ const REFERENCE: ReferenceImplementations = {
   matmul: (v, out, a, b, bias, M, K, N, flags) => ref.matmul(v.f, out, a, b, bias, M, K, N, flags),
   layerNormForward: (v, out, mean, rstd, inp, weight, bias, rows, C, eps) =>
     ref.layerNormForward(v.f, out, mean, rstd, inp, weight, bias, rows, C, eps),
+  // The reference math marks an absent gradient with -1 (its index 0 is a real element).
   layerNormBackward: (v, dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C) =>
-    ref.layerNormBackward(v.f, dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C),
+    ref.layerNormBackward(
+      v.f,
+      dinp,
+      dweight === 0 ? -1 : dweight,
+      dbias === 0 ? -1 : dbias,
+      dout,
+      inp,
+      weight,
+      mean,
+      rstd,
+      rows,
+      C,
+    ),
   geluForward: (v, out, inp, n, kind) => ref.geluForward(v.f, out, inp, n, kind),
   geluBackward: (v, dinp, inp, dout, n, kind) => ref.geluBackward(v.f, dinp, inp, dout, n, kind),
   tanhForward: (v, out, inp, n) => ref.tanhForward(v.f, out, inp, n),
@@ -101,6 +114,7 @@ const REFERENCE: ReferenceImplementations = {
   // The reference math marks an absent query mask with -1 (its index 0 is a real element).
   attentionEntropy: (v, out, probs, queryMask, B, H, T) =>
     ref.attentionEntropy(v.f, out, probs, queryMask === 0 ? -1 : queryMask, B, H, T),
+  fmaPeak: (_v, iterations) => ref.fmaPeak(iterations),
 };
 
 /** One kernel of the reference backend: checks each argument against its table row, then runs the math. */

@@ -87,7 +87,10 @@ export interface Kernels {
     C: number,
     eps: number,
   ): void;
-  /** Accumulates dinp, dweight, dbias from dout, using the saved mean/rstd. `dinp` must not alias `dout`. */
+  /**
+   * Accumulates dinp, dweight, dbias from dout, using the saved mean/rstd. `dinp` must not alias `dout`.
+   * A 0 `dweight` or `dbias` is a gradient not wanted: it is not computed.
+   */
   layerNormBackward(
     dinp: Ptr,
     dweight: Ptr,
@@ -226,6 +229,15 @@ export interface Kernels {
    * A head mask, if wanted, is the caller's to apply to `probs` beforehand.
    */
   attentionEntropy(out: Ptr, probs: Ptr, queryMask: Ptr, B: number, H: number, T: number): void;
+
+  // ---------------------------------------------------------------- benchmark
+  /**
+   * The multiply-add peak: `iterations` rounds of 16 f32x4 multiply-adds on registers only (the instruction of
+   * matmul's inner loop; {@linkcode FMA_PEAK_FLOPS_PER_ITERATION} FLOPs a round), eight independent chains
+   * x ← 0.75·x + 0.25 started at 0, 1/8, …, 7/8. Returns the sum of their 32 lanes (→ 32), so the loop
+   * cannot be optimised away. Time it to measure the backend's FLOP/s.
+   */
+  fmaPeak(iterations: number): number;
 }
 
 // Compile-time check that the interface above is exactly the table in contract.ts: the same kernel names, and

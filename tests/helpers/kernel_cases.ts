@@ -155,8 +155,14 @@ function layerNormCases(): KernelCase[] {
             dweight: read(k, dw, C),
             dbias: read(k, db, C),
           };
+          // without weight gradients (0 pointers): the same dinp
+          const dinp2 = floats(k, n, rnd);
+          const before = read(k, dinp2, n);
+          k.layerNormBackward(dinp2, 0, 0, dout, inp, w, mean, rstd, rows, C);
+          const after = read(k, dinp2, n);
+          const dinpOnly = after.map((v, i) => v - before[i]!);
           k.layerNormForward(inp, mean, rstd, inp, w, b, rows, C, 1e-5);
-          return { ...res, inPlace: read(k, inp, n) };
+          return { ...res, dinpOnly, inPlace: read(k, inp, n) };
         },
       });
     }
@@ -338,8 +344,16 @@ function lossAndEmbeddingCases(): KernelCase[] {
   return cases;
 }
 
+function peakCases(): KernelCase[] {
+  return [0, 1, 3, 1000].map((iterations) => ({
+    name: `fmaPeak() runs ${iterations} iterations to the same lanes`,
+    run: (k) => ({ fmaPeak: k.fmaPeak(iterations) }),
+  }));
+}
+
 /** Every case in the table. */
 export const KERNEL_CASES: KernelCase[] = [
+  ...peakCases(),
   ...elementwiseCases(),
   ...matmulCases(),
   ...layerNormCases(),
