@@ -1,6 +1,8 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { makeBatches } from "../data/batches.ts";
+import { MatmulFlags } from "../kernels/contract.ts";
+import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { parseGlueTsv } from "../data/glue.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel, maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
@@ -118,4 +120,40 @@ Deno.test("computeHeadImportance() perExample for a language model equals batche
     ok(maxAbsDiff(k, one[k], four[k]) <= 1e-5, k);
   }
   ok(Math.abs(one.loss - four.loss) < 1e-5);
+});
+
+Deno.test("computeHeadImportance() runs the least backward: no weight gradient, nothing below layer 0's attention", async () => {
+  const calls: { name: string; args: number[] }[] = [];
+  const wasm = createWasmKernels();
+  const spy = new Proxy(wasm, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return (...args: number[]) => {
+        calls.push({ name: String(key), args });
+        return value(...args);
+      };
+    },
+  });
+  const { model } = await loadModel(localFiles(fixtureModel("bert-tiny-random")), { tokenizer: false, kernels: spy });
+  const { batches } = await sst2Batches(8, { bucket: true });
+  const L = model.config.layers;
+  for (const perExample of [false, true]) {
+    calls.length = 0;
+    computeHeadImportance(model, batches.slice(0, 1), { perExample, computeEntropy: false });
+    const named = (n: string) => calls.filter((c) => c.name === n);
+    // no embedding gradient, no bias or weight gradient (a matmul reading x transposed into dW)
+    deepStrictEqual(named("embeddingBackward").length, 0);
+    deepStrictEqual(named("biasBackward").length, 0);
+    deepStrictEqual(named("matmul").filter((c) => (c.args[7]! & MatmulFlags.TRANS_A) !== 0).length, 0);
+    // both LayerNorms of every block, never the embeddings', and never their weight gradients
+    const ln = named("layerNormBackward");
+    deepStrictEqual(ln.length, 2 * L);
+    ok(ln.every((c) => c.args[1] === 0 && c.args[2] === 0));
+    // input gradients of the classifier, the pooler, each block's attention output and FFN, and q, k, v
+    // above layer 0 only: layer 0's projections and everything below them get no backward
+    const dx = named("matmul").filter((c) => (c.args[7]! & MatmulFlags.ACCUMULATE) !== 0);
+    deepStrictEqual(dx.length, 2 + 3 * L + 3 * (L - 1));
+    deepStrictEqual(named("attentionBackward").length, perExample ? L * batches[0]!.batch.batchSize : L);
+  }
 });

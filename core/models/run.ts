@@ -90,6 +90,8 @@ export class Run {
   readonly #mark: number;
   readonly #tape: Array<() => void> = [];
   readonly #grads = new Map<Ptr, Ptr>();
+  // activations (by base pointer) that depend on something differentiated: only their gradients are computed
+  readonly #needsGrad = new Set<Ptr>();
   readonly #gradHooks: Array<{ name: string; act: Act; shape: readonly number[] }> = [];
   #disposed = false;
 
@@ -187,6 +189,26 @@ export class Run {
     return g;
   }
 
+  /**
+   * Whether backward must compute `a`'s gradient: weight gradients are on (every activation depends on the
+   * weights), or `a` depends on an activation whose gradient was asked for or on a head mask being
+   * differentiated ({@linkcode Run.requireGrad}, {@linkcode Run.derive}). Ops skip the others' gradients, so
+   * a pass wanting only head-mask gradients runs no backward below the lowest layer it differentiates.
+   */
+  requiresGrad(a: Act): boolean {
+    return this.recording && (this.paramGrads || this.#needsGrad.has((a.base ?? a).ptr));
+  }
+
+  /** Marks `a` as needing its gradient (it is differentiated, or feeds something that is). */
+  requireGrad(a: Act): void {
+    if (this.recording) this.#needsGrad.add((a.base ?? a).ptr);
+  }
+
+  /** Marks `y` as needing its gradient when any of the activations it is computed from does. */
+  derive(y: Act, ...inputs: Act[]): void {
+    if (this.recording && inputs.some((x) => this.requiresGrad(x))) this.requireGrad(y);
+  }
+
   /** Whether a gradient buffer exists for `a` (something downstream needed it). */
   hasGrad(a: Act): boolean {
     return this.#grads.has((a.base ?? a).ptr);
@@ -211,6 +233,7 @@ export class Run {
     if (observer !== undefined) observer(a, this);
     if (this.#keep.has(`${name}_grad`)) {
       if (!this.recording) throw new Error(`Gradient "${name}_grad" was asked for without a backward pass`);
+      this.requireGrad(a);
       this.#gradHooks.push({ name: `${name}_grad`, act: a, shape });
     }
     return a;

@@ -47,11 +47,12 @@ export class WasmOps implements ModelOps<Act> {
     const C = src.shape[src.shape.length - 1]!;
     const y = run.act([...shape, C]);
     k.embeddingForward(y.ptr, src.ptr, rows, count, C);
+    if (!("name" in src)) run.derive(y, src);
     run.onBackward(() => {
       if (!run.hasGrad(y)) return;
       if ("name" in src) {
         if (run.paramGrads && src.grad !== 0) k.embeddingBackward(src.grad, run.gradOf(y), rows, count, C);
-      } else k.embeddingBackward(run.gradOf(src), run.gradOf(y), rows, count, C);
+      } else if (run.requiresGrad(src)) k.embeddingBackward(run.gradOf(src), run.gradOf(y), rows, count, C);
     });
     return y;
   }
@@ -62,13 +63,18 @@ export class WasmOps implements ModelOps<Act> {
     dense(run, b, "add");
     const y = run.act(a.shape);
     k.add(y.ptr, a.ptr, b.ptr, a.size);
+    run.derive(y, a, b);
     run.onBackward(() => {
       if (!run.hasGrad(y)) return;
       const dy = run.gradOf(y);
-      const da = run.gradOf(a);
-      k.add(da, da, dy, a.size);
-      const db = run.gradOf(b);
-      k.add(db, db, dy, b.size);
+      if (run.requiresGrad(a)) {
+        const da = run.gradOf(a);
+        k.add(da, da, dy, a.size);
+      }
+      if (run.requiresGrad(b)) {
+        const db = run.gradOf(b);
+        k.add(db, db, dy, b.size);
+      }
     });
     return y;
   }
@@ -83,10 +89,12 @@ export class WasmOps implements ModelOps<Act> {
     const mean = run.act([rows]);
     const rstd = run.act([rows]);
     k.layerNormForward(y.ptr, mean.ptr, rstd.ptr, x.ptr, weight.ptr, bias.ptr, rows, C, p.eps);
+    run.derive(y, x);
     run.onBackward(() => {
-      if (!run.hasGrad(y)) return;
-      const dW = run.paramGrads && weight.grad !== 0 ? weight.grad : run.act([C]).ptr;
-      const dB = run.paramGrads && bias.grad !== 0 ? bias.grad : run.act([C]).ptr;
+      // weight gradients on means every activation requires its gradient: x's is always wanted then
+      if (!run.hasGrad(y) || !run.requiresGrad(x)) return;
+      const dW = run.paramGrads ? weight.grad : 0; // 0: not computed
+      const dB = run.paramGrads ? bias.grad : 0;
       k.layerNormBackward(run.gradOf(x), dW, dB, run.gradOf(y), x.ptr, weight.ptr, mean.ptr, rstd.ptr, rows, C);
     });
     return y;
@@ -106,10 +114,11 @@ export class WasmOps implements ModelOps<Act> {
       // a layer whose heads are all pruned: only the bias is left
       if (b) k.addBias(y.ptr, y.ptr, b.ptr, rows, N);
     } else k.matmul(y.ptr, x.ptr, W.ptr, b ? b.ptr : 0, rows, K, N, transposed ? MatmulFlags.TRANS_B : 0);
+    run.derive(y, x);
     run.onBackward(() => {
       if (!run.hasGrad(y)) return;
       const dy = run.gradOf(y);
-      if (K > 0) {
+      if (K > 0 && run.requiresGrad(x)) {
         // dx += dy · op(W)ᵀ
         const flags = MatmulFlags.ACCUMULATE | (transposed ? 0 : MatmulFlags.TRANS_B);
         k.matmul(run.gradOf(x), dy, W.ptr, 0, rows, N, K, flags);
@@ -146,10 +155,17 @@ export class WasmOps implements ModelOps<Act> {
     if (H > 0) {
       k.attentionForward(ctx.ptr, probs.ptr, q.ptr, kk.ptr, v.ptr, ld, x.keyMask, headMask, B, T, H, D, scale, causal);
     }
+    run.derive(ctx, q, kk, v);
+    if (headMaskGrad !== 0) run.requireGrad(ctx);
     run.onBackward(() => {
       if (H === 0 || !run.hasGrad(ctx)) return;
       const scratch = run.act([T, T]);
-      const dq = run.gradOf(q), dk = run.gradOf(kk), dv = run.gradOf(v), dctx = run.gradOf(ctx);
+      const dctx = run.gradOf(ctx);
+      // nothing below wants q, k, v's gradients (the lowest differentiated layer): the kernel writes them anyway,
+      // so all three go to one throwaway buffer instead of gradients that would run backward further
+      const below = run.requiresGrad(q) || run.requiresGrad(kk) || run.requiresGrad(v);
+      const sink = below ? 0 : run.act([B * T * ld]).ptr;
+      const [dq, dk, dv] = below ? [run.gradOf(q), run.gradOf(kk), run.gradOf(v)] : [sink, sink, sink];
       // rows never mix in attention: one call per row keeps each row's share of the mask gradient apart
       const [calls, rows] = x.headMaskGradPerRow && headMaskGrad !== 0 ? [B, 1] : [1, B];
       for (let b = 0; b < calls; b++) {
@@ -201,8 +217,9 @@ export class WasmOps implements ModelOps<Act> {
     const C = a.shape[a.shape.length - 1]!, rows = a.size / C, stride = a.rowStride;
     const y = run.act(a.shape);
     for (let r = 0; r < rows; r++) k.copy(y.ptr + 4 * r * C, a.ptr + 4 * r * stride, C);
+    run.derive(y, a);
     run.onBackward(() => {
-      if (!run.hasGrad(y)) return;
+      if (!run.hasGrad(y) || !run.requiresGrad(a)) return;
       const dy = run.gradOf(y), da = run.gradOf(a);
       for (let r = 0; r < rows; r++) k.add(da + 4 * r * stride, da + 4 * r * stride, dy + 4 * r * C, C);
     });
@@ -214,8 +231,9 @@ export class WasmOps implements ModelOps<Act> {
     dense(run, x, "gelu");
     const y = run.act(x.shape);
     k.geluForward(y.ptr, x.ptr, x.size, kind);
+    run.derive(y, x);
     run.onBackward(() => {
-      if (run.hasGrad(y)) k.geluBackward(run.gradOf(x), x.ptr, run.gradOf(y), x.size, kind);
+      if (run.hasGrad(y) && run.requiresGrad(x)) k.geluBackward(run.gradOf(x), x.ptr, run.gradOf(y), x.size, kind);
     });
     return y;
   }
@@ -225,8 +243,9 @@ export class WasmOps implements ModelOps<Act> {
     dense(run, x, "tanh");
     const y = run.act(x.shape);
     k.tanhForward(y.ptr, x.ptr, x.size);
+    run.derive(y, x);
     run.onBackward(() => {
-      if (run.hasGrad(y)) k.tanhBackward(run.gradOf(x), y.ptr, run.gradOf(y), x.size);
+      if (run.hasGrad(y) && run.requiresGrad(x)) k.tanhBackward(run.gradOf(x), y.ptr, run.gradOf(y), x.size);
     });
     return y;
   }
@@ -237,8 +256,9 @@ export class WasmOps implements ModelOps<Act> {
     const [B, T, C] = x.shape as [number, number, number];
     const y = run.act([B, C]);
     for (let b = 0; b < B; b++) k.copy(y.ptr + 4 * b * C, x.ptr + 4 * b * T * C, C);
+    run.derive(y, x);
     run.onBackward(() => {
-      if (!run.hasGrad(y)) return;
+      if (!run.hasGrad(y) || !run.requiresGrad(x)) return;
       const dy = run.gradOf(y);
       const dx = run.gradOf(x);
       for (let b = 0; b < B; b++) k.add(dx + 4 * b * T * C, dx + 4 * b * T * C, dy + 4 * b * C, C);
@@ -264,8 +284,9 @@ export class WasmOps implements ModelOps<Act> {
     const y = run.act(x.shape);
     const mask = run.act(x.shape);
     k.dropoutForward(y.ptr, mask.ptr, x.ptr, x.size, d.p, seed);
+    run.derive(y, x);
     run.onBackward(() => {
-      if (run.hasGrad(y)) k.dropoutBackward(run.gradOf(x), mask.ptr, run.gradOf(y), x.size);
+      if (run.hasGrad(y) && run.requiresGrad(x)) k.dropoutBackward(run.gradOf(x), mask.ptr, run.gradOf(y), x.size);
     });
     return y;
   }
