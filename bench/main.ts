@@ -1,19 +1,46 @@
 /**
- * Benchmarks: `deno task bench`. Each section is an async function that prints its own table.
+ * Benchmarks: `deno task bench [--only NAME,…] [--json FILE] [--study-subset N]`. Each section is an async
+ * function that prints its own table and returns its figures as an object; `--json FILE` writes every
+ * section's figures merged into one object (a section that is skipped or returns nothing leaves its keys
+ * out). The keys, BERT-base at seq 128 unless said:
+ *
+ * - `forward_ms` `{ours_1t, ours_2t, ort_web_1t, ort_web_2t, ort_node_1t, ort_node_2t}`,
+ *   `importance_examples_per_s` `{ours_1t, ours_2t}` — section `bert-base`;
+ * - `matmul_peak_fraction` (ours, relaxed SIMD, nn.Linear layout, over the three BERT-base projection shapes,
+ *   ÷ the peak the build measures itself), `matmul_peak_gflops` `{relaxed, fixed}`, `matmul_gflops`
+ *   `{relaxed, fixed}` — section `matmul`;
+ * - `peak_rss_mb` `{f32, f16}` — section `memory` (left out while no such section is listed below);
+ * - `study_s` `{ours, padded_128}` (importance + entropy over SST-2 dev: length-bucketed vs HF's padding to
+ *   128) and `study_workload` `{examples, tokens, ours_positions, padded_positions}` — section `study`.
  *
  * @module
  */
 import { benchBert } from "./bert_bench.ts";
 import { benchMatmul } from "./matmul_bench.ts";
+import { benchStudy } from "./study_bench.ts";
+import { type Figures, mergeFigures, parseBenchArgs } from "./figures.ts";
+
+const args = parseBenchArgs(Deno.args);
 
 // bert-base first: its onnxruntime-web runs in workers, and a worker's onnxruntime-web never finishes loading once
 // this thread has started its own (measured with Deno 2.9.6 and onnxruntime-web 1.30); the other order works
 const SECTIONS: [string, () => Promise<unknown>][] = [
   ["bert-base", benchBert],
   ["matmul", benchMatmul],
+  ["study", () => benchStudy({ subset: args.studySubset })],
 ];
+const known = new Set(SECTIONS.map(([name]) => name));
+for (const name of args.only ?? []) {
+  if (!known.has(name)) throw new Error(`--only: no section "${name}" (sections: ${[...known].join(", ")})`);
+}
 
+const figures: Figures = {};
 for (const [name, run] of SECTIONS) {
+  if (args.only && !args.only.has(name)) continue;
   console.log(`\n## ${name}`);
-  await run();
+  mergeFigures(figures, await run());
+}
+if (args.json !== undefined) {
+  Deno.writeTextFileSync(args.json, JSON.stringify(figures, null, 2) + "\n");
+  console.log(`\nwrote ${args.json}`);
 }
