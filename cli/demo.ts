@@ -60,6 +60,8 @@ export interface DemoOptions {
   force?: boolean | undefined;
   /** UD EWT folder for the analysis sections (default `data/ud`); with `dataSubset`, that many UD sentences. */
   udDir?: string | undefined;
+  /** Timed forward passes of the original, masked and pruned models, interleaved; medians shown (default 5). */
+  timingRuns?: number | undefined;
 }
 
 /** What the demo measured (also written to `summary.json`). */
@@ -94,9 +96,15 @@ export interface DemoSummary {
       accuracy_original: number;
       accuracy_masked: number;
       accuracy_pruned: number;
+      /** Medians of `timing_runs` interleaved passes over the dev set. */
       seconds_original: number;
       seconds_masked: number;
       seconds_pruned: number;
+      timing_runs: number;
+      /** Every timed pass, seconds. */
+      seconds_runs: { original: number[]; masked: number[]; pruned: number[] };
+      /** seconds_masked / seconds_pruned. */
+      speedup_pruned_vs_masked: number;
       pruned_checkpoint: string;
     };
     attention_heads: Array<{ layer: number; head: number; importance: number }>;
@@ -120,11 +128,12 @@ export interface DemoSummary {
 
 /** Help text. */
 export const DEMO_HELP = `Usage: deno task demo [--bert DIR] [--gpt2 DIR] [--data-dir DIR] [--data-subset N] [--out DIR]
-                      [--batch-size 8] [--max-seq-length 64] [--force]
+                      [--batch-size 8] [--max-seq-length 64] [--timing-runs 5] [--force]
   Runs a whole BERTology study offline (importance, entropy, masking, pruning for BERT on SST-2; importance
   and perplexity for GPT-2) and writes OUT/report.html (self-contained) and OUT/summary.json.
   Defaults: --bert models/bert-sst2 --gpt2 models/gpt2-sst2 --data-dir data/glue --out out/demo, all 872
-  SST-2 dev sentences. An OUT that holds a model or the data is refused, and so is a non-empty OUT that
+  SST-2 dev sentences; masked, pruned and original models timed over 5 interleaved passes (medians, and the
+  pruned model's speed-up over the masked one). An OUT that holds a model or the data is refused, and so is a non-empty OUT that
   bertology did not write unless --force, which keeps every file there.`;
 
 const ATTENTION_HEADS = 3;
@@ -149,6 +158,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     out: { type: "string" },
     "batch-size": { type: "string" },
     "max-seq-length": { type: "string" },
+    "timing-runs": { type: "string" },
     force: { type: "boolean" },
   });
   const int = (flag: string, v: string | undefined) => {
@@ -165,6 +175,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     out: values.out,
     batchSize: int("batch-size", values["batch-size"]),
     maxSeqLength: int("max-seq-length", values["max-seq-length"]),
+    timingRuns: int("timing-runs", values["timing-runs"]),
     ...(values.force ? { force: true } : {}),
   };
 }
@@ -367,9 +378,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   await writeFileAtomic(`${out}/bert_head_mask.json`, JSON.stringify(masking.headMask) + "\n");
 
   const prunedDir = `${out}/bert-sst2-pruned`;
+  const timingRuns = opts.timingRuns ?? 5;
   const pruning = await stage("BERT: prune the masked heads, save, compare masked vs pruned", async () => {
     const cmp = comparePrunedToMasked(model, data, masking.headMask, {
       includeOriginal: true,
+      repeats: timingRuns,
       progress: (pass, batches) => new Progress(pass, batches),
     });
     const heads = cmp.headsPruned;
@@ -386,8 +399,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           `accuracy ${r.score.toFixed(4)}  forward ${r.seconds.toFixed(3)} s`,
       );
     }
+    log(
+      `  forward times: medians of ${timingRuns} interleaved passes over the dev set; ` +
+        `pruned vs masked: ${cmp.speedup.toFixed(2)}× faster`,
+    );
     log(`saved the pruned checkpoint to ${prunedDir}`);
-    return { heads, rows: rowsOut, before, after };
+    const runs = { original: cmp.original!.runs, masked: cmp.masked.runs, pruned: cmp.pruned.runs };
+    return { heads, rows: rowsOut, before, after, speedup: cmp.speedup, runs };
   });
 
   const analysis = await stage(
@@ -531,7 +549,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           headMask: masking.headMask,
           steps: masking.steps,
         },
-        pruning: { rows: pruning.rows, prunedDir, headsPruned: pruning.heads },
+        pruning: {
+          rows: pruning.rows,
+          prunedDir,
+          headsPruned: pruning.heads,
+          timingRuns,
+          speedup: pruning.speedup,
+        },
       },
       gpt2: { ...study(gpt2Dir, gpt2, gimp, gdata, gProbe, gptTop, bertSentence), perplexity },
       commands,
@@ -585,6 +609,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           seconds_original: origRow.seconds,
           seconds_masked: maskedRow.seconds,
           seconds_pruned: prunedRow.seconds,
+          timing_runs: timingRuns,
+          seconds_runs: pruning.runs,
+          speedup_pruned_vs_masked: pruning.speedup,
           pruned_checkpoint: prunedDir,
         },
         attention_heads: bertTop,

@@ -72,6 +72,13 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
     ok(json.bert.masking.steps.length >= 1 && json.bert.masking.steps[0]!.fraction_kept === 1);
     ok(json.bert.pruning.params_after <= json.bert.pruning.params_before);
     strictEqual(json.bert.pruning.params_after < json.bert.pruning.params_before, json.bert.masking.heads_masked > 0);
+    // masked and pruned timed 5 times each, medians reported with the speed-up
+    const p = json.bert.pruning;
+    strictEqual(p.timing_runs, 5);
+    for (const k of ["original", "masked", "pruned"] as const) strictEqual(p.seconds_runs[k].length, 5);
+    strictEqual(p.seconds_masked, [...p.seconds_runs.masked].sort((a, b) => a - b)[2]);
+    strictEqual(p.speedup_pruned_vs_masked, p.seconds_masked / p.seconds_pruned);
+    ok(lines.some((l) => l.includes("medians of 5 interleaved passes") && l.includes("× faster")));
     deepStrictEqual(json.bert.hidden_state_shapes["hidden_states.0"]!.slice(0, 1), [1]);
     strictEqual(Object.keys(json.bert.attention_shapes).length, 3);
     strictEqual(json.bert.head_importance.length, 3);
@@ -116,7 +123,10 @@ Deno.test("parseDemoArgs() reads the flags and rejects bad ones", () => {
     out: "o",
     batchSize: undefined,
     maxSeqLength: undefined,
+    timingRuns: undefined,
   });
+  strictEqual(parseDemoArgs(["--timing-runs", "3"]).timingRuns, 3);
+  throws(() => parseDemoArgs(["--timing-runs", "0"]), UsageError);
   throws(() => parseDemoArgs(["--data-subset", "x"]), UsageError);
   throws(() => parseDemoArgs(["--bogus"]), UsageError);
 });

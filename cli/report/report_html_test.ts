@@ -54,6 +54,8 @@ function sampleReport(): ReportData {
         ],
         prunedDir: "out/demo/bert-sst2-pruned",
         headsPruned: { "0": [0, 2], "1": [1] },
+        timingRuns: 5,
+        speedup: 1 / 0.7,
       },
     },
     gpt2: { ...study(2, 2, "models/gpt2-sst2"), perplexity: 42 },
@@ -89,6 +91,7 @@ Deno.test("reportHtml() writes every section, with figures and tables", () => {
   ok(html.includes("Masking 3 of 6 attention heads (50.0 %)"));
   ok(html.includes("deno task demo --out &#39;a b&#39;"));
   ok(html.includes("800"));
+  ok(html.includes("median of 5 passes") && html.includes("<strong>1.43× as fast</strong>"));
   strictEqual((html.match(/<svg /g) ?? []).length, 7); // 2 + 1 + 1 BERT, 2 + 1 GPT-2
 });
 

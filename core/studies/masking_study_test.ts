@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { computeHeadImportance } from "../bertology/importance.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { parseGlueTsv } from "../data/glue.ts";
@@ -84,4 +84,18 @@ Deno.test("comparePrunedToMasked() scores the pruned regressor like the masked o
   ok(cmp.parametersAfter < cmp.parametersBefore);
   ok(Math.abs(cmp.pruned.score - cmp.masked.score) < 1e-3, `${cmp.pruned.score} vs ${cmp.masked.score}`);
   ok(cmp.original !== undefined && Number.isFinite(cmp.original.score));
+  strictEqual(cmp.speedup, cmp.masked.seconds / cmp.pruned.seconds);
+  deepStrictEqual(cmp.pruned.runs, [cmp.pruned.seconds]);
+});
+
+Deno.test("comparePrunedToMasked() times every pass `repeats` times and reports medians and the speed-up", async () => {
+  const { model, data } = await regressionStudy();
+  const mask = [[1, 0, 1, 0], [1, 1, 0, 1]];
+  const cmp = comparePrunedToMasked(model, data, mask, { repeats: 3, includeOriginal: true });
+  for (const pass of [cmp.original!, cmp.masked, cmp.pruned]) {
+    strictEqual(pass.runs.length, 3);
+    strictEqual(pass.seconds, [...pass.runs].sort((a, b) => a - b)[1]);
+  }
+  strictEqual(cmp.speedup, cmp.masked.seconds / cmp.pruned.seconds);
+  throws(() => comparePrunedToMasked(model, data, mask, { repeats: 0 }), /repeats must be a positive integer, got 0/);
 });

@@ -27,8 +27,10 @@ export interface PassProgress {
 export interface ScoredPass {
   /** The score by the comparison's metric. */
   score: number;
-  /** Wall-clock seconds of the pass. */
+  /** Wall-clock seconds of the pass: the median of `runs` when it was timed several times. */
   seconds: number;
+  /** Seconds of each timed pass, in the order they ran (one entry unless timed several times). */
+  runs: number[];
 }
 
 /** Options of {@linkcode comparePrunedToMasked}. */
@@ -39,6 +41,11 @@ export interface PruningComparisonOptions {
   kernels?: Kernels | undefined;
   /** Also score and time the original, unmasked model first (default false). */
   includeOriginal?: boolean | undefined;
+  /**
+   * Time each pass this many times (default 1), the passes interleaved round by round so background load
+   * hits them alike; `seconds` is then the median. Scores come from the first round.
+   */
+  repeats?: number | undefined;
   /** Progress of each pass, by its name ("original", "masked", "pruned") and batch count. */
   progress?: ((pass: "original" | "masked" | "pruned", batches: number) => PassProgress) | undefined;
 }
@@ -58,6 +65,8 @@ export interface PruningComparison {
   masked: ScoredPass;
   /** The pruned model. */
   pruned: ScoredPass;
+  /** How much faster the pruned model ran than the masked one: masked seconds / pruned seconds (medians). */
+  speedup: number;
   /** The pruned model itself (to save it). */
   prunedModel: TransformerModel;
 }
@@ -91,23 +100,30 @@ export function scoredPass(
   });
   const seconds = (performance.now() - t0) / 1000;
   opts.progress?.end();
-  return { score: score(r), seconds };
+  return { score: score(r), seconds, runs: [seconds] };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
  * Scores and times the data under `headMask`, then prunes those heads and scores and times the pruned
- * model (the scores agree up to float rounding; the pruned model is faster and smaller).
+ * model (the scores agree up to float rounding; the pruned model is faster and smaller), each pass timed
+ * `repeats` times, interleaved.
  *
  * @param model the model
  * @param data the batches and their GLUE task
  * @param headMask [layers][heads] of 0 (prune) / 1 (keep)
- * @param opts metric, kernels, whether to include the original, progress
- * @returns the scores, times, parameter counts and the pruned model
- * @throws {Error} for an empty dataset, a metric the task does not report, or a mask the model rejects
+ * @param opts metric, kernels, whether to include the original, repeats, progress
+ * @returns the scores, times (and the speed-up), parameter counts and the pruned model
+ * @throws {Error} for an empty dataset, a metric the task does not report, a mask the model rejects, or
+ *   `repeats` not a positive integer
  * @example Usage
  * ```ts ignore
  * const cmp = comparePrunedToMasked(model, data, masking.headMask);
- * cmp.pruned.seconds / cmp.masked.seconds;
+ * cmp.speedup; // masked seconds / pruned seconds
  * ```
  */
 export function comparePrunedToMasked(
@@ -119,14 +135,27 @@ export function comparePrunedToMasked(
   const spec = taskSpec(model, data);
   const metric = opts.metric ?? defaultMetric(spec);
   const score = scoreTask({ ...spec, metric });
-  const progress = (pass: "original" | "masked" | "pruned") => opts.progress?.(pass, data.batches.length);
-  const original = opts.includeOriginal
-    ? scoredPass(model, data, score, { progress: progress("original") })
-    : undefined;
-  const masked = scoredPass(model, data, score, { headMask, progress: progress("masked") });
+  const repeats = opts.repeats ?? 1;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`repeats must be a positive integer, got ${repeats}`);
   const headsPruned = headsFromMask(headMask);
   const prunedModel = pruneModel(model, headsPruned, opts.kernels ?? createWasmKernels());
-  const pruned = scoredPass(prunedModel, data, score, { progress: progress("pruned") });
+  type Pass = ["original" | "masked" | "pruned", TransformerModel, HeadMask | undefined];
+  const passes: Pass[] = [["masked", model, headMask], ["pruned", prunedModel, undefined]];
+  if (opts.includeOriginal) passes.unshift(["original", model, undefined]);
+  const results = new Map<string, ScoredPass>();
+  for (let round = 0; round < repeats; round++) {
+    for (const [name, m, mask] of passes) {
+      const p = scoredPass(m, data, score, {
+        headMask: mask,
+        progress: round === 0 ? opts.progress?.(name, data.batches.length) : undefined,
+      });
+      const seen = results.get(name);
+      if (seen === undefined) results.set(name, p);
+      else seen.runs.push(p.seconds);
+    }
+  }
+  for (const r of results.values()) r.seconds = median(r.runs);
+  const original = results.get("original"), masked = results.get("masked")!, pruned = results.get("pruned")!;
   return {
     metric,
     headsPruned,
@@ -135,6 +164,7 @@ export function comparePrunedToMasked(
     ...(original !== undefined ? { original } : {}),
     masked,
     pruned,
+    speedup: masked.seconds / pruned.seconds,
     prunedModel,
   };
 }
