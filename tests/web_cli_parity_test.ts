@@ -1,5 +1,6 @@
 // The web API and the CLI give the same numbers for the same model and sentences: `POST /api/importance`
-// (one example per batch) and `bertology heads --batch-size 1` on a file of the same sentences agree on the
+// (bucketed batches of up to 8) and `bertology heads --batch-size 3` (bucketed batches of 3; per-example
+// importance makes the batching irrelevant) on a file of the same sentences agree on the
 // loss, the token count, head importance (raw and normalised) and attention entropy — for a BERT classifier
 // and for a GPT-2 language model (whose sentences both read as `<|endoftext|> s <|endoftext|>`).
 import { ok, strictEqual } from "node:assert/strict";
@@ -13,7 +14,7 @@ const SENTENCES = [
   { text: "the cast is fine", label: 1 },
 ];
 
-/** `bertology heads` on a TSV of the sentences, one per batch; returns its report.json. */
+/** `bertology heads` on a TSV of the sentences, three per batch; returns its report.json. */
 async function cliReport(modelDir: string, withLabels: boolean): Promise<Record<string, unknown>> {
   const dir = await Deno.makeTempDir({ prefix: "parity-" });
   try {
@@ -22,7 +23,7 @@ async function cliReport(modelDir: string, withLabels: boolean): Promise<Record<
     await Deno.writeTextFile(`${dir}/data.tsv`, [header, ...rows].join("\n") + "\n");
     const args = ["--model", modelDir, "--data-file", `${dir}/data.tsv`, "--text-column", "sentence"];
     if (withLabels) args.push("--label-column", "label");
-    args.push("--batch-size", "1", "--output-dir", `${dir}/out`);
+    args.push("--batch-size", "3", "--output-dir", `${dir}/out`);
     const { log, error } = console;
     console.log = console.error = () => {};
     try {

@@ -1,13 +1,15 @@
 /**
  * `POST /api/importance`: head importance (Michel et al., 2019; the mask-gradient score of HF's
  * `run_bertology.py`) and attention entropy over a small labelled batch, through `core/studies`: each
- * example is read as the CLI reads it (`encodeExample`, the GPT-2 `<|endoftext|>` framing included) and
- * scored by the task's own metric, so the page and `bertology heads --batch-size 1` give the same numbers.
+ * example is read as the CLI reads it (`encodeExample`, the GPT-2 `<|endoftext|>` framing included), the
+ * examples run length-bucketed with per-example importance and are scored by the task's own metric, so the
+ * page and `bertology heads` give the same numbers at any batch size.
  *
  * @module
  */
 
 import type { LabelledBatch } from "@bertology/core/bertology";
+import { makeBatches } from "@bertology/core/data";
 import type { TransformerModel } from "@bertology/core/models";
 import { encodeExample } from "@bertology/core/studies";
 import { studyHeadImportance } from "@bertology/core/studies";
@@ -17,6 +19,9 @@ import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { fieldName, requireObject, textField, typeOf } from "./_validate.ts";
+
+/** Examples per forward pass: length-bucketed, so each pass is padded only to its longest example. */
+const BATCH_SIZE = 8;
 
 /** The fields an example may have. */
 const EXAMPLE_FIELDS = new Set(["text", "text_pair", "label"]);
@@ -158,14 +163,15 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
 }
 
 /**
- * Measures head importance and entropy over the examples, one example per batch, checking the deadline
- * between batches (synchronous compute; call it from the compute queue).
+ * Measures head importance and entropy over the examples, length-bucketed in batches of up to 8, checking
+ * the deadline between batches (synchronous compute; call it from the compute queue). Importance is summed
+ * per example, so the batching does not change it; predictions come back in the examples' order.
  *
  * @param model the model
  * @param tokenizer its tokenizer
  * @param examples the checked examples
  * @param limits the limits
- * @param deadline checked before each example
+ * @param deadline checked before each batch
  * @returns the answer
  * @throws {HttpError} 422 for an example with too many tokens, 503 when the deadline passes
  * @example Usage
@@ -183,26 +189,23 @@ export function importance(
   const t0 = performance.now();
   // encode everything first so that a token-limit error comes before any compute
   const task = model.task;
-  const batches: LabelledBatch[] = examples.map((ex, i) => {
+  const encoded = examples.map((ex, i) => {
     const field = `examples[${i}].${ex.text_pair === undefined ? "text" : "text_pair"}`;
     const text = ex.text_pair === undefined ? { textA: ex.text } : { textA: ex.text, textB: ex.text_pair };
     const enc = encodeExample(task, tokenizer, text);
     checkLength(enc.ids.length, ex.text_pair !== undefined, limits, field);
-    const batch = {
-      batchSize: 1,
-      seqLen: enc.ids.length,
-      inputIds: Int32Array.from(enc.ids),
-      tokenTypeIds: Int32Array.from(enc.tokenTypeIds),
-    };
-    const label = ex.label ?? 0;
-    return {
-      batch,
-      labels: task === "lm" ? "lm" : task === "regress" ? new Float32Array([label]) : new Int32Array([label]),
-    };
+    return enc;
   });
+  const batches: LabelledBatch[] = makeBatches(encoded, {
+    batchSize: BATCH_SIZE,
+    padId: tokenizer.padId,
+    bucket: true,
+    outputMode: task === "regress" ? "regression" : "classification",
+    ...(task === "lm" ? {} : { labels: examples.map((ex) => ex.label ?? 0) }),
+  }).map((b) => ({ batch: b, labels: task === "lm" || b.labels === undefined ? "lm" : b.labels, rows: b.rows }));
   function* checked(): Generator<LabelledBatch> {
     for (let i = 0; i < batches.length; i++) {
-      deadline.check(`example ${i}`);
+      deadline.check(`batch ${i}`);
       yield batches[i]!;
     }
   }
