@@ -16,6 +16,7 @@ import { defaultMetric, scoreTask } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
 import type { TransformerModel } from "@bertology/core/models";
+import { fromRunBertologyFlags } from "./_run_bertology_flags.ts";
 
 /** Help text. */
 export const HEADS_HELP =
@@ -30,15 +31,26 @@ export const HEADS_HELP =
   NumPy files like HF's script, and OUT/report.json (scores per step, heads masked per step, timings).
   Language models (GPT, GPT-2) use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
   Regressors (STS-B, custom numeric labels) are scored by pearson, spearmanr or corr (their mean, the default).
-  OUT may not be the model or hold it; a non-empty OUT that bertology did not write is refused unless --force,
-  which writes beside the files there and never replaces one of them.`;
+  Folders:
+    --model DIR       a model folder in Hugging Face layout (config.json, model.safetensors or pytorch_model.bin,
+                      tokenizer files), or a hub id org/name[@revision]
+    --data-dir DIR    the GLUE folder holding the task's folder (glue_data, with SST-2/dev.tsv inside), or the
+                      task's folder itself (glue_data/SST-2, as HF's --data_dir); --split picks train, dev or test
+    --output-dir OUT  where the files above go; created if missing. OUT may not be the model or hold it; a
+                      non-empty OUT that bertology did not write is refused unless --force, which writes beside
+                      the files there and never replaces one of them
+  run_bertology.py's spellings work too: --model_name_or_path, --task_name, --data_dir, --output_dir,
+  --max_seq_length, --batch_size, --data_subset, --try_masking, --masking_threshold, --masking_amount,
+  --metric_name, --dont_normalize_importance_by_layer, --dont_normalize_global_importance,
+  --overwrite_output_dir (= --force); --cache_dir, --seed, --no_cuda, --overwrite_cache, --local_rank,
+  --server_ip and --server_port are accepted and ignored (nothing here depends on them).`;
 
 /** Every entry `heads` may write in its output folder. */
 const HEADS_OUTPUTS = ["head_importance.npy", "attn_entropy.npy", "head_mask.npy", "report.json"];
 
 /** Runs the command; returns the exit code. */
 export async function headsCommand(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
+  const { values } = parseFlags(fromRunBertologyFlags(args, console.error), {
     model: { type: "string" },
     ...DATA_FLAGS,
     "try-masking": { type: "boolean" },

@@ -1,4 +1,4 @@
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { computeHeadImportance } from "@bertology/core/bertology";
 import { localFiles } from "@bertology/core/checkpoint/deno";
 import { createWasmKernels } from "@bertology/core/kernels";
@@ -8,6 +8,9 @@ import { TransformerModel } from "@bertology/core/models";
 import { saveModel } from "@bertology/core/training";
 import { initWeights, newConfig } from "@bertology/core/training";
 import { readStudyDataset } from "@bertology/core/studies/read-dataset";
+import { readNpy } from "@bertology/core/checkpoint";
+import { maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
+import { runCli } from "../../tests/helpers/cli.ts";
 import { headsCommand } from "./heads.ts";
 
 const BERT = new URL("../../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname;
@@ -55,6 +58,35 @@ Deno.test("headsCommand() scores and masks a regressor on custom float labels by
     const pass = computeHeadImportance(saved.model, data.batches, { computeImportance: false, computeEntropy: false });
     strictEqual(pass.labels.join(" "), "0 1.25 2.5 3.75 5");
     ok(Math.abs(report.score - pearsonAndSpearman(pass.preds, pass.labels).pearson) < 1e-12);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology heads runs a command line copied from HF's run_bertology docs (local paths)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-hf-" });
+  try {
+    // python run_bertology.py --data_dir $DATA_DIR/SST-2 --model_name_or_path $MODEL --task_name sst-2 \
+    //   --batch_size 8 --max_seq_length 64 --cache_dir ~/.cache/torch/transformers --output_dir $OUT --try_masking
+    const glue = new URL("../../data/glue", import.meta.url).pathname;
+    const hf = `--data_dir ${glue}/SST-2 --model_name_or_path ${BERT} --task_name sst-2 --batch_size 8 ` +
+      `--max_seq_length 64 --cache_dir ~/.cache/torch/transformers --output_dir ${dir}/out --try_masking`;
+    const r = await runCli("heads", ...hf.split(" "), "--data_subset", "32", "--json");
+    strictEqual(r.code, 0, r.err);
+    ok(/--cache_dir \(run_bertology.py\) has no effect here/.test(r.err), r.err);
+    const imp = readNpy(Deno.readFileSync(`${dir}/out/head_importance.npy`), "imp");
+    ok(maxAbsDiff("importance", readGolden("bert-tiny-random.importance.bs8").get("importance")!, imp) <= 1e-4);
+    deepStrictEqual(readNpy(Deno.readFileSync(`${dir}/out/head_mask.npy`), "mask").shape, [3, 4]);
+    strictEqual(JSON.parse(r.out).examples, 32);
+    // the task folder's parent, our own spelling, gives the same numbers
+    const ours = await runCli(
+      ...["heads", "--model", BERT, "--task", "sst-2", "--data-dir", glue, "--data-subset", "32"],
+      ...["--max-seq-length", "64", "--output-dir", `${dir}/ours`],
+    );
+    strictEqual(ours.code, 0, ours.err);
+    deepStrictEqual(readNpy(Deno.readFileSync(`${dir}/ours/head_importance.npy`), "ours").data, imp.data);
+    const help = await runCli("heads", "--help");
+    ok(/--data-dir DIR +the GLUE folder holding the task's folder .* or the\n.*task's folder itself/.test(help.out));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
