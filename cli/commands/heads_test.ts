@@ -91,3 +91,94 @@ Deno.test("bertology heads runs a command line copied from HF's run_bertology do
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const GLUE = new URL("../../data/glue", import.meta.url).pathname;
+const SST2_32 = ["--task", "sst-2", "--data-dir", GLUE, "--data-subset", "32", "--batch-size", "8"];
+
+for (const backend of ["ort-wasm", "ort-node"]) {
+  Deno.test(`bertology heads --backend ${backend} gives the HF goldens and the WASM engine's masking`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: `heads-${backend}-` });
+    try {
+      const args = ["heads", "--model", BERT, ...SST2_32, "--max-seq-length", "64", "--try-masking", "--json"];
+      args.push("--masking-amount", "0.2", "--no-prune");
+      const ours = await runCli(...args, "--output-dir", `${dir}/wasm`);
+      strictEqual(ours.code, 0, ours.err);
+      const r = await runCli(...args, "--backend", backend, "--output-dir", `${dir}/ort`);
+      strictEqual(r.code, 0, r.err);
+      const report = JSON.parse(r.out), wasm = JSON.parse(ours.out);
+      ok(report.backend.startsWith("onnxruntime-"), report.backend);
+      strictEqual(wasm.backend, "wasm");
+      const golden = readGolden("bert-tiny-random.importance.bs8");
+      for (const [file, name] of [["head_importance", "importance"], ["attn_entropy", "entropy"]] as const) {
+        const got = readNpy(Deno.readFileSync(`${dir}/ort/${file}.npy`), file);
+        ok(maxAbsDiff(name, golden.get(name)!, got) <= 1e-4, `${file} vs the HF golden`);
+      }
+      strictEqual(report.total_tokens, golden.get("tot_tokens")!.data[0]);
+      ok(Math.abs(report.loss - wasm.loss) <= 1e-5, `loss ${report.loss} vs ${wasm.loss}`);
+      ok(report.masking.steps.length >= 2, "at least one masking step after the unmasked pass");
+      deepStrictEqual(
+        report.masking.steps.map((s: { masked: unknown }) => s.masked),
+        wasm.masking.steps.map((
+          s: { masked: unknown },
+        ) => s.masked),
+      );
+      deepStrictEqual(report.masking.head_mask, wasm.masking.head_mask);
+      report.masking.steps.forEach((s: { score: number }, i: number) =>
+        ok(Math.abs(s.score - wasm.masking.steps[i].score) <= 1e-6, `step ${i} score`)
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("bertology heads --backend ort-wasm matches the WASM engine on a GPT-2 language model", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-ort-lm-" });
+  try {
+    const gpt2 = new URL("../../tests/fixtures/models/gpt2-tiny-random", import.meta.url).pathname;
+    const lines = ["the cat sat on the mat", "a dog ran", "it rains in the north of the country", "hello"];
+    await Deno.writeTextFile(`${dir}/lm.jsonl`, lines.map((text) => JSON.stringify({ text })).join("\n") + "\n");
+    const args = ["heads", "--model", gpt2, "--data-file", `${dir}/lm.jsonl`, "--text-column", "text"];
+    args.push("--batch-size", "3", "--json");
+    const ours = await runCli(...args, "--output-dir", `${dir}/wasm`);
+    strictEqual(ours.code, 0, ours.err);
+    const r = await runCli(...args, "--backend", "ort-wasm", "--output-dir", `${dir}/ort`);
+    strictEqual(r.code, 0, r.err);
+    for (const file of ["head_importance", "attn_entropy"]) {
+      const want = readNpy(Deno.readFileSync(`${dir}/wasm/${file}.npy`), file);
+      const got = readNpy(Deno.readFileSync(`${dir}/ort/${file}.npy`), file);
+      ok(maxAbsDiff(file, want, got) <= 1e-4, file);
+    }
+    const a = JSON.parse(r.out), b = JSON.parse(ours.out);
+    strictEqual(a.metric, "inv_ppl");
+    ok(Math.abs(a.score - b.score) <= 1e-5 * b.score, `score ${a.score} vs ${b.score}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const webgpuAsked = Deno.env.get("BERTOLOGY_TEST_WEBGPU") === "1";
+Deno.test("bertology heads --backend ort-webgpu runs where an adapter is, and says why not where none is", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-webgpu-" });
+  try {
+    const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const adapter = gpu === undefined ? null : await gpu.requestAdapter().catch(() => null);
+    if (adapter !== null && !webgpuAsked) {
+      console.warn("SKIPPED heads --backend ort-webgpu: an adapter is here; set BERTOLOGY_TEST_WEBGPU=1 to run it");
+      return;
+    }
+    const args = ["heads", "--model", BERT, ...SST2_32, "--max-seq-length", "64", "--backend", "ort-webgpu"];
+    const r = await runCli(...args, "--output-dir", `${dir}/out`, "--json");
+    if (adapter === null) {
+      console.warn("SKIPPED heads --backend ort-webgpu numbers: no WebGPU adapter here (checked the refusal only)");
+      strictEqual(r.code, 1);
+      ok(/ort-webgpu is not available: /.test(r.err), r.err);
+      return;
+    }
+    strictEqual(r.code, 0, r.err);
+    const got = readNpy(Deno.readFileSync(`${dir}/out/head_importance.npy`), "imp");
+    ok(maxAbsDiff("importance", readGolden("bert-tiny-random.importance.bs8").get("importance")!, got) <= 1e-4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

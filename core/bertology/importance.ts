@@ -13,6 +13,7 @@
 
 import type { HeadMask } from "../models/inputs.ts";
 import { type Batch, countTokens } from "../models/inputs.ts";
+import type { ModelConfig } from "../models/config.ts";
 import type { Labels, TransformerModel } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
 import { attentionEntropyMeter } from "./entropy.ts";
@@ -67,6 +68,34 @@ export interface ImportanceResult {
   batches: number;
 }
 
+/** What one batch's pass gives importance: the head-mask gradient, logits and the loss (a `RunResult` does). */
+export interface ImportanceBatchPass {
+  /** dL/dhead_mask [layers, heads] (original numbering); needed unless importance is off. */
+  headMaskGrad?: Tensor | undefined;
+  /** The logits, for the predictions of a classifier or regressor. */
+  logits?: Tensor | undefined;
+  /** The batch's mean loss. */
+  loss?: number | undefined;
+  /** How many predictions that mean is over. */
+  lossCount?: number | undefined;
+}
+
+/**
+ * One importance pass run by another engine than {@linkcode TransformerModel.run} (an exported ONNX graph on
+ * ONNX Runtime …): the batch's pass and, when asked, its attention entropy summed per head over non-pad query
+ * tokens, [layers × heads] in the original numbering.
+ */
+export type ImportanceEngine = (req: {
+  /** The batch. */
+  batch: Batch;
+  /** Its labels. */
+  labels: Labels;
+  /** The head mask to run under; ones when absent. */
+  headMask?: HeadMask | undefined;
+  /** Whether to measure entropy. */
+  entropy: boolean;
+}) => Promise<ImportanceBatchPass & { entropy?: ArrayLike<number> | undefined }>;
+
 /**
  * Runs the model over labelled batches and measures head importance (the mask gradient) and entropy.
  *
@@ -87,76 +116,143 @@ export function computeHeadImportance(
   batches: Iterable<LabelledBatch>,
   opts: ImportanceOptions = {},
 ): ImportanceResult {
-  const { layers: L, heads: H } = model.config;
-  const task = model.task;
-  const wantImportance = opts.computeImportance !== false;
-  const wantEntropy = opts.computeEntropy !== false;
-  const raw = new Float64Array(L * H);
-  const running = new Float64Array(L * H); // HF's never-zeroed .grad
-  const entropy = new Float64Array(L * H);
-  const preds: number[] = [], labels: number[] = [];
-  let tokens = 0, lossSum = 0, predictions = 0, n = 0;
-
-  const meter = wantEntropy ? attentionEntropyMeter(model) : undefined;
-  for (const { batch, labels: y } of batches) {
+  const sums = new ImportanceSums(model.config, opts);
+  const meter = opts.computeEntropy !== false ? attentionEntropyMeter(model) : undefined;
+  for (const { batch, labels } of batches) {
     const r = model.run({
       batch,
-      labels: y,
+      labels,
       ...(opts.headMask !== undefined ? { headMask: opts.headMask } : {}),
-      names: wantImportance ? ["hook_head_mask_grad"] : [],
+      names: opts.computeImportance !== false ? ["hook_head_mask_grad"] : [],
       ...(meter ? { observe: meter.observe } : {}),
     });
-    if (wantImportance) {
-      const g = r.headMaskGrad!.data;
-      for (let i = 0; i < L * H; i++) {
+    sums.add(batch, labels, r);
+  }
+  if (meter) sums.addEntropy(meter.sums().data);
+  return sums.result();
+}
+
+/**
+ * {@linkcode computeHeadImportance} through another engine (an exported graph on ONNX Runtime): the same sums
+ * and normalisations over the engine's gradients, logits, losses and entropies.
+ *
+ * @param engine runs one batch
+ * @param config the model's config (sizes, task kind)
+ * @param batches the labelled batches
+ * @param opts as {@linkcode computeHeadImportance}
+ * @returns what {@linkcode computeHeadImportance} returns
+ * @throws {Error} when there is no batch, or the engine rejects a batch
+ * @example Usage
+ * ```ts ignore
+ * const r = await computeHeadImportanceWith(ortImportanceEngine(onnx), model.config, batches);
+ * ```
+ */
+export async function computeHeadImportanceWith(
+  engine: ImportanceEngine,
+  config: ModelConfig,
+  batches: Iterable<LabelledBatch>,
+  opts: ImportanceOptions = {},
+): Promise<ImportanceResult> {
+  const sums = new ImportanceSums(config, opts);
+  const wantEntropy = opts.computeEntropy !== false;
+  for (const { batch, labels } of batches) {
+    const r = await engine({ batch, labels, headMask: opts.headMask, entropy: wantEntropy });
+    if (wantEntropy) {
+      if (r.entropy === undefined) throw new Error("The importance engine returned no entropy");
+      sums.addEntropy(r.entropy);
+    }
+    sums.add(batch, labels, r);
+  }
+  return sums.result();
+}
+
+/** The running sums of one importance pass, batch by batch, and its normalisations at the end. */
+class ImportanceSums {
+  readonly #L: number;
+  readonly #H: number;
+  readonly #task: ModelConfig["task"];
+  readonly #opts: ImportanceOptions;
+  readonly #raw: Float64Array;
+  readonly #running: Float64Array; // HF's never-zeroed .grad
+  readonly #entropy: Float64Array;
+  readonly #preds: number[] = [];
+  readonly #labels: number[] = [];
+  #tokens = 0;
+  #lossSum = 0;
+  #predictions = 0;
+  #n = 0;
+
+  constructor(config: ModelConfig, opts: ImportanceOptions) {
+    this.#L = config.layers;
+    this.#H = config.heads;
+    this.#task = config.task;
+    this.#opts = opts;
+    this.#raw = new Float64Array(this.#L * this.#H);
+    this.#running = new Float64Array(this.#L * this.#H);
+    this.#entropy = new Float64Array(this.#L * this.#H);
+  }
+
+  add(batch: Batch, y: Labels, r: ImportanceBatchPass): void {
+    const opts = this.#opts, raw = this.#raw, running = this.#running;
+    if (opts.computeImportance !== false) {
+      if (r.headMaskGrad === undefined) throw new Error("The pass returned no head-mask gradient");
+      const g = r.headMaskGrad.data;
+      for (let i = 0; i < raw.length; i++) {
         if (opts.hfAccumulate) {
           running[i]! += g[i]!;
           raw[i]! += Math.abs(running[i]!);
         } else raw[i]! += Math.abs(g[i]!);
       }
     }
-    if (y !== "lm" && task !== "lm") {
-      preds.push(...predictionsFromLogits(task, r.logits!));
-      for (let b = 0; b < batch.batchSize; b++) labels.push(Number(y[b]));
+    if (y !== "lm" && this.#task !== "lm") {
+      this.#preds.push(...predictionsFromLogits(this.#task, r.logits!));
+      for (let b = 0; b < batch.batchSize; b++) this.#labels.push(Number(y[b]));
     }
-    tokens += countTokens(batch);
+    this.#tokens += countTokens(batch);
     // each batch's loss is a mean over its predictions: weight it by their number
-    lossSum += (r.loss ?? 0) * (r.lossCount ?? 0);
-    predictions += r.lossCount ?? 0;
-    n++;
-    opts.onBatch?.(n);
+    this.#lossSum += (r.loss ?? 0) * (r.lossCount ?? 0);
+    this.#predictions += r.lossCount ?? 0;
+    this.#n++;
+    opts.onBatch?.(this.#n);
   }
-  if (n === 0) throw new Error("No batches: the dataset is empty");
-  if (meter) entropy.set(meter.sums().data);
 
-  for (let i = 0; i < L * H; i++) {
-    raw[i]! /= tokens;
-    entropy[i]! /= tokens;
+  addEntropy(sums: ArrayLike<number>): void {
+    for (let i = 0; i < this.#entropy.length; i++) this.#entropy[i]! += sums[i]!;
   }
-  const importance = Float64Array.from(raw);
-  if (opts.normalizeByLayer !== false) {
-    for (let l = 0; l < L; l++) {
-      let sq = 0;
-      for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
-      const norm = Math.sqrt(sq) + 1e-20;
-      for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
+
+  result(): ImportanceResult {
+    const L = this.#L, H = this.#H, opts = this.#opts, tokens = this.#tokens;
+    if (this.#n === 0) throw new Error("No batches: the dataset is empty");
+    const raw = this.#raw, entropy = this.#entropy;
+    for (let i = 0; i < L * H; i++) {
+      raw[i]! /= tokens;
+      entropy[i]! /= tokens;
     }
+    const importance = Float64Array.from(raw);
+    if (opts.normalizeByLayer !== false) {
+      for (let l = 0; l < L; l++) {
+        let sq = 0;
+        for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
+        const norm = Math.sqrt(sq) + 1e-20;
+        for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
+      }
+    }
+    if (opts.normalizeGlobal !== false) {
+      let min = Infinity, max = -Infinity;
+      for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
+      const span = max - min;
+      for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
+    }
+    const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
+    return {
+      importance: t(importance),
+      importanceRaw: t(raw),
+      entropy: t(entropy),
+      totalTokens: tokens,
+      preds: this.#preds,
+      labels: this.#labels,
+      loss: this.#predictions > 0 ? this.#lossSum / this.#predictions : 0,
+      batches: this.#n,
+    };
   }
-  if (opts.normalizeGlobal !== false) {
-    let min = Infinity, max = -Infinity;
-    for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
-    const span = max - min;
-    for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
-  }
-  const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
-  return {
-    importance: t(importance),
-    importanceRaw: t(raw),
-    entropy: t(entropy),
-    totalTokens: tokens,
-    preds,
-    labels,
-    loss: predictions > 0 ? lossSum / predictions : 0,
-    batches: n,
-  };
 }
