@@ -11,7 +11,7 @@ import { checkOutputFolder, openOutputFolder } from "@bertology/core/checkpoint/
 import { describeDataset, taskSpec } from "@bertology/core/studies";
 import { studyHeadImportance, studyHeadImportanceWith } from "@bertology/core/studies";
 import { studyMasking, studyMaskingWith } from "@bertology/core/studies";
-import { importanceExportOptions, ortImportanceEngine, type OrtModel } from "@bertology/core/export";
+import { importanceExportOptions, ortImportanceEngine } from "@bertology/core/export";
 import { comparePrunedToMasked } from "@bertology/core/studies";
 import { defaultMetric, scoreTask } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
@@ -111,124 +111,117 @@ export async function headsCommand(args: string[]): Promise<number> {
     normalizeByLayer: !values["dont-normalize-importance-by-layer"],
     normalizeGlobal: !values["dont-normalize-global-importance"],
   };
-  // an ONNX backend runs every importance and masking pass through one exported graph
-  const onnx: OrtModel | undefined = backend === "wasm"
-    ? undefined
-    : await openOrtModel(model, backend, importanceExportOptions(true));
-  try {
-    const engine = onnx === undefined ? undefined : ortImportanceEngine(onnx);
-    if (onnx) log(`backend: ${onnx.backend} (exported ONNX graph with the head-mask gradient)`);
-    const bar = new Progress("importance", data.batches.length);
-    const tImp = performance.now();
-    const importanceOptions = {
-      ...norm,
-      metric: metricName,
-      hfAccumulate: values["hf-accumulate"] === true,
-      onBatch: () => bar.tick(),
-    };
-    const imp = engine === undefined
-      ? studyHeadImportance(model, data, importanceOptions)
-      : await studyHeadImportanceWith(model, data, engine, importanceOptions);
-    bar.end();
-    const importanceSeconds = (performance.now() - tImp) / 1000;
-    log(formatTable("Attention entropy (mean nats per token)", imp.entropy.data, L, H));
-    log(formatTable("Head importance (normalised)", imp.importance.data, L, H));
-    const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b]! - imp.importance.data[a]!);
-    log(
-      `Head ranking (most important first, layer.head): ${
-        ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")
-      }`,
-    );
-    await openOutputFolder(outDir, HEADS_OUTPUTS, output);
-    await writeFileAtomic(`${outDir}/head_importance.npy`, writeNpy(imp.importance));
-    await writeFileAtomic(`${outDir}/attn_entropy.npy`, writeNpy(imp.entropy));
+  // an ONNX backend runs every importance and masking pass through one exported graph, released on return
+  const onnx = backend === "wasm" ? undefined : await openOrtModel(model, backend, importanceExportOptions(true));
+  await using _session = { [Symbol.asyncDispose]: async () => await onnx?.release() };
+  const engine = onnx === undefined ? undefined : ortImportanceEngine(onnx);
+  if (onnx) log(`backend: ${onnx.backend} (exported ONNX graph with the head-mask gradient)`);
+  const bar = new Progress("importance", data.batches.length);
+  const tImp = performance.now();
+  const importanceOptions = {
+    ...norm,
+    metric: metricName,
+    hfAccumulate: values["hf-accumulate"] === true,
+    onBatch: () => bar.tick(),
+  };
+  const imp = engine === undefined
+    ? studyHeadImportance(model, data, importanceOptions)
+    : await studyHeadImportanceWith(model, data, engine, importanceOptions);
+  bar.end();
+  const importanceSeconds = (performance.now() - tImp) / 1000;
+  log(formatTable("Attention entropy (mean nats per token)", imp.entropy.data, L, H));
+  log(formatTable("Head importance (normalised)", imp.importance.data, L, H));
+  const ranking = [...imp.importance.data.keys()].sort((a, b) => imp.importance.data[b]! - imp.importance.data[a]!);
+  log(
+    `Head ranking (most important first, layer.head): ${ranking.map((i) => `${Math.floor(i / H)}.${i % H}`).join(" ")}`,
+  );
+  await openOutputFolder(outDir, HEADS_OUTPUTS, output);
+  await writeFileAtomic(`${outDir}/head_importance.npy`, writeNpy(imp.importance));
+  await writeFileAtomic(`${outDir}/attn_entropy.npy`, writeNpy(imp.entropy));
 
-    const report: Record<string, unknown> = {
-      model: values.model,
-      family: model.config.family,
-      backend: onnx?.backend ?? "wasm",
-      data: data.name,
-      examples: data.examples.length,
-      batch_size: data.batches[0]!.batch.batchSize,
-      metric: metricName,
-      score: imp.score,
-      loss: imp.loss,
-      total_tokens: imp.totalTokens,
-      head_importance: rows(imp.importance.data, L, H),
-      head_importance_raw: rows(imp.importanceRaw.data, L, H),
-      attn_entropy: rows(imp.entropy.data, L, H),
-      timings: { importance_seconds: importanceSeconds },
-    };
+  const report: Record<string, unknown> = {
+    model: values.model,
+    family: model.config.family,
+    backend: onnx?.backend ?? "wasm",
+    data: data.name,
+    examples: data.examples.length,
+    batch_size: data.batches[0]!.batch.batchSize,
+    metric: metricName,
+    score: imp.score,
+    loss: imp.loss,
+    total_tokens: imp.totalTokens,
+    head_importance: rows(imp.importance.data, L, H),
+    head_importance_raw: rows(imp.importanceRaw.data, L, H),
+    attn_entropy: rows(imp.entropy.data, L, H),
+    timings: { importance_seconds: importanceSeconds },
+  };
 
-    if (values["try-masking"]) {
-      if (!(threshold > 0 && threshold < 1)) {
-        throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
-      }
-      const steps: MaskingStep[] = [];
-      const maskingOptions = {
-        ...norm,
-        threshold,
-        amount,
-        atLeastHeadsPerLayer: atLeast,
-        rerank: !values["no-rerank"],
-        metric: metricName,
-        onStep: (s: MaskingStep) => {
-          steps.push(s);
-          log(
-            `masking step ${s.step}: ${metricName} ${fmtScore(s.score, metricName)}, ${s.headsKept}/${
-              L * H
-            } heads kept ` +
-              `(${(100 * s.fractionKept).toFixed(1)} %) ${
-                s.newlyMasked.length ? `masked ${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ")}` : ""
-              }`,
-          );
-        },
-      };
-      const masking = engine === undefined
-        ? studyMasking(model, data, maskingOptions)
-        : await studyMaskingWith(model, data, engine, maskingOptions);
-      const mask = { shape: [L, H], data: Float32Array.from(masking.headMask.flat()) };
-      await writeFileAtomic(`${outDir}/head_mask.npy`, writeNpy(mask));
-      log(formatTable("Final head mask", mask.data, L, H, 0));
-      const kept = mask.data.reduce((a, b) => a + b, 0);
-      log(
-        `Masked ${L * H - kept} of ${L * H} heads (${(100 * (1 - kept / (L * H))).toFixed(1)} %) keeping ` +
-          `${metricName} ${fmtScore(masking.finalScore, metricName)} ≥ ${threshold} × ${
-            fmtScore(masking.originalScore, metricName)
-          }`,
-      );
-      report.masking = {
-        threshold,
-        amount,
-        at_least_heads_per_layer: atLeast,
-        rerank: !values["no-rerank"],
-        original_score: masking.originalScore,
-        final_score: masking.finalScore,
-        fraction_masked: 1 - kept / (L * H),
-        head_mask: masking.headMask,
-        steps: steps.map((s) => ({
-          step: s.step,
-          score: s.score,
-          heads_kept: s.headsKept,
-          fraction_kept: s.fractionKept,
-          masked: s.newlyMasked,
-          seconds: s.seconds,
-        })),
-      };
-      if (!values["no-prune"]) report.pruning = comparePruning(model, data, masking.headMask, metricName, log);
+  if (values["try-masking"]) {
+    if (!(threshold > 0 && threshold < 1)) {
+      throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
     }
-    report.timings = { ...(report.timings as object), total_seconds: (performance.now() - t0) / 1000 };
-    await writeFileAtomic(`${outDir}/report.json`, JSON.stringify(report, null, 2) + "\n");
-    if (values.json) console.log(JSON.stringify(report));
-    else {log(
-        `wrote ${outDir}/head_importance.npy, attn_entropy.npy${
-          values["try-masking"] ? ", head_mask.npy" : ""
-        }, report.json`,
-      );}
-    return 0;
-  } finally {
-    await onnx?.release();
+    const steps: MaskingStep[] = [];
+    const maskingOptions = {
+      ...norm,
+      threshold,
+      amount,
+      atLeastHeadsPerLayer: atLeast,
+      rerank: !values["no-rerank"],
+      metric: metricName,
+      onStep: (s: MaskingStep) => {
+        steps.push(s);
+        log(
+          `masking step ${s.step}: ${metricName} ${fmtScore(s.score, metricName)}, ${s.headsKept}/${
+            L * H
+          } heads kept ` +
+            `(${(100 * s.fractionKept).toFixed(1)} %) ${
+              s.newlyMasked.length ? `masked ${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ")}` : ""
+            }`,
+        );
+      },
+    };
+    const masking = engine === undefined
+      ? studyMasking(model, data, maskingOptions)
+      : await studyMaskingWith(model, data, engine, maskingOptions);
+    const mask = { shape: [L, H], data: Float32Array.from(masking.headMask.flat()) };
+    await writeFileAtomic(`${outDir}/head_mask.npy`, writeNpy(mask));
+    log(formatTable("Final head mask", mask.data, L, H, 0));
+    const kept = mask.data.reduce((a, b) => a + b, 0);
+    log(
+      `Masked ${L * H - kept} of ${L * H} heads (${(100 * (1 - kept / (L * H))).toFixed(1)} %) keeping ` +
+        `${metricName} ${fmtScore(masking.finalScore, metricName)} ≥ ${threshold} × ${
+          fmtScore(masking.originalScore, metricName)
+        }`,
+    );
+    report.masking = {
+      threshold,
+      amount,
+      at_least_heads_per_layer: atLeast,
+      rerank: !values["no-rerank"],
+      original_score: masking.originalScore,
+      final_score: masking.finalScore,
+      fraction_masked: 1 - kept / (L * H),
+      head_mask: masking.headMask,
+      steps: steps.map((s) => ({
+        step: s.step,
+        score: s.score,
+        heads_kept: s.headsKept,
+        fraction_kept: s.fractionKept,
+        masked: s.newlyMasked,
+        seconds: s.seconds,
+      })),
+    };
+    if (!values["no-prune"]) report.pruning = comparePruning(model, data, masking.headMask, metricName, log);
   }
+  report.timings = { ...(report.timings as object), total_seconds: (performance.now() - t0) / 1000 };
+  await writeFileAtomic(`${outDir}/report.json`, JSON.stringify(report, null, 2) + "\n");
+  if (values.json) console.log(JSON.stringify(report));
+  else {log(
+      `wrote ${outDir}/head_importance.npy, attn_entropy.npy${
+        values["try-masking"] ? ", head_mask.npy" : ""
+      }, report.json`,
+    );}
+  return 0;
 }
 
 /** HF's `prune_heads`: score and time the masked model, then the really pruned one (core's comparison). */
