@@ -68,7 +68,7 @@ export function withoutUndefined<T extends object>(obj: T): { [K in keyof T]?: E
  * Writes a file atomically through `writeFileAtomically`: to a locked temporary sibling (`.NAME.tmp-PID-ID`,
  * which `openOutputFolder` cleans once nobody holds its lock), then renamed over the target.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[] | string): Promise<void> {
   try {
     await writeFileAtomically(dirname(path), basename(path), typeof bytes === "string" ? encoder.encode(bytes) : bytes);
   } catch (e) {

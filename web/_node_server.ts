@@ -10,6 +10,8 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import process from "node:process";
+import { clearInterval, setInterval } from "node:timers";
 
 /** What {@linkcode serveOverNodeHttp} listens on and how long it waits for a request's headers. */
 export interface NodeServeOptions {
@@ -17,11 +19,31 @@ export interface NodeServeOptions {
   hostname: string;
   /** The port (0: any free port). */
   port: number;
+  /**
+   * Connections the kernel may hold, accepted but not yet taken by the server (default
+   * {@linkcode LISTEN_BACKLOG}; the kernel caps it at `net.core.somaxconn`).
+   */
+  backlog?: number;
   /** Most milliseconds from a connection's first byte to the end of the request headers (default 10 000). */
   headersTimeoutMs?: number;
   /** Called once listening, with the actual address. */
   onListen?: (addr: { hostname: string; port: number }) => void;
+  /**
+   * Adds `server-timing: app;dur=MS, loop;dur=MS, loopcpu;dur=MS` to every response — the time from the
+   * request event to the response written, the longest event-loop stall of the last second, and the main
+   * thread's CPU time during that stall — for load runs (`web/load.ts`).
+   */
+  serverTiming?: boolean;
 }
+
+/**
+ * The default listen backlog. Node's is 511: when thousands of clients connect at once (a burst on top of
+ * thousands of slow connections) and the event loop is busy for a moment, the kernel's accept queue overflows
+ * and drops their SYNs, and each such client waits for its SYN to be resent — 1 s, then 3 s, 7 s … — which
+ * shows as multi-second latencies that no work in the server explains. A deep queue costs the kernel a few
+ * hundred bytes per waiting connection.
+ */
+export const LISTEN_BACKLOG = 8192;
 
 /** A running server. */
 export interface RunningServer {
@@ -95,10 +117,21 @@ function toRequest(req: IncomingMessage, origin: string): Request {
  * @param req the Node request
  * @param res the Node response
  */
-async function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function writeResponse(
+  response: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
+  timing?: { start: number; loop: LoopStallMeter },
+): Promise<void> {
   const body = response.body ? new Uint8Array(await response.arrayBuffer()) : undefined;
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
+  if (timing) {
+    const { stallMs, cpuMs } = timing.loop.recent();
+    headers["server-timing"] = `app;dur=${(performance.now() - timing.start).toFixed(2)}, loop;dur=${
+      stallMs.toFixed(1)
+    }, loopcpu;dur=${cpuMs.toFixed(1)}`;
+  }
   const close = !req.complete || response.headers.get("connection") === "close";
   if (close) headers.connection = "close";
   if (res.destroyed) return; // the client went away meanwhile
@@ -125,10 +158,12 @@ export async function serveOverNodeHttp(
   fetch: (request: Request) => Promise<Response>,
   opts: NodeServeOptions,
 ): Promise<RunningServer> {
+  const loop = opts.serverTiming ? new LoopStallMeter() : undefined;
   const server = createServer((req, res) => {
+    const timing = loop ? { start: performance.now(), loop } : undefined;
     const origin = `http://${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${port}`;
     fetch(toRequest(req, origin))
-      .then((response) => writeResponse(response, req, res))
+      .then((response) => writeResponse(response, req, res, timing))
       .catch(() => req.socket.destroy()); // the app never throws; a write to a closed socket may
   });
   server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
@@ -137,7 +172,7 @@ export async function serveOverNodeHttp(
   let port = opts.port;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.hostname, () => {
+    server.listen(opts.port, opts.hostname, opts.backlog ?? LISTEN_BACKLOG, () => {
       server.off("error", reject);
       resolve();
     });
@@ -147,7 +182,10 @@ export async function serveOverNodeHttp(
   opts.onListen?.(addr);
   let stopped: () => void = () => {};
   const finished = new Promise<void>((resolve) => (stopped = resolve));
-  server.on("close", () => stopped());
+  server.on("close", () => {
+    loop?.stop();
+    stopped();
+  });
   return {
     addr,
     finished,
@@ -157,4 +195,51 @@ export async function serveOverNodeHttp(
       return finished;
     },
   };
+}
+
+/**
+ * The event loop's longest stall over the last second — how late a 10 ms interval fires — and how much of
+ * it the main thread spent running (the rest it waited for a CPU: another process, or the compute worker).
+ */
+class LoopStallMeter {
+  // [stall ms, main-thread CPU ms during it] for this second and the last one
+  #now = [0, 0];
+  #prev = [0, 0];
+  #second = 0;
+  #last = performance.now();
+  #lastCpu = threadCpuMs();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor() {
+    this.#timer = setInterval(() => {
+      const now = performance.now(), cpu = threadCpuMs(), second = Math.floor(now / 1000);
+      if (second !== this.#second) {
+        this.#prev = second === this.#second + 1 ? this.#now : [0, 0];
+        this.#now = [0, 0];
+        this.#second = second;
+      }
+      const stall = now - this.#last - 10;
+      if (stall > this.#now[0]!) this.#now = [stall, cpu - this.#lastCpu];
+      this.#last = now;
+      this.#lastCpu = cpu;
+    }, 10);
+    this.#timer.unref(); // it never keeps the process alive
+  }
+
+  /** The longest stall of the last second, and the main thread's CPU time during it. */
+  recent(): { stallMs: number; cpuMs: number } {
+    const [stallMs, cpuMs] = this.#now[0]! >= this.#prev[0]! ? this.#now : this.#prev;
+    return { stallMs: Math.max(0, stallMs!), cpuMs: cpuMs! };
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** The main thread's CPU time in ms (`process.threadCpuUsage`; the whole process's where it is missing). */
+function threadCpuMs(): number {
+  const p = process as unknown as { threadCpuUsage?: () => { user: number; system: number } };
+  const u = p.threadCpuUsage?.() ?? process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -53,3 +53,38 @@ Deno.test("serveOverNodeHttp() closes the socket after answering a request whose
     await server.shutdown();
   }
 });
+
+Deno.test("serveOverNodeHttp({ serverTiming }) adds the app time, the loop stall and its CPU to each response", async () => {
+  const server = await serveOverNodeHttp(
+    () => Promise.resolve(new Response("ok")),
+    { hostname: "127.0.0.1", port: 0, serverTiming: true },
+  );
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const plain = await serveOverNodeHttp(() => Promise.resolve(new Response("ok")), {
+      hostname: "127.0.0.1",
+      port: 0,
+    });
+    const none = await fetch(`http://127.0.0.1:${plain.addr.port}/`);
+    await none.body?.cancel();
+    strictEqual(none.headers.get("server-timing"), null, "off unless asked");
+    await plain.shutdown();
+    // block the loop for 150 ms: the next answer reports a stall at least that long
+    await new Promise((r) => setTimeout(r, 30));
+    const until = performance.now() + 150;
+    while (performance.now() < until) { /* busy */ }
+    await new Promise((r) => setTimeout(r, 30));
+    const res = await fetch(`${base}/`);
+    await res.body?.cancel();
+    const parts = Object.fromEntries(
+      (res.headers.get("server-timing") ?? "").split(",").map((m) => m.trim().split(";dur=")),
+    );
+    ok(Number(parts.app) >= 0 && Number(parts.app) < 1000, JSON.stringify(parts));
+    ok(Number(parts.loop) >= 130, `stall ${parts.loop} ms`);
+    // the main thread's CPU in it: some (the machine may be busy: not all), never more than the stall itself
+    const cpu = Number(parts.loopcpu);
+    ok(cpu > 0 && cpu <= Number(parts.loop) + 20, `cpu during the stall ${parts.loopcpu} ms`);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -25,10 +25,12 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "40" },
     port: { type: "string", default: "8791" },
     model: { type: "string", default: BUNDLED_MODEL_DIR },
+    nice: { type: "string", default: "0" },
+    backlog: { type: "string" },
   },
 });
 const BURST = Number(values.burst), DRIPS = Number(values.drips), SECONDS = Number(values.seconds);
-const PORT = Number(values.port), MODEL = values.model;
+const PORT = Number(values.port), MODEL = values.model, NICE = Number(values.nice);
 const HOST = "127.0.0.1";
 const DEADLINE_MS = 20_000; // the server's default timeoutMs
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,6 +43,29 @@ function rssMiB(pid: number): number {
   try {
     const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
     return Number(new TextDecoder().decode(out.stdout).trim()) / 1024 || NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A process's CPU time so far (user + system) in seconds, from `ps`. */
+function cpuSeconds(pid: number): number {
+  try {
+    const out = new Deno.Command("ps", { args: ["-o", "times=", "-p", String(pid)], stdout: "piped" }).outputSync();
+    return Number(new TextDecoder().decode(out.stdout).trim());
+  } catch {
+    return NaN;
+  }
+}
+
+/** The kernel's count of connections dropped because a listen queue was full (Linux), or NaN. */
+function listenOverflows(): number {
+  try {
+    // through cat: Deno reads /proc only with --allow-all
+    const out = new Deno.Command("cat", { args: ["/proc/net/netstat"], stdout: "piped" }).outputSync();
+    const lines = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.startsWith("TcpExt:"));
+    const keys = lines[0]!.split(/\s+/), values = lines[1]!.split(/\s+/);
+    return Number(values[keys.indexOf("ListenOverflows")]);
   } catch {
     return NaN;
   }
@@ -76,6 +101,8 @@ const child = new Deno.Command(Deno.execPath(), {
     String(PORT),
     "--model",
     MODEL,
+    "--server-timing",
+    ...(values.backlog !== undefined ? ["--backlog", values.backlog] : []),
   ],
   stdout: "piped",
   stderr: "piped",
@@ -104,11 +131,16 @@ const body = JSON.stringify({
 await fetch(`${base}/api/importance`, { method: "POST", headers: { "content-type": "application/json" }, body })
   .then((r) => r.body?.cancel());
 const rssIdle = rssMiB(child.pid);
+const serverCpu0 = cpuSeconds(child.pid), clientCpu0 = cpuSeconds(Deno.pid);
+const overflows0 = listenOverflows();
 
 // --- probes: RSS and GET /api/model ------------------------------------------------------------------------
 let peakRss = rssIdle;
 let running = true;
 const modelLatencies: number[] = [];
+const modelServerMs: number[] = []; // the server's own time for each probe (its server-timing header)
+// the server's longest event-loop stall in the second before each probe, and its main thread's CPU ms in it
+const loopStalls: [number, number][] = [];
 const slowProbes: string[] = []; // when the slow ones happened (s since start)
 let modelFailures = 0;
 const sampler = (async () => {
@@ -127,7 +159,10 @@ const PROBER = `
     try {
       const r = await fetch(base + "/api/model", { signal: AbortSignal.timeout(10000) });
       await r.json();
-      out.push([Date.now(), performance.now() - t]);
+      const timing = r.headers.get("server-timing") ?? "";
+      const parts = Object.fromEntries(timing.split(",").map((m) => m.trim().split(";dur=")));
+      const metric = (name) => parts[name] === undefined ? -1 : Number(parts[name]);
+      out.push([Date.now(), performance.now() - t, metric("app"), metric("loop"), metric("loopcpu")]);
     } catch { out.push([Date.now(), -1]); }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -141,17 +176,29 @@ const proberChild = new Deno.Command(Deno.execPath(), {
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
+// the load client (drips and burst) yields the CPU to the server and the prober, which keep their priority
+if (NICE > 0) {
+  await new Deno.Command("renice", {
+    args: ["-n", String(NICE), "-p", String(Deno.pid)],
+    stdout: "null",
+    stderr: "null",
+  })
+    .output().catch(() => undefined);
+}
 const prober = (async () => {
   while (running) await sleep(100);
   await Deno.writeTextFile(stopFile, "stop");
   const out = await proberChild.output();
   await Deno.remove(stopFile).catch(() => {});
-  for (const [wall, ms] of JSON.parse(new TextDecoder().decode(out.stdout)) as [number, number][]) {
+  const probes = JSON.parse(new TextDecoder().decode(out.stdout)) as [number, number, number, number, number][];
+  for (const [wall, ms, app, loop, loopCpu] of probes) {
     if (ms < 0) {
       modelFailures++;
       continue;
     }
     modelLatencies.push(ms);
+    if (app >= 0) modelServerMs.push(app);
+    if (loop >= 0) loopStalls.push([loop, loopCpu]);
     if (ms > 100) slowProbes.push(`${((wall - wallT0) / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
   }
 })();
@@ -243,6 +290,9 @@ await Promise.all(drips);
 running = false;
 await Promise.all([sampler, prober]);
 const rssEnd = rssMiB(child.pid);
+const serverCpu = cpuSeconds(child.pid) - serverCpu0, clientCpu = cpuSeconds(Deno.pid) - clientCpu0;
+const runSeconds = (now() - burstT0 + 500) / 1000;
+const overflows = listenOverflows() - overflows0;
 child.kill("SIGTERM");
 await child.status;
 
@@ -251,6 +301,16 @@ console.log(
 );
 console.log(
   `model ${MODEL}; ${BURST} concurrent importance requests (32 examples each), ${DRIPS} dripping connections`,
+);
+console.log(
+  `CPU over the ${runSeconds.toFixed(1)} s run: server ${serverCpu.toFixed(1)} s (${
+    (100 * serverCpu / runSeconds).toFixed(0)
+  } % of a core), load client ${clientCpu.toFixed(1)} s at nice ${NICE}`,
+);
+console.log(
+  `listen queue overflows (connections whose SYN the kernel dropped, machine-wide): ${
+    Number.isNaN(overflows) ? "?" : overflows
+  }`,
 );
 console.log(`server RSS: idle ${fmt(rssIdle)} MiB, peak ${fmt(peakRss)} MiB, end ${fmt(rssEnd)} MiB`);
 console.log(`burst: answered in ${fmt(burstMs)} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
@@ -263,6 +323,19 @@ console.log(
   `GET /api/model: ${modelLatencies.length} probes, p50 ${fmt(pct(modelLatencies, 50))} ms, p99 ${
     fmt(pct(modelLatencies, 99))
   } ms, max ${fmt(Math.max(...modelLatencies))} ms, failures ${modelFailures}`,
+);
+console.log(
+  `GET /api/model inside the server (request event to response written, its server-timing): p50 ${
+    pct(modelServerMs, 50).toFixed(2)
+  } ms, p99 ${pct(modelServerMs, 99).toFixed(2)} ms, max ${Math.max(...modelServerMs).toFixed(2)} ms`,
+);
+const stallMs = loopStalls.map(([s]) => s);
+const worst = [...loopStalls].sort((a, b) => b[0] - a[0]).slice(0, 5);
+console.log(
+  `server event-loop stall (longest in the second before each probe): p50 ${fmt(pct(stallMs, 50))} ms, p99 ${
+    fmt(pct(stallMs, 99))
+  } ms, max ${fmt(Math.max(...stallMs))} ms; the worst, with the main thread's CPU ms in them (the rest it ` +
+    `waited for a core): ${worst.map(([s, c]) => `${fmt(s)} (cpu ${fmt(c)})`).join(", ")}`,
 );
 console.log(
   `drips: ${JSON.stringify(dripEnds)}; closed by the server after p50 ${fmt(pct(dripCloseMs, 50))} ms, max ${

@@ -32,6 +32,10 @@ export interface ServeOptions {
   modelDir: string;
   /** Called once listening, with the actual port (useful with port 0). */
   onListen?: (addr: { hostname: string; port: number }) => void;
+  /** The listen backlog (default `LISTEN_BACKLOG` of `_node_server.ts`). */
+  backlog?: number;
+  /** Add `server-timing` to every response (see `NodeServeOptions.serverTiming`; `web/load.ts` reads it). */
+  serverTiming?: boolean;
 }
 
 /**
@@ -54,6 +58,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const server = await serveOverNodeHttp(app.fetch, {
     port: opts.port,
     hostname: opts.hostname,
+    serverTiming: opts.serverTiming === true,
+    ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
     onListen: opts.onListen ?? ((a) => console.log(`bertology analyzer: ${name} on http://${a.hostname}:${a.port}/`)),
   });
   void server.finished.then(() => app.close?.());
@@ -105,11 +111,15 @@ if (import.meta.main) {
       port: { type: "string", default: "8000" },
       host: { type: "string", default: "127.0.0.1" },
       model: { type: "string" },
+      "server-timing": { type: "boolean" },
+      backlog: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log("Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)]");
+    console.log(
+      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)] [--backlog N] [--server-timing]",
+    );
     Deno.exit(0);
   }
   const port = Number(values.port);
@@ -124,7 +134,18 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   try {
-    await serve({ port, hostname: values.host, modelDir });
+    const backlog = values.backlog === undefined ? undefined : Number(values.backlog);
+    if (backlog !== undefined && !(Number.isInteger(backlog) && backlog >= 1)) {
+      console.error(`--backlog must be a positive integer, got "${values.backlog}"`);
+      Deno.exit(2);
+    }
+    await serve({
+      port,
+      hostname: values.host,
+      modelDir,
+      serverTiming: values["server-timing"] === true,
+      ...(backlog !== undefined ? { backlog } : {}),
+    });
   } catch (e) {
     console.error(`Cannot serve ${modelDir}: ${(e as Error).message}`);
     if (values.model === undefined) console.error("Try --model tests/fixtures/models/bert-tiny-random");

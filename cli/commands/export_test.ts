@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import * as ort from "onnxruntime-web";
 import { loadSafetensors } from "@bertology/core/checkpoint";
+import { decodeModelProto } from "@bertology/core/export";
 import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
 import { runCli as cli } from "../../tests/helpers/cli.ts";
 
@@ -100,3 +101,84 @@ Deno.test("bertology dump --backend refuses an unknown backend (exit 2)", async 
   deepStrictEqual(r.code, 2);
   ok(r.err.includes("--backend takes wasm, ort-wasm, ort-webgpu, ort-node"), r.err);
 });
+
+Deno.test("bertology export writes ONNX external data past the threshold, and onnxruntime-node loads it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = fixtureModel("gpt2-tiny-random");
+    const inline = await cli(
+      "export",
+      "--model",
+      model,
+      "--out",
+      `${dir}/inline.onnx`,
+      "--outputs",
+      "logits,attentions",
+    );
+    deepStrictEqual(inline.code, 0, inline.err);
+    ok(!existsSync(`${dir}/inline.onnx.data`), "no data file under the threshold");
+    const args = ["export", "--model", model, "--out", `${dir}/big.onnx`, "--outputs", "logits,attentions"];
+    const r = await cli(...args, "--external-data-threshold", "0");
+    deepStrictEqual(r.code, 0, r.err);
+    ok(r.err.includes(`external data ${dir}/big.onnx.data`), r.err);
+    const proto = decodeModelProto(Deno.readFileSync(`${dir}/big.onnx`)) as {
+      graph: {
+        initializer: Array<
+          {
+            name: string;
+            raw_data?: Uint8Array;
+            data_location?: number;
+            external_data?: Array<{ key: string; value: string }>;
+          }
+        >;
+      };
+    };
+    const data = Deno.readFileSync(`${dir}/big.onnx.data`);
+    const weights = loadSafetensors(Deno.readFileSync(`${model}/model.safetensors`), "weights");
+    const external = proto.graph.initializer.filter((i) => i.data_location === 1);
+    ok(external.length >= 10, `${external.length} external initializers`);
+    let matched = 0;
+    for (const init of external) {
+      const entry = Object.fromEntries(init.external_data!.map((e) => [e.key, e.value]));
+      deepStrictEqual(entry.location, "big.onnx.data");
+      const offset = Number(entry.offset), length = Number(entry.length);
+      deepStrictEqual(offset % 4096, 0, `${init.name} offset ${offset} is page-aligned`);
+      ok(init.raw_data === undefined || init.raw_data.length === 0, `${init.name} holds no inline bytes`);
+      const w = weights.get(init.name) ?? weights.get(`transformer.${init.name}`);
+      if (w) matched++;
+      if (w) deepStrictEqual(new Float32Array(data.slice(offset, offset + length).buffer), w.data, init.name);
+    }
+    ok(matched >= 10, `${matched} external initializers checked against the checkpoint's bytes`);
+    ok(Deno.statSync(`${dir}/big.onnx`).size < Deno.statSync(`${dir}/inline.onnx`).size / 4);
+    // both files run on onnxruntime-node (the data file found beside the model) and give the same numbers
+    const node = await import("onnxruntime-node");
+    const ids = new node.Tensor("int64", BigInt64Array.from([464n, 3290n, 318n, 257n]), [1, 4]);
+    const feeds = {
+      input_ids: ids,
+      attention_mask: new node.Tensor("int64", new BigInt64Array(4).fill(1n), [1, 4]),
+      head_mask: new node.Tensor("float32", new Float32Array(12).fill(1), [3, 4]),
+    };
+    const outs = [];
+    for (const file of ["inline", "big"]) {
+      const session = await node.InferenceSession.create(`${dir}/${file}.onnx`);
+      outs.push(await session.run(feeds));
+      await session.release();
+    }
+    for (const name of ["logits", "attentions.2"]) deepStrictEqual(outs[1]![name]!.data, outs[0]![name]!.data, name);
+    const again = await cli(...args, "--external-data-threshold", "0");
+    deepStrictEqual(again.code, 1);
+    ok(again.err.includes("big.onnx already exists"), again.err);
+    deepStrictEqual((await cli(...args, "--external-data-threshold", "-1")).code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

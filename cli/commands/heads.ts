@@ -9,13 +9,16 @@ import type { MaskingStep } from "@bertology/core/bertology";
 import { writeNpy } from "@bertology/core/checkpoint";
 import { checkOutputFolder, openOutputFolder } from "@bertology/core/checkpoint/deno";
 import { describeDataset, taskSpec } from "@bertology/core/studies";
-import { studyHeadImportance } from "@bertology/core/studies";
-import { studyMasking } from "@bertology/core/studies";
+import { studyHeadImportance, studyHeadImportanceWith } from "@bertology/core/studies";
+import { studyMasking, studyMaskingWith } from "@bertology/core/studies";
+import { importanceExportOptions, ortImportanceEngine } from "@bertology/core/export";
 import { comparePrunedToMasked } from "@bertology/core/studies";
 import { defaultMetric, scoreTask } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
+import { openOrtModel, parseBackend } from "../_ort.ts";
 import type { TransformerModel } from "@bertology/core/models";
+import { fromRunBertologyFlags } from "./_run_bertology_flags.ts";
 
 /** Help text. */
 export const HEADS_HELP =
@@ -25,7 +28,7 @@ export const HEADS_HELP =
                 [--try-masking [--masking-threshold 0.9] [--masking-amount 0.1] [--metric-name acc]
                  [--at-least-heads-per-layer K] [--no-rerank] [--no-prune]]
                 [--dont-normalize-importance-by-layer] [--dont-normalize-global-importance] [--hf-accumulate]
-                --output-dir OUT [--json] [--offline] [--force]
+                [--backend wasm|ort-wasm|ort-webgpu|ort-node] --output-dir OUT [--json] [--offline] [--force]
   Writes OUT/head_importance.npy, OUT/attn_entropy.npy, OUT/head_mask.npy (with --try-masking) as float32
   NumPy files like HF's script, and OUT/report.json (scores per step, heads masked per step, timings).
   Batches are length-bucketed and importance sums |∂loss/∂mask| per example (Michel et al.), so batch size and
@@ -33,15 +36,29 @@ export const HEADS_HELP =
   --max-seq-length, |gradient| per batch), which its numbers need.
   Language models (GPT, GPT-2) use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
   Regressors (STS-B, custom numeric labels) are scored by pearson, spearmanr or corr (their mean, the default).
-  OUT may not be the model or hold it; a non-empty OUT that bertology did not write is refused unless --force,
-  which writes beside the files there and never replaces one of them.`;
+  --backend: our WASM engine (default), or the model exported to ONNX in memory with the head-mask gradient and
+  run on onnxruntime-web (wasm, webgpu) or onnxruntime-node (cpu) for importance, entropy and masking (the
+  pruned-vs-masked comparison times our engine); a backend that cannot run here exits 1 saying why.
+  Folders:
+    --model DIR       a model folder in Hugging Face layout (config.json, model.safetensors or pytorch_model.bin,
+                      tokenizer files), or a hub id org/name[@revision]
+    --data-dir DIR    the GLUE folder holding the task's folder (glue_data, with SST-2/dev.tsv inside), or the
+                      task's folder itself (glue_data/SST-2, as HF's --data_dir); --split picks train, dev or test
+    --output-dir OUT  where the files above go; created if missing. OUT may not be the model or hold it; a
+                      non-empty OUT that bertology did not write is refused unless --force, which writes beside
+                      the files there and never replaces one of them
+  run_bertology.py's spellings work too: --model_name_or_path, --task_name, --data_dir, --output_dir,
+  --max_seq_length, --batch_size, --data_subset, --try_masking, --masking_threshold, --masking_amount,
+  --metric_name, --dont_normalize_importance_by_layer, --dont_normalize_global_importance,
+  --overwrite_output_dir (= --force); --cache_dir, --seed, --no_cuda, --overwrite_cache, --local_rank,
+  --server_ip and --server_port are accepted and ignored (nothing here depends on them).`;
 
 /** Every entry `heads` may write in its output folder. */
 const HEADS_OUTPUTS = ["head_importance.npy", "attn_entropy.npy", "head_mask.npy", "report.json"];
 
 /** Runs the command; returns the exit code. */
 export async function headsCommand(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
+  const { values } = parseFlags(fromRunBertologyFlags(args, console.error), {
     model: { type: "string" },
     ...DATA_FLAGS,
     "try-masking": { type: "boolean" },
@@ -58,7 +75,9 @@ export async function headsCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     offline: { type: "boolean" },
     force: { type: "boolean" },
+    backend: { type: "string" },
   });
+  const backend = parseBackend(values.backend);
   if (!values.model) throw new UsageError("--model is required");
   const outDir = values["output-dir"];
   if (!outDir) throw new UsageError("--output-dir is required");
@@ -95,14 +114,22 @@ export async function headsCommand(args: string[]): Promise<number> {
     normalizeByLayer: !values["dont-normalize-importance-by-layer"],
     normalizeGlobal: !values["dont-normalize-global-importance"],
   };
+  // an ONNX backend runs every importance and masking pass through one exported graph, released on return
+  const onnx = backend === "wasm" ? undefined : await openOrtModel(model, backend, importanceExportOptions(true));
+  await using _session = { [Symbol.asyncDispose]: async () => await onnx?.release() };
+  const engine = onnx === undefined ? undefined : ortImportanceEngine(onnx);
+  if (onnx) log(`backend: ${onnx.backend} (exported ONNX graph with the head-mask gradient)`);
   const bar = new Progress("importance", data.batches.length);
   const tImp = performance.now();
-  const imp = studyHeadImportance(model, data, {
+  const importanceOptions = {
     ...norm,
     metric: metricName,
     hfAccumulate: values["hf-accumulate"] === true,
     onBatch: () => bar.tick(),
-  });
+  };
+  const imp = engine === undefined
+    ? studyHeadImportance(model, data, importanceOptions)
+    : await studyHeadImportanceWith(model, data, engine, importanceOptions);
   bar.end();
   const importanceSeconds = (performance.now() - tImp) / 1000;
   log(formatTable("Attention entropy (mean nats per token)", imp.entropy.data, L, H));
@@ -118,6 +145,7 @@ export async function headsCommand(args: string[]): Promise<number> {
   const report: Record<string, unknown> = {
     model: values.model,
     family: model.config.family,
+    backend: onnx?.backend ?? "wasm",
     data: data.name,
     examples: data.examples.length,
     batch_size: data.batches[0]!.batch.batchSize,
@@ -136,14 +164,14 @@ export async function headsCommand(args: string[]): Promise<number> {
       throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
     }
     const steps: MaskingStep[] = [];
-    const masking = studyMasking(model, data, {
+    const maskingOptions = {
       ...norm,
       threshold,
       amount,
       atLeastHeadsPerLayer: atLeast,
       rerank: !values["no-rerank"],
       metric: metricName,
-      onStep: (s) => {
+      onStep: (s: MaskingStep) => {
         steps.push(s);
         log(
           `masking step ${s.step}: ${metricName} ${fmtScore(s.score, metricName)}, ${s.headsKept}/${
@@ -154,7 +182,10 @@ export async function headsCommand(args: string[]): Promise<number> {
             }`,
         );
       },
-    });
+    };
+    const masking = engine === undefined
+      ? studyMasking(model, data, maskingOptions)
+      : await studyMaskingWith(model, data, engine, maskingOptions);
     const mask = { shape: [L, H], data: Float32Array.from(masking.headMask.flat()) };
     await writeFileAtomic(`${outDir}/head_mask.npy`, writeNpy(mask));
     log(formatTable("Final head mask", mask.data, L, H, 0));

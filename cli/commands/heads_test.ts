@@ -1,4 +1,4 @@
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { computeHeadImportance } from "@bertology/core/bertology";
 import { localFiles } from "@bertology/core/checkpoint/deno";
 import { createWasmKernels } from "@bertology/core/kernels";
@@ -8,6 +8,9 @@ import { TransformerModel } from "@bertology/core/models";
 import { saveModel } from "@bertology/core/training";
 import { initWeights, newConfig } from "@bertology/core/training";
 import { readStudyDataset } from "@bertology/core/studies/read-dataset";
+import { readNpy } from "@bertology/core/checkpoint";
+import { maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
+import { runCli } from "../../tests/helpers/cli.ts";
 import { headsCommand } from "./heads.ts";
 
 const BERT = new URL("../../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname;
@@ -55,6 +58,127 @@ Deno.test("headsCommand() scores and masks a regressor on custom float labels by
     const pass = computeHeadImportance(saved.model, data.batches, { computeImportance: false, computeEntropy: false });
     strictEqual(pass.labels.join(" "), "0 1.25 2.5 3.75 5");
     ok(Math.abs(report.score - pearsonAndSpearman(pass.preds, pass.labels).pearson) < 1e-12);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bertology heads runs a command line copied from HF's run_bertology docs (local paths)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-hf-" });
+  try {
+    // python run_bertology.py --data_dir $DATA_DIR/SST-2 --model_name_or_path $MODEL --task_name sst-2 \
+    //   --batch_size 8 --max_seq_length 64 --cache_dir ~/.cache/torch/transformers --output_dir $OUT --try_masking
+    const glue = new URL("../../data/glue", import.meta.url).pathname;
+    const hf = `--data_dir ${glue}/SST-2 --model_name_or_path ${BERT} --task_name sst-2 --batch_size 8 ` +
+      `--max_seq_length 64 --cache_dir ~/.cache/torch/transformers --output_dir ${dir}/out --try_masking`;
+    const r = await runCli("heads", ...hf.split(" "), "--data_subset", "32", "--json");
+    strictEqual(r.code, 0, r.err);
+    ok(/--cache_dir \(run_bertology.py\) has no effect here/.test(r.err), r.err);
+    const imp = readNpy(Deno.readFileSync(`${dir}/out/head_importance.npy`), "imp");
+    // our default batching (bucketed, per-example gradients) gives HF's numbers at batch size 1
+    ok(maxAbsDiff("importance", readGolden("bert-tiny-random.importance.bs1").get("importance")!, imp) <= 1e-4);
+    deepStrictEqual(readNpy(Deno.readFileSync(`${dir}/out/head_mask.npy`), "mask").shape, [3, 4]);
+    strictEqual(JSON.parse(r.out).examples, 32);
+    // the task folder's parent, our own spelling, gives the same numbers
+    const ours = await runCli(
+      ...["heads", "--model", BERT, "--task", "sst-2", "--data-dir", glue, "--data-subset", "32"],
+      ...["--max-seq-length", "64", "--output-dir", `${dir}/ours`],
+    );
+    strictEqual(ours.code, 0, ours.err);
+    deepStrictEqual(readNpy(Deno.readFileSync(`${dir}/ours/head_importance.npy`), "ours").data, imp.data);
+    const help = await runCli("heads", "--help");
+    ok(/--data-dir DIR +the GLUE folder holding the task's folder .* or the\n.*task's folder itself/.test(help.out));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const GLUE = new URL("../../data/glue", import.meta.url).pathname;
+const SST2_32 = ["--task", "sst-2", "--data-dir", GLUE, "--data-subset", "32", "--batch-size", "8"];
+
+for (const backend of ["ort-wasm", "ort-node"]) {
+  Deno.test(`bertology heads --backend ${backend} gives the HF goldens and the WASM engine's masking`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: `heads-${backend}-` });
+    try {
+      const args = ["heads", "--model", BERT, ...SST2_32, "--max-seq-length", "64", "--try-masking", "--json"];
+      args.push("--masking-amount", "0.2", "--no-prune");
+      const ours = await runCli(...args, "--output-dir", `${dir}/wasm`);
+      strictEqual(ours.code, 0, ours.err);
+      const r = await runCli(...args, "--backend", backend, "--output-dir", `${dir}/ort`);
+      strictEqual(r.code, 0, r.err);
+      const report = JSON.parse(r.out), wasm = JSON.parse(ours.out);
+      ok(report.backend.startsWith("onnxruntime-"), report.backend);
+      strictEqual(wasm.backend, "wasm");
+      const golden = readGolden("bert-tiny-random.importance.bs1"); // bucketed, per example: HF at batch size 1
+      for (const [file, name] of [["head_importance", "importance"], ["attn_entropy", "entropy"]] as const) {
+        const got = readNpy(Deno.readFileSync(`${dir}/ort/${file}.npy`), file);
+        ok(maxAbsDiff(name, golden.get(name)!, got) <= 1e-4, `${file} vs the HF golden`);
+      }
+      strictEqual(report.total_tokens, golden.get("tot_tokens")!.data[0]);
+      ok(Math.abs(report.loss - wasm.loss) <= 1e-5, `loss ${report.loss} vs ${wasm.loss}`);
+      ok(report.masking.steps.length >= 2, "at least one masking step after the unmasked pass");
+      deepStrictEqual(
+        report.masking.steps.map((s: { masked: unknown }) => s.masked),
+        wasm.masking.steps.map((
+          s: { masked: unknown },
+        ) => s.masked),
+      );
+      deepStrictEqual(report.masking.head_mask, wasm.masking.head_mask);
+      report.masking.steps.forEach((s: { score: number }, i: number) =>
+        ok(Math.abs(s.score - wasm.masking.steps[i].score) <= 1e-6, `step ${i} score`)
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("bertology heads --backend ort-wasm matches the WASM engine on a GPT-2 language model", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-ort-lm-" });
+  try {
+    const gpt2 = new URL("../../tests/fixtures/models/gpt2-tiny-random", import.meta.url).pathname;
+    const lines = ["the cat sat on the mat", "a dog ran", "it rains in the north of the country", "hello"];
+    await Deno.writeTextFile(`${dir}/lm.jsonl`, lines.map((text) => JSON.stringify({ text })).join("\n") + "\n");
+    const args = ["heads", "--model", gpt2, "--data-file", `${dir}/lm.jsonl`, "--text-column", "text"];
+    args.push("--batch-size", "3", "--json");
+    const ours = await runCli(...args, "--output-dir", `${dir}/wasm`);
+    strictEqual(ours.code, 0, ours.err);
+    const r = await runCli(...args, "--backend", "ort-wasm", "--output-dir", `${dir}/ort`);
+    strictEqual(r.code, 0, r.err);
+    for (const file of ["head_importance", "attn_entropy"]) {
+      const want = readNpy(Deno.readFileSync(`${dir}/wasm/${file}.npy`), file);
+      const got = readNpy(Deno.readFileSync(`${dir}/ort/${file}.npy`), file);
+      ok(maxAbsDiff(file, want, got) <= 1e-4, file);
+    }
+    const a = JSON.parse(r.out), b = JSON.parse(ours.out);
+    strictEqual(a.metric, "inv_ppl");
+    ok(Math.abs(a.score - b.score) <= 1e-5 * b.score, `score ${a.score} vs ${b.score}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const webgpuAsked = Deno.env.get("BERTOLOGY_TEST_WEBGPU") === "1";
+Deno.test("bertology heads --backend ort-webgpu runs where an adapter is, and says why not where none is", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-webgpu-" });
+  try {
+    const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const adapter = gpu === undefined ? null : await gpu.requestAdapter().catch(() => null);
+    if (adapter !== null && !webgpuAsked) {
+      console.warn("SKIPPED heads --backend ort-webgpu: an adapter is here; set BERTOLOGY_TEST_WEBGPU=1 to run it");
+      return;
+    }
+    const args = ["heads", "--model", BERT, ...SST2_32, "--max-seq-length", "64", "--backend", "ort-webgpu"];
+    const r = await runCli(...args, "--output-dir", `${dir}/out`, "--json");
+    if (adapter === null) {
+      console.warn("SKIPPED heads --backend ort-webgpu numbers: no WebGPU adapter here (checked the refusal only)");
+      strictEqual(r.code, 1);
+      ok(/ort-webgpu is not available: /.test(r.err), r.err);
+      return;
+    }
+    strictEqual(r.code, 0, r.err);
+    const got = readNpy(Deno.readFileSync(`${dir}/out/head_importance.npy`), "imp");
+    ok(maxAbsDiff("importance", readGolden("bert-tiny-random.importance.bs8").get("importance")!, got) <= 1e-4);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

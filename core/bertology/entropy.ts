@@ -52,3 +52,45 @@ export function attentionEntropyMeter(model: TransformerModel): EntropyMeter {
   }
   return { observe, sums: () => model.perOriginalHead((l) => perLayer[l]) };
 }
+
+/**
+ * Attention entropy of one layer's probabilities held in JS memory (an ONNX Runtime output, HF's
+ * `attentions.{l}`): per head, Σ over non-pad query tokens of −Σ_keys p ln p — what the meter above sums
+ * inside kernel memory.
+ *
+ * @param probs [batch, heads, seq, seq]
+ * @param attentionMask [batch × seq] 1 = real token; every query counts when absent
+ * @returns the sum per head of this layer, [heads]
+ * @throws {Error} when `probs` is not [batch, heads, seq, seq] or the mask does not fit it
+ * @example Usage
+ * ```ts
+ * import { attentionEntropyOfProbs } from "./entropy.ts";
+ * const probs = { shape: [1, 1, 2, 2], data: Float32Array.from([0.5, 0.5, 1, 0]) };
+ * attentionEntropyOfProbs(probs)[0]; // ln 2 (query 0) + 0 (query 1)
+ * ```
+ */
+export function attentionEntropyOfProbs(probs: Tensor, attentionMask?: ArrayLike<number>): Float64Array {
+  const [B, H, T, T2] = probs.shape;
+  if (probs.shape.length !== 4 || B === undefined || H === undefined || T === undefined || T2 !== T) {
+    throw new Error(`attention probabilities must be [batch, heads, seq, seq], got [${probs.shape.join(", ")}]`);
+  }
+  if (attentionMask !== undefined && attentionMask.length !== B * T) {
+    throw new Error(`attention mask has ${attentionMask.length} values for a [${B}, ${T}] batch`);
+  }
+  const p = probs.data, out = new Float64Array(H);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      let acc = 0;
+      for (let i = 0; i < T; i++) {
+        if (attentionMask !== undefined && attentionMask[b * T + i] === 0) continue;
+        const row = ((b * H + h) * T + i) * T;
+        for (let j = 0; j < T; j++) {
+          const v = p[row + j]!;
+          if (v > 0) acc -= v * Math.log(v);
+        }
+      }
+      out[h]! += acc;
+    }
+  }
+  return out;
+}

@@ -4,8 +4,6 @@
  *
  * - importance_raw[l, h] = Σ over batches of |∂L/∂mask[l, h]| / (number of non-pad tokens), the gradient
  *   taken afresh for each batch (HF's script never zeroes it — `hfAccumulate` reproduces that on purpose);
- *   with `perExample`, Σ over examples of |∂L(x)/∂mask[l, h]| (Michel et al.'s E_x, what batches of one give):
- *   then how the examples are batched (batch size, length bucketing) does not change the result;
  * - importance = importance_raw with each layer's row divided by its L2 norm (+1e-20), then min-max scaled over
  *   all heads (each step can be switched off);
  * - entropy[l, h] = Σ over batches and non-pad query tokens of −Σ_keys p ln p, / (number of non-pad tokens).
@@ -15,6 +13,7 @@
 
 import type { HeadMask } from "../models/inputs.ts";
 import { type Batch, countTokens } from "../models/inputs.ts";
+import type { ModelConfig } from "../models/config.ts";
 import type { Labels, TransformerModel } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
 import { attentionEntropyMeter } from "./entropy.ts";
@@ -45,8 +44,8 @@ export interface ImportanceOptions {
   /** Reproduce HF's script: the mask gradient is never zeroed, so batch i adds |g_1 + … + g_i|. */
   hfAccumulate?: boolean | undefined;
   /**
-   * Sum |∂L(x)/∂mask| per example instead of per batch (needs labels per row, not "lm" batches mixed with
-   * classifiers): the result no longer depends on how examples are batched. Excludes `hfAccumulate`.
+   * Sum |∂L(x)/∂mask| per example instead of per batch (Michel et al.'s E_x|∂L(x)/∂ξ|; HF's numbers at batch
+   * size 1): the result no longer depends on how examples are batched. Excludes `hfAccumulate`.
    */
   perExample?: boolean | undefined;
   /** Called after each batch. */
@@ -76,6 +75,36 @@ export interface ImportanceResult {
   batches: number;
 }
 
+/** What one batch's pass gives importance: the head-mask gradient, logits and the loss (a `RunResult` does). */
+export interface ImportanceBatchPass {
+  /** dL/dhead_mask [layers, heads] (original numbering); needed unless importance is off. */
+  headMaskGrad?: Tensor | undefined;
+  /** Each row's own dL(x)/dhead_mask [batch, layers, heads], when the pass was asked for it (`perExample`). */
+  headMaskGradPerExample?: Tensor | undefined;
+  /** The logits, for the predictions of a classifier or regressor. */
+  logits?: Tensor | undefined;
+  /** The batch's mean loss. */
+  loss?: number | undefined;
+  /** How many predictions that mean is over. */
+  lossCount?: number | undefined;
+}
+
+/**
+ * One importance pass run by another engine than {@linkcode TransformerModel.run} (an exported ONNX graph on
+ * ONNX Runtime …): the batch's pass and, when asked, its attention entropy summed per head over non-pad query
+ * tokens, [layers × heads] in the original numbering.
+ */
+export type ImportanceEngine = (req: {
+  /** The batch. */
+  batch: Batch;
+  /** Its labels. */
+  labels: Labels;
+  /** The head mask to run under; ones when absent. */
+  headMask?: HeadMask | undefined;
+  /** Whether to measure entropy. */
+  entropy: boolean;
+}) => Promise<ImportanceBatchPass & { entropy?: ArrayLike<number> | undefined }>;
+
 /**
  * Runs the model over labelled batches and measures head importance (the mask gradient) and entropy.
  *
@@ -96,90 +125,191 @@ export function computeHeadImportance(
   batches: Iterable<LabelledBatch>,
   opts: ImportanceOptions = {},
 ): ImportanceResult {
-  const { layers: L, heads: H } = model.config;
-  const task = model.task;
+  const sums = new ImportanceSums(model.config, opts);
   const wantImportance = opts.computeImportance !== false;
-  const wantEntropy = opts.computeEntropy !== false;
-  const raw = new Float64Array(L * H);
-  const running = new Float64Array(L * H); // HF's never-zeroed .grad
-  const entropy = new Float64Array(L * H);
-  const outputs: { row: number; pred: number; label: number }[] = [];
-  let tokens = 0, lossSum = 0, predictions = 0, n = 0, examples = 0;
-  const perExample = opts.perExample === true;
-  if (perExample && opts.hfAccumulate) throw new Error("perExample and hfAccumulate exclude each other");
-
-  const meter = wantEntropy ? attentionEntropyMeter(model) : undefined;
-  for (const { batch, labels: y, rows } of batches) {
+  const meter = opts.computeEntropy !== false ? attentionEntropyMeter(model) : undefined;
+  for (const { batch, labels, rows } of batches) {
     const r = model.run({
       batch,
-      labels: y,
+      labels,
       ...(opts.headMask !== undefined ? { headMask: opts.headMask } : {}),
       names: wantImportance ? ["hook_head_mask_grad"] : [],
-      ...(wantImportance && perExample ? { perExampleHeadMaskGrad: true } : {}),
+      ...(wantImportance && opts.perExample ? { perExampleHeadMaskGrad: true } : {}),
       ...(meter ? { observe: meter.observe } : {}),
     });
-    if (wantImportance && perExample) {
-      const g = r.headMaskGradPerExample!.data;
-      for (let i = 0; i < g.length; i++) raw[i % (L * H)]! += Math.abs(g[i]!);
-    } else if (wantImportance) {
-      const g = r.headMaskGrad!.data;
-      for (let i = 0; i < L * H; i++) {
+    sums.add(batch, labels, r, rows);
+    sums.batchDone();
+  }
+  if (meter) sums.addEntropy(meter.sums().data);
+  return sums.result();
+}
+
+/**
+ * {@linkcode computeHeadImportance} through another engine (an exported graph on ONNX Runtime): the same sums
+ * and normalisations over the engine's gradients, logits, losses and entropies.
+ *
+ * @param engine runs one batch
+ * @param config the model's config (sizes, task kind)
+ * @param batches the labelled batches
+ * @param opts as {@linkcode computeHeadImportance}
+ * @returns what {@linkcode computeHeadImportance} returns
+ * @throws {Error} when there is no batch, or the engine rejects a batch
+ * @example Usage
+ * ```ts ignore
+ * const r = await computeHeadImportanceWith(ortImportanceEngine(onnx), model.config, batches);
+ * ```
+ */
+export async function computeHeadImportanceWith(
+  engine: ImportanceEngine,
+  config: ModelConfig,
+  batches: Iterable<LabelledBatch>,
+  opts: ImportanceOptions = {},
+): Promise<ImportanceResult> {
+  const sums = new ImportanceSums(config, opts);
+  const wantEntropy = opts.computeEntropy !== false;
+  for (const { batch, labels, rows } of batches) {
+    // an engine gives one gradient per batch: per-example importance runs each row as a batch of one
+    const parts = opts.perExample && opts.computeImportance !== false
+      ? rowBatches(batch, labels, rows)
+      : [{ batch, labels, rows }];
+    for (const part of parts) {
+      const r = await engine({ batch: part.batch, labels: part.labels, headMask: opts.headMask, entropy: wantEntropy });
+      if (wantEntropy) {
+        if (r.entropy === undefined) throw new Error("The importance engine returned no entropy");
+        sums.addEntropy(r.entropy);
+      }
+      sums.add(part.batch, part.labels, r, part.rows);
+    }
+    sums.batchDone();
+  }
+  return sums.result();
+}
+
+/** The running sums of one importance pass, batch by batch, and its normalisations at the end. */
+class ImportanceSums {
+  readonly #L: number;
+  readonly #H: number;
+  readonly #task: ModelConfig["task"];
+  readonly #opts: ImportanceOptions;
+  readonly #raw: Float64Array;
+  readonly #running: Float64Array; // HF's never-zeroed .grad
+  readonly #entropy: Float64Array;
+  readonly #outputs: { row: number; pred: number; label: number }[] = [];
+  #examples = 0;
+  #tokens = 0;
+  #lossSum = 0;
+  #predictions = 0;
+  #n = 0;
+
+  constructor(config: ModelConfig, opts: ImportanceOptions) {
+    this.#L = config.layers;
+    this.#H = config.heads;
+    this.#task = config.task;
+    this.#opts = opts;
+    this.#raw = new Float64Array(this.#L * this.#H);
+    this.#running = new Float64Array(this.#L * this.#H);
+    this.#entropy = new Float64Array(this.#L * this.#H);
+    if (opts.perExample && opts.hfAccumulate) throw new Error("perExample and hfAccumulate exclude each other");
+  }
+
+  add(batch: Batch, y: Labels, r: ImportanceBatchPass, rows: readonly number[] | undefined): void {
+    const opts = this.#opts, raw = this.#raw, running = this.#running;
+    if (rows !== undefined && rows.length !== batch.batchSize) {
+      throw new Error(`Batch ${this.#n} has ${batch.batchSize} rows but names ${rows.length} examples (rows)`);
+    }
+    if (opts.computeImportance !== false && opts.perExample) {
+      // a batch of one row: its gradient is the row's own
+      const perRow = r.headMaskGradPerExample ?? (batch.batchSize === 1 ? r.headMaskGrad : undefined);
+      if (perRow === undefined) throw new Error("The pass returned no per-example head-mask gradient");
+      const g = perRow.data;
+      for (let i = 0; i < g.length; i++) raw[i % raw.length]! += Math.abs(g[i]!);
+    } else if (opts.computeImportance !== false) {
+      if (r.headMaskGrad === undefined) throw new Error("The pass returned no head-mask gradient");
+      const g = r.headMaskGrad.data;
+      for (let i = 0; i < raw.length; i++) {
         if (opts.hfAccumulate) {
           running[i]! += g[i]!;
           raw[i]! += Math.abs(running[i]!);
         } else raw[i]! += Math.abs(g[i]!);
       }
     }
-    if (rows !== undefined && rows.length !== batch.batchSize) {
-      throw new Error(`Batch ${n} has ${batch.batchSize} rows but names ${rows.length} examples (rows)`);
-    }
-    if (y !== "lm" && task !== "lm") {
-      const p = predictionsFromLogits(task, r.logits!);
+    if (y !== "lm" && this.#task !== "lm") {
+      const p = predictionsFromLogits(this.#task, r.logits!);
       for (let b = 0; b < batch.batchSize; b++) {
-        outputs.push({ row: rows?.[b] ?? examples + b, pred: p[b]!, label: Number(y[b]) });
+        this.#outputs.push({ row: rows?.[b] ?? this.#examples + b, pred: p[b]!, label: Number(y[b]) });
       }
     }
-    examples += batch.batchSize;
-    tokens += countTokens(batch);
+    this.#examples += batch.batchSize;
+    this.#tokens += countTokens(batch);
     // each batch's loss is a mean over its predictions: weight it by their number
-    lossSum += (r.loss ?? 0) * (r.lossCount ?? 0);
-    predictions += r.lossCount ?? 0;
-    n++;
-    opts.onBatch?.(n);
+    this.#lossSum += (r.loss ?? 0) * (r.lossCount ?? 0);
+    this.#predictions += r.lossCount ?? 0;
   }
-  if (n === 0) throw new Error("No batches: the dataset is empty");
-  if (meter) entropy.set(meter.sums().data);
 
-  for (let i = 0; i < L * H; i++) {
-    raw[i]! /= tokens;
-    entropy[i]! /= tokens;
+  /** Ends one of the caller's batches (which an engine may have run in parts). */
+  batchDone(): void {
+    this.#n++;
+    this.#opts.onBatch?.(this.#n);
   }
-  const importance = Float64Array.from(raw);
-  if (opts.normalizeByLayer !== false) {
-    for (let l = 0; l < L; l++) {
-      let sq = 0;
-      for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
-      const norm = Math.sqrt(sq) + 1e-20;
-      for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
+
+  addEntropy(sums: ArrayLike<number>): void {
+    for (let i = 0; i < this.#entropy.length; i++) this.#entropy[i]! += sums[i]!;
+  }
+
+  result(): ImportanceResult {
+    const L = this.#L, H = this.#H, opts = this.#opts, tokens = this.#tokens;
+    if (this.#n === 0) throw new Error("No batches: the dataset is empty");
+    const raw = this.#raw, entropy = this.#entropy;
+    for (let i = 0; i < L * H; i++) {
+      raw[i]! /= tokens;
+      entropy[i]! /= tokens;
     }
+    const importance = Float64Array.from(raw);
+    if (opts.normalizeByLayer !== false) {
+      for (let l = 0; l < L; l++) {
+        let sq = 0;
+        for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
+        const norm = Math.sqrt(sq) + 1e-20;
+        for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
+      }
+    }
+    if (opts.normalizeGlobal !== false) {
+      let min = Infinity, max = -Infinity;
+      for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
+      const span = max - min;
+      for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
+    }
+    const outputs = [...this.#outputs].sort((a, b) => a.row - b.row);
+    const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
+    return {
+      importance: t(importance),
+      importanceRaw: t(raw),
+      entropy: t(entropy),
+      totalTokens: tokens,
+      preds: outputs.map((o) => o.pred),
+      labels: outputs.map((o) => o.label),
+      loss: this.#predictions > 0 ? this.#lossSum / this.#predictions : 0,
+      batches: this.#n,
+    };
   }
-  if (opts.normalizeGlobal !== false) {
-    let min = Infinity, max = -Infinity;
-    for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
-    const span = max - min;
-    for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
+}
+
+/** Each row of a batch as a batch of one, trimmed to its own tokens (padding is at the end of a row). */
+function rowBatches(batch: Batch, labels: Labels, rows: readonly number[] | undefined): LabelledBatch[] {
+  const T = batch.seqLen;
+  const out: LabelledBatch[] = [];
+  for (let b = 0; b < batch.batchSize; b++) {
+    const mask = batch.attentionMask?.subarray(b * T, (b + 1) * T);
+    let len = T;
+    if (mask) while (len > 1 && mask[len - 1] === 0) len--;
+    const one: Batch = { batchSize: 1, seqLen: len, inputIds: batch.inputIds.slice(b * T, b * T + len) };
+    if (mask) one.attentionMask = mask.slice(0, len);
+    if (batch.tokenTypeIds) one.tokenTypeIds = batch.tokenTypeIds.slice(b * T, b * T + len);
+    out.push({
+      batch: one,
+      labels: labels === "lm" ? "lm" : labels.slice(b, b + 1),
+      rows: rows ? [rows[b]!] : undefined,
+    });
   }
-  outputs.sort((a, b) => a.row - b.row);
-  const preds = outputs.map((o) => o.pred), labels = outputs.map((o) => o.label);
-  const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
-  return {
-    importance: t(importance),
-    importanceRaw: t(raw),
-    entropy: t(entropy),
-    totalTokens: tokens,
-    preds,
-    labels,
-    loss: predictions > 0 ? lossSum / predictions : 0,
-    batches: n,
-  };
+  return out;
 }

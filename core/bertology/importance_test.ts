@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { makeBatches } from "../data/batches.ts";
 import { MatmulFlags } from "../kernels/contract.ts";
@@ -6,7 +6,8 @@ import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { parseGlueTsv } from "../data/glue.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel, maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
-import { computeHeadImportance } from "./importance.ts";
+import { attentionEntropyOfProbs } from "./entropy.ts";
+import { computeHeadImportance, computeHeadImportanceWith, type ImportanceEngine } from "./importance.ts";
 
 const SST2_DEV = new URL("../../data/glue/SST-2/dev.tsv", import.meta.url).pathname;
 
@@ -156,4 +157,43 @@ Deno.test("computeHeadImportance() runs the least backward: no weight gradient, 
     deepStrictEqual(dx.length, 2 + 3 * L + 3 * (L - 1));
     deepStrictEqual(named("attentionBackward").length, perExample ? L * batches[0]!.batch.batchSize : L);
   }
+});
+
+Deno.test("computeHeadImportanceWith() over an engine of the same passes gives computeHeadImportance's numbers", async () => {
+  const { model, batches } = await sst2Batches(8);
+  // an engine that runs the WASM model and measures entropy from the copied-out probabilities
+  const engine: ImportanceEngine = ({ batch, labels, headMask, entropy }) => {
+    const names = ["hook_head_mask_grad", ...Array.from({ length: model.config.layers }, (_, l) => `attentions.${l}`)];
+    const r = model.run({ batch, labels, names, ...(headMask ? { headMask } : {}) });
+    const sums = new Float64Array(model.config.layers * model.config.heads);
+    for (let l = 0; l < model.config.layers; l++) {
+      const probs = r.cache.get(model.resolveName(`attentions.${l}`))!;
+      sums.set(attentionEntropyOfProbs(probs, batch.attentionMask), l * model.config.heads);
+    }
+    return Promise.resolve({ ...r, entropy: entropy ? sums : undefined });
+  };
+  for (const opts of [{}, { hfAccumulate: true, normalizeGlobal: false }]) {
+    const want = computeHeadImportance(model, batches, opts);
+    const got = await computeHeadImportanceWith(engine, model.config, batches, opts);
+    for (const k of ["importance", "importanceRaw", "entropy"] as const) {
+      ok(maxAbsDiff(k, want[k], got[k]) <= 1e-6, k);
+    }
+    deepStrictEqual([got.preds, got.totalTokens, got.batches], [want.preds, want.totalTokens, want.batches]);
+    ok(Math.abs(got.loss - want.loss) <= 1e-12);
+  }
+  const noEntropy: ImportanceEngine = async (req) => ({ ...(await engine(req)), entropy: undefined });
+  await rejects(computeHeadImportanceWith(noEntropy, model.config, batches), /returned no entropy/);
+  deepStrictEqual(
+    attentionEntropyOfProbs({ shape: [1, 1, 2, 2], data: Float32Array.from([0.5, 0.5, 1, 0]) })[0],
+    Math.LN2 * Math.fround(0.5) * 2,
+  );
+  // per example, an engine runs each row alone: the bucketed numbers of the WASM engine's per-row gradients
+  const bucketed = await sst2Batches(8, { bucket: true });
+  const want = computeHeadImportance(bucketed.model, bucketed.batches, { perExample: true });
+  let calls = 0;
+  const counting: ImportanceEngine = (req) => (calls++, engine(req));
+  const got = await computeHeadImportanceWith(counting, model.config, bucketed.batches, { perExample: true });
+  for (const k of ["importance", "importanceRaw", "entropy"] as const) ok(maxAbsDiff(k, want[k], got[k]) <= 1e-5, k);
+  deepStrictEqual([got.preds, got.totalTokens, got.batches], [want.preds, want.totalTokens, want.batches]);
+  deepStrictEqual(calls, bucketed.batches.reduce((n, b) => n + b.batch.batchSize, 0));
 });

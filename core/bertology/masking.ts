@@ -6,9 +6,17 @@
  * @module
  */
 
+import type { ModelConfig } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { scoreTask } from "../studies/score.ts";
-import { computeHeadImportance, type ImportanceResult, type LabelledBatch } from "./importance.ts";
+import {
+  computeHeadImportance,
+  computeHeadImportanceWith,
+  type ImportanceEngine,
+  type ImportanceOptions,
+  type ImportanceResult,
+  type LabelledBatch,
+} from "./importance.ts";
 
 /** Options of {@linkcode maskHeadsIteratively}. */
 export interface MaskingOptions {
@@ -78,12 +86,64 @@ export function maskHeadsIteratively(
   batches: readonly LabelledBatch[],
   opts: MaskingOptions = {},
 ): MaskingResult {
-  const { layers: L, heads: H } = model.config;
+  const loop = maskingLoop(model.config, opts);
+  let next = loop.next();
+  while (!next.done) {
+    const t0 = performance.now();
+    const r = computeHeadImportance(model, batches, { ...next.value, computeEntropy: false });
+    next = loop.next({ r, seconds: (performance.now() - t0) / 1000 });
+  }
+  return next.value;
+}
+
+/**
+ * {@linkcode maskHeadsIteratively} with each importance pass run by another engine (an exported graph on ONNX
+ * Runtime): the same steps, masks and scores.
+ *
+ * @param engine runs one batch (see `computeHeadImportanceWith`)
+ * @param config the model's config
+ * @param batches the labelled batches
+ * @param opts as {@linkcode maskHeadsIteratively}
+ * @returns what {@linkcode maskHeadsIteratively} returns
+ * @throws {Error} for an empty dataset, options out of range, or a batch the engine rejects
+ * @example Usage
+ * ```ts ignore
+ * const { headMask } = await maskHeadsIterativelyWith(ortImportanceEngine(onnx), model.config, batches);
+ * ```
+ */
+export async function maskHeadsIterativelyWith(
+  engine: ImportanceEngine,
+  config: ModelConfig,
+  batches: readonly LabelledBatch[],
+  opts: MaskingOptions = {},
+): Promise<MaskingResult> {
+  const loop = maskingLoop(config, opts);
+  let next = loop.next();
+  while (!next.done) {
+    const t0 = performance.now();
+    const r = await computeHeadImportanceWith(engine, config, batches, { ...next.value, computeEntropy: false });
+    next = loop.next({ r, seconds: (performance.now() - t0) / 1000 });
+  }
+  return next.value;
+}
+
+/** A pass the masking loop asks for: the mask to run under and the importance normalisations. */
+type PassRequest = Pick<ImportanceOptions, "headMask" | "normalizeByLayer" | "normalizeGlobal">;
+
+/**
+ * The masking loop, independent of the engine: yields each importance pass it needs and is resumed with its
+ * result and duration, so the synchronous and asynchronous drivers above share every decision.
+ */
+function* maskingLoop(
+  config: ModelConfig,
+  opts: MaskingOptions,
+): Generator<PassRequest, MaskingResult, { r: ImportanceResult; seconds: number }> {
+  const { layers: L, heads: H } = config;
   const threshold = opts.threshold ?? 0.9, amount = opts.amount ?? 0.1;
   if (!(amount > 0 && amount <= 1)) throw new Error(`masking amount must be in (0, 1], got ${amount}`);
   if (!(threshold > 0)) throw new Error(`masking threshold must be > 0, got ${threshold}`);
   const atLeast = opts.atLeastHeadsPerLayer ?? 0;
-  const score = opts.score ?? scoreTask({ kind: model.task });
+  const score = opts.score ?? scoreTask({ kind: config.task });
   const numToMask = Math.max(1, Math.floor(L * H * amount));
   const norm = {
     normalizeByLayer: opts.normalizeByLayer,
@@ -94,14 +154,9 @@ export function maskHeadsIteratively(
   // already-pruned heads count as masked from the start
   let mask: number[][] = Array.from(
     { length: L },
-    (_, l) => Array.from({ length: H }, (_, h) => (model.config.prunedHeads[l]?.includes(h) ? 0 : 1)),
+    (_, l) => Array.from({ length: H }, (_, h) => (config.prunedHeads[l]?.includes(h) ? 0 : 1)),
   );
-  const pass = (m: number[][]) => {
-    const t0 = performance.now();
-    const r = computeHeadImportance(model, batches, { ...norm, headMask: m, computeEntropy: false });
-    return { r, seconds: (performance.now() - t0) / 1000 };
-  };
-  let { r, seconds } = pass(mask);
+  let { r, seconds } = yield { ...norm, headMask: mask };
   const originalScore = score(r);
   const kept = (m: number[][]) => m.flat().reduce((a, b) => a + b, 0);
   const steps: MaskingStep[] = [{
@@ -135,7 +190,7 @@ export function maskHeadsIteratively(
     if (chosen.length < numToMask || order.length <= numToMask) break;
     mask = mask.map((row) => [...row]);
     for (const [l, h] of chosen) mask[l]![h] = 0;
-    ({ r, seconds } = pass(mask));
+    ({ r, seconds } = yield { ...norm, headMask: mask });
     current = score(r);
     if (opts.rerank !== false) importance = r.importance.data;
     const step: MaskingStep = {

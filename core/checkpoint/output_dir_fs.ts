@@ -128,7 +128,7 @@ async function readManifest(folder: string): Promise<OutputManifest | undefined>
  *
  * @param folder The folder.
  * @param name The file's plain name.
- * @param bytes The contents.
+ * @param bytes The contents, or its parts in order (a file past one array's size: ONNX external data).
  * @throws {Error} when it cannot be written; the temporary file is then removed.
  * @example Usage
  * ```ts
@@ -138,13 +138,19 @@ async function readManifest(folder: string): Promise<OutputManifest | undefined>
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeFileAtomically(folder: string, name: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomically(
+  folder: string,
+  name: string,
+  bytes: Uint8Array | readonly Uint8Array[],
+): Promise<void> {
   const tmp = join(folder, fileTempName(name, Deno.pid, uniqueId()));
   const file = await Deno.open(tmp, { createNew: true, write: true, mode: 0o644 });
   try {
     await file.lock(true);
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      let written = 0;
+      while (written < part.length) written += await file.write(part.subarray(written));
+    }
     await Deno.rename(tmp, join(folder, name)); // still locked: the temporary name never exists unlocked
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

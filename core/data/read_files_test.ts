@@ -68,10 +68,22 @@ Deno.test("readGlueExamples() keeps the quirks of the original files", async () 
   strictEqual(qnli.some((e) => e.textB!.startsWith('" ')), true);
 });
 
+Deno.test("readGlueExamples() also reads a task folder given itself, as HF's --data_dir glue_data/SST-2", async () => {
+  const fromParent = await readGlueExamples(GLUE_DIR, "sst-2", "dev");
+  const fromTask = await readGlueExamples(new URL("SST-2", GLUE_DIR), "sst-2", "dev");
+  deepStrictEqual(fromTask, fromParent);
+  const fromPath = await readGlueExamples(`${fileURLToPath(GLUE_DIR)}MRPC/`, "mrpc", "train");
+  strictEqual(fromPath.length, 3668);
+  // a parse error names the file that was read, here the task folder's own
+  await rejects(readGlueExamples(new URL("SST-2", GLUE_DIR), "mrpc", "dev"), /SST-2\/dev.tsv/);
+});
+
 Deno.test("readGlueExamples() names the path of a missing file", async () => {
   await rejects(
     readGlueExamples(GLUE_DIR, "mnli", "dev"),
-    (e: Error) => e.message.startsWith('Cannot find GLUE file "') && e.message.endsWith('/MNLI/dev_matched.tsv"'),
+    (e: Error) =>
+      e.message.startsWith('Cannot find GLUE file "') && e.message.includes('/MNLI/dev_matched.tsv" (nor "') &&
+      e.message.endsWith("/glue/dev_matched.tsv\", for a folder that is the task's own)"),
   );
   await rejects(
     readGlueExamples("no/such/dir", "wnli", "train"),

@@ -54,7 +54,20 @@ export interface ExportOptions {
   grad?: "head_mask";
   /** Initializer precision (default `f32`; `f16` halves the file, computing in f32 after a Cast). */
   dtype?: "f32" | "f16";
+  /**
+   * Where the weights go when they pass `threshold` bytes: ONNX external data in a file at `location`, relative
+   * to the `.onnx` file (`model.onnx.data`). Without it, a model past protobuf's 2 GB limit is refused.
+   */
+  externalData?: {
+    /** The data file's path relative to the `.onnx` file. */
+    location: string;
+    /** Weight bytes above which they go to the data file (default {@linkcode EXTERNAL_DATA_THRESHOLD}). */
+    threshold?: number;
+  };
 }
+
+/** The weight size past which an export writes external data (protobuf's 2 GB less room for the graph). */
+export const EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 1 - 64 * 2 ** 20;
 
 /** An exported model: the ONNX bytes and what its graph holds. */
 export interface ExportedModel {
@@ -66,10 +79,12 @@ export interface ExportedModel {
   outputs: string[];
   /** Number of nodes. */
   nodes: number;
+  /**
+   * The external data file, when the weights went there (`ExportOptions.externalData`): its location as
+   * written in the model, its content as chunks to write in order, and its size.
+   */
+  externalData?: { location: string; chunks: Uint8Array[]; bytes: number };
 }
-
-/** The largest model whose initializers fit one protobuf message (ONNX's 2 GB limit). */
-const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 /**
  * Expands and checks the output names asked for: `hidden_states` / `attentions` become every layer's.
@@ -132,7 +147,7 @@ export function outputHookName(name: string, config: ModelConfig): string {
  * @param options outputs, gradient, precision
  * @returns the ONNX bytes and the graph's input and output names
  * @throws {Error} for an output the family does not produce (naming it and why), a gradient without a head
- *   (no loss), or a model whose weights pass protobuf's 2 GB limit
+ *   (no loss), or a model whose weights pass protobuf's 2 GB limit without `externalData`
  * @example Usage
  * ```ts
  * import { exportOnnx } from "./export.ts";
@@ -151,10 +166,15 @@ export function exportOnnx(source: ExportSource | TransformerModel, options: Exp
   const trace = traceModel(family, config, (n) => weights.get(n)?.shape);
   let bytes = 0;
   for (const t of weights.values()) bytes += t.data.length * (options.dtype === "f16" ? 2 : 4);
-  if (bytes > PROTOBUF_LIMIT - 64 * 2 ** 20) {
+  const external = options.externalData;
+  const threshold = external?.threshold ?? EXTERNAL_DATA_THRESHOLD;
+  if (!(threshold >= 0 && threshold <= EXTERNAL_DATA_THRESHOLD)) {
+    throw new Error(`ONNX export: externalData.threshold must be in [0, ${EXTERNAL_DATA_THRESHOLD}], got ${threshold}`);
+  }
+  if (external === undefined && bytes > EXTERNAL_DATA_THRESHOLD) {
     throw new Error(
-      `ONNX export: the weights take ${(bytes / 2 ** 30).toFixed(2)} GiB, past protobuf's 2 GB limit ` +
-        `(external data is not written yet; try dtype "f16")`,
+      `ONNX export: the weights take ${(bytes / 2 ** 30).toFixed(2)} GiB, past protobuf's 2 GB limit: ` +
+        `write them as external data (externalData; bertology export writes FILE.onnx.data) or try dtype "f16"`,
     );
   }
   const wanted = expandOutputNames(
@@ -259,11 +279,14 @@ export function exportOnnx(source: ExportSource | TransformerModel, options: Exp
     outputs.push("head_mask_grad");
   }
 
-  const bytesOut = g.encode(`bertology_${config.family}`, {
-    "bertology.model_type": config.family,
-    "bertology.config": JSON.stringify(config.raw),
-  });
-  return { bytes: bytesOut, inputs, outputs, nodes: g.nodeCount };
+  const graphName = `bertology_${config.family}`;
+  const metadata = { "bertology.model_type": config.family, "bertology.config": JSON.stringify(config.raw) };
+  if (external !== undefined && bytes > threshold) {
+    const { bytes: model, data, dataBytes } = g.encodeWithExternalData(graphName, metadata, external.location);
+    const externalData = { location: external.location, chunks: data, bytes: dataBytes };
+    return { bytes: model, inputs, outputs, nodes: g.nodeCount, externalData };
+  }
+  return { bytes: g.encode(graphName, metadata), inputs, outputs, nodes: g.nodeCount };
 }
 
 /** dL/dhead_mask [layers, heads]: each layer's kept-head gradients placed at their original indices. */

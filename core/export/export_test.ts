@@ -290,3 +290,21 @@ Deno.test("exportOnnx() of a bare encoder (no pooler or classifier) exports hidd
   throws(() => exportOnnx(source, { outputs: ["logits"] }), /no head/);
   throws(() => exportOnnx(source, { grad: "head_mask" }), /no head \(no logits\)/);
 });
+
+Deno.test("exportOnnx() refuses weights past protobuf's 2 GB without externalData, and checks the threshold", async () => {
+  const model = await fixture("gpt2-tiny-random");
+  const weights = new Map(model.params.toTensors());
+  // an extra tensor that only claims its size: the check counts bytes before any is written
+  weights.set("unused.huge", { shape: [2 ** 29], data: { length: 2 ** 29 } as unknown as Float32Array });
+  throws(
+    () => exportOnnx({ config: model.config, weights }),
+    /the weights take 2\.0\d GiB, past protobuf's 2 GB limit: write them as external data/,
+  );
+  throws(() => exportOnnx(model, { externalData: { location: "m.onnx.data", threshold: -1 } }), /threshold/);
+  const small = exportOnnx(model, { externalData: { location: "m.onnx.data" } });
+  strictEqual(small.externalData, undefined, "under the threshold the weights stay inline");
+  const out = exportOnnx(model, { externalData: { location: "m.onnx.data", threshold: 0 } });
+  const sizes = out.externalData!.chunks.reduce((n, c) => n + c.length, 0);
+  strictEqual(sizes, out.externalData!.bytes);
+  ok(out.bytes.length < small.bytes.length / 4, "the graph without its weights is small");
+});

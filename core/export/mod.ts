@@ -27,3 +27,4 @@
 export * from "./export.ts";
 export * from "./onnx_graph.ts";
 export * from "./ort_backend.ts";
+export * from "./ort_importance.ts";

@@ -180,6 +180,53 @@ export class OnnxGraph {
    * @param metadata `metadata_props` of the model (string pairs)
    */
   encode(name: string, metadata: Record<string, string> = {}): Uint8Array {
+    return this.#encode(name, metadata, this.#inits);
+  }
+
+  /**
+   * Encodes the graph with its large initializers as ONNX external data — for a model past protobuf's 2 GB:
+   * each initializer of at least `minBytes` bytes gets `data_location` EXTERNAL and `external_data` entries
+   * `location`, `offset` and `length`, and its bytes go to the data file at that offset (each 4096-aligned,
+   * as `onnx.external_data_helper` writes them, so a runtime can map them).
+   *
+   * @param name the graph's name
+   * @param metadata `metadata_props` of the model
+   * @param location the data file's path relative to the `.onnx` file (e.g. `model.onnx.data`)
+   * @param minBytes the smallest initializer moved out (default 1024, as onnx's helper)
+   * @returns the model's bytes, and the data file's content as chunks in order (no copies of the weights)
+   */
+  encodeWithExternalData(
+    name: string,
+    metadata: Record<string, string>,
+    location: string,
+    minBytes = 1024,
+  ): { bytes: Uint8Array; data: Uint8Array[]; dataBytes: number } {
+    const data: Uint8Array[] = [];
+    let offset = 0;
+    const inits = this.#inits.map((init) => {
+      const raw = init.raw_data as Uint8Array;
+      if (raw.length < minBytes) return init;
+      const pad = (ALIGN - offset % ALIGN) % ALIGN;
+      if (pad > 0) data.push(new Uint8Array(pad));
+      offset += pad;
+      data.push(raw);
+      const { raw_data: _inline, ...rest } = init;
+      const entry = {
+        ...rest,
+        data_location: DATA_LOCATION_EXTERNAL,
+        external_data: [
+          { key: "location", value: location },
+          { key: "offset", value: String(offset) },
+          { key: "length", value: String(raw.length) },
+        ],
+      };
+      offset += raw.length;
+      return entry;
+    });
+    return { bytes: this.#encode(name, metadata, inits), data, dataBytes: offset };
+  }
+
+  #encode(name: string, metadata: Record<string, string>, initializer: Array<Record<string, unknown>>): Uint8Array {
     const ModelProto = onnxRoot().lookupType("onnx.ModelProto");
     const model = {
       ir_version: IR_VERSION,
@@ -190,7 +237,7 @@ export class OnnxGraph {
       graph: {
         name,
         node: this.#nodes,
-        initializer: this.#inits,
+        initializer,
         input: this.#inputs,
         output: this.#outputs,
       },
@@ -200,6 +247,12 @@ export class OnnxGraph {
     return ModelProto.encode(ModelProto.fromObject(model)).finish();
   }
 }
+
+/** `TensorProto.DataLocation.EXTERNAL`. */
+const DATA_LOCATION_EXTERNAL = 1;
+
+/** Alignment of each tensor in an external data file (a page, so a runtime can map it in place). */
+const ALIGN = 4096;
 
 let ROOT: protobuf.Root | undefined;
 

@@ -8,6 +8,8 @@
 
 import {
   computeHeadImportance,
+  computeHeadImportanceWith,
+  type ImportanceEngine,
   type ImportanceOptions,
   type ImportanceResult,
   type LabelledBatch,
@@ -59,5 +61,34 @@ export function studyHeadImportance(
   const score = scoreTask({ ...spec, metric });
   const perExample = opts.perExample ?? perExampleByDefault(data, opts.hfAccumulate === true);
   const r = computeHeadImportance(model, data.batches, { ...opts, perExample });
+  return { ...r, metric, score: score(r), metrics: taskMetrics(spec, r) };
+}
+
+/**
+ * {@linkcode studyHeadImportance} with the passes run by another engine (an exported graph on ONNX Runtime,
+ * see `ortImportanceEngine` in `@bertology/core/export`): the same scores and metrics.
+ *
+ * @param model the model the engine runs (its task and config)
+ * @param data the batches and their GLUE task
+ * @param engine runs one batch
+ * @param opts importance options and the metric
+ * @returns the importance result with its score and metrics
+ * @throws {Error} for an empty dataset, a metric the task does not report, or a batch the engine rejects
+ * @example Usage
+ * ```ts ignore
+ * const r = await studyHeadImportanceWith(model, data, ortImportanceEngine(onnx));
+ * ```
+ */
+export async function studyHeadImportanceWith(
+  model: TransformerModel,
+  data: { batches: Iterable<LabelledBatch>; task?: StudyDataset["task"]; batching?: StudyDataset["batching"] },
+  engine: ImportanceEngine,
+  opts: ImportanceStudyOptions = {},
+): Promise<ImportanceStudy> {
+  const spec = taskSpec(model, data);
+  const metric = opts.metric ?? defaultMetric(spec);
+  const score = scoreTask({ ...spec, metric });
+  const perExample = opts.perExample ?? perExampleByDefault(data, opts.hfAccumulate === true);
+  const r = await computeHeadImportanceWith(engine, model.config, data.batches, { ...opts, perExample });
   return { ...r, metric, score: score(r), metrics: taskMetrics(spec, r) };
 }
