@@ -315,6 +315,13 @@ export const KERNEL_CONTRACT = {
     returns: "void",
     wasm: "attention_entropy",
   },
+
+  // ---------------------------------------------------------------- weight storage
+  halfToFloat: {
+    args: [["out", "out"], ["inp", "in"], ["first", "i32"], ["n", "i32"], ["bfloat", "bool"]],
+    returns: "void",
+    wasm: "half_to_float",
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 /** The name of a kernel: a key of {@linkcode KERNEL_CONTRACT} and a method of {@linkcode Kernels}. */
