@@ -101,14 +101,19 @@ export class TransformerModel {
    * Places checked weights in kernel memory. Use `loadModel` to read a checkpoint.
    *
    * @param config the checked config
-   * @param weights tensors by (normalised) HF name; checked with {@linkcode checkWeights} first
+   * @param weights tensors by (normalised) HF name, checked with {@linkcode checkWeights} first; or a store
+   *   already in `kernels`' memory (a loader's, names normalised and checked), which this seals
    * @param kernels the backend to run on
    */
-  constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels: Kernels) {
+  constructor(config: ModelConfig, weights: Map<string, Tensor> | ParamStore, kernels: Kernels) {
     this.config = config;
     this.family = familyOf(config);
     this.kernels = kernels;
-    this.params = new ParamStore(kernels, weights);
+    if (weights instanceof ParamStore && weights.kernels !== kernels) {
+      throw new Error("TransformerModel: the weight store lives in another kernel instance's memory");
+    }
+    this.params = weights instanceof ParamStore ? weights : new ParamStore(kernels, weights);
+    this.params.seal();
     // the weights never change their names: whether the head is there is known once, not per run
     const spec = this.family.weights(config);
     this.#hasHead = !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
