@@ -81,7 +81,9 @@ export function parseSafetensorsHeader(
   const headerLength = safetensorsHeaderLength(bytes, fileName, fileSize);
   const dataStart = 8 + headerLength;
   if (bytes.length < dataStart) {
-    throw new RangeError(`parseSafetensorsHeader: "${fileName}": ${bytes.length} bytes given, the header needs ${dataStart}`);
+    throw new RangeError(
+      `parseSafetensorsHeader: "${fileName}": ${bytes.length} bytes given, the header needs ${dataStart}`,
+    );
   }
   const dataLength = fileSize - dataStart;
   let header: unknown;

@@ -176,7 +176,9 @@ export class ParamStore {
   enableGrads(): void {
     const half = this.all().find((p) => p.dtype !== "F32");
     if (half !== undefined) {
-      throw new Error(`Weight "${half.name}" is stored as ${half.dtype}: weight gradients need F32 weights (dtype f32)`);
+      throw new Error(
+        `Weight "${half.name}" is stored as ${half.dtype}: weight gradients need F32 weights (dtype f32)`,
+      );
     }
     for (const p of this.#params.values()) if (p.grad === 0) p.grad = this.kernels.mem.alloc(p.size * 4);
   }
