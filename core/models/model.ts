@@ -113,10 +113,18 @@ export class TransformerModel {
       throw new Error("TransformerModel: the weight store lives in another kernel instance's memory");
     }
     this.params = weights instanceof ParamStore ? weights : new ParamStore(kernels, weights);
-    this.params.seal();
+    // 16-bit weights are widened before use: the scratch need only fit those a kernel reads whole
+    this.params.seal(this.params.hasHalfWeights() ? this.#widenedWeights() : undefined);
     // the weights never change their names: whether the head is there is known once, not per run
     const spec = this.family.weights(config);
     this.#hasHead = !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
+  }
+
+  /** The weights the forward reads whole (every op's but the row-gathering embedding lookups'). */
+  #widenedWeights(): Set<string> {
+    const shapeOf = (n: string) => (this.params.has(n) ? this.params.get(n).shape : undefined);
+    const trace = traceModel(this.family, this.config, shapeOf);
+    return new Set(trace.ops.filter((op) => op.op !== "embedding").flatMap((op) => op.weights));
   }
 
   /** What the model's head computes: `classify`, `regress` or `lm` (see {@linkcode TaskKind}). */

@@ -100,35 +100,43 @@ export class ParamStore {
     return new Uint8Array(this.kernels.mem.memory.buffer, p.ptr, p.size * PARAM_BYTES[p.dtype]);
   }
 
+  /** Whether some weight is stored in F16/BF16 (and so is widened before use). */
+  hasHalfWeights(): boolean {
+    return this.all().some((p) => p.dtype !== "F32");
+  }
+
   /**
-   * Places the widening scratch after the weights (slot 0 fits the largest F16/BF16 weight, slot 1 the largest
-   * such vector), so that no run's arena can free it. Idempotent; nothing can be added afterwards.
+   * Places the widening scratch after the weights, so that no run's arena can free it: slot 0 fits the largest
+   * F16/BF16 weight among `widened` (default: all of them), slot 1 the largest such vector. Idempotent; nothing
+   * can be added afterwards.
+   *
+   * @param widened the weights kernels read whole (matrices, norms); an embedding table read row by row need
+   *   not fit — a weight that does not fit is widened into the caller's arena instead
    */
-  seal(): void {
+  seal(widened?: ReadonlySet<string>): void {
     if (this.#sealed) return;
     this.#sealed = true;
     let largest = 0, largestVector = 0;
     for (const p of this.#params.values()) {
       if (p.dtype === "F32") continue;
-      largest = Math.max(largest, p.size);
+      if (widened === undefined || widened.has(p.name)) largest = Math.max(largest, p.size);
       if (p.shape.length === 1) largestVector = Math.max(largestVector, p.size);
     }
+    this.#capacity = [largest, largestVector];
     if (largest > 0) this.#scratch[0] = this.kernels.mem.alloc(4 * largest);
     if (largestVector > 0) this.#scratch[1] = this.kernels.mem.alloc(4 * largestVector);
   }
 
+  #capacity: [number, number] = [0, 0];
+
   /**
    * Where `p`'s values are as f32 for the next kernel call: its own storage when F32, else widened into the
-   * scratch `slot` (valid until that slot is widened into again).
-   *
-   * @throws {Error} for a half weight before {@linkcode ParamStore.seal}
+   * scratch `slot` (valid until that slot is widened into again), or — for a weight larger than the slot — into
+   * a new allocation at the top of kernel memory, which belongs to the caller's run (freed with it).
    */
   f32(p: Param, slot: WideningSlot): Ptr {
     if (p.dtype === "F32" || p.size === 0) return p.ptr;
-    const at = this.#scratch[slot];
-    if (at === 0 || (slot === 1 && p.shape.length !== 1)) {
-      throw new Error(`Weight "${p.name}" (${p.dtype}) has no widening scratch in slot ${slot}: seal() the store`);
-    }
+    const at = p.size <= this.#capacity[slot] ? this.#scratch[slot] : this.kernels.mem.alloc(4 * p.size);
     this.kernels.halfToFloat(at, p.ptr, 0, p.size, p.dtype === "BF16");
     return at;
   }
@@ -191,8 +199,14 @@ export class ParamStore {
   /** Copies the weights out of kernel memory as f32, by name (F16/BF16 weights widened exactly). */
   toTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const p of this.#params.values()) {
-      out.set(p.name, { shape: [...p.shape], data: this.kernels.mem.f32(this.f32(p, 0), p.size).slice() });
+    const mark = this.kernels.mem.mark();
+    try {
+      for (const p of this.#params.values()) {
+        out.set(p.name, { shape: [...p.shape], data: this.kernels.mem.f32(this.f32(p, 0), p.size).slice() });
+        this.kernels.mem.release(mark);
+      }
+    } finally {
+      this.kernels.mem.release(mark);
     }
     return out;
   }

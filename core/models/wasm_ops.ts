@@ -279,7 +279,7 @@ export class WasmOps implements ModelOps<Act> {
   }
 
   block(x: Act, body: (x: Act) => Act): Act {
-    return this.#run.scoped(x.shape, () => body(x));
+    return this.#run.scoped(x.shape, () => body(x), x);
   }
 
   hook(name: string, x: Act, layout?: HookLayout): Act {
