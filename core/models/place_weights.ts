@@ -123,6 +123,16 @@ async function placeSafetensors(
       await found.source.handle.readAt(info.start, store.bytes(p));
       continue;
     }
+    if (p.dtype === "F32" && (info.dtype === "F16" || info.dtype === "BF16")) {
+      await widenInKernels(
+        store,
+        p.ptr,
+        p.size,
+        info.dtype === "BF16",
+        (at, into) => found.source.handle.readAt(info.start + 2 * at, into),
+      );
+      continue;
+    }
     const width = DTYPE_SIZES[info.dtype];
     const chunk = new Uint8Array(Math.min(p.size, CHUNK_ELEMENTS) * width);
     for (let at = 0; at < p.size; at += CHUNK_ELEMENTS) {
@@ -139,6 +149,31 @@ async function placeSafetensors(
     }
   }
   return store;
+}
+
+/**
+ * Fills `n` f32 elements at `ptr` from 16-bit elements read chunk by chunk into a staging buffer above them in
+ * kernel memory and widened there by the `halfToFloat` kernel (freed before the next weight is placed).
+ */
+async function widenInKernels(
+  store: ParamStore,
+  ptr: number,
+  n: number,
+  bfloat: boolean,
+  read: (at: number, into: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const { mem } = store.kernels;
+  const mark = mem.mark();
+  try {
+    const stage = mem.alloc(2 * Math.min(n, CHUNK_ELEMENTS));
+    for (let at = 0; at < n; at += CHUNK_ELEMENTS) {
+      const count = Math.min(CHUNK_ELEMENTS, n - at);
+      await read(at, new Uint8Array(mem.memory.buffer, stage, 2 * count));
+      store.kernels.halfToFloat(ptr + 4 * at, stage, 0, count, bfloat);
+    }
+  } finally {
+    mem.release(mark);
+  }
 }
 
 /** Writes f32 `values` at element `at` of a weight stored as `dtype` (rounding to F16/BF16). */
