@@ -61,7 +61,9 @@ export async function benchMemory(importanceBatch = 1): Promise<MemoryBench> {
     for (const [dtype, stored] of [["f32", "F32"], ["f16", "F16"]] as const) {
       await Deno.mkdir(`${root}/${dtype}`);
       await Deno.writeTextFile(`${root}/${dtype}/config.json`, JSON.stringify(config.raw));
-      const bytes = writeSafetensors(weights, { dtype: stored });
+      const bytes = writeSafetensors([...weights].map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })), {
+        dtype: stored,
+      });
       await Deno.writeFile(`${root}/${dtype}/model.safetensors`, bytes);
       sizes[dtype] = bytes.length / 2 ** 20;
     }
