@@ -2,7 +2,8 @@
  * Loads a checkpoint's weights from a {@linkcode ModelFiles}, whatever the layout: `model.safetensors`,
  * sharded safetensors (`model.safetensors.index.json`), `pytorch_model.bin`, or sharded PyTorch
  * (`pytorch_model.bin.index.json`), tried in that order. Every tensor comes back as float32 with the file
- * it came from; each file's bytes are dropped as soon as its tensors are decoded.
+ * it came from; each file's bytes are dropped as soon as its tensors are decoded. A model loader that places
+ * tensors itself opens the safetensors files and reads only their headers ({@linkcode openSafetensorsWeights}).
  *
  * @module
  */

@@ -45,6 +45,8 @@ export class ParamStore {
   readonly kernels: Kernels;
   /** The widening scratch, per slot (0 until {@linkcode ParamStore.seal}, and when every weight is F32). */
   readonly #scratch: [Ptr, Ptr] = [0, 0];
+  /** Elements each scratch slot holds. */
+  #capacity: [number, number] = [0, 0];
   #sealed = false;
 
   /**
@@ -126,8 +128,6 @@ export class ParamStore {
     if (largest > 0) this.#scratch[0] = this.kernels.mem.alloc(4 * largest);
     if (largestVector > 0) this.#scratch[1] = this.kernels.mem.alloc(4 * largestVector);
   }
-
-  #capacity: [number, number] = [0, 0];
 
   /**
    * Where `p`'s values are as f32 for the next kernel call: its own storage when F32, else widened into the

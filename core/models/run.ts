@@ -266,8 +266,8 @@ export class Run {
   /**
    * Runs a block whose intermediate activations are freed when it returns, unless the run records (backward
    * needs them). The block's output is allocated first and its value copied there. When recording, the block's
-   * backward frees its own gradient buffers once done instead (see {@linkcode Run.#scopedBackward}), so a
-   * backward pass holds one block's gradients at a time.
+   * backward frees its own gradient buffers once done instead, so a backward pass holds one block's gradients
+   * at a time (a block that keeps a `…_grad` by name keeps its buffers to the end).
    *
    * @param outShape the block's output shape (its input's)
    * @param body the block
