@@ -17,6 +17,7 @@ export { adamw_update } from "./adamw";
 export { dropout_forward, dropout_backward } from "./dropout";
 export { attention_entropy } from "./entropy";
 export { fma_peak } from "./peak";
+export { half_to_float } from "./convert";
 
 /** First byte past the module's static data: the kernel memory's allocator starts above it. */
 export function heap_base(): usize {

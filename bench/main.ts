@@ -19,6 +19,7 @@ import { benchBert } from "./bert_bench.ts";
 import { benchMatmul } from "./matmul_bench.ts";
 import { benchStudy } from "./study_bench.ts";
 import { type Figures, mergeFigures, parseBenchArgs } from "./figures.ts";
+import { benchMemory } from "./memory_bench.ts";
 
 const args = parseBenchArgs(Deno.args);
 
@@ -28,6 +29,7 @@ const SECTIONS: [string, () => Promise<unknown>][] = [
   ["bert-base", benchBert],
   ["matmul", benchMatmul],
   ["study", () => benchStudy({ subset: args.studySubset })],
+  ["memory", () => benchMemory()],
 ];
 const known = new Set(SECTIONS.map(([name]) => name));
 for (const name of args.only ?? []) {

@@ -8,7 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { basename, dirname } from "node:path";
 import { resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
-import { type LoadedModel, loadModel } from "@bertology/core/models";
+import { type LoadedModel, loadModel, WEIGHT_DTYPES, type WeightDtype } from "@bertology/core/models";
 
 /** A usage error: printed with the command's help, exit code 2. */
 export class UsageError extends Error {}
@@ -45,13 +45,32 @@ export function numberFlag(value: string | undefined, flag: string, fallback: nu
   return n;
 }
 
-/** Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline`. */
+/** Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline` and `--dtype`. */
 export async function openModel(
   spec: string,
-  opts: { offline?: boolean | undefined; tokenizer?: boolean | undefined } = {},
+  opts: { offline?: boolean | undefined; tokenizer?: boolean | undefined; dtype?: WeightDtype | undefined } = {},
 ): Promise<LoadedModel> {
   const files = resolveModel(spec, withoutUndefined({ offline: opts.offline }));
-  return await loadModel(files, withoutUndefined({ tokenizer: opts.tokenizer }));
+  return await loadModel(files, withoutUndefined({ tokenizer: opts.tokenizer, dtype: opts.dtype }));
+}
+
+// ---------------------------------------------------------------- --dtype: the weights' precision in memory
+
+/** The `--dtype` flag of the commands that load a model, for their `parseFlags` options. */
+export const DTYPE_OPTION = { dtype: { type: "string" } } as const;
+
+/**
+ * Parses `--dtype` (`f32`, the default, or `f16`: F16/BF16 weights stay 16-bit in memory, F32 ones are
+ * rounded to F16, and the kernels widen each weight just before use — half the weights' memory).
+ *
+ * @throws {UsageError} for another value
+ */
+export function dtypeFlag(value: string | undefined): WeightDtype | undefined {
+  if (value === undefined) return undefined;
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(value)) {
+    throw new UsageError(`--dtype must be one of ${WEIGHT_DTYPES.join(", ")}, got "${value}"`);
+  }
+  return value as WeightDtype;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { loadSafetensors } from "@bertology/core/checkpoint";
+import { loadSafetensors, writeSafetensors } from "@bertology/core/checkpoint";
 import { readNpy } from "@bertology/core/checkpoint";
 import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../tests/helpers/goldens.ts";
 import { runCli as cli } from "../tests/helpers/cli.ts";
@@ -211,5 +211,34 @@ Deno.test("bertology --model takes a hub id: files come from HF_ENDPOINT into BE
     for (const [k, v] of Object.entries(old)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     await server.shutdown().catch(() => {});
     await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("bertology dump --dtype f16 rounds the weights to F16 and matches an F16 checkpoint run in F32", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = fixtureModel("bert-tiny-random");
+    const inputs = `${FIXTURES}goldens/bert-tiny-random.head_mask.inputs.json`;
+    // the same checkpoint with F16 weights, run with --dtype f32 (weights widened once, at load)
+    await Deno.mkdir(`${dir}/f16`);
+    Deno.copyFileSync(`${model}/config.json`, `${dir}/f16/config.json`);
+    const weights = loadSafetensors(Deno.readFileSync(`${model}/model.safetensors`), "model.safetensors");
+    Deno.writeFileSync(`${dir}/f16/model.safetensors`, writeSafetensors(weights, { dtype: "F16" }));
+    const dump = async (from: string, dtype: string, out: string) => {
+      const r = await cli("dump", "--model", from, "--inputs", inputs, "--out", out, "--dtype", dtype);
+      deepStrictEqual(r.code, 0, r.err);
+      return loadSafetensors(Deno.readFileSync(out), out);
+    };
+    const half = await dump(model, "f16", `${dir}/half.safetensors`);
+    const widened = await dump(`${dir}/f16`, "f32", `${dir}/widened.safetensors`);
+    const full = await dump(model, "f32", `${dir}/full.safetensors`);
+    deepStrictEqual([...half.keys()], [...full.keys()]);
+    for (const [name, t] of widened) ok(maxAbsDiff(name, half.get(name)!, t) <= 1e-5, name);
+    ok(maxAbsDiff("hidden_states.3", half.get("hidden_states.3")!, full.get("hidden_states.3")!) > 0, "not rounded");
+    const bad = await cli("dump", "--model", model, "--inputs", inputs, "--out", `${dir}/x`, "--dtype", "f64");
+    deepStrictEqual(bad.code, 2);
+    ok(/--dtype must be one of f32, f16, got "f64"/.test(bad.err), bad.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

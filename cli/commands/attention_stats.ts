@@ -13,14 +13,22 @@ import { classicalMds } from "@bertology/core/analysis";
 import { encodeWords, separatorIds } from "@bertology/core/analysis";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { formatTable, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  formatTable,
+  openModel,
+  parseFlags,
+  UsageError,
+  writeFileAtomic,
+} from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
 
 /** Help text. */
 export const ATTENTION_STATS_HELP =
   `bertology attention-stats --model DIR (--task sst-2 --data-dir DIR [--split dev] | --data-file F --text-column C
                 [--text-pair-column C] [--format csv|tsv|jsonl]) [--data-subset N] [--batch-size 8]
-                [--max-seq-length 128] [--word-level] --output-dir OUT [--json] [--offline]
+                [--max-seq-length 128] [--word-level] --output-dir OUT [--json] [--offline] [--dtype f32|f16]
   For every head, the mean over all (example, query) pairs of the attention mass on the token itself ("self"), the
   next and previous token, the first token ("cls"), separator tokens ("sep", [SEP]), "." and "," ("punct"); the
   mean row entropy in nats ("entropy") and the mean entropy of the first token's row ("cls_entropy"). Padding never
@@ -140,13 +148,17 @@ export async function attentionStatsCommand(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
   });
   if (!values.model) throw new UsageError("--model is required");
   const outDir = values["output-dir"];
   if (!outDir) throw new UsageError("--output-dir is required");
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
   const t0 = performance.now();
-  const { model, tokenizer } = await openModel(values.model, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(values.model, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: attention-stats needs one`);
   const data = await loadDataset(values, model, tokenizer);
   const { layers: L, heads: H } = model.config;

@@ -20,7 +20,7 @@ import {
   wordScores,
   wordSpans,
 } from "@bertology/core/attribution";
-import { numberFlag, openModel, parseFlags, required, UsageError } from "../_common.ts";
+import { DTYPE_OPTION, dtypeFlag, numberFlag, openModel, parseFlags, required, UsageError } from "../_common.ts";
 import { encodeText, parseTarget, specialPositions, targetName } from "./_target.ts";
 
 /** The methods `--method` takes. */
@@ -29,7 +29,7 @@ export const ATTRIBUTION_METHODS = ["saliency", "grad-input", "ig", "rollout", "
 /** Help text. */
 export const ATTRIBUTE_HELP =
   `bertology attribute --model DIR --text S [--text-pair S2] --method saliency|grad-input|ig|rollout|flow
-                    [--steps 50] [--baseline pad|zero|mask] [--target LABEL] [--json] [--offline]
+                    [--steps 50] [--baseline pad|zero|mask] [--target LABEL] [--json] [--offline] [--dtype f32|f16]
   One score per token for the target logit (default: the predicted class, or a language model's predicted
   next token; --target takes a class index or label, or a token id or token):
     saliency    ‖∂logit/∂token embedding‖₂
@@ -54,6 +54,7 @@ export async function attributeCommand(args: string[]): Promise<number> {
     target: { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
   });
   const modelDir = required(values.model, "model");
   const text = required(values.text, "text");
@@ -70,7 +71,10 @@ export async function attributeCommand(args: string[]): Promise<number> {
   for (const f of ["steps", "baseline"] as const) {
     if (values[f] !== undefined && method !== "ig") throw new UsageError(`--${f} is for --method ig`);
   }
-  const { model, tokenizer } = await openModel(modelDir, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(modelDir, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   if (!model.hasHead) throw new Error(`${modelDir} has no classifier or LM head: there is no logit to explain`);
   const tok = tokenizer!;
   const { input, tokens } = encodeText(model, tok, text, values["text-pair"]);

@@ -10,13 +10,22 @@ import { writeSafetensors } from "@bertology/core/checkpoint";
 import { hookName } from "@bertology/core/hooks";
 import { batchFromArrays } from "@bertology/core/models";
 import type { Labels, RunResult } from "@bertology/core/models";
-import { openModel, parseFlags, readJsonFile, UsageError, withoutUndefined, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  openModel,
+  parseFlags,
+  readJsonFile,
+  UsageError,
+  withoutUndefined,
+  writeFileAtomic,
+} from "../_common.ts";
 import { openOrtModel, parseBackend } from "../_ort.ts";
 
 /** Help text. */
 export const DUMP_HELP =
   `bertology dump --model DIR --inputs FILE.inputs.json --out FILE.safetensors [--head-mask FILE.json]
-               [--labels 1,0,1,1 | --labels lm] [--grad head_mask] [--names NAME,NAME…] [--offline]
+               [--labels 1,0,1,1 | --labels lm] [--grad head_mask] [--names NAME,NAME…] [--offline] [--dtype f32|f16]
                [--backend wasm|ort-wasm|ort-webgpu|ort-node]
   Writes F32 tensors logits, hidden_states.{i}, attentions.{l} (HF shapes). With --labels: loss;
   with --grad head_mask: head_mask_grad. --names adds any activation or gradient by its stable name
@@ -35,6 +44,7 @@ export async function dumpCommand(args: string[]): Promise<number> {
     grad: { type: "string" },
     names: { type: "string" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
     backend: { type: "string" },
   });
   const backend = parseBackend(values.backend);
@@ -55,7 +65,11 @@ export async function dumpCommand(args: string[]): Promise<number> {
     }
     labels = parts.map(Number);
   }
-  const { model } = await openModel(values.model!, { offline: values.offline, tokenizer: false });
+  const { model } = await openModel(values.model!, {
+    offline: values.offline,
+    tokenizer: false,
+    dtype: dtypeFlag(values.dtype),
+  });
   const { layers } = model.config;
   if (headMask !== undefined && !Array.isArray(headMask)) {
     throw new Error(`${values["head-mask"]}: expected a JSON [layers][heads] array`);

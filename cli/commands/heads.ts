@@ -14,7 +14,17 @@ import { studyMasking, studyMaskingWith } from "@bertology/core/studies";
 import { importanceExportOptions, ortImportanceEngine } from "@bertology/core/export";
 import { comparePrunedToMasked } from "@bertology/core/studies";
 import { defaultMetric, scoreTask } from "@bertology/core/studies";
-import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  formatTable,
+  localSources,
+  openModel,
+  parseFlags,
+  Progress,
+  UsageError,
+  writeFileAtomic,
+} from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
 import { openOrtModel, parseBackend } from "../_ort.ts";
 import type { TransformerModel } from "@bertology/core/models";
@@ -28,7 +38,8 @@ export const HEADS_HELP =
                 [--try-masking [--masking-threshold 0.9] [--masking-amount 0.1] [--metric-name acc]
                  [--at-least-heads-per-layer K] [--no-rerank] [--no-prune]]
                 [--dont-normalize-importance-by-layer] [--dont-normalize-global-importance] [--hf-accumulate]
-                [--backend wasm|ort-wasm|ort-webgpu|ort-node] --output-dir OUT [--json] [--offline] [--force]
+                [--backend wasm|ort-wasm|ort-webgpu|ort-node] [--dtype f32|f16]
+                --output-dir OUT [--json] [--offline] [--force]
   Writes OUT/head_importance.npy, OUT/attn_entropy.npy, OUT/head_mask.npy (with --try-masking) as float32
   NumPy files like HF's script, and OUT/report.json (scores per step, heads masked per step, timings).
   Batches are length-bucketed and importance sums |∂loss/∂mask| per example (Michel et al.), so batch size and
@@ -74,6 +85,7 @@ export async function headsCommand(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
     force: { type: "boolean" },
     backend: { type: "string" },
   });
@@ -98,7 +110,10 @@ export async function headsCommand(args: string[]): Promise<number> {
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
 
   const t0 = performance.now();
-  const { model, tokenizer } = await openModel(values.model, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(values.model, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   const data = await loadDataset(values, model, tokenizer!);
   const { layers: L, heads: H } = model.config;
   const spec = taskSpec(model, data);

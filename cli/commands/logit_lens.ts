@@ -8,11 +8,12 @@
  */
 
 import { logitLens } from "@bertology/core/attribution";
-import { numberFlag, openModel, parseFlags, required, UsageError } from "../_common.ts";
+import { DTYPE_OPTION, dtypeFlag, numberFlag, openModel, parseFlags, required, UsageError } from "../_common.ts";
 import { encodeText } from "./_target.ts";
 
 /** Help text. */
-export const LOGIT_LENS_HELP = `bertology logit-lens --model DIR --text S [--top-k 5] [--json] [--offline]
+export const LOGIT_LENS_HELP =
+  `bertology logit-lens --model DIR --text S [--top-k 5] [--json] [--offline] [--dtype f32|f16]
   The logit lens of a language model (GPT, GPT-2): the final LayerNorm and unembedding applied to the residual
   stream after the embeddings ("embed") and after each layer ("0" … "L-1"). For every layer and position: the
   top-k next tokens and their probabilities, and the rank (0 = top) and probability of the target — the next
@@ -28,12 +29,16 @@ export async function logitLensCommand(args: string[]): Promise<number> {
     "top-k": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
   });
   const modelDir = required(values.model, "model");
   const text = required(values.text, "text");
   const k = numberFlag(values["top-k"], "top-k", 5, true);
   if (k < 1) throw new UsageError(`--top-k must be at least 1, got ${k}`);
-  const { model, tokenizer } = await openModel(modelDir, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(modelDir, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   if (model.task !== "lm") {
     throw new UsageError(`the logit lens is for language models; ${modelDir} is a ${model.task} model`);
   }

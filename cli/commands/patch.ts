@@ -9,13 +9,14 @@
  */
 
 import { ablateHeads, patchHeads } from "@bertology/core/attribution";
-import { formatTable, openModel, parseFlags, required, UsageError } from "../_common.ts";
+import { DTYPE_OPTION, dtypeFlag, formatTable, openModel, parseFlags, required, UsageError } from "../_common.ts";
 import { encodeText, parseTarget, targetName } from "./_target.ts";
 
 /** Help text. */
 export const PATCH_HELP =
   `bertology patch --model DIR --clean S --corrupted S2 [--target LABEL] [--other LABEL] [--positions] [--json]
-bertology patch --model DIR --clean S --ablate [--target LABEL] [--other LABEL] [--json]
+               [--dtype f32|f16]
+bertology patch --model DIR --clean S --ablate [--target LABEL] [--other LABEL] [--json] [--dtype f32|f16]
   Activation patching: for every head, the corrupted input (same token count, e.g. one word swapped) is re-run
   with that head's output (hook_z, before the output projection) from the clean run; the effect is the restored
   fraction (d_patched − d_corrupted) / (d_clean − d_corrupted) of d = logit[target] − logit[other]. target: the
@@ -38,6 +39,7 @@ export async function patchCommand(args: string[]): Promise<number> {
     ablate: { type: "boolean" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
   });
   const modelDir = required(values.model, "model");
   const cleanText = required(values.clean, "clean");
@@ -46,7 +48,10 @@ export async function patchCommand(args: string[]): Promise<number> {
   }
   if (values.ablate !== true && values.corrupted === undefined) throw new UsageError("--corrupted is required");
   if (values.ablate === true && values.positions === true) throw new UsageError("--positions is for patching");
-  const { model, tokenizer } = await openModel(modelDir, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(modelDir, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   if (!model.hasHead) throw new Error(`${modelDir} has no classifier or LM head: there is no logit difference`);
   const tok = tokenizer!;
   const clean = encodeText(model, tok, cleanText, undefined, "--clean");

@@ -13,13 +13,13 @@ import { encodeTreebank, type ProbeTaskName, udProbeSet } from "@bertology/core/
 import { wordFeatures } from "@bertology/core/analysis";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { numberFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import { DTYPE_OPTION, dtypeFlag, numberFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
 
 /** Help text. */
 export const PROBE_HELP =
   `bertology probe --model DIR --train FILE.conllu --test FILE.conllu --task upos|deprel --output-dir OUT
                 [--max-sentences N] [--max-seq-length 128] [--epochs 8] [--lr 0.005] [--batch-size 64]
-                [--seed 0] [--json] [--offline]
+                [--seed 0] [--json] [--offline] [--dtype f32|f16]
   Word representations are every layer's hidden state (0 = embeddings … L) averaged over the word's pieces. A
   linear softmax probe per layer, trained with AdamW on --train and scored on --test: "upos" classifies each word's
   UPOS tag, "deprel" each non-root word's relation (its universal part) from the concatenation of the dependent's
@@ -114,6 +114,7 @@ export async function probeCommand(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
   });
   for (const f of ["model", "train", "test", "task", "output-dir"] as const) {
     if (!values[f]) throw new UsageError(`--${f} is required`);
@@ -130,7 +131,10 @@ export async function probeCommand(args: string[]): Promise<number> {
   const seed = numberFlag(values.seed, "seed", 0, true);
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
   const t0 = performance.now();
-  const { model, tokenizer } = await openModel(values.model!, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(values.model!, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: probe needs one`);
   const { [task]: r } = await probeTreebanks(model, tokenizer, values.train!, values.test!, [task], {
     ...(values["max-sentences"] !== undefined ? { maxSentences: pos("max-sentences", 1) } : {}),

@@ -12,12 +12,12 @@ import { type RelationScore, type SyntacticHeads, SyntacticHeadsMeter } from "@b
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { encodeTreebank, sentenceUnits } from "@bertology/core/analysis";
-import { openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import { DTYPE_OPTION, dtypeFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
 
 /** Help text. */
 export const SYNTAX_HELP =
   `bertology syntax --model DIR --conllu FILE [--max-sentences N] [--max-seq-length 128] [--batch-size 8]
-                --output-dir OUT [--json] [--offline]
+                --output-dir OUT [--json] [--offline] [--dtype f32|f16]
   Tokenizes every sentence word by word with the model's tokenizer, makes each head's attention word-level (to a
   split word: the sum over its pieces; from it: the mean), and scores, for every UD relation (its universal part:
   nmod:poss counts as nmod) and every head, how often the word the dependent attends to most ([CLS]/[SEP]
@@ -92,6 +92,7 @@ export async function syntaxCommand(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    ...DTYPE_OPTION,
   });
   if (!values.model) throw new UsageError("--model is required");
   if (!values.conllu) throw new UsageError("--conllu is required");
@@ -101,7 +102,10 @@ export async function syntaxCommand(args: string[]): Promise<number> {
   const batchSize = positive(values["batch-size"], "batch-size", 8)!;
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
   const t0 = performance.now();
-  const { model, tokenizer } = await openModel(values.model, { offline: values.offline === true });
+  const { model, tokenizer } = await openModel(values.model, {
+    offline: values.offline === true,
+    dtype: dtypeFlag(values.dtype),
+  });
   if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: syntax needs one`);
   const maxLength = Math.min(positive(values["max-seq-length"], "max-seq-length", 128)!, model.config.maxPositions);
   const tb = await treebankSyntax(model, tokenizer, values.conllu, { maxSentences, maxLength, batchSize });

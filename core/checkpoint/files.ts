@@ -12,6 +12,77 @@ export interface ModelFiles {
   readonly location: string;
   /** The file's bytes, or `undefined` when the file does not exist. Other failures throw. */
   read(name: string): Promise<Uint8Array | undefined>;
+  /**
+   * Random access to a file (a weight loader reads each tensor straight into kernel memory, never holding the
+   * whole file), or `undefined` when it does not exist. Optional: {@linkcode openFile} falls back to `read`.
+   */
+  open?(name: string): Promise<RandomAccessFile | undefined>;
+}
+
+/** One open file: its size and positioned reads into the caller's buffer. */
+export interface RandomAccessFile {
+  /** The file's length in bytes. */
+  readonly size: number;
+  /**
+   * Fills `into` with the file's bytes from `offset`.
+   *
+   * @throws {Error} naming the file when it ends before `into` is full
+   */
+  readAt(offset: number, into: Uint8Array): Promise<void>;
+  /** Releases the file (safe to call twice). */
+  close(): void;
+}
+
+/**
+ * A {@linkcode RandomAccessFile} over bytes already in memory.
+ *
+ * @param bytes The file's contents.
+ * @param name Used in error messages.
+ * @returns Reads that copy out of `bytes`.
+ *
+ * @example Usage
+ * ```ts
+ * import { bytesFile } from "./files.ts";
+ * const file = bytesFile(new Uint8Array([1, 2, 3]), "x.bin");
+ * const into = new Uint8Array(2);
+ * await file.readAt(1, into); // into = [2, 3]
+ * ```
+ */
+export function bytesFile(bytes: Uint8Array, name: string): RandomAccessFile {
+  return {
+    size: bytes.length,
+    readAt(offset, into) {
+      if (offset < 0 || offset + into.length > bytes.length) {
+        return Promise.reject(
+          new Error(`"${name}" ends at byte ${bytes.length}: cannot read ${into.length} bytes at ${offset}`),
+        );
+      }
+      into.set(bytes.subarray(offset, offset + into.length));
+      return Promise.resolve();
+    },
+    close() {},
+  };
+}
+
+/**
+ * Opens a file of `files` for random access: through `files.open` where the source has it, else over the
+ * bytes `files.read` gives.
+ *
+ * @param files Where to read from.
+ * @param name The file name.
+ * @returns The open file, or `undefined` when it does not exist.
+ *
+ * @example Usage
+ * ```ts
+ * import { memoryFiles, openFile } from "./files.ts";
+ * const file = await openFile(memoryFiles({ "a.bin": new Uint8Array(4) }), "a.bin");
+ * file?.size; // 4
+ * ```
+ */
+export async function openFile(files: ModelFiles, name: string): Promise<RandomAccessFile | undefined> {
+  if (files.open !== undefined) return await files.open(name);
+  const bytes = await files.read(name);
+  return bytes === undefined ? undefined : bytesFile(bytes, name);
 }
 
 /**
@@ -28,6 +99,10 @@ export function memoryFiles(entries: Record<string, Uint8Array>, location = "mem
   return {
     location,
     read: (name) => Promise.resolve(map.get(name)),
+    open: (name) => {
+      const bytes = map.get(name);
+      return Promise.resolve(bytes === undefined ? undefined : bytesFile(bytes, name));
+    },
   };
 }
 

@@ -17,7 +17,7 @@
 import { excerpt } from "./_describe.ts";
 import { dirname, join } from "node:path";
 import { isSafeFileName, type ModelFiles } from "./files.ts";
-import { localFiles } from "./local_files.ts";
+import { localFiles, openLocalFile } from "./local_files.ts";
 
 /** Options for {@linkcode hubFiles} and {@linkcode resolveModel}; each overrides its environment variable. */
 export interface HubOptions {
@@ -206,6 +206,16 @@ export function hubFiles(id: string, opts: HubOptions = {}): ModelFiles {
         );
       }
       return await download(name, path, marker);
+    },
+    async open(name) {
+      if (!isSafeFileName(name)) {
+        throw new Error(`Refusing to open "${excerpt(name)}" from ${location}: not a plain name`);
+      }
+      const cached = await openLocalFile(join(folder, name));
+      if (cached !== undefined) return cached;
+      // a download (through read) leaves the file in the cache: open that copy for positioned reads
+      if (await this.read(name) === undefined) return undefined;
+      return await openLocalFile(join(folder, name));
     },
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { localFiles } from "./local_files.ts";
+import { localFiles, openLocalFile } from "./local_files.ts";
 
 Deno.test("localFiles() reads files and gives undefined for missing ones", async () => {
   const dir = await Deno.makeTempDir();
@@ -25,6 +25,26 @@ Deno.test("localFiles() refuses names that escape the folder and reports other e
     await assert.rejects(() => files.read("/etc/passwd"), /Refusing to read/);
     await Deno.mkdir(`${dir}/folder.json`);
     await assert.rejects(() => files.read("folder.json"), /Cannot read "folder.json" from/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("localFiles().open() reads byte ranges and names the path when the file ends first", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/w.bin`, Uint8Array.from({ length: 100 }, (_, i) => i));
+    const file = (await localFiles(dir).open!("w.bin"))!;
+    assert.equal(file.size, 100);
+    const into = new Uint8Array(5);
+    await file.readAt(40, into);
+    assert.deepEqual([...into], [40, 41, 42, 43, 44]);
+    await assert.rejects(() => file.readAt(98, new Uint8Array(4)), /w\.bin" ends at byte 100/);
+    file.close();
+    file.close();
+    assert.equal(await localFiles(dir).open!("missing.bin"), undefined);
+    assert.equal(await openLocalFile(`${dir}/missing.bin`), undefined);
+    await assert.rejects(() => localFiles(dir).open!("../x"), /Refusing to open/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -11,6 +11,7 @@
 
 import { describeValue, excerpt } from "./_describe.ts";
 import { decodeToFloat32, type Dtype, DTYPE_SIZES, isDtype } from "./dtype.ts";
+import type { RandomAccessFile } from "./files.ts";
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from "./half.ts";
 
 /** Where one tensor lives in a safetensors file. */
@@ -57,8 +58,9 @@ function fail(fileName: string, message: string): never {
 /**
  * Parses and validates the header of a safetensors file, including the `__metadata__` map.
  *
- * @param bytes The whole file.
+ * @param bytes The whole file, or its first bytes up to the end of the header (then give `fileSize`).
  * @param fileName Used in error messages.
+ * @param fileSize The file's length (default `bytes.length`): tensor spans are checked against it.
  * @returns The tensors (absolute byte spans), the metadata and where the data starts.
  * @throws {Error} Naming the file and the tensor or field at fault when the file is malformed.
  *
@@ -71,16 +73,19 @@ function fail(fileName: string, message: string): never {
  * const { tensors, metadata } = parseSafetensorsHeader(bytes, "model.safetensors");
  * ```
  */
-export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): SafetensorsHeader {
-  if (bytes.length < 8) fail(fileName, `truncated: ${bytes.length} bytes, need at least 8 for the header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (headerLength > bytes.length - 8) {
-    fail(fileName, `header length ${headerLength} is past the end of the file (${bytes.length - 8} bytes after it)`);
-  }
-  if (headerLength > MAX_HEADER_BYTES) fail(fileName, `header length ${headerLength} exceeds ${MAX_HEADER_BYTES}`);
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  fileName: string,
+  fileSize: number = bytes.length,
+): SafetensorsHeader {
+  const headerLength = safetensorsHeaderLength(bytes, fileName, fileSize);
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  if (bytes.length < dataStart) {
+    throw new RangeError(
+      `parseSafetensorsHeader: "${fileName}": ${bytes.length} bytes given, the header needs ${dataStart}`,
+    );
+  }
+  const dataLength = fileSize - dataStart;
   let header: unknown;
   let headerText: string;
   try {
@@ -115,6 +120,47 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): Saf
   }
   checkCoverage(fileName, [...tensors.values()], dataStart, dataLength);
   return { tensors, metadata, dataStart };
+}
+
+/** The header length the first 8 bytes give, checked against the file's size. */
+function safetensorsHeaderLength(first: Uint8Array, fileName: string, fileSize: number): number {
+  if (fileSize < 8 || first.length < 8) {
+    fail(fileName, `truncated: ${fileSize} bytes, need at least 8 for the header length`);
+  }
+  const view = new DataView(first.buffer, first.byteOffset, 8);
+  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  if (headerLength > fileSize - 8) {
+    fail(fileName, `header length ${headerLength} is past the end of the file (${fileSize - 8} bytes after it)`);
+  }
+  if (headerLength > MAX_HEADER_BYTES) fail(fileName, `header length ${headerLength} exceeds ${MAX_HEADER_BYTES}`);
+  return headerLength;
+}
+
+/**
+ * Reads and validates the header of an open safetensors file, reading only the header's bytes (the tensor
+ * data stays on disk until a loader copies each tensor where it belongs).
+ *
+ * @param file The open file.
+ * @param fileName Used in error messages.
+ * @returns As {@linkcode parseSafetensorsHeader}; the byte spans are file offsets.
+ * @throws {Error} As {@linkcode parseSafetensorsHeader}.
+ *
+ * @example Usage
+ * ```ts
+ * import { readSafetensorsHeader, writeSafetensors } from "./safetensors.ts";
+ * import { bytesFile } from "./files.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }]);
+ * const { tensors } = await readSafetensorsHeader(bytesFile(bytes, "model.safetensors"), "model.safetensors");
+ * tensors.get("w")?.end; // the file's length
+ * ```
+ */
+export async function readSafetensorsHeader(file: RandomAccessFile, fileName: string): Promise<SafetensorsHeader> {
+  const first = new Uint8Array(Math.min(8, file.size));
+  await file.readAt(0, first);
+  const headerLength = safetensorsHeaderLength(first, fileName, file.size);
+  const prefix = new Uint8Array(8 + headerLength);
+  await file.readAt(0, prefix);
+  return parseSafetensorsHeader(prefix, fileName, file.size);
 }
 
 /**

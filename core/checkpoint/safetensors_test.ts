@@ -3,9 +3,12 @@ import {
   loadSafetensors,
   parseSafetensors,
   parseSafetensorsHeader,
+  readSafetensorsHeader,
   readSafetensorsTensor,
   writeSafetensors,
 } from "./safetensors.ts";
+
+import { bytesFile, type RandomAccessFile } from "./files.ts";
 
 const FILE = "test.safetensors";
 
@@ -281,4 +284,26 @@ Deno.test("parseSafetensors() quotes long names and values as short excerpts", (
   assert.match(errors[2]!, /tensor "w" shape \[1, 1, 1, 1, 1, 1, 1, 1, … 49993 more\] is not a list/);
   assert.match(errors[3]!, /tensor "w" shape \[1099511627776,1099511627776\] of F32 needs more than 2\^53 bytes/);
   for (const message of errors) assert.ok(message.length < 400, `message of ${message.length} characters`);
+});
+
+Deno.test("readSafetensorsHeader() reads only the header's bytes and checks spans against the file's size", async () => {
+  const bytes = writeSafetensors([
+    { name: "a", shape: [1000], data: new Float32Array(1000) },
+    { name: "b", shape: [3], data: new Float32Array([1, 2, 3]) },
+  ]);
+  const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  let read = 0;
+  const inner = bytesFile(bytes, FILE);
+  const counting: RandomAccessFile = {
+    size: inner.size,
+    readAt: (offset, into) => ((read = Math.max(read, offset + into.length)), inner.readAt(offset, into)),
+    close: () => {},
+  };
+  const { tensors } = await readSafetensorsHeader(counting, FILE);
+  assert.equal(read, headerEnd);
+  assert.deepEqual(parseSafetensors(bytes, FILE), tensors);
+  // a file cut short fails at the header, naming the tensor that no longer fits
+  const cut = bytesFile(bytes.subarray(0, bytes.length - 4), FILE);
+  await assert.rejects(() => readSafetensorsHeader(cut, FILE), /test\.safetensors.*data_offsets .* out of range/);
+  await assert.rejects(() => bytesFile(bytes, FILE).readAt(bytes.length - 2, new Uint8Array(4)), /ends at byte/);
 });

@@ -2,15 +2,16 @@
  * Loads a checkpoint's weights from a {@linkcode ModelFiles}, whatever the layout: `model.safetensors`,
  * sharded safetensors (`model.safetensors.index.json`), `pytorch_model.bin`, or sharded PyTorch
  * (`pytorch_model.bin.index.json`), tried in that order. Every tensor comes back as float32 with the file
- * it came from; each file's bytes are dropped as soon as its tensors are decoded.
+ * it came from; each file's bytes are dropped as soon as its tensors are decoded. A model loader that places
+ * tensors itself opens the safetensors files and reads only their headers ({@linkcode openSafetensorsWeights}).
  *
  * @module
  */
 
 import { describeValue, excerpt } from "./_describe.ts";
 import type { Dtype } from "./dtype.ts";
-import { isSafeFileName, type ModelFiles } from "./files.ts";
-import { loadSafetensors, parseSafetensors } from "./safetensors.ts";
+import { isSafeFileName, type ModelFiles, openFile, type RandomAccessFile } from "./files.ts";
+import { loadSafetensors, parseSafetensors, readSafetensorsHeader, type TensorInfo } from "./safetensors.ts";
 import { listTorchTensors, loadTorchCheckpoint } from "./torch_pickle.ts";
 
 /** One loaded tensor. */
@@ -134,7 +135,7 @@ async function eachWeightFile(files: ModelFiles, readers: WeightFileReaders): Pr
   }
   const stIndex = await files.read("model.safetensors.index.json");
   if (stIndex !== undefined) {
-    await loadShards(files, "model.safetensors.index.json", stIndex, readers.safetensors);
+    await loadShards(files, "model.safetensors.index.json", stIndex, readShardBytes(files, readers.safetensors));
     return;
   }
   const bin = await files.read("pytorch_model.bin");
@@ -144,10 +145,64 @@ async function eachWeightFile(files: ModelFiles, readers: WeightFileReaders): Pr
   }
   const binIndex = await files.read("pytorch_model.bin.index.json");
   if (binIndex !== undefined) {
-    await loadShards(files, "pytorch_model.bin.index.json", binIndex, readers.torch);
+    await loadShards(files, "pytorch_model.bin.index.json", binIndex, readShardBytes(files, readers.torch));
     return;
   }
   throw new Error(`No weights found in "${files.location}": tried ${WEIGHT_FILES.map((f) => `"${f}"`).join(", ")}`);
+}
+
+/** One open safetensors file of a checkpoint, its header read and checked. */
+export interface OpenSafetensors {
+  /** The file name (`model.safetensors`, a shard's name). */
+  file: string;
+  /** The open file; the tensors' byte spans are offsets into it. */
+  handle: RandomAccessFile;
+  /** Tensor name → dtype, shape and byte span. */
+  tensors: Map<string, TensorInfo>;
+}
+
+/**
+ * Opens a checkpoint's safetensors files (`model.safetensors`, else the shards a `model.safetensors.index.json`
+ * lists) and reads only their headers, so that a loader can copy each tensor's bytes straight to where they
+ * belong. Shard indexes are checked as {@linkcode loadWeights} checks them. The caller closes the handles.
+ *
+ * @param files Where the checkpoint's files come from.
+ * @returns The open files in order, or `undefined` when the checkpoint has no safetensors layout.
+ * @throws {Error} As {@linkcode loadWeights}: invalid headers, a malformed index, a missing shard, a tensor
+ * missing from its shard or present in two.
+ *
+ * @example Usage
+ * ```ts
+ * import { openSafetensorsWeights } from "./weights.ts";
+ * import { memoryFiles } from "./files.ts";
+ * import { writeSafetensors } from "./safetensors.ts";
+ * const bytes = writeSafetensors([{ name: "w", shape: [2], data: new Float32Array([1, 2]) }]);
+ * const open = await openSafetensorsWeights(memoryFiles({ "model.safetensors": bytes }));
+ * open?.[0]?.tensors.get("w")?.dtype; // "F32"
+ * ```
+ */
+export async function openSafetensorsWeights(files: ModelFiles): Promise<OpenSafetensors[] | undefined> {
+  const opened: OpenSafetensors[] = [];
+  const seen = new Map<string, { file: string }>();
+  const openOne = async (file: string): Promise<Set<string> | undefined> => {
+    const handle = await openFile(files, file);
+    if (handle === undefined) return undefined;
+    opened.push({ file, handle, tensors: new Map() });
+    const { tensors } = await readSafetensorsHeader(handle, file);
+    opened[opened.length - 1]!.tensors = tensors;
+    for (const name of tensors.keys()) add(seen, name, { file }, file);
+    return new Set(tensors.keys());
+  };
+  try {
+    if (await openOne("model.safetensors") !== undefined) return opened;
+    const index = await files.read("model.safetensors.index.json");
+    if (index === undefined) return undefined;
+    await loadShards(files, "model.safetensors.index.json", index, openOne);
+    return opened;
+  } catch (e) {
+    for (const o of opened) o.handle.close();
+    throw e;
+  }
 }
 
 function add<T extends { file: string }>(out: Map<string, T>, name: string, weight: T, file: string) {
@@ -181,11 +236,22 @@ async function addTorch(out: WeightSet, bytes: Uint8Array, file: string): Promis
   return names;
 }
 
+/** A shard reader given the bytes of each shard (the whole-file readers). */
+function readShardBytes(
+  files: ModelFiles,
+  read: (bytes: Uint8Array, shard: string) => Set<string> | Promise<Set<string>>,
+): (shard: string) => Promise<Set<string> | undefined> {
+  return async (shard) => {
+    const bytes = await files.read(shard);
+    return bytes === undefined ? undefined : await read(bytes, shard);
+  };
+}
+
 async function loadShards(
   files: ModelFiles,
   indexName: string,
   indexBytes: Uint8Array,
-  loadShard: (bytes: Uint8Array, shard: string) => Set<string> | Promise<Set<string>>,
+  loadShard: (shard: string) => Promise<Set<string> | undefined>,
 ) {
   const where = `"${indexName}" in "${files.location}"`;
   let index: unknown;
@@ -208,13 +274,12 @@ async function loadShards(
     byShard.set(shard, names);
   }
   for (const [shard, listed] of byShard) {
-    const bytes = await files.read(shard);
-    if (bytes === undefined) {
+    const found = await loadShard(shard);
+    if (found === undefined) {
       throw new Error(
         `Shard "${excerpt(shard)}" listed in ${where} is missing (it should hold "${excerpt(listed[0] ?? "")}")`,
       );
     }
-    const found = await loadShard(bytes, shard);
     for (const name of listed) {
       if (!found.has(name)) {
         throw new Error(

@@ -478,3 +478,23 @@ export function fmaPeak(iterations: number): number {
   }
   return 4 * lanes.reduce((a, b) => a + b, 0);
 }
+
+/** 16-bit floats at `h[inp..inp+n)` (IEEE half, or bfloat16 when `bfloat`), widened into `f[out..out+n)`. */
+export function halfToFloat(f: Floats, h: Uint16Array, out: number, inp: number, n: number, bfloat: boolean): void {
+  const bits = new DataView(new ArrayBuffer(4));
+  for (let i = 0; i < n; i++) {
+    const x = h[inp + i]!;
+    if (bfloat) {
+      bits.setUint32(0, x << 16);
+      f[out + i] = bits.getFloat32(0);
+      continue;
+    }
+    const sign = x & 0x8000 ? -1 : 1;
+    const exp = (x >>> 10) & 0x1f, mant = x & 0x3ff;
+    f[out + i] = exp === 0
+      ? sign * mant * 2 ** -24
+      : exp === 0x1f
+      ? (mant === 0 ? sign * Infinity : NaN)
+      : sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  }
+}

@@ -318,6 +318,12 @@ export const KERNEL_CONTRACT = {
 
   // ---------------------------------------------------------------- benchmark
   fmaPeak: { args: [["iterations", "i32"]], returns: "f64", wasm: "fma_peak" },
+  // ---------------------------------------------------------------- weight storage
+  halfToFloat: {
+    args: [["out", "out"], ["inp", "in"], ["first", "i32"], ["n", "i32"], ["bfloat", "bool"]],
+    returns: "void",
+    wasm: "half_to_float",
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 /**

@@ -49,8 +49,9 @@ for (const simd of ["relaxed", "fixed"] as const) {
   }
 }
 
-// Kernels whose backend comparison lives in dropout_entropy_test.ts (bit-exact dropout, accumulating entropy).
-const TESTED_ELSEWHERE: KernelName[] = ["dropoutForward", "dropoutBackward", "attentionEntropy"];
+// Kernels whose backend comparison lives in dropout_entropy_test.ts (bit-exact dropout, accumulating entropy)
+// and half_to_float_test.ts (every 16-bit pattern, bit-exact).
+const TESTED_ELSEWHERE: KernelName[] = ["dropoutForward", "dropoutBackward", "attentionEntropy", "halfToFloat"];
 
 Deno.test("the case table runs every kernel of the contract not tested elsewhere", () => {
   const k = createReferenceKernels();

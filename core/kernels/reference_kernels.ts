@@ -115,6 +115,9 @@ const REFERENCE: ReferenceImplementations = {
   attentionEntropy: (v, out, probs, queryMask, B, H, T) =>
     ref.attentionEntropy(v.f, out, probs, queryMask === 0 ? -1 : queryMask, B, H, T),
   fmaPeak: (_v, iterations) => ref.fmaPeak(iterations),
+  // 16-bit elements are read through a u16 view of the same memory (`inp` is a float index, so ×2)
+  halfToFloat: (v, out, inp, first, n, bfloat) =>
+    ref.halfToFloat(v.f, new Uint16Array(v.f.buffer), out, 2 * inp + first, n, bfloat),
 };
 
 /** One kernel of the reference backend: checks each argument against its table row, then runs the math. */

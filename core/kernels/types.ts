@@ -238,6 +238,13 @@ export interface Kernels {
    * cannot be optimised away. Time it to measure the backend's FLOP/s.
    */
   fmaPeak(iterations: number): number;
+  // ---------------------------------------------------------------- weight storage
+  /**
+   * out[i] = f32(inp[first + i]) for i < n, where `inp` holds 16-bit floats: IEEE half, or bfloat16 when
+   * `bfloat` (exact; infinities and NaN stay so). Lets F16/BF16 weights stay half-size in kernel memory and be
+   * widened just before a kernel reads them. `first` counts 16-bit elements, so `inp` stays 4-byte aligned.
+   */
+  halfToFloat(out: Ptr, inp: Ptr, first: number, n: number, bfloat: boolean): void;
 }
 
 // Compile-time check that the interface above is exactly the table in contract.ts: the same kernel names, and

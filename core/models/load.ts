@@ -6,12 +6,12 @@
  */
 
 import { type ModelFiles, readText } from "../checkpoint/files.ts";
-import { loadWeights } from "../checkpoint/weights.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/mod.ts";
 import { familyOf, parseConfig } from "./registry.ts";
-import { checkWeights, TransformerModel } from "./model.ts";
+import { TransformerModel } from "./model.ts";
+import { placeWeights, WEIGHT_DTYPES, type WeightDtype } from "./place_weights.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadOptions {
@@ -19,6 +19,11 @@ export interface LoadOptions {
   kernels?: Kernels;
   /** Also load the tokenizer (default true; a missing tokenizer is then an error). */
   tokenizer?: boolean;
+  /**
+   * How the weights are kept in kernel memory (default `f32`): `f16` keeps F16/BF16 weights as stored and
+   * rounds F32 ones to F16 — half the memory; the kernels widen each weight just before use.
+   */
+  dtype?: WeightDtype;
 }
 
 /** A model with its tokenizer. */
@@ -32,7 +37,8 @@ export interface LoadedModel {
 }
 
 /**
- * Reads `config.json`, checks it, loads and checks the weights against it, and places them in kernel memory.
+ * Reads `config.json`, checks it, loads and checks the weights against it, and places them in kernel memory
+ * (each safetensors tensor read straight there, never the whole file at once).
  *
  * @throws {Error} naming the file and field/tensor at fault: missing or invalid config.json, unknown
  *   `model_type`, missing tensors, shapes that disagree with the config, unreadable weights or tokenizer
@@ -56,8 +62,12 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
     throw new Error(`${files.location}/config.json: not valid JSON (${(e as Error).message})`);
   }
   const config = parseConfig(raw, `${files.location}/config.json`);
-  const weights = checkWeights(config, await loadWeights(files), files.location);
-  const model = new TransformerModel(config, weights, opts.kernels ?? createWasmKernels());
+  const dtype = opts.dtype ?? "f32";
+  if (!WEIGHT_DTYPES.includes(dtype)) {
+    throw new Error(`loadModel: dtype must be one of ${WEIGHT_DTYPES.join(", ")}, got ${JSON.stringify(dtype)}`);
+  }
+  const kernels = opts.kernels ?? createWasmKernels();
+  const model = new TransformerModel(config, await placeWeights(files, config, kernels, dtype), kernels);
   const result: LoadedModel = { model, files };
   if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);
   return result;

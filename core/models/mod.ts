@@ -26,6 +26,7 @@ export * from "./wasm_ops.ts";
 export * from "./trace_ops.ts";
 export * from "./model.ts";
 export * from "./load.ts";
+export * from "./place_weights.ts";
 export { bert } from "./bert.ts";
 export { gpt2, gptBlockShapes } from "./gpt2.ts";
 export { openaiGpt } from "./openai_gpt.ts";

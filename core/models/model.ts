@@ -109,17 +109,30 @@ export class TransformerModel {
    * Places checked weights in kernel memory. Use `loadModel` to read a checkpoint.
    *
    * @param config the checked config
-   * @param weights tensors by (normalised) HF name; checked with {@linkcode checkWeights} first
+   * @param weights tensors by (normalised) HF name, checked with {@linkcode checkWeights} first; or a store
+   *   already in `kernels`' memory (a loader's, names normalised and checked), which this seals
    * @param kernels the backend to run on
    */
-  constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels: Kernels) {
+  constructor(config: ModelConfig, weights: Map<string, Tensor> | ParamStore, kernels: Kernels) {
     this.config = config;
     this.family = familyOf(config);
     this.kernels = kernels;
-    this.params = new ParamStore(kernels, weights);
+    if (weights instanceof ParamStore && weights.kernels !== kernels) {
+      throw new Error("TransformerModel: the weight store lives in another kernel instance's memory");
+    }
+    this.params = weights instanceof ParamStore ? weights : new ParamStore(kernels, weights);
+    // 16-bit weights are widened before use: the scratch need only fit those a kernel reads whole
+    this.params.seal(this.params.hasHalfWeights() ? this.#widenedWeights() : undefined);
     // the weights never change their names: whether the head is there is known once, not per run
     const spec = this.family.weights(config);
     this.#hasHead = !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
+  }
+
+  /** The weights the forward reads whole (every op's but the row-gathering embedding lookups'). */
+  #widenedWeights(): Set<string> {
+    const shapeOf = (n: string) => (this.params.has(n) ? this.params.get(n).shape : undefined);
+    const trace = traceModel(this.family, this.config, shapeOf);
+    return new Set(trace.ops.filter((op) => op.op !== "embedding").flatMap((op) => op.weights));
   }
 
   /** What the model's head computes: `classify`, `regress` or `lm` (see {@linkcode TaskKind}). */

@@ -262,6 +262,23 @@ export class Run {
     }
   }
 
+  /**
+   * Replaces the tape's steps from `start` (one block's) by one step that runs them below a mark and then frees
+   * every gradient buffer they allocated. Only the block input's gradient outlives the block's backward (the
+   * output's and the weights' and head mask's were allocated before), so it is placed first, below the mark.
+   */
+  #scopedBackward(start: number, input: Act): void {
+    const steps = this.#tape.splice(start);
+    if (steps.length === 0) return;
+    this.#tape.push(() => {
+      this.gradOf(input);
+      const mark = this.k.mem.mark();
+      for (let i = steps.length - 1; i >= 0; i--) steps[i]!();
+      for (const [act, grad] of this.#grads) if (grad >= mark) this.#grads.delete(act);
+      this.k.mem.release(mark);
+    });
+  }
+
   /** Frees every activation of this run. Safe to call twice. */
   dispose(): void {
     if (this.#disposed) return;
@@ -271,10 +288,22 @@ export class Run {
 
   /**
    * Runs a block whose intermediate activations are freed when it returns, unless the run records (backward
-   * needs them). The block's output is allocated first and its value copied there.
+   * needs them). The block's output is allocated first and its value copied there. When recording, the block's
+   * backward frees its own gradient buffers once done instead, so a backward pass holds one block's gradients
+   * at a time (a block that keeps a `…_grad` by name keeps its buffers to the end).
+   *
+   * @param outShape the block's output shape (its input's)
+   * @param body the block
+   * @param input the block's input: when recording, its gradient is placed before the block's are
    */
-  scoped(outShape: readonly number[], body: () => Act): Act {
-    if (this.recording) return body();
+  scoped(outShape: readonly number[], body: () => Act, input?: Act): Act {
+    if (this.recording) {
+      const tapeStart = this.#tape.length, hooksStart = this.#gradHooks.length;
+      const h = body();
+      // a gradient kept by name is read after the whole backward: a block holding one keeps its buffers
+      if (input !== undefined && this.#gradHooks.length === hooksStart) this.#scopedBackward(tapeStart, input);
+      return h;
+    }
     const out = this.act(outShape);
     const mark = this.k.mem.mark();
     const h = body();

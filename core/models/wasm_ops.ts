@@ -46,7 +46,8 @@ export class WasmOps implements ModelOps<Act> {
     const run = this.#run, k = run.k;
     const C = src.shape[src.shape.length - 1]!;
     const y = run.act([...shape, C]);
-    k.embeddingForward(y.ptr, src.ptr, rows, count, C);
+    if ("name" in src && src.dtype !== "F32") this.#gatherHalf(y.ptr, src, rows, count, C);
+    else k.embeddingForward(y.ptr, src.ptr, rows, count, C);
     if (!("name" in src)) run.derive(y, src);
     run.onBackward(() => {
       if (!run.hasGrad(y)) return;
@@ -55,6 +56,13 @@ export class WasmOps implements ModelOps<Act> {
       } else if (run.requiresGrad(src)) k.embeddingBackward(run.gradOf(src), run.gradOf(y), rows, count, C);
     });
     return y;
+  }
+
+  /** The rows of an F16/BF16 table, widened one row each (the whole table is never widened). */
+  #gatherHalf(out: Ptr, table: Param, rows: Ptr, count: number, C: number): void {
+    const k = this.#run.k, bfloat = table.dtype === "BF16";
+    const ids = k.mem.i32(rows, count).slice();
+    for (let r = 0; r < count; r++) k.halfToFloat(out + 4 * r * C, table.ptr, ids[r]! * C, C, bfloat);
   }
 
   add(a: Act, b: Act): Act {
@@ -88,14 +96,16 @@ export class WasmOps implements ModelOps<Act> {
     const y = run.act(x.shape);
     const mean = run.act([rows]);
     const rstd = run.act([rows]);
-    k.layerNormForward(y.ptr, mean.ptr, rstd.ptr, x.ptr, weight.ptr, bias.ptr, rows, C, p.eps);
+    const params = this.#params;
+    k.layerNormForward(y.ptr, mean.ptr, rstd.ptr, x.ptr, params.f32(weight, 0), params.f32(bias, 1), rows, C, p.eps);
     run.derive(y, x);
     run.onBackward(() => {
       // weight gradients on means every activation requires its gradient: x's is always wanted then
       if (!run.hasGrad(y) || !run.requiresGrad(x)) return;
       const dW = run.paramGrads ? weight.grad : 0; // 0: not computed
       const dB = run.paramGrads ? bias.grad : 0;
-      k.layerNormBackward(run.gradOf(x), dW, dB, run.gradOf(y), x.ptr, weight.ptr, mean.ptr, rstd.ptr, rows, C);
+      const w = params.f32(weight, 0);
+      k.layerNormBackward(run.gradOf(x), dW, dB, run.gradOf(y), x.ptr, w, mean.ptr, rstd.ptr, rows, C);
     });
     return y;
   }
@@ -103,8 +113,9 @@ export class WasmOps implements ModelOps<Act> {
   linear(x: Act, p: LinearParams): Act {
     const run = this.#run, k = run.k;
     dense(run, x, "linear");
-    const W = this.#params.get(p.weight);
-    const b = p.bias === undefined ? undefined : this.#params.get(p.bias);
+    const params = this.#params;
+    const W = params.get(p.weight);
+    const b = p.bias === undefined ? undefined : params.get(p.bias);
     const transposed = p.layout === "linear"; // nn.Linear stores [out, in]
     const K = transposed ? W.shape[1]! : W.shape[0]!;
     const N = transposed ? W.shape[0]! : W.shape[1]!;
@@ -112,8 +123,11 @@ export class WasmOps implements ModelOps<Act> {
     const y = run.act([...x.shape.slice(0, -1), N]);
     if (K === 0) {
       // a layer whose heads are all pruned: only the bias is left
-      if (b) k.addBias(y.ptr, y.ptr, b.ptr, rows, N);
-    } else k.matmul(y.ptr, x.ptr, W.ptr, b ? b.ptr : 0, rows, K, N, transposed ? MatmulFlags.TRANS_B : 0);
+      if (b) k.addBias(y.ptr, y.ptr, params.f32(b, 1), rows, N);
+    } else {
+      const flags = transposed ? MatmulFlags.TRANS_B : 0;
+      k.matmul(y.ptr, x.ptr, params.f32(W, 0), b ? params.f32(b, 1) : 0, rows, K, N, flags);
+    }
     run.derive(y, x);
     run.onBackward(() => {
       if (!run.hasGrad(y)) return;
@@ -121,7 +135,7 @@ export class WasmOps implements ModelOps<Act> {
       if (K > 0 && run.requiresGrad(x)) {
         // dx += dy · op(W)ᵀ
         const flags = MatmulFlags.ACCUMULATE | (transposed ? 0 : MatmulFlags.TRANS_B);
-        k.matmul(run.gradOf(x), dy, W.ptr, 0, rows, N, K, flags);
+        k.matmul(run.gradOf(x), dy, params.f32(W, 0), 0, rows, N, K, flags);
         if (run.paramGrads && W.grad !== 0) {
           if (transposed) k.matmul(W.grad, dy, x.ptr, 0, N, rows, K, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE);
           else k.matmul(W.grad, x.ptr, dy, 0, K, rows, N, MatmulFlags.TRANS_A | MatmulFlags.ACCUMULATE);
@@ -292,7 +306,7 @@ export class WasmOps implements ModelOps<Act> {
   }
 
   block(x: Act, body: (x: Act) => Act): Act {
-    return this.#run.scoped(x.shape, () => body(x));
+    return this.#run.scoped(x.shape, () => body(x), x);
   }
 
   hook(name: string, x: Act, layout?: HookLayout): Act {
