@@ -53,6 +53,7 @@ Training:
   --weight-decay X (0)  --max-grad-norm X (1)  --dropout X (0.1)  --max-seq-length N (128)
   --seed N (42)  --eval-batch-size N (64)
   --group-by-length         batch examples of similar length together (HF group_by_length; less padding)
+  --save-steps N            also save OUT/last every N updates (HF save_steps; default: after each epoch)
 Output:
   --output-dir OUT (required)  --dtype f32|f16 (f32)  --json (print a JSON summary)
   --force                   write into a non-empty OUT that bertology did not write (its files are kept)
@@ -201,6 +202,7 @@ async function run(args: string[]): Promise<number> {
     dtype: { type: "string" },
     json: { type: "boolean" },
     "group-by-length": { type: "boolean" },
+    "save-steps": { type: "string" },
     force: { type: "boolean" },
   });
   if (f.help) {
@@ -248,6 +250,7 @@ async function run(args: string[]): Promise<number> {
   if (dtypeFlag !== "f32" && dtypeFlag !== "f16") throw new UsageError(`--dtype must be f32 or f16, got "${f.dtype}"`);
   const dtype = dtypeFlag === "f16" ? "F16" : "F32";
   const lm = f.lm === true || f.objective === "lm";
+  const saveSteps = f["save-steps"] === undefined ? 0 : intFlag(f["save-steps"], "save-steps", 1);
   const maskProbability = numberFlag(f["mlm-probability"], "mlm-probability", 0.15);
   if (!(maskProbability > 0 && maskProbability < 1)) {
     throw new UsageError(`--mlm-probability must be in (0, 1), got ${maskProbability}`);
@@ -425,6 +428,7 @@ async function run(args: string[]): Promise<number> {
     padId: tokenizer.padId,
     evalBatchSize,
     checkpoint: { dir: outDir, dtype, tokenizerDir, extraFiles },
+    saveEvery: saveSteps,
     onStep: (p) => {
       lossAvg = Number.isNaN(lossAvg) ? p.loss : 0.98 * lossAvg + 0.02 * p.loss;
       if (tty) bar.tick();

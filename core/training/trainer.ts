@@ -269,6 +269,11 @@ export interface TrainOptions {
   evalBatchSize?: number;
   /** When set, saves `<dir>/best` and `<dir>/last` after every epoch. */
   checkpoint?: SaveOptions & { dir: string };
+  /**
+   * With `checkpoint`: also saves `<dir>/last` every this many updates (HF's `save_steps`), so that a run stopped
+   * mid-epoch leaves its latest weights. Default: only after each epoch.
+   */
+  saveEvery?: number;
   /** Called after every update. */
   onStep?: (p: StepProgress) => void;
   /** Called after every epoch (after saving). */
@@ -311,6 +316,8 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
   check("dropout", dropout, dropout >= 0 && dropout < 1, "in [0, 1)");
   const warmupArg = opts.warmup ?? 0;
   check("warmup", warmupArg, warmupArg >= 0 && Number.isFinite(warmupArg), "≥ 0");
+  const saveEvery = opts.saveEvery ?? 0;
+  check("saveEvery", saveEvery, Number.isInteger(saveEvery) && saveEvery >= 0, "a non-negative integer");
   if (opts.train.length === 0) throw new Error("train: no training examples");
   const family = model.config.family;
   if (objective.kind === "lm" && model.task !== "lm") {
@@ -373,6 +380,10 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
       optimizer.step(lr);
       step++;
       lossSum += loss!;
+      if (opts.checkpoint && saveEvery > 0 && step % saveEvery === 0) {
+        const { dir, ...save } = opts.checkpoint;
+        await saveModel(model, `${dir}/last`, save);
+      }
       opts.onStep?.({
         epoch,
         step,

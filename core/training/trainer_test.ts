@@ -288,3 +288,42 @@ Deno.test("train() refuses the MLM objective for a classifier and other objectiv
 function strictTask(model: TransformerModel, task: string): void {
   assert.strictEqual(model.task, task);
 }
+
+Deno.test("train() with saveEvery saves last mid-epoch (HF save_steps)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const seen: boolean[] = [];
+    const exists = (p: string) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await train(tinyMaskedLM(), {
+      ...base,
+      objective: { kind: "mlm", masking },
+      train: toyRepeats(64, 1),
+      epochs: 1,
+      checkpoint: { dir },
+      saveEvery: 3,
+      onStep: () => seen.push(exists(join(dir, "last", "config.json"))),
+    });
+    // 8 updates: nothing saved before update 3, then last/ exists before the epoch ends
+    assert.deepStrictEqual(seen, [false, false, true, true, true, true, true, true]);
+    await assert.rejects(
+      () =>
+        train(tinyMaskedLM(), {
+          ...base,
+          objective: { kind: "mlm", masking },
+          train: toyRepeats(8, 1),
+          epochs: 1,
+          saveEvery: 1.5,
+        }),
+      /saveEvery must be a non-negative integer, got 1.5/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
