@@ -1,6 +1,7 @@
 /**
- * `bertology train`: trains a BERT classifier on a GLUE task or custom data, or a GPT model as a causal LM on
- * a task's sentences, from scratch or from a checkpoint (pruned ones included), and saves HF checkpoints.
+ * `bertology train`: trains a BERT classifier on a GLUE task or custom data, a GPT model as a causal LM on
+ * a task's sentences, or a BERT masked LM (`--objective mlm`) on plain-text corpora, from scratch or from a
+ * checkpoint (pruned ones included), and saves HF checkpoints.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { TransformerModel } from "@bertology/core/models";
 import { createWasmKernels } from "@bertology/core/kernels";
 import { loadTokenizer, type Tokenizer, WordPieceTokenizer } from "@bertology/core/tokenizers";
 import { mixSeed } from "@bertology/core/rng";
-import { initWeights, newConfig } from "@bertology/core/training";
+import { initWeights, type MaskingOptions, newConfig } from "@bertology/core/training";
 import { type Objective, train, type TrainExample } from "@bertology/core/training";
 import { localSources, numberFlag, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 import { lmEncoding } from "@bertology/core/studies";
@@ -26,8 +27,8 @@ import { lmEncoding } from "@bertology/core/studies";
 /** Help text. */
 export const TRAIN_HELP = `Usage: bertology train [options]
 
-Trains a BERT classifier (GLUE task or custom data) or a GPT causal LM (--lm) and saves
-HF checkpoints to OUT/best (best dev epoch) and OUT/last.
+Trains a BERT classifier (GLUE task or custom data), a GPT causal LM (--lm) or a BERT masked
+LM (--objective mlm) and saves HF checkpoints to OUT/best (best dev epoch) and OUT/last.
 
 Data:
   --task NAME               GLUE task (sst-2, cola, mrpc, sts-b, qnli, rte, ...)
@@ -39,6 +40,10 @@ Data:
   --label-column COL        label column (default "label")
   --train-subset N          use only the first N training rows
   --lm                      causal language modelling on the texts (GPT models)
+  --objective mlm           masked-language modelling (BERT, BertForMaskedLM head) on --corpus:
+      --corpus FILE[,FILE…]     plain text, one example per line (blank lines skipped)
+      --dev-corpus FILE[,FILE…] held-out text, scored each epoch (masked-token accuracy, perplexity)
+      --mlm-probability X (0.15)  --whole-word-mask (mask all pieces of a word together)
 Model (one of):
   --from DIR                continue from a checkpoint folder (its pruned heads are kept)
   --family bert|gpt2|openai-gpt --vocab DIR   a new model; DIR holds the tokenizer files
@@ -48,6 +53,7 @@ Training:
   --weight-decay X (0)  --max-grad-norm X (1)  --dropout X (0.1)  --max-seq-length N (128)
   --seed N (42)  --eval-batch-size N (64)
   --group-by-length         batch examples of similar length together (HF group_by_length; less padding)
+  --save-steps N            also save OUT/last every N updates (HF save_steps; default: after each epoch)
 Output:
   --output-dir OUT (required)  --dtype f32|f16 (f32)  --json (print a JSON summary)
   --force                   write into a non-empty OUT that bertology did not write (its files are kept)
@@ -70,6 +76,43 @@ function formatOf(file: string): TabularFormat {
   const ext = file.toLowerCase().split(".").pop();
   if (ext === "csv" || ext === "tsv" || ext === "jsonl") return ext;
   throw new UsageError(`Cannot tell the format of "${file}": expected a .csv, .tsv or .jsonl file`);
+}
+
+/** Reads plain-text corpus files (comma-separated paths): one example per non-blank line, in file order. */
+async function readCorpus(paths: string, flag: string): Promise<InputExample[]> {
+  const out: InputExample[] = [];
+  for (const path of paths.split(",")) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      throw new Error(`${flag}: cannot read "${path}": ${(e as Error).message}`);
+    }
+    text.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() !== "") out.push({ guid: `${path}:${i + 1}`, textA: line, label: undefined });
+    });
+  }
+  if (out.length === 0) throw new Error(`${flag}: "${paths}" holds no text (every line is blank)`);
+  return out;
+}
+
+/** BERT's masking with this tokenizer's `[MASK]` and special tokens; whole words follow WordPiece's `##`. */
+function maskingFor(tokenizer: Tokenizer, probability: number, wholeWord: boolean): MaskingOptions {
+  const maskId = tokenizer.tokenToId("[MASK]");
+  if (maskId === undefined) throw new Error("--objective mlm: the tokenizer has no [MASK] token");
+  // as HF's special-tokens mask: never choose [CLS], [SEP], [PAD], [UNK] (nor [MASK] itself)
+  const special = new Set<number>([tokenizer.padId, maskId]);
+  for (const t of ["[CLS]", "[SEP]", "[PAD]", "[UNK]"]) {
+    const id = tokenizer.tokenToId(t);
+    if (id !== undefined) special.add(id);
+  }
+  return {
+    maskId,
+    vocabSize: tokenizer.vocabSize,
+    special,
+    probability,
+    ...(wholeWord ? { continuesWord: (id: number) => tokenizer.idToToken(id).startsWith("##") } : {}),
+  };
 }
 
 /** A BERT with a new, HF-initialised pooler (when missing) and classifier for `labels`. */
@@ -132,6 +175,11 @@ async function run(args: string[]): Promise<number> {
     "label-column": { type: "string" },
     "train-subset": { type: "string" },
     lm: { type: "boolean" },
+    objective: { type: "string" },
+    corpus: { type: "string" },
+    "dev-corpus": { type: "string" },
+    "mlm-probability": { type: "string" },
+    "whole-word-mask": { type: "boolean" },
     from: { type: "string" },
     family: { type: "string" },
     vocab: { type: "string" },
@@ -154,6 +202,7 @@ async function run(args: string[]): Promise<number> {
     dtype: { type: "string" },
     json: { type: "boolean" },
     "group-by-length": { type: "boolean" },
+    "save-steps": { type: "string" },
     force: { type: "boolean" },
   });
   if (f.help) {
@@ -163,7 +212,18 @@ async function run(args: string[]): Promise<number> {
   // ---------------------------------------------------------------- flags
   const outDir = f["output-dir"];
   if (!outDir) throw new UsageError("--output-dir is required");
-  if (f.task === undefined && f["train-file"] === undefined) {
+  if (f.objective !== undefined && f.objective !== "mlm" && f.objective !== "lm") {
+    throw new UsageError(`--objective must be mlm or lm, got "${f.objective}"`);
+  }
+  const mlm = f.objective === "mlm";
+  if (mlm && (f.task !== undefined || f["train-file"] !== undefined || f.lm)) {
+    throw new UsageError("--objective mlm trains on --corpus FILE(s); --task, --train-file and --lm do not apply");
+  }
+  if (!mlm && (f.corpus !== undefined || f["dev-corpus"] !== undefined || f["whole-word-mask"])) {
+    throw new UsageError("--corpus, --dev-corpus and --whole-word-mask are for --objective mlm");
+  }
+  if (mlm && f.corpus === undefined) throw new UsageError("--objective mlm needs --corpus FILE[,FILE…]");
+  if (!mlm && f.task === undefined && f["train-file"] === undefined) {
     throw new UsageError("Give --task NAME or --train-file FILE");
   }
   if (f.task !== undefined && f["train-file"] !== undefined) {
@@ -189,13 +249,23 @@ async function run(args: string[]): Promise<number> {
   const dtypeFlag = (f.dtype ?? "f32").toLowerCase();
   if (dtypeFlag !== "f32" && dtypeFlag !== "f16") throw new UsageError(`--dtype must be f32 or f16, got "${f.dtype}"`);
   const dtype = dtypeFlag === "f16" ? "F16" : "F32";
-  const lm = f.lm === true;
+  const lm = f.lm === true || f.objective === "lm";
+  const saveSteps = f["save-steps"] === undefined ? 0 : intFlag(f["save-steps"], "save-steps", 1);
+  const maskProbability = numberFlag(f["mlm-probability"], "mlm-probability", 0.15);
+  if (!(maskProbability > 0 && maskProbability < 1)) {
+    throw new UsageError(`--mlm-probability must be in (0, 1), got ${maskProbability}`);
+  }
 
   // ---------------------------------------------------------------- data
   let trainRaw: InputExample[], devRaw: InputExample[] = [];
   let labelNames: string[], outputMode: "classification" | "regression";
   let glueName: string | undefined;
-  if (f.task !== undefined) {
+  if (mlm) {
+    trainRaw = await readCorpus(f.corpus!, "--corpus");
+    if (f["dev-corpus"] !== undefined) devRaw = await readCorpus(f["dev-corpus"], "--dev-corpus");
+    labelNames = [];
+    outputMode = "classification";
+  } else if (f.task !== undefined) {
     let task;
     try {
       task = glueTask(f.task);
@@ -236,7 +306,7 @@ async function run(args: string[]): Promise<number> {
     tokenizer = loaded.tokenizer!;
     tokenizerDir = f.from;
     const wanted = outputMode === "regression" ? ["LABEL_0"] : labelNames;
-    if (!lm && model.task !== "lm" && (!model.hasHead || model.config.labels.length !== wanted.length)) {
+    if (!lm && !mlm && model.task !== "lm" && (!model.hasHead || model.config.labels.length !== wanted.length)) {
       // a bare encoder (bert-base-uncased) or another task's head: new classifier as HF's from_pretrained does
       model = withNewHead(model, wanted, outputMode, mixSeed(seed, 0));
       console.error(`bertology train: ${f.from} gets a new ${wanted.length}-output classification head`);
@@ -258,9 +328,10 @@ async function run(args: string[]): Promise<number> {
       intermediate: intFlag(f.intermediate, "intermediate", 4 * hidden),
       vocabSize: tokenizer.vocabSize,
       maxPositions: intFlag(f["max-positions"], "max-positions", Math.max(maxSeq, 128)),
-      labels: outputMode === "regression" ? undefined : labelNames,
+      labels: outputMode === "regression" || mlm ? undefined : labelNames,
       problemType: outputMode === "regression" ? "regression" : undefined,
       dropout,
+      maskedLM: mlm,
     });
     model = new TransformerModel(config, initWeights(config, mixSeed(seed, 0)), kernels);
     if (tokenizer instanceof WordPieceTokenizer) {
@@ -276,10 +347,17 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError(`--lm trains language models; a ${family} model trains as a classifier`);
   }
   if (!lm && model.task === "lm") throw new UsageError(`A ${family} model trains as a causal LM: add --lm`);
+  if (mlm !== (model.task === "mlm")) {
+    throw new UsageError(
+      mlm
+        ? `--objective mlm needs a masked-LM checkpoint (BertForMaskedLM) or --family bert; this is a ${model.task} model`
+        : `A masked-LM checkpoint trains with --objective mlm`,
+    );
+  }
   if (maxSeq > model.config.maxPositions) {
     throw new UsageError(`--max-seq-length ${maxSeq} exceeds the model's ${model.config.maxPositions} positions`);
   }
-  if (!lm && model.config.labels.length !== (outputMode === "regression" ? 1 : labelNames.length)) {
+  if (!lm && !mlm && model.config.labels.length !== (outputMode === "regression" ? 1 : labelNames.length)) {
     throw new Error(
       `The model has ${model.config.labels.length} outputs but the data has ${labelNames.length} labels (${
         labelNames.join(", ")
@@ -289,8 +367,12 @@ async function run(args: string[]): Promise<number> {
 
   // ---------------------------------------------------------------- encode
   const encode = (examples: InputExample[], what: string): TrainExample[] => {
-    const labels = lm ? undefined : labelIds(examples, { labels: labelNames, outputMode });
+    const labels = lm || mlm ? undefined : labelIds(examples, { labels: labelNames, outputMode });
     return examples.map((e, i) => {
+      if (mlm) {
+        const enc = tokenizer.encode(e.textA, undefined, { maxLength: maxSeq });
+        return { ids: enc.ids, tokenTypeIds: enc.tokenTypeIds };
+      }
       if (lm) {
         const enc = lmEncoding(tokenizer, e, maxSeq);
         if (enc.ids.length < 2) throw new Error(`${what} example ${i} has fewer than 2 tokens`);
@@ -302,7 +384,11 @@ async function run(args: string[]): Promise<number> {
   };
   const trainSet = encode(trainRaw, "train");
   const devSet = devRaw.length > 0 ? encode(devRaw, "dev") : [];
-  const objective: Objective = lm ? { kind: "lm" } : { kind: outputMode, glueTask: glueName };
+  const objective: Objective = mlm
+    ? { kind: "mlm", masking: maskingFor(tokenizer, maskProbability, f["whole-word-mask"] === true) }
+    : lm
+    ? { kind: "lm" }
+    : { kind: outputMode, glueTask: glueName };
 
   // ---------------------------------------------------------------- output (refused before any training)
   await openOutputFolder(outDir, ["best", "last", "train_summary.json"], {
@@ -312,6 +398,8 @@ async function run(args: string[]): Promise<number> {
       f.vocab,
       f["train-file"],
       f["dev-file"],
+      ...(f.corpus?.split(",") ?? []),
+      ...(f["dev-corpus"]?.split(",") ?? []),
       f.task === undefined ? undefined : f["data-dir"] ?? "data/glue",
     ),
     flag: "--output-dir",
@@ -340,6 +428,7 @@ async function run(args: string[]): Promise<number> {
     padId: tokenizer.padId,
     evalBatchSize,
     checkpoint: { dir: outDir, dtype, tokenizerDir, extraFiles },
+    saveEvery: saveSteps,
     onStep: (p) => {
       lossAvg = Number.isNaN(lossAvg) ? p.loss : 0.98 * lossAvg + 0.02 * p.loss;
       if (tty) bar.tick();
@@ -362,7 +451,7 @@ async function run(args: string[]): Promise<number> {
   });
   const seconds = (performance.now() - started) / 1000;
   const summary = {
-    task: glueName ?? f["train-file"],
+    task: glueName ?? f["train-file"] ?? f.corpus,
     objective: objective.kind,
     family,
     parameters: model.params.count(),

@@ -194,3 +194,80 @@ Deno.test("trainCommand() continues HF checkpoints: a new head for other labels,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("trainCommand() --objective mlm pre-trains a new BertForMaskedLM on a plain-text corpus", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "vocab.txt"), [...VOCAB, "[MASK]", "##s"].join("\n") + "\n");
+    const lines = Array.from({ length: 30 }, (_, i) => (i % 2 ? "a very good movie" : "a bad plots\n"));
+    await Deno.writeTextFile(join(dir, "a.txt"), lines.slice(0, 15).join("\n") + "\n");
+    await Deno.writeTextFile(join(dir, "b.txt"), lines.slice(15).join("\n") + "\n");
+    await Deno.writeTextFile(join(dir, "dev.txt"), "a good movie\na bad plot\n");
+    const out = join(dir, "out");
+    const args = [
+      "--objective",
+      "mlm",
+      "--corpus",
+      `${join(dir, "a.txt")},${join(dir, "b.txt")}`,
+      "--dev-corpus",
+      join(dir, "dev.txt"),
+      "--whole-word-mask",
+      "--family",
+      "bert",
+      "--vocab",
+      dir,
+      "--layers",
+      "1",
+      "--heads",
+      "2",
+      "--hidden",
+      "8",
+      "--intermediate",
+      "16",
+      "--epochs",
+      "2",
+      "--batch-size",
+      "8",
+      "--lr",
+      "1e-2",
+      "--max-seq-length",
+      "16",
+      "--json",
+      "--output-dir",
+      out,
+    ];
+    const { code, out: stdout, err } = await capture(args);
+    assert.strictEqual(code, 0, err);
+    const summary = JSON.parse(stdout);
+    assert.strictEqual(summary.objective, "mlm");
+    assert.strictEqual(summary.trainExamples, 30, "blank lines are skipped, both files read");
+    assert.strictEqual(summary.bestMetric.key, "perplexity");
+    assert.ok(summary.epochs[1].dev.accuracy >= 0 && summary.epochs[1].dev.tokens >= 2);
+    const config = JSON.parse(await Deno.readTextFile(join(out, "last", "config.json")));
+    assert.deepStrictEqual(config.architectures, ["BertForMaskedLM"]);
+    assert.strictEqual(config.num_labels, undefined, "a masked LM has no classification labels");
+    const { model } = await loadModel(localFiles(join(out, "last")));
+    assert.strictEqual(model.task, "mlm");
+    assert.ok(model.hasHead);
+
+    // wrong combinations are usage errors (exit 2), a missing corpus file names itself (exit 1)
+    const usage = async (extra: string[], message: RegExp) => {
+      const r = await capture(extra);
+      assert.strictEqual(r.code, 2, r.err);
+      assert.match(r.err, message);
+    };
+    await usage(["--objective", "mlm", "--output-dir", join(dir, "o2"), "--family", "bert"], /needs --corpus/);
+    await usage(["--objective", "mlm", "--corpus", "x.txt", "--task", "sst-2", "--output-dir", "o"], /do not apply/);
+    await usage(["--objective", "nsp", "--output-dir", "o"], /--objective must be mlm or lm, got "nsp"/);
+    await usage(["--corpus", "x.txt", "--task", "sst-2", "--output-dir", "o"], /are for --objective mlm/);
+    const missing = await capture([...args.slice(0, 3), join(dir, "nope.txt"), ...args.slice(4, -1), join(dir, "o3")]);
+    assert.strictEqual(missing.code, 1);
+    assert.match(missing.err, /--corpus: cannot read ".*nope\.txt"/);
+    // a classifier checkpoint cannot continue as a masked LM
+    const cls = await capture(["--from", "models/bert-sst2", ...args.slice(0, 4), "--output-dir", join(dir, "o4")]);
+    assert.strictEqual(cls.code, 2);
+    assert.match(cls.err, /--objective mlm needs a masked-LM checkpoint \(BertForMaskedLM\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

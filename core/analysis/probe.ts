@@ -191,6 +191,13 @@ class ProbeNet {
 
   /** Loss, gradients and one AdamW step; returns the mean loss. */
   step(pass: Pass, targets: Int32Array, opt: AdamW, lr: number): number {
+    const loss = this.lossAndGrads(pass, targets);
+    opt.step(lr);
+    return loss;
+  }
+
+  /** The mean cross-entropy of a forward pass; leaves every parameter's gradient in the store. */
+  lossAndGrads(pass: Pass, targets: Int32Array): number {
     const k = this.k, b = this.#bufs, B = pass.B, D = this.D, C = this.C;
     k.mem.i32(b.targets, B).set(targets);
     k.crossEntropyForward(b.losses, b.probs, b.logits, b.targets, B, C);
@@ -219,7 +226,6 @@ class ProbeNet {
       for (let l = 0; l < this.S; l++) da[l] = gamma * s[l]! * (g[l]! - sg);
       k.mem.f32(this.store.get("probe.gamma.bias").grad, 1)[0] = sg;
     }
-    opt.step(lr);
     return loss / B;
   }
 
@@ -231,6 +237,83 @@ class ProbeNet {
       out[i] = best;
     }
     return out;
+  }
+}
+
+/** A probe's parameters, for {@linkcode probeGradients}: as in {@linkcode Probe}, but the mix as its logits. */
+export interface ProbeParams {
+  /** Classifier weights per part, each [classes, dim]. */
+  weights: readonly Float32Array[];
+  /** Classifier bias [classes]. */
+  bias: Float32Array;
+  /** The mixing logits a (softmax(a) = the mixing weights), one per layer read; ignored for one layer. */
+  mixLogits: readonly number[];
+  /** γ; ignored for one layer. */
+  gamma: number;
+}
+
+/**
+ * The mean training loss of a probe with the given parameters on every example of `set`, and its analytic
+ * gradients — exactly the ones {@linkcode trainProbe} follows — so that they can be checked against finite
+ * differences.
+ *
+ * @param set The examples.
+ * @param layers The layers the probe reads (a scalar mix when more than one).
+ * @param params The parameter values.
+ * @param kernels The kernels (a fresh WASM instance when absent).
+ * @returns The loss and d loss / d each parameter (`mixLogits` and `gamma` empty / 0 for one layer).
+ * @throws {Error} for a malformed set, or parameters of the wrong sizes
+ *
+ * @example Usage
+ * ```ts
+ * import { probeGradients } from "./probe.ts";
+ * const set = { layers: [Float32Array.of(1, -1)], dim: 1, parts: [Int32Array.of(0, 1)], labels: Int32Array.of(0, 1) };
+ * const params = { weights: [new Float32Array(2)], bias: new Float32Array(2), mixLogits: [], gamma: 1 };
+ * probeGradients(set, [0], params).loss; // ln 2: zero weights give uniform probabilities
+ * ```
+ */
+export function probeGradients(
+  set: ProbeSet,
+  layers: readonly number[],
+  params: ProbeParams,
+  kernels?: Kernels,
+): { loss: number; grads: { weights: Float32Array[]; bias: Float32Array; mixLogits: number[]; gamma: number } } {
+  checkSet(set, layers, "probe set");
+  const C = params.bias.length, D = set.dim, P = set.parts.length, S = layers.length;
+  if (params.weights.length !== P || params.weights.some((w) => w.length !== C * D)) {
+    throw new Error(`probeGradients: weights must be ${P} part(s) of [${C}, ${D}]`);
+  }
+  if (S > 1 && params.mixLogits.length !== S) {
+    throw new Error(`probeGradients: mixLogits has ${params.mixLogits.length} values for ${S} layers`);
+  }
+  for (const y of set.labels) if (!(y >= 0 && y < C)) throw new Error(`probeGradients: label ${y} outside 0..${C - 1}`);
+  const k = kernels ?? createWasmKernels();
+  const mark = k.mem.mark();
+  try {
+    const n = set.labels.length;
+    const net = new ProbeNet(k, P, S, D, C, n);
+    net.store.enableGrads();
+    const put = (name: string, v: ArrayLike<number>) => k.mem.f32(net.store.get(name).ptr, v.length).set(v);
+    params.weights.forEach((w, p) => put(`probe.part${p}.weight`, w));
+    put("probe.bias", params.bias);
+    if (S > 1) {
+      put("probe.mix.bias", params.mixLogits);
+      put("probe.gamma.bias", [params.gamma]);
+    }
+    const rows = Int32Array.from({ length: n }, (_, i) => i);
+    const loss = net.lossAndGrads(net.forward(new Tables(k, set, layers), set, rows), set.labels);
+    const grad = (name: string, size: number) => k.mem.f32(net.store.get(name).grad, size).slice();
+    return {
+      loss,
+      grads: {
+        weights: params.weights.map((_, p) => grad(`probe.part${p}.weight`, C * D)),
+        bias: grad("probe.bias", C),
+        mixLogits: S > 1 ? [...grad("probe.mix.bias", S)] : [],
+        gamma: S > 1 ? grad("probe.gamma.bias", 1)[0]! : 0,
+      },
+    };
+  } finally {
+    k.mem.release(mark);
   }
 }
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { normalGenerator } from "../rng.ts";
-import { layerProbing, type ProbeSet, tenneyScores, trainProbe } from "./probe.ts";
+import { layerProbing, probeGradients, type ProbeSet, tenneyScores, trainProbe } from "./probe.ts";
 
 /** 3 layers of 4-d features for `n` rows; only layer 2 carries the class (3 classes), the others are noise. */
 function synthetic(n: number, seed: number): ProbeSet {
@@ -82,4 +82,51 @@ Deno.test("trainProbe() refuses bad inputs, naming what is wrong", () => {
     () => trainProbe({ ...s, parts: [Int32Array.of(99)], labels: Int32Array.of(0) }, s, [0], { classes: 3 }),
     /feature row 99 outside/,
   );
+});
+
+Deno.test("probeGradients(): the scalar-mix logits, γ and classifier gradients match finite differences", () => {
+  // two parts (dependent ⊕ parent) over a mix of 3 layers, parameters away from their zero/one start
+  const set = synthetic(40, 9);
+  const two: ProbeSet = { ...set, parts: [set.parts[0]!, Int32Array.from({ length: 40 }, (_, i) => (i * 7) % 40)] };
+  const g = normalGenerator(21), C = 3, D = set.dim;
+  const params = {
+    weights: [0, 1].map(() => Float32Array.from({ length: C * D }, () => 0.3 * g())),
+    bias: Float32Array.from({ length: C }, () => 0.1 * g()),
+    mixLogits: [0.4, -0.7, 0.2],
+    gamma: 1.3,
+  };
+  const { loss, grads } = probeGradients(two, [0, 1, 2], params);
+  ok(Number.isFinite(loss) && loss > 0);
+  const lossAt = (edit: (p: typeof params) => void) => {
+    const p = structuredClone(params);
+    edit(p);
+    return probeGradients(two, [0, 1, 2], p).loss;
+  };
+  // central differences, Richardson-extrapolated over ε and ε/2 (the loss is summed in f32)
+  const numeric = (edit: (p: typeof params, h: number) => void) => {
+    const central = (h: number) => (lossAt((p) => edit(p, h)) - lossAt((p) => edit(p, -h))) / (2 * h);
+    const eps = 1e-2;
+    return (4 * central(eps / 2) - central(eps)) / 3;
+  };
+  const check = (what: string, analytic: number, fd: number) => {
+    ok(Math.abs(analytic - fd) <= 1e-3 * Math.abs(fd) + 1e-4, `${what}: analytic ${analytic}, numeric ${fd}`);
+    ok(Math.abs(analytic) > 1e-4, `${what}: the check needs a non-zero gradient, got ${analytic}`);
+  };
+  params.mixLogits.forEach((_, l) => {
+    check(`d/da[${l}]`, grads.mixLogits[l]!, numeric((p, h) => (p.mixLogits[l] = p.mixLogits[l]! + h)));
+  });
+  check("d/dγ", grads.gamma, numeric((p, h) => (p.gamma += h)));
+  // the softmax over a is shift-invariant: its gradient sums to 0
+  ok(Math.abs(grads.mixLogits.reduce((a, b) => a + b, 0)) < 1e-5, `Σ d/da = ${grads.mixLogits}`);
+  for (const [p, i] of [[0, 0], [0, 7], [1, 5]] as const) {
+    check(`d/dW${p}[${i}]`, grads.weights[p]![i]!, numeric((q, h) => (q.weights[p]![i]! += h)));
+  }
+  check("d/db[1]", grads.bias[1]!, numeric((q, h) => (q.bias[1]! += h)));
+});
+
+Deno.test("probeGradients() refuses parameters of the wrong sizes", () => {
+  const s = synthetic(10, 1);
+  const params = { weights: [new Float32Array(12)], bias: new Float32Array(3), mixLogits: [0, 0], gamma: 1 };
+  throws(() => probeGradients(s, [0, 1, 2], params), /mixLogits has 2 values for 3 layers/);
+  throws(() => probeGradients(s, [0], { ...params, weights: [new Float32Array(5)] }), /weights must be 1 part/);
 });

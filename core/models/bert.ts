@@ -1,17 +1,41 @@
 /**
- * BERT for sequence classification, following HF's `modeling_bert.py` (BertForSequenceClassification):
- * embeddings (word + position + token type, LayerNorm) → L post-LN encoder blocks → pooler (tanh on [CLS]) →
- * classifier. Weight names are the HF checkpoint keys; nn.Linear weights are stored [out, in].
+ * BERT, following HF's `modeling_bert.py`: embeddings (word + position + token type, LayerNorm) → L post-LN
+ * encoder blocks → either pooler (tanh on [CLS]) → classifier (BertForSequenceClassification), or, for a config
+ * whose `architectures` names `BertForMaskedLM`, the masked-LM head `cls.predictions` (dense → activation →
+ * LayerNorm → decoder tied to the word embeddings, plus its own bias). Weight names are the HF checkpoint keys;
+ * nn.Linear weights are stored [out, in].
  *
  * @module
  */
 
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
-import type { ModelFamily, WeightSpec } from "./family.ts";
+import type { ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
 import type { ModelOps } from "./ops.ts";
 
-/** The HF names and shapes a BERT checkpoint holds; the pooler and classifier are optional (bare encoders). */
+/** Whether a config.json describes HF's BertForMaskedLM (its `architectures` say so). */
+function isMaskedLM(raw: Record<string, unknown>): boolean {
+  return Array.isArray(raw.architectures) && raw.architectures.includes("BertForMaskedLM");
+}
+
+/** The masked-LM head's tensors (HF `BertOnlyMLMHead`); the decoder is the word embedding unless untied. */
+function mlmHeadWeights(config: ModelConfig): Map<string, number[]> {
+  const C = config.hidden;
+  const head = new Map<string, number[]>([
+    ["cls.predictions.transform.dense.weight", [C, C]],
+    ["cls.predictions.transform.dense.bias", [C]],
+    ["cls.predictions.transform.LayerNorm.weight", [C]],
+    ["cls.predictions.transform.LayerNorm.bias", [C]],
+    ["cls.predictions.bias", [config.vocabSize]],
+  ]);
+  if (config.raw.tie_word_embeddings === false) head.set("cls.predictions.decoder.weight", [config.vocabSize, C]);
+  return head;
+}
+
+/**
+ * The HF names and shapes a BERT checkpoint holds; the head (pooler + classifier, or the masked-LM head) is
+ * optional (bare encoders).
+ */
 function bertWeights(config: ModelConfig): WeightSpec {
   const { hidden: C, intermediate: I, headDim: D } = config;
   const required = new Map<string, number[]>([
@@ -39,6 +63,7 @@ function bertWeights(config: ModelConfig): WeightSpec {
     required.set(`${p}.output.LayerNorm.weight`, [C]);
     required.set(`${p}.output.LayerNorm.bias`, [C]);
   }
+  if (config.task === "mlm") return { required, optional: mlmHeadWeights(config), optionalIsHead: true };
   const optional = new Map<string, number[]>([
     ["bert.pooler.dense.weight", [C, C]],
     ["bert.pooler.dense.bias", [C]],
@@ -48,7 +73,32 @@ function bertWeights(config: ModelConfig): WeightSpec {
   return { required, optional, optionalIsHead: true };
 }
 
-/** The forward pass; returns the logits [B, labels], or `undefined` for a bare encoder. */
+/**
+ * HF's `BertOnlyMLMHead` on the rows a loss counts: dense → activation → LayerNorm, then logits = t · Eᵀ +
+ * `cls.predictions.bias` with E the word embedding (the tied decoder) or an untied `cls.predictions.decoder`.
+ */
+function mlmHead<T>(ops: ModelOps<T>, config: ModelConfig, h: T): T {
+  const p = "cls.predictions";
+  const dense = ops.linear(ops.lossRows(h), {
+    weight: `${p}.transform.dense.weight`,
+    bias: `${p}.transform.dense.bias`,
+    layout: "linear",
+  });
+  const t = ops.layerNorm(ops.gelu(dense, config.activation), {
+    weight: `${p}.transform.LayerNorm.weight`,
+    bias: `${p}.transform.LayerNorm.bias`,
+    eps: config.layerNormEps,
+  });
+  const decoder = ops.hasWeight(`${p}.decoder.weight`)
+    ? `${p}.decoder.weight`
+    : "bert.embeddings.word_embeddings.weight";
+  return ops.linear(t, { weight: decoder, bias: `${p}.bias`, layout: "linear" });
+}
+
+/**
+ * The forward pass; returns the logits — [B, labels] for a classifier, [B, T, vocab] (or [rows, vocab] on the
+ * rows a loss counts) for a masked LM — or `undefined` for a bare encoder.
+ */
 function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
   const D = config.headDim, eps = config.layerNormEps;
   const ln = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, eps });
@@ -96,10 +146,31 @@ function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
     });
   }
 
+  if (config.task === "mlm") return ops.hasWeight("cls.predictions.bias") ? mlmHead(ops, config, h) : undefined;
   if (!ops.hasWeight("classifier.weight") || !ops.hasWeight("bert.pooler.dense.weight")) return undefined;
   // pooler: tanh(W · h[CLS] + b), then the classifier
   const pooled = ops.hook(hookName("pooler"), ops.tanh(ops.linear(ops.firstToken(h), dense("bert.pooler.dense"))));
   return ops.linear(ops.dropout(pooled), dense("classifier"));
+}
+
+/** The `config.json` fields every new BERT gets (sizes, dropout, HF's defaults), whatever its head. */
+function bertSizesConfig(s: NewModelSizes): Record<string, unknown> {
+  return {
+    model_type: "bert",
+    vocab_size: s.vocabSize,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    hidden_act: "gelu",
+    hidden_dropout_prob: s.dropout,
+    attention_probs_dropout_prob: s.dropout,
+    max_position_embeddings: s.maxPositions ?? 512,
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+  };
 }
 
 /** BERT (`model_type: "bert"`). */
@@ -119,9 +190,9 @@ export const bert: ModelFamily = {
     activation: f.activation("hidden_act", "gelu"),
     scaleAttnWeights: true,
     scaleAttnByInverseLayerIdx: false,
-    classifier: true,
+    classifier: !isMaskedLM(f.raw),
   }),
-  task: (c) => (c.problemType === "regression" ? "regress" : "classify"),
+  task: (c) => (isMaskedLM(c.raw) ? "mlm" : c.problemType === "regression" ? "regress" : "classify"),
   weights: bertWeights,
   // a bare BertModel has no `bert.` prefix; TF-era checkpoints say gamma/beta
   renameKey: (name) => {
@@ -142,25 +213,13 @@ export const bert: ModelFamily = {
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => {
+    if (s.maskedLM) return { architectures: ["BertForMaskedLM"], ...bertSizesConfig(s) };
     const regression = s.problemType === "regression";
     const labels = regression ? ["LABEL_0"] : [...(s.labels ?? ["0", "1"])];
     if (labels.length < 1) throw new Error("newConfig: a BERT classifier needs at least one label");
     return {
       architectures: ["BertForSequenceClassification"],
-      model_type: "bert",
-      vocab_size: s.vocabSize,
-      hidden_size: s.hidden,
-      num_hidden_layers: s.layers,
-      num_attention_heads: s.heads,
-      intermediate_size: s.intermediate,
-      hidden_act: "gelu",
-      hidden_dropout_prob: s.dropout,
-      attention_probs_dropout_prob: s.dropout,
-      max_position_embeddings: s.maxPositions ?? 512,
-      type_vocab_size: 2,
-      initializer_range: 0.02,
-      layer_norm_eps: 1e-12,
-      pad_token_id: 0,
+      ...bertSizesConfig(s),
       num_labels: labels.length,
       id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
       label2id: Object.fromEntries(labels.map((l, i) => [l, i])),

@@ -16,9 +16,11 @@ export type Family = string;
 /**
  * What a model's head computes, and so which loss, labels and scores it takes: `classify` (class logits,
  * cross-entropy, accuracy/F1/MCC), `regress` (one output, MSE, Pearson/Spearman), `lm` (next-token logits,
- * next-token cross-entropy, perplexity). Callers branch on this, never on the family name.
+ * next-token cross-entropy, perplexity), `mlm` (masked-language-model logits over the vocabulary at every
+ * position, cross-entropy on the masked positions, masked-token accuracy and perplexity). Callers branch on this,
+ * never on the family name.
  */
-export type TaskKind = "classify" | "regress" | "lm";
+export type TaskKind = "classify" | "regress" | "lm" | "mlm";
 
 /** A checked model configuration. */
 export interface ModelConfig {

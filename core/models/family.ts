@@ -87,6 +87,8 @@ export interface NewModelSizes {
   problemType?: "regression" | "single_label_classification";
   /** Dropout probability to write. */
   dropout: number;
+  /** BERT: a masked-language-model head (HF `BertForMaskedLM`) instead of a classifier. */
+  maskedLM?: boolean;
 }
 
 /** A model family. */

@@ -19,7 +19,10 @@ import { type Act, type ActivationObserver, type ActivationPatch, type DropoutOp
 import { traceModel } from "./trace_ops.ts";
 import { WasmOps } from "./wasm_ops.ts";
 
-/** Labels for a loss: class indices (classification), floats (regression), or "lm" (next-token). */
+/**
+ * Labels for a loss: class indices (classification), floats (regression), "lm" (next-token), or for a masked LM
+ * one token id per position of the flattened [B·T] batch, -100 where nothing is predicted (HF's ignore index).
+ */
 export type Labels = Int32Array | Float32Array | number[] | "lm";
 
 /**
@@ -260,18 +263,23 @@ export class TransformerModel {
     });
     try {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample);
-      // a next-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
-      const lm = req.labels === "lm" && c.task === "lm" ? nextTokenTargets(req.batch) : undefined;
+      // a next-token or masked-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
+      const vocabLogits = c.task === "lm" || c.task === "mlm";
+      const lm = req.labels === "lm" && c.task === "lm"
+        ? nextTokenTargets(req.batch)
+        : c.task === "mlm" && req.labels !== undefined && req.labels !== "lm"
+        ? maskedTargets(req.labels, req.batch, c.vocabSize)
+        : undefined;
       const fullLogits = names.has(hookName("logits")) || names.has(hookName("logits", undefined, true));
       if (lm && !fullLogits) x.lmRows = { ptr: run.ints(lm.rows), count: lm.rows.length };
       const objRows = obj === undefined ? undefined : objectiveRows(obj, req.batch, c.task);
-      if (objRows && !fullLogits && c.task === "lm") x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
+      if (objRows && !fullLogits && vocabLogits) x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
       const logitsAct = this.family.forward(new WasmOps(run, this.params, x), c);
       const result: RunResult = { cache: run.cache };
       if (logitsAct) {
         run.hook(hookName("logits"), logitsAct);
         // a classifier's logits are tiny; an LM's are [B, T, vocab], copied out only when asked for
-        if (c.task !== "lm" || names.has(hookName("logits"))) {
+        if (!vocabLogits || names.has(hookName("logits"))) {
           result.logits = run.cache.get(hookName("logits")) ??
             { shape: [...logitsAct.shape], data: run.read(logitsAct.ptr, logitsAct.size) };
         }
@@ -280,7 +288,7 @@ export class TransformerModel {
           result.lossCount = lm ? lm.rows.length : x.B;
         }
         if (obj !== undefined) {
-          result.objective = seedObjective(run, logitsAct, obj, x.lmRows || c.task !== "lm" ? undefined : objRows!);
+          result.objective = seedObjective(run, logitsAct, obj, x.lmRows || !vocabLogits ? undefined : objRows!);
         }
       }
       if (names.has(hookName("head_mask"))) {
@@ -388,7 +396,10 @@ export class TransformerModel {
   ): number {
     const c = this.config;
     const { B, T } = x;
-    if (labels === "lm") {
+    if (c.task === "mlm" && labels === "lm") {
+      throw new Error(`A masked LM takes one label per position (token ids, -100 = not predicted), not "lm"`);
+    }
+    if (labels === "lm" || c.task === "mlm") {
       if (lm === undefined) {
         throw new Error(`labels "lm" are for language models; a ${c.task} model needs per-row labels`);
       }
@@ -513,11 +524,12 @@ export function checkWeightShapes(
 function objectiveRows(obj: LogitObjective, batch: Batch, task: TaskKind): Int32Array {
   const { batchSize: B, seqLen: T } = batch;
   if (obj.logit.length !== B) throw new Error(`objective.logit has ${obj.logit.length} values for a batch of ${B}`);
-  if (task !== "lm") {
+  if (task !== "lm" && task !== "mlm") {
     if (obj.position !== undefined) throw new Error(`objective.position is for language models, not ${task}`);
     return Int32Array.from({ length: B }, (_, b) => b);
   }
   const pos = obj.position;
+  if (task === "mlm" && pos === undefined) throw new Error("objective.position is required for a masked LM");
   if (pos !== undefined && pos.length !== B) {
     throw new Error(`objective.position has ${pos.length} values for a batch of ${B}`);
   }
@@ -550,6 +562,34 @@ function seedObjective(run: Run, logits: Act, obj: LogitObjective, rows: Int32Ar
     if (grad !== undefined) grad[i]! += 1;
     return values[i]!;
   });
+}
+
+/**
+ * A masked LM's targets: the flattened positions whose label is a token id (not -100), and those ids.
+ *
+ * @throws {Error} naming the field, for a length other than B·T, an id outside the vocabulary, or no target
+ */
+function maskedTargets(
+  labels: Exclude<Labels, "lm">,
+  batch: Batch,
+  vocabSize: number,
+): { rows: Int32Array; targets: Int32Array } {
+  const n = batch.batchSize * batch.seqLen;
+  if (labels.length !== n) {
+    throw new Error(`labels has ${labels.length} values; a masked LM needs one per position (B·T = ${n})`);
+  }
+  const rows: number[] = [], targets: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = labels[i]!;
+    if (t === -100) continue;
+    if (!Number.isInteger(t) || t < 0 || t >= vocabSize) {
+      throw new Error(`labels[${i}] = ${t} is neither -100 nor a token id (0..${vocabSize - 1})`);
+    }
+    rows.push(i);
+    targets.push(t);
+  }
+  if (rows.length === 0) throw new Error("labels mark no position to predict (every value is -100)");
+  return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { DropoutOptions } from "./run.ts";
 import type { Batch } from "./inputs.ts";
 import { type Labels, TransformerModel } from "./model.ts";
 
-function tinyModel(family: Family, prunedHeads?: Record<string, number[]>): TransformerModel {
+function tinyModel(family: Family, prunedHeads?: Record<string, number[]>, maskedLM = false): TransformerModel {
   const { raw } = newConfig({
     family,
     layers: 2,
@@ -21,7 +21,8 @@ function tinyModel(family: Family, prunedHeads?: Record<string, number[]>): Tran
     intermediate: 12,
     vocabSize: 23,
     maxPositions: 8,
-    labels: ["a", "b", "c"],
+    labels: maskedLM ? undefined : ["a", "b", "c"],
+    maskedLM,
   });
   if (prunedHeads) raw.pruned_heads = prunedHeads;
   const cfg = parseConfig(raw, "tiny");
@@ -92,6 +93,11 @@ Deno.test("TransformerModel.run() BERT weight gradients match finite differences
 
 Deno.test("TransformerModel.run() pruned BERT weight gradients match finite differences", () => {
   checkGrads(tinyModel("bert", { "0": [1] }), Int32Array.from([0, 1]));
+});
+
+Deno.test("TransformerModel.run() BertForMaskedLM weight gradients (tied decoder) match finite differences", () => {
+  // -100 = not predicted; the padded positions 8, 9 are never targets
+  checkGrads(tinyModel("bert", undefined, true), Int32Array.from([-100, 5, -100, 17, -100, -100, 22, 4, -100, -100]));
 });
 
 Deno.test("TransformerModel.run() GPT-2 weight gradients match finite differences for every parameter", () => {

@@ -91,7 +91,10 @@ export function buildStudyDataset(
   const task = model.task;
   const encoded = examples.map((e) => encodeExample(task, tokenizer, e, maxLength));
   let ids: number[] | undefined;
-  if (task !== "lm") {
+  // a masked LM reads the sentences without class labels (attention statistics, probes); a study that needs its
+  // loss gets labels "lm", which run() refuses for a masked LM, saying what it needs instead
+  const unlabelled = task === "lm" || task === "mlm";
+  if (!unlabelled) {
     if ((task === "regress") !== (outputMode === "regression")) {
       throw new Error(
         `${name} has ${outputMode === "regression" ? "regression values" : "class labels"} but the model is a ${
@@ -121,7 +124,7 @@ export function buildStudyDataset(
     ...(batching === "hf" ? { seqLen: maxLength } : { bucket: true }),
   }).map((b) => ({
     batch: b,
-    labels: task === "lm" || b.labels === undefined ? "lm" as const : b.labels,
+    labels: unlabelled || b.labels === undefined ? "lm" as const : b.labels,
     rows: b.rows,
   }));
   return { ...source, examples, batches, batching };

@@ -99,3 +99,20 @@ Deno.test("buildStudyDataset() names the dataset when it is empty or its labels 
     (e: Error) => ok(/sts.tsv has regression values but the model is a classifier/.test(e.message), e.message) ?? true,
   );
 });
+
+Deno.test("buildStudyDataset() reads sentences for a masked LM without class labels; a loss on them is refused", async () => {
+  const mlm = await loadModel(localFiles(new URL("../../models/bert-mlm-small", import.meta.url).pathname));
+  strictEqual(mlm.model.task, "mlm");
+  const data = buildStudyDataset(mlm.model, mlm.tokenizer!, {
+    name: "mine",
+    task: "sst-2",
+    outputMode: "classification",
+    labels: ["0", "1"],
+    examples,
+  }, { batchSize: 8 });
+  const [only] = data.batches;
+  strictEqual(only!.labels, "lm");
+  // the sentence encoding with [CLS] … [SEP], as attention statistics and probes read it
+  strictEqual(only!.batch.inputIds[0], mlm.tokenizer!.tokenToId("[CLS]"));
+  throws(() => mlm.model.run({ batch: only!.batch, labels: only!.labels }), /masked LM takes one label per position/);
+});

@@ -39,7 +39,7 @@ export interface SaveOptions extends OutputOptions {
 export function checkpointConfig(model: TransformerModel, dtype: "F32" | "F16" = "F32"): Record<string, unknown> {
   const c = model.config;
   const raw: Record<string, unknown> = { ...c.raw };
-  if (c.task !== "lm") {
+  if (c.task === "classify" || c.task === "regress") {
     raw.num_labels = c.labels.length;
     raw.id2label = Object.fromEntries(c.labels.map((l, i) => [String(i), l]));
     raw.label2id = Object.fromEntries(c.labels.map((l, i) => [l, i]));

@@ -29,6 +29,8 @@ export interface NewConfigOptions {
   problemType?: "regression" | "single_label_classification" | undefined;
   /** Dropout probability written to config.json (`hidden_dropout_prob` / `resid_pdrop` …). Default 0.1. */
   dropout?: number | undefined;
+  /** BERT: a masked-language-model head (`BertForMaskedLM`) instead of a classifier. */
+  maskedLM?: boolean | undefined;
 }
 
 function positiveInt(name: string, v: number | undefined): number {
@@ -72,6 +74,7 @@ export function newConfig(opts: NewConfigOptions): { raw: Record<string, unknown
     ...(opts.labels === undefined ? {} : { labels: opts.labels }),
     ...(opts.problemType === undefined ? {} : { problemType: opts.problemType }),
     dropout: opts.dropout ?? 0.1,
+    ...(opts.maskedLM ? { maskedLM: true } : {}),
   });
   return { raw, config: parseConfig(raw, "new config") };
 }

@@ -15,5 +15,6 @@
 
 export * from "./checkpoint.ts";
 export * from "./init.ts";
+export * from "./mlm_masking.ts";
 export * from "./optimizer.ts";
 export * from "./trainer.ts";

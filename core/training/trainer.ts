@@ -12,8 +12,10 @@ import { predictionsFromLogits } from "../studies/predictions.ts";
 import { taskMetrics } from "../studies/score.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
+import type { Act, Run } from "../models/run.ts";
 import { mixSeed, permutation } from "../rng.ts";
 import { saveModel, type SaveOptions } from "./checkpoint.ts";
+import { type MaskingOptions, maskTokens } from "./mlm_masking.ts";
 import { AdamW, clipGradNorm, linearSchedule } from "./optimizer.ts";
 
 /** One tokenized example with its label (class id or regression target; absent for language modelling). */
@@ -23,12 +25,15 @@ export interface TrainExample extends EncodedInput {
 
 /**
  * What is learned: a classification/regression task scored by a GLUE task's metric (or accuracy for custom
- * data), or causal language modelling (GPT models), scored by perplexity.
+ * data), causal language modelling (GPT models), scored by perplexity, or masked-language modelling (a BERT
+ * with the `BertForMaskedLM` head), each batch corrupted afresh by {@linkcode maskTokens} and scored by
+ * masked-token accuracy and perplexity on a fixed masking of the dev set.
  */
 export type Objective =
   | { kind: "classification"; glueTask?: string | undefined }
   | { kind: "regression"; glueTask?: string | undefined }
-  | { kind: "lm" };
+  | { kind: "lm" }
+  | { kind: "mlm"; masking: MaskingOptions; devSeed?: number | undefined };
 
 /** Options for {@linkcode evaluate}. */
 export interface EvaluateOptions {
@@ -63,7 +68,7 @@ export interface Evaluation {
  * ```
  */
 export function mainMetric(objective: Objective): { key: string; higherIsBetter: boolean } {
-  if (objective.kind === "lm") return { key: "perplexity", higherIsBetter: false };
+  if (objective.kind === "lm" || objective.kind === "mlm") return { key: "perplexity", higherIsBetter: false };
   if (objective.kind === "regression") return { key: objective.glueTask ? "corr" : "pearson", higherIsBetter: true };
   if (objective.glueTask === undefined) return { key: "acc", higherIsBetter: true };
   const keys: Record<string, string> = { cola: "mcc", mrpc: "acc_and_f1", qqp: "acc_and_f1", "sts-b": "corr" };
@@ -81,7 +86,7 @@ function toModelBatch(b: ReturnType<typeof makeBatches>[number]): Batch {
 }
 
 function labelsOf(examples: readonly TrainExample[], objective: Objective): number[] | undefined {
-  if (objective.kind === "lm") return undefined;
+  if (objective.kind === "lm" || objective.kind === "mlm") return undefined;
   return examples.map((e, i) => {
     if (e.label === undefined) throw new Error(`Example ${i} has no label: ${objective.kind} needs one per example`);
     return e.label;
@@ -133,6 +138,7 @@ export function evaluate(
     const loss = nll / Math.max(1, tokens);
     return { metrics: { perplexity: Math.exp(loss), loss, tokens }, loss, examples: examples.length };
   }
+  if (objective.kind === "mlm") return evaluateMasked(model, batches, objective, examples.length);
   const preds = new Array<number>(examples.length);
   let lossSum = 0;
   for (const b of batches) {
@@ -150,6 +156,46 @@ export function evaluate(
       loss: 0,
     });
   return { metrics, loss: lossSum / examples.length, examples: examples.length };
+}
+
+/**
+ * Masked-LM scores: every batch masked with a seed fixed by `devSeed` and the batch index (the same corruption
+ * every epoch), mean cross-entropy over the chosen tokens, accuracy of the argmax at them, and perplexity.
+ */
+function evaluateMasked(
+  model: TransformerModel,
+  batches: ReturnType<typeof makeBatches>,
+  objective: Extract<Objective, { kind: "mlm" }>,
+  examples: number,
+): Evaluation {
+  let nll = 0, tokens = 0, correct = 0;
+  batches.forEach((b, i) => {
+    const masked = maskTokens(b, objective.masking, mixSeed(objective.devSeed ?? 1234, 4, i));
+    const targets = masked.labels.filter((t) => t !== -100);
+    // the logits exist only at the chosen rows ([chosen, vocab]), in position order: argmax each
+    const countCorrect = (value: Act, run: Run) => {
+      const V = value.shape[value.shape.length - 1]!;
+      const logits = run.k.mem.f32(value.ptr, value.size);
+      targets.forEach((t, r) => {
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[r * V + v]! > logits[r * V + best]!) best = v;
+        if (best === t) correct++;
+      });
+    };
+    const { loss } = model.run({
+      batch: { ...toModelBatch(b), inputIds: masked.inputIds },
+      labels: masked.labels,
+      observe: new Map([["hook_logits", countCorrect]]),
+    });
+    nll += loss! * targets.length;
+    tokens += targets.length;
+  });
+  const loss = nll / Math.max(1, tokens);
+  return {
+    metrics: { perplexity: Math.exp(loss), accuracy: correct / Math.max(1, tokens), loss, tokens },
+    loss,
+    examples,
+  };
 }
 
 /** Sorts each run of `mega` indices by example length, longest first (stable, so deterministic). */
@@ -225,6 +271,11 @@ export interface TrainOptions {
   evalBatchSize?: number;
   /** When set, saves `<dir>/best` and `<dir>/last` after every epoch. */
   checkpoint?: SaveOptions & { dir: string };
+  /**
+   * With `checkpoint`: also saves `<dir>/last` every this many updates (HF's `save_steps`), so that a run stopped
+   * mid-epoch leaves its latest weights. Default: only after each epoch.
+   */
+  saveEvery?: number;
   /** Called after every update. */
   onStep?: (p: StepProgress) => void;
   /** Called after every epoch (after saving). */
@@ -267,6 +318,8 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
   check("dropout", dropout, dropout >= 0 && dropout < 1, "in [0, 1)");
   const warmupArg = opts.warmup ?? 0;
   check("warmup", warmupArg, warmupArg >= 0 && Number.isFinite(warmupArg), "≥ 0");
+  const saveEvery = opts.saveEvery ?? 0;
+  check("saveEvery", saveEvery, Number.isInteger(saveEvery) && saveEvery >= 0, "a non-negative integer");
   if (opts.train.length === 0) throw new Error("train: no training examples");
   const family = model.config.family;
   if (objective.kind === "lm" && model.task !== "lm") {
@@ -275,7 +328,16 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
   if (objective.kind !== "lm" && model.task === "lm") {
     throw new Error(`train: ${family} models train as causal language models (objective "lm")`);
   }
-  if (objective.kind !== "lm" && !model.hasHead) throw new Error("train: the model has no classifier head");
+  if ((objective.kind === "mlm") !== (model.task === "mlm")) {
+    throw new Error(
+      objective.kind === "mlm"
+        ? `train: masked-LM training needs a masked-LM head (BertForMaskedLM); this is a ${model.task} model`
+        : `train: a masked LM trains with objective "mlm", not "${objective.kind}"`,
+    );
+  }
+  if (objective.kind !== "lm" && !model.hasHead) {
+    throw new Error(`train: the model has no ${objective.kind === "mlm" ? "masked-LM" : "classifier"} head`);
+  }
   const trainLabels = labelsOf(opts.train, objective);
   if (opts.dev?.length) labelsOf(opts.dev, objective);
 
@@ -306,9 +368,10 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
     for (const b of batches) {
       const lr = opts.lr * linearSchedule(step, totalSteps, warmup);
       model.params.zeroGrads();
+      const masked = objective.kind === "mlm" ? maskTokens(b, objective.masking, mixSeed(seed, 3, step)) : undefined;
       const { loss } = model.run({
-        batch: toModelBatch(b),
-        labels: objective.kind === "lm" ? "lm" : b.labels,
+        batch: masked ? { ...toModelBatch(b), inputIds: masked.inputIds } : toModelBatch(b),
+        labels: masked ? masked.labels : objective.kind === "lm" ? "lm" : b.labels,
         paramGrads: true,
         dropout: dropout > 0 ? { p: dropout, seed: mixSeed(seed, 2, step) } : undefined,
       });
@@ -319,6 +382,10 @@ export async function train(model: TransformerModel, opts: TrainOptions): Promis
       optimizer.step(lr);
       step++;
       lossSum += loss!;
+      if (opts.checkpoint && saveEvery > 0 && step % saveEvery === 0) {
+        const { dir, ...save } = opts.checkpoint;
+        await saveModel(model, `${dir}/last`, save);
+      }
       opts.onStep?.({
         epoch,
         step,

@@ -204,3 +204,126 @@ Deno.test("initWeights() follows HF's init: N(0, 0.02²) weights, unit LayerNorm
   assert.ok(w.get("classifier.bias")!.data.every((x) => x === 0));
   assert.throws(() => newConfig({ family: "bert", layers: 1, heads: 3, hidden: 8, vocabSize: 5 }), /not divisible/);
 });
+
+/** A tiny BertForMaskedLM over ids 0 [PAD], 1 [CLS], 2 [SEP], 3 [MASK], words 4..11. */
+function tinyMaskedLM(seed = 1): TransformerModel {
+  const { config } = newConfig({
+    family: "bert",
+    layers: 1,
+    heads: 2,
+    hidden: 16,
+    intermediate: 32,
+    vocabSize: 12,
+    maxPositions: 16,
+    maskedLM: true,
+  });
+  return new TransformerModel(config, initWeights(config, seed), createWasmKernels());
+}
+
+/** [CLS], one of 8 words repeated 4–9 times, [SEP]: a masked word is any unmasked word of its row (chance 1/8). */
+function toyRepeats(n: number, seed: number): TrainExample[] {
+  const r = mulberry32(seed);
+  return Array.from({ length: n }, () => {
+    const word = 4 + Math.floor(r() * 8), len = 4 + Math.floor(r() * 6);
+    const ids = [1, ...Array.from({ length: len }, () => word), 2];
+    return { ids, tokenTypeIds: ids.map(() => 0) };
+  });
+}
+
+const masking = { maskId: 3, vocabSize: 12, special: new Set([0, 1, 2, 3]) };
+
+Deno.test("train() with the MLM objective learns masked words; evaluate() reports accuracy and perplexity", async () => {
+  const model = tinyMaskedLM();
+  strictTask(model, "mlm");
+  const objective = { kind: "mlm" as const, masking };
+  const dev = toyRepeats(64, 2);
+  const before = evaluate(model, dev, { objective });
+  const dir = await Deno.makeTempDir();
+  try {
+    const result = await train(model, {
+      ...base,
+      objective,
+      train: toyRepeats(256, 1),
+      dev,
+      epochs: 8,
+      lr: 2e-2,
+      checkpoint: { dir: join(dir, "out") },
+    });
+    const after = result.epochs.at(-1)!.dev!;
+    assert.ok(
+      after.metrics.accuracy! > 0.7,
+      `masked-word accuracy ${after.metrics.accuracy} (before ${before.metrics.accuracy})`,
+    );
+    assert.ok(before.metrics.accuracy! < 0.3);
+    assert.ok(Math.abs(after.metrics.perplexity! - Math.exp(after.loss)) < 1e-9);
+    assert.strictEqual(result.bestMetric?.key, "perplexity");
+    // the saved checkpoint is a BertForMaskedLM that scores the same
+    const { model: reloaded } = await loadModel(localFiles(join(dir, "out", "last")), { tokenizer: false });
+    strictTask(reloaded, "mlm");
+    const again = evaluate(reloaded, dev, { objective });
+    assert.ok(Math.abs(again.loss - after.loss) < 1e-5, `${again.loss} vs ${after.loss}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train() refuses the MLM objective for a classifier and other objectives for a masked LM", async () => {
+  const data = toyRepeats(8, 1);
+  await assert.rejects(
+    () => train(tinyBert(), { ...base, objective: { kind: "mlm", masking }, train: data, epochs: 1 }),
+    /masked-LM training needs a masked-LM head \(BertForMaskedLM\); this is a classify model/,
+  );
+  await assert.rejects(
+    () =>
+      train(tinyMaskedLM(), {
+        ...base,
+        objective: { kind: "classification" },
+        train: toyClassification(8, 1),
+        epochs: 1,
+      }),
+    /a masked LM trains with objective "mlm", not "classification"/,
+  );
+});
+
+function strictTask(model: TransformerModel, task: string): void {
+  assert.strictEqual(model.task, task);
+}
+
+Deno.test("train() with saveEvery saves last mid-epoch (HF save_steps)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const seen: boolean[] = [];
+    const exists = (p: string) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await train(tinyMaskedLM(), {
+      ...base,
+      objective: { kind: "mlm", masking },
+      train: toyRepeats(64, 1),
+      epochs: 1,
+      checkpoint: { dir },
+      saveEvery: 3,
+      onStep: () => seen.push(exists(join(dir, "last", "config.json"))),
+    });
+    // 8 updates: nothing saved before update 3, then last/ exists before the epoch ends
+    assert.deepStrictEqual(seen, [false, false, true, true, true, true, true, true]);
+    await assert.rejects(
+      () =>
+        train(tinyMaskedLM(), {
+          ...base,
+          objective: { kind: "mlm", masking },
+          train: toyRepeats(8, 1),
+          epochs: 1,
+          saveEvery: 1.5,
+        }),
+      /saveEvery must be a non-negative integer, got 1.5/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
