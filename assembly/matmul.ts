@@ -390,8 +390,6 @@ export function gemm(
   alpha: f32, scratch: usize,
 ): void {
   if (M <= 0 || N <= 0) return;
-  const transA = (flags & TRANS_A) != 0;
-  const transB = (flags & TRANS_B) != 0;
   const accumulate = (flags & ACCUMULATE) != 0;
   const ldc = <usize>ldcF << 2;
   if (K <= 0) {
@@ -405,10 +403,61 @@ export function gemm(
     }
     return;
   }
-  if (transB && !transA && M % 8 == 0 && N % 6 == 0 && M >= 8) {
+  if (isLinearFastPath(M, N, flags)) {
     gemmTB(out, ldcF, a, lda, b, ldb, bias, M, K, N, accumulate, alpha, scratch);
     return;
   }
+  gemmPacked(out, ldcF, a, lda, b, ldb, bias, M, K, N, flags, alpha, scratch);
+}
+
+/** Whether gemm takes the weight-stationary nn.Linear path (plain A, TRANS_B, M % 8 == 0, N % 6 == 0). */
+// @ts-ignore: decorator
+@inline function isLinearFastPath(M: i32, N: i32, flags: i32): bool {
+  return (flags & TRANS_B) != 0 && (flags & TRANS_A) == 0 && M % 8 == 0 && N % 6 == 0 && M >= 8;
+}
+
+/**
+ * Part `part` of `parts` of matmul_forward, for threads sharing one memory, each with its own `scratch`. The
+ * nn.Linear fast path splits the output columns into blocks of 6 (each thread reads only its weight rows), the
+ * packed path splits the rows into blocks of MR. Every output tile is computed by the same micro-kernel over the
+ * same K slices as with one part, so the union of the parts is bit-identical to matmul_forward.
+ */
+export function matmul_part(out: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, flags: i32,
+  scratch: usize, part: i32, parts: i32): void {
+  if (parts <= 1 || M <= 0 || N <= 0 || K <= 0) {
+    if (part == 0) matmul_forward(out, a, b, bias, M, K, N, flags, scratch);
+    return;
+  }
+  const transA = (flags & TRANS_A) != 0;
+  const transB = (flags & TRANS_B) != 0;
+  const lda = transA ? M : K;
+  const ldb = transB ? K : N;
+  if (isLinearFastPath(M, N, flags)) {
+    const blocks = N / 6;
+    const j0 = <i32>(<i64>blocks * part / parts) * 6;
+    const j1 = <i32>(<i64>blocks * (part + 1) / parts) * 6;
+    if (j1 <= j0) return;
+    gemmTB(out + (<usize>j0 << 2), N, a, lda, b + ((<usize>j0 * <usize>ldb) << 2), ldb, bias ? bias + (<usize>j0 << 2) : 0,
+      M, K, j1 - j0, (flags & ACCUMULATE) != 0, 1, scratch);
+    return;
+  }
+  const panels = (M + MR - 1) / MR;
+  const r0 = <i32>(<i64>panels * part / parts) * MR;
+  const r1 = min(M, <i32>(<i64>panels * (part + 1) / parts) * MR);
+  if (r1 <= r0) return;
+  const aPart = transA ? a + (<usize>r0 << 2) : a + ((<usize>r0 * <usize>lda) << 2);
+  gemmPacked(out + ((<usize>r0 * <usize>N) << 2), N, aPart, lda, b, ldb, bias, r1 - r0, K, N, flags, 1, scratch);
+}
+
+/** The packed GotoBLAS path of gemm (any flags, any shape). */
+function gemmPacked(
+  out: usize, ldcF: i32, a: usize, lda: i32, b: usize, ldb: i32, bias: usize, M: i32, K: i32, N: i32, flags: i32,
+  alpha: f32, scratch: usize,
+): void {
+  const transA = (flags & TRANS_A) != 0;
+  const transB = (flags & TRANS_B) != 0;
+  const accumulate = (flags & ACCUMULATE) != 0;
+  const ldc = <usize>ldcF << 2;
   const ap = scratch;
   const bp = scratch + AP_BYTES;
   const tile = bp + BP_BYTES;

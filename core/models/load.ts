@@ -15,8 +15,13 @@ import { checkWeights, TransformerModel } from "./model.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadOptions {
-  /** The kernel backend (default: a fresh WASM-SIMD instance). */
+  /** The kernel backend (default: a fresh WASM-SIMD instance on `threads` threads). */
   kernels?: Kernels;
+  /**
+   * Threads for the default backend's matmuls and attention (default 1; ignored when `kernels` is given). With
+   * more than one, close the pool when done — `model.kernels.close()` — or its workers keep the process alive.
+   */
+  threads?: number;
   /** Also load the tokenizer (default true; a missing tokenizer is then an error). */
   tokenizer?: boolean;
 }
@@ -57,7 +62,8 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   }
   const config = parseConfig(raw, `${files.location}/config.json`);
   const weights = checkWeights(config, await loadWeights(files), files.location);
-  const model = new TransformerModel(config, weights, opts.kernels ?? createWasmKernels());
+  const kernels = opts.kernels ?? createWasmKernels(opts.threads === undefined ? {} : { threads: opts.threads });
+  const model = new TransformerModel(config, weights, kernels);
   const result: LoadedModel = { model, files };
   if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);
   return result;
