@@ -139,6 +139,9 @@ function backwardHeads(
   for (let h = h0; h < h1; h++) {
     const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
     const vmh = f32x4.splat(m);
+    // A masked head (m = 0) passes no gradient to q, k, v (dS and m·Pᵀ·dctx are 0): it is skipped, or, when the
+    // head-mask gradient is asked for, only dP' and the row dots that make dm are computed.
+    if (m == 0 && !dheadMask) continue;
     let dm: f64 = 0;
     for (let b = 0; b < B; b++) {
       const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
@@ -167,6 +170,7 @@ function backwardHeads(
           rowDot += <f64>(load<f32>(prow + o) * load<f32>(srow + o));
         }
         dm += rowDot;
+        if (m == 0) continue;
         const mdot = <f32>(<f64>m * rowDot);
         const vmdot = f32x4.splat(mdot);
         j = 0;
@@ -180,6 +184,7 @@ function backwardHeads(
           store<f32>(srow + o, scale * load<f32>(prow + o) * (m * load<f32>(srow + o) - mdot));
         }
       }
+      if (m == 0) continue;
       // dq += dS · K;  dk += dSᵀ · Q
       gemm(dq + base, ldqkv, scratch, T, k + base, ldqkv, 0, T, T, D, ACCUMULATE, 1, GEMM_SCRATCH);
       gemm(dk + base, ldqkv, scratch, T, q + base, ldqkv, 0, T, T, D, TRANS_A | ACCUMULATE, 1, GEMM_SCRATCH);

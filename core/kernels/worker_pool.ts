@@ -413,11 +413,11 @@ export class KernelPool {
 }
 
 /**
- * Blocks matmul_part splits a matmul into: 6-column blocks on the nn.Linear path (TRANS_B, plain A, M % 8 == 0,
- * N % 6 == 0, M ≥ 8 — the test `isLinearFastPath` makes in assembly/matmul.ts), else 6-row panels.
+ * Blocks matmul_part splits a matmul into: 6-column blocks on the nn.Linear path (TRANS_B, plain A, M ≥ 8, N ≥ 6
+ * and a multiple of 6 or ≥ 96 — the test `isLinearFastPath` makes in assembly/matmul.ts), else 6-row panels.
  */
 function splitBlocks(M: number, N: number, flags: number): number {
-  const linear = (flags & MatmulFlags.TRANS_B) !== 0 && (flags & MatmulFlags.TRANS_A) === 0 && M % 8 === 0 &&
-    N % 6 === 0 && M >= 8;
-  return linear ? N / 6 : Math.ceil(M / 6);
+  const linear = (flags & MatmulFlags.TRANS_B) !== 0 && (flags & MatmulFlags.TRANS_A) === 0 && M >= 8 && N >= 6 &&
+    (N % 6 === 0 || N >= 96);
+  return linear ? Math.floor(N / 6) : Math.ceil(M / 6);
 }

@@ -63,6 +63,9 @@ const MATMUL_SHAPES: [number, number, number][] = [
   [600, 64, 7],
   [12, 12, 12],
   [96, 0, 18],
+  [128, 128, 32],
+  [80, 32, 128],
+  [8, 64, 6],
 ];
 
 for (const threads of [2, 3]) {
