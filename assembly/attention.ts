@@ -1,15 +1,23 @@
 // Multi-head scaled dot-product attention, forward and backward, per (batch, head) through the packed matmul
 // (`gemm` with row strides): scores = scale·Q·Kᵀ straight into the probs block, a SIMD masked row softmax, then
 // ctx = m·P·V. q/k/v rows are strided by ldqkv floats; probs [B, H, T, T] are saved without the head-mask
-// multiplier. The gemm's packing scratch is a fixed static block of this module (not the kernel allocator's), so
-// no call allocates and any T works (gemm tiles).
+// multiplier. The gemm packing scratch is allocated once per instance (set_gemm_scratch), so no call allocates and
+// any T works (gemm tiles); the *_part exports (threads on a shared memory) take each thread's as an argument.
 
-import { gemm, MATMUL_SCRATCH_BYTES } from "./matmul";
+import { gemm } from "./matmul";
 import { expShift, scaleInPlace } from "./softmax";
 import { hmax } from "./simd";
 import { ACCUMULATE, TRANS_A, TRANS_B } from "./_contract"; // generated from core/kernels/contract.ts
 
-const GEMM_SCRATCH: usize = memory.data(MATMUL_SCRATCH_BYTES, 64);
+// The single-threaded exports' gemm scratch (matmul_scratch_bytes()), set once per instance by set_gemm_scratch:
+// a global, so each instance on a shared memory has its own, and no static block (which an instantiation on an
+// imported memory would re-zero under a running thread). The *_part exports take theirs as an argument.
+let GEMM_SCRATCH: usize = 0;
+
+/** Sets the gemm scratch (matmul_scratch_bytes() bytes) attention_forward / attention_backward use. */
+export function set_gemm_scratch(scratch: usize): void {
+  GEMM_SCRATCH = scratch;
+}
 
 /**
  * In place softmax of one score row over keys [0, jEnd): keys with keyMask 0 get probability 0, keys ≥ jEnd get 0;
@@ -53,11 +61,34 @@ export function attention_forward(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
   B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32,
 ): void {
+  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, GEMM_SCRATCH, 0, B * H);
+}
+
+/**
+ * Part `part` of `parts` of attention_forward, for threads sharing one memory: (batch, head) items split into
+ * contiguous ranges, `gemmScratch` (matmul_scratch_bytes()) this thread's own. Each item is computed exactly as
+ * with one part.
+ */
+export function attention_forward_part(
+  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
+  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, gemmScratch: usize, part: i32, parts: i32,
+): void {
+  const items = B * H;
+  const i0 = <i32>(<i64>items * part / parts), i1 = <i32>(<i64>items * (part + 1) / parts);
+  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, gemmScratch, i0, i1);
+}
+
+/** attention_forward for the (batch, head) items [item0, item1), item = b·H + h. */
+function forwardItems(
+  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
+  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, GEMM_SCRATCH: usize, item0: i32, item1: i32,
+): void {
   const ldc = H * D;
   const rowBytes = <usize>T << 2;
-  for (let b = 0; b < B; b++) {
+  for (let item = item0; item < item1; item++) {
+    const b = item / H, h = item % H;
     const mb = keyMask ? keyMask + (<usize>(b * T) << 2) : 0;
-    for (let h = 0; h < H; h++) {
+    {
       const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
       const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
       const pb = probs + <usize>((b * H + h) * T) * rowBytes;
@@ -79,12 +110,38 @@ export function attention_backward(
   dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
   ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32,
 ): void {
+  backwardHeads(dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale, GEMM_SCRATCH, 0, H);
+}
+
+/**
+ * Part `part` of `parts` of attention_backward, for threads sharing one memory: heads split into contiguous
+ * ranges (each head's mask gradient is summed over the batch in the same order as with one part); `scratch`
+ * (T·T floats) and `gemmScratch` (matmul_scratch_bytes()) are this thread's own.
+ */
+export function attention_backward_part(
+  dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
+  ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32, gemmScratch: usize,
+  part: i32, parts: i32,
+): void {
+  const h0 = <i32>(<i64>H * part / parts), h1 = <i32>(<i64>H * (part + 1) / parts);
+  backwardHeads(dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale, gemmScratch, h0, h1);
+}
+
+/** attention_backward for heads [h0, h1). */
+function backwardHeads(
+  dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
+  ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32, GEMM_SCRATCH: usize,
+  h0: i32, h1: i32,
+): void {
   const ldc = H * D;
   const rowBytes = <usize>T << 2;
   const vscale = f32x4.splat(scale);
-  for (let h = 0; h < H; h++) {
+  for (let h = h0; h < h1; h++) {
     const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
     const vmh = f32x4.splat(m);
+    // A masked head (m = 0) passes no gradient to q, k, v (dS and m·Pᵀ·dctx are 0): it is skipped, or, when the
+    // head-mask gradient is asked for, only dP' and the row dots that make dm are computed.
+    if (m == 0 && !dheadMask) continue;
     let dm: f64 = 0;
     for (let b = 0; b < B; b++) {
       const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
@@ -113,6 +170,7 @@ export function attention_backward(
           rowDot += <f64>(load<f32>(prow + o) * load<f32>(srow + o));
         }
         dm += rowDot;
+        if (m == 0) continue;
         const mdot = <f32>(<f64>m * rowDot);
         const vmdot = f32x4.splat(mdot);
         j = 0;
@@ -126,6 +184,7 @@ export function attention_backward(
           store<f32>(srow + o, scale * load<f32>(prow + o) * (m * load<f32>(srow + o) - mdot));
         }
       }
+      if (m == 0) continue;
       // dq += dS · K;  dk += dSᵀ · Q
       gemm(dq + base, ldqkv, scratch, T, k + base, ldqkv, 0, T, T, D, ACCUMULATE, 1, GEMM_SCRATCH);
       gemm(dk + base, ldqkv, scratch, T, q + base, ldqkv, 0, T, T, D, TRANS_A | ACCUMULATE, 1, GEMM_SCRATCH);

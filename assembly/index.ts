@@ -1,8 +1,10 @@
 // Every kernel of the contract table in core/kernels/contract.ts, as *_forward / *_backward pairs (llm.c argument
 // order: outputs, saved values, inputs, dimensions). Pointers are byte offsets into this module's exported memory.
 
-export { matmul_forward, matmul_scratch_bytes } from "./matmul";
-export { attention_forward, attention_backward } from "./attention";
+export { matmul_forward, matmul_part, matmul_scratch_bytes } from "./matmul";
+export {
+  attention_forward, attention_backward, attention_forward_part, attention_backward_part, set_gemm_scratch,
+} from "./attention";
 export { layer_norm_forward, layer_norm_backward } from "./layer_norm";
 export {
   erf, gelu_erf_forward, gelu_erf_backward, gelu_tanh_forward, gelu_tanh_backward, tanh_forward, tanh_backward,

@@ -10,8 +10,8 @@
 // a single slice, so C is written once (K = 3072: 4 passes). Panels with ≤ 2 valid rows (M = 128 = 21·6 + 2) use a
 // 2-row kernel instead of padding to 6. `gemm` is the strided form (lda/ldb/ldc, alpha) used by attention.
 //
-// nn.Linear fast path (TRANS_B, plain A, M % 8 == 0, N % 6 == 0 — every BERT/GPT-2 projection at 128 tokens): the
-// roles swap so the big weight needs no packing — outᵀ tiles of 6 weight rows × 8 tokens broadcast the weight
+// nn.Linear fast path (TRANS_B, plain A, M ≥ 8, N ≥ 6; the M % 8 rows and N % 6 columns at the edges go through the
+// packed path, so pruned projections — N or K = kept heads · d_head — and any B·T stay on it): the roles swap so the big weight needs no packing — outᵀ tiles of 6 weight rows × 8 tokens broadcast the weight
 // straight from its rows, only x (M×K, small) is packed, and each 6×8 tile is stored transposed. Packing the
 // weight cost ≈ 5–10% of these matmuls. (The same trick for plain B — backward's dy·W — was slower: its 6 values
 // per k sit in rows 3–12 KB apart, which thrash L1 sets.)
@@ -390,8 +390,6 @@ export function gemm(
   alpha: f32, scratch: usize,
 ): void {
   if (M <= 0 || N <= 0) return;
-  const transA = (flags & TRANS_A) != 0;
-  const transB = (flags & TRANS_B) != 0;
   const accumulate = (flags & ACCUMULATE) != 0;
   const ldc = <usize>ldcF << 2;
   if (K <= 0) {
@@ -405,10 +403,90 @@ export function gemm(
     }
     return;
   }
-  if (transB && !transA && M % 8 == 0 && N % 6 == 0 && M >= 8) {
-    gemmTB(out, ldcF, a, lda, b, ldb, bias, M, K, N, accumulate, alpha, scratch);
+  if (isLinearFastPath(M, N, flags)) {
+    gemmLinear(out, ldcF, a, lda, b, ldb, bias, M, K, N, flags, alpha, scratch, 0, N / 6, true);
     return;
   }
+  gemmPacked(out, ldcF, a, lda, b, ldb, bias, M, K, N, flags, alpha, scratch);
+}
+
+/**
+ * Whether gemm takes the weight-stationary nn.Linear path: plain A, TRANS_B, M ≥ 8, and N a multiple of 6 or at
+ * least 96 (the N % 6 edge strip runs packed and padded to 8 columns, which narrow outputs cannot amortise).
+ */
+// @ts-ignore: decorator
+@inline function isLinearFastPath(M: i32, N: i32, flags: i32): bool {
+  return (flags & TRANS_B) != 0 && (flags & TRANS_A) == 0 && M >= 8 && N >= 6 && (N % 6 == 0 || N >= 96);
+}
+
+/**
+ * The nn.Linear path: the [M − M % 8, N − N % 6] block by gemmTB, its 6-column blocks [jb0, jb1) only; with
+ * `edges`, also the right strip (N % 6 columns) and the bottom strip (M % 8 rows) by the packed path. So a
+ * pruned model's projections (N or K = kept heads · d_head, any M = B·T) keep the weight unpacked.
+ */
+function gemmLinear(
+  out: usize, ldcF: i32, a: usize, lda: i32, w: usize, ldw: i32, bias: usize, M: i32, K: i32, N: i32, flags: i32,
+  alpha: f32, scratch: usize, jb0: i32, jb1: i32, edges: bool,
+): void {
+  const M8 = M & ~7, N6 = N - N % 6;
+  const accumulate = (flags & ACCUMULATE) != 0;
+  const ldc = <usize>ldcF << 2, ldwB = <usize>ldw << 2;
+  if (jb1 > jb0) {
+    const j0 = jb0 * 6;
+    gemmTB(out + (<usize>j0 << 2), ldcF, a, lda, w + <usize>j0 * ldwB, ldw, bias ? bias + (<usize>j0 << 2) : 0,
+      M8, K, (jb1 - jb0) * 6, accumulate, alpha, scratch);
+  }
+  if (!edges) return;
+  if (N6 < N) {
+    gemmPacked(out + (<usize>N6 << 2), ldcF, a, lda, w + <usize>N6 * ldwB, ldw, bias ? bias + (<usize>N6 << 2) : 0,
+      M8, K, N - N6, flags, alpha, scratch);
+  }
+  if (M8 < M) {
+    gemmPacked(out + <usize>M8 * ldc, ldcF, a + ((<usize>M8 * <usize>lda) << 2), lda, w, ldw, bias, M - M8, K, N,
+      flags, alpha, scratch);
+  }
+}
+
+/**
+ * Part `part` of `parts` of matmul_forward, for threads sharing one memory, each with its own `scratch`. The
+ * nn.Linear fast path splits the output columns into blocks of 6 (each thread reads only its weight rows), the
+ * packed path splits the rows into blocks of MR. Every output tile is computed by the same micro-kernel over the
+ * same K slices as with one part, so the union of the parts is bit-identical to matmul_forward.
+ */
+export function matmul_part(out: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, flags: i32,
+  scratch: usize, part: i32, parts: i32): void {
+  if (parts <= 1 || M <= 0 || N <= 0 || K <= 0) {
+    if (part == 0) matmul_forward(out, a, b, bias, M, K, N, flags, scratch);
+    return;
+  }
+  const transA = (flags & TRANS_A) != 0;
+  const transB = (flags & TRANS_B) != 0;
+  const lda = transA ? M : K;
+  const ldb = transB ? K : N;
+  if (isLinearFastPath(M, N, flags)) {
+    // 6-column blocks split across the parts; the last part also takes the edge strips
+    const blocks = N / 6;
+    const jb0 = <i32>(<i64>blocks * part / parts), jb1 = <i32>(<i64>blocks * (part + 1) / parts);
+    gemmLinear(out, N, a, lda, b, ldb, bias, M, K, N, flags, 1, scratch, jb0, jb1, part == parts - 1);
+    return;
+  }
+  const panels = (M + MR - 1) / MR;
+  const r0 = <i32>(<i64>panels * part / parts) * MR;
+  const r1 = min(M, <i32>(<i64>panels * (part + 1) / parts) * MR);
+  if (r1 <= r0) return;
+  const aPart = transA ? a + (<usize>r0 << 2) : a + ((<usize>r0 * <usize>lda) << 2);
+  gemmPacked(out + ((<usize>r0 * <usize>N) << 2), N, aPart, lda, b, ldb, bias, r1 - r0, K, N, flags, 1, scratch);
+}
+
+/** The packed GotoBLAS path of gemm (any flags, any shape). */
+function gemmPacked(
+  out: usize, ldcF: i32, a: usize, lda: i32, b: usize, ldb: i32, bias: usize, M: i32, K: i32, N: i32, flags: i32,
+  alpha: f32, scratch: usize,
+): void {
+  const transA = (flags & TRANS_A) != 0;
+  const transB = (flags & TRANS_B) != 0;
+  const accumulate = (flags & ACCUMULATE) != 0;
+  const ldc = <usize>ldcF << 2;
   const ap = scratch;
   const bp = scratch + AP_BYTES;
   const tile = bp + BP_BYTES;

@@ -2,8 +2,9 @@
  * BERT-base-shaped model benchmarks (random weights; 12 layers, 12 heads, hidden 768, intermediate 3072): the
  * same model, embeddings → classifier, through our WASM engine and through its ONNX export
  * (`@bertology/core/export`) on onnxruntime-web wasm at 1 and 2 threads and onnxruntime-node (native CPU) at
- * 1 and 2 threads, interleaved in one run: forward time at batch 1, seq 128 (target ≤ 800 ms for ours) and
- * the importance pass (forward + backward to the head mask) at batch 8, seq 128. Printed as ratios.
+ * 1 and 2 threads, interleaved in one run, ours at 1 and 2 threads too (the kernel worker pool): forward time
+ * at batch 1, seq 128 (target ≤ 800 ms for ours) and the importance pass (forward + backward to the head mask)
+ * at batch 8, seq 128. Printed as ratios, and returned ({@linkcode BertBenchFigures}).
  *
  * @module
  */
@@ -15,10 +16,28 @@ import { type Batch, type ModelConfig, parseConfig, TransformerModel } from "@be
 import { parameterShapes } from "@bertology/core/training";
 import type { Tensor } from "@bertology/core";
 
-/** A BERT-base-shaped classifier with seeded random weights (std 0.02, LayerNorm 1/0). */
-export function randomBertBase(): TransformerModel {
+/**
+ * A BERT-base-shaped classifier with seeded random weights (std 0.02, LayerNorm 1/0).
+ *
+ * @param threads Kernel threads (default 1); with more, close the pool when done (`model.kernels.close()`).
+ */
+export function randomBertBase(threads = 1): TransformerModel {
   const { config, weights } = randomBertBaseWeights();
-  return new TransformerModel(config, weights, createWasmKernels());
+  return new TransformerModel(config, weights, createWasmKernels({ threads }));
+}
+
+/**
+ * What {@linkcode benchBert} measured, by runtime: `ours_1t`, `ours_2t`, `ort_web_1t`, `ort_web_2t`,
+ * `ort_node_1t`, `ort_node_2t` (absent where a runtime did not run: onnxruntime-node missing, onnxruntime-web's
+ * gradient graph is timed at 1 thread only).
+ */
+export interface BertBenchFigures {
+  /** Median forward milliseconds, batch 1, seq 128. */
+  forward_ms: Record<string, number>;
+  /** Importance pass (forward + backward to the head mask) examples per second, batch 8, seq 128. */
+  importance_examples_per_s: Record<string, number>;
+  /** How many threads `ours_2t` really got (1 where workers cannot run). */
+  ours_2t_threads: number;
 }
 
 /** The config and seeded random weights of {@linkcode randomBertBase}. */
@@ -125,10 +144,24 @@ async function ortNode(): Promise<typeof import("onnxruntime-node") | undefined>
   }
 }
 
-/** Runs the measurements, every runtime in the same run, interleaved, and prints them. */
-export async function benchBert(): Promise<Record<string, number>> {
+/** Runs the measurements, every runtime in the same run, interleaved, prints them and returns them. */
+export async function benchBert(): Promise<BertBenchFigures> {
   const { config, weights } = randomBertBaseWeights();
-  const model = new TransformerModel(config, weights, createWasmKernels());
+  const model = new TransformerModel(config, weights, createWasmKernels({ threads: 1 }));
+  const model2 = new TransformerModel(config, weights, createWasmKernels({ threads: 2 }));
+  try {
+    return await measure(config, weights, model, model2);
+  } finally {
+    model2.kernels.close(); // the pool's workers would keep the process alive
+  }
+}
+
+async function measure(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  model: TransformerModel,
+  model2: TransformerModel,
+): Promise<BertBenchFigures> {
   const T = 128;
   const progress = (what: string) => console.error(`  … ${what}`);
   progress("exporting the model to ONNX (forward, and forward + head-mask gradient)");
@@ -139,8 +172,10 @@ export async function benchBert(): Promise<Record<string, number>> {
   const one = randomBatch(1, T), eight = randomBatch(8, T);
   const fwdFeeds = feedsOf(one, config, false), impFeeds = feedsOf(eight, config, true);
   const workers: OrtWebWorker[] = [];
-  const forward: Array<[string, () => Promise<number>]> = [];
-  const importance: Array<[string, () => Promise<number>]> = [];
+  // [printed name, one timed call, key in the returned figures]
+  type Timed = [string, () => Promise<number>, string];
+  const forward: Timed[] = [];
+  const importance: Timed[] = [];
   for (const threads of [1, 2]) {
     progress(`loading onnxruntime-web wasm at ${threads} thread(s) in a worker`);
     const w = new OrtWebWorker();
@@ -150,10 +185,11 @@ export async function benchBert(): Promise<Record<string, number>> {
     forward.push([
       `onnxruntime-web 1.30 wasm, ${threads} thread${threads > 1 ? "s" : ""}`,
       () => w.run("forward", fwdFeeds),
+      `ort_web_${threads}t`,
     ]);
     if (threads === 1) {
       await w.load("grad", gradOnnx);
-      importance.push(["onnxruntime-web 1.30 wasm, 1 thread", () => w.run("grad", impFeeds)]);
+      importance.push(["onnxruntime-web 1.30 wasm, 1 thread", () => w.run("grad", impFeeds), "ort_web_1t"]);
     }
   }
   const node = await ortNode();
@@ -186,30 +222,34 @@ export async function benchBert(): Promise<Record<string, number>> {
         const t = performance.now();
         await s.run(fwdT);
         return performance.now() - t;
-      }]);
+      }, `ort_node_${threads}t`]);
       const g = await node.InferenceSession.create(gradOnnx, opts);
       nodeSessions.push(g);
       importance.push([`onnxruntime-node 1.30 cpu, ${threads} thread${threads > 1 ? "s" : ""}`, async () => {
         const t = performance.now();
         await g.run(impT);
         return performance.now() - t;
-      }]);
+      }, `ort_node_${threads}t`]);
     }
   }
 
   // forward: warm up everything, then interleave rounds so background load hits all alike
-  const oursForward = () => {
+  const oursForward = (m: TransformerModel) => () => {
     const t = performance.now();
-    model.run({ batch: one });
+    m.run({ batch: one });
     return Promise.resolve(performance.now() - t);
   };
-  const all: Array<[string, () => Promise<number>]> = [[`ours (${model.kernels.name})`, oursForward], ...forward];
+  const ours: Timed[] = [
+    [`ours (${model.kernels.name}), 1 thread`, oursForward(model), "ours_1t"],
+    [`ours (${model2.kernels.name}), ${model2.kernels.threads} threads`, oursForward(model2), "ours_2t"],
+  ];
+  const all: Timed[] = [...ours, ...forward];
   const times = all.map(() => [] as number[]);
   progress("timing the forward passes");
   for (const [, f] of all) await f();
   for (let i = 0; i < 5; i++) for (let j = 0; j < all.length; j++) times[j]!.push(await all[j]![1]());
   const fwd = times.map(median);
-  const forwardMs = fwd[0]!, ortMs = fwd[1]!;
+  const forwardMs = fwd[0]!, ortMs = fwd[2]!;
   console.log(
     `BERT-base forward (embeddings → classifier, the same weights), batch 1, seq ${T}, median of 5 interleaved rounds:\n` +
       all.map(([name], j) =>
@@ -219,16 +259,22 @@ export async function benchBert(): Promise<Record<string, number>> {
       ).join("\n") +
       `\n  ratio ORT time / ours: ${
         (ortMs / forwardMs).toFixed(2)
-      }× (onnxruntime-web wasm, 1 thread, vs ours, 1 thread)`,
+      }× (onnxruntime-web wasm, 1 thread, vs ours, 1 thread)` +
+      `\n  ours 2 threads vs 1: ${(forwardMs / fwd[1]!).toFixed(2)}× faster; ` +
+      `onnxruntime-web 2 threads / ours 2 threads: ${(fwd[3]! / fwd[1]!).toFixed(2)}×`,
   );
 
   const labelled = [{ batch: eight, labels: new Int32Array(8).fill(1) }];
-  const oursImportance = () => {
+  const oursImportance = (m: TransformerModel) => () => {
     const t = performance.now();
-    computeHeadImportance(model, labelled);
+    computeHeadImportance(m, labelled);
     return Promise.resolve(performance.now() - t);
   };
-  const allImp: Array<[string, () => Promise<number>]> = [["ours", oursImportance], ...importance];
+  const allImp: Timed[] = [
+    ["ours, 1 thread", oursImportance(model), "ours_1t"],
+    [`ours, ${model2.kernels.threads} threads`, oursImportance(model2), "ours_2t"],
+    ...importance,
+  ];
   const impTimes = allImp.map(() => [] as number[]);
   progress("timing the importance passes");
   for (const [, f] of allImp) await f();
@@ -240,21 +286,18 @@ export async function benchBert(): Promise<Record<string, number>> {
   const impMs = imp[0]!;
   console.log(
     `Importance pass (forward + backward to the head mask), batch 8, seq ${T}: ${impMs.toFixed(0)} ms → ` +
-      `${(8 / (impMs / 1000)).toFixed(2)} examples/s\n` +
+      `${(8 / (impMs / 1000)).toFixed(2)} examples/s (ours, 1 thread)\n` +
       allImp.slice(1).map(([name], j) =>
-        `  ${name} (exported gradient graph): ${imp[j + 1]!.toFixed(0)} ms → ` +
-        `${(8 / (imp[j + 1]! / 1000)).toFixed(2)} examples/s, time / ours ${(imp[j + 1]! / impMs).toFixed(2)}×`
+        `  ${name}${j === 0 ? "" : " (exported gradient graph)"}: ${imp[j + 1]!.toFixed(0)} ms → ` +
+        `${(8 / (imp[j + 1]! / 1000)).toFixed(2)} examples/s, time / ours 1 thread ${(imp[j + 1]! / impMs).toFixed(2)}×`
       ).join("\n"),
   );
-  const key = (name: string) =>
-    name.replace(/ 1\.30/, "").replace(/[^a-z0-9]+/gi, "_").replace(/_threads?$/, "t").replace(/_$/, "").toLowerCase();
-  const out: Record<string, number> = {
-    forward_ms_b1_s128: forwardMs,
-    onnxruntime_web_forward_ms: ortMs,
-    importance_ms_b8_s128: impMs,
-    importance_examples_per_s: 8 / (impMs / 1000),
+  const figures: BertBenchFigures = {
+    forward_ms: {},
+    importance_examples_per_s: {},
+    ours_2t_threads: model2.kernels.threads,
   };
-  all.slice(1).forEach(([name], j) => (out[`${key(name)}_forward_ms`] = fwd[j + 1]!));
-  allImp.slice(1).forEach(([name], j) => (out[`${key(name)}_importance_ms`] = imp[j + 1]!));
-  return out;
+  all.forEach(([, , key], j) => (figures.forward_ms[key] = fwd[j]!));
+  allImp.forEach(([, , key], j) => (figures.importance_examples_per_s[key] = 8 / (imp[j]! / 1000)));
+  return figures;
 }

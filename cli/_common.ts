@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { basename, dirname } from "node:path";
 import { resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
 import { type LoadedModel, loadModel, WEIGHT_DTYPES, type WeightDtype } from "@bertology/core/models";
+import { createWasmKernels, defaultThreads, type Kernels, MAX_THREADS } from "@bertology/core/kernels";
 
 /** A usage error: printed with the command's help, exit code 2. */
 export class UsageError extends Error {}
@@ -51,7 +52,10 @@ export async function openModel(
   opts: { offline?: boolean | undefined; tokenizer?: boolean | undefined; dtype?: WeightDtype | undefined } = {},
 ): Promise<LoadedModel> {
   const files = resolveModel(spec, withoutUndefined({ offline: opts.offline }));
-  return await loadModel(files, withoutUndefined({ tokenizer: opts.tokenizer, dtype: opts.dtype }));
+  return await loadModel(
+    files,
+    withoutUndefined({ tokenizer: opts.tokenizer, dtype: opts.dtype, kernels: commandKernels() }),
+  );
 }
 
 // ---------------------------------------------------------------- --dtype: the weights' precision in memory
@@ -71,6 +75,60 @@ export function dtypeFlag(value: string | undefined): WeightDtype | undefined {
     throw new UsageError(`--dtype must be one of ${WEIGHT_DTYPES.join(", ")}, got "${value}"`);
   }
   return value as WeightDtype;
+}
+
+/** The help line of the `--threads` flag every command takes (`main` reads it before the command's own flags). */
+export const THREADS_HELP =
+  "  --threads N         threads for matmul and attention (default: the cores available; 1 where workers cannot run)";
+
+let commandThreads = 1;
+const commandPools: Kernels[] = [];
+
+/**
+ * Takes `--threads N` (or `--threads=N`) out of a command's arguments.
+ *
+ * @returns The other arguments, and the thread count (default: {@linkcode defaultThreads}).
+ * @throws {UsageError} If the value is missing or not an integer from 1 to 64.
+ */
+export function takeThreadsFlag(args: readonly string[]): { args: string[]; threads: number } {
+  const rest: string[] = [];
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--threads") {
+      value = args[++i];
+      if (value === undefined) throw new UsageError("--threads needs a value");
+    } else if (a.startsWith("--threads=")) value = a.slice("--threads=".length);
+    else rest.push(a);
+  }
+  if (value === undefined) return { args: rest, threads: defaultThreads() };
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new UsageError(`--threads must be an integer from 1 to ${MAX_THREADS}, got "${value}"`);
+  }
+  return { args: rest, threads: n };
+}
+
+/**
+ * Runs one command with `threads` kernel threads, closing every pool {@linkcode commandKernels} opened for it
+ * when it ends (workers would otherwise keep the process alive).
+ */
+export async function withCommandThreads<T>(threads: number, run: () => Promise<T>): Promise<T> {
+  const before = commandThreads;
+  commandThreads = threads;
+  try {
+    return await run();
+  } finally {
+    commandThreads = before;
+    for (const k of commandPools.splice(0)) k.close();
+  }
+}
+
+/** New WASM kernels on the current command's `--threads` (closed when the command ends). */
+export function commandKernels(): Kernels {
+  const k = createWasmKernels({ threads: commandThreads });
+  if (k.threads > 1) commandPools.push(k);
+  return k;
 }
 
 /**

@@ -242,3 +242,34 @@ Deno.test("bertology dump --dtype f16 rounds the weights to F16 and matches an F
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bertology --threads: every command takes it, 2 threads write the same bytes as 1, a bad value is a usage error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const golden = "bert-tiny-random.head_mask";
+    const dump = (threads: string, out: string) =>
+      cli(
+        "dump",
+        "--threads",
+        threads,
+        "--model",
+        "models/bert-sst2",
+        "--inputs",
+        `${FIXTURES}goldens/${golden}.inputs.json`,
+        "--out",
+        out,
+      );
+    const one = await dump("1", `${dir}/one.safetensors`), two = await dump("2", `${dir}/two.safetensors`);
+    deepStrictEqual([one.code, two.code], [0, 0], one.err + two.err);
+    deepStrictEqual(Deno.readFileSync(`${dir}/two.safetensors`), Deno.readFileSync(`${dir}/one.safetensors`));
+    for (const bad of ["0", "1.5", "x", "65"]) {
+      const r = await cli("tokenize", "--model", fixtureModel("bert-tiny-random"), "--text", "hi", `--threads=${bad}`);
+      deepStrictEqual(r.code, 2);
+      ok(r.err.includes(`--threads must be an integer from 1 to 64, got "${bad}"`), r.err);
+    }
+    const help = await cli("heads", "--help");
+    ok(help.out.includes("--threads N"), help.out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./_common.ts";
+import { takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
@@ -93,7 +93,8 @@ commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`).join("\n")}
 
 --model takes a folder in Hugging Face layout or a hub id (org/name@revision; HF_ENDPOINT, HF_TOKEN,
-BERTOLOGY_CACHE, --offline).`;
+BERTOLOGY_CACHE, --offline). Every command also takes:
+${THREADS_HELP}`;
 
 /**
  * Runs the CLI with `args`; returns the exit code (0 ok, 1 error, 2 usage error).
@@ -114,15 +115,17 @@ export async function main(args: string[]): Promise<number> {
     console.error(`bertology: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const help = `${command.help}\n\nevery command:\n${THREADS_HELP}`;
   if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(command.help);
+    console.log(help);
     return 0;
   }
   try {
-    return await command.run(rest);
+    const { args: commandArgs, threads } = takeThreadsFlag(rest);
+    return await withCommandThreads(threads, () => command.run(commandArgs));
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`bertology ${name}: ${e.message}\n\n${command.help}`);
+      console.error(`bertology ${name}: ${e.message}\n\n${help}`);
       return 2;
     }
     console.error(`bertology ${name}: ${(e as Error).message}`);

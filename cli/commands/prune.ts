@@ -9,10 +9,9 @@ import { headsFromMask, parseHeadsToPrune, pruneModel } from "@bertology/core/be
 import { checkCheckpointDir, resolveModel } from "@bertology/core/checkpoint/deno";
 import { saveModel, storedDtype } from "@bertology/core/training";
 import { readNpy } from "@bertology/core/checkpoint";
-import { createWasmKernels } from "@bertology/core/kernels";
 import { checkHeadMask } from "@bertology/core/models";
 import { loadModel } from "@bertology/core/models";
-import { localSources, parseFlags, readJsonFile, UsageError, withoutUndefined } from "../_common.ts";
+import { commandKernels, localSources, parseFlags, readJsonFile, UsageError, withoutUndefined } from "../_common.ts";
 
 /** Help text. */
 export const PRUNE_HELP =
@@ -71,7 +70,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
     heads = headsFromMask(mask);
   }
   const before = model.params.count();
-  const pruned = pruneModel(model, heads, createWasmKernels());
+  const pruned = pruneModel(model, heads, commandKernels());
   const after = pruned.params.count();
   const dtype = (dtypeFlag as "F32" | "F16" | undefined) ?? storedDtype(model);
   await saveModel(pruned, values.out, { dtype, tokenizerFrom: files, ...output });

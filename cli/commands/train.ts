@@ -16,12 +16,19 @@ import type { Family } from "@bertology/core/models";
 import { familyOf, modelTypes, parseConfig } from "@bertology/core/models";
 import { loadModel } from "@bertology/core/models";
 import { TransformerModel } from "@bertology/core/models";
-import { createWasmKernels } from "@bertology/core/kernels";
 import { loadTokenizer, type Tokenizer, WordPieceTokenizer } from "@bertology/core/tokenizers";
 import { mixSeed } from "@bertology/core/rng";
 import { initWeights, type MaskingOptions, newConfig } from "@bertology/core/training";
 import { type Objective, train, type TrainExample } from "@bertology/core/training";
-import { localSources, numberFlag, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  commandKernels,
+  localSources,
+  numberFlag,
+  parseFlags,
+  Progress,
+  UsageError,
+  writeFileAtomic,
+} from "../_common.ts";
 import { lmEncoding } from "@bertology/core/studies";
 
 /** Help text. */
@@ -297,7 +304,7 @@ async function run(args: string[]): Promise<number> {
   if (subset !== undefined) trainRaw = trainRaw.slice(0, subset);
 
   // ---------------------------------------------------------------- model
-  const kernels = createWasmKernels();
+  const kernels = commandKernels();
   let model: TransformerModel, tokenizer: Tokenizer, tokenizerDir: string;
   const extraFiles: Record<string, string> = {};
   if (f.from !== undefined) {

@@ -301,7 +301,7 @@ function rowBatches(batch: Batch, labels: Labels, rows: readonly number[] | unde
   for (let b = 0; b < batch.batchSize; b++) {
     const mask = batch.attentionMask?.subarray(b * T, (b + 1) * T);
     let len = T;
-    if (mask) while (len > 1 && mask[len - 1] === 0) len--;
+    if (mask) { while (len > 1 && mask[len - 1] === 0) len--; }
     const one: Batch = { batchSize: 1, seqLen: len, inputIds: batch.inputIds.slice(b * T, b * T + len) };
     if (mask) one.attentionMask = mask.slice(0, len);
     if (batch.tokenTypeIds) one.tokenTypeIds = batch.tokenTypeIds.slice(b * T, b * T + len);

@@ -5,7 +5,12 @@
  * @module
  */
 import { type ContractKernels, GELU_KINDS, KERNEL_CONTRACT, KERNEL_NAMES, type KernelName } from "./contract.ts";
-import { KERNELS_RELAXED_WASM_BASE64, KERNELS_SIMD_WASM_BASE64 } from "./wasm/_embedded.ts";
+import {
+  KERNELS_RELAXED_SHARED_WASM_BASE64,
+  KERNELS_RELAXED_WASM_BASE64,
+  KERNELS_SIMD_SHARED_WASM_BASE64,
+  KERNELS_SIMD_WASM_BASE64,
+} from "./wasm/_embedded.ts";
 
 /**
  * The raw exports of `assembly/index.ts`; pointers are byte offsets into `memory`. The kernels themselves are
@@ -22,10 +27,45 @@ export interface KernelExports {
   matmul_scratch_bytes(): number;
   /** The scalar erf the GELU kernels use (exported for its accuracy test). */
   erf(x: number): number;
+  /** Sets the gemm scratch (`matmul_scratch_bytes()` bytes) of the single-threaded attention exports. */
+  set_gemm_scratch(scratch: number): void;
+  /** Part `part` of `parts` of `matmul_forward` (the worker pool's split; bit-identical in union). */
+  matmul_part(
+    out: number,
+    a: number,
+    b: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    flags: number,
+    scratch: number,
+    part: number,
+    parts: number,
+  ): void;
+  /** The contract's matmul, with the packing scratch last (see `wasmTail`). */
+  matmul_forward(...args: number[]): void;
+  /** The contract's attentionForward. */
+  attention_forward(...args: (number | boolean)[]): void;
+  /** The contract's attentionBackward. */
+  attention_backward(...args: number[]): void;
+  /** Part `part` of `parts` of `attention_forward`: (batch, head) items, with this thread's gemm scratch. */
+  attention_forward_part(...args: number[]): void;
+  /** Part `part` of `parts` of `attention_backward`: heads, with this thread's T·T and gemm scratch. */
+  attention_backward_part(...args: number[]): void;
 }
 
 /** The exports of the module that are not contract kernels. */
-export const HELPER_EXPORTS: readonly string[] = ["memory", "heap_base", "matmul_scratch_bytes", "erf"];
+export const HELPER_EXPORTS: readonly string[] = [
+  "memory",
+  "heap_base",
+  "matmul_scratch_bytes",
+  "erf",
+  "set_gemm_scratch",
+  "matmul_part",
+  "attention_forward_part",
+  "attention_backward_part",
+];
 
 /** Which SIMD build: relaxed SIMD (fused multiply-add) or fixed-width SIMD only. */
 export type SimdKind = "relaxed" | "fixed";
@@ -34,10 +74,13 @@ export type SimdKind = "relaxed" | "fixed";
  * The embedded binary of one build.
  *
  * @param kind Which build.
+ * @param shared The build on an imported shared memory (`env.memory`, for the worker pool), not its own memory.
  * @returns The .wasm bytes.
  */
-export function kernelsWasmBytes(kind: SimdKind): Uint8Array<ArrayBuffer> {
-  const b64 = kind === "relaxed" ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_SIMD_WASM_BASE64;
+export function kernelsWasmBytes(kind: SimdKind, shared = false): Uint8Array<ArrayBuffer> {
+  const b64 = shared
+    ? (kind === "relaxed" ? KERNELS_RELAXED_SHARED_WASM_BASE64 : KERNELS_SIMD_SHARED_WASM_BASE64)
+    : (kind === "relaxed" ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_SIMD_WASM_BASE64);
   const bin = atob(b64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -57,23 +100,39 @@ export function relaxedSimdSupported(): boolean {
 let RELAXED_SUPPORTED: boolean | undefined;
 
 /**
- * A new instance of one build (synchronous compile: the binaries are small).
+ * The compiled module of one build, compiled once per process (synchronously: the binaries are small).
  *
  * @param kind Which build.
+ * @param shared The shared-memory build (for the worker pool).
+ * @returns The module.
+ */
+export function compiledKernels(kind: SimdKind, shared = false): WebAssembly.Module {
+  const key = `${kind}${shared ? "-shared" : ""}`;
+  let module = COMPILED.get(key);
+  if (module === undefined) {
+    module = new WebAssembly.Module(kernelsWasmBytes(kind, shared));
+    COMPILED.set(key, module);
+  }
+  return module;
+}
+
+/**
+ * A new instance of one build.
+ *
+ * @param kind Which build.
+ * @param sharedMemory A shared memory to run the shared-memory build on (default: the plain build, with its own).
  * @returns The instance's exports.
  */
-export function instantiateKernels(kind: SimdKind): KernelExports {
-  let module = COMPILED.get(kind);
-  if (module === undefined) {
-    module = new WebAssembly.Module(kernelsWasmBytes(kind));
-    COMPILED.set(kind, module);
-  }
-  return new WebAssembly.Instance(module, {}).exports as KernelExports;
+export function instantiateKernels(kind: SimdKind, sharedMemory?: WebAssembly.Memory): KernelExports {
+  if (sharedMemory === undefined) return new WebAssembly.Instance(compiledKernels(kind), {}).exports as KernelExports;
+  const imports = { env: { memory: sharedMemory } };
+  const exports = new WebAssembly.Instance(compiledKernels(kind, true), imports).exports;
+  return { ...exports, memory: sharedMemory } as KernelExports;
 }
 
 // Compiled code is immutable and shareable: every instance gets its own memory, but they share one compile, so
 // V8's tier-up to optimised code (which happens per module) is paid once per process, not once per model.
-const COMPILED = new Map<SimdKind, WebAssembly.Module>();
+const COMPILED = new Map<string, WebAssembly.Module>();
 
 /** A WASM export taking numbers (JS → WASM conversion does ToInt32 / f32 rounding). */
 type WasmFunction = (...args: (number | boolean)[]) => number | undefined;

@@ -1,7 +1,8 @@
 /**
  * Numeric kernels for bertology: the {@linkcode Kernels} contract (its table, {@linkcode KERNEL_CONTRACT}, and
  * its documented interface), the WASM-SIMD backend (the fast path), the plain-TypeScript reference backend (the
- * test oracle) and the bump-allocated {@linkcode KernelMemory} they work in.
+ * test oracle), the bump-allocated {@linkcode KernelMemory} they work in, and the thread count helpers of the
+ * worker pool the WASM backend splits matmul and attention across (`createWasmKernels({ threads })`).
  *
  * @example Usage
  * ```ts
@@ -20,3 +21,4 @@ export * from "./types.ts";
 export * from "./memory.ts";
 export * from "./wasm_kernels.ts";
 export * from "./reference_kernels.ts";
+export { defaultThreads, MAX_THREADS, threadsAvailable } from "./worker_pool.ts";

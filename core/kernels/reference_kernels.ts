@@ -45,6 +45,8 @@ export function createReferenceKernels(mem?: KernelMemory): Kernels {
   for (const name of KERNEL_NAMES) kernels[name] = checkedKernel(name, m);
   return {
     name: "reference",
+    threads: 1,
+    close() {},
     mem: m,
     // Every name was bound above, each to a function checking the arguments its table row gives.
     ...kernels as ContractKernels,

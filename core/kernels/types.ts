@@ -45,6 +45,13 @@ export interface Kernels {
   readonly name: string;
   /** The memory every pointer refers to. */
   readonly mem: KernelMemory;
+  /** Threads the kernels split matmuls and attention across, the caller included (1: the caller alone). */
+  readonly threads: number;
+  /**
+   * Stops the backend's worker threads, if it has any (they keep a Deno process alive until stopped); the
+   * kernels keep working, on the calling thread alone. Idempotent; a no-op for single-threaded kernels.
+   */
+  close(): void;
 
   // ---------------------------------------------------------------- elementwise
   /** out[i] = value for i < n. */
@@ -252,7 +259,7 @@ export interface Kernels {
 // `Assert`'s `extends true`.
 type Assert<T extends true> = T;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type KernelMethodName = Exclude<keyof Kernels, "name" | "mem">;
+type KernelMethodName = Exclude<keyof Kernels, "name" | "mem" | "threads" | "close">;
 type SameNames = Same<KernelMethodName, KernelName>;
 type SameSignatures = {
   [N in KernelName]: Same<Parameters<Kernels[N]>, Parameters<ContractKernels[N]>> extends true

@@ -197,3 +197,56 @@ for (const simd of ["relaxed", "fixed"] as const) {
     }
   });
 }
+
+Deno.test("attentionBackward() skips heads whose mask is 0, yet gives their mask gradient as the reference does", () => {
+  const B = 2, T = 33, H = 3, D = 16, ld = 3 * H * D, n = B * T * ld, scale = 0.25;
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2;
+  const qkv = Float32Array.from({ length: n }, rnd);
+  const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
+  const hm = Float32Array.from([1, 0, 0.75]);
+  const run = (k: ReturnType<typeof createWasmKernels>, wantMaskGrad: boolean) => {
+    const put = (a: Float32Array) => {
+      const p = k.mem.alloc(4 * a.length);
+      k.mem.f32(p, a.length).set(a);
+      return p;
+    };
+    const q = put(qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
+    const probs = k.mem.alloc(4 * B * H * T * T), hmask = put(hm), dct = put(dctx);
+    const dhm = wantMaskGrad ? k.mem.alloc(4 * H) : 0, scratch = k.mem.alloc(4 * T * T);
+    k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, 0, hmask, B, T, H, D, scale, false);
+    k.attentionBackward(
+      dq,
+      dq + 4 * H * D,
+      dq + 8 * H * D,
+      dhm,
+      dct,
+      probs,
+      q,
+      q + 4 * H * D,
+      q + 8 * H * D,
+      ld,
+      hmask,
+      scratch,
+      B,
+      T,
+      H,
+      D,
+      scale,
+    );
+    return { dq: k.mem.f32(dq, n).slice(), dhm: dhm ? k.mem.f32(dhm, H).slice() : undefined };
+  };
+  const w = run(createWasmKernels(), true), wNoGrad = run(createWasmKernels(), false);
+  const r = run(createReferenceKernels() as ReturnType<typeof createWasmKernels>, true);
+  assert.deepEqual(wNoGrad.dq, w.dq); // not asking for the mask gradient changes nothing else
+  for (let row = 0; row < B * T; row++) {
+    for (let part = 0; part < 3; part++) {
+      for (let d = 0; d < D; d++) assert.equal(w.dq[row * ld + part * H * D + 1 * D + d], 0, "masked head's dq/dk/dv");
+    }
+  }
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(w.dq[i]! - r.dq[i]!) <= 1e-5 * (1 + Math.abs(r.dq[i]!)), `dqkv[${i}]`);
+  for (let h = 0; h < H; h++) {
+    assert.ok(Math.abs(w.dhm![h]! - r.dhm![h]!) <= 1e-4 * (1 + Math.abs(r.dhm![h]!)), `dheadMask[${h}]`);
+  }
+  assert.ok(Math.abs(w.dhm![1]!) > 1e-3, "the masked head's mask gradient is computed, not skipped");
+});

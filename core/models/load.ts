@@ -15,8 +15,13 @@ import { placeWeights, WEIGHT_DTYPES, type WeightDtype } from "./place_weights.t
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadOptions {
-  /** The kernel backend (default: a fresh WASM-SIMD instance). */
+  /** The kernel backend (default: a fresh WASM-SIMD instance on `threads` threads). */
   kernels?: Kernels;
+  /**
+   * Threads for the default backend's matmuls and attention (default 1; ignored when `kernels` is given). With
+   * more than one, close the pool when done — `model.kernels.close()` — or its workers keep the process alive.
+   */
+  threads?: number;
   /** Also load the tokenizer (default true; a missing tokenizer is then an error). */
   tokenizer?: boolean;
   /**
@@ -66,7 +71,7 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   if (!WEIGHT_DTYPES.includes(dtype)) {
     throw new Error(`loadModel: dtype must be one of ${WEIGHT_DTYPES.join(", ")}, got ${JSON.stringify(dtype)}`);
   }
-  const kernels = opts.kernels ?? createWasmKernels();
+  const kernels = opts.kernels ?? createWasmKernels(opts.threads === undefined ? {} : { threads: opts.threads });
   const model = new TransformerModel(config, await placeWeights(files, config, kernels, dtype), kernels);
   const result: LoadedModel = { model, files };
   if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);

@@ -1,0 +1,59 @@
+/**
+ * The layout of the worker pool's control block (a `SharedArrayBuffer` next to the kernel memory), shared by the
+ * pool (`worker_pool.ts`) and its workers (`_kernel_worker.ts`): one job at a time, its arguments as f64, one
+ * state word per worker.
+ *
+ * @module
+ */
+
+/** Int32 index: the job kind ({@linkcode JOB_MATMUL}, …). */
+export const SLOT_JOB = 0;
+/** Int32 index: how many parts the job is split into (the caller takes part 0, worker i part i). */
+export const SLOT_PARTS = 1;
+/** Int32 index: how many workers have finished the current job (the caller waits on it). */
+export const SLOT_DONE = 2;
+/** Int32 index: how many workers have started (instantiated their kernels). */
+export const SLOT_READY = 3;
+/** Int32 index: set to 1 by a worker whose part of a job threw (the caller then throws). */
+export const SLOT_ERROR = 4;
+/** Int32 index of worker i's state word (i from 1): SLOT_STATE + i − 1. */
+export const SLOT_STATE = 8;
+/** The most workers a pool holds. */
+export const MAX_WORKERS = 63;
+/** Byte offset of the f64 job arguments. */
+export const ARGS_BYTE_OFFSET = 4 * (SLOT_STATE + MAX_WORKERS + 1);
+/** f64 slots for the job arguments (the per-worker scratch pointers follow a job's own arguments). */
+export const ARG_SLOTS = 32 + MAX_WORKERS;
+/** Bytes of the control block. */
+export const CONTROL_BYTES = ARGS_BYTE_OFFSET + 8 * ARG_SLOTS;
+
+/** Worker state: waiting for a job. */
+export const STATE_IDLE = 0;
+/** Worker state: a job is posted for it. */
+export const STATE_JOB = 1;
+/** Worker state: leave the loop (the pool is closing). */
+export const STATE_STOP = 2;
+
+/** Job: `matmul_part` with the 8 matmul arguments. */
+export const JOB_MATMUL = 1;
+/** Job: `attention_forward_part` with the 14 attention arguments. */
+export const JOB_ATTENTION_FORWARD = 2;
+/** Job: `attention_backward_part` with the 17 arguments; worker i's T·T scratch at f64 slot 17 + i. */
+export const JOB_ATTENTION_BACKWARD = 3;
+
+/** Arguments of an {@linkcode JOB_ATTENTION_BACKWARD} job before the per-worker scratch pointers. */
+export const ATTENTION_BACKWARD_ARGS = 17;
+
+/** What the pool posts to a worker to start it. */
+export interface WorkerInit {
+  /** The compiled shared-memory build. */
+  readonly module: WebAssembly.Module;
+  /** The kernel memory (shared). */
+  readonly memory: WebAssembly.Memory;
+  /** The control block. */
+  readonly control: SharedArrayBuffer;
+  /** This worker's index, 1-based: it runs part `index` of every job. */
+  readonly index: number;
+  /** This worker's gemm scratch (`matmul_scratch_bytes()` bytes in the kernel memory). */
+  readonly gemmScratch: number;
+}

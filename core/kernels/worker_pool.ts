@@ -1,0 +1,423 @@
+/**
+ * A pool of worker threads that run the heavy kernels (matmul, attention forward and backward) together with the
+ * calling thread, on one shared `WebAssembly.Memory`, so the synchronous {@linkcode Kernels} API stays
+ * synchronous: the caller posts a job into a shared control block, wakes the workers with `Atomics.notify`, runs
+ * part 0 itself and waits with `Atomics.wait`. A job allocates nothing. Matmuls are split by output-row blocks
+ * (or by output-column blocks on the weight-stationary nn.Linear path), attention forward by (batch, head) and
+ * backward by head, so every output element is computed exactly as on one thread: the results are bit-identical.
+ *
+ * Workers keep a Deno process alive until {@linkcode KernelPool.close} (or `using`) stops them.
+ *
+ * @module
+ */
+import {
+  ARG_SLOTS,
+  ARGS_BYTE_OFFSET,
+  ATTENTION_BACKWARD_ARGS,
+  CONTROL_BYTES,
+  JOB_ATTENTION_BACKWARD,
+  JOB_ATTENTION_FORWARD,
+  JOB_MATMUL,
+  MAX_WORKERS,
+  SLOT_DONE,
+  SLOT_ERROR,
+  SLOT_JOB,
+  SLOT_PARTS,
+  SLOT_READY,
+  SLOT_STATE,
+  STATE_JOB,
+  STATE_STOP,
+  type WorkerInit,
+} from "./_pool_protocol.ts";
+import type { KernelExports } from "./_wasm_module.ts";
+import { MatmulFlags } from "./contract.ts";
+import type { KernelMemory, Ptr } from "./types.ts";
+
+/** The most threads a pool runs on (the caller and {@linkcode MAX_WORKERS} workers). */
+export const MAX_THREADS: number = MAX_WORKERS + 1;
+
+/** Multiply-adds under which a matmul runs on the caller alone (waking the workers costs ≈ 10–50 µs). */
+const MIN_SPLIT_MACS = 1 << 18;
+
+/** How long pool creation waits for its workers to start before giving up. */
+const START_TIMEOUT_MS = 20_000;
+
+const WORKER_URL = new URL("./_kernel_worker.ts", import.meta.url);
+
+/**
+ * Whether this thread can run a worker pool: `SharedArrayBuffer`, `Atomics.wait` on this thread (not a browser's
+ * main thread), module `Worker`s (not on Deno Deploy) and, under Deno, read access to the worker's module.
+ *
+ * @returns true when {@linkcode KernelPool} can start.
+ *
+ * @example Usage
+ * ```ts
+ * import { threadsAvailable } from "./worker_pool.ts";
+ * const threads = threadsAvailable() ? 2 : 1;
+ * ```
+ */
+export function threadsAvailable(): boolean {
+  if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined" || typeof Worker === "undefined") {
+    return false;
+  }
+  if ("document" in globalThis) return false; // a browser's main thread may not Atomics.wait
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno?.permissions?.querySync && WORKER_URL.protocol === "file:") {
+    try {
+      if (deno.permissions.querySync({ name: "read", path: WORKER_URL }).state !== "granted") return false;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The threads to use by default: the cores this runtime reports (`navigator.hardwareConcurrency`), or 1 where
+ * threads cannot run ({@linkcode threadsAvailable}).
+ *
+ * @returns A thread count ≥ 1.
+ *
+ * @example Usage
+ * ```ts
+ * import { defaultThreads } from "./worker_pool.ts";
+ * defaultThreads() >= 1; // true
+ * ```
+ */
+export function defaultThreads(): number {
+  if (!threadsAvailable()) return 1;
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return Math.max(1, Math.min(MAX_THREADS, Number.isInteger(cores) ? cores! : 1));
+}
+
+/** What a pool needs from the caller's kernel instance. */
+export interface KernelPoolOptions {
+  /** The compiled shared-memory build the workers instantiate. */
+  readonly module: WebAssembly.Module;
+  /** The caller's instance of that build, on `mem.memory`. */
+  readonly main: KernelExports;
+  /** The kernel memory (its `memory` is shared); worker scratch is allocated in it. */
+  readonly mem: KernelMemory;
+  /** The caller's gemm scratch (`matmul_scratch_bytes()` bytes). */
+  readonly mainScratch: Ptr;
+  /** Threads in all, the caller included (2 ≤ threads ≤ {@linkcode MAX_THREADS}). */
+  readonly threads: number;
+}
+
+/** The worker pool: see the module doc. */
+export class KernelPool {
+  /** Threads the pool splits work across, the caller included; 1 once closed. */
+  get threads(): number {
+    return this.#workers.length === 0 ? 1 : this.#workers.length + 1;
+  }
+
+  readonly #main: KernelExports;
+  readonly #mem: KernelMemory;
+  readonly #mainScratch: Ptr;
+  readonly #ctrl: Int32Array;
+  readonly #args: Float64Array;
+  #workers: Worker[] = [];
+
+  /**
+   * Starts `threads − 1` workers on the shared memory and waits until each has instantiated its kernels.
+   *
+   * @param opts The caller's instance, memory and thread count.
+   * @throws {RangeError} If `threads` is not an integer in [2, MAX_THREADS].
+   * @throws {Error} If the workers do not start (their errors are reported by the runtime).
+   */
+  constructor(opts: KernelPoolOptions) {
+    const { threads } = opts;
+    if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) {
+      throw new RangeError(`A kernel pool needs 2 to ${MAX_THREADS} threads, got ${threads}`);
+    }
+    this.#main = opts.main;
+    this.#mem = opts.mem;
+    this.#mainScratch = opts.mainScratch;
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    this.#ctrl = new Int32Array(control);
+    this.#args = new Float64Array(control, ARGS_BYTE_OFFSET, ARG_SLOTS);
+    const scratchBytes = opts.main.matmul_scratch_bytes();
+    const workers: Worker[] = [];
+    try {
+      for (let index = 1; index < threads; index++) {
+        const init: WorkerInit = {
+          module: opts.module,
+          memory: opts.mem.memory,
+          control,
+          index,
+          gemmScratch: opts.mem.alloc(scratchBytes),
+        };
+        const worker = new Worker(WORKER_URL, { type: "module" });
+        workers.push(worker);
+        worker.postMessage(init);
+      }
+      const deadline = performance.now() + START_TIMEOUT_MS;
+      for (;;) {
+        const ready = Atomics.load(this.#ctrl, SLOT_READY);
+        if (ready >= workers.length) break;
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          throw new Error(`Kernel pool: ${workers.length - ready} of ${workers.length} workers did not start`);
+        }
+        Atomics.wait(this.#ctrl, SLOT_READY, ready, left);
+      }
+    } catch (e) {
+      this.#workers = workers;
+      this.close();
+      throw e;
+    }
+    this.#workers = workers;
+  }
+
+  /**
+   * {@linkcode Kernels.matmul} across the pool; a matmul too small to split runs on the caller alone.
+   *
+   * @param out Output [M, N].
+   * @param a A.
+   * @param b B.
+   * @param bias Bias [N] or 0.
+   * @param M Rows.
+   * @param K Inner size.
+   * @param N Columns.
+   * @param flags MatmulFlags bits.
+   */
+  matmul(out: Ptr, a: Ptr, b: Ptr, bias: Ptr, M: number, K: number, N: number, flags: number): void {
+    const threads = this.threads;
+    if (threads === 1 || M * N * K < MIN_SPLIT_MACS || splitBlocks(M, N, flags) < threads) {
+      this.#main.matmul_forward(out, a, b, bias, M, K, N, flags, this.#mainScratch);
+      return;
+    }
+    const x = this.#args;
+    x[0] = out, x[1] = a, x[2] = b, x[3] = bias, x[4] = M, x[5] = K, x[6] = N, x[7] = flags;
+    this.#post(JOB_MATMUL);
+    try {
+      this.#main.matmul_part(out, a, b, bias, M, K, N, flags, this.#mainScratch, 0, threads);
+    } finally {
+      this.#join();
+    }
+  }
+
+  /**
+   * {@linkcode Kernels.attentionForward} across the pool, split by (batch, head).
+   *
+   * @param ctx Context out.
+   * @param probs Probabilities saved.
+   * @param q Queries.
+   * @param k Keys.
+   * @param v Values.
+   * @param ldqkv Row stride of q, k, v.
+   * @param keyMask Key mask or 0.
+   * @param headMask Head mask or 0.
+   * @param B Batch.
+   * @param T Tokens.
+   * @param H Heads.
+   * @param D Head size.
+   * @param scale Score scale.
+   * @param causal Causal mask.
+   */
+  attentionForward(
+    ctx: Ptr,
+    probs: Ptr,
+    q: Ptr,
+    k: Ptr,
+    v: Ptr,
+    ldqkv: number,
+    keyMask: Ptr,
+    headMask: Ptr,
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    scale: number,
+    causal: boolean,
+  ): void {
+    const threads = this.threads;
+    if (threads === 1 || B * H < threads) {
+      this.#main.attention_forward(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal);
+      return;
+    }
+    const x = this.#args;
+    x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldqkv, x[6] = keyMask, x[7] = headMask;
+    x[8] = B, x[9] = T, x[10] = H, x[11] = D, x[12] = scale, x[13] = causal ? 1 : 0;
+    this.#post(JOB_ATTENTION_FORWARD);
+    try {
+      this.#main.attention_forward_part(
+        ctx,
+        probs,
+        q,
+        k,
+        v,
+        ldqkv,
+        keyMask,
+        headMask,
+        B,
+        T,
+        H,
+        D,
+        scale,
+        causal ? 1 : 0,
+        this.#mainScratch,
+        0,
+        threads,
+      );
+    } finally {
+      this.#join();
+    }
+  }
+
+  /**
+   * {@linkcode Kernels.attentionBackward} across the pool, split by head. Each worker's T·T scratch is taken
+   * from the kernel memory for the call and released before it returns.
+   *
+   * @param dq Query gradient.
+   * @param dk Key gradient.
+   * @param dv Value gradient.
+   * @param dheadMask Head-mask gradient or 0.
+   * @param dctx Context gradient.
+   * @param probs Saved probabilities.
+   * @param q Queries.
+   * @param k Keys.
+   * @param v Values.
+   * @param ldqkv Row stride of q, k, v.
+   * @param headMask Head mask or 0.
+   * @param scratch The caller's T·T scratch.
+   * @param B Batch.
+   * @param T Tokens.
+   * @param H Heads.
+   * @param D Head size.
+   * @param scale Score scale.
+   */
+  attentionBackward(
+    dq: Ptr,
+    dk: Ptr,
+    dv: Ptr,
+    dheadMask: Ptr,
+    dctx: Ptr,
+    probs: Ptr,
+    q: Ptr,
+    k: Ptr,
+    v: Ptr,
+    ldqkv: number,
+    headMask: Ptr,
+    scratch: Ptr,
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    scale: number,
+  ): void {
+    const threads = this.threads;
+    if (threads === 1 || H < threads) {
+      this.#main.attention_backward(
+        dq,
+        dk,
+        dv,
+        dheadMask,
+        dctx,
+        probs,
+        q,
+        k,
+        v,
+        ldqkv,
+        headMask,
+        scratch,
+        B,
+        T,
+        H,
+        D,
+        scale,
+      );
+      return;
+    }
+    const x = this.#args;
+    x[0] = dq, x[1] = dk, x[2] = dv, x[3] = dheadMask, x[4] = dctx, x[5] = probs, x[6] = q, x[7] = k, x[8] = v;
+    x[9] = ldqkv, x[10] = headMask, x[11] = scratch, x[12] = B, x[13] = T, x[14] = H, x[15] = D, x[16] = scale;
+    const mark = this.#mem.mark();
+    for (let i = 1; i < threads; i++) x[ATTENTION_BACKWARD_ARGS + i] = this.#mem.alloc(4 * T * T);
+    try {
+      this.#post(JOB_ATTENTION_BACKWARD);
+      this.#main.attention_backward_part(
+        dq,
+        dk,
+        dv,
+        dheadMask,
+        dctx,
+        probs,
+        q,
+        k,
+        v,
+        ldqkv,
+        headMask,
+        scratch,
+        B,
+        T,
+        H,
+        D,
+        scale,
+        this.#mainScratch,
+        0,
+        threads,
+      );
+    } finally {
+      this.#join();
+      this.#mem.release(mark);
+    }
+  }
+
+  /** Stops and terminates the workers; the kernels then run on the caller alone. Idempotent. */
+  close(): void {
+    const workers = this.#workers;
+    this.#workers = [];
+    for (let i = 0; i < workers.length; i++) {
+      Atomics.store(this.#ctrl, SLOT_STATE + i, STATE_STOP);
+      Atomics.notify(this.#ctrl, SLOT_STATE + i);
+    }
+    for (const w of workers) w.terminate();
+  }
+
+  /** {@linkcode KernelPool.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Posts the job whose arguments are in place to every worker. */
+  #post(job: number): void {
+    const ctrl = this.#ctrl;
+    ctrl[SLOT_JOB] = job;
+    ctrl[SLOT_PARTS] = this.#workers.length + 1;
+    Atomics.store(ctrl, SLOT_DONE, 0);
+    for (let i = 0; i < this.#workers.length; i++) {
+      Atomics.store(ctrl, SLOT_STATE + i, STATE_JOB);
+      Atomics.notify(ctrl, SLOT_STATE + i, 1);
+    }
+  }
+
+  /** Waits until every worker has finished its part; throws if one failed. */
+  #join(): void {
+    const ctrl = this.#ctrl, n = this.#workers.length;
+    for (;;) {
+      const done = Atomics.load(ctrl, SLOT_DONE);
+      if (done >= n) break;
+      Atomics.wait(ctrl, SLOT_DONE, done);
+    }
+    if (Atomics.load(ctrl, SLOT_ERROR) !== 0) {
+      Atomics.store(ctrl, SLOT_ERROR, 0);
+      throw new Error("Kernel pool: a worker's part of the kernel failed (a pointer outside the memory?)");
+    }
+  }
+}
+
+/**
+ * Blocks matmul_part splits a matmul into: 6-column blocks on the nn.Linear path (TRANS_B, plain A, M ≥ 8, N ≥ 6
+ * and a multiple of 6 or ≥ 96 — the test `isLinearFastPath` makes in assembly/matmul.ts), else 6-row panels.
+ */
+function splitBlocks(M: number, N: number, flags: number): number {
+  const linear = (flags & MatmulFlags.TRANS_B) !== 0 && (flags & MatmulFlags.TRANS_A) === 0 && M >= 8 && N >= 6 &&
+    (N % 6 === 0 || N >= 96);
+  return linear ? Math.floor(N / 6) : Math.ceil(M / 6);
+}

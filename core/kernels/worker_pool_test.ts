@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { kernelsWasmBytes } from "./_wasm_module.ts";
+import { createWasmKernels } from "./wasm_kernels.ts";
+import { type Kernels, MatmulFlags } from "./types.ts";
+import { defaultThreads, threadsAvailable } from "./worker_pool.ts";
+
+const { TRANS_A, TRANS_B, ACCUMULATE } = MatmulFlags;
+
+function random(seed: number): () => number {
+  return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2;
+}
+
+/** Copies `a` into new kernel memory. */
+function put(k: Kernels, a: Float32Array): number {
+  const p = k.mem.alloc(4 * a.length);
+  k.mem.f32(p, a.length).set(a);
+  return p;
+}
+
+/** Asserts two float arrays are bit-identical, naming the first element that is not. */
+function assertBitIdentical(got: Float32Array, want: Float32Array, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < g.length; i++) {
+    if (g[i] !== w[i]) assert.fail(`${what}[${i}]: ${got[i]} (threaded) vs ${want[i]} (one thread)`);
+  }
+}
+
+for (const kind of ["relaxed", "fixed"] as const) {
+  Deno.test(`kernelsWasmBytes() ${kind} shared build imports one shared memory and exports what the plain one does`, () => {
+    const shared = new WebAssembly.Module(kernelsWasmBytes(kind, true));
+    const plain = new WebAssembly.Module(kernelsWasmBytes(kind));
+    assert.deepEqual(WebAssembly.Module.imports(shared), [{ module: "env", name: "memory", kind: "memory" }]);
+    const names = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).map((e) => e.name).sort();
+    assert.deepEqual(names(shared), names(plain));
+  });
+}
+
+Deno.test("threadsAvailable() holds here (Deno, read access) and defaultThreads() is the cores", () => {
+  assert.equal(threadsAvailable(), true);
+  assert.equal(defaultThreads(), Math.max(1, navigator.hardwareConcurrency));
+});
+
+Deno.test("createWasmKernels() refuses a thread count that is not an integer from 1 to 64, naming it", () => {
+  for (const threads of [0, -1, 1.5, 65, NaN]) {
+    assert.throws(() => createWasmKernels({ threads }), /threads must be an integer from 1 to 64/);
+  }
+  const k = createWasmKernels({ threads: 1 });
+  assert.equal(k.threads, 1);
+  k.close(); // a no-op on one thread
+});
+
+// Shapes: the nn.Linear fast path (M % 8, N % 6), its edges, the packed path with partial panels and tiles, K
+// over one KC slice, blocks fewer than threads (runs on the caller), tiny (below the split size) and K = 0.
+const MATMUL_SHAPES: [number, number, number][] = [
+  [128, 768, 96],
+  [64, 200, 48],
+  [136, 1000, 30],
+  [130, 100, 90],
+  [127, 769, 131],
+  [7, 300, 1000],
+  [600, 64, 7],
+  [12, 12, 12],
+  [96, 0, 18],
+  [128, 128, 32],
+  [80, 32, 128],
+  [8, 64, 6],
+];
+
+for (const threads of [2, 3]) {
+  Deno.test(`matmul() on ${threads} threads is bit-identical to one thread, every flag, bias, edge shapes`, () => {
+    const one = createWasmKernels({ threads: 1 });
+    const many = createWasmKernels({ threads });
+    try {
+      assert.equal(many.threads, threads);
+      const rnd = random(threads);
+      for (const [M, K, N] of MATMUL_SHAPES) {
+        const a = Float32Array.from({ length: M * K }, rnd), b = Float32Array.from({ length: K * N }, rnd);
+        const bias = Float32Array.from({ length: N }, rnd), c0 = Float32Array.from({ length: M * N }, rnd);
+        for (const flags of [0, TRANS_A, TRANS_B, TRANS_A | TRANS_B, TRANS_B | ACCUMULATE, TRANS_A | ACCUMULATE]) {
+          for (const withBias of [false, true]) {
+            const outs = [one, many].map((k) => {
+              const mark = k.mem.mark();
+              const out = put(k, c0);
+              k.matmul(out, put(k, a), put(k, b), withBias ? put(k, bias) : 0, M, K, N, flags);
+              const result = k.mem.f32(out, M * N).slice();
+              k.mem.release(mark);
+              return result;
+            });
+            assertBitIdentical(outs[1]!, outs[0]!, `matmul ${M}×${K}×${N} flags ${flags} bias ${withBias}`);
+          }
+        }
+      }
+    } finally {
+      many.close();
+    }
+  });
+}
+
+Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-identical to one thread", () => {
+  const kernels = [
+    createWasmKernels({ threads: 1 }),
+    createWasmKernels({ threads: 2 }),
+    createWasmKernels({ threads: 3 }),
+  ];
+  try {
+    for (const [B, T, H, D] of [[2, 37, 3, 16], [1, 128, 4, 64], [3, 9, 1, 8]] as const) {
+      const ld = 3 * H * D, n = B * T * ld, scale = 1 / Math.sqrt(D);
+      const rnd = random(B * 100 + T);
+      const qkv = Float32Array.from({ length: n }, rnd);
+      const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
+      const keyMask = Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 3 * (i >= T ? 1 : 0) ? 1 : 0));
+      const headMask = Float32Array.from({ length: H }, (_, h) => [1, 0, 0.5][h % 3]!);
+      for (const causal of [false, true]) {
+        const outs = kernels.map((k) => {
+          const mark = k.mem.mark();
+          const q = put(k, qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
+          const probs = k.mem.alloc(4 * B * H * T * T), km = put(k, keyMask), hm = put(k, headMask);
+          const dct = put(k, dctx), dhm = k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
+          const kk = q + 4 * H * D, v = q + 8 * H * D;
+          k.attentionForward(ctx, probs, q, kk, v, ld, km, hm, B, T, H, D, scale, causal);
+          k.attentionBackward(
+            dq,
+            dq + 4 * H * D,
+            dq + 8 * H * D,
+            dhm,
+            dct,
+            probs,
+            q,
+            kk,
+            v,
+            ld,
+            hm,
+            scratch,
+            B,
+            T,
+            H,
+            D,
+            scale,
+          );
+          const result = [
+            k.mem.f32(ctx, B * T * H * D).slice(),
+            k.mem.f32(probs, B * H * T * T).slice(),
+            k.mem.f32(dq, n).slice(),
+            k.mem.f32(dhm, H).slice(),
+          ];
+          k.mem.release(mark);
+          return result;
+        });
+        for (const t of [1, 2]) {
+          ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, i) => {
+            assertBitIdentical(
+              outs[t]![i]!,
+              outs[0]![i]!,
+              `${name} B=${B} T=${T} H=${H} causal ${causal}, ${t + 1} threads`,
+            );
+          });
+        }
+      }
+    }
+  } finally {
+    for (const k of kernels) k.close();
+  }
+});
+
+Deno.test("close() stops the workers: the kernels then run on the caller alone, with the same results", () => {
+  const k = createWasmKernels({ threads: 2 });
+  const M = 128, K = 256, N = 96;
+  const rnd = random(5);
+  const a = put(k, Float32Array.from({ length: M * K }, rnd)), b = put(k, Float32Array.from({ length: N * K }, rnd));
+  const out = k.mem.alloc(4 * M * N);
+  k.matmul(out, a, b, 0, M, K, N, TRANS_B);
+  const threaded = k.mem.f32(out, M * N).slice();
+  k.close();
+  assert.equal(k.threads, 1);
+  k.close(); // idempotent
+  k.matmul(out, a, b, 0, M, K, N, TRANS_B);
+  assertBitIdentical(k.mem.f32(out, M * N).slice(), threaded, "matmul after close");
+});
+
+Deno.test("a pooled kernel memory grows past its first pages and the workers see the new memory", () => {
+  const one = createWasmKernels({ threads: 1 });
+  const many = createWasmKernels({ threads: 2 });
+  try {
+    const M = 512, K = 1024, N = 768; // ≈ 6 MB of operands: beyond the shared memory's first 1 MiB
+    const rnd = random(9);
+    const a = Float32Array.from({ length: M * K }, rnd), b = Float32Array.from({ length: N * K }, rnd);
+    const outs = [one, many].map((k) => {
+      const out = k.mem.alloc(4 * M * N);
+      k.matmul(out, put(k, a), put(k, b), 0, M, K, N, TRANS_B);
+      return k.mem.f32(out, M * N).slice();
+    });
+    assertBitIdentical(outs[1]!, outs[0]!, "matmul in grown memory");
+  } finally {
+    many.close();
+  }
+});
