@@ -17,7 +17,12 @@ import {
   type LatencyTable,
   type PiecewiseLatency,
 } from "../bertology/kwon/cost.ts";
-import { collectMaskGradients, type FisherImportance, fisherImportance } from "../bertology/kwon/fisher.ts";
+import {
+  collectMaskGradients,
+  type FisherImportance,
+  fisherImportance,
+  type MaskGradients,
+} from "../bertology/kwon/fisher.ts";
 import { rearrangeLayer } from "../bertology/kwon/rearrange.ts";
 import { searchFlops, searchLatency, type UnitMasks } from "../bertology/kwon/search.ts";
 import { tuneMasks } from "../bertology/kwon/tune.ts";
@@ -72,6 +77,8 @@ export interface BudgetPruningOptions {
   tuneSample?: number | undefined;
   /** Sequence length FLOPs are counted at (default: the sample's mean real tokens per example). */
   seqLen?: number | undefined;
+  /** Mask gradients already collected on this sample (several budgets share one Fisher pass). */
+  gradients?: MaskGradients | undefined;
   /** Called when a stage starts. */
   onStage?: ((stage: "fisher" | "search" | "rearrange" | "tune") => void) | undefined;
 }
@@ -96,6 +103,8 @@ export interface BudgetPruning {
   latency?: { fits: { mha: PiecewiseLatency; ffn: PiecewiseLatency }; full: number; pruned: number; fraction: number };
   /** The Fisher importance. */
   fisher: FisherImportance;
+  /** The per-batch mask gradients it came from (pass them back as `gradients` for another budget). */
+  gradients: MaskGradients;
   /** Sub-layers the tuning fitted, and why it stopped early if it did. */
   tuned: string[];
   tuneStopped?: string;
@@ -129,7 +138,7 @@ export function pruneToBudget(
 
   opts.onStage?.("fisher");
   let t = clock();
-  const grads = collectMaskGradients(model, sample);
+  const grads = opts.gradients ?? collectMaskGradients(model, sample);
   const fisher = fisherImportance(grads);
   seconds.fisher = clock() - t;
 
@@ -221,6 +230,7 @@ export function pruneToBudget(
     flops: { seqLen, full: fullFlops, pruned: prunedFlops, fraction: prunedFlops / fullFlops },
     ...(latency ? { latency } : {}),
     fisher,
+    gradients: grads,
     tuned,
     ...(tuneStopped !== undefined ? { tuneStopped } : {}),
     sample: { examples: grads.examples, batches: sample.length, tokens: grads.tokens },
