@@ -39,7 +39,7 @@ export interface BudgetStudyOptions {
   jointFractions?: number[] | undefined;
   /** FLOPs fractions of the heads-only search (default 0.95, 0.85, 0.75; below the MLPs' share none fits). */
   headFractions?: number[] | undefined;
-  /** Timed passes per model (default 3). */
+  /** Timed passes per model (default 5). */
   repeats?: number | undefined;
   /** Progress lines. */
   log?: ((s: string) => void) | undefined;
@@ -80,7 +80,7 @@ export async function budgetPruningStudy(
     for (const b of speedBatches) m.run({ batch: b.batch });
     return (performance.now() - s) / 1000;
   };
-  const repeats = opts.repeats ?? 3;
+  const repeats = opts.repeats ?? 5;
   /** Median seconds of the original and of `m`, interleaved so that load changes hit both alike. */
   const speedOf = (m: TransformerModel) => {
     passSeconds(m);
