@@ -160,7 +160,7 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
   if (budget.kind === "latency") {
     t1 = clock();
     const meanLen = Math.round(dev.batches.reduce((a, b) => a + meanTokens(b.batch), 0) / dev.batches.length);
-    latencyTable = measureLatencyTable(model, { batchSize: 8, seqLen: Math.max(8, meanLen), repeats: 3 });
+    latencyTable = measureLatencyTable(model, { batchSize: 16, seqLen: Math.max(8, meanLen), repeats: 5 });
     latencySeconds = clock() - t1;
     log(`latency table measured (${latencySeconds.toFixed(1)} s)`);
   }

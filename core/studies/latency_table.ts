@@ -2,7 +2,9 @@
  * Measures the per-layer latency table Kwon et al.'s latency search needs, on this engine: the model with
  * every layer cut to h heads and no MLP, for h = 0 … heads, and with no heads and n neurons, for n from 0 to
  * the full width; each timed as the median of several forward passes over one batch, minus the time of the
- * model with neither (embeddings, LayerNorms, head), divided by the number of layers.
+ * model with neither (embeddings, LayerNorms, head), divided by the number of layers. Time cannot fall as
+ * units are added, so each row is made non-decreasing (pool-adjacent-violators: the least-squares monotone
+ * fit) — on a loaded machine single medians still jitter.
  *
  * @module
  */
@@ -90,5 +92,27 @@ export function measureLatencyTable(model: TransformerModel, opts: LatencyTableO
   for (let n = 0; n < c.intermediate; n += step) ffnCounts.push(n);
   ffnCounts.push(c.intermediate);
   const ffn = ffnCounts.map((n) => (n === 0 ? 0 : perLayer(timed(0, n))));
-  return { batchSize: B, seqLen: T, mha, ffnCounts, ffn };
+  return { batchSize: B, seqLen: T, mha: nonDecreasing(mha), ffnCounts, ffn: nonDecreasing(ffn) };
+}
+
+/**
+ * The least-squares non-decreasing fit of a sequence (pool adjacent violators).
+ *
+ * @example Usage
+ * ```ts
+ * import { nonDecreasing } from "./latency_table.ts";
+ * nonDecreasing([0, 3, 1, 4]); // [0, 2, 2, 4]
+ * ```
+ */
+export function nonDecreasing(xs: readonly number[]): number[] {
+  const blocks: Array<{ sum: number; n: number }> = [];
+  for (const x of xs) {
+    blocks.push({ sum: x, n: 1 });
+    while (blocks.length > 1) {
+      const b = blocks[blocks.length - 1]!, a = blocks[blocks.length - 2]!;
+      if (a.sum / a.n <= b.sum / b.n) break;
+      blocks.splice(-2, 2, { sum: a.sum + b.sum, n: a.n + b.n });
+    }
+  }
+  return blocks.flatMap((b) => new Array<number>(b.n).fill(b.sum / b.n));
 }

@@ -110,3 +110,15 @@ Deno.test("Fisher importance and mask tuning on a model: tuning lowers the first
   const untunedErr = error(neurons), tunedErr = error(tuned.neurons);
   ok(tunedErr < untunedErr, `tuned ${tunedErr} vs untuned ${untunedErr}`);
 });
+
+Deno.test("measureLatencyTable times every head and neuron count; its rows never decrease", async () => {
+  const { measureLatencyTable } = await import("../../studies/latency_table.ts");
+  const { model } = await loadModel(localFiles(fixtureModel("bert-tiny-random")), { tokenizer: false });
+  const t = measureLatencyTable(model, { batchSize: 2, seqLen: 8, repeats: 1, ffnStep: 16 });
+  deepStrictEqual(t.mha.length, model.config.heads + 1);
+  deepStrictEqual(t.ffnCounts, [0, 16, 32, 48, 64]);
+  for (const row of [t.mha, t.ffn]) {
+    deepStrictEqual(row[0], 0);
+    for (let i = 1; i < row.length; i++) ok(row[i]! >= row[i - 1]! && Number.isFinite(row[i]!), `${row}`);
+  }
+});
