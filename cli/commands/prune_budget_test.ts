@@ -108,3 +108,42 @@ Deno.test("prune --budget: every format reloads with the masked model's outputs;
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("prune --budget latency=F measures a latency table and meets the predicted budget", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bertology-budget-latency-" });
+  try {
+    const data = tinySst2(join(dir, "glue"));
+    const src = fixtureModel("bert-tiny-random");
+    const r = await cli(
+      "prune",
+      "--model",
+      src,
+      "--budget",
+      "latency=0.7",
+      "--task",
+      "sst-2",
+      "--data-dir",
+      data,
+      "--sample",
+      "16",
+      "--batch-size",
+      "4",
+      "--tune-sample",
+      "8",
+      "--speed-repeats",
+      "1",
+      "--out",
+      join(dir, "out"),
+      "--json",
+    );
+    deepStrictEqual(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    const lat = s.latency_predicted;
+    ok(lat.fraction <= 0.7 + 1e-9, `predicted latency fraction ${lat.fraction}`);
+    deepStrictEqual(lat.table.mha.length, 5);
+    ok(lat.table.ffn.every((t: number, i: number, a: number[]) => i === 0 || t >= a[i - 1]!));
+    ok(s.seconds.latency_table > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -133,6 +133,7 @@ export function pruneToBudget(
 ): BudgetPruning {
   const c = model.config;
   const units = opts.units ?? "heads+neurons";
+  const countKept = (m: number[][]) => m.map((r) => r.filter((v) => v !== 0).length);
   const clock = () => performance.now() / 1000;
   const seconds = { fisher: 0, search: 0, rearrange: 0, tune: 0 };
 
@@ -177,13 +178,21 @@ export function pruneToBudget(
       ffn: fitPiecewiseLatency(table.ffnCounts, table.ffn),
     };
     const full = encoderLatency(table, heads0, neurons0);
-    if (units === "heads") {
+    const search = (limit: number): UnitMasks => {
+      if (units === "heads+neurons") return searchLatency(fisher, fits, limit, available);
       // neurons all kept: the heads get what the MLPs leave
       const ffnFit = { ...fits.ffn, base: 0, slope: 0 };
       const mlp = neurons0.reduce((a, n) => a + encoderLatency(table, [0], [n]), 0);
-      binary = searchLatency(fisher, { mha: fits.mha, ffn: ffnFit }, budget.fraction * full - mlp, available);
-      binary.neurons = c.intermediateSizes.map((I) => new Array<number>(I).fill(1));
-    } else binary = searchLatency(fisher, fits, budget.fraction * full, available);
+      const m = searchLatency(fisher, { mha: fits.mha, ffn: ffnFit }, limit - mlp, available);
+      return { heads: m.heads, neurons: c.intermediateSizes.map((I) => new Array<number>(I).fill(1)) };
+    };
+    // the search prices units by the piecewise-linear fit; the measured table decides: tighten the fit's
+    // budget until the table's latency of the chosen counts meets the real one
+    const target = budget.fraction * full;
+    const tableLatency = (m: UnitMasks) => encoderLatency(table, countKept(m.heads), countKept(m.neurons));
+    let limit = target;
+    binary = search(limit);
+    for (let k = 0; k < 100 && tableLatency(binary) > target; k++) binary = search(limit *= 0.98);
     latency = { fits, full, pruned: 0, fraction: 0 };
   }
   seconds.search = clock() - t;
