@@ -27,6 +27,8 @@ import { comparePrunedToMasked } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import { attributionSections } from "./demo_attribution.ts";
+import { budgetPruningStudy } from "./demo_budget.ts";
+import { budgetSectionHtml, type BudgetStudy } from "./report/budget_section.ts";
 import { analysisCommands, type AnalysisStudy, runAnalysisStudy } from "./demo_analysis.ts";
 import {
   type HeadPattern,
@@ -124,6 +126,8 @@ export interface DemoSummary {
   files: { report: string; summary: string; pruned_checkpoint: string };
   /** Attention statistics, syntactic heads and probes of the BERT (Clark et al. 2019, Tenney et al. 2019). */
   analysis: AnalysisStudy;
+  /** Accuracy against FLOPs: Michel masking vs Kwon et al.'s search (heads; heads + neurons), with speeds. */
+  budget_pruning: BudgetStudy;
 }
 
 /** Help text. */
@@ -408,6 +412,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     return { heads, rows: rowsOut, before, after, speedup: cmp.speedup, runs };
   });
 
+  const budget = await stage(
+    "BERT: pruning to a budget (Michel masking vs Kwon et al.)",
+    () =>
+      budgetPruningStudy(bert, data, masking, {
+        dataDir,
+        ...(opts.dataSubset !== undefined ? { sample: 4 * opts.dataSubset, tuneSample: opts.dataSubset } : {}),
+        log,
+      }),
+  );
+
   const analysis = await stage(
     "BERT: attention statistics, syntactic heads, layer probes (Clark; Tenney)",
     () =>
@@ -437,6 +451,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const gProbe = probe(gpt2, bertSentence, maxLen);
   const attr = { bert, bertDir, examples: data.examples, gpt2, gpt2Dir, sentence: bertSentence, quote: shellQuote };
   const sections = await stage("Attributions (BERT) and logit lens (GPT-2)", () => attributionSections(attr));
+  sections.push(budgetSectionHtml(
+    budget,
+    `deno task cli prune --model ${shellQuote(bertDir)} --budget flops=0.6 --task sst-2 --data-dir ${
+      shellQuote(dataDir)
+    } --out ${shellQuote(`${out}/bert-sst2-flops0.6`)}`,
+  ));
 
   // ── report ──────────────────────────────────────────────────────────────────────────────────────────
   const bertTop = topHeads(imp.importance.data, H, Math.min(ATTENTION_HEADS, L * H));
@@ -630,6 +650,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       times: {},
       files: { report: reportPath, summary: summaryPath, pruned_checkpoint: prunedDir },
       analysis,
+      budget_pruning: budget,
     };
     return s;
   });

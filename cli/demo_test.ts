@@ -45,6 +45,8 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
         "analysis-mds",
         "analysis-syntax",
         "analysis-probing",
+        "budget-pruning",
+        "budget-curve",
       ]
     ) ok(html.includes(`id="${id}"`), `report has #${id}`);
     strictEqual(checkBalancedTags(html), undefined);
@@ -86,6 +88,12 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
     ok(json.times.total! > 0);
     for (const k of Object.keys(json.times)) ok(lines.some((l) => l.includes(k === "total" ? "total" : k)));
     ok(json.headline.includes(`${json.bert.masking.heads_masked} of 12 attention heads`));
+
+    // pruning to a budget: the Kwon points meet their FLOPs budget; the final models were timed
+    const b = json.budget_pruning;
+    ok(b.kwonJoint.length === 3 && b.kwonJoint.every((p) => p.fraction <= 0.8 + 1e-9 && p.speed!.pruned > 0));
+    ok(b.michel.length === json.bert.masking.steps.length && b.michel.some((p) => p.speed !== undefined));
+    ok(b.kwonHeads.every((p) => p.fraction >= b.mlpShare - 1e-9 && p.neurons === b.michel[0]!.neurons));
 
     // the pruned checkpoint and the reproduce inputs
     ok((await Deno.stat(`${out}/bert-sst2-pruned/config.json`)).isFile);

@@ -68,6 +68,11 @@ export const HOOKS = {
     shape: "[layer, head]",
     doc: "the head mask (its gradient is the importance signal)",
   },
+  neuron_mask: {
+    template: "hook_neuron_mask",
+    shape: "[layer, d_mlp]",
+    doc: "the MLP neuron mask (layer l's neurons are its first intermediate_sizes[l] entries; the rest 0)",
+  },
 } as const;
 
 /** One kind of activation. */

@@ -1,6 +1,7 @@
 /**
  * `bertology prune`: removes heads for real and writes a smaller checkpoint in HF layout (atomically), with
- * `pruned_heads` recorded in its config.json (original numbering, accumulated over prunings).
+ * `pruned_heads` recorded in its config.json (original numbering, accumulated over prunings); or, with
+ * `--budget`, prunes heads and MLP neurons to a FLOPs or latency budget (Kwon et al. 2022, `prune_budget.ts`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { readNpy } from "@bertology/core/checkpoint";
 import { checkHeadMask } from "@bertology/core/models";
 import { loadModel } from "@bertology/core/models";
 import { commandKernels, localSources, parseFlags, readJsonFile, UsageError, withoutUndefined } from "../_common.ts";
+import { PRUNE_BUDGET_FLAGS, PRUNE_BUDGET_HELP, pruneBudgetCommand } from "./prune_budget.ts";
 
 /** Help text. */
 export const PRUNE_HELP =
@@ -21,7 +23,9 @@ export const PRUNE_HELP =
   A head mask (.npy or .json [layers][heads]) prunes the heads whose entry is 0.
   DIR2 is replaced in one atomic step if it is a checkpoint bertology wrote (it is a link to a hidden
   .DIR2.ckpt-* folder beside it); a DIR2 that is the model or holds it, or is a file, is refused, and so is a
-  non-empty folder bertology did not write unless --force, which keeps every file in it.`;
+  non-empty folder bertology did not write unless --force, which keeps every file in it.
+
+${PRUNE_BUDGET_HELP}`;
 
 /** Runs the command; returns the exit code. */
 export async function pruneCommand(args: string[]): Promise<number> {
@@ -34,15 +38,30 @@ export async function pruneCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     offline: { type: "boolean" },
     force: { type: "boolean" },
+    ...PRUNE_BUDGET_FLAGS,
   });
   if (!values.model) throw new UsageError("--model is required");
   if (!values.out) throw new UsageError("--out is required");
-  if ((values.heads === undefined) === (values["head-mask"] === undefined)) {
-    throw new UsageError("give exactly one of --heads or --head-mask");
-  }
   const dtypeFlag = values.dtype?.toUpperCase();
   if (dtypeFlag !== undefined && dtypeFlag !== "F32" && dtypeFlag !== "F16") {
     throw new UsageError(`--dtype must be f32 or f16, got "${values.dtype}"`);
+  }
+  if (values.budget !== undefined) {
+    if (values.heads !== undefined || values["head-mask"] !== undefined) {
+      throw new UsageError("give --budget or --heads / --head-mask, not both");
+    }
+    return await pruneBudgetCommand({
+      ...values,
+      model: values.model,
+      out: values.out,
+      budget: values.budget,
+      dtype: dtypeFlag as "F32" | "F16" | undefined,
+    });
+  }
+  const budgetOnly = Object.keys(PRUNE_BUDGET_FLAGS).filter((f) => f !== "budget" && values[f as keyof typeof values]);
+  if (budgetOnly.length > 0) throw new UsageError(`--${budgetOnly[0]} is for --budget`);
+  if ((values.heads === undefined) === (values["head-mask"] === undefined)) {
+    throw new UsageError("give exactly one of --heads, --head-mask or --budget");
   }
   const output = { force: values.force, sources: localSources(values.model, values["head-mask"]), flag: "--out" };
   await checkCheckpointDir(values.out, ["config.json", "model.safetensors"], output);

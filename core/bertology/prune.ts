@@ -1,14 +1,20 @@
 /**
- * Real head pruning: removes heads' rows and columns from the attention weights — the tensors and axes each
- * family names in its `headSlices` (BERT's query/key/value and output dense; GPT's fused `c_attn` and
- * `c_proj`) — and records them in `config.pruned_heads` (original
- * numbering, accumulated over successive prunings), as HF's `prune_heads` does. A layer may lose every head;
- * it then contributes only its output-projection bias, exactly as masking all its heads does.
+ * Real head and neuron pruning: removes heads' rows and columns from the attention weights — the tensors and
+ * axes each family names in its `headSlices` (BERT's query/key/value and output dense; GPT's fused `c_attn`
+ * and `c_proj`) — and records them in `config.pruned_heads` (original numbering, accumulated over successive
+ * prunings), as HF's `prune_heads` does. A layer may lose every head; it then contributes only its
+ * output-projection bias, exactly as masking all its heads does. MLP neurons are removed the same way (the
+ * family's `neuronSlices`: rows of the MLP's input projection and its bias, columns of its output projection)
+ * and each layer's remaining width is recorded in `config.intermediate_sizes` — a bertology field that HF
+ * does not read (write `dense` zeroed weights for HF instead, see {@linkcode zeroUnits}). Mask values other
+ * than 0/1 (Kwon et al.'s tuned masks) fold into the output projections ({@linkcode foldMasks}).
  *
  * @module
  */
 
 import { keptHeads, type ModelConfig } from "../models/config.ts";
+import type { HeadSlice } from "../models/family.ts";
+import type { HeadMask, NeuronMask } from "../models/inputs.ts";
 import { familyOf, parseConfig } from "../models/registry.ts";
 import { TransformerModel } from "../models/model.ts";
 import type { Kernels } from "../kernels/types.ts";
@@ -142,4 +148,161 @@ function selectCols(t: Tensor, cols: number[]): Tensor {
     cols.forEach((c, j) => (dst[j] = src[c]!));
   }
   return { shape: [R, cols.length], data };
+}
+
+/** Neurons to remove per layer, in the layer's current numbering: `{ "0": [5, 17] }`. */
+export type NeuronsToPrune = Record<string | number, readonly number[]>;
+
+/**
+ * The neurons a neuron mask switches off (entry 0), per layer; layers with nothing to prune are left out.
+ *
+ * @example Usage
+ * ```ts
+ * import { neuronsFromMask } from "./prune.ts";
+ * neuronsFromMask([[1, 0, 0.5], [1, 1, 1]]); // { "0": [1] }
+ * ```
+ */
+export function neuronsFromMask(mask: ArrayLike<ArrayLike<number>>): Record<string, number[]> {
+  return headsFromMask(mask);
+}
+
+/** Index of `w` consecutive rows/columns per unit `i` (of `n` per group) in each of `groups` groups. */
+function unitIndices(units: readonly number[], n: number, w: number, groups: number): number[] {
+  const out: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    for (const i of units) for (let d = 0; d < w; d++) out.push(g * n * w + i * w + d);
+  }
+  return out;
+}
+
+function weightOf(weights: Map<string, Tensor>, name: string, what: string): Tensor {
+  const t = weights.get(name);
+  if (!t) throw new Error(`Cannot ${what}: weight "${name}" is missing`);
+  return t;
+}
+
+/**
+ * Removes MLP neurons (current numbering) from a set of weights and records each layer's remaining width in
+ * `intermediate_sizes` (dropped again when every layer has its full width).
+ *
+ * @param config the model's current config
+ * @param weights the current weights by HF name
+ * @param neurons neurons to remove per layer
+ * @returns the new config and weights; inputs are not modified
+ * @throws {Error} naming the layer or neuron that is out of range
+ */
+export function pruneNeuronWeights(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  neurons: NeuronsToPrune,
+): { config: ModelConfig; weights: Map<string, Tensor> } {
+  const out = new Map(weights);
+  const sizes = [...config.intermediateSizes];
+  const family = familyOf(config);
+  for (const [key, list] of Object.entries(neurons)) {
+    const l = Number(key);
+    if (!Number.isInteger(l) || l < 0 || l >= config.layers) {
+      throw new Error(`neurons to prune: layer ${JSON.stringify(key)} is outside 0..${config.layers - 1}`);
+    }
+    const I = sizes[l]!;
+    const bad = list.find((j) => !Number.isInteger(j) || j < 0 || j >= I);
+    if (bad !== undefined) throw new Error(`neurons to prune: layer ${l} has no neuron ${bad} (0..${I - 1})`);
+    const removing = new Set(list);
+    if (removing.size === 0) continue;
+    const stay = Array.from({ length: I }, (_, j) => j).filter((j) => !removing.has(j));
+    for (const slice of family.neuronSlices(config, l)) {
+      const t = weightOf(out, slice.name, "prune");
+      const keep = unitIndices(stay, I, 1, slice.groups);
+      out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
+    }
+    sizes[l] = stay.length;
+  }
+  const raw: Record<string, unknown> = { ...config.raw };
+  if (sizes.every((s) => s === config.intermediate)) delete raw.intermediate_sizes;
+  else raw.intermediate_sizes = sizes;
+  return { config: parseConfig(raw, "pruned config"), weights: out };
+}
+
+/** Multiplies (`scale`) or zeroes the rows/columns of one unit in the slices given; returns new tensors. */
+function editUnit(
+  weights: Map<string, Tensor>,
+  slices: readonly HeadSlice[],
+  unit: number,
+  n: number,
+  w: number,
+  scale: number,
+): void {
+  for (const slice of slices) {
+    const t = weightOf(weights, slice.name, "edit");
+    const data = t.data.slice();
+    const idx = unitIndices([unit], n, w, slice.groups);
+    const width = t.shape.length === 1 ? 1 : t.shape[1]!;
+    if (slice.axis === 0) {
+      for (const r of idx) for (let c = 0; c < width; c++) data[r * width + c]! *= scale;
+    } else {
+      const rows = t.shape[0]!;
+      for (let r = 0; r < rows; r++) for (const c of idx) data[r * width + c]! *= scale;
+    }
+    weights.set(slice.name, { shape: [...t.shape], data });
+  }
+}
+
+/**
+ * Folds mask values into the weights: each kept head's (original numbering) and neuron's (current numbering)
+ * rows/columns of its layer's output projection are multiplied by its mask value, so that the unmasked model
+ * computes what the masked one did. A 0 entry zeroes the output side only (see {@linkcode zeroUnits}).
+ *
+ * @returns new weights (inputs are not modified)
+ */
+export function foldMasks(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  masks: { headMask?: HeadMask | undefined; neuronMask?: NeuronMask | undefined },
+): Map<string, Tensor> {
+  const out = new Map(weights);
+  const family = familyOf(config);
+  for (let l = 0; l < config.layers; l++) {
+    const kept = keptHeads(config, l);
+    const headOut = family.headSlices(config, l).filter((s) => s.output);
+    const hm = masks.headMask?.[l];
+    if (hm) kept.forEach((h, i) => hm[h] !== 1 && editUnit(out, headOut, i, kept.length, config.headDim, hm[h]!));
+    const nm = masks.neuronMask?.[l];
+    const I = config.intermediateSizes[l]!;
+    const neuronOut = family.neuronSlices(config, l).filter((s) => s.output);
+    if (nm) { for (let j = 0; j < I; j++) if (nm[j] !== 1) editUnit(out, neuronOut, j, I, 1, nm[j]!); }
+  }
+  return out;
+}
+
+/**
+ * Zeroes the weights of heads (original numbering) and neurons (current numbering) in place of removing them,
+ * keeping every shape — the `dense` format any Hugging Face release loads. All of a unit's slices are zeroed
+ * (its q/k/v rows and their biases, its output-projection columns; its MLP input row and bias and output
+ * column). Zeroing the output projection's rows/columns alone already makes the unit contribute exactly 0;
+ * the shared output bias must stay. Zeroing only the input side would not be exact: a head's value bias
+ * still reaches the output through the attention average, and a neuron's GELU(bias) ≠ 0.
+ *
+ * @returns new weights (inputs are not modified)
+ */
+export function zeroUnits(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  units: { heads?: HeadsToPrune | undefined; neurons?: NeuronsToPrune | undefined },
+): Map<string, Tensor> {
+  const out = new Map(weights);
+  const family = familyOf(config);
+  for (const [key, list] of Object.entries(units.heads ?? {})) {
+    const l = Number(key);
+    const kept = keptHeads(config, l);
+    for (const h of list) {
+      const i = kept.indexOf(h);
+      if (i >= 0) editUnit(out, family.headSlices(config, l), i, kept.length, config.headDim, 0);
+    }
+  }
+  for (const [key, list] of Object.entries(units.neurons ?? {})) {
+    const l = Number(key);
+    const I = config.intermediateSizes[l]!;
+    for (const j of list) editUnit(out, family.neuronSlices(config, l), j, I, 1, 0);
+  }
+  return out;
 }

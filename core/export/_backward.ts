@@ -95,6 +95,7 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
     return [merge(dQ), merge(dK), merge(dV)];
   },
   gelu: ({ cx, op, inputs, dy }) => {
+    if (inputs[0]!.name === undefined || dy[0] === undefined) return [undefined]; // an empty (all-pruned) MLP
     const g = cx.g;
     const x = inputs[0]!.name!;
     let d: string;

@@ -234,6 +234,8 @@ export function emitOp(cx: EmitContext, op: TracedOp, index: number, inputs: Emi
       return [{ name: ctx, dims }, { name: pattern, dims: patternDims }];
     }
     case "gelu":
+      // an MLP whose neurons are all pruned has an empty activation: nothing to compute
+      if (x?.name === undefined) return [{ name: undefined, dims: x!.dims }];
       return [{ name: gelu(g, need(x, "x"), a.kind as GeluKind), dims: x!.dims }];
     case "tanh":
       return [{ name: g.op("Tanh", [need(x, "x")]), dims: x!.dims }];

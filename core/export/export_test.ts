@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/s
 import * as ort from "onnxruntime-web";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
-import { pruneModel } from "../bertology/prune.ts";
+import { pruneModel, pruneNeuronWeights } from "../bertology/prune.ts";
 import { batchFromArrays, type HeadMask } from "../models/inputs.ts";
 import { loadModel } from "../models/load.ts";
 import { type Labels, TransformerModel } from "../models/model.ts";
@@ -308,3 +308,30 @@ Deno.test("exportOnnx() refuses weights past protobuf's 2 GB without externalDat
   strictEqual(sizes, out.externalData!.bytes);
   ok(out.bytes.length < small.bytes.length / 4, "the graph without its weights is small");
 });
+
+for (const name of ["bert-tiny-random", "gpt2-tiny-random"]) {
+  Deno.test(`exportOnnx() of ${name} with neurons pruned (one MLP emptied) matches this engine on ort-wasm`, async () => {
+    const model = await fixture(name);
+    const I = model.config.intermediate;
+    const p = pruneNeuronWeights(model.config, model.params.toTensors(), {
+      0: [1, 2, 3],
+      1: Array.from({ length: I }, (_, j) => j),
+    });
+    const pruned = new TransformerModel(p.config, p.weights, createWasmKernels());
+    const batch = batchFromArrays({
+      input_ids: [[2, 45, 17, 3], [2, 9, 3, 0]],
+      attention_mask: [[1, 1, 1, 1], [1, 1, 1, 0]],
+    }, name);
+    const labels: Labels = pruned.task === "lm" ? "lm" : Int32Array.from([1, 0]);
+    const ours = pruned.run({ batch, labels, names: ["head_mask_grad", "logits"] });
+    const { bytes } = exportOnnx(pruned, { outputs: ["logits"], grad: "head_mask" });
+    const onnx = await OrtModel.create(ort, bytes, pruned.config, { executionProviders: ["wasm"] });
+    try {
+      const theirs = await onnx.run({ batch, labels });
+      ok(maxAbsDiff("logits", ours.logits!, theirs.logits!) < 1e-4);
+      ok(maxAbsDiff("head_mask_grad", ours.headMaskGrad!, theirs.headMaskGrad!) < 1e-4);
+    } finally {
+      await onnx.release();
+    }
+  });
+}

@@ -37,7 +37,7 @@ function mlmHeadWeights(config: ModelConfig): Map<string, number[]> {
  * optional (bare encoders).
  */
 function bertWeights(config: ModelConfig): WeightSpec {
-  const { hidden: C, intermediate: I, headDim: D } = config;
+  const { hidden: C, headDim: D } = config;
   const required = new Map<string, number[]>([
     ["bert.embeddings.word_embeddings.weight", [config.vocabSize, C]],
     ["bert.embeddings.position_embeddings.weight", [config.maxPositions, C]],
@@ -48,6 +48,7 @@ function bertWeights(config: ModelConfig): WeightSpec {
   for (let l = 0; l < config.layers; l++) {
     const p = `bert.encoder.layer.${l}`;
     const HD = (config.heads - config.prunedHeads[l]!.length) * D;
+    const I = config.intermediateSizes[l]!;
     for (const qkv of ["query", "key", "value"]) {
       required.set(`${p}.attention.self.${qkv}.weight`, [HD, C]);
       required.set(`${p}.attention.self.${qkv}.bias`, [HD]);
@@ -138,7 +139,10 @@ function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
       // MLP
       const pre = ops.hook(hookName("mlp_pre", l), ops.linear(mid, dense(`${p}.intermediate.dense`)));
       const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
-      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(post, dense(`${p}.output.dense`)));
+      const mlpOut = ops.hook(
+        hookName("mlp_out", l),
+        ops.linear(ops.neuronMask(post, l), dense(`${p}.output.dense`)),
+      );
       return ops.hook(
         hookName("resid_post", l),
         ops.layerNorm(ops.add(ops.dropout(mlpOut), mid), ln(`${p}.output.LayerNorm`)),
@@ -206,7 +210,15 @@ export const bert: ModelFamily = {
         { name: `${p}.self.${m}.weight`, axis: 0 as const, groups: 1 },
         { name: `${p}.self.${m}.bias`, axis: 0 as const, groups: 1 },
       ]),
-      { name: `${p}.output.dense.weight`, axis: 1, groups: 1 },
+      { name: `${p}.output.dense.weight`, axis: 1, groups: 1, output: true },
+    ];
+  },
+  neuronSlices: (_c, l) => {
+    const p = `bert.encoder.layer.${l}`;
+    return [
+      { name: `${p}.intermediate.dense.weight`, axis: 0, groups: 1 },
+      { name: `${p}.intermediate.dense.bias`, axis: 0, groups: 1 },
+      { name: `${p}.output.dense.weight`, axis: 1, groups: 1, output: true },
     ];
   },
   forward: bertForward,

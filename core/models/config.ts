@@ -40,8 +40,13 @@ export interface ModelConfig {
   heads: number;
   /** d_head = hidden / heads. */
   headDim: number;
-  /** MLP width (`intermediate_size` / `n_inner` or 4·n_embd). */
+  /** MLP width before any neuron pruning (`intermediate_size` / `n_inner` or 4·n_embd). */
   intermediate: number;
+  /**
+   * MLP width of each layer: `intermediate_sizes` in config.json (written by neuron pruning, a bertology
+   * field HF does not read), else `intermediate` in every layer.
+   */
+  intermediateSizes: number[];
   /** Longest sequence (`max_position_embeddings` / `n_positions`). */
   maxPositions: number;
   /** Token types (0 for families without them). */
@@ -196,10 +201,30 @@ export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown
     ...sizes,
     headDim: s.hidden / s.heads,
     prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, s.heads, source),
+    intermediateSizes: parseIntermediateSizes(raw.intermediate_sizes, s.layers, s.intermediate, source),
     ...labels,
   };
   config.task = family.task(config);
   return config;
+}
+
+/**
+ * `intermediate_sizes`: one MLP width per layer, each at most the config's full width (neuron pruning only
+ * removes neurons). Absent: every layer has the full width.
+ */
+function parseIntermediateSizes(value: unknown, layers: number, full: number, source: string): number[] {
+  if (value === undefined || value === null) return Array.from({ length: layers }, () => full);
+  if (!Array.isArray(value) || value.length !== layers) {
+    throw new Error(`${source}: field "intermediate_sizes" must list one MLP width per layer (${layers} integers)`);
+  }
+  return value.map((v, l) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > full) {
+      throw new Error(
+        `${source}: "intermediate_sizes"[${l}] = ${excerpt(v)} must be an integer in 0..${full} (the full MLP width)`,
+      );
+    }
+    return v;
+  });
 }
 
 function parsePrunedHeads(value: unknown, layers: number, heads: number, source: string): number[][] {

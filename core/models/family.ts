@@ -65,6 +65,12 @@ export interface HeadSlice {
   axis: 0 | 1;
   /** Concatenated per-head blocks along that axis. */
   groups: number;
+  /**
+   * Whether this is the output projection (BERT's `attention.output.dense` / `output.dense`, GPT's `c_proj`):
+   * a unit's contribution to the residual stream is linear in these rows/columns, so a mask value folds in
+   * here, and zeroing them alone removes the unit exactly (no bias needs zeroing).
+   */
+  output?: boolean;
 }
 
 /** Sizes of a new model to train (see `core/training/init.ts`). */
@@ -109,6 +115,12 @@ export interface ModelFamily {
   renameKey(name: string): string;
   /** Where layer `l`'s heads live, for pruning. */
   headSlices(config: ModelConfig, layer: number): HeadSlice[];
+  /**
+   * Where layer `l`'s MLP neurons live (`groups` 1): neuron `j` is row/column `j` of the MLP's input
+   * projection and its bias, and of its output projection (BERT's `intermediate.dense` / `output.dense`,
+   * GPT's `mlp.c_fc` / `mlp.c_proj`).
+   */
+  neuronSlices(config: ModelConfig, layer: number): HeadSlice[];
   /**
    * The forward pass: embeddings → blocks → head. Returns the logits, or `undefined` when the checkpoint
    * has no head (a bare encoder).

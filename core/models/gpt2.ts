@@ -16,7 +16,8 @@ import type { ModelOps } from "./ops.ts";
  * differs): LayerNorms, the fused `c_attn` [C, 3·H_l·D], `c_proj` [H_l·D, C] and the MLP, Conv1D [in, out].
  */
 export function gptBlockShapes(config: ModelConfig, l: number): Array<[string, number[]]> {
-  const { hidden: C, intermediate: I, headDim: D } = config;
+  const { hidden: C, headDim: D } = config;
+  const I = config.intermediateSizes[l]!;
   const p = `transformer.h.${l}`;
   const HD = (config.heads - config.prunedHeads[l]!.length) * D;
   return [
@@ -41,7 +42,17 @@ export function gptHeadSlices(_config: ModelConfig, l: number): HeadSlice[] {
   return [
     { name: `${p}.c_attn.weight`, axis: 1, groups: 3 },
     { name: `${p}.c_attn.bias`, axis: 0, groups: 3 },
-    { name: `${p}.c_proj.weight`, axis: 0, groups: 1 },
+    { name: `${p}.c_proj.weight`, axis: 0, groups: 1, output: true },
+  ];
+}
+
+/** GPT blocks' MLP neurons: columns of `c_fc` (and its bias), rows of the MLP's `c_proj`. */
+export function gptNeuronSlices(_config: ModelConfig, l: number): HeadSlice[] {
+  const p = `transformer.h.${l}.mlp`;
+  return [
+    { name: `${p}.c_fc.weight`, axis: 1, groups: 1 },
+    { name: `${p}.c_fc.bias`, axis: 0, groups: 1 },
+    { name: `${p}.c_proj.weight`, axis: 0, groups: 1, output: true },
   ];
 }
 
@@ -161,7 +172,7 @@ function gpt2Forward<T>(ops: ModelOps<T>, config: ModelConfig): T {
       const m = ops.layerNorm(mid, ln(`${p}.ln_2`));
       const pre = ops.hook(hookName("mlp_pre", l), ops.linear(m, conv(`${p}.mlp.c_fc`)));
       const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
-      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(post, conv(`${p}.mlp.c_proj`)));
+      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(ops.neuronMask(post, l), conv(`${p}.mlp.c_proj`)));
       return ops.hook(hookName("resid_post", l), ops.add(mid, ops.dropout(mlpOut)));
     });
   }
@@ -190,6 +201,7 @@ export const gpt2: ModelFamily = {
   // a bare GPT2Model has no `transformer.` prefix
   renameKey: (name) => (/^(wte|wpe|h|ln_f)\./.test(name) ? `transformer.${name}` : name),
   headSlices: gptHeadSlices,
+  neuronSlices: gptNeuronSlices,
   forward: gpt2Forward,
   unembed: (ops, c, x) =>
     unembedding(

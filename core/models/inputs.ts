@@ -146,6 +146,54 @@ export function checkHeadMask(mask: HeadMask, config: ModelConfig, source = "hea
   }
 }
 
+/**
+ * An MLP neuron mask: per layer, one multiplier per neuron the layer holds (`intermediateSizes[l]`, in the
+ * layer's current numbering), applied to the activation before the MLP's output projection.
+ */
+export type NeuronMask = ArrayLike<ArrayLike<number>>;
+
+/**
+ * Checks a neuron mask's shape: `layers` rows, row `l` of `intermediateSizes[l]` finite numbers.
+ *
+ * @throws {Error} naming the row and its expected length, or the entry that is not finite
+ */
+export function checkNeuronMask(mask: NeuronMask, config: ModelConfig, source = "neuron mask"): void {
+  if (mask.length !== config.layers) {
+    throw new Error(`${source} must have ${config.layers} rows (one per layer), got ${mask.length}`);
+  }
+  for (let l = 0; l < config.layers; l++) {
+    const row = mask[l], I = config.intermediateSizes[l]!;
+    if (!row || row.length !== I) {
+      throw new Error(`${source}[${l}] must have ${I} entries (the layer's MLP width), got ${row?.length ?? 0}`);
+    }
+    for (let j = 0; j < I; j++) {
+      if (!Number.isFinite(row[j])) throw new Error(`${source}[${l}][${j}] = ${row[j]} is not a finite number`);
+    }
+  }
+}
+
+/**
+ * Places a neuron mask in the run's memory (per layer: its multipliers, or 0 for none) and, when
+ * `wantGrad`, a zeroed buffer per layer receiving dL/dmask (a mask of ones stands in when none was given).
+ */
+export function placeNeuronMask(
+  run: Run,
+  inputs: ArenaInputs,
+  config: ModelConfig,
+  mask: NeuronMask | undefined,
+  wantGrad: boolean,
+): void {
+  if (mask === undefined && !wantGrad) return;
+  inputs.neuronMask = [];
+  inputs.neuronMaskGrad = [];
+  for (let l = 0; l < config.layers; l++) {
+    const I = config.intermediateSizes[l]!;
+    const values = mask === undefined ? new Float32Array(I).fill(1) : Float32Array.from(mask[l]!);
+    inputs.neuronMask.push(I > 0 ? run.floats(values) : 0);
+    inputs.neuronMaskGrad.push(wantGrad && I > 0 ? run.act([I]).ptr : 0);
+  }
+}
+
 /** The batch in kernel memory for one run, plus per-layer head-mask buffers (kept heads only). */
 export interface ArenaInputs {
   /** Batch size. */
@@ -166,6 +214,10 @@ export interface ArenaInputs {
   headMaskGrad: Ptr[];
   /** Whether `headMaskGrad` keeps each batch row's share of the gradient apart ([B, H_l] per layer). */
   headMaskGradPerRow: boolean;
+  /** Per layer: I_l neuron-mask floats (0 or absent = no mask; see {@linkcode placeNeuronMask}). */
+  neuronMask?: Ptr[];
+  /** Per layer: I_l floats receiving dL/d(neuron mask) (0 or absent = not wanted). */
+  neuronMaskGrad?: Ptr[];
   /**
    * Language models: when set, the LM head runs only on these rows of the flattened [B·T] positions (i32 row
    * indices) — the positions a next-token loss counts — instead of on every position.

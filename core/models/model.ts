@@ -12,7 +12,17 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
 import { keptHeads, type ModelConfig, type TaskKind } from "./config.ts";
 import type { ModelFamily, WeightSpec } from "./family.ts";
-import { type ArenaInputs, type Batch, checkBatch, checkHeadMask, type HeadMask, placeInputs } from "./inputs.ts";
+import {
+  type ArenaInputs,
+  type Batch,
+  checkBatch,
+  checkHeadMask,
+  checkNeuronMask,
+  type HeadMask,
+  type NeuronMask,
+  placeInputs,
+  placeNeuronMask,
+} from "./inputs.ts";
 import { ParamStore } from "./param_store.ts";
 import { familyOf } from "./registry.ts";
 import { type Act, type ActivationObserver, type ActivationPatch, type DropoutOptions, Run } from "./run.ts";
@@ -61,6 +71,11 @@ export interface RunRequest {
   patch?: ReadonlyMap<string, ActivationPatch> | undefined;
   /** [layers][heads] multipliers on the attention probabilities (original head numbering). */
   headMask?: HeadMask | undefined;
+  /**
+   * Per layer, multipliers on the MLP activation's neurons (layer l: `intermediateSizes[l]` values), applied
+   * before the MLP's output projection; its gradient is `neuron_mask_grad` (`hook_neuron_mask_grad`).
+   */
+  neuronMask?: NeuronMask | undefined;
   /** Labels for the loss; any gradient needs these or an `objective`. */
   labels?: Labels | undefined;
   /** A logit to differentiate instead of a loss (see {@linkcode LogitObjective}); excludes `labels`. */
@@ -91,6 +106,8 @@ export interface RunResult {
   headMaskGrad?: Tensor;
   /** Per row, the gradient of that row's own mean loss w.r.t. the head mask [B, layers, heads], when asked for. */
   headMaskGradPerExample?: Tensor;
+  /** dL/d(neuron mask) per layer (layer l: `intermediateSizes[l]` values), when asked for. */
+  neuronMaskGrad?: Float32Array[];
   /** Per batch row: the objective's logit, when an `objective` was given. */
   objective?: Float32Array;
 }
@@ -170,7 +187,7 @@ export class TransformerModel {
       );
       const names = [...trace.hooks.keys()];
       if (trace.logits !== undefined) names.push(hookName("logits"));
-      names.push(hookName("head_mask"));
+      names.push(hookName("head_mask"), hookName("neuron_mask"));
       this.#producible = new Set([...names, ...names.map((n) => `${n}_grad`)]);
     }
     return this.#producible;
@@ -188,6 +205,7 @@ export class TransformerModel {
     const hf = /^(hidden_states|attentions)\.(\d+)$/.exec(name);
     if (name === "logits") ours = hookName("logits");
     else if (name === "head_mask_grad") ours = hookName("head_mask", undefined, true);
+    else if (name === "neuron_mask_grad") ours = hookName("neuron_mask", undefined, true);
     else if (hf) {
       const i = Number(hf[2]);
       if (hf[1] === "hidden_states" && i <= c.layers) ours = this.family.hiddenStateHook(i, c);
@@ -228,17 +246,24 @@ export class TransformerModel {
     const c = this.config;
     checkBatch(req.batch, c);
     if (req.headMask) checkHeadMask(req.headMask, c);
+    if (req.neuronMask) checkNeuronMask(req.neuronMask, c);
     const names = new Set<string>();
     for (const n of req.names ?? []) names.add(this.resolveName(n));
     const observe = new Map([...(req.observe ?? [])].map(([n, f]) => [this.resolveName(n), f]));
     const patch = new Map([...(req.patch ?? [])].map(([n, f]) => [this.resolveName(n), f]));
     for (const n of patch.keys()) {
       const kind = parseHookName(n)?.kind;
-      if (kind === "pattern" || kind === "logits" || kind === "head_mask" || n.endsWith("_grad")) {
-        throw new Error(`"${n}" cannot be patched (patch the values it is computed from, or use headMask)`);
+      if (
+        kind === "pattern" || kind === "logits" || kind === "head_mask" || kind === "neuron_mask" ||
+        n.endsWith("_grad")
+      ) {
+        throw new Error(
+          `"${n}" cannot be patched (patch the values it is computed from, or use headMask / neuronMask)`,
+        );
       }
     }
     const headGradName = hookName("head_mask", undefined, true);
+    const neuronGradName = hookName("neuron_mask", undefined, true);
     const recording = req.paramGrads === true || [...names].some((n) => n.endsWith("_grad"));
     const obj = req.objective;
     if (obj !== undefined && req.labels !== undefined) throw new Error("Pass labels or an objective, not both");
@@ -263,6 +288,7 @@ export class TransformerModel {
     });
     try {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample);
+      placeNeuronMask(run, x, c, req.neuronMask, names.has(neuronGradName));
       // a next-token or masked-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
       const vocabLogits = c.task === "lm" || c.task === "mlm";
       const lm = req.labels === "lm" && c.task === "lm"
@@ -301,7 +327,19 @@ export class TransformerModel {
           ),
         });
       }
+      if (names.has(hookName("neuron_mask"))) {
+        const m = req.neuronMask;
+        run.cache.set(hookName("neuron_mask"), this.#perLayerNeurons((l) => (m ? m[l]! : undefined), 1));
+      }
       if (recording) run.backward();
+      if (names.has(neuronGradName)) {
+        const grads = c.intermediateSizes.map((I, l) => {
+          const g = x.neuronMaskGrad?.[l] ?? 0;
+          return g === 0 ? new Float32Array(I) : run.read(g, I);
+        });
+        result.neuronMaskGrad = grads;
+        run.cache.set(neuronGradName, this.#perLayerNeurons((l) => grads[l], 0));
+      }
       if (names.has(headGradName)) {
         const B = x.B;
         const shares = Array.from({ length: c.layers }, (_, l) => {
@@ -385,6 +423,17 @@ export class TransformerModel {
       if (v) keptHeads(c, l).forEach((h, i) => (out[l * c.heads + h] = v[i]!));
     }
     return { shape: [c.layers, c.heads], data: out };
+  }
+
+  /** Per-layer neuron values as [layers, intermediate]: layer l's in its first I_l entries (`fill` for none). */
+  #perLayerNeurons(values: (layer: number) => ArrayLike<number> | undefined, fill: number): Tensor {
+    const c = this.config, W = c.intermediate;
+    const out = new Float32Array(c.layers * W);
+    for (let l = 0; l < c.layers; l++) {
+      const I = c.intermediateSizes[l]!, v = values(l);
+      for (let j = 0; j < I; j++) out[l * W + j] = v ? v[j]! : fill;
+    }
+    return { shape: [c.layers, W], data: out };
   }
 
   #loss(

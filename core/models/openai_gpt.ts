@@ -9,7 +9,7 @@
 import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
-import { gptHeadSlices, gptNewConfig, gptSizes, gptWeights, lmHead, unembedding } from "./gpt2.ts";
+import { gptHeadSlices, gptNeuronSlices, gptNewConfig, gptSizes, gptWeights, lmHead, unembedding } from "./gpt2.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
@@ -46,7 +46,7 @@ function openaiGptForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
       const mid = ops.hook(hookName("resid_mid", l), ops.layerNorm(ops.add(x, ops.dropout(attnOut)), ln(`${p}.ln_1`)));
       const pre = ops.hook(hookName("mlp_pre", l), ops.linear(mid, conv(`${p}.mlp.c_fc`)));
       const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
-      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(post, conv(`${p}.mlp.c_proj`)));
+      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(ops.neuronMask(post, l), conv(`${p}.mlp.c_proj`)));
       return ops.hook(hookName("resid_post", l), ops.layerNorm(ops.add(mid, ops.dropout(mlpOut)), ln(`${p}.ln_2`)));
     });
   }
@@ -70,6 +70,7 @@ export const openaiGpt: ModelFamily = {
   // a bare OpenAIGPTModel has no `transformer.` prefix
   renameKey: (name) => (/^(tokens_embed|positions_embed|h)\./.test(name) ? `transformer.${name}` : name),
   headSlices: gptHeadSlices,
+  neuronSlices: gptNeuronSlices,
   forward: openaiGptForward,
   // post-LN blocks end normalised: the unembedding reads the residual stream as it is
   unembed: (ops, _c, x) => unembedding(ops, x, "transformer.tokens_embed.weight"),

@@ -84,6 +84,11 @@ export interface ModelOps<T> {
    * [batch, pos, H·D] (HF's context layer, before the output projection). Emits `spec.patternHook`.
    */
   attention(q: T, k: T, v: T, spec: AttentionSpec): T;
+  /**
+   * Multiplies each column of the MLP activation [.., I_l] by layer `layer`'s neuron mask (Kwon et al.'s
+   * neuron mask, applied before the MLP's output projection); the identity when the run has no neuron mask.
+   */
+  neuronMask(x: T, layer: number): T;
   /** GELU, erf or tanh form. */
   gelu(x: T, kind: GeluKind): T;
   /** tanh (BERT's pooler). */

@@ -129,6 +129,14 @@ export class TraceOps implements ModelOps<TracedValue> {
     return ctx;
   }
 
+  /**
+   * Not recorded: the traced graph is the unmasked model (a neuron mask is a run option, like dropout's
+   * mask; the ONNX export has no neuron-mask input and its MLP is the identity-masked one).
+   */
+  neuronMask(x: TracedValue, _layer: number): TracedValue {
+    return x;
+  }
+
   gelu(x: TracedValue, kind: GeluKind): TracedValue {
     return this.#op("gelu", [x], x.shape, [], { kind });
   }

@@ -240,6 +240,31 @@ export class WasmOps implements ModelOps<Act> {
     return y;
   }
 
+  neuronMask(x: Act, layer: number): Act {
+    const run = this.#run, k = run.k;
+    const mask = this.#x.neuronMask?.[layer] ?? 0;
+    const I = x.shape[x.shape.length - 1]!;
+    if (mask === 0 || I === 0) return x;
+    dense(run, x, "neuronMask");
+    const rows = x.size / I;
+    const grad = this.#x.neuronMaskGrad?.[layer] ?? 0;
+    const y = run.act(x.shape);
+    // dropoutBackward is the row-wise multiply-accumulate out += a ⊙ b: y (zeroed) += mask ⊙ x, row by row
+    for (let r = 0; r < rows; r++) k.dropoutBackward(y.ptr + 4 * r * I, mask, x.ptr + 4 * r * I, I);
+    run.derive(y, x);
+    if (grad !== 0) run.requireGrad(y); // the mask is differentiated: y's gradient is needed
+    run.onBackward(() => {
+      if (!run.hasGrad(y)) return;
+      const dy = run.gradOf(y), dx = run.requiresGrad(x) ? run.gradOf(x) : 0;
+      for (let r = 0; r < rows; r++) {
+        const at = 4 * r * I;
+        if (dx !== 0) k.dropoutBackward(dx + at, mask, dy + at, I); // dx += mask ⊙ dy
+        if (grad !== 0) k.dropoutBackward(grad, x.ptr + at, dy + at, I); // dmask += x ⊙ dy
+      }
+    });
+    return y;
+  }
+
   gelu(x: Act, kind: GeluKind): Act {
     const run = this.#run, k = run.k;
     dense(run, x, "gelu");

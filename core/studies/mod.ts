@@ -23,3 +23,5 @@ export * from "./dataset.ts";
 export * from "./importance_study.ts";
 export * from "./masking_study.ts";
 export * from "./pruning_comparison.ts";
+export * from "./budget_pruning.ts";
+export * from "./latency_table.ts";

@@ -1,0 +1,149 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { readNpy } from "@bertology/core/checkpoint";
+import { batchFromArrays, loadModel } from "@bertology/core/models";
+import { fixtureModel, maxAbsDiff } from "../../tests/helpers/goldens.ts";
+import { runCli as cli } from "../../tests/helpers/cli.ts";
+
+/** A tiny SST-2 folder: the budget mode samples its train split and scores its dev split. */
+function tinySst2(dir: string): string {
+  const words = ["good", "bad", "fine", "awful", "great", "dull", "fun", "sad", "nice", "poor"];
+  const rows = (n: number, off: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const w = Array.from({ length: 2 + ((i + off) % 5) }, (_, k) => words[(i * 3 + k + off) % words.length]);
+      return `${w.join(" ")}\t${(i + off) % 2}`;
+    });
+  Deno.mkdirSync(join(dir, "SST-2"), { recursive: true });
+  Deno.writeTextFileSync(join(dir, "SST-2", "train.tsv"), ["sentence\tlabel", ...rows(40, 0)].join("\n") + "\n");
+  Deno.writeTextFileSync(join(dir, "SST-2", "dev.tsv"), ["sentence\tlabel", ...rows(12, 7)].join("\n") + "\n");
+  return dir;
+}
+
+Deno.test("prune --budget: every format reloads with the masked model's outputs; report and masks written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bertology-budget-" });
+  try {
+    const data = tinySst2(join(dir, "glue"));
+    const src = fixtureModel("bert-tiny-random");
+    const { model } = await loadModel(localFiles(src), { tokenizer: false });
+    const batch = batchFromArrays({
+      input_ids: [[2, 45, 17, 3, 9, 0], [2, 9, 3, 0, 0, 0]],
+      attention_mask: [[1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0]],
+    }, "budget test");
+    for (const format of ["bertology", "hf-v4", "dense"]) {
+      const out = join(dir, format);
+      const flags = ["--budget", "flops=0.5", "--task", "sst-2", "--data-dir", data, "--sample", "24"];
+      const r = await cli(
+        "prune",
+        "--model",
+        src,
+        ...flags,
+        "--batch-size",
+        "4",
+        "--tune-sample",
+        "8",
+        "--speed-repeats",
+        "1",
+        "--format",
+        format,
+        "--out",
+        out,
+        "--json",
+      );
+      deepStrictEqual(r.code, 0, r.err);
+      const summary = JSON.parse(r.out);
+      ok(summary.flops.fraction <= 0.5 + 1e-9 && summary.flops.fraction > 0.3, `FLOPs ${summary.flops.fraction}`);
+      deepStrictEqual(summary.sample.examples, 24);
+      for (const k of ["fisher", "search", "rearrange", "tune"]) ok(summary.seconds[k] >= 0, k);
+      ok(typeof summary.dev.before === "number" && typeof summary.dev.after === "number");
+      ok(summary.speed.original_seconds > 0 && summary.speed.pruned_seconds > 0);
+      const report = JSON.parse(Deno.readTextFileSync(join(out, "prune_report.json")));
+      deepStrictEqual(report.neurons_per_layer, summary.neurons_per_layer);
+      const hm = readNpy(Deno.readFileSync(join(out, "head_mask.npy")), "head_mask.npy");
+      const nm = readNpy(Deno.readFileSync(join(out, "neuron_mask.npy")), "neuron_mask.npy");
+      const { layers: L, heads: H, intermediate: I } = model.config;
+      deepStrictEqual(hm.shape, [L, H]);
+      deepStrictEqual(nm.shape, [L, I]);
+      const headMask = Array.from({ length: L }, (_, l) => [...hm.data.subarray(l * H, (l + 1) * H)]);
+      const neuronMask = Array.from({ length: L }, (_, l) => [...nm.data.subarray(l * I, (l + 1) * I)]);
+      deepStrictEqual(neuronMask.map((row) => row.filter((x) => x !== 0).length), summary.neurons_per_layer);
+      const masked = model.run({ batch, headMask, neuronMask });
+
+      const { model: reloaded } = await loadModel(localFiles(out), { tokenizer: false });
+      const raw = reloaded.config.raw;
+      if (format === "bertology") {
+        deepStrictEqual(reloaded.config.intermediateSizes, summary.neurons_per_layer);
+        ok(reloaded.params.count() < model.params.count());
+      } else {
+        ok(raw.intermediate_sizes === undefined, `${format} has no intermediate_sizes`);
+        deepStrictEqual(reloaded.config.intermediateSizes, new Array(L).fill(I));
+      }
+      if (format === "dense") {
+        deepStrictEqual(raw.pruned_heads, {});
+        for (const p of model.params.all()) deepStrictEqual(reloaded.params.get(p.name).shape, p.shape, p.name);
+      } else deepStrictEqual(reloaded.headsPerLayer, summary.heads_per_layer);
+      const diff = maxAbsDiff("logits", masked.logits!, reloaded.run({ batch }).logits!);
+      ok(diff <= 1e-5, `${format}: reloaded − masked = ${diff}`);
+    }
+    const bad = await cli("prune", "--model", src, "--budget", "flops=1.5", "--task", "sst-2", "--out", join(dir, "x"));
+    deepStrictEqual(bad.code, 2, bad.err);
+    ok(/--budget "flops=1.5": expected flops=F or latency=F/.test(bad.err), bad.err);
+    const fmt = await cli(
+      "prune",
+      "--model",
+      src,
+      "--budget",
+      "flops=0.5",
+      "--task",
+      "sst-2",
+      "--format",
+      "onnx",
+      "--out",
+      join(dir, "y"),
+    );
+    ok(/--format must be one of bertology, hf-v4, dense/.test(fmt.err), fmt.err);
+    const mixed = await cli("prune", "--model", src, "--heads", '{"0":[1]}', "--sample", "3", "--out", join(dir, "z"));
+    ok(/--sample is for --budget/.test(mixed.err), mixed.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("prune --budget latency=F measures a latency table and meets the predicted budget", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bertology-budget-latency-" });
+  try {
+    const data = tinySst2(join(dir, "glue"));
+    const src = fixtureModel("bert-tiny-random");
+    const r = await cli(
+      "prune",
+      "--model",
+      src,
+      "--budget",
+      "latency=0.7",
+      "--task",
+      "sst-2",
+      "--data-dir",
+      data,
+      "--sample",
+      "16",
+      "--batch-size",
+      "4",
+      "--tune-sample",
+      "8",
+      "--speed-repeats",
+      "1",
+      "--out",
+      join(dir, "out"),
+      "--json",
+    );
+    deepStrictEqual(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    const lat = s.latency_predicted;
+    ok(lat.fraction <= 0.7 + 1e-9, `predicted latency fraction ${lat.fraction}`);
+    deepStrictEqual(lat.table.mha.length, 5);
+    ok(lat.table.ffn.every((t: number, i: number, a: number[]) => i === 0 || t >= a[i - 1]!));
+    ok(s.seconds.latency_table > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,54 @@
+/**
+ * A tuned head/neuron mask turned into checkpoint weights, in one of three formats:
+ *
+ * - `bertology`: heads and neurons removed (`pruned_heads`, and `intermediate_sizes` per layer — which only
+ *   bertology reads), the tuned values folded into the output projections: the smallest and fastest;
+ * - `hf-v4`: heads removed with `pruned_heads` (Hugging Face transformers ≤ 4.x honours it on load), pruned
+ *   neurons zeroed in place (HF has no per-layer MLP width);
+ * - `dense`: every original shape, the pruned heads' and neurons' weights zeroed — any transformers release,
+ *   v5 included, loads it and computes the masked model's outputs.
+ *
+ * Each equals the masked model (`run({ headMask, neuronMask })`) up to float rounding.
+ *
+ * @module
+ */
+
+import type { ModelConfig } from "../../models/config.ts";
+import { parseConfig } from "../../models/registry.ts";
+import type { Tensor } from "../../tensor.ts";
+import { foldMasks, headsFromMask, neuronsFromMask, pruneNeuronWeights, pruneWeights, zeroUnits } from "../prune.ts";
+
+/** The checkpoint formats of a pruned model (see the module doc). */
+export type PrunedFormat = "bertology" | "hf-v4" | "dense";
+
+/** The formats, for flag checking. */
+export const PRUNED_FORMATS: readonly PrunedFormat[] = ["bertology", "hf-v4", "dense"];
+
+/**
+ * The weights (and config) of a model under head and neuron masks, in a format.
+ *
+ * @param config the model's config
+ * @param weights its weights
+ * @param masks head mask [layer][head] (original numbering) and neuron mask [layer][neuron]; 0 = pruned
+ * @param format the checkpoint format
+ * @returns the new config and weights
+ */
+export function applyMasks(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  masks: { heads: number[][]; neurons: number[][] },
+  format: PrunedFormat,
+): { config: ModelConfig; weights: Map<string, Tensor> } {
+  const folded = foldMasks(config, weights, { headMask: masks.heads, neuronMask: masks.neurons });
+  const heads = headsFromMask(masks.heads);
+  const neurons = neuronsFromMask(masks.neurons);
+  if (format === "dense") {
+    return {
+      config: parseConfig({ ...config.raw }, "dense config"),
+      weights: zeroUnits(config, folded, { heads, neurons }),
+    };
+  }
+  const h = pruneWeights(config, folded, heads);
+  if (format === "hf-v4") return { config: h.config, weights: zeroUnits(h.config, h.weights, { neurons }) };
+  return pruneNeuronWeights(h.config, h.weights, neurons);
+}
