@@ -369,7 +369,7 @@ Deno.test("a worker job past its deadline is answered 503 timeout at the deadlin
     }
     strictEqual(warm, 200, "the worker is up");
     const label = embedded.model.config.labels[0];
-    const examples = Array.from({ length: 32 }, (_, i) => ({ text: `${i} ` + "long and slow ".repeat(8), label }));
+    const examples = Array.from({ length: 32 }, (_, i) => ({ text: `${i} ` + "long and slow ".repeat(30), label }));
     const t0 = performance.now();
     const res = await slow.fetch(post("/api/importance", { examples }));
     const took = performance.now() - t0;

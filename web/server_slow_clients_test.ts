@@ -125,13 +125,14 @@ for (const kind of ["node:http", "Deno.serve"] as const) {
   });
 }
 
-// the embedded model: 12 examples take about 0.1 s on one core, long enough to overlap with probes
+// the embedded model: 32 examples of ~100 tokens take a few tenths of a second (bucketed, per-example
+// gradients), long enough to overlap with probes
 const embedded = await fixture(EMBEDDED_BERT_DIR);
 const label = embedded.model.config.labels[0];
 const heavy = JSON.stringify({
   examples: Array.from(
-    { length: 12 },
-    (_, i) => ({ text: `review ${i}: ` + "the film was long and good ".repeat(8), label }),
+    { length: 32 },
+    (_, i) => ({ text: `review ${i}: ` + "the film was long and good ".repeat(16), label }),
   ),
 });
 const postHeavy = (port: number) =>

@@ -245,7 +245,7 @@ Deno.test("train() with the MLM objective learns masked words; evaluate() report
       objective,
       train: toyRepeats(256, 1),
       dev,
-      epochs: 8,
+      epochs: 12,
       lr: 2e-2,
       checkpoint: { dir: join(dir, "out") },
     });
