@@ -135,7 +135,9 @@ async function timeStudy(model: TransformerModel, opts: StudyBenchOptions): Prom
       `${study.padded_128.toFixed(1)} s` +
       (complete ? "" : ` (${sampled.length} of its ${all.batches.length} same-shape batches timed, scaled)`) + "\n" +
       `  padded / bucketed: ${(study.padded_128 / study.ours).toFixed(2)}×` +
-      (complete ? `; entropy max|diff| ${entropyGap.toExponential(1)}, predictions agree on ${samePreds} of ${a.preds.length}` : ""),
+      (complete
+        ? `; entropy max|diff| ${entropyGap.toExponential(1)}, predictions agree on ${samePreds} of ${a.preds.length}`
+        : ""),
   );
   return { study_s: study, study_workload: workload };
 }

@@ -62,7 +62,7 @@ export function benchThreadsMatmul(threads = 2): ThreadsMatmulRow[] {
     }
     const rows = SHAPES.map(([name, M, K, N], i) => {
       const gflops: Record<number, number> = {};
-      counts.forEach((t, j) => {
+      counts.forEach((_t, j) => {
         const ms = times[i]![j]!.sort((x, y) => x - y)[Math.floor(ROUNDS / 2)]!;
         gflops[kernels[j]!.threads] = 2 * M * K * N / ms / 1e6;
       });
