@@ -467,16 +467,13 @@ export function attentionEntropy(
   }
 }
 
-/** `iterations` rounds of x ← 0.75·x + 0.25 (twice per round) on 32 f32 lanes started at 0, 1/8, …, 7/8; Σ lanes. */
+/** `iterations` steps of acc_k ← a·b + acc_k (a = 0.5, b = 0) on 12 × 4 lanes started at k/16; Σ lanes (16.5). */
 export function fmaPeak(iterations: number): number {
-  const lanes = Array.from({ length: 8 }, (_, k) => Math.fround(k / 8));
+  const acc = Array.from({ length: 12 }, (_, k) => Math.fround(k / 16));
   for (let i = 0; i < iterations; i++) {
-    for (let k = 0; k < 8; k++) {
-      lanes[k] = Math.fround(Math.fround(lanes[k]! * 0.75) + 0.25);
-      lanes[k] = Math.fround(Math.fround(lanes[k]! * 0.75) + 0.25);
-    }
+    for (let k = 0; k < 12; k++) acc[k] = Math.fround(acc[k]! + Math.fround(0.5 * 0));
   }
-  return 4 * lanes.reduce((a, b) => a + b, 0);
+  return 4 * acc.reduce((x, y) => x + y, 0);
 }
 
 /** 16-bit floats at `h[inp..inp+n)` (IEEE half, or bfloat16 when `bfloat`), widened into `f[out..out+n)`. */

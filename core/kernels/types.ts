@@ -239,10 +239,10 @@ export interface Kernels {
 
   // ---------------------------------------------------------------- benchmark
   /**
-   * The multiply-add peak: `iterations` rounds of 16 f32x4 multiply-adds on registers only (the instruction of
-   * matmul's inner loop; {@linkcode FMA_PEAK_FLOPS_PER_ITERATION} FLOPs a round), eight independent chains
-   * x ← 0.75·x + 0.25 started at 0, 1/8, …, 7/8. Returns the sum of their 32 lanes (→ 32), so the loop
-   * cannot be optimised away. Time it to measure the backend's FLOP/s.
+   * The multiply-add peak: `iterations` steps of matmul's micro-kernel instruction mix — two f32x4 loads and six
+   * splats from a 64-byte block in L1, twelve independent f32x4 multiply-adds into registers
+   * ({@linkcode FMA_PEAK_FLOPS_PER_ITERATION} FLOPs a step), no stores. Each step adds 0.5·0 to accumulators
+   * started at k/16, so it returns 16.5 exactly (fused or not). Time it to measure the backend's FLOP/s.
    */
   fmaPeak(iterations: number): number;
   // ---------------------------------------------------------------- weight storage
