@@ -61,7 +61,7 @@ interface ModelIdentity {
 
 /** Messages to the worker. */
 export type ToWorker =
-  | { type: "init"; limits: Limits; identity: ModelIdentity }
+  | { type: "init"; limits: Limits; identity: ModelIdentity; dtype: "f32" | "f16" }
   | { type: "file"; id: number; bytes?: Uint8Array; error?: string }
   | { type: "job"; id: number; job: ComputeJob; remainingMs: number; deadlineMs: number };
 
@@ -213,6 +213,8 @@ export function workerCompute(
   fallback: ComputeBackend,
 ): ComputeBackend {
   const identity = modelIdentity(model);
+  // the worker keeps the weights as the app's copy does: 16-bit ones stay 16-bit (--dtype f16)
+  const dtype = model.params.hasHalfWeights() ? "f16" as const : "f32" as const;
   let worker: Worker | undefined;
   let ready: Promise<Worker | undefined> | undefined;
   let usingFallback = typeof Worker !== "function";
@@ -284,7 +286,7 @@ export function workerCompute(
         stop();
         failAll(new HttpError(500, "internal", `The compute worker stopped: ${ev.message}`));
       };
-      w.postMessage({ type: "init", limits, identity } satisfies ToWorker);
+      w.postMessage({ type: "init", limits, identity, dtype } satisfies ToWorker);
     });
     return ready;
   };

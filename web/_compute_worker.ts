@@ -48,7 +48,7 @@ function toWire(e: unknown): WireError {
 
 async function init(msg: Extract<ToWorker, { type: "init" }>): Promise<void> {
   try {
-    const { model, tokenizer } = await loadModel(filesFromHost);
+    const { model, tokenizer } = await loadModel(filesFromHost, { dtype: msg.dtype });
     if (!tokenizer) throw new Error("no tokenizer");
     const mine = JSON.stringify(modelIdentity(model)), theirs = JSON.stringify(msg.identity);
     if (mine !== theirs) throw new Error(`its files hold another model (${mine}, the app serves ${theirs})`);

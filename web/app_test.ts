@@ -301,6 +301,29 @@ Deno.test("appForModelDir() serves a model folder (the Deno Deploy entry's path)
   strictEqual(m.name, "bert-tiny-random");
 });
 
+Deno.test('appForModelDir(dir, "f16"): the app and its compute worker keep 16-bit weights (BERTOLOGY_DTYPE)', async () => {
+  const analyze = async (a: App) => {
+    const res = await a.fetch(post("/api/analyze", { text: "half the memory" }));
+    strictEqual(res.status, 200);
+    return (await res.json()).logits as number[];
+  };
+  const half = appForModelDir(BERT_DIR, "f16"), full = appForModelDir(BERT_DIR);
+  try {
+    const [h, f] = [await analyze(half), await analyze(full)];
+    // the worker's own copy: the same F16-rounded weights as an f16 model run here (the API rounds to 4 decimals)
+    const { loadModel } = await import("@bertology/core/models");
+    const { localFiles } = await import("@bertology/core/checkpoint/deno");
+    const { model, tokenizer } = await loadModel(localFiles(BERT_DIR), { dtype: "f16" });
+    const ids = tokenizer!.encode("half the memory").ids;
+    const want = model.run({ batch: { batchSize: 1, seqLen: ids.length, inputIds: Int32Array.from(ids) } }).logits!;
+    h.forEach((v, i) => ok(Math.abs(v - want.data[i]!) <= 1e-4, `logit ${i}: ${v} vs ${want.data[i]}`));
+    ok(h.some((v, i) => v !== f[i]), "f16 weights give other logits than f32 ones");
+  } finally {
+    half.close?.();
+    full.close?.();
+  }
+});
+
 Deno.test("a pruned model: pruned heads come back as null and the summary lists them", async () => {
   const { pruneModel } = await import("@bertology/core/bertology");
   const pruned = pruneModel(bert.model, { 1: [0, 2] }, bert.model.kernels);

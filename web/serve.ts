@@ -36,6 +36,8 @@ export interface ServeOptions {
   backlog?: number;
   /** Add `server-timing` to every response (see `NodeServeOptions.serverTiming`; `web/load.ts` reads it). */
   serverTiming?: boolean;
+  /** The weights' precision in memory (`f16`: 16-bit, half the memory; default `f32`). */
+  dtype?: "f32" | "f16";
 }
 
 /**
@@ -52,7 +54,7 @@ export interface ServeOptions {
  * ```
  */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
-  const { model, tokenizer, files } = await loadModel(localFiles(opts.modelDir));
+  const { model, tokenizer, files } = await loadModel(localFiles(opts.modelDir), { dtype: opts.dtype ?? "f32" });
   const name = opts.modelDir.replace(/\/+$/, "").split("/").pop() || opts.modelDir;
   const app = createApp({ model, tokenizer: tokenizer!, name, files });
   const server = await serveOverNodeHttp(app.fetch, {
@@ -113,12 +115,13 @@ if (import.meta.main) {
       model: { type: "string" },
       "server-timing": { type: "boolean" },
       backlog: { type: "string" },
+      dtype: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)] [--backlog N] [--server-timing]",
+      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)] [--backlog N] [--dtype f32|f16] [--server-timing]",
     );
     Deno.exit(0);
   }
@@ -139,7 +142,13 @@ if (import.meta.main) {
       console.error(`--backlog must be a positive integer, got "${values.backlog}"`);
       Deno.exit(2);
     }
+    const dtype = values.dtype ?? "f32";
+    if (dtype !== "f32" && dtype !== "f16") {
+      console.error(`--dtype must be f32 or f16, got "${values.dtype}"`);
+      Deno.exit(2);
+    }
     await serve({
+      dtype,
       port,
       hostname: values.host,
       modelDir,
