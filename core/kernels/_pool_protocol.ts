@@ -41,6 +41,30 @@ export const JOB_ATTENTION_FORWARD = 2;
 /** Job: `attention_backward_part` with the 17 arguments; worker i's T·T scratch at f64 slot 17 + i. */
 export const JOB_ATTENTION_BACKWARD = 3;
 
+/**
+ * Job: one of the GELU exports over a slice of its n elements: f64 slot 0 the variant
+ * ({@linkcode GELU_VARIANTS} index), slots 1–3 its pointers (out/inp, or dinp/inp/dout), slot 4 n.
+ */
+export const JOB_GELU = 4;
+
+/** The GELU exports a {@linkcode JOB_GELU} job names by index. */
+export const GELU_VARIANTS = [
+  "gelu_erf_forward",
+  "gelu_erf_backward",
+  "gelu_tanh_forward",
+  "gelu_tanh_backward",
+] as const;
+
+/**
+ * Elements [start, end) of part `me` of `parts` of an element-wise job over n floats: cut at multiples of 4, so
+ * every element goes through the same SIMD path as in one call (bit-identical results).
+ */
+export function elementSlice(n: number, me: number, parts: number): [number, number] {
+  const quads = Math.ceil(n / 4);
+  const cut = (i: number) => Math.min(n, 4 * Math.floor((quads * i) / parts));
+  return [cut(me), cut(me + 1)];
+}
+
 /** Arguments of an {@linkcode JOB_ATTENTION_BACKWARD} job before the per-worker scratch pointers. */
 export const ATTENTION_BACKWARD_ARGS = 17;
 

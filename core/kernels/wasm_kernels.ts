@@ -104,5 +104,7 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     matmul: pool.matmul.bind(pool),
     attentionForward: pool.attentionForward.bind(pool),
     attentionBackward: pool.attentionBackward.bind(pool),
+    geluForward: pool.geluForward.bind(pool),
+    geluBackward: pool.geluBackward.bind(pool),
   };
 }

@@ -15,8 +15,11 @@ import {
   ARGS_BYTE_OFFSET,
   ATTENTION_BACKWARD_ARGS,
   CONTROL_BYTES,
+  elementSlice,
+  GELU_VARIANTS,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
+  JOB_GELU,
   JOB_MATMUL,
   MAX_WORKERS,
   SLOT_DONE,
@@ -31,13 +34,16 @@ import {
 } from "./_pool_protocol.ts";
 import type { KernelExports } from "./_wasm_module.ts";
 import { MatmulFlags } from "./contract.ts";
-import type { KernelMemory, Ptr } from "./types.ts";
+import type { GeluKind, KernelMemory, Ptr } from "./types.ts";
 
 /** The most threads a pool runs on (the caller and {@linkcode MAX_WORKERS} workers). */
 export const MAX_THREADS: number = MAX_WORKERS + 1;
 
 /** Multiply-adds under which a matmul runs on the caller alone (waking the workers costs ≈ 10–50 µs). */
 const MIN_SPLIT_MACS = 1 << 18;
+
+/** Elements under which GELU runs on the caller alone. */
+const MIN_SPLIT_ELEMENTS = 1 << 16;
 
 /** How long pool creation waits for its workers to start before giving up. */
 const START_TIMEOUT_MS = 20_000;
@@ -197,6 +203,52 @@ export class KernelPool {
     this.#post(JOB_MATMUL);
     try {
       this.#main.matmul_part(out, a, b, bias, M, K, N, flags, this.#mainScratch, 0, threads);
+    } finally {
+      this.#join();
+    }
+  }
+
+  /**
+   * {@linkcode Kernels.geluForward} across the pool, split into slices of the elements (cut at multiples of 4).
+   *
+   * @param out Output.
+   * @param inp Input.
+   * @param n Elements.
+   * @param kind The GELU variant.
+   */
+  geluForward(out: Ptr, inp: Ptr, n: number, kind: GeluKind): void {
+    this.#gelu(kind === "erf" ? 0 : 2, out, inp, 0, n);
+  }
+
+  /**
+   * {@linkcode Kernels.geluBackward} across the pool (dinp += gelu'(inp) ⊙ dout, element-wise).
+   *
+   * @param dinp Input gradient (accumulated).
+   * @param inp Input.
+   * @param dout Output gradient.
+   * @param n Elements.
+   * @param kind The GELU variant.
+   */
+  geluBackward(dinp: Ptr, inp: Ptr, dout: Ptr, n: number, kind: GeluKind): void {
+    this.#gelu(kind === "erf" ? 1 : 3, dinp, inp, dout, n);
+  }
+
+  #gelu(variant: number, p0: Ptr, p1: Ptr, p2: Ptr, n: number): void {
+    const threads = this.threads;
+    const name = GELU_VARIANTS[variant]!;
+    const fn = this.#main[name] as (...args: number[]) => void;
+    const run = (start: number, end: number) => {
+      if (end <= start) return;
+      const off = 4 * start;
+      if (name.endsWith("_forward")) fn(p0 + off, p1 + off, end - start);
+      else fn(p0 + off, p1 + off, p2 + off, end - start);
+    };
+    if (threads === 1 || n < MIN_SPLIT_ELEMENTS) return run(0, n);
+    const x = this.#args;
+    x[0] = variant, x[1] = p0, x[2] = p1, x[3] = p2, x[4] = n;
+    this.#post(JOB_GELU);
+    try {
+      run(...elementSlice(n, 0, threads));
     } finally {
       this.#join();
     }

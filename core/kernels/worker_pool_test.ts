@@ -98,6 +98,36 @@ for (const threads of [2, 3]) {
   });
 }
 
+Deno.test("geluForward()/geluBackward() on 2 and 3 threads are bit-identical to one thread (sizes around the split)", () => {
+  const one = createWasmKernels({ threads: 1 });
+  for (const threads of [2, 3]) {
+    const many = createWasmKernels({ threads });
+    try {
+      const rnd = random(10 + threads);
+      // below the split size (caller alone), odd sizes (slices cut at multiples of 4, a partial last quad)
+      for (const n of [1000, 65_536, 100_003, 393_217]) {
+        const x = Float32Array.from({ length: n }, () => 6 * rnd()), dy = Float32Array.from({ length: n }, rnd);
+        const d0 = Float32Array.from({ length: n }, rnd);
+        for (const kind of ["erf", "tanh"] as const) {
+          const outs = [one, many].map((k) => {
+            const mark = k.mem.mark();
+            const out = put(k, new Float32Array(n)), dx = put(k, d0), px = put(k, x);
+            k.geluForward(out, px, n, kind);
+            k.geluBackward(dx, px, put(k, dy), n, kind);
+            const r = [k.mem.f32(out, n).slice(), k.mem.f32(dx, n).slice()];
+            k.mem.release(mark);
+            return r;
+          });
+          assertBitIdentical(outs[1]![0]!, outs[0]![0]!, `gelu ${kind} forward n=${n} threads ${threads}`);
+          assertBitIdentical(outs[1]![1]!, outs[0]![1]!, `gelu ${kind} backward n=${n} threads ${threads}`);
+        }
+      }
+    } finally {
+      many.close();
+    }
+  }
+});
+
 Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-identical to one thread", () => {
   const kernels = [
     createWasmKernels({ threads: 1 }),
