@@ -9,12 +9,11 @@ import {
   ARG_SLOTS,
   ARGS_BYTE_OFFSET,
   ATTENTION_BACKWARD_ARGS,
-  elementSlice,
-  GELU_VARIANTS,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
   JOB_GELU,
   JOB_MATMUL,
+  runGeluPart,
   SLOT_DONE,
   SLOT_ERROR,
   SLOT_JOB,
@@ -56,16 +55,9 @@ function serve(init: WorkerInit): void {
 /** Runs part `me` of `parts` of one job, its arguments in `a`. */
 function runPart(w: KernelExports, job: number, a: Float64Array, g: number, me: number, parts: number): void {
   switch (job) {
-    case JOB_GELU: {
-      const variant = GELU_VARIANTS[a[0]!]!, n = a[4]!;
-      const [start, end] = elementSlice(n, me, parts);
-      if (end <= start) break;
-      const off = 4 * start;
-      const fn = w[variant] as (...args: number[]) => void;
-      if (variant.endsWith("_forward")) fn(a[1]! + off, a[2]! + off, end - start);
-      else fn(a[1]! + off, a[2]! + off, a[3]! + off, end - start);
+    case JOB_GELU:
+      runGeluPart(w, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, me, parts);
       break;
-    }
     case JOB_MATMUL:
       w.matmul_part(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, g, me, parts);
       break;

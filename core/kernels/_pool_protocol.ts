@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { KernelExports } from "./_wasm_module.ts";
+
 /** Int32 index: the job kind ({@linkcode JOB_MATMUL}, …). */
 export const SLOT_JOB = 0;
 /** Int32 index: how many parts the job is split into (the caller takes part 0, worker i part i). */
@@ -48,7 +50,7 @@ export const JOB_ATTENTION_BACKWARD = 3;
 export const JOB_GELU = 4;
 
 /** The GELU exports a {@linkcode JOB_GELU} job names by index. */
-export const GELU_VARIANTS = [
+const GELU_VARIANTS = [
   "gelu_erf_forward",
   "gelu_erf_backward",
   "gelu_tanh_forward",
@@ -56,13 +58,33 @@ export const GELU_VARIANTS = [
 ] as const;
 
 /**
- * Elements [start, end) of part `me` of `parts` of an element-wise job over n floats: cut at multiples of 4, so
- * every element goes through the same SIMD path as in one call (bit-identical results).
+ * Where part `me` of `parts` of an element-wise job over n floats starts (part `me` ends where `me + 1` starts):
+ * cut at multiples of 4, so every element goes through the same SIMD path as in one call (bit-identical).
  */
-export function elementSlice(n: number, me: number, parts: number): [number, number] {
-  const quads = Math.ceil(n / 4);
-  const cut = (i: number) => Math.min(n, 4 * Math.floor((quads * i) / parts));
-  return [cut(me), cut(me + 1)];
+function sliceStart(n: number, me: number, parts: number): number {
+  return Math.min(n, 4 * Math.floor((Math.ceil(n / 4) * me) / parts));
+}
+
+/**
+ * Runs part `me` of `parts` of a {@linkcode JOB_GELU} job on one instance's exports — the caller's (part 0) or a
+ * worker's: `variant` indexes {@linkcode GELU_VARIANTS} (even: forward `(out, inp)`, odd: backward
+ * `(dinp, inp, dout)`), over its slice of the n elements. Allocates nothing.
+ */
+export function runGeluPart(
+  w: KernelExports,
+  variant: number,
+  p0: number,
+  p1: number,
+  p2: number,
+  n: number,
+  me: number,
+  parts: number,
+): void {
+  const start = sliceStart(n, me, parts), end = sliceStart(n, me + 1, parts);
+  if (end <= start) return;
+  const off = 4 * start, fn = w[GELU_VARIANTS[variant]!] as (...args: number[]) => void;
+  if (variant % 2 === 0) fn(p0 + off, p1 + off, end - start);
+  else fn(p0 + off, p1 + off, p2 + off, end - start);
 }
 
 /** Arguments of an {@linkcode JOB_ATTENTION_BACKWARD} job before the per-worker scratch pointers. */

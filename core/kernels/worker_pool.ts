@@ -15,13 +15,12 @@ import {
   ARGS_BYTE_OFFSET,
   ATTENTION_BACKWARD_ARGS,
   CONTROL_BYTES,
-  elementSlice,
-  GELU_VARIANTS,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
   JOB_GELU,
   JOB_MATMUL,
   MAX_WORKERS,
+  runGeluPart,
   SLOT_DONE,
   SLOT_ERROR,
   SLOT_JOB,
@@ -235,20 +234,12 @@ export class KernelPool {
 
   #gelu(variant: number, p0: Ptr, p1: Ptr, p2: Ptr, n: number): void {
     const threads = this.threads;
-    const name = GELU_VARIANTS[variant]!;
-    const fn = this.#main[name] as (...args: number[]) => void;
-    const run = (start: number, end: number) => {
-      if (end <= start) return;
-      const off = 4 * start;
-      if (name.endsWith("_forward")) fn(p0 + off, p1 + off, end - start);
-      else fn(p0 + off, p1 + off, p2 + off, end - start);
-    };
-    if (threads === 1 || n < MIN_SPLIT_ELEMENTS) return run(0, n);
+    if (threads === 1 || n < MIN_SPLIT_ELEMENTS) return runGeluPart(this.#main, variant, p0, p1, p2, n, 0, 1);
     const x = this.#args;
     x[0] = variant, x[1] = p0, x[2] = p1, x[3] = p2, x[4] = n;
     this.#post(JOB_GELU);
     try {
-      run(...elementSlice(n, 0, threads));
+      runGeluPart(this.#main, variant, p0, p1, p2, n, 0, threads);
     } finally {
       this.#join();
     }
