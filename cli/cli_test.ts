@@ -2,7 +2,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { loadSafetensors, writeSafetensors } from "@bertology/core/checkpoint";
 import { readNpy } from "@bertology/core/checkpoint";
 import { fixtureModel, FIXTURES, maxAbsDiff, readGolden } from "../tests/helpers/goldens.ts";
-import { runCli as cli } from "../tests/helpers/cli.ts";
+import { checkDumpAgainstGoldens, runCli as cli } from "../tests/helpers/cli.ts";
 
 Deno.test("bertology tokenize matches the HF golden lines, pairs included", async () => {
   const lines = Deno.readTextFileSync(`${FIXTURES}tokenize.bert-base-uncased.jsonl`).trim().split("\n").map((l) =>
@@ -30,50 +30,7 @@ Deno.test("bertology tokenize matches the HF golden lines, pairs included", asyn
 });
 
 Deno.test("bertology dump writes the HF golden tensors, and loss + head_mask_grad with --labels --grad", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const golden = "bert-tiny-random.head_mask";
-    const inputs = JSON.parse(Deno.readTextFileSync(`${FIXTURES}goldens/${golden}.inputs.json`));
-    Deno.writeTextFileSync(`${dir}/mask.json`, JSON.stringify(inputs.head_mask));
-    const r = await cli(
-      "dump",
-      "--model",
-      fixtureModel("bert-tiny-random"),
-      "--inputs",
-      `${FIXTURES}goldens/${golden}.inputs.json`,
-      "--out",
-      `${dir}/out.safetensors`,
-      "--head-mask",
-      `${dir}/mask.json`,
-    );
-    deepStrictEqual(r.code, 0, r.err);
-    const out = loadSafetensors(Deno.readFileSync(`${dir}/out.safetensors`), "out");
-    for (const [name, t] of readGolden(golden)) ok(maxAbsDiff(name, t, out.get(name)!) <= 1e-4, name);
-
-    const g = "gpt2-tiny-random.head_mask_grad";
-    const r2 = await cli(
-      "dump",
-      "--model",
-      fixtureModel("gpt2-tiny-random"),
-      "--inputs",
-      `${FIXTURES}goldens/${g}.inputs.json`,
-      "--out",
-      `${dir}/grad.safetensors`,
-      "--labels",
-      "lm",
-      "--grad",
-      "head_mask",
-    );
-    deepStrictEqual(r2.code, 0, r2.err);
-    const out2 = loadSafetensors(Deno.readFileSync(`${dir}/grad.safetensors`), "grad");
-    const e = readGolden(g);
-    ok(maxAbsDiff("loss", e.get("loss")!, out2.get("loss")!) <= 1e-4);
-    e.get("head_mask_grad")!.data.forEach((v, i) =>
-      ok(Math.abs(v - out2.get("head_mask_grad")!.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v))
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await checkDumpAgainstGoldens();
 });
 
 Deno.test("bertology heads writes HF's npy files and a report; masking and pruning run", async () => {
