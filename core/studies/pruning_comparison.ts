@@ -14,6 +14,7 @@ import type { TransformerModel } from "../models/model.ts";
 import type { StudyDataset } from "./dataset.ts";
 import { taskSpec } from "./dataset.ts";
 import { defaultMetric, type ScoreInput, scoreTask } from "./score.ts";
+import { median } from "./latency_table.ts";
 
 /** Progress of one forward pass: called after each batch, then once when the pass ends. */
 export interface PassProgress {
@@ -101,11 +102,6 @@ export function scoredPass(
   const seconds = (performance.now() - t0) / 1000;
   opts.progress?.end();
   return { score: score(r), seconds, runs: [seconds] };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
