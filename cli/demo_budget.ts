@@ -92,14 +92,7 @@ export async function budgetPruningStudy(
   let tokens = 0;
   for (const { batch } of sample.batches) tokens += batch.attentionMask!.reduce((x, y) => x + y, 0);
   const seqLen = tokens / sample.examples.length;
-  const shape = {
-    layers: c.layers,
-    heads: c.heads,
-    headDim: c.headDim,
-    hidden: c.hidden,
-    intermediate: c.intermediate,
-  };
-  const full = encoderFlops(shape, new Array(c.layers).fill(c.heads), c.intermediateSizes, seqLen);
+  const full = encoderFlops(c, new Array(c.layers).fill(c.heads), c.intermediateSizes, seqLen);
   const mlpShare = c.intermediateSizes.reduce((a, n) => a + n * flopsPerNeuron(seqLen, c.hidden), 0) / full;
 
   // Michel et al.: every masking step, FLOPs of its kept heads; the final mask pruned and timed

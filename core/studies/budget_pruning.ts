@@ -152,15 +152,8 @@ export function pruneToBudget(
     }),
   };
   const seqLen = opts.seqLen ?? grads.tokens / grads.examples;
-  const shape = {
-    layers: c.layers,
-    heads: c.heads,
-    headDim: c.headDim,
-    hidden: c.hidden,
-    intermediate: c.intermediate,
-  };
   const heads0 = c.prunedHeads.map((p) => c.heads - p.length), neurons0 = c.intermediateSizes;
-  const fullFlops = encoderFlops(shape, heads0, neurons0, seqLen);
+  const fullFlops = encoderFlops(c, heads0, neurons0, seqLen);
   let binary: UnitMasks;
   let latency: BudgetPruning["latency"];
   if (budget.kind === "flops") {
@@ -224,7 +217,7 @@ export function pruneToBudget(
 
   const headsPerLayer = binary.heads.map((r) => r.filter((v) => v !== 0).length);
   const neuronsPerLayer = binary.neurons.map((r) => r.filter((v) => v !== 0).length);
-  const prunedFlops = encoderFlops(shape, headsPerLayer, neuronsPerLayer, seqLen);
+  const prunedFlops = encoderFlops(c, headsPerLayer, neuronsPerLayer, seqLen);
   if (latency && opts.latencyTable) {
     latency.pruned = encoderLatency(opts.latencyTable, headsPerLayer, neuronsPerLayer);
     latency.fraction = latency.full > 0 ? latency.pruned / latency.full : 0;

@@ -7,7 +7,7 @@
  * @module
  */
 
-/** The shape a cost is computed for. */
+/** The shape a cost is computed for (a `ModelConfig` is one). */
 export interface EncoderShape {
   /** Blocks. */
   layers: number;
