@@ -7,7 +7,13 @@ import { parseGlueTsv } from "../data/glue.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel, maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
 import { attentionEntropyOfProbs } from "./entropy.ts";
-import { computeHeadImportance, computeHeadImportanceWith, type ImportanceEngine } from "./importance.ts";
+import {
+  computeHeadImportance,
+  computeHeadImportanceWith,
+  type ImportanceEngine,
+  type ImportanceResult,
+} from "./importance.ts";
+import type { Tensor } from "../tensor.ts";
 
 const SST2_DEV = new URL("../../data/glue/SST-2/dev.tsv", import.meta.url).pathname;
 
@@ -24,23 +30,28 @@ async function sst2Batches(batchSize: number, batching: { bucket?: boolean; seqL
   return { model, batches };
 }
 
+/** The HF golden's importance, raw importance and entropy within 1e-4, its token count and predictions exactly. */
+function expectImportanceGolden(r: ImportanceResult, expected: Map<string, Tensor>, what: string): void {
+  for (
+    const [name, actual] of [
+      ["importance", r.importance],
+      ["importance_raw", r.importanceRaw],
+      ["entropy", r.entropy],
+    ] as const
+  ) {
+    const d = maxAbsDiff(name, expected.get(name)!, actual);
+    ok(d <= 1e-4, `${what} ${name}: max|diff| ${d}`);
+  }
+  deepStrictEqual(r.totalTokens, expected.get("tot_tokens")!.data[0]);
+  deepStrictEqual(r.preds, [...expected.get("preds")!.data]);
+}
+
 for (const bs of [1, 8]) {
   Deno.test(`computeHeadImportance() matches HF run_bertology importance and entropy, batch size ${bs}`, async () => {
     const { model, batches } = await sst2Batches(bs);
     const expected = readGolden(`bert-tiny-random.importance.bs${bs}`);
     const r = computeHeadImportance(model, batches);
-    for (
-      const [name, actual] of [
-        ["importance", r.importance],
-        ["importance_raw", r.importanceRaw],
-        ["entropy", r.entropy],
-      ] as const
-    ) {
-      const d = maxAbsDiff(name, expected.get(name)!, actual);
-      ok(d <= 1e-4, `${name}: max|diff| ${d}`);
-    }
-    deepStrictEqual(r.totalTokens, expected.get("tot_tokens")!.data[0]);
-    deepStrictEqual(r.preds, [...expected.get("preds")!.data]);
+    expectImportanceGolden(r, expected, `batch size ${bs}`);
   });
 }
 
@@ -82,18 +93,7 @@ Deno.test("computeHeadImportance() perExample: bucketed batches of 8 give HF's b
   for (const batching of [{ bucket: true }, { seqLen: 64 }, {}]) {
     const { model, batches } = await sst2Batches(8, batching);
     const r = computeHeadImportance(model, batches, { perExample: true });
-    for (
-      const [name, actual] of [
-        ["importance", r.importance],
-        ["importance_raw", r.importanceRaw],
-        ["entropy", r.entropy],
-      ] as const
-    ) {
-      const d = maxAbsDiff(name, expected.get(name)!, actual);
-      ok(d <= 1e-4, `${JSON.stringify(batching)} ${name}: max|diff| ${d}`);
-    }
-    deepStrictEqual(r.totalTokens, expected.get("tot_tokens")!.data[0]);
-    deepStrictEqual(r.preds, [...expected.get("preds")!.data]);
+    expectImportanceGolden(r, expected, JSON.stringify(batching));
   }
   // and per batch, which rows share a batch matters: bucketing changes HF's per-batch importance
   const inOrder = await sst2Batches(8);
