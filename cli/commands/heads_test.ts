@@ -1,16 +1,14 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { computeHeadImportance } from "@bertology/core/bertology";
 import { localFiles } from "@bertology/core/checkpoint/deno";
-import { createWasmKernels } from "@bertology/core/kernels";
 import { pearsonAndSpearman } from "@bertology/core/metrics";
 import { loadModel } from "@bertology/core/models";
-import { TransformerModel } from "@bertology/core/models";
 import { saveModel } from "@bertology/core/training";
-import { initWeights, newConfig } from "@bertology/core/training";
 import { readStudyDataset } from "@bertology/core/studies/read-dataset";
 import { readNpy } from "@bertology/core/checkpoint";
 import { maxAbsDiff, readGolden } from "../../tests/helpers/goldens.ts";
 import { runCli } from "../../tests/helpers/cli.ts";
+import { randomBertRegressor } from "../../tests/helpers/models.ts";
 import { headsCommand } from "./heads.ts";
 
 const BERT = new URL("../../tests/fixtures/models/bert-tiny-random", import.meta.url).pathname;
@@ -18,18 +16,7 @@ const BERT = new URL("../../tests/fixtures/models/bert-tiny-random", import.meta
 Deno.test("headsCommand() scores and masks a regressor on custom float labels by pearson", async () => {
   const dir = await Deno.makeTempDir({ prefix: "heads-regress-" });
   try {
-    const { tokenizer } = await loadModel(localFiles(BERT));
-    const { config } = newConfig({
-      family: "bert",
-      layers: 2,
-      heads: 4,
-      hidden: 16,
-      vocabSize: tokenizer!.vocabSize,
-      maxPositions: 64,
-      problemType: "regression",
-      dropout: 0,
-    });
-    const model = new TransformerModel(config, initWeights(config, 3), createWasmKernels());
+    const { model } = await randomBertRegressor(3);
     await saveModel(model, `${dir}/model`, { tokenizerDir: BERT });
     const rows = ["a man is dancing", "a child rides a horse", "two dogs play", "the sun is hot", "rain falls"]
       .map((t, i) => `${t}\t${(i * 1.25).toFixed(2)}`);

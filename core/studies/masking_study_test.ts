@@ -1,13 +1,8 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { computeHeadImportance } from "../bertology/importance.ts";
-import { localFiles } from "../checkpoint/local_files.ts";
 import { parseGlueTsv } from "../data/glue.ts";
-import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { pearsonAndSpearman } from "../metrics/pearson_and_spearman.ts";
-import { loadModel } from "../models/load.ts";
-import { TransformerModel } from "../models/model.ts";
-import { initWeights, newConfig } from "../training/init.ts";
-import { fixtureModel } from "../../tests/helpers/goldens.ts";
+import { randomBertRegressor } from "../../tests/helpers/models.ts";
 import { buildStudyDataset } from "./dataset.ts";
 import { studyHeadImportance } from "./importance_study.ts";
 import { studyMasking } from "./masking_study.ts";
@@ -17,18 +12,7 @@ const STSB_DEV = new URL("../../data/glue/STS-B/dev.tsv", import.meta.url).pathn
 
 /** A small random BERT regressor (STS-B's head: one output, problem_type "regression") and STS-B-like pairs. */
 async function regressionStudy() {
-  const { tokenizer } = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
-  const { config } = newConfig({
-    family: "bert",
-    layers: 2,
-    heads: 4,
-    hidden: 16,
-    vocabSize: tokenizer!.vocabSize,
-    maxPositions: 64,
-    problemType: "regression",
-    dropout: 0,
-  });
-  const model = new TransformerModel(config, initWeights(config, 7), createWasmKernels());
+  const { model, tokenizer } = await randomBertRegressor(7);
   const pairs = parseGlueTsv("sts-b", "dev", Deno.readTextFileSync(STSB_DEV)).slice(0, 24);
   const source = { name: "STS-B-like", outputMode: "regression" as const, labels: [], examples: pairs };
   // float labels the unmasked model predicts well (its own outputs plus a little noise), so masking has a
