@@ -92,7 +92,7 @@ async function timeStudy(model: TransformerModel, opts: StudyBenchOptions): Prom
   const sampled = want > 0 && want < all.batches.length
     ? Array.from({ length: want }, (_, i) => all.batches[Math.floor((i * all.batches.length) / want)]!)
     : all.batches;
-  const padded = { ...all, batches: sampled, examples: all.examples };
+  const padded = { ...all, batches: sampled };
   const scale = all.batches.length / sampled.length;
   const tokens = ours.batches.reduce((n, { batch }) => n + batch.attentionMask!.reduce((a, b) => a + b, 0), 0);
   const workload = {
