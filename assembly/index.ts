@@ -13,7 +13,7 @@ export { softmax_forward } from "./softmax";
 export { cross_entropy_forward, cross_entropy_backward } from "./cross_entropy";
 export { embedding_forward, embedding_backward } from "./embedding";
 export {
-  fill_forward, copy_forward, add_forward, scale_forward, bias_forward, bias_backward, sum_squares,
+  fill_forward, zero_bytes, copy_forward, add_forward, scale_forward, bias_forward, bias_backward, sum_squares,
 } from "./elementwise";
 export { adamw_update } from "./adamw";
 export { dropout_forward, dropout_backward } from "./dropout";

@@ -27,6 +27,8 @@ export interface KernelExports {
   matmul_scratch_bytes(): number;
   /** The scalar erf the GELU kernels use (exported for its accuracy test). */
   erf(x: number): number;
+  /** Zeroes `bytes` bytes at `out` (bulk `memory.fill`): the kernel memory's zero-fill. */
+  zero_bytes(out: number, bytes: number): void;
   /** Sets the gemm scratch (`matmul_scratch_bytes()` bytes) of the single-threaded attention exports. */
   set_gemm_scratch(scratch: number): void;
   /** Part `part` of `parts` of `matmul_forward` (the worker pool's split; bit-identical in union). */
@@ -62,6 +64,7 @@ export const HELPER_EXPORTS: readonly string[] = [
   "matmul_scratch_bytes",
   "erf",
   "set_gemm_scratch",
+  "zero_bytes",
   "matmul_part",
   "attention_forward_part",
   "attention_backward_part",

@@ -29,6 +29,11 @@ export interface KernelMemory {
   readonly memory: WebAssembly.Memory;
   /** Allocates `bytes` bytes, 64-byte aligned, zero-filled; grows the memory as needed. */
   alloc(bytes: number): Ptr;
+  /**
+   * Allocates like {@linkcode KernelMemory.alloc} but leaves the bytes as they are (whatever an earlier, released
+   * allocation left): for a kernel's output that the kernel writes in full, which zeroing would only slow down.
+   */
+  allocUninitialized(bytes: number): Ptr;
   /** The current top of the allocator, for {@linkcode KernelMemory.release}. */
   mark(): number;
   /** Frees everything allocated after `mark` (a stack discipline, for per-call activations). */

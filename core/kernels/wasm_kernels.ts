@@ -79,7 +79,7 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     ? new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAXIMUM_PAGES, shared: true })
     : undefined;
   const w = instantiateKernels(kind, shared);
-  const mem = createKernelMemory(w.memory, w.heap_base());
+  const mem = createKernelMemory(w.memory, w.heap_base(), (ptr, bytes) => w.zero_bytes(ptr, bytes));
   // Fixed-size matmul scratch (packed panels), allocated first so no caller's mark/release can free it; the
   // single-threaded attention exports use the same block (they never run inside a matmul).
   const matmulScratch = mem.alloc(w.matmul_scratch_bytes());

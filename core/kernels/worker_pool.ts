@@ -381,7 +381,7 @@ export class KernelPool {
     x[0] = dq, x[1] = dk, x[2] = dv, x[3] = dheadMask, x[4] = dctx, x[5] = probs, x[6] = q, x[7] = k, x[8] = v;
     x[9] = ldqkv, x[10] = headMask, x[11] = scratch, x[12] = B, x[13] = T, x[14] = H, x[15] = D, x[16] = scale;
     const mark = this.#mem.mark();
-    for (let i = 1; i < threads; i++) x[ATTENTION_BACKWARD_ARGS + i] = this.#mem.alloc(4 * T * T);
+    for (let i = 1; i < threads; i++) x[ATTENTION_BACKWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * T);
     try {
       this.#post(JOB_ATTENTION_BACKWARD);
       this.#main.attention_backward_part(

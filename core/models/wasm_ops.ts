@@ -45,7 +45,7 @@ export class WasmOps implements ModelOps<Act> {
   #gather(src: Param | Act, rows: Ptr, count: number, shape: readonly number[]): Act {
     const run = this.#run, k = run.k;
     const C = src.shape[src.shape.length - 1]!;
-    const y = run.act([...shape, C]);
+    const y = run.output([...shape, C]);
     if ("name" in src && src.dtype !== "F32") this.#gatherHalf(y.ptr, src, rows, count, C);
     else k.embeddingForward(y.ptr, src.ptr, rows, count, C);
     if (!("name" in src)) run.derive(y, src);
@@ -69,7 +69,7 @@ export class WasmOps implements ModelOps<Act> {
     const run = this.#run, k = run.k;
     dense(run, a, "add");
     dense(run, b, "add");
-    const y = run.act(a.shape);
+    const y = run.output(a.shape);
     k.add(y.ptr, a.ptr, b.ptr, a.size);
     run.derive(y, a, b);
     run.onBackward(() => {
@@ -93,9 +93,9 @@ export class WasmOps implements ModelOps<Act> {
     const weight = this.#params.get(p.weight), bias = this.#params.get(p.bias);
     const C = x.shape[x.shape.length - 1]!;
     const rows = x.size / C;
-    const y = run.act(x.shape);
-    const mean = run.act([rows]);
-    const rstd = run.act([rows]);
+    const y = run.output(x.shape);
+    const mean = run.output([rows]);
+    const rstd = run.output([rows]);
     const params = this.#params;
     k.layerNormForward(y.ptr, mean.ptr, rstd.ptr, x.ptr, params.f32(weight, 0), params.f32(bias, 1), rows, C, p.eps);
     run.derive(y, x);
@@ -120,7 +120,8 @@ export class WasmOps implements ModelOps<Act> {
     const K = transposed ? W.shape[1]! : W.shape[0]!;
     const N = transposed ? W.shape[0]! : W.shape[1]!;
     const rows = numel(x.shape.slice(0, -1));
-    const y = run.act([...x.shape.slice(0, -1), N]);
+    // with K = 0 the output is the bias added onto zeros
+    const y = K === 0 ? run.act([...x.shape.slice(0, -1), N]) : run.output([...x.shape.slice(0, -1), N]);
     if (K === 0) {
       // a layer whose heads are all pruned: only the bias is left
       if (b) k.addBias(y.ptr, y.ptr, params.f32(b, 1), rows, N);
@@ -164,8 +165,8 @@ export class WasmOps implements ModelOps<Act> {
     const [q, kk, v] = shared ? [query, key, value] : [this.#dense(query), this.#dense(key), this.#dense(value)];
     const ld = q.rowStride;
     const headMask = x.headMask[layer]!, headMaskGrad = x.headMaskGrad[layer]!;
-    const ctx = run.act([B, T, H * D]);
-    const probs = run.act([B, H, T, T]);
+    const ctx = run.output([B, T, H * D]);
+    const probs = run.output([B, H, T, T]);
     if (H > 0) {
       k.attentionForward(ctx.ptr, probs.ptr, q.ptr, kk.ptr, v.ptr, ld, x.keyMask, headMask, B, T, H, D, scale, causal);
     }
@@ -173,12 +174,12 @@ export class WasmOps implements ModelOps<Act> {
     if (headMaskGrad !== 0) run.requireGrad(ctx);
     run.onBackward(() => {
       if (H === 0 || !run.hasGrad(ctx)) return;
-      const scratch = run.act([T, T]);
+      const scratch = run.output([T, T]);
       const dctx = run.gradOf(ctx);
       // nothing below wants q, k, v's gradients (the lowest differentiated layer): the kernel writes them anyway,
       // so all three go to one throwaway buffer instead of gradients that would run backward further
       const below = run.requiresGrad(q) || run.requiresGrad(kk) || run.requiresGrad(v);
-      const sink = below ? 0 : run.act([B * T * ld]).ptr;
+      const sink = below ? 0 : run.output([B * T * ld]).ptr;
       const [dq, dk, dv] = below ? [run.gradOf(q), run.gradOf(kk), run.gradOf(v)] : [sink, sink, sink];
       // rows never mix in attention: one call per row keeps each row's share of the mask gradient apart
       const [calls, rows] = x.headMaskGradPerRow && headMaskGrad !== 0 ? [B, 1] : [1, B];
@@ -209,7 +210,7 @@ export class WasmOps implements ModelOps<Act> {
     if (run.wants(spec.patternHook)) {
       let pattern = probs;
       if (headMask !== 0 && H > 0) {
-        pattern = run.act(probs.shape);
+        pattern = run.output(probs.shape);
         k.copy(pattern.ptr, probs.ptr, probs.size);
         const m = run.read(headMask, H);
         for (let b = 0; b < B; b++) {
@@ -229,7 +230,7 @@ export class WasmOps implements ModelOps<Act> {
     const run = this.#run, k = run.k;
     if (run.isContiguous(a)) return a;
     const C = a.shape[a.shape.length - 1]!, rows = a.size / C, stride = a.rowStride;
-    const y = run.act(a.shape);
+    const y = run.output(a.shape);
     for (let r = 0; r < rows; r++) k.copy(y.ptr + 4 * r * C, a.ptr + 4 * r * stride, C);
     run.derive(y, a);
     run.onBackward(() => {
@@ -268,7 +269,7 @@ export class WasmOps implements ModelOps<Act> {
   gelu(x: Act, kind: GeluKind): Act {
     const run = this.#run, k = run.k;
     dense(run, x, "gelu");
-    const y = run.act(x.shape);
+    const y = run.output(x.shape);
     k.geluForward(y.ptr, x.ptr, x.size, kind);
     run.derive(y, x);
     run.onBackward(() => {
@@ -280,7 +281,7 @@ export class WasmOps implements ModelOps<Act> {
   tanh(x: Act): Act {
     const run = this.#run, k = run.k;
     dense(run, x, "tanh");
-    const y = run.act(x.shape);
+    const y = run.output(x.shape);
     k.tanhForward(y.ptr, x.ptr, x.size);
     run.derive(y, x);
     run.onBackward(() => {
@@ -293,7 +294,7 @@ export class WasmOps implements ModelOps<Act> {
     const run = this.#run, k = run.k;
     dense(run, x, "firstToken");
     const [B, T, C] = x.shape as [number, number, number];
-    const y = run.act([B, C]);
+    const y = run.output([B, C]);
     for (let b = 0; b < B; b++) k.copy(y.ptr + 4 * b * C, x.ptr + 4 * b * T * C, C);
     run.derive(y, x);
     run.onBackward(() => {
@@ -320,8 +321,8 @@ export class WasmOps implements ModelOps<Act> {
     // the i-th site of a run draws from seed hash(seed, i): every site gets an independent mask
     const i = this.#dropCalls++;
     const seed = (Math.imul(d.seed >>> 0, 0x9e3779b1) + Math.imul(i + 1, 0x85ebca77)) >>> 0;
-    const y = run.act(x.shape);
-    const mask = run.act(x.shape);
+    const y = run.output(x.shape);
+    const mask = run.output(x.shape);
     k.dropoutForward(y.ptr, mask.ptr, x.ptr, x.size, d.p, seed);
     run.derive(y, x);
     run.onBackward(() => {
