@@ -1,7 +1,7 @@
 // Multi-head scaled dot-product attention, forward and backward, per (batch, head) through the packed matmul
 // (`gemm` with row strides): scores = scale·Q·Kᵀ straight into the probs block, a SIMD masked row softmax, then
 // ctx = m·P·V. q/k/v rows are strided by ldqkv floats; probs [B, H, T, T] are saved without the head-mask
-// multiplier. The gemm packing scratch is allocated once per instance (set_gemm_scratch), so no call allocates and
+// multiplier, or not at all (probs = 0: one T·T scratch per thread, reused by every (batch, head)). The gemm packing scratch is allocated once per instance (set_gemm_scratch), so no call allocates and
 // any T works (gemm tiles); the *_part exports (threads on a shared memory) take each thread's as an argument.
 
 import { gemm } from "./matmul";
@@ -57,31 +57,35 @@ function softmaxRow(prow: usize, mb: usize, jEnd: i32, T: i32): void {
   if (jEnd < T) memory.fill(prow + (<usize>jEnd << 2), 0, <usize>(T - jEnd) << 2);
 }
 
+/**
+ * probs = 0: the probabilities are not saved — each (batch, head)'s live in `scratch` (T·T floats) while its
+ * context is computed (an inference pass that no hook, entropy or backward reads them from).
+ */
 export function attention_forward(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
-  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32,
+  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, scratch: usize,
 ): void {
-  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, GEMM_SCRATCH, 0, B * H);
+  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, scratch, GEMM_SCRATCH, 0, B * H);
 }
 
 /**
  * Part `part` of `parts` of attention_forward, for threads sharing one memory: (batch, head) items split into
- * contiguous ranges, `gemmScratch` (matmul_scratch_bytes()) this thread's own. Each item is computed exactly as
- * with one part.
+ * contiguous ranges, `scratch` (T·T floats, used when probs = 0) and `gemmScratch` (matmul_scratch_bytes()) this
+ * thread's own. Each item is computed exactly as with one part.
  */
 export function attention_forward_part(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
-  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, gemmScratch: usize, part: i32, parts: i32,
+  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, scratch: usize, gemmScratch: usize, part: i32, parts: i32,
 ): void {
   const items = B * H;
   const i0 = <i32>(<i64>items * part / parts), i1 = <i32>(<i64>items * (part + 1) / parts);
-  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, gemmScratch, i0, i1);
+  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, scratch, gemmScratch, i0, i1);
 }
 
 /** attention_forward for the (batch, head) items [item0, item1), item = b·H + h. */
 function forwardItems(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
-  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, GEMM_SCRATCH: usize, item0: i32, item1: i32,
+  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, scratch: usize, GEMM_SCRATCH: usize, item0: i32, item1: i32,
 ): void {
   const ldc = H * D;
   const rowBytes = <usize>T << 2;
@@ -91,7 +95,7 @@ function forwardItems(
     {
       const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
       const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
-      const pb = probs + <usize>((b * H + h) * T) * rowBytes;
+      const pb = probs ? probs + <usize>((b * H + h) * T) * rowBytes : scratch;
       // scores[i, j] = scale · q_i · k_j
       gemm(pb, T, q + base, ldqkv, k + base, ldqkv, 0, T, D, T, TRANS_B, scale, GEMM_SCRATCH);
       for (let i = 0; i < T; i++) softmaxRow(pb + <usize>i * rowBytes, mb, causal ? i + 1 : T, T);

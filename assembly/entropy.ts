@@ -2,8 +2,15 @@
 // probs [B, H, T, T]; queryMask f32 [B, T] (0 pointer = every query counts). Accumulates in f64.
 
 export function attention_entropy(out: usize, probs: usize, queryMask: usize, B: i32, H: i32, T: i32): void {
+  attention_entropy_heads(out, probs, queryMask, B, H, T, 0, H);
+}
+
+/** attention_entropy for heads [h0, h1) only (the worker pool's split: each head's sum in the same order). */
+export function attention_entropy_heads(
+  out: usize, probs: usize, queryMask: usize, B: i32, H: i32, T: i32, h0: i32, h1: i32,
+): void {
   const rowBytes = <usize>T << 2;
-  for (let h = 0; h < H; h++) {
+  for (let h = h0; h < h1; h++) {
     let acc: f64 = 0;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < T; i++) {

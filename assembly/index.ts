@@ -17,7 +17,7 @@ export {
 } from "./elementwise";
 export { adamw_update } from "./adamw";
 export { dropout_forward, dropout_backward } from "./dropout";
-export { attention_entropy } from "./entropy";
+export { attention_entropy, attention_entropy_heads } from "./entropy";
 export { fma_peak } from "./peak";
 export { half_to_float } from "./convert";
 

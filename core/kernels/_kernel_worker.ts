@@ -9,11 +9,14 @@ import {
   ARG_SLOTS,
   ARGS_BYTE_OFFSET,
   ATTENTION_BACKWARD_ARGS,
+  ATTENTION_FORWARD_ARGS,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
   JOB_GELU,
   JOB_MATMUL,
+  JOB_ROWS,
   runGeluPart,
+  runRowsPart,
   SLOT_DONE,
   SLOT_ERROR,
   SLOT_JOB,
@@ -58,6 +61,9 @@ function runPart(w: KernelExports, job: number, a: Float64Array, g: number, me: 
     case JOB_GELU:
       runGeluPart(w, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, me, parts);
       break;
+    case JOB_ROWS:
+      runRowsPart(w, a, me, parts);
+      break;
     case JOB_MATMUL:
       w.matmul_part(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, g, me, parts);
       break;
@@ -77,6 +83,7 @@ function runPart(w: KernelExports, job: number, a: Float64Array, g: number, me: 
         a[11]!,
         a[12]!,
         a[13]!,
+        a[ATTENTION_FORWARD_ARGS + me]!,
         g,
         me,
         parts,

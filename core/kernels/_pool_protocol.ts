@@ -38,7 +38,10 @@ export const STATE_STOP = 2;
 
 /** Job: `matmul_part` with the 8 matmul arguments. */
 export const JOB_MATMUL = 1;
-/** Job: `attention_forward_part` with the 14 attention arguments. */
+/**
+ * Job: `attention_forward_part` with the 15 attention arguments; when probs is 0, worker i's T·T scratch at f64
+ * slot 15 + i.
+ */
 export const JOB_ATTENTION_FORWARD = 2;
 /** Job: `attention_backward_part` with the 17 arguments; worker i's T·T scratch at f64 slot 17 + i. */
 export const JOB_ATTENTION_BACKWARD = 3;
@@ -86,6 +89,70 @@ export function runGeluPart(
   if (variant % 2 === 0) fn(p0 + off, p1 + off, end - start);
   else fn(p0 + off, p1 + off, p2 + off, end - start);
 }
+
+/**
+ * Job: a kernel whose rows are independent, over a contiguous range of them: f64 slot 0 the kernel
+ * ({@linkcode ROW_KERNELS} index), slots 1… its arguments in the contract's order.
+ */
+export const JOB_ROWS = 5;
+
+/**
+ * The kernels a {@linkcode JOB_ROWS} job names by index: `add_forward` (its rows are its elements, cut at
+ * multiples of 4), `layer_norm_forward` and `layer_norm_backward` (rows of C; backward only without weight
+ * gradients, which sum over rows) and `attention_entropy_heads` (split by head: a head's sum keeps its order).
+ */
+export const ROW_KERNELS = [
+  "add_forward",
+  "layer_norm_forward",
+  "layer_norm_backward",
+  "attention_entropy_heads",
+] as const;
+
+/** Where part `me` of `parts` of `n` rows starts. */
+function rowStart(n: number, me: number, parts: number): number {
+  return Math.floor((n * me) / parts);
+}
+
+/**
+ * Runs part `me` of `parts` of a {@linkcode JOB_ROWS} job on one instance's exports (the caller's part 0 or a
+ * worker's); `a` holds the job's slots. Every row goes through the same code as in one call: bit-identical.
+ */
+export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, parts: number): void {
+  const fn = (name: string) => w[name] as (...args: number[]) => void;
+  switch (ROW_KERNELS[a[0]!]) {
+    case "add_forward": {
+      const n = a[4]!, s = sliceStart(n, me, parts), e = sliceStart(n, me + 1, parts), o = 4 * s;
+      if (e > s) fn("add_forward")(a[1]! + o, a[2]! + o, a[3]! + o, e - s);
+      break;
+    }
+    case "layer_norm_forward": {
+      const rows = a[7]!, C = a[8]!, r0 = rowStart(rows, me, parts), r1 = rowStart(rows, me + 1, parts);
+      const x = 4 * r0 * C, r = 4 * r0;
+      if (r1 > r0) {
+        fn("layer_norm_forward")(a[1]! + x, a[2]! + r, a[3]! + r, a[4]! + x, a[5]!, a[6]!, r1 - r0, C, a[9]!);
+      }
+      break;
+    }
+    case "layer_norm_backward": {
+      const rows = a[9]!, C = a[10]!, r0 = rowStart(rows, me, parts), r1 = rowStart(rows, me + 1, parts);
+      const x = 4 * r0 * C, r = 4 * r0;
+      if (r1 > r0) {
+        fn("layer_norm_backward")(a[1]! + x, 0, 0, a[4]! + x, a[5]! + x, a[6]!, a[7]! + r, a[8]! + r, r1 - r0, C);
+      }
+      break;
+    }
+    case "attention_entropy_heads": {
+      const H = a[5]!, h0 = rowStart(H, me, parts), h1 = rowStart(H, me + 1, parts);
+      if (h1 > h0) fn("attention_entropy_heads")(a[1]!, a[2]!, a[3]!, a[4]!, H, a[6]!, h0, h1);
+      break;
+    }
+    default:
+      throw new Error(`No row kernel ${a[0]}`);
+  }
+}
+
+/** Arguments of an {@linkcode JOB_ATTENTION_FORWARD} job before the per-worker scratch pointers. */
+export const ATTENTION_FORWARD_ARGS = 15;
 
 /** Arguments of an {@linkcode JOB_ATTENTION_BACKWARD} job before the per-worker scratch pointers. */
 export const ATTENTION_BACKWARD_ARGS = 17;

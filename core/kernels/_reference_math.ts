@@ -240,7 +240,7 @@ export function attentionForward(
           for (let j = 0; j < T; j++) if (allowed[j]) sum += p[j] = Math.exp(scores[j]! - mx);
           for (let j = 0; j < T; j++) p[j]! /= sum;
         }
-        for (let j = 0; j < T; j++) f[probs + ((b * H + h) * T + i) * T + j] = p[j]!;
+        if (probs) { for (let j = 0; j < T; j++) f[probs + ((b * H + h) * T + i) * T + j] = p[j]!; }
         for (let d = 0; d < D; d++) {
           let s = 0;
           for (let j = 0; j < T; j++) s += m * p[j]! * f[v + (b * T + j) * ldqkv + h * D + d]!;

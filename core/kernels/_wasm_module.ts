@@ -65,6 +65,7 @@ export const HELPER_EXPORTS: readonly string[] = [
   "erf",
   "set_gemm_scratch",
   "zero_bytes",
+  "attention_entropy_heads",
   "matmul_part",
   "attention_forward_part",
   "attention_backward_part",

@@ -208,7 +208,7 @@ export const KERNEL_CONTRACT = {
   attentionForward: {
     args: [
       ["ctx", "out"],
-      ["probs", "save"],
+      ["probs", "save?"],
       ["q", "in"],
       ["k", "in"],
       ["v", "in"],
@@ -221,6 +221,7 @@ export const KERNEL_CONTRACT = {
       ["D", "i32"],
       ["scale", "f32"],
       ["causal", "bool"],
+      ["scratch", "scratch?"],
     ],
     returns: "void",
     wasm: "attention_forward",

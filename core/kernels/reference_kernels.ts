@@ -97,7 +97,7 @@ const REFERENCE: ReferenceImplementations = {
   tanhForward: (v, out, inp, n) => ref.tanhForward(v.f, out, inp, n),
   tanhBackward: (v, dinp, out, dout, n) => ref.tanhBackward(v.f, dinp, out, dout, n),
   softmaxRows: (v, x, rows, cols) => ref.softmaxRows(v.f, x, rows, cols),
-  attentionForward: (v, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal) =>
+  attentionForward: (v, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, _scratch) =>
     ref.attentionForward(v.f, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal),
   // The reference needs no scratch.
   attentionBackward: (v, dq, dk, dv, dheadMask, dctx, probs, q, k, vv, ldqkv, headMask, _scratch, B, T, H, D, scale) =>

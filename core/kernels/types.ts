@@ -143,6 +143,8 @@ export interface Kernels {
    * uniform over all T keys (what HF's additive finfo.min mask gives).
    * probs[b, h, i, j] = softmax_j(scores)   — saved UNMASKED by headMask (backward needs it).
    * ctx[b, t, h·D + d] = Σ_j headMask[h] · probs[b, h, t, j] · v[b, j, h, d]   (ctx is [B, T, H·D], contiguous).
+   * `probs` 0: the probabilities are not saved — each (batch, head)'s are computed in `scratch` (T·T floats)
+   * and dropped (an inference pass nothing reads them from); with `probs`, `scratch` may be 0.
    */
   attentionForward(
     ctx: Ptr,
@@ -159,6 +161,7 @@ export interface Kernels {
     D: number,
     scale: number,
     causal: boolean,
+    scratch: Ptr,
   ): void;
   /**
    * Backward of attentionForward. Accumulates dq, dk, dv (same strided layout as q, k, v, stride ldqkv) and

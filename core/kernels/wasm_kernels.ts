@@ -106,5 +106,9 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     attentionBackward: pool.attentionBackward.bind(pool),
     geluForward: pool.geluForward.bind(pool),
     geluBackward: pool.geluBackward.bind(pool),
+    add: pool.add.bind(pool),
+    layerNormForward: pool.layerNormForward.bind(pool),
+    layerNormBackward: pool.layerNormBackward.bind(pool),
+    attentionEntropy: pool.attentionEntropy.bind(pool),
   };
 }

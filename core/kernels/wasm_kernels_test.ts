@@ -156,7 +156,7 @@ for (const simd of ["relaxed", "fixed"] as const) {
           const q = put(qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
           const probs = k.mem.alloc(4 * B * H * T * T), km = put(mask), hmask = put(hm), dct = put(dctx);
           const dhm = k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
-          k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, km, hmask, B, T, H, D, scale, causal);
+          k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, km, hmask, B, T, H, D, scale, causal, 0);
           k.attentionBackward(
             dq,
             dq + 4 * H * D,
@@ -214,7 +214,7 @@ Deno.test("attentionBackward() skips heads whose mask is 0, yet gives their mask
     const q = put(qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
     const probs = k.mem.alloc(4 * B * H * T * T), hmask = put(hm), dct = put(dctx);
     const dhm = wantMaskGrad ? k.mem.alloc(4 * H) : 0, scratch = k.mem.alloc(4 * T * T);
-    k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, 0, hmask, B, T, H, D, scale, false);
+    k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, 0, hmask, B, T, H, D, scale, false, 0);
     k.attentionBackward(
       dq,
       dq + 4 * H * D,

@@ -14,13 +14,17 @@ import {
   ARG_SLOTS,
   ARGS_BYTE_OFFSET,
   ATTENTION_BACKWARD_ARGS,
+  ATTENTION_FORWARD_ARGS,
   CONTROL_BYTES,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
   JOB_GELU,
   JOB_MATMUL,
+  JOB_ROWS,
   MAX_WORKERS,
+  ROW_KERNELS,
   runGeluPart,
+  runRowsPart,
   SLOT_DONE,
   SLOT_ERROR,
   SLOT_JOB,
@@ -43,6 +47,9 @@ const MIN_SPLIT_MACS = 1 << 18;
 
 /** Elements under which GELU runs on the caller alone. */
 const MIN_SPLIT_ELEMENTS = 1 << 16;
+
+/** Floats touched under which add and layer norm run on the caller alone (they are memory-bound and short). */
+const MIN_SPLIT_ROWS_ELEMENTS = 1 << 18;
 
 /** How long pool creation waits for its workers to start before giving up. */
 const START_TIMEOUT_MS = 20_000;
@@ -246,6 +253,117 @@ export class KernelPool {
   }
 
   /**
+   * {@linkcode Kernels.add} across the pool, split into slices of the elements (cut at multiples of 4).
+   *
+   * @param out Output.
+   * @param a First input.
+   * @param b Second input.
+   * @param n Elements.
+   */
+  add(out: Ptr, a: Ptr, b: Ptr, n: number): void {
+    const x = this.#args;
+    x[1] = out, x[2] = a, x[3] = b, x[4] = n;
+    this.#rows("add_forward", n);
+  }
+
+  /**
+   * {@linkcode Kernels.layerNormForward} across the pool, split by rows.
+   *
+   * @param out Output [rows, C].
+   * @param mean Row means saved.
+   * @param rstd Row reciprocal deviations saved.
+   * @param inp Input [rows, C].
+   * @param weight γ [C].
+   * @param bias β [C].
+   * @param rows Rows.
+   * @param C Row size.
+   * @param eps ε.
+   */
+  layerNormForward(
+    out: Ptr,
+    mean: Ptr,
+    rstd: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    bias: Ptr,
+    rows: number,
+    C: number,
+    eps: number,
+  ): void {
+    const x = this.#args;
+    x[1] = out, x[2] = mean, x[3] = rstd, x[4] = inp, x[5] = weight, x[6] = bias, x[7] = rows, x[8] = C, x[9] = eps;
+    this.#rows("layer_norm_forward", rows * C);
+  }
+
+  /**
+   * {@linkcode Kernels.layerNormBackward} across the pool, split by rows when no weight gradient is asked for
+   * (dγ and dβ sum over the rows: with them the caller runs it alone, in one order).
+   *
+   * @param dinp Input gradient (accumulated).
+   * @param dweight dγ or 0.
+   * @param dbias dβ or 0.
+   * @param dout Output gradient.
+   * @param inp Input.
+   * @param weight γ.
+   * @param mean Saved means.
+   * @param rstd Saved reciprocal deviations.
+   * @param rows Rows.
+   * @param C Row size.
+   */
+  layerNormBackward(
+    dinp: Ptr,
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    mean: Ptr,
+    rstd: Ptr,
+    rows: number,
+    C: number,
+  ): void {
+    if (dweight !== 0 || dbias !== 0) {
+      const serial = this.#main["layer_norm_backward"] as (...args: number[]) => void;
+      serial(dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C);
+      return;
+    }
+    const x = this.#args;
+    x[1] = dinp, x[2] = 0, x[3] = 0, x[4] = dout, x[5] = inp, x[6] = weight, x[7] = mean, x[8] = rstd;
+    x[9] = rows, x[10] = C;
+    this.#rows("layer_norm_backward", rows * C);
+  }
+
+  /**
+   * {@linkcode Kernels.attentionEntropy} across the pool, split by head.
+   *
+   * @param out Per-head sums [H] (accumulated).
+   * @param probs Probabilities [B, H, T, T].
+   * @param queryMask Query mask [B, T] or 0.
+   * @param B Batch.
+   * @param H Heads.
+   * @param T Tokens.
+   */
+  attentionEntropy(out: Ptr, probs: Ptr, queryMask: Ptr, B: number, H: number, T: number): void {
+    const x = this.#args;
+    x[1] = out, x[2] = probs, x[3] = queryMask, x[4] = B, x[5] = H, x[6] = T;
+    // ≈ 20 flops (a log) per probability: worth splitting from far fewer elements than add
+    this.#rows("attention_entropy_heads", H < this.threads ? 0 : 16 * B * H * T * T);
+  }
+
+  /** Runs the {@linkcode JOB_ROWS} job whose arguments are in slots 1…, split when `work` floats are enough. */
+  #rows(kernel: typeof ROW_KERNELS[number], work: number): void {
+    const x = this.#args, threads = this.threads;
+    x[0] = ROW_KERNELS.indexOf(kernel);
+    if (threads === 1 || work < MIN_SPLIT_ROWS_ELEMENTS) return runRowsPart(this.#main, x, 0, 1);
+    this.#post(JOB_ROWS);
+    try {
+      runRowsPart(this.#main, x, 0, threads);
+    } finally {
+      this.#join();
+    }
+  }
+
+  /**
    * {@linkcode Kernels.attentionForward} across the pool, split by (batch, head).
    *
    * @param ctx Context out.
@@ -262,6 +380,7 @@ export class KernelPool {
    * @param D Head size.
    * @param scale Score scale.
    * @param causal Causal mask.
+   * @param scratch The caller's T·T scratch when `probs` is 0 (each worker gets its own for the call).
    */
   attentionForward(
     ctx: Ptr,
@@ -278,15 +397,20 @@ export class KernelPool {
     D: number,
     scale: number,
     causal: boolean,
+    scratch: Ptr,
   ): void {
     const threads = this.threads;
     if (threads === 1 || B * H < threads) {
-      this.#main.attention_forward(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal);
+      this.#main.attention_forward(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, scratch);
       return;
     }
     const x = this.#args;
     x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldqkv, x[6] = keyMask, x[7] = headMask;
-    x[8] = B, x[9] = T, x[10] = H, x[11] = D, x[12] = scale, x[13] = causal ? 1 : 0;
+    x[8] = B, x[9] = T, x[10] = H, x[11] = D, x[12] = scale, x[13] = causal ? 1 : 0, x[14] = scratch;
+    const mark = this.#mem.mark();
+    if (probs === 0) {
+      for (let i = 1; i < threads; i++) x[ATTENTION_FORWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * T);
+    }
     this.#post(JOB_ATTENTION_FORWARD);
     try {
       this.#main.attention_forward_part(
@@ -304,12 +428,14 @@ export class KernelPool {
         D,
         scale,
         causal ? 1 : 0,
+        scratch,
         this.#mainScratch,
         0,
         threads,
       );
     } finally {
       this.#join();
+      this.#mem.release(mark);
     }
   }
 

@@ -128,6 +128,59 @@ Deno.test("geluForward()/geluBackward() on 2 and 3 threads are bit-identical to 
   }
 });
 
+Deno.test("add(), layerNormForward/Backward() and attentionEntropy() on 2 and 3 threads are bit-identical", () => {
+  const one = createWasmKernels({ threads: 1 });
+  for (const threads of [2, 3]) {
+    const many = createWasmKernels({ threads });
+    try {
+      const rnd = random(20 + threads);
+      // below and above the split size; rows that do not divide by the threads; a partial last quad for add
+      for (const [rows, C] of [[7, 64], [1025, 768], [341, 769]] as const) {
+        const n = rows * C;
+        const x = Float32Array.from({ length: n }, rnd), y = Float32Array.from({ length: n }, rnd);
+        const w = Float32Array.from({ length: C }, rnd), b = Float32Array.from({ length: C }, rnd);
+        const d0 = Float32Array.from({ length: n }, rnd);
+        const outs = [one, many].map((k) => {
+          const mark = k.mem.mark();
+          const sum = put(k, new Float32Array(n)), px = put(k, x), py = put(k, y);
+          k.add(sum, px, py, n);
+          const out = put(k, new Float32Array(n)), mean = put(k, new Float32Array(rows));
+          const rstd = put(k, new Float32Array(rows)), pw = put(k, w);
+          k.layerNormForward(out, mean, rstd, px, pw, put(k, b), rows, C, 1e-12);
+          const dx = put(k, d0);
+          k.layerNormBackward(dx, 0, 0, py, px, pw, mean, rstd, rows, C);
+          // with weight gradients: one order over the rows, whatever the threads
+          const dx2 = put(k, d0), dw = put(k, new Float32Array(C)), db = put(k, new Float32Array(C));
+          k.layerNormBackward(dx2, dw, db, py, px, pw, mean, rstd, rows, C);
+          const r = [sum, out, mean, rstd, dx, dx2].map((p, i) => k.mem.f32(p, i === 2 || i === 3 ? rows : n).slice());
+          r.push(k.mem.f32(dw, C).slice(), k.mem.f32(db, C).slice());
+          k.mem.release(mark);
+          return r;
+        });
+        const names = ["add", "layerNorm out", "mean", "rstd", "layerNorm dx", "dx with dW", "dW", "dB"];
+        names.forEach((what, i) =>
+          assertBitIdentical(outs[1]![i]!, outs[0]![i]!, `${what} ${rows}×${C} threads ${threads}`)
+        );
+      }
+      for (const [B, H, T] of [[1, 2, 8], [8, 12, 64], [3, 5, 33]] as const) {
+        const probs = Float32Array.from({ length: B * H * T * T }, () => Math.abs(rnd()));
+        const qmask = Float32Array.from({ length: B * T }, (_, i) => (i % 5 === 4 ? 0 : 1));
+        const outs = [one, many].map((k) => {
+          const mark = k.mem.mark();
+          const out = put(k, Float32Array.from({ length: H }, (_, h) => h));
+          k.attentionEntropy(out, put(k, probs), put(k, qmask), B, H, T);
+          const r = k.mem.f32(out, H).slice();
+          k.mem.release(mark);
+          return r;
+        });
+        assertBitIdentical(outs[1]!, outs[0]!, `entropy ${B}×${H}×${T} threads ${threads}`);
+      }
+    } finally {
+      many.close();
+    }
+  }
+});
+
 Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-identical to one thread", () => {
   const kernels = [
     createWasmKernels({ threads: 1 }),
@@ -149,7 +202,7 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
           const probs = k.mem.alloc(4 * B * H * T * T), km = put(k, keyMask), hm = put(k, headMask);
           const dct = put(k, dctx), dhm = k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
           const kk = q + 4 * H * D, v = q + 8 * H * D;
-          k.attentionForward(ctx, probs, q, kk, v, ld, km, hm, B, T, H, D, scale, causal);
+          k.attentionForward(ctx, probs, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, 0);
           k.attentionBackward(
             dq,
             dq + 4 * H * D,
@@ -169,15 +222,23 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
             D,
             scale,
           );
+          // without saving the probabilities (each (batch, head)'s in a T·T scratch): the same context
+          const ctx2 = k.mem.alloc(4 * B * T * H * D), scratch2 = k.mem.allocUninitialized(4 * T * T);
+          k.mem.f32(scratch2, T * T).fill(NaN); // whatever it held must not matter
+          k.attentionForward(ctx2, 0, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, scratch2);
           const result = [
             k.mem.f32(ctx, B * T * H * D).slice(),
             k.mem.f32(probs, B * H * T * T).slice(),
             k.mem.f32(dq, n).slice(),
             k.mem.f32(dhm, H).slice(),
+            k.mem.f32(ctx2, B * T * H * D).slice(),
           ];
           k.mem.release(mark);
           return result;
         });
+        for (let t = 0; t < 3; t++) {
+          assertBitIdentical(outs[t]![4]!, outs[0]![0]!, `ctx without saved probs B=${B} T=${T}, ${t + 1} threads`);
+        }
         for (const t of [1, 2]) {
           ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, i) => {
             assertBitIdentical(

@@ -166,9 +166,30 @@ export class WasmOps implements ModelOps<Act> {
     const ld = q.rowStride;
     const headMask = x.headMask[layer]!, headMaskGrad = x.headMaskGrad[layer]!;
     const ctx = run.output([B, T, H * D]);
-    const probs = run.output([B, H, T, T]);
+    // the probabilities are kept only for the backward pass or a hook / observer (the entropy meter) of the
+    // pattern; otherwise each (batch, head)'s live in one T·T scratch per thread
+    const keep = run.recording || run.wants(spec.patternHook);
+    const probs = run.output(keep ? [B, H, T, T] : [0]);
+    const scratch = keep ? 0 : run.output([T, T]).ptr;
     if (H > 0) {
-      k.attentionForward(ctx.ptr, probs.ptr, q.ptr, kk.ptr, v.ptr, ld, x.keyMask, headMask, B, T, H, D, scale, causal);
+      const saved = keep ? probs.ptr : 0;
+      k.attentionForward(
+        ctx.ptr,
+        saved,
+        q.ptr,
+        kk.ptr,
+        v.ptr,
+        ld,
+        x.keyMask,
+        headMask,
+        B,
+        T,
+        H,
+        D,
+        scale,
+        causal,
+        scratch,
+      );
     }
     run.derive(ctx, q, kk, v);
     if (headMaskGrad !== 0) run.requireGrad(ctx);

@@ -277,7 +277,7 @@ function attentionCases(): KernelCase[] {
         const headMask = s.headMask ? floats(k, H, rnd, (h) => hm[h % 4]!) : 0;
         const ctx = floats(k, B * T * HD, rnd), probs = floats(k, B * H * T * T, rnd);
         const scale = 1 / Math.sqrt(D);
-        k.attentionForward(ctx, probs, q, kk, v, ld, keyMask, headMask, B, T, H, D, scale, s.causal);
+        k.attentionForward(ctx, probs, q, kk, v, ld, keyMask, headMask, B, T, H, D, scale, s.causal, 0);
         const dctx = floats(k, B * T * HD, rnd), dhm = floats(k, H, rnd), scratch = floats(k, T * T, rnd);
         const pristine = s.fused ? 0 : 1;
         k.attentionBackward(dq, dk, dv, dhm, dctx, probs, q, kk, v, ld, headMask, scratch, B, T, H, D, scale);

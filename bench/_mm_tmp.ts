@@ -1,0 +1,10 @@
+import { createWasmKernels, MatmulFlags } from "@bertology/core/kernels";
+const k = createWasmKernels({ threads: 1 });
+const [M, K, N] = Deno.args.slice(1, 4).map(Number) as [number, number, number]; const flags = Deno.args[0] === "fwd" ? MatmulFlags.TRANS_B : MatmulFlags.ACCUMULATE;
+const a = k.mem.alloc(4 * M * K), b = k.mem.alloc(4 * K * N), out = k.mem.alloc(4 * M * N);
+k.mem.f32(a, M * K).fill(0.25); k.mem.f32(b, K * N).fill(0.5);
+for (let i = 0; i < 5; i++) k.matmul(out, a, b, 0, M, K, N, flags);
+const t = performance.now(); const R = 40;
+for (let i = 0; i < R; i++) k.matmul(out, a, b, 0, M, K, N, flags);
+const ms = (performance.now() - t) / R;
+console.log(Deno.args[0], ms.toFixed(2), "ms", (2 * M * K * N / ms / 1e6).toFixed(1), "GFLOP/s");
