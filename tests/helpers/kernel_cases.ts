@@ -110,6 +110,9 @@ function matmulCases(): KernelCase[] {
     [33, 300, 17],
     [7, 513, 13],
     [130, 260, 20],
+    // M > MC (132): B packed once per K slice in blocks of NC (1536) columns, a partial last block and panel
+    [140, 40, 1550],
+    [134, 770, 20],
     [3, 0, 5],
     // M % 8 == 0 and N % 6 == 0: the TRANS_B fast path (weights read unpacked), incl. K > KC and M > its block.
     [8, 3, 6],
