@@ -15,6 +15,7 @@ import {
   JOB_GELU,
   JOB_MATMUL,
   JOB_ROWS,
+  pollWhileEquals,
   runGeluPart,
   runRowsPart,
   SLOT_DONE,
@@ -40,7 +41,7 @@ function serve(init: WorkerInit): void {
   Atomics.add(ctrl, SLOT_READY, 1);
   Atomics.notify(ctrl, SLOT_READY);
   for (;;) {
-    Atomics.wait(ctrl, state, STATE_IDLE);
+    if (!pollWhileEquals(ctrl, state, STATE_IDLE)) Atomics.wait(ctrl, state, STATE_IDLE);
     const s = Atomics.load(ctrl, state);
     if (s === STATE_STOP) return;
     if (s !== STATE_JOB) continue;

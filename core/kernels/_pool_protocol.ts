@@ -29,6 +29,27 @@ export const ARG_SLOTS = 32 + MAX_WORKERS;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = ARGS_BYTE_OFFSET + 8 * ARG_SLOTS;
 
+/**
+ * How long a thread polls a control word before it sleeps on it (`Atomics.wait`), in ms. The kernels of one pass
+ * follow each other within microseconds to a few ms, and waking a sleeping thread costs tens of µs (more on a
+ * VM, where the idle vCPU has halted): polling a little keeps the pool awake through a pass, and bounding it keeps
+ * an idle pool from spinning.
+ */
+export const SPIN_MS = 0.5;
+
+/**
+ * Polls `ctrl[index]` until it is no longer `value`, for at most {@linkcode SPIN_MS}.
+ *
+ * @returns whether it changed (false: the caller should sleep on it)
+ */
+export function pollWhileEquals(ctrl: Int32Array, index: number, value: number): boolean {
+  const end = performance.now() + SPIN_MS;
+  for (;;) {
+    for (let i = 0; i < 512; i++) if (Atomics.load(ctrl, index) !== value) return true;
+    if (performance.now() > end) return false;
+  }
+}
+
 /** Worker state: waiting for a job. */
 export const STATE_IDLE = 0;
 /** Worker state: a job is posted for it. */

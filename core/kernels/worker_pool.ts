@@ -22,6 +22,7 @@ import {
   JOB_MATMUL,
   JOB_ROWS,
   MAX_WORKERS,
+  pollWhileEquals,
   ROW_KERNELS,
   runGeluPart,
   runRowsPart,
@@ -572,7 +573,7 @@ export class KernelPool {
     for (;;) {
       const done = Atomics.load(ctrl, SLOT_DONE);
       if (done >= n) break;
-      Atomics.wait(ctrl, SLOT_DONE, done);
+      if (!pollWhileEquals(ctrl, SLOT_DONE, done)) Atomics.wait(ctrl, SLOT_DONE, done);
     }
     if (Atomics.load(ctrl, SLOT_ERROR) !== 0) {
       Atomics.store(ctrl, SLOT_ERROR, 0);
