@@ -15,9 +15,13 @@ export interface BenchArgs {
   only: Set<string> | undefined;
   /** The study on the first N sentences only. */
   studySubset: number | undefined;
+  /** A Python with torch and transformers: runs `bench/pytorch_reference.py` as the PyTorch CPU reference. */
+  pytorch: string | undefined;
 }
 
-const USAGE = "usage: deno task bench [--only bert-base,matmul,study] [--json FILE] [--study-subset N]";
+const USAGE =
+  "usage: deno task bench [--only bert-base,matmul,study,memory] [--json FILE] [--study-subset N] [--pytorch PYTHON]";
+const FLAGS = new Set(["--json", "--only", "--study-subset", "--pytorch"]);
 
 /**
  * Parses the bench's command line.
@@ -32,14 +36,15 @@ const USAGE = "usage: deno task bench [--only bert-base,matmul,study] [--json FI
  * ```
  */
 export function parseBenchArgs(args: string[]): BenchArgs {
-  const out: BenchArgs = { json: undefined, only: undefined, studySubset: undefined };
+  const out: BenchArgs = { json: undefined, only: undefined, studySubset: undefined, pytorch: undefined };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!, value = args[i + 1];
-    if (flag !== "--json" && flag !== "--only" && flag !== "--study-subset") throw new Error(`${USAGE}: got ${flag}`);
+    if (!FLAGS.has(flag)) throw new Error(`${USAGE}: got ${flag}`);
     if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs a value (${USAGE})`);
     i++;
     if (flag === "--json") out.json = value;
     else if (flag === "--only") out.only = new Set(value.split(","));
+    else if (flag === "--pytorch") out.pytorch = value;
     else {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--study-subset must be a positive integer, got "${value}"`);

@@ -15,13 +15,17 @@ Deno.test("mergeFigures() merges sections key by key and leaves absent sections 
   });
 });
 
-Deno.test("parseBenchArgs() reads --json, --only and --study-subset, and names a bad flag", () => {
-  deepStrictEqual(parseBenchArgs([]), { json: undefined, only: undefined, studySubset: undefined });
+Deno.test("parseBenchArgs() reads --json, --only, --study-subset and --pytorch, and names a bad flag", () => {
+  const none = { json: undefined, only: undefined, studySubset: undefined, pytorch: undefined };
+  deepStrictEqual(parseBenchArgs([]), none);
   deepStrictEqual(parseBenchArgs(["--json", "f.json", "--only", "matmul,study", "--study-subset", "64"]), {
     json: "f.json",
     only: new Set(["matmul", "study"]),
     studySubset: 64,
+    pytorch: undefined,
   });
+  deepStrictEqual(parseBenchArgs(["--pytorch", "/venv/bin/python"]), { ...none, pytorch: "/venv/bin/python" });
+  throws(() => parseBenchArgs(["--pytorch"]), /--pytorch needs a value/);
   throws(() => parseBenchArgs(["--jsn", "f"]), /got --jsn/);
   throws(() => parseBenchArgs(["--json"]), /--json needs a value/);
   throws(() => parseBenchArgs(["--study-subset", "0"]), /--study-subset must be a positive integer/);

@@ -1,5 +1,5 @@
 /**
- * Benchmarks: `deno task bench [--only NAME,…] [--json FILE] [--study-subset N]`. Each section is an async
+ * Benchmarks: `deno task bench [--only NAME,…] [--json FILE] [--study-subset N] [--pytorch PYTHON]`. Each section is an async
  * function that prints its own table and returns its figures as an object; `--json FILE` writes every
  * section's figures merged into one object (a section that is skipped or returns nothing leaves its keys
  * out). The keys, BERT-base at seq 128 unless said:
@@ -11,7 +11,9 @@
  *   `{relaxed, fixed}` — section `matmul`;
  * - `peak_rss_mb` `{f32, f16}` — section `memory` (left out while no such section is listed below);
  * - `study_s` `{ours, padded_128}` (importance + entropy over SST-2 dev: length-bucketed vs HF's padding to
- *   128) and `study_workload` `{examples, tokens, ours_positions, padded_positions}` — section `study`.
+ *   128) and `study_workload` `{examples, tokens, ours_positions, padded_positions}` — section `study`;
+ * - `pytorch` `{forward_ms: {1t, 2t}, importance_examples_per_s: {1t, 2t}, torch, transformers}` — section
+ *   `pytorch`, run only with `--pytorch PYTHON` (a Python with torch and transformers; `pytorch_bench.ts`).
  *
  * @module
  */
@@ -20,6 +22,7 @@ import { benchMatmul } from "./matmul_bench.ts";
 import { benchStudy } from "./study_bench.ts";
 import { type Figures, mergeFigures, parseBenchArgs } from "./figures.ts";
 import { benchMemory } from "./memory_bench.ts";
+import { benchPytorch } from "./pytorch_bench.ts";
 
 const args = parseBenchArgs(Deno.args);
 
@@ -31,12 +34,15 @@ const SECTIONS: [string, () => Promise<unknown>][] = [
   ["study", () => benchStudy({ subset: args.studySubset })],
   ["memory", () => benchMemory()],
 ];
+
+const figures: Figures = {};
+// with --pytorch PYTHON: the PyTorch CPU reference, printed against the bert-base section's figures
+if (args.pytorch !== undefined) SECTIONS.push(["pytorch", () => benchPytorch(args.pytorch!, figures)]);
 const known = new Set(SECTIONS.map(([name]) => name));
 for (const name of args.only ?? []) {
   if (!known.has(name)) throw new Error(`--only: no section "${name}" (sections: ${[...known].join(", ")})`);
 }
 
-const figures: Figures = {};
 for (const [name, run] of SECTIONS) {
   if (args.only && !args.only.has(name)) continue;
   console.log(`\n## ${name}`);
