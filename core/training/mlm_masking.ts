@@ -95,3 +95,42 @@ export function maskTokens(batch: MaskableBatch, opts: MaskingOptions, seed: num
   if (chosen === 0 && units.length > 0) choose(units[Math.floor(rnd() * units.length)]!);
   return { inputIds: out, labels, chosen };
 }
+
+/**
+ * {@linkcode maskTokens} row by row, each row with its own seed (e.g. from its example's index), so that an
+ * example's corruption does not depend on which batch it lands in or how far that batch is padded: evaluation
+ * over length-bucketed batches scores the same masked tokens as over any other batching. Each row with a maskable
+ * token gets at least one chosen.
+ *
+ * @param batch The batch (not modified).
+ * @param opts As for {@linkcode maskTokens}.
+ * @param seedOfRow The seed of row `r`.
+ * @returns New ids and labels for the whole batch.
+ * @throws {Error} As {@linkcode maskTokens}.
+ *
+ * @example Usage
+ * ```ts
+ * import { maskRows } from "./mlm_masking.ts";
+ * const batch = { batchSize: 2, seqLen: 3, inputIds: Int32Array.from([101, 7, 102, 101, 8, 102]) };
+ * const { labels } = maskRows(batch, { maskId: 103, vocabSize: 200, special: new Set([101, 102]) }, (r) => 10 + r);
+ * [labels[1], labels[4]]; // [7, 8]: each row's only maskable token is chosen
+ * ```
+ */
+export function maskRows(batch: MaskableBatch, opts: MaskingOptions, seedOfRow: (row: number) => number): MaskedBatch {
+  const { batchSize: B, seqLen: T, inputIds: ids, attentionMask: mask } = batch;
+  const inputIds = new Int32Array(B * T), labels = new Int32Array(B * T);
+  let chosen = 0;
+  for (let r = 0; r < B; r++) {
+    const row = {
+      batchSize: 1,
+      seqLen: T,
+      inputIds: ids.subarray(r * T, (r + 1) * T),
+      attentionMask: mask?.subarray(r * T, (r + 1) * T),
+    };
+    const m = maskTokens(row, opts, seedOfRow(r));
+    inputIds.set(m.inputIds, r * T);
+    labels.set(m.labels, r * T);
+    chosen += m.chosen;
+  }
+  return { inputIds, labels, chosen };
+}

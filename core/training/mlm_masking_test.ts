@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { mulberry32 } from "../rng.ts";
-import { type MaskingOptions, maskTokens } from "./mlm_masking.ts";
+import { type MaskingOptions, maskRows, maskTokens } from "./mlm_masking.ts";
 
 // ids: 0 [PAD], 1 [CLS], 2 [SEP], 3 [MASK]; words 10..99; ids ≥ 100 continue a word ("##…")
 const opts: MaskingOptions = { maskId: 3, vocabSize: 200, special: new Set([0, 1, 2, 3]) };
@@ -75,4 +75,34 @@ Deno.test("maskTokens() chooses at least one token, and refuses a bad probabilit
   }
   throws(() => maskTokens(batch, { ...opts, probability: 1.5 }, 1), /probability must be in \(0, 1\), got 1.5/);
   throws(() => maskTokens(batch, { ...opts, maskId: 500 }, 1), /maskId 500 is outside the vocabulary/);
+});
+
+Deno.test("maskRows() masks each row by its own seed: the same row gets the same corruption in any batch, any padding", () => {
+  const opts: MaskingOptions = { maskId: 3, vocabSize: 50, special: new Set([0, 1, 2]) };
+  const rows = [[1, 5, 6, 7, 8, 9, 10, 2], [1, 11, 12, 2], [1, 13, 14, 15, 16, 2]];
+  const batchOf = (order: number[], T: number) => {
+    const inputIds = new Int32Array(order.length * T), attentionMask = new Int32Array(order.length * T);
+    order.forEach((e, b) => {
+      inputIds.set(rows[e]!, b * T);
+      attentionMask.fill(1, b * T, b * T + rows[e]!.length);
+    });
+    return { batchSize: order.length, seqLen: T, inputIds, attentionMask };
+  };
+  const rowOf = (
+    m: { inputIds: Int32Array; labels: Int32Array },
+    b: number,
+    T: number,
+    n: number,
+  ) => [[...m.inputIds.subarray(b * T, b * T + n)], [...m.labels.subarray(b * T, b * T + n)]];
+  const alone = rows.map((r, e) => rowOf(maskRows(batchOf([e], r.length), opts, () => 100 + e), 0, r.length, r.length));
+  for (const [order, T] of [[[2, 0, 1], 8], [[1, 2], 12], [[0], 9]] as const) {
+    const m = maskRows(batchOf([...order], T), opts, (r) => 100 + order[r]!);
+    order.forEach((e, b) => deepStrictEqual(rowOf(m, b, T, rows[e]!.length), alone[e], `example ${e} in ${order}`));
+    for (let b = 0; b < order.length; b++) {
+      for (let t = rows[order[b]!]!.length; t < T; t++) {
+        strictEqual(m.labels[b * T + t], -100, "padding is never chosen");
+      }
+    }
+  }
+  ok(alone.every(([, labels]) => labels!.some((l) => l !== -100)), "every row gets at least one chosen token");
 });

@@ -15,7 +15,7 @@ import type { TransformerModel } from "../models/model.ts";
 import type { Act, Run } from "../models/run.ts";
 import { mixSeed, permutation } from "../rng.ts";
 import { saveModel, type SaveOptions } from "./checkpoint.ts";
-import { type MaskingOptions, maskTokens } from "./mlm_masking.ts";
+import { type MaskingOptions, maskRows, maskTokens } from "./mlm_masking.ts";
 import { AdamW, clipGradNorm, linearSchedule } from "./optimizer.ts";
 
 /** One tokenized example with its label (class id or regression target; absent for language modelling). */
@@ -159,8 +159,9 @@ export function evaluate(
 }
 
 /**
- * Masked-LM scores: every batch masked with a seed fixed by `devSeed` and the batch index (the same corruption
- * every epoch), mean cross-entropy over the chosen tokens, accuracy of the argmax at them, and perplexity.
+ * Masked-LM scores: every example masked with a seed fixed by `devSeed` and its index (the same corruption every
+ * epoch, whatever the batching), mean cross-entropy over the chosen tokens, accuracy of the argmax at them, and
+ * perplexity.
  */
 function evaluateMasked(
   model: TransformerModel,
@@ -169,8 +170,8 @@ function evaluateMasked(
   examples: number,
 ): Evaluation {
   let nll = 0, tokens = 0, correct = 0;
-  batches.forEach((b, i) => {
-    const masked = maskTokens(b, objective.masking, mixSeed(objective.devSeed ?? 1234, 4, i));
+  for (const b of batches) {
+    const masked = maskRows(b, objective.masking, (r) => mixSeed(objective.devSeed ?? 1234, 4, b.rows[r]!));
     const targets = masked.labels.filter((t) => t !== -100);
     // the logits exist only at the chosen rows ([chosen, vocab]), in position order: argmax each
     const countCorrect = (value: Act, run: Run) => {
@@ -189,7 +190,7 @@ function evaluateMasked(
     });
     nll += loss! * targets.length;
     tokens += targets.length;
-  });
+  }
   const loss = nll / Math.max(1, tokens);
   return {
     metrics: { perplexity: Math.exp(loss), accuracy: correct / Math.max(1, tokens), loss, tokens },

@@ -267,6 +267,18 @@ Deno.test("train() with the MLM objective learns masked words; evaluate() report
   }
 });
 
+Deno.test("evaluate() with the MLM objective scores the same masked tokens whatever the batch size", () => {
+  const model = tinyMaskedLM(3);
+  const dev = toyRepeats(37, 5);
+  const objective = { kind: "mlm" as const, masking };
+  const [a, b, c] = [1, 8, 64].map((batchSize) => evaluate(model, dev, { objective, batchSize }));
+  for (const other of [b!, c!]) {
+    assert.strictEqual(other.metrics.tokens, a!.metrics.tokens);
+    assert.strictEqual(other.metrics.accuracy, a!.metrics.accuracy);
+    assert.ok(Math.abs(other.loss - a!.loss) < 1e-5, `${other.loss} vs ${a!.loss}`);
+  }
+});
+
 Deno.test("train() refuses the MLM objective for a classifier and other objectives for a masked LM", async () => {
   const data = toyRepeats(8, 1);
   await assert.rejects(
