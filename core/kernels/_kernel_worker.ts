@@ -8,14 +8,13 @@
 import {
   ARG_SLOTS,
   ARGS_BYTE_OFFSET,
-  ATTENTION_BACKWARD_ARGS,
-  ATTENTION_FORWARD_ARGS,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
   JOB_GELU,
   JOB_MATMUL,
   JOB_ROWS,
   pollWhileEquals,
+  runAttentionPart,
   runGeluPart,
   runRowsPart,
   SLOT_DONE,
@@ -69,50 +68,8 @@ function runPart(w: KernelExports, job: number, a: Float64Array, g: number, me: 
       w.matmul_part(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, g, me, parts);
       break;
     case JOB_ATTENTION_FORWARD:
-      w.attention_forward_part(
-        a[0]!,
-        a[1]!,
-        a[2]!,
-        a[3]!,
-        a[4]!,
-        a[5]!,
-        a[6]!,
-        a[7]!,
-        a[8]!,
-        a[9]!,
-        a[10]!,
-        a[11]!,
-        a[12]!,
-        a[13]!,
-        a[ATTENTION_FORWARD_ARGS + me]!,
-        g,
-        me,
-        parts,
-      );
-      break;
     case JOB_ATTENTION_BACKWARD:
-      w.attention_backward_part(
-        a[0]!,
-        a[1]!,
-        a[2]!,
-        a[3]!,
-        a[4]!,
-        a[5]!,
-        a[6]!,
-        a[7]!,
-        a[8]!,
-        a[9]!,
-        a[10]!,
-        a[ATTENTION_BACKWARD_ARGS + me]!,
-        a[12]!,
-        a[13]!,
-        a[14]!,
-        a[15]!,
-        a[16]!,
-        g,
-        me,
-        parts,
-      );
+      runAttentionPart(w, job, a, g, me, parts);
       break;
   }
 }

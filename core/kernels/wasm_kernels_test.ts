@@ -3,7 +3,8 @@ import { erfReference } from "./_reference_math.ts";
 import { bindWasmKernels, instantiateKernels, type KernelExports, kernelsWasmBytes } from "./_wasm_module.ts";
 import { createReferenceKernels } from "./reference_kernels.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";
-import { MatmulFlags } from "./types.ts";
+import { type Kernels, MatmulFlags } from "./types.ts";
+import { fusedAttention } from "../../tests/helpers/kernel_cases.ts";
 
 for (const kind of ["relaxed", "fixed"] as const) {
   Deno.test(`kernelsWasmBytes() ${kind} build imports nothing and exports a memory`, () => {
@@ -139,7 +140,7 @@ for (const simd of ["relaxed", "fixed"] as const) {
   Deno.test(`attentionForward()/attentionBackward() in the ${simd} build match the reference at T=150 and T=48, D=64`, () => {
     for (const T of [150, 48]) {
       const w = createWasmKernels({ simd }), r = createReferenceKernels();
-      const B = 2, H = 2, D = 64, ld = 3 * H * D, n = B * T * ld, scale = 1 / 8;
+      const B = 2, H = 2, D = 64, n = B * T * 3 * H * D, scale = 1 / 8;
       let seed = 7;
       const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2;
       const qkv = Float32Array.from({ length: n }, rnd);
@@ -148,38 +149,8 @@ for (const simd of ["relaxed", "fixed"] as const) {
       const hm = Float32Array.from([0.5, 1.25]);
       for (const causal of [false, true]) {
         const outs = [w, r].map((k) => {
-          const put = (a: Float32Array) => {
-            const p = k.mem.alloc(4 * a.length);
-            k.mem.f32(p, a.length).set(a);
-            return p;
-          };
-          const q = put(qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
-          const probs = k.mem.alloc(4 * B * H * T * T), km = put(mask), hmask = put(hm), dct = put(dctx);
-          const dhm = k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
-          k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, km, hmask, B, T, H, D, scale, causal, 0);
-          k.attentionBackward(
-            dq,
-            dq + 4 * H * D,
-            dq + 8 * H * D,
-            dhm,
-            dct,
-            probs,
-            q,
-            q + 4 * H * D,
-            q + 8 * H * D,
-            ld,
-            hmask,
-            scratch,
-            B,
-            T,
-            H,
-            D,
-            scale,
-          );
-          return [ctx, B * T * H * D, probs, B * H * T * T, dq, n, dhm, H].reduce<Float32Array[]>((acc, _, i, arr) => {
-            if (i % 2 === 0) acc.push(k.mem.f32(arr[i]!, arr[i + 1]!).slice());
-            return acc;
-          }, []);
+          const o = fusedAttention(k, { qkv, dctx, keyMask: mask, headMask: hm, B, T, H, D, scale, causal });
+          return [o.ctx, o.probs, o.dqkv, o.dheadMask!];
         });
         ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, t) => {
           const a = outs[0]![t]!, e = outs[1]![t]!;
@@ -205,39 +176,12 @@ Deno.test("attentionBackward() skips heads whose mask is 0, yet gives their mask
   const qkv = Float32Array.from({ length: n }, rnd);
   const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
   const hm = Float32Array.from([1, 0, 0.75]);
-  const run = (k: ReturnType<typeof createWasmKernels>, wantMaskGrad: boolean) => {
-    const put = (a: Float32Array) => {
-      const p = k.mem.alloc(4 * a.length);
-      k.mem.f32(p, a.length).set(a);
-      return p;
-    };
-    const q = put(qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
-    const probs = k.mem.alloc(4 * B * H * T * T), hmask = put(hm), dct = put(dctx);
-    const dhm = wantMaskGrad ? k.mem.alloc(4 * H) : 0, scratch = k.mem.alloc(4 * T * T);
-    k.attentionForward(ctx, probs, q, q + 4 * H * D, q + 8 * H * D, ld, 0, hmask, B, T, H, D, scale, false, 0);
-    k.attentionBackward(
-      dq,
-      dq + 4 * H * D,
-      dq + 8 * H * D,
-      dhm,
-      dct,
-      probs,
-      q,
-      q + 4 * H * D,
-      q + 8 * H * D,
-      ld,
-      hmask,
-      scratch,
-      B,
-      T,
-      H,
-      D,
-      scale,
-    );
-    return { dq: k.mem.f32(dq, n).slice(), dhm: dhm ? k.mem.f32(dhm, H).slice() : undefined };
+  const run = (k: Kernels, wantMaskGrad: boolean) => {
+    const o = fusedAttention(k, { qkv, dctx, headMask: hm, B, T, H, D, scale, causal: false, maskGrad: wantMaskGrad });
+    return { dq: o.dqkv, dhm: o.dheadMask };
   };
   const w = run(createWasmKernels(), true), wNoGrad = run(createWasmKernels(), false);
-  const r = run(createReferenceKernels() as ReturnType<typeof createWasmKernels>, true);
+  const r = run(createReferenceKernels(), true);
   assert.deepEqual(wNoGrad.dq, w.dq); // not asking for the mask gradient changes nothing else
   for (let row = 0; row < B * T; row++) {
     for (let part = 0; part < 3; part++) {

@@ -24,6 +24,7 @@ import {
   MAX_WORKERS,
   pollWhileEquals,
   ROW_KERNELS,
+  runAttentionPart,
   runGeluPart,
   runRowsPart,
   SLOT_DONE,
@@ -407,33 +408,15 @@ export class KernelPool {
     }
     const x = this.#args;
     x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldqkv, x[6] = keyMask, x[7] = headMask;
-    x[8] = B, x[9] = T, x[10] = H, x[11] = D, x[12] = scale, x[13] = causal ? 1 : 0, x[14] = scratch;
+    x[8] = B, x[9] = T, x[10] = H, x[11] = D, x[12] = scale, x[13] = causal ? 1 : 0;
+    x[ATTENTION_FORWARD_ARGS] = scratch; // part 0's
     const mark = this.#mem.mark();
     if (probs === 0) {
       for (let i = 1; i < threads; i++) x[ATTENTION_FORWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * T);
     }
     this.#post(JOB_ATTENTION_FORWARD);
     try {
-      this.#main.attention_forward_part(
-        ctx,
-        probs,
-        q,
-        k,
-        v,
-        ldqkv,
-        keyMask,
-        headMask,
-        B,
-        T,
-        H,
-        D,
-        scale,
-        causal ? 1 : 0,
-        scratch,
-        this.#mainScratch,
-        0,
-        threads,
-      );
+      runAttentionPart(this.#main, JOB_ATTENTION_FORWARD, x, this.#mainScratch, 0, threads);
     } finally {
       this.#join();
       this.#mem.release(mark);
@@ -506,33 +489,13 @@ export class KernelPool {
     }
     const x = this.#args;
     x[0] = dq, x[1] = dk, x[2] = dv, x[3] = dheadMask, x[4] = dctx, x[5] = probs, x[6] = q, x[7] = k, x[8] = v;
-    x[9] = ldqkv, x[10] = headMask, x[11] = scratch, x[12] = B, x[13] = T, x[14] = H, x[15] = D, x[16] = scale;
+    x[9] = ldqkv, x[10] = headMask, x[11] = 0, x[12] = B, x[13] = T, x[14] = H, x[15] = D, x[16] = scale;
+    x[ATTENTION_BACKWARD_ARGS] = scratch; // part 0's
     const mark = this.#mem.mark();
     for (let i = 1; i < threads; i++) x[ATTENTION_BACKWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * T);
     try {
       this.#post(JOB_ATTENTION_BACKWARD);
-      this.#main.attention_backward_part(
-        dq,
-        dk,
-        dv,
-        dheadMask,
-        dctx,
-        probs,
-        q,
-        k,
-        v,
-        ldqkv,
-        headMask,
-        scratch,
-        B,
-        T,
-        H,
-        D,
-        scale,
-        this.#mainScratch,
-        0,
-        threads,
-      );
+      runAttentionPart(this.#main, JOB_ATTENTION_BACKWARD, x, this.#mainScratch, 0, threads);
     } finally {
       this.#join();
       this.#mem.release(mark);

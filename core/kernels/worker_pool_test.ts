@@ -3,6 +3,7 @@ import { kernelsWasmBytes } from "./_wasm_module.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";
 import { type Kernels, MatmulFlags } from "./types.ts";
 import { defaultThreads, threadsAvailable } from "./worker_pool.ts";
+import { fusedAttention } from "../../tests/helpers/kernel_cases.ts";
 
 const { TRANS_A, TRANS_B, ACCUMULATE } = MatmulFlags;
 
@@ -198,44 +199,8 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
       const headMask = Float32Array.from({ length: H }, (_, h) => [1, 0, 0.5][h % 3]!);
       for (const causal of [false, true]) {
         const outs = kernels.map((k) => {
-          const mark = k.mem.mark();
-          const q = put(k, qkv), dq = k.mem.alloc(4 * n), ctx = k.mem.alloc(4 * B * T * H * D);
-          const probs = k.mem.alloc(4 * B * H * T * T), km = put(k, keyMask), hm = put(k, headMask);
-          const dct = put(k, dctx), dhm = k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
-          const kk = q + 4 * H * D, v = q + 8 * H * D;
-          k.attentionForward(ctx, probs, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, 0);
-          k.attentionBackward(
-            dq,
-            dq + 4 * H * D,
-            dq + 8 * H * D,
-            dhm,
-            dct,
-            probs,
-            q,
-            kk,
-            v,
-            ld,
-            hm,
-            scratch,
-            B,
-            T,
-            H,
-            D,
-            scale,
-          );
-          // without saving the probabilities (each (batch, head)'s in a T·T scratch): the same context
-          const ctx2 = k.mem.alloc(4 * B * T * H * D), scratch2 = k.mem.allocUninitialized(4 * T * T);
-          k.mem.f32(scratch2, T * T).fill(NaN); // whatever it held must not matter
-          k.attentionForward(ctx2, 0, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, scratch2);
-          const result = [
-            k.mem.f32(ctx, B * T * H * D).slice(),
-            k.mem.f32(probs, B * H * T * T).slice(),
-            k.mem.f32(dq, n).slice(),
-            k.mem.f32(dhm, H).slice(),
-            k.mem.f32(ctx2, B * T * H * D).slice(),
-          ];
-          k.mem.release(mark);
-          return result;
+          const o = fusedAttention(k, { qkv, dctx, keyMask, headMask, B, T, H, D, scale, causal });
+          return [o.ctx, o.probs, o.dqkv, o.dheadMask!, o.ctxUnsaved];
         });
         for (let t = 0; t < 3; t++) {
           assertBitIdentical(outs[t]![4]!, outs[0]![0]!, `ctx without saved probs B=${B} T=${T}, ${t + 1} threads`);

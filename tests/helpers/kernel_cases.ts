@@ -19,6 +19,71 @@ export interface KernelCase {
   run(k: Kernels, rnd: () => number): CaseOutputs;
 }
 
+/** Inputs of {@linkcode fusedAttention}: q, k, v as the three thirds of each row of one fused projection. */
+export interface FusedAttentionInputs {
+  /** The fused projection [B, T, 3·H·D]. */
+  qkv: Float32Array;
+  /** The context gradient [B, T, H·D]. */
+  dctx: Float32Array;
+  /** Key mask [B, T] (1 real, 0 padding); none when absent. */
+  keyMask?: Float32Array;
+  /** Head mask [H]; none when absent. */
+  headMask?: Float32Array;
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  scale: number;
+  causal: boolean;
+  /** Ask for the head-mask gradient (default true). */
+  maskGrad?: boolean;
+}
+
+/** What {@linkcode fusedAttention} returns (copies out of the kernel memory). */
+export interface FusedAttentionOutputs {
+  ctx: Float32Array;
+  probs: Float32Array;
+  /** dq | dk | dv, fused as the input. */
+  dqkv: Float32Array;
+  /** Absent when not asked for. */
+  dheadMask: Float32Array | undefined;
+  /** The context of a second forward that saves no probabilities (probs 0, a T·T scratch that held NaN). */
+  ctxUnsaved: Float32Array;
+}
+
+/**
+ * Runs attentionForward and attentionBackward on `k` over a fused q|k|v buffer (the layout of GPT-2's c_attn and
+ * of one projection's views), then the forward again without saving the probabilities; releases what it
+ * allocated.
+ */
+export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttentionOutputs {
+  const { B, T, H, D, scale, causal } = s, HD = H * D, ld = 3 * HD, n = B * T * ld;
+  const mark = k.mem.mark();
+  const put = (a: Float32Array) => {
+    const p = k.mem.alloc(4 * a.length);
+    k.mem.f32(p, a.length).set(a);
+    return p;
+  };
+  const q = put(s.qkv), kk = q + 4 * HD, v = q + 8 * HD, dq = k.mem.alloc(4 * n);
+  const km = s.keyMask ? put(s.keyMask) : 0, hm = s.headMask ? put(s.headMask) : 0, dct = put(s.dctx);
+  const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T);
+  const dhm = s.maskGrad === false ? 0 : k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
+  k.attentionForward(ctx, probs, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, 0);
+  k.attentionBackward(dq, dq + 4 * HD, dq + 8 * HD, dhm, dct, probs, q, kk, v, ld, hm, scratch, B, T, H, D, scale);
+  const ctx2 = k.mem.alloc(4 * B * T * HD), scratch2 = k.mem.allocUninitialized(4 * T * T);
+  k.mem.f32(scratch2, T * T).fill(NaN); // whatever the scratch held must not matter
+  k.attentionForward(ctx2, 0, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, scratch2);
+  const out = {
+    ctx: read(k, ctx, B * T * HD),
+    probs: read(k, probs, B * H * T * T),
+    dqkv: read(k, dq, n),
+    dheadMask: dhm ? read(k, dhm, H) : undefined,
+    ctxUnsaved: read(k, ctx2, B * T * HD),
+  };
+  k.mem.release(mark);
+  return out;
+}
+
 /** A seeded uniform [-1, 1) generator (mulberry32). */
 export const seededRandom: (seed: number) => () => number = uniformSigned;
 
