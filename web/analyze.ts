@@ -30,7 +30,7 @@ import {
   type LabelProbability,
   round4,
   type TokenProbability,
-} from "./analysis_tables.ts";
+} from "./page/analysis_tables.ts";
 
 /** A checked `/api/analyze` request. */
 export interface AnalyzeRequest {
@@ -60,7 +60,7 @@ export interface WordLevelAttention {
   stats: HeadStats;
 }
 
-export type { LabelProbability, TokenProbability } from "./analysis_tables.ts";
+export type { LabelProbability, TokenProbability } from "./page/analysis_tables.ts";
 
 /** The `/api/analyze` answer (see `web/README.md`). */
 export interface AnalyzeResponse {

@@ -120,7 +120,7 @@ const PAGE_HEADERS = {
   "cache-control": "no-cache",
   "x-content-type-options": "nosniff",
   "content-security-policy":
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; " +
     "connect-src 'self'; frame-ancestors 'none'",
 };
 

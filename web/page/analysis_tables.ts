@@ -1,8 +1,9 @@
 /**
  * The tables of an `/api/analyze` answer built from one forward pass's raw outputs — attention maps, entropy,
  * hidden-state norms, the model's output — whoever ran it: our engine or ONNX Runtime on the server
- * (`analyze.ts`), or onnxruntime-web in the page (`page/browser_compute.ts`). Plain arrays in, plain JSON out,
- * so that the page bundles it without the engine and draws an in-browser result with the same numbers.
+ * (`../analyze.ts`), or onnxruntime-web in the page (`browser_compute.ts`). Plain arrays in, plain JSON out,
+ * so that the page bundles it without the engine and draws an in-browser result with the same numbers (it
+ * lives in `page/` so that `assets_test.ts` sees when the bundle needs rebuilding).
  *
  * @module
  */
