@@ -133,3 +133,33 @@ Deno.test("the backends option: unknown or repeated names are refused at creatio
     ok(threw, JSON.stringify(backends));
   }
 });
+
+// ort-webgpu: on a software adapter (llvmpipe) compiling the shaders takes minutes, so, as core/export's WebGPU
+// goldens, it runs when BERTOLOGY_TEST_WEBGPU=1 and says loudly why it is skipped otherwise
+const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+const adapter = gpu === undefined ? null : await gpu.requestAdapter().catch(() => null);
+const webgpuSkip = adapter === null
+  ? "no WebGPU adapter"
+  : Deno.env.get("BERTOLOGY_TEST_WEBGPU") !== "1"
+  ? "an adapter exists; set BERTOLOGY_TEST_WEBGPU=1 to run (a software adapter compiles shaders for minutes)"
+  : "";
+if (webgpuSkip) console.warn(`SKIPPED web API on ort-webgpu: ${webgpuSkip}`);
+
+Deno.test({
+  name: "backend ort-webgpu on gpt2-tiny-random: /api/analyze and /api/importance equal our engine's",
+  ignore: webgpuSkip !== "",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const app = createApp({ ...gpt2, backends: ["wasm", "ort-webgpu"] });
+    try {
+      const ours = await answer(app, "/api/analyze", { text: SENTENCE });
+      expectClose(await answer(app, "/api/analyze", { text: SENTENCE, backend: "ort-webgpu" }), ours, FORWARD);
+      const examples = [{ text: SENTENCE }];
+      const imp = await answer(app, "/api/importance", { examples });
+      expectClose(await answer(app, "/api/importance", { examples, backend: "ort-webgpu" }), imp, GRADIENT);
+    } finally {
+      app.close?.();
+    }
+  },
+});
