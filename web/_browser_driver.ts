@@ -213,7 +213,7 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     await page.waitForSelector('#status[data-state="done"]', { timeout: 60_000 });
     const by = (await page.getAttribute("#computed-by", "data-compute"))!;
     ok(/^in this browser \(onnxruntime-web (wasm|webgpu)\)$/.test(by), `computed by: ${by}`);
-    console.log(`in-browser compute: ${by}`);
+    console.log(`in-browser compute: ${by}; ${await page.textContent("#computed-by")}`);
     strictEqual(await page.locator("#model-view button.thumb").count(), L * H, "browser: every layer × head");
     for (const layer of [0, L - 1]) {
       await page.selectOption("#layer", String(layer));

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { exportOnnx, type ExportOptions, OrtModel } from "@bertology/core/export";
-import { BackendUnavailable, loadOrt, type OrtBackendName } from "@bertology/core/export/runtime";
+import { exportOnnx, type ExportOptions, type OrtModel } from "@bertology/core/export";
+import { BackendUnavailable, openOrtBytes, type OrtBackendName } from "@bertology/core/export/runtime";
 import type { TransformerModel } from "@bertology/core/models";
 import { HttpError } from "./_errors.ts";
 
@@ -96,11 +96,7 @@ export class OrtSessions {
     const key = `${backend} ${exportKey(options)}`;
     let session = this.#open.get(key);
     if (session === undefined) {
-      session = (async () => {
-        const { ort, providers, label } = await loadOrt(backend);
-        const bytes = this.#exports.bytes(options);
-        return await OrtModel.create(ort, bytes, this.#model.config, { executionProviders: providers, backend: label });
-      })();
+      session = Promise.resolve().then(() => openOrtBytes(this.#exports.bytes(options), this.#model.config, backend));
       this.#open.set(key, session);
       session.catch(() => this.#open.delete(key)); // a later request tries again
     }

@@ -14,6 +14,7 @@
  * @module
  */
 
+import type { ModelConfig } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { exportOnnx, type ExportOptions } from "./export.ts";
 import { OrtModel, type OrtRuntime } from "./ort_backend.ts";
@@ -109,6 +110,24 @@ export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<Loa
 }
 
 /**
+ * Opens an exported model's bytes on an ONNX Runtime backend.
+ *
+ * @param bytes the `.onnx` file's bytes
+ * @param config the config it was exported from
+ * @param backend which runtime
+ * @returns the session's model
+ * @throws {BackendUnavailable} when the backend cannot run here
+ * @example Usage
+ * ```ts ignore
+ * const onnx = await openOrtBytes(exportOnnx(model).bytes, model.config, "ort-node");
+ * ```
+ */
+export async function openOrtBytes(bytes: Uint8Array, config: ModelConfig, backend: OrtBackendName): Promise<OrtModel> {
+  const { ort, providers, label } = await loadOrt(backend);
+  return await OrtModel.create(ort, bytes, config, { executionProviders: providers, backend: label });
+}
+
+/**
  * Exports a loaded model in memory and opens it on an ONNX Runtime backend.
  *
  * @param model the model
@@ -122,12 +141,10 @@ export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<Loa
  * await onnx.release();
  * ```
  */
-export async function openOrtModel(
+export function openOrtModel(
   model: TransformerModel,
   backend: OrtBackendName,
   options: ExportOptions,
 ): Promise<OrtModel> {
-  const { ort, providers, label } = await loadOrt(backend);
-  const { bytes } = exportOnnx(model, options);
-  return await OrtModel.create(ort, bytes, model.config, { executionProviders: providers, backend: label });
+  return openOrtBytes(exportOnnx(model, options).bytes, model.config, backend);
 }
