@@ -34,7 +34,29 @@ interface OrtWebSession {
 export type BrowserProvider = "webgpu" | "wasm";
 
 /**
- * The model in an onnxruntime-web session in this page, loaded on the first {@linkcode BrowserCompute.analyze}.
+ * Loads onnxruntime-web's bundle for a provider and opens the model in it.
+ *
+ * @param bytes the exported model
+ * @param provider `webgpu` or `wasm`
+ * @returns the runtime, the session and the provider
+ */
+async function open(
+  bytes: Uint8Array,
+  provider: BrowserProvider,
+): Promise<{ ort: OrtWeb; session: OrtWebSession; provider: BrowserProvider }> {
+  const url = `${VENDOR}${provider === "webgpu" ? "ort.webgpu.bundle.min.mjs" : "ort.wasm.bundle.min.mjs"}`;
+  // a run-time URL: the bundler leaves this import alone and the browser fetches the served bundle
+  const ort = (await import(url)) as OrtWeb;
+  ort.env.wasm.wasmPaths = VENDOR;
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = "error";
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+  return { ort, session, provider };
+}
+
+/**
+ * The model in an onnxruntime-web session in this page, loaded on the first {@linkcode BrowserCompute.analyze}:
+ * WebGPU where an adapter exists (wasm when WebGPU cannot run it), else wasm.
  */
 export class BrowserCompute {
   readonly #model: ModelSummary;
@@ -57,15 +79,6 @@ export class BrowserCompute {
 
   #load(): Promise<{ ort: OrtWeb; session: OrtWebSession; provider: BrowserProvider }> {
     this.#session ??= (async () => {
-      const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-      const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-      const provider: BrowserProvider = adapter ? "webgpu" : "wasm";
-      const url = `${VENDOR}${provider === "webgpu" ? "ort.webgpu.bundle.min.mjs" : "ort.wasm.bundle.min.mjs"}`;
-      // a run-time URL: the bundler leaves this import alone and the browser fetches the served bundle
-      const ort = (await import(url)) as OrtWeb;
-      ort.env.wasm.wasmPaths = VENDOR;
-      ort.env.wasm.numThreads = 1;
-      ort.env.logLevel = "error";
       const m = this.#model;
       const outputs = ["attentions", "hidden_states"];
       if (m.task === "lm" || m.has_classifier) outputs.push("logits");
@@ -75,8 +88,16 @@ export class BrowserCompute {
         throw new Error(`the exported model: ${err.detail ?? err.error} (HTTP ${res.status})`);
       }
       const bytes = new Uint8Array(await res.arrayBuffer());
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
-      return { ort, session, provider };
+      const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+      if (adapter) {
+        try {
+          return await open(bytes, "webgpu");
+        } catch (e) {
+          console.warn(`bertology: WebGPU could not run the model (${(e as Error).message}); using wasm`);
+        }
+      }
+      return await open(bytes, "wasm");
     })();
     this.#session.catch(() => (this.#session = undefined)); // the next analysis tries again
     return this.#session;
