@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { localFiles } from "@bertology/core/checkpoint/deno";
 import { createApp } from "./app.ts";
+import { OnnxExports, OrtSessions } from "./_ort_sessions.ts";
 import { BERT_DIR, fixture, GPT2_DIR, post } from "../tests/helpers/web.ts";
 
 const bert = await fixture(BERT_DIR);
@@ -64,6 +65,27 @@ for (const backend of ["ort-wasm", "ort-node"] as const) {
     });
   }
 }
+
+Deno.test("backend ort-wasm on a pruned BERT (uneven heads): the same answers, pruned heads null", async () => {
+  const { pruneModel } = await import("@bertology/core/bertology");
+  const model = pruneModel(bert.model, { 0: [1], 1: [0, 2] }, bert.model.kernels);
+  const app = createApp({ ...bert, model, backends: ["wasm", "ort-wasm"] });
+  try {
+    const ours = await answer(app, "/api/analyze", { text: SENTENCE });
+    const theirs = await answer(app, "/api/analyze", { text: SENTENCE, backend: "ort-wasm" });
+    expectClose(theirs, ours, FORWARD);
+    const attention = theirs.attention as (number[][] | null)[][];
+    strictEqual(attention[1]![0], null);
+    strictEqual(attention[0]![1], null);
+    ok(attention[1]![1] !== null);
+    const examples = [{ text: SENTENCE, label: 0 }];
+    const imp = await answer(app, "/api/importance", { examples, backend: "ort-wasm" });
+    expectClose(imp, await answer(app, "/api/importance", { examples }), GRADIENT);
+    strictEqual((imp.importance as (number | null)[][])[1]![2], null);
+  } finally {
+    app.close?.();
+  }
+});
 
 Deno.test("backend on the compute worker: the session runs there, same numbers", async () => {
   const app = createApp({ ...bert, files: localFiles(BERT_DIR), backends: ["ort-wasm", "wasm"] });
@@ -162,4 +184,20 @@ Deno.test({
       app.close?.();
     }
   },
+});
+
+Deno.test("OnnxExports and OrtSessions: one export per outputs set, one session per backend and export", async () => {
+  const exports = new OnnxExports(bert.model);
+  const a = exports.bytes({ outputs: ["logits", "attentions"] });
+  strictEqual(exports.bytes({ outputs: ["attentions", "logits"] }), a, "the same outputs in another order");
+  ok(exports.bytes({ outputs: ["logits"] }) !== a, "another outputs set is another export");
+  const sessions = new OrtSessions(bert.model, exports);
+  try {
+    const one = await sessions.open("ort-wasm", { outputs: ["attentions", "logits"] });
+    strictEqual(await sessions.open("ort-wasm", { outputs: ["logits", "attentions"] }), one);
+    ok(await sessions.open("ort-node", { outputs: ["logits", "attentions"] }) !== one);
+    deepStrictEqual([...one.outputNames].sort(), ["attentions.0", "attentions.1", "attentions.2", "logits"]);
+  } finally {
+    await sessions.close();
+  }
 });
