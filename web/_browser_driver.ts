@@ -204,6 +204,39 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     const shot = await page.screenshot({ fullPage: false });
     await Deno.writeFile(new URL("web_screenshot.png", OUT), shot);
     await Deno.writeFile(screenshotCopy, shot);
+
+    // compute in this browser: onnxruntime-web (wasm here: headless Chromium has no WebGPU adapter) on the
+    // exported model, drawn by the same head view with the server's numbers
+    await page.selectOption("#label", { index: 0 });
+    await page.selectOption("#compute", "browser");
+    await page.click("#analyze");
+    await page.waitForSelector('#status[data-state="done"]', { timeout: 60_000 });
+    const by = (await page.getAttribute("#computed-by", "data-compute"))!;
+    ok(/^in this browser \(onnxruntime-web (wasm|webgpu)\)$/.test(by), `computed by: ${by}`);
+    console.log(`in-browser compute: ${by}; ${await page.textContent("#computed-by")}`);
+    strictEqual(await page.locator("#model-view button.thumb").count(), L * H, "browser: every layer × head");
+    for (const layer of [0, L - 1]) {
+      await page.selectOption("#layer", String(layer));
+      await page.click("#all-heads");
+      const lines = await page.locator("#head-view g.head-lines line").evaluateAll((els) =>
+        els.map((e) => ({
+          h: Number(e.parentElement!.dataset.head),
+          q: Number(e.dataset.q),
+          k: Number(e.dataset.k),
+          w: Number(e.dataset.w),
+        }))
+      );
+      ok(lines.length > T, `layer ${layer}: lines drawn (${lines.length})`);
+      for (const { h, q, k, w } of lines) {
+        const want = api.attention[layer][h][q][k];
+        ok(Math.abs(w - want) <= 1e-4 + 1e-9, `browser L${layer} H${h} [${q}, ${k}]: ${w} vs server ${want}`);
+      }
+      const strong = api.attention[layer].flatMap((m: number[][], h: number) =>
+        m.flatMap((row, q) => row.flatMap((w, k) => (w >= 0.05 ? [`${h} ${q} ${k}`] : [])))
+      );
+      const drawnKeys = new Set(lines.map((x) => `${x.h} ${x.q} ${x.k}`));
+      for (const key of strong) ok(drawnKeys.has(key), `browser layer ${layer} draws ${key}`);
+    }
     strictEqual(errors.length, 0, `no page errors: ${errors.join("; ")}`);
   } finally {
     await ctx.close();

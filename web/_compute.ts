@@ -8,22 +8,31 @@
  */
 
 import type { ModelFiles } from "@bertology/core/checkpoint";
+import { importanceExportOptions } from "@bertology/core/export";
+import type { OrtBackendName } from "@bertology/core/export/runtime";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { type ErrorCode, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
-import { analyze, type AnalyzeRequest } from "./analyze.ts";
+import { analysisExportOptions, analyze, analyzeOnOrt, type AnalyzeRequest } from "./analyze.ts";
 import { attribute, type AttributeRequest } from "./attribute.ts";
-import { importance, type ImportanceExample } from "./importance.ts";
+import { importance, type ImportanceExample, importanceOnOrt } from "./importance.ts";
+import type { OrtSessions } from "./_ort_sessions.ts";
 import { patch, type PatchRequest } from "./patch.ts";
 
-/** A checked compute request: what the route parsed from the body. */
+/**
+ * A checked compute request: what the route parsed from the body, and the ONNX Runtime backend it runs on
+ * (absent: our engine; only `analyze` and `importance` take one).
+ */
 export type ComputeJob =
-  | { kind: "analyze"; request: AnalyzeRequest }
-  | { kind: "importance"; request: ImportanceExample[] }
-  | { kind: "attribute"; request: AttributeRequest }
-  | { kind: "patch"; request: PatchRequest };
+  & (
+    | { kind: "analyze"; request: AnalyzeRequest }
+    | { kind: "importance"; request: ImportanceExample[] }
+    | { kind: "attribute"; request: AttributeRequest }
+    | { kind: "patch"; request: PatchRequest }
+  )
+  & { backend?: OrtBackendName };
 
 /** Runs compute jobs one at a time (the queue sees to that). */
 export interface ComputeBackend {
@@ -102,29 +111,43 @@ export function modelIdentity(model: TransformerModel): ModelIdentity {
   };
 }
 
+/** What one compute thread runs jobs on: the model, its tokenizer, the limits and its ONNX Runtime sessions. */
+export interface ComputeContext {
+  /** The model. */
+  model: TransformerModel;
+  /** Its tokenizer. */
+  tokenizer: Tokenizer;
+  /** The limits. */
+  limits: Limits;
+  /** This thread's sessions of the model's exports (a job with a `backend` opens one on first use). */
+  sessions: OrtSessions;
+}
+
 /**
- * Runs one job on a model in this thread (what the inline backend and the worker both call).
+ * Runs one job in this thread (what the inline backend and the worker both call): on our engine, or on the
+ * job's ONNX Runtime backend through the thread's cached export and session.
  *
- * @param model the model
- * @param tokenizer its tokenizer
+ * @param ctx the model, tokenizer, limits and sessions
  * @param job the checked request
- * @param limits the limits
  * @param deadline the request's deadline
  * @returns the answer as JSON text
- * @throws {HttpError} 422 for too many tokens, 503 when the deadline passes
+ * @throws {HttpError} 422 for too many tokens, 503 when the deadline passes or the backend cannot run here
  */
-export function computeJson(
-  model: TransformerModel,
-  tokenizer: Tokenizer,
-  job: ComputeJob,
-  limits: Limits,
-  deadline: Deadline,
-): string {
+export async function computeJson(ctx: ComputeContext, job: ComputeJob, deadline: Deadline): Promise<string> {
+  const { model, tokenizer, limits } = ctx;
   switch (job.kind) {
-    case "analyze":
-      return JSON.stringify(analyze(model, tokenizer, job.request, limits, deadline));
-    case "importance":
-      return JSON.stringify(importance(model, tokenizer, job.request, limits, deadline));
+    case "analyze": {
+      if (job.backend === undefined) return JSON.stringify(analyze(model, tokenizer, job.request, limits, deadline));
+      const onnx = await ctx.sessions.open(job.backend, analysisExportOptions(model));
+      return JSON.stringify(await analyzeOnOrt(model, onnx, tokenizer, job.request, limits, deadline));
+    }
+    case "importance": {
+      if (job.backend === undefined) {
+        return JSON.stringify(importance(model, tokenizer, job.request, limits, deadline));
+      }
+      const onnx = await ctx.sessions.open(job.backend, importanceExportOptions(true));
+      return JSON.stringify(await importanceOnOrt(model, onnx, tokenizer, job.request, limits, deadline));
+    }
     case "attribute":
       return JSON.stringify(attribute(model, tokenizer, job.request, limits, deadline));
     case "patch":
@@ -136,24 +159,31 @@ export function computeJson(
  * Compute on the calling thread: blocks the event loop while a job runs (the queue gives it a turn between
  * two jobs).
  *
- * @param model the model
- * @param tokenizer its tokenizer
- * @param limits the limits
+ * @param ctx the model, its tokenizer, the limits and this thread's ONNX Runtime sessions
  * @returns the backend
  * @example Usage
  * ```ts ignore
- * const backend = inlineCompute(model, tokenizer, limits);
+ * const backend = inlineCompute({ model, tokenizer, limits, sessions: new OrtSessions(model) });
  * const json = await backend.run({ kind: "analyze", request: { text: "hi" } }, new Deadline(1000));
  * ```
  */
-export function inlineCompute(model: TransformerModel, tokenizer: Tokenizer, limits: Limits): ComputeBackend {
+export function inlineCompute(ctx: ComputeContext): ComputeBackend {
   return {
     mode: "inline",
-    run: (job, deadline) => Promise.resolve().then(() => computeJson(model, tokenizer, job, limits, deadline)),
+    run: (job, deadline) => Promise.resolve().then(() => computeJson(ctx, job, deadline)),
     ready: () => Promise.resolve(),
-    close() {},
+    close() {
+      void ctx.sessions.close();
+    },
   };
 }
+
+/**
+ * The runtime's Web Worker, taken when this module loads: onnxruntime-web's Node build (Emscripten) replaces
+ * `globalThis.Worker` with `worker_threads.Worker` once its wasm starts, and a compute worker started through
+ * that one has no `self` and never loads.
+ */
+const WebWorker: typeof Worker | undefined = typeof Worker === "function" ? Worker : undefined;
 
 /** How long past its deadline a worker job may run before the worker is stopped (and started afresh). */
 const HARD_STOP_GRACE_MS = 1000;
@@ -217,7 +247,7 @@ export function workerCompute(
   const dtype = model.params.hasHalfWeights() ? "f16" as const : "f32" as const;
   let worker: Worker | undefined;
   let ready: Promise<Worker | undefined> | undefined;
-  let usingFallback = typeof Worker !== "function";
+  let usingFallback = WebWorker === undefined;
   let closed = false;
   let nextId = 1;
   const pending = new Map<number, { resolve: (json: string) => void; reject: (e: unknown) => void }>();
@@ -242,7 +272,7 @@ export function workerCompute(
         return resolve(undefined);
       }
       try {
-        w = new Worker(script, { type: "module" });
+        w = new WebWorker!(script, { type: "module" });
       } catch (e) {
         console.error(`bertology web: compute runs inline (no worker: ${(e as Error).message})`);
         usingFallback = true;

@@ -8,11 +8,16 @@
 
 import type { ModelFiles } from "@bertology/core/checkpoint";
 import { loadModel } from "@bertology/core/models";
-import type { TransformerModel } from "@bertology/core/models";
-import type { Tokenizer } from "@bertology/core/tokenizers";
-import { computeJson, type FromWorker, modelIdentity, type ToWorker, type WireError } from "./_compute.ts";
+import {
+  type ComputeContext,
+  computeJson,
+  type FromWorker,
+  modelIdentity,
+  type ToWorker,
+  type WireError,
+} from "./_compute.ts";
+import { OrtSessions } from "./_ort_sessions.ts";
 import { HttpError } from "./_errors.ts";
-import type { Limits } from "./_limits.ts";
 import { Deadline } from "./_queue.ts";
 
 /** The worker's global scope, as far as this file uses it (typed here: the app's lib is not `deno.worker`). */
@@ -23,7 +28,7 @@ const scope = globalThis as unknown as {
 
 const fileWaiters = new Map<number, { resolve: (b: Uint8Array | undefined) => void; reject: (e: Error) => void }>();
 let nextFileId = 1;
-let loaded: { model: TransformerModel; tokenizer: Tokenizer; limits: Limits } | undefined;
+let loaded: ComputeContext | undefined;
 
 /** Files read through the main thread, which holds the app's {@linkcode ModelFiles}. */
 const filesFromHost: ModelFiles = {
@@ -52,10 +57,21 @@ async function init(msg: Extract<ToWorker, { type: "init" }>): Promise<void> {
     if (!tokenizer) throw new Error("no tokenizer");
     const mine = JSON.stringify(modelIdentity(model)), theirs = JSON.stringify(msg.identity);
     if (mine !== theirs) throw new Error(`its files hold another model (${mine}, the app serves ${theirs})`);
-    loaded = { model, tokenizer, limits: msg.limits };
+    loaded = { model, tokenizer, limits: msg.limits, sessions: new OrtSessions(model) };
     scope.postMessage({ type: "ready" });
   } catch (e) {
     scope.postMessage({ type: "failed", message: (e as Error).message });
+  }
+}
+
+async function runJob(msg: Extract<ToWorker, { type: "job" }>): Promise<void> {
+  try {
+    if (!loaded) throw new Error("the compute worker got a job before its model loaded");
+    const deadline = new Deadline(msg.deadlineMs, msg.remainingMs);
+    const json = await computeJson(loaded, msg.job, deadline);
+    scope.postMessage({ type: "done", id: msg.id, json });
+  } catch (e) {
+    scope.postMessage({ type: "error", id: msg.id, error: toWire(e) });
   }
 }
 
@@ -69,13 +85,6 @@ scope.onmessage = (ev) => {
     if (msg.error !== undefined) waiter?.reject(new Error(msg.error));
     else waiter?.resolve(msg.bytes);
   } else if (msg.type === "job") {
-    try {
-      if (!loaded) throw new Error("the compute worker got a job before its model loaded");
-      const deadline = new Deadline(msg.deadlineMs, msg.remainingMs);
-      const json = computeJson(loaded.model, loaded.tokenizer, msg.job, loaded.limits, deadline);
-      scope.postMessage({ type: "done", id: msg.id, json });
-    } catch (e) {
-      scope.postMessage({ type: "error", id: msg.id, error: toWire(e) });
-    }
+    void runJob(msg);
   }
 };

@@ -24,6 +24,9 @@ export type ErrorCode =
   | "busy"
   | "timeout"
   | "model_unavailable"
+  | "backend_not_allowed"
+  | "backend_unavailable"
+  | "model_too_large"
   | "internal";
 
 /**

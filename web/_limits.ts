@@ -27,6 +27,8 @@ export interface Limits {
   bodyTimeoutMs: number;
   /** Most bytes of buffer held by all the bodies being read at once; past it, 503 `busy`. */
   maxBodyBytesInFlight: number;
+  /** Largest exported model `GET /api/onnx` hands out, in bytes (413 `model_too_large`). */
+  maxOnnxBytes: number;
 }
 
 /** The defaults: sized for a laptop and for an edge isolate. */
@@ -39,6 +41,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   timeoutMs: 20_000,
   bodyTimeoutMs: 5_000,
   maxBodyBytesInFlight: 32 * 1024 * 1024,
+  maxOnnxBytes: 512 * 1024 * 1024,
 });
 
 /**

@@ -5,6 +5,7 @@
  */
 
 import { excerpt, HttpError } from "./_errors.ts";
+import type { BackendName, OrtBackendName } from "@bertology/core/export/runtime";
 import type { Limits } from "./_limits.ts";
 
 /**
@@ -140,4 +141,38 @@ export function typeOf(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/**
+ * Reads the optional `backend` field of a compute request: one of the backends the app allows (`wasm`, our
+ * engine, when absent).
+ *
+ * @param body the parsed body (an object; other shapes are left to the route's own checks)
+ * @param allowed the backends this app allows
+ * @returns the ONNX Runtime backend to run on, or `undefined` for our engine
+ * @throws {HttpError} 400 `invalid_field` for a value that is not a string; 422 `backend_not_allowed` for one
+ *   this app does not allow, listing those it does
+ * @example Usage
+ * ```ts
+ * import { backendField } from "./_validate.ts";
+ * backendField({ backend: "ort-wasm" }, ["wasm", "ort-wasm"]); // "ort-wasm"
+ * backendField({}, ["wasm"]); // undefined
+ * ```
+ */
+export function backendField(body: unknown, allowed: readonly BackendName[]): OrtBackendName | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const v = (body as Record<string, unknown>).backend;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") {
+    throw new HttpError(400, "invalid_field", `"backend" must be a string, got ${typeOf(v)}`, { field: "backend" });
+  }
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new HttpError(
+      422,
+      "backend_not_allowed",
+      `"backend" ${excerpt(v)} is not allowed here (allowed: ${allowed.join(", ")})`,
+      { field: "backend" },
+    );
+  }
+  return v === "wasm" ? undefined : v as OrtBackendName;
 }

@@ -15,14 +15,22 @@ import { type AlignedWord, wordLevelAttention } from "@bertology/core/analysis";
 import { wordSpans } from "@bertology/core/attribution";
 import { hookName } from "@bertology/core/hooks";
 import { attentionEntropyMeter } from "@bertology/core/bertology";
+import type { ExportOptions, OrtModel } from "@bertology/core/export";
 import { keptHeads } from "@bertology/core/models";
-import type { Batch } from "@bertology/core/models";
+import type { Batch, RunResult } from "@bertology/core/models";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Encoding, Tokenizer } from "@bertology/core/tokenizers";
 import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { fieldName, indexListField, requireObject, textField } from "./_validate.ts";
+import {
+  analysisTables,
+  entropySumsOfPatterns,
+  type LabelProbability,
+  round4,
+  type TokenProbability,
+} from "./page/analysis_tables.ts";
 
 /** A checked `/api/analyze` request. */
 export interface AnalyzeRequest {
@@ -52,18 +60,7 @@ export interface WordLevelAttention {
   stats: HeadStats;
 }
 
-/** A label and its probability. */
-export interface LabelProbability {
-  label: string;
-  probability: number;
-}
-
-/** A next-token candidate (GPT language models). */
-export interface TokenProbability {
-  id: number;
-  token: string;
-  probability: number;
-}
+export type { LabelProbability, TokenProbability } from "./page/analysis_tables.ts";
 
 /** The `/api/analyze` answer (see `web/README.md`). */
 export interface AnalyzeResponse {
@@ -109,13 +106,13 @@ export interface AnalyzeResponse {
  */
 export function parseAnalyzeRequest(body: unknown, model: TransformerModel, limits: Limits): AnalyzeRequest {
   const obj = requireObject(body);
-  const known = new Set(["text", "text_pair", "layers", "heads", "word_level"]);
+  const known = new Set(["text", "text_pair", "layers", "heads", "word_level", "backend"]); // the app reads backend
   for (const k of Object.keys(obj)) {
     if (!known.has(k)) {
       throw new HttpError(
         400,
         "invalid_field",
-        `Unknown field ${excerpt(k)} (expected text, text_pair, layers, heads, word_level)`,
+        `Unknown field ${excerpt(k)} (expected text, text_pair, layers, heads, word_level, backend)`,
         {
           field: fieldName(k),
         },
@@ -199,10 +196,25 @@ export function encodingBatch(enc: Encoding): Batch {
   };
 }
 
-const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+/**
+ * The graph outputs an ONNX Runtime backend computes an analysis from: every layer's attention (entropy needs
+ * them all), every hidden state, and the logits when the model has an output head.
+ *
+ * @param model the model
+ * @returns options for `exportOnnx`
+ * @example Usage
+ * ```ts ignore
+ * analysisExportOptions(model); // { outputs: ["hidden_states", "attentions", "logits"] }
+ * ```
+ */
+export function analysisExportOptions(model: TransformerModel): ExportOptions {
+  const outputs = ["hidden_states", "attentions"];
+  if (model.task === "lm" || model.hasHead) outputs.push("logits");
+  return { outputs };
+}
 
 /**
- * Runs one analysis (synchronous compute; call it from the compute queue).
+ * Runs one analysis on our engine (synchronous compute; call it from the compute queue).
  *
  * @param model the model
  * @param tokenizer its tokenizer
@@ -226,16 +238,8 @@ export function analyze(
 ): AnalyzeResponse {
   const t0 = performance.now();
   const c = model.config;
-  const enc = encodeChecked(
-    tokenizer,
-    req.text,
-    req.text_pair,
-    limits,
-    req.text_pair === undefined ? "text" : "text_pair",
-  );
-  const T = enc.ids.length;
+  const enc = encodeRequest(tokenizer, req, limits);
   const layers = req.layers ?? Array.from({ length: c.layers }, (_, l) => l);
-  const heads = req.heads ?? Array.from({ length: c.heads }, (_, h) => h);
   const hidden = Array.from({ length: c.layers + 1 }, (_, i) => model.family.hiddenStateHook(i, c));
   // the logits too: a language model's next-token candidates come from them
   // word level: every layer's maps, for the statistics
@@ -244,77 +248,90 @@ export function analyze(
   deadline.check("forward pass");
   const meter = attentionEntropyMeter(model);
   const r = model.run({ batch: encodingBatch(enc), names, observe: meter.observe });
-  const entropySums = meter.sums().data;
+  return answer(model, tokenizer, req, enc, r, meter.sums().data, deadline, t0);
+}
 
-  const attention: (number[][] | null)[][] = [];
-  for (const l of layers) {
-    deadline.check(`attention of layer ${l}`);
-    const p = r.cache.get(hookName("pattern", l))!;
-    const kept = keptHeads(c, l);
-    attention.push(heads.map((h) => {
-      const k = kept.indexOf(h);
-      if (k < 0) return null;
-      const rows: number[][] = [];
-      for (let q = 0; q < T; q++) {
-        const at = (k * T + q) * T;
-        rows.push(Array.from(p.data.subarray(at, at + T), round4));
-      }
-      return rows;
-    }));
-  }
+/**
+ * Runs one analysis through a graph exported with {@linkcode analysisExportOptions} on ONNX Runtime: the same
+ * answer as {@linkcode analyze}, within the runtime's float error.
+ *
+ * @param model the model (its config and tokenizer-facing parts)
+ * @param onnx the exported graph in a session
+ * @param tokenizer its tokenizer
+ * @param req the checked request
+ * @param limits the limits
+ * @param deadline checked between the steps
+ * @returns the answer
+ * @throws {HttpError} 422 for too many tokens, 503 when the deadline passes
+ * @example Usage
+ * ```ts ignore
+ * const out = await analyzeOnOrt(model, onnx, tokenizer, { text: "hello" }, limits, new Deadline(1000));
+ * ```
+ */
+export async function analyzeOnOrt(
+  model: TransformerModel,
+  onnx: OrtModel,
+  tokenizer: Tokenizer,
+  req: AnalyzeRequest,
+  limits: Limits,
+  deadline: Deadline,
+): Promise<AnalyzeResponse> {
+  const t0 = performance.now();
+  const c = model.config;
+  const enc = encodeRequest(tokenizer, req, limits);
+  deadline.check("forward pass");
+  const r = await onnx.run({ batch: encodingBatch(enc) });
+  const T = enc.ids.length;
+  const entropy = entropySumsOfPatterns(c, T, (l) => r.cache.get(hookName("pattern", l))!.data);
+  return answer(model, tokenizer, req, enc, r, entropy, deadline, t0);
+}
 
-  const entropy: (number | null)[][] = [];
-  for (let l = 0; l < c.layers; l++) {
-    const pruned = new Set(c.prunedHeads[l]);
-    entropy.push(
-      Array.from({ length: c.heads }, (_, h) => pruned.has(h) ? null : round4(entropySums[l * c.heads + h]! / T)),
-    );
-  }
+function encodeRequest(tokenizer: Tokenizer, req: AnalyzeRequest, limits: Limits): Encoding {
+  const field = req.text_pair === undefined ? "text" : "text_pair";
+  return encodeChecked(tokenizer, req.text, req.text_pair, limits, field);
+}
 
-  const hiddenNorms = hidden.map((name) => {
-    const t = r.cache.get(name)!;
-    const d = c.hidden;
-    return Array.from({ length: T }, (_, i) => {
-      let s = 0;
-      for (const v of t.data.subarray(i * d, (i + 1) * d)) s += v * v;
-      return round4(Math.sqrt(s));
-    });
-  });
-
-  let logits: number[] | null = null;
-  let probabilities: LabelProbability[] | null = null;
-  let nextToken: TokenProbability[] | null = null;
-  if (r.logits && model.task !== "lm") {
-    logits = Array.from(r.logits.data, round4);
-    if (model.task === "classify") {
-      const probs = softmax(r.logits.data);
-      probabilities = c.labels.map((label, i) => ({ label, probability: round4(probs[i]!) }));
-    }
-  } else if (r.logits) {
-    const V = c.vocabSize;
-    const probs = softmax(r.logits.data.subarray((T - 1) * V, T * V));
-    const top = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 10);
-    nextToken = top.map((id) => ({ id, token: tokenizer.idToToken(id), probability: round4(probs[id]!) }));
-  }
-
+/** The answer from one pass's cache (hook names as `TransformerModel.run` and `OrtModel.run` give them). */
+function answer(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  req: AnalyzeRequest,
+  enc: Encoding,
+  r: RunResult,
+  entropySums: ArrayLike<number>,
+  deadline: Deadline,
+  t0: number,
+): AnalyzeResponse {
+  const c = model.config;
+  const layers = req.layers ?? Array.from({ length: c.layers }, (_, l) => l);
+  const heads = req.heads ?? Array.from({ length: c.heads }, (_, h) => h);
+  deadline.check("attention maps");
+  const pattern = (l: number) => r.cache.get(hookName("pattern", l))!.data;
+  const tables = analysisTables(
+    { ...c, task: model.task },
+    enc.ids.length,
+    layers,
+    heads,
+    {
+      pattern,
+      hidden: (i) => r.cache.get(model.family.hiddenStateHook(i, c))!.data,
+      logits: r.logits?.data,
+      entropySums,
+    },
+    (id) => tokenizer.idToToken(id),
+  );
   let extra: { stats: HeadStats; word_level: WordLevelAttention } | undefined;
   if (req.word_level) {
     deadline.check("word-level attention");
-    extra = wordLevel(model, tokenizer, enc, layers, heads, (l) => r.cache.get(hookName("pattern", l))!.data);
+    extra = wordLevel(model, tokenizer, enc, layers, heads, pattern);
   }
-
   return {
     tokens: enc.tokens,
     input_ids: enc.ids,
     token_type_ids: enc.tokenTypeIds,
     layers,
     heads,
-    attention,
-    entropy,
-    hidden_norms: hiddenNorms,
-    logits,
-    probabilities,
-    next_token: nextToken,
+    ...tables,
     elapsed_ms: Math.round(performance.now() - t0),
     ...(extra ?? {}),
   };
@@ -387,15 +404,4 @@ function wordLevel(
       stats: statsOf(wordMaps, W, wordFlags),
     },
   };
-}
-
-/** Softmax in float64. */
-function softmax(x: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]!);
-  const out = new Float64Array(x.length);
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i]! - max);
-  for (let i = 0; i < x.length; i++) out[i]! /= sum;
-  return out;
 }

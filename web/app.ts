@@ -29,6 +29,11 @@ import { parseAnalyzeRequest } from "./analyze.ts";
 import { parseAttributeRequest } from "./attribute.ts";
 import { parseImportanceRequest } from "./importance.ts";
 import { parsePatchRequest } from "./patch.ts";
+import { onnxResponse } from "./onnx_route.ts";
+import { tokenize } from "./tokenize.ts";
+import { OnnxExports, OrtSessions } from "./_ort_sessions.ts";
+import { backendField } from "./_validate.ts";
+import { type BackendName, isBackendName, type OrtBackendName } from "@bertology/core/export/runtime";
 import { APP_CSS, APP_JS, PAGE_HTML } from "./static/_assets.ts";
 
 export type { Limits } from "./_limits.ts";
@@ -59,6 +64,18 @@ export interface AppOptions {
   files?: ModelFiles;
   /** `"worker"` (the default when `files` is given; inline where Workers are missing) or `"inline"`. */
   compute?: "worker" | "inline";
+  /**
+   * The backends `/api/analyze` and `/api/importance` accept in their `backend` field, the first being the
+   * page's default (default `["wasm"]`, our engine only). An ONNX Runtime backend runs the model exported once
+   * per outputs set, in a session on the compute thread.
+   */
+  backends?: readonly BackendName[];
+  /**
+   * Offer in-browser compute: `GET /api/onnx` hands out the exported model, and `/api/model` says the page may
+   * run it through onnxruntime-web. Only where the server also serves onnxruntime-web's files under
+   * `/vendor/onnxruntime-web/` (`serve.ts` does; an edge deployment has no file to serve). Default `false`.
+   */
+  browserCompute?: boolean;
 }
 
 /** The `GET /api/model` answer. */
@@ -91,6 +108,10 @@ export interface ModelSummary {
   tokenizer: string;
   /** The limits in force. */
   limits: Limits;
+  /** The server backends `/api/analyze` and `/api/importance` accept (`backend`); the first is the default. */
+  backends: BackendName[];
+  /** Whether the page may compute in the browser (`GET /api/onnx`, onnxruntime-web under `/vendor/`). */
+  browser_compute: boolean;
 }
 
 type Handler = (request: Request) => Promise<Response> | Response;
@@ -99,7 +120,7 @@ const PAGE_HEADERS = {
   "cache-control": "no-cache",
   "x-content-type-options": "nosniff",
   "content-security-policy":
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; " +
     "connect-src 'self'; frame-ancestors 'none'",
 };
 
@@ -135,7 +156,9 @@ export function createApp(opts: AppOptions): App {
   const limits = resolveLimits(opts.limits, c.maxPositions);
   const queue = new ComputeQueue({ maxWaiting: limits.maxQueue, timeoutMs: limits.timeoutMs });
   const bodyBudget = new BodyBudget(limits.maxBodyBytesInFlight);
-  const inline = inlineCompute(model, tokenizer, limits);
+  const backends = checkBackends(opts.backends ?? ["wasm"]);
+  const exports = new OnnxExports(model);
+  const inline = inlineCompute({ model, tokenizer, limits, sessions: new OrtSessions(model, exports) });
   const backend: ComputeBackend = opts.files && opts.compute !== "inline"
     ? workerCompute(opts.files, model, limits, inline)
     : inline;
@@ -154,6 +177,8 @@ export function createApp(opts: AppOptions): App {
     has_classifier: model.task !== "lm" && model.hasHead,
     tokenizer: tokenizer.kind,
     limits,
+    backends: [...backends],
+    browser_compute: opts.browserCompute === true,
   };
 
   const asset = (body: string, type: string): Handler => () =>
@@ -166,11 +191,40 @@ export function createApp(opts: AppOptions): App {
     "/api/model": { GET: () => jsonResponse(summary) },
     "/api/analyze": {
       POST: (request) =>
-        compute(request, (body) => ({ kind: "analyze", request: parseAnalyzeRequest(body, model, limits) })),
+        compute(request, (body) => ({
+          kind: "analyze",
+          request: parseAnalyzeRequest(body, model, limits),
+          ...onBackend(body),
+        })),
     },
     "/api/importance": {
       POST: (request) =>
-        compute(request, (body) => ({ kind: "importance", request: parseImportanceRequest(body, model, limits) })),
+        compute(request, (body) => ({
+          kind: "importance",
+          request: parseImportanceRequest(body, model, limits),
+          ...onBackend(body),
+        })),
+    },
+    "/api/tokenize": {
+      POST: async (request) =>
+        jsonResponse(tokenize(
+          tokenizer,
+          await readJsonBody(request, limits.maxBodyBytes, {
+            timeoutMs: limits.bodyTimeoutMs,
+            budget: bodyBudget,
+          }),
+          limits,
+        )),
+    },
+    "/api/onnx": {
+      GET: (request) => {
+        if (opts.browserCompute !== true) {
+          throw new HttpError(404, "not_found", "This server does not offer in-browser compute (no /api/onnx)", {
+            field: "path",
+          });
+        }
+        return onnxResponse(exports, new URL(request.url).searchParams.get("outputs"), model, limits);
+      },
     },
     "/api/attribute": {
       POST: (request) =>
@@ -181,6 +235,12 @@ export function createApp(opts: AppOptions): App {
         compute(request, (body) => ({ kind: "patch", request: parsePatchRequest(body, model, limits) })),
     },
   };
+
+  /** The `backend` of a compute body, as a job field (none: our engine). */
+  function onBackend(body: unknown): { backend?: OrtBackendName } {
+    const backend = backendField(body, backends);
+    return backend === undefined ? {} : { backend };
+  }
 
   /**
    * A compute request: refused on arrival when the queue is full, before its body is read; else the body is
@@ -235,6 +295,16 @@ export function createApp(opts: AppOptions): App {
       backend.close();
     },
   };
+}
+
+/** Checks the `backends` option: known names, no repeats, at least one. */
+function checkBackends(list: readonly BackendName[]): readonly BackendName[] {
+  if (list.length === 0) throw new Error(`Option "backends" must name at least one backend`);
+  for (const b of list) {
+    if (!isBackendName(b)) throw new Error(`Option "backends": unknown backend ${JSON.stringify(b)}`);
+  }
+  if (new Set(list).size !== list.length) throw new Error(`Option "backends" names a backend twice`);
+  return list;
 }
 
 /**

@@ -12,7 +12,8 @@ import type { LabelledBatch } from "@bertology/core/bertology";
 import { makeBatches } from "@bertology/core/data";
 import type { TransformerModel } from "@bertology/core/models";
 import { encodeExample } from "@bertology/core/studies";
-import { studyHeadImportance } from "@bertology/core/studies";
+import { type ImportanceStudy, studyHeadImportance, studyHeadImportanceWith } from "@bertology/core/studies";
+import { ortImportanceEngine, type OrtModel } from "@bertology/core/export";
 import type { Tensor } from "@bertology/core";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { excerpt, HttpError } from "./_errors.ts";
@@ -77,8 +78,8 @@ export interface ImportanceResponse {
 export function parseImportanceRequest(body: unknown, model: TransformerModel, limits: Limits): ImportanceExample[] {
   const obj = requireObject(body);
   for (const k of Object.keys(obj)) {
-    if (k !== "examples") {
-      throw new HttpError(400, "invalid_field", `Unknown field ${excerpt(k)} (expected examples)`, {
+    if (k !== "examples" && k !== "backend") { // the app reads backend
+      throw new HttpError(400, "invalid_field", `Unknown field ${excerpt(k)} (expected examples, backend)`, {
         field: fieldName(k),
       });
     }
@@ -187,7 +188,48 @@ export function importance(
   deadline: Deadline,
 ): ImportanceResponse {
   const t0 = performance.now();
-  // encode everything first so that a token-limit error comes before any compute
+  const batches = checkedBatches(model, tokenizer, examples, limits, deadline);
+  return answer(model, studyHeadImportance(model, { batches }), t0);
+}
+
+/**
+ * {@linkcode importance} through a graph exported with `importanceExportOptions(true)` on ONNX Runtime: the same
+ * answer, within the runtime's float error.
+ *
+ * @param model the model
+ * @param onnx the exported graph in a session
+ * @param tokenizer its tokenizer
+ * @param examples the checked examples
+ * @param limits the limits
+ * @param deadline checked before each batch
+ * @returns the answer
+ * @throws {HttpError} 422 for an example with too many tokens, 503 when the deadline passes
+ * @example Usage
+ * ```ts ignore
+ * await importanceOnOrt(model, onnx, tokenizer, [{ text: "good", label: 1 }], limits, new Deadline(1000));
+ * ```
+ */
+export async function importanceOnOrt(
+  model: TransformerModel,
+  onnx: OrtModel,
+  tokenizer: Tokenizer,
+  examples: ImportanceExample[],
+  limits: Limits,
+  deadline: Deadline,
+): Promise<ImportanceResponse> {
+  const t0 = performance.now();
+  const batches = checkedBatches(model, tokenizer, examples, limits, deadline);
+  return answer(model, await studyHeadImportanceWith(model, { batches }, ortImportanceEngine(onnx)), t0);
+}
+
+/** The examples encoded (every token-limit error before any compute) and batched, the deadline checked per batch. */
+function checkedBatches(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  examples: ImportanceExample[],
+  limits: Limits,
+  deadline: Deadline,
+): Iterable<LabelledBatch> {
   const task = model.task;
   const encoded = examples.map((ex, i) => {
     const field = `examples[${i}].${ex.text_pair === undefined ? "text" : "text_pair"}`;
@@ -203,13 +245,19 @@ export function importance(
     outputMode: task === "regress" ? "regression" : "classification",
     ...(task === "lm" ? {} : { labels: examples.map((ex) => ex.label ?? 0) }),
   }).map((b) => ({ batch: b, labels: task === "lm" || b.labels === undefined ? "lm" : b.labels, rows: b.rows }));
-  function* checked(): Generator<LabelledBatch> {
-    for (let i = 0; i < batches.length; i++) {
-      deadline.check(`batch ${i}`);
-      yield batches[i]!;
-    }
-  }
-  const r = studyHeadImportance(model, { batches: checked() });
+  return {
+    *[Symbol.iterator]() {
+      for (let i = 0; i < batches.length; i++) {
+        deadline.check(`batch ${i}`);
+        yield batches[i]!;
+      }
+    },
+  };
+}
+
+/** The answer's tables from a study's result. */
+function answer(model: TransformerModel, r: ImportanceStudy, t0: number): ImportanceResponse {
+  const task = model.task;
   const c = model.config;
   const table = (t: Tensor) =>
     Array.from({ length: c.layers }, (_, l) => {

@@ -1,26 +1,33 @@
 /**
- * `deno task serve [--port N] [--host H] [--model DIR]`: loads a model and serves the analyzer with
- * `Deno.serve`, computing on a Worker. Defaults: port 8000, host 127.0.0.1, the bundled `models/bert-sst2`
- * (or the folder in `BERTOLOGY_MODEL`).
+ * `deno task serve [--port N] [--host H] [--model DIR] [--backend NAME[,NAME…]]`: loads a model and serves the
+ * analyzer, computing on a Worker. Defaults: port 8000, host 127.0.0.1, the bundled `models/bert-sst2` (or the
+ * folder in `BERTOLOGY_MODEL`), backend `wasm` (our engine). `--backend` lists the backends the API accepts
+ * (`wasm`, `ort-wasm`, `ort-webgpu`, `ort-node`), the first being the page's default.
  *
  * It needs only read of the model folder and net of its listen address (the task grants read of the project
  * folder, env of `BERTOLOGY_MODEL` and net of 127.0.0.1, localhost and 0.0.0.0); a missing permission is a
- * one-line message naming the flag, and without env permission `BERTOLOGY_MODEL` is simply not consulted.
+ * one-line message naming the flag, and without env permission `BERTOLOGY_MODEL` is simply not consulted. The
+ * ONNX Runtime backends need more: `ort-wasm` and `ort-webgpu` read onnxruntime-web's files in Deno's npm cache,
+ * `ort-node` loads a native library (`--allow-ffi`); `deno task serve:ort` grants both. Where onnxruntime-web's
+ * files can be read, the page may also compute in the browser (they are served under `/vendor/onnxruntime-web/`).
  *
  * @example Usage
  * ```sh
  * deno task serve --port 8000 --model tests/fixtures/models/bert-tiny-random
+ * deno task serve:ort --backend wasm,ort-wasm,ort-node
  * ```
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { type BackendName, BACKENDS, isBackendName } from "@bertology/core/export/runtime";
 import { localFiles } from "@bertology/core/checkpoint/deno";
 import { loadModel } from "@bertology/core/models";
 import { type RunningServer, serveOverNodeHttp } from "./_node_server.ts";
 import { createApp } from "./app.ts";
 import { BUNDLED_MODEL_DIR } from "./_model_dir.ts";
+import { ortDistDir, withOrtVendorFiles } from "./_ort_vendor.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
@@ -38,6 +45,13 @@ export interface ServeOptions {
   serverTiming?: boolean;
   /** The weights' precision in memory (`f16`: 16-bit, half the memory; default `f32`). */
   dtype?: "f32" | "f16";
+  /** The backends the API accepts, the first the page's default (default `["wasm"]`). */
+  backends?: readonly BackendName[];
+  /**
+   * onnxruntime-web's `dist/` folder, to serve under `/vendor/onnxruntime-web/` and offer in-browser compute;
+   * absent: the page computes on the server only.
+   */
+  ortDistDir?: string;
 }
 
 /**
@@ -56,8 +70,16 @@ export interface ServeOptions {
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { model, tokenizer, files } = await loadModel(localFiles(opts.modelDir), { dtype: opts.dtype ?? "f32" });
   const name = opts.modelDir.replace(/\/+$/, "").split("/").pop() || opts.modelDir;
-  const app = createApp({ model, tokenizer: tokenizer!, name, files });
-  const server = await serveOverNodeHttp(app.fetch, {
+  const app = createApp({
+    model,
+    tokenizer: tokenizer!,
+    name,
+    files,
+    backends: opts.backends ?? ["wasm"],
+    browserCompute: opts.ortDistDir !== undefined,
+  });
+  const fetch = opts.ortDistDir === undefined ? app.fetch : withOrtVendorFiles(app.fetch, opts.ortDistDir);
+  const server = await serveOverNodeHttp(fetch, {
     port: opts.port,
     hostname: opts.hostname,
     serverTiming: opts.serverTiming === true,
@@ -81,8 +103,20 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
  * missingPermission("models/bert-sst2", "127.0.0.1", 8000); // undefined under `deno task serve`
  * ```
  */
-export function missingPermission(modelDir: string, hostname: string, port: number): string | undefined {
+export function missingPermission(
+  modelDir: string,
+  hostname: string,
+  port: number,
+  backends: readonly BackendName[] = ["wasm"],
+): string | undefined {
   const host = port === 0 ? hostname : `${hostname}:${port}`;
+  const web = backends.find((b) => b === "ort-wasm" || b === "ort-webgpu");
+  if (web !== undefined && !mayReadOrtFiles()) {
+    return `--backend ${web} reads onnxruntime-web's files: run with --allow-read=.,${ortDistDir()} (or deno task serve:ort)`;
+  }
+  if (backends.includes("ort-node") && Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return `--backend ort-node loads onnxruntime-node's native library: run with --allow-ffi (or deno task serve:ort)`;
+  }
   if (Deno.permissions.querySync({ name: "read", path: modelDir }).state !== "granted") {
     return `No permission to read the model folder "${modelDir}": run with --allow-read=${modelDir}`;
   }
@@ -90,6 +124,50 @@ export function missingPermission(modelDir: string, hostname: string, port: numb
     return `No permission to listen on ${host}: run with --allow-net=${host}`;
   }
   return undefined;
+}
+
+/**
+ * Whether this run may read onnxruntime-web's `dist/` folder (the server's `ort-wasm` / `ort-webgpu` and the
+ * files the page needs for in-browser compute).
+ *
+ * @returns whether read is granted there
+ * @example Usage
+ * ```ts ignore
+ * mayReadOrtFiles(); // true under `deno task serve:ort`
+ * ```
+ */
+export function mayReadOrtFiles(): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "read", path: ortDistDir() }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a `--backend` value: a comma-separated list of backends, the first the page's default.
+ *
+ * @param value the flag's value (`wasm` when absent)
+ * @returns the backends, in order
+ * @throws {Error} naming the flag, for an unknown or repeated backend or an empty list
+ * @example Usage
+ * ```ts
+ * import { parseServeBackends } from "./serve.ts";
+ * parseServeBackends("ort-wasm,wasm"); // ["ort-wasm", "wasm"]
+ * ```
+ */
+export function parseServeBackends(value: string | undefined): BackendName[] {
+  if (value === undefined) return ["wasm"];
+  const names = value.split(",").map((s) => s.trim());
+  const out: BackendName[] = [];
+  for (const n of names) {
+    if (!isBackendName(n)) {
+      throw new Error(`--backend takes a comma-separated list of ${BACKENDS.join(", ")}, got "${n}"`);
+    }
+    if (out.includes(n)) throw new Error(`--backend lists "${n}" twice`);
+    out.push(n);
+  }
+  return out;
 }
 
 /**
@@ -116,12 +194,13 @@ if (import.meta.main) {
       "server-timing": { type: "boolean" },
       backlog: { type: "string" },
       dtype: { type: "string" },
+      backend: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)] [--backlog N] [--dtype f32|f16] [--server-timing]",
+      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)] [--backlog N] [--dtype f32|f16] [--server-timing] [--backend wasm|ort-wasm|ort-webgpu|ort-node[,…] (wasm)]",
     );
     Deno.exit(0);
   }
@@ -130,8 +209,15 @@ if (import.meta.main) {
     console.error(`--port must be an integer in 0..65535, got "${values.port}"`);
     Deno.exit(2);
   }
+  let backends: BackendName[];
+  try {
+    backends = parseServeBackends(values.backend);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
   const modelDir = values.model ?? envModelDir() ?? BUNDLED_MODEL_DIR;
-  const missing = missingPermission(modelDir, values.host, port);
+  const missing = missingPermission(modelDir, values.host, port, backends);
   if (missing) {
     console.error(`Cannot serve ${modelDir}: ${missing}`);
     Deno.exit(2);
@@ -147,8 +233,16 @@ if (import.meta.main) {
       console.error(`--dtype must be f32 or f16, got "${values.dtype}"`);
       Deno.exit(2);
     }
+    const browser = mayReadOrtFiles();
+    if (!browser) {
+      console.error(
+        `bertology analyzer: no in-browser compute (to offer it, allow read of onnxruntime-web's files: --allow-read=.,${ortDistDir()}, or deno task serve:ort)`,
+      );
+    }
     await serve({
       dtype,
+      backends,
+      ...(browser ? { ortDistDir: ortDistDir() } : {}),
       port,
       hostname: values.host,
       modelDir,

@@ -20,7 +20,8 @@ import {
   withoutUndefined,
   writeFileAtomic,
 } from "../_common.ts";
-import { openOrtModel, parseBackend } from "../_ort.ts";
+import { openOrtModel } from "@bertology/core/export/runtime";
+import { parseBackend } from "../_ort.ts";
 
 /** Help text. */
 export const DUMP_HELP =

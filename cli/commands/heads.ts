@@ -26,7 +26,8 @@ import {
   writeFileAtomic,
 } from "../_common.ts";
 import { DATA_FLAGS, type Dataset, loadDataset } from "../_dataset.ts";
-import { openOrtModel, parseBackend } from "../_ort.ts";
+import { openOrtModel } from "@bertology/core/export/runtime";
+import { parseBackend } from "../_ort.ts";
 import type { TransformerModel } from "@bertology/core/models";
 import { fromRunBertologyFlags } from "./_run_bertology_flags.ts";
 

@@ -114,6 +114,7 @@ export function drawHeadView(input: HeadViewInput): SVGSVGElement {
           x2,
           y2: yOf(k),
           "stroke-opacity": Math.min(1, w).toFixed(3),
+          "data-w": w, // the weight as the answer gives it (checks compare it)
           "data-q": q,
           "data-k": k,
         }, g);

@@ -8,6 +8,7 @@
  */
 
 import { drawAttentionGraphView } from "./attribution_view.ts";
+import { BrowserCompute } from "./browser_compute.ts";
 import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
 import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
 import { drawStats, drawStrip, STAT_NAMES, STRIP_METHODS, type StripMethod, stripScores } from "./study_view.ts";
@@ -66,6 +67,12 @@ function buildShell(standalone: boolean): void {
         { class: "field" },
         h("label", { for: "label" }, "Label (for head importance)"),
         h("select", { id: "label" }, h("option", { value: "" }, "none")),
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "compute" }, "Compute"),
+        h("select", { id: "compute" }),
       ),
       h("div", { class: "field" }, h("button", { id: "analyze", type: "submit" }, "Analyze")),
     ),
@@ -418,7 +425,14 @@ class Viewer {
     } else if (a.logits) {
       out.replaceChildren(h("p", { class: "muted" }, "Predicted value: "), h("p", {}, a.logits.map(String).join(", ")));
     } else out.replaceChildren(h("p", { class: "muted" }, "This checkpoint has no output head."));
-    out.append(h("p", { class: "muted" }, `${a.tokens.length} tokens · computed in ${a.elapsed_ms} ms`));
+    const where = this.data!.compute;
+    out.append(
+      h(
+        "p",
+        { id: "computed-by", class: "muted", "data-compute": where ?? "" },
+        `${a.tokens.length} tokens · computed in ${a.elapsed_ms} ms` + (where ? ` · ${where}` : ""),
+      ),
+    );
   }
 
   drawModelView(): void {
@@ -514,6 +528,7 @@ function fileStem(v: Viewer): string {
 }
 
 function wire(v: Viewer, standalone: boolean): void {
+  let browser: BrowserCompute | undefined;
   $<HTMLSelectElement>("layer").addEventListener(
     "change",
     (e) => v.setLayer(Number((e.target as HTMLSelectElement).value)),
@@ -597,25 +612,39 @@ function wire(v: Viewer, standalone: boolean): void {
     $("results").setAttribute("aria-busy", "true");
     status("Computing…", "busy");
     try {
-      const req: Record<string, unknown> = { text, word_level: true };
-      if (pair) req.text_pair = pair;
-      const analysis = await api<AnalyzeResponse>("/api/analyze", req);
+      const choice = $<HTMLSelectElement>("compute").value;
+      // the server backend: the chosen one, or (computing in the browser) the server's default for importance
+      const backend = choice.startsWith("server:") ? choice.slice("server:".length) : v.model.backends[0];
+      let analysis: AnalyzeResponse, compute: string;
+      if (choice === "browser") {
+        status("Computing in this browser (loading onnxruntime-web and the model the first time)…", "busy");
+        browser ??= new BrowserCompute(v.model, api);
+        const r = await browser.analyze(text, pair || undefined);
+        analysis = r.analysis;
+        compute = `in this browser (onnxruntime-web ${r.provider})`;
+      } else {
+        const req: Record<string, unknown> = { text, word_level: true, backend };
+        if (pair) req.text_pair = pair;
+        analysis = await api<AnalyzeResponse>("/api/analyze", req);
+        compute = `server (${backend})`;
+      }
       let importance: ImportanceResponse | null = null;
       if (label !== "") {
         status("Measuring head importance…", "busy");
         const ex: Record<string, unknown> = { text };
         if (pair) ex.text_pair = pair;
         if (v.model.has_classifier) ex.label = v.model.task === "regress" ? Number(label) : label;
-        importance = await api<ImportanceResponse>("/api/importance", { examples: [ex] });
+        importance = await api<ImportanceResponse>("/api/importance", { examples: [ex], backend });
       }
-      const data: ViewData = { model: v.model, text, analysis, importance };
+      const data: ViewData = { model: v.model, text, analysis, importance, compute };
       if (pair) data.text_pair = pair;
       if (label !== "") data.label = label;
       const patchClean = $<HTMLInputElement>("patch-clean");
       if (patchClean.value.trim() === "") patchClean.value = text;
       v.show(data);
       status(
-        `Done: ${analysis.tokens.length} tokens, ${analysis.layers.length} layers × ${analysis.heads.length} heads.`,
+        `Done: ${analysis.tokens.length} tokens, ${analysis.layers.length} layers × ${analysis.heads.length} heads, ` +
+          `computed ${compute}.`,
         "done",
       );
     } catch (err) {
@@ -667,6 +696,10 @@ async function start(): Promise<void> {
   } else if (model.task === "regress" && model.has_classifier) {
     sel.append(...[0, 1, 2, 3, 4, 5].map((y) => h("option", { value: String(y) }, `target ${y}`)));
   } else if (model.task === "lm") sel.append(h("option", { value: "lm" }, "next-token loss"));
+  $<HTMLSelectElement>("compute").append(
+    ...model.backends.map((b) => h("option", { value: `server:${b}` }, `server (${b})`)),
+    ...(model.browser_compute ? [h("option", { value: "browser" }, "in this browser (WebGPU / wasm)")] : []),
+  );
   $<HTMLTextAreaElement>("text").value = "The cat sat on the mat because it was tired.";
   const v = new Viewer(model);
   wire(v, false);

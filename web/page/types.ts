@@ -32,6 +32,8 @@ export interface ViewData {
   importance: ImportanceResponse | null;
   /** The `/api/attribute` answers fetched so far for this sentence, by method. */
   attributions?: Partial<Record<AttributeMethod, AttributeResponse>>;
+  /** Where the analysis was computed (`server (wasm)`, `in this browser (onnxruntime-web wasm)` …). */
+  compute?: string;
   /** The last patching run: its two sentences and the answer. */
   patch?: { clean: string; corrupted: string; result: PatchResponse };
 }
