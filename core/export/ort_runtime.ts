@@ -64,6 +64,21 @@ export interface LoadedOrt {
   label: string;
 }
 
+/** The part of an ONNX Runtime package's `env` set here. */
+interface OrtEnv {
+  logLevel?: string;
+  wasm: { numThreads?: number };
+}
+
+/**
+ * Imports an ONNX Runtime package by a specifier computed at run time, so that a module graph built ahead (a
+ * bundle, a Deno Deploy build of the web analyzer) does not take in the runtimes — 100+ MB of WASM and a native
+ * library — that only a chosen backend loads; Deno resolves it through the import map when asked.
+ */
+async function importRuntime(name: string): Promise<OrtRuntime & { env: OrtEnv }> {
+  return await import(name); // `name`, not a literal: see above
+}
+
 /**
  * Loads an ONNX Runtime package and the execution providers of a backend, or says why it cannot.
  *
@@ -79,7 +94,7 @@ export interface LoadedOrt {
  */
 export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<LoadedOrt> {
   if (backend === "ort-wasm") {
-    const ort = await import("onnxruntime-web");
+    const ort = await importRuntime("onnxruntime-web");
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = "error";
     return { ort, providers: ["wasm"], label: `onnxruntime-web wasm (${threads} thread${threads > 1 ? "s" : ""})` };
@@ -93,13 +108,13 @@ export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<Loa
     if (adapter === null || adapter === undefined) {
       throw new BackendUnavailable("ort-webgpu is not available: navigator.gpu found no WebGPU adapter");
     }
-    const ort = await import("onnxruntime-web/webgpu");
+    const ort = await importRuntime("onnxruntime-web/webgpu");
     ort.env.logLevel = "error";
     return { ort, providers: ["webgpu"], label: "onnxruntime-web webgpu" };
   }
   let mod: OrtRuntime & { env?: { logLevel?: string } };
   try {
-    mod = await import("onnxruntime-node");
+    mod = await importRuntime("onnxruntime-node");
   } catch (e) {
     throw new BackendUnavailable(
       `ort-node is not available: the onnxruntime-node package could not be loaded (${(e as Error).message})`,
