@@ -121,7 +121,27 @@ export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<Loa
     );
   }
   if (mod.env) mod.env.logLevel = "error";
+  if (nodeCudaInstalled()) return { ort: mod, providers: ["cuda", "cpu"], label: "onnxruntime-node cuda" };
   return { ort: mod, providers: ["cpu"], label: "onnxruntime-node cpu" };
+}
+
+/**
+ * Whether onnxruntime-node's CUDA provider library lies beside its binding (the package installed with
+ * `--onnxruntime-node-install=cuda12`, Linux): then `ort-node` asks for CUDA first, CPU after. Looked for rather
+ * than tried, because a session asking for a missing provider prints a native error before it fails. False where
+ * it cannot be read (no read permission of the npm cache, no `Deno`).
+ */
+export function nodeCudaInstalled(): boolean {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined || deno.build.os !== "linux") return false;
+  try {
+    const entry = import.meta.resolve("onnxruntime-node"); // …/onnxruntime-node/<version>/dist/index.js
+    const arch = deno.build.arch === "aarch64" ? "arm64" : "x64";
+    const lib = new URL(`../bin/napi-v6/linux/${arch}/libonnxruntime_providers_cuda.so`, entry);
+    return deno.statSync(lib).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**
