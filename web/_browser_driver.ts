@@ -25,6 +25,24 @@ const CORRUPTED = "An unbelievably boring, beautifully acted film that never let
  * @param outDir where exports and the screenshot go (a folder path ending in /)
  * @param screenshotCopy a second path for the screenshot (the README's)
  */
+/** Options every screenshot is taken with: no animation to wait for (the spinner), a bounded wait. */
+type ShotOptions = { animations: "disabled"; caret: "hide"; timeout: number };
+
+/**
+ * Takes a screenshot, retrying: headless Chromium's capture (without a GPU) stalls now and then — about one run
+ * in 15 saw a 30 s timeout — and a second request after a frame goes through.
+ */
+async function screenshot(take: (o: ShotOptions) => Promise<Uint8Array>): Promise<Uint8Array> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await take({ animations: "disabled", caret: "hide", timeout: 10_000 });
+    } catch (e) {
+      if (attempt === 3) throw e;
+      console.error(`screenshot attempt ${attempt} failed (${(e as Error).message.split("\n")[0]}); retrying`);
+    }
+  }
+}
+
 export async function drive(base: string, outDir: string, screenshotCopy: string): Promise<void> {
   const OUT = new URL(`file://${outDir}`);
   const profile = await Deno.makeTempDir({ prefix: "bertology-chromium-" });
@@ -196,12 +214,13 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     await offline.close();
 
     // the statistics and patching panels, for a look (out/ only)
-    await Deno.writeFile(new URL("web_study_panel.png", OUT), await page.locator("#study-panel").screenshot());
+    const panel = page.locator("#study-panel");
+    await Deno.writeFile(new URL("web_study_panel.png", OUT), await screenshot((o) => panel.screenshot(o)));
 
     // screenshot for the README
     await page.selectOption("#layer", "0");
     await page.evaluate("window.scrollTo(0, 0)");
-    const shot = await page.screenshot({ fullPage: false });
+    const shot = await screenshot((o) => page.screenshot({ ...o, fullPage: false }));
     await Deno.writeFile(new URL("web_screenshot.png", OUT), shot);
     await Deno.writeFile(screenshotCopy, shot);
 
