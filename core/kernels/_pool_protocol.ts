@@ -120,13 +120,15 @@ export const JOB_ROWS = 5;
 /**
  * The kernels a {@linkcode JOB_ROWS} job names by index: `add_forward` (its rows are its elements, cut at
  * multiples of 4), `layer_norm_forward` and `layer_norm_backward` (rows of C; backward only without weight
- * gradients, which sum over rows) and `attention_entropy_heads` (split by head: a head's sum keeps its order).
+ * gradients, which sum over rows), `attention_entropy_heads` (split by head: a head's sum keeps its order) and
+ * `zero_bytes` (the kernel memory's zero-fill, in 64-byte lines).
  */
 export const ROW_KERNELS = [
   "add_forward",
   "layer_norm_forward",
   "layer_norm_backward",
   "attention_entropy_heads",
+  "zero_bytes",
 ] as const;
 
 /** Where part `me` of `parts` of `n` rows starts. */
@@ -160,6 +162,14 @@ export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, 
       if (r1 > r0) {
         fn("layer_norm_backward")(a[1]! + x, 0, 0, a[4]! + x, a[5]! + x, a[6]!, a[7]! + r, a[8]! + r, r1 - r0, C);
       }
+      break;
+    }
+    case "zero_bytes": {
+      // slices of whole 64-byte lines: bytes are independent, any cut gives the same result
+      const bytes = a[2]!, lines = Math.ceil(bytes / 64);
+      const s = Math.min(bytes, 64 * rowStart(lines, me, parts)),
+        e = Math.min(bytes, 64 * rowStart(lines, me + 1, parts));
+      if (e > s) fn("zero_bytes")(a[1]! + s, e - s);
       break;
     }
     case "attention_entropy_heads": {

@@ -16,7 +16,7 @@ import {
   type SimdKind,
 } from "./_wasm_module.ts";
 import { createKernelMemory } from "./memory.ts";
-import type { Kernels } from "./types.ts";
+import type { Kernels, Ptr } from "./types.ts";
 import { KernelPool, MAX_THREADS, threadsAvailable } from "./worker_pool.ts";
 
 export type { SimdKind };
@@ -79,7 +79,9 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     ? new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAXIMUM_PAGES, shared: true })
     : undefined;
   const w = instantiateKernels(kind, shared);
-  const mem = createKernelMemory(w.memory, w.heap_base(), (ptr, bytes) => w.zero_bytes(ptr, bytes));
+  // zero-fill: the build's bulk memory.fill, split across the pool once there is one
+  let zero = (ptr: Ptr, bytes: number) => w.zero_bytes(ptr, bytes);
+  const mem = createKernelMemory(w.memory, w.heap_base(), (ptr, bytes) => zero(ptr, bytes));
   // Fixed-size matmul scratch (packed panels), allocated first so no caller's mark/release can free it; the
   // single-threaded attention exports use the same block (they never run inside a matmul).
   const matmulScratch = mem.alloc(w.matmul_scratch_bytes());
@@ -93,6 +95,7 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     mainScratch: matmulScratch,
     threads,
   });
+  zero = (ptr, bytes) => pool.zero(ptr, bytes);
   return {
     name,
     mem,

@@ -336,6 +336,19 @@ export class KernelPool {
   }
 
   /**
+   * Zeroes `bytes` bytes at `ptr` across the pool (the kernel memory's zero-fill of a large allocation: gradient
+   * buffers, hundreds of MB per BERT-base importance batch).
+   *
+   * @param ptr First byte.
+   * @param bytes Bytes.
+   */
+  zero(ptr: Ptr, bytes: number): void {
+    const x = this.#args;
+    x[1] = ptr, x[2] = bytes;
+    this.#rows("zero_bytes", bytes / 4);
+  }
+
+  /**
    * {@linkcode Kernels.attentionEntropy} across the pool, split by head.
    *
    * @param out Per-head sums [H] (accumulated).

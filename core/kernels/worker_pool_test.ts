@@ -253,3 +253,21 @@ Deno.test("a pooled kernel memory grows past its first pages and the workers see
     many.close();
   }
 });
+
+Deno.test("a pooled kernel memory zeroes a large allocation across the threads, to its last byte", () => {
+  const k = createWasmKernels({ threads: 2 });
+  try {
+    const bytes = 4 * (3 << 20) + 52; // above the split size, not a whole number of 64-byte lines
+    const mark = k.mem.mark();
+    const p = k.mem.allocUninitialized(bytes + 64);
+    new Uint8Array(k.mem.memory.buffer, p, bytes + 64).fill(0xab);
+    k.mem.release(mark);
+    const q = k.mem.alloc(bytes);
+    assert.equal(q, p);
+    const view = new Uint8Array(k.mem.memory.buffer, q, bytes + 64);
+    assert.equal(view.subarray(0, bytes).findIndex((b) => b !== 0), -1, "every byte zeroed");
+    assert.ok(view.subarray(bytes).every((b) => b === 0xab), "nothing past the allocation touched");
+  } finally {
+    k.close();
+  }
+});

@@ -230,10 +230,11 @@ export class WasmOps implements ModelOps<Act> {
     // HF's `attentions` are the probabilities times the head mask: built only when kept or observed
     if (run.wants(spec.patternHook)) {
       let pattern = probs;
-      if (headMask !== 0 && H > 0) {
+      const m = headMask !== 0 && H > 0 ? run.read(headMask, H) : undefined;
+      // a mask of ones (the importance pass differentiates one) leaves the probabilities as they are
+      if (m !== undefined && m.some((x) => x !== 1)) {
         pattern = run.output(probs.shape);
         k.copy(pattern.ptr, probs.ptr, probs.size);
-        const m = run.read(headMask, H);
         for (let b = 0; b < B; b++) {
           for (let h = 0; h < H; h++) {
             const at = pattern.ptr + 4 * (b * H + h) * T * T;
