@@ -37,7 +37,10 @@ const SECTIONS: [string, () => Promise<unknown>][] = [
 
 const figures: Figures = {};
 // with --pytorch PYTHON: the PyTorch CPU reference, printed against the bert-base section's figures
-if (args.pytorch !== undefined) SECTIONS.push(["pytorch", () => benchPytorch(args.pytorch!, figures)]);
+if (args.pytorch !== undefined) {
+  SECTIONS.push(["pytorch", () => benchPytorch(args.pytorch!, figures)]);
+  args.only?.add("pytorch"); // asked for by its flag, whatever --only lists
+}
 const known = new Set(SECTIONS.map(([name]) => name));
 for (const name of args.only ?? []) {
   if (!known.has(name)) throw new Error(`--only: no section "${name}" (sections: ${[...known].join(", ")})`);
