@@ -24,13 +24,7 @@ import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { fieldName, indexListField, requireObject, textField } from "./_validate.ts";
-import {
-  analysisTables,
-  entropySumsOfPatterns,
-  type LabelProbability,
-  round4,
-  type TokenProbability,
-} from "./page/analysis_tables.ts";
+import { type AnalysisTables, analysisTables, entropySumsOfPatterns, round4 } from "./page/analysis_tables.ts";
 
 /** A checked `/api/analyze` request. */
 export interface AnalyzeRequest {
@@ -62,8 +56,11 @@ export interface WordLevelAttention {
 
 export type { LabelProbability, TokenProbability } from "./page/analysis_tables.ts";
 
-/** The `/api/analyze` answer (see `web/README.md`). */
-export interface AnalyzeResponse {
+/**
+ * The `/api/analyze` answer (see `web/README.md`): the tables the page draws (attention, entropy, hidden-state
+ * norms, logits/probabilities or next tokens — built by the same code the in-browser compute uses), and more.
+ */
+export interface AnalyzeResponse extends AnalysisTables {
   tokens: string[];
   input_ids: number[];
   token_type_ids: number[];
@@ -71,18 +68,6 @@ export interface AnalyzeResponse {
   layers: number[];
   /** The heads of `attention`, ascending, original numbering. */
   heads: number[];
-  /** [layers.length][heads.length][query][key], 4 decimals; `null` for a pruned head. */
-  attention: (number[][] | null)[][];
-  /** Mean attention entropy (nats) per query token, [all layers][all heads]; `null` for a pruned head. */
-  entropy: (number | null)[][];
-  /** L2 norm of each token's hidden state, [layers + 1][tokens] (HF's `hidden_states`: embeddings first). */
-  hidden_norms: number[][];
-  /** Classifier logits, or a regressor's predicted value (a model with a head), else `null`. */
-  logits: number[] | null;
-  /** Classifiers: softmax of `logits` with label names, else `null`. */
-  probabilities: LabelProbability[] | null;
-  /** GPT: the 10 likeliest tokens after the last one, else `null`. */
-  next_token: TokenProbability[] | null;
   /** Compute time in milliseconds (queueing excluded). */
   elapsed_ms: number;
   /** With `word_level: true`: per-head statistics over the tokens (Clark et al., for this one sentence). */
