@@ -12,6 +12,7 @@ at 1 and 2 threads (`torch.set_num_threads`). Prints one JSON object:
 {"forward_ms": {"1t", "2t"}, "importance_examples_per_s": {"1t", "2t"}, "torch", "transformers", "cpu"}.
 
 Usage: python bench/pytorch_reference.py [--out FILE]
+(`bench/pytorch_reference.out.json`: what it printed in the bench run the README quotes.)
 """
 
 import argparse
