@@ -10,12 +10,10 @@ import {
   ARGS_BYTE_OFFSET,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
-  JOB_GELU,
   JOB_MATMUL,
   JOB_ROWS,
   pollWhileEquals,
   runAttentionPart,
-  runGeluPart,
   runRowsPart,
   SLOT_DONE,
   SLOT_ERROR,
@@ -58,9 +56,6 @@ function serve(init: WorkerInit): void {
 /** Runs part `me` of `parts` of one job, its arguments in `a`. */
 function runPart(w: KernelExports, job: number, a: Float64Array, g: number, me: number, parts: number): void {
   switch (job) {
-    case JOB_GELU:
-      runGeluPart(w, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, me, parts);
-      break;
     case JOB_ROWS:
       runRowsPart(w, a, me, parts);
       break;

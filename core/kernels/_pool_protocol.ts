@@ -68,20 +68,6 @@ export const JOB_ATTENTION_FORWARD = 2;
 export const JOB_ATTENTION_BACKWARD = 3;
 
 /**
- * Job: one of the GELU exports over a slice of its n elements: f64 slot 0 the variant
- * ({@linkcode GELU_VARIANTS} index), slots 1–3 its pointers (out/inp, or dinp/inp/dout), slot 4 n.
- */
-export const JOB_GELU = 4;
-
-/** The GELU exports a {@linkcode JOB_GELU} job names by index. */
-const GELU_VARIANTS = [
-  "gelu_erf_forward",
-  "gelu_erf_backward",
-  "gelu_tanh_forward",
-  "gelu_tanh_backward",
-] as const;
-
-/**
  * Where part `me` of `parts` of an element-wise job over n floats starts (part `me` ends where `me + 1` starts):
  * cut at multiples of 4, so every element goes through the same SIMD path as in one call (bit-identical).
  */
@@ -90,41 +76,23 @@ function sliceStart(n: number, me: number, parts: number): number {
 }
 
 /**
- * Runs part `me` of `parts` of a {@linkcode JOB_GELU} job on one instance's exports — the caller's (part 0) or a
- * worker's: `variant` indexes {@linkcode GELU_VARIANTS} (even: forward `(out, inp)`, odd: backward
- * `(dinp, inp, dout)`), over its slice of the n elements. Allocates nothing.
- */
-export function runGeluPart(
-  w: KernelExports,
-  variant: number,
-  p0: number,
-  p1: number,
-  p2: number,
-  n: number,
-  me: number,
-  parts: number,
-): void {
-  const start = sliceStart(n, me, parts), end = sliceStart(n, me + 1, parts);
-  if (end <= start) return;
-  const off = 4 * start, fn = w[GELU_VARIANTS[variant]!] as (...args: number[]) => void;
-  if (variant % 2 === 0) fn(p0 + off, p1 + off, end - start);
-  else fn(p0 + off, p1 + off, p2 + off, end - start);
-}
-
-/**
  * Job: a kernel whose rows are independent, over a contiguous range of them: f64 slot 0 the kernel
  * ({@linkcode ROW_KERNELS} index), slots 1… its arguments in the contract's order.
  */
-export const JOB_ROWS = 5;
+export const JOB_ROWS = 4;
 
 /**
- * The kernels a {@linkcode JOB_ROWS} job names by index: `add_forward` (its rows are its elements, cut at
- * multiples of 4), `layer_norm_forward` and `layer_norm_backward` (rows of C; backward only without weight
- * gradients, which sum over rows), `attention_entropy_heads` (split by head: a head's sum keeps its order) and
- * `zero_bytes` (the kernel memory's zero-fill, in 64-byte lines).
+ * The kernels a {@linkcode JOB_ROWS} job names by index: the element-wise `add_forward` and GELU exports (their
+ * rows are their elements, cut at multiples of 4), `layer_norm_forward` and `layer_norm_backward` (rows of C;
+ * backward only without weight gradients, which sum over rows), `attention_entropy_heads` (split by head: a head's
+ * sum keeps its order) and `zero_bytes` (the kernel memory's zero-fill, in 64-byte lines).
  */
 export const ROW_KERNELS = [
   "add_forward",
+  "gelu_erf_forward",
+  "gelu_erf_backward",
+  "gelu_tanh_forward",
+  "gelu_tanh_backward",
   "layer_norm_forward",
   "layer_norm_backward",
   "attention_entropy_heads",
@@ -142,10 +110,21 @@ function rowStart(n: number, me: number, parts: number): number {
  */
 export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, parts: number): void {
   const fn = (name: string) => w[name] as (...args: number[]) => void;
-  switch (ROW_KERNELS[a[0]!]) {
-    case "add_forward": {
+  const kernel = ROW_KERNELS[a[0]!];
+  switch (kernel) {
+    case "gelu_erf_forward":
+    case "gelu_tanh_forward": {
+      // (out, inp, n)
+      const n = a[3]!, s = sliceStart(n, me, parts), e = sliceStart(n, me + 1, parts), o = 4 * s;
+      if (e > s) fn(kernel)(a[1]! + o, a[2]! + o, e - s);
+      break;
+    }
+    case "add_forward":
+    case "gelu_erf_backward":
+    case "gelu_tanh_backward": {
+      // (out, a, b, n) and (dinp, inp, dout, n)
       const n = a[4]!, s = sliceStart(n, me, parts), e = sliceStart(n, me + 1, parts), o = 4 * s;
-      if (e > s) fn("add_forward")(a[1]! + o, a[2]! + o, a[3]! + o, e - s);
+      if (e > s) fn(kernel)(a[1]! + o, a[2]! + o, a[3]! + o, e - s);
       break;
     }
     case "layer_norm_forward": {

@@ -1,10 +1,11 @@
 /**
- * A pool of worker threads that run the heavy kernels (matmul, attention forward and backward) together with the
- * calling thread, on one shared `WebAssembly.Memory`, so the synchronous {@linkcode Kernels} API stays
- * synchronous: the caller posts a job into a shared control block, wakes the workers with `Atomics.notify`, runs
- * part 0 itself and waits with `Atomics.wait`. A job allocates nothing. Matmuls are split by output-row blocks
- * (or by output-column blocks on the weight-stationary nn.Linear path), attention forward by (batch, head) and
- * backward by head, so every output element is computed exactly as on one thread: the results are bit-identical.
+ * A pool of worker threads that run the heavy kernels (matmul, attention, and the element-wise and row-wise ones:
+ * add, GELU, layer norm, entropy, zero-fill) together with the calling thread, on one shared `WebAssembly.Memory`,
+ * so the synchronous {@linkcode Kernels} API stays synchronous: the caller posts a job into a shared control block,
+ * wakes the workers with `Atomics.notify`, runs part 0 itself and waits (polling briefly, then `Atomics.wait`).
+ * Matmuls are split by output-row blocks (or by output-column blocks on the weight-stationary nn.Linear path),
+ * attention forward by (batch, head) and backward by head, the others by rows or slices of elements, so every output
+ * element is computed exactly as on one thread: the results are bit-identical.
  *
  * Workers keep a Deno process alive until {@linkcode KernelPool.close} (or `using`) stops them.
  *
@@ -18,14 +19,12 @@ import {
   CONTROL_BYTES,
   JOB_ATTENTION_BACKWARD,
   JOB_ATTENTION_FORWARD,
-  JOB_GELU,
   JOB_MATMUL,
   JOB_ROWS,
   MAX_WORKERS,
   pollWhileEquals,
   ROW_KERNELS,
   runAttentionPart,
-  runGeluPart,
   runRowsPart,
   SLOT_DONE,
   SLOT_ERROR,
@@ -47,10 +46,10 @@ export const MAX_THREADS: number = MAX_WORKERS + 1;
 /** Multiply-adds under which a matmul runs on the caller alone (waking the workers costs ≈ 10–50 µs). */
 const MIN_SPLIT_MACS = 1 << 18;
 
-/** Elements under which GELU runs on the caller alone. */
-const MIN_SPLIT_ELEMENTS = 1 << 16;
-
-/** Floats touched under which add and layer norm run on the caller alone (they are memory-bound and short). */
+/**
+ * Work (in floats touched, weighted by cost) under which a row-split kernel runs on the caller alone: add and
+ * layer norm count 1 a float (memory-bound, short), GELU 4 (an erf or tanh a float), entropy 16 (a log).
+ */
 const MIN_SPLIT_ROWS_ELEMENTS = 1 << 18;
 
 /** How long pool creation waits for its workers to start before giving up. */
@@ -225,7 +224,9 @@ export class KernelPool {
    * @param kind The GELU variant.
    */
   geluForward(out: Ptr, inp: Ptr, n: number, kind: GeluKind): void {
-    this.#gelu(kind === "erf" ? 0 : 2, out, inp, 0, n);
+    const x = this.#args;
+    x[1] = out, x[2] = inp, x[3] = n;
+    this.#rows(kind === "erf" ? "gelu_erf_forward" : "gelu_tanh_forward", 4 * n);
   }
 
   /**
@@ -238,20 +239,9 @@ export class KernelPool {
    * @param kind The GELU variant.
    */
   geluBackward(dinp: Ptr, inp: Ptr, dout: Ptr, n: number, kind: GeluKind): void {
-    this.#gelu(kind === "erf" ? 1 : 3, dinp, inp, dout, n);
-  }
-
-  #gelu(variant: number, p0: Ptr, p1: Ptr, p2: Ptr, n: number): void {
-    const threads = this.threads;
-    if (threads === 1 || n < MIN_SPLIT_ELEMENTS) return runGeluPart(this.#main, variant, p0, p1, p2, n, 0, 1);
     const x = this.#args;
-    x[0] = variant, x[1] = p0, x[2] = p1, x[3] = p2, x[4] = n;
-    this.#post(JOB_GELU);
-    try {
-      runGeluPart(this.#main, variant, p0, p1, p2, n, 0, threads);
-    } finally {
-      this.#join();
-    }
+    x[1] = dinp, x[2] = inp, x[3] = dout, x[4] = n;
+    this.#rows(kind === "erf" ? "gelu_erf_backward" : "gelu_tanh_backward", 4 * n);
   }
 
   /**
@@ -361,7 +351,6 @@ export class KernelPool {
   attentionEntropy(out: Ptr, probs: Ptr, queryMask: Ptr, B: number, H: number, T: number): void {
     const x = this.#args;
     x[1] = out, x[2] = probs, x[3] = queryMask, x[4] = B, x[5] = H, x[6] = T;
-    // ≈ 20 flops (a log) per probability: worth splitting from far fewer elements than add
     this.#rows("attention_entropy_heads", H < this.threads ? 0 : 16 * B * H * T * T);
   }
 
