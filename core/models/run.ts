@@ -122,9 +122,7 @@ export class Run {
 
   /** Allocates a contiguous activation (zero-filled). */
   act(shape: readonly number[]): Act {
-    const size = numel(shape);
-    const rowStride = shape.length > 0 ? shape[shape.length - 1]! : 1;
-    return { ptr: this.k.mem.alloc(Math.max(1, size) * 4), shape: [...shape], size, rowStride };
+    return this.#newAct(shape, true);
   }
 
   /**
@@ -132,9 +130,14 @@ export class Run {
    * forward activations cost ≈ 4 % of an importance pass, more on a shared memory).
    */
   output(shape: readonly number[]): Act {
-    const size = numel(shape);
+    return this.#newAct(shape, false);
+  }
+
+  #newAct(shape: readonly number[], zeroed: boolean): Act {
+    const size = numel(shape), bytes = Math.max(1, size) * 4;
     const rowStride = shape.length > 0 ? shape[shape.length - 1]! : 1;
-    return { ptr: this.k.mem.allocUninitialized(Math.max(1, size) * 4), shape: [...shape], size, rowStride };
+    const ptr = zeroed ? this.k.mem.alloc(bytes) : this.k.mem.allocUninitialized(bytes);
+    return { ptr, shape: [...shape], size, rowStride };
   }
 
   /**

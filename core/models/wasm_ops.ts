@@ -120,8 +120,8 @@ export class WasmOps implements ModelOps<Act> {
     const K = transposed ? W.shape[1]! : W.shape[0]!;
     const N = transposed ? W.shape[0]! : W.shape[1]!;
     const rows = numel(x.shape.slice(0, -1));
-    // with K = 0 the output is the bias added onto zeros
-    const y = K === 0 ? run.act([...x.shape.slice(0, -1), N]) : run.output([...x.shape.slice(0, -1), N]);
+    const shape = [...x.shape.slice(0, -1), N];
+    const y = K === 0 ? run.act(shape) : run.output(shape); // with K = 0 the output is the bias added onto zeros
     if (K === 0) {
       // a layer whose heads are all pruned: only the bias is left
       if (b) k.addBias(y.ptr, y.ptr, params.f32(b, 1), rows, N);
@@ -167,12 +167,12 @@ export class WasmOps implements ModelOps<Act> {
     const headMask = x.headMask[layer]!, headMaskGrad = x.headMaskGrad[layer]!;
     const ctx = run.output([B, T, H * D]);
     // the probabilities are kept only for the backward pass or a hook / observer (the entropy meter) of the
-    // pattern; otherwise each (batch, head)'s live in one T·T scratch per thread
+    // pattern — the only readers of `probs` below; otherwise each (batch, head)'s live in a T·T scratch per
+    // thread (`probs` is then the caller's, and the kernel is passed 0 for the probabilities)
     const keep = run.recording || run.wants(spec.patternHook);
-    const probs = run.output(keep ? [B, H, T, T] : [0]);
-    const scratch = keep ? 0 : run.output([T, T]).ptr;
+    const probs = run.output(keep ? [B, H, T, T] : [T, T]);
+    const [saved, scratch] = keep ? [probs.ptr, 0] : [0, probs.ptr];
     if (H > 0) {
-      const saved = keep ? probs.ptr : 0;
       k.attentionForward(
         ctx.ptr,
         saved,
