@@ -1,21 +1,14 @@
 import assert from "node:assert/strict";
 import { kernelsWasmBytes } from "./_wasm_module.ts";
 import { createWasmKernels } from "./wasm_kernels.ts";
-import { type Kernels, MatmulFlags } from "./types.ts";
+import { MatmulFlags } from "./types.ts";
 import { defaultThreads, threadsAvailable } from "./worker_pool.ts";
-import { fusedAttention } from "../../tests/helpers/kernel_cases.ts";
+import { copyIn as put, fusedAttention } from "../../tests/helpers/kernel_cases.ts";
 
 const { TRANS_A, TRANS_B, ACCUMULATE } = MatmulFlags;
 
 function random(seed: number): () => number {
   return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2;
-}
-
-/** Copies `a` into new kernel memory. */
-function put(k: Kernels, a: Float32Array): number {
-  const p = k.mem.alloc(4 * a.length);
-  k.mem.f32(p, a.length).set(a);
-  return p;
 }
 
 /** Asserts two float arrays are bit-identical, naming the first element that is not. */

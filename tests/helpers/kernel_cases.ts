@@ -59,11 +59,7 @@ export interface FusedAttentionOutputs {
 export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttentionOutputs {
   const { B, T, H, D, scale, causal } = s, HD = H * D, ld = 3 * HD, n = B * T * ld;
   const mark = k.mem.mark();
-  const put = (a: Float32Array) => {
-    const p = k.mem.alloc(4 * a.length);
-    k.mem.f32(p, a.length).set(a);
-    return p;
-  };
+  const put = (a: Float32Array) => copyIn(k, a);
   const q = put(s.qkv), kk = q + 4 * HD, v = q + 8 * HD, dq = k.mem.alloc(4 * n);
   const km = s.keyMask ? put(s.keyMask) : 0, hm = s.headMask ? put(s.headMask) : 0, dct = put(s.dctx);
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T);
@@ -86,6 +82,13 @@ export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttent
 
 /** A seeded uniform [-1, 1) generator (mulberry32). */
 export const seededRandom: (seed: number) => () => number = uniformSigned;
+
+/** Copies `a` into new memory of `k`; returns its pointer. */
+export function copyIn(k: Kernels, a: Float32Array): Ptr {
+  const p = k.mem.alloc(4 * a.length);
+  k.mem.f32(p, a.length).set(a);
+  return p;
+}
 
 /** Allocates n floats in k's memory filled by `init` (default: uniform [-1, 1)). */
 export function floats(k: Kernels, n: number, rnd: () => number, init?: (i: number) => number): Ptr {
