@@ -212,6 +212,35 @@ export function gelu_tanh_backward(dinp: usize, inp: usize, dout: usize, n: i32)
   }
 }
 
+// ReLU: max(x, 0); its gradient passes dout where x > 0 (0 at x = 0, as PyTorch).
+export function relu_forward(out: usize, inp: usize, n: i32): void {
+  let i = 0;
+  const zero = f32x4.splat(0);
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.max(v128.load(inp + o), zero));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const x = load<f32>(inp + o);
+    store<f32>(out + o, x > 0 ? x : 0);
+  }
+}
+
+export function relu_backward(dinp: usize, inp: usize, dout: usize, n: i32): void {
+  let i = 0;
+  const zero = f32x4.splat(0);
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const pass = f32x4.gt(v128.load(inp + o), zero);
+    v128.store(dinp + o, f32x4.add(v128.load(dinp + o), v128.and(v128.load(dout + o), pass)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    if (load<f32>(inp + o) > 0) store<f32>(dinp + o, load<f32>(dinp + o) + load<f32>(dout + o));
+  }
+}
+
 export function tanh_forward(out: usize, inp: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;

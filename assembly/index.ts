@@ -8,6 +8,7 @@ export {
 export { layer_norm_forward, layer_norm_backward } from "./layer_norm";
 export {
   erf, gelu_erf_forward, gelu_erf_backward, gelu_tanh_forward, gelu_tanh_backward, tanh_forward, tanh_backward,
+  relu_forward, relu_backward,
 } from "./gelu";
 export { softmax_forward } from "./softmax";
 export { cross_entropy_forward, cross_entropy_backward } from "./cross_entropy";

@@ -128,6 +128,13 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
     const y = outputs[0]!.name!;
     return [g.op("Mul", [dy[0]!, g.op("Sub", [g.scalar(1), g.op("Mul", [y, y])])])];
   },
+  relu: ({ cx, inputs, dy }) => {
+    if (inputs[0]!.name === undefined || dy[0] === undefined) return [undefined];
+    // dy where x > 0, else 0 (as PyTorch at x = 0)
+    const g = cx.g;
+    const pass = g.op("Cast", [g.op("Greater", [inputs[0]!.name!, g.scalar(0)])], { to: { i: 1 } });
+    return [g.op("Mul", [dy[0]!, pass])];
+  },
   firstToken: ({ cx, dy }) => {
     // dx[b, t] = dy[b] at t = 0, else 0
     const g = cx.g;

@@ -104,6 +104,28 @@ export class EmitContext {
     );
   }
 
+  /**
+   * The position ids the position embedding reads, by the config's scheme: 0 … seq−1 (+ offset) as [seq], or
+   * RoBERTa's `padding_idx + cumsum(ids ≠ pad)` on real tokens and `padding_idx` on pads as [batch, seq].
+   */
+  positionIds(): { name: string; perRow: boolean } {
+    const g = this.g, scheme = this.config.positions;
+    if (scheme.kind === "index") {
+      const name = scheme.offset === 0
+        ? this.positions()
+        : g.cached("position_ids", () => g.op("Add", [this.positions(), g.ints([scheme.offset], [])]));
+      return { name, perRow: false };
+    }
+    const name = g.cached("position_ids", () => {
+      const real = g.op("Cast", [g.op("Not", [g.op("Equal", ["input_ids", g.ints([scheme.paddingIdx], [])])])], {
+        to: { i: DataType.INT64 },
+      });
+      const counted = g.op("Mul", [g.op("CumSum", [real, g.ints([1], [])]), real]);
+      return g.op("Add", [counted, g.ints([scheme.paddingIdx], [])]);
+    });
+    return { name, perRow: true };
+  }
+
   /** Which keys each query may see: bool [B, 1, 1, T] (padding) or [B, 1, T, T] (padding and causal). */
   allowed(causal: boolean): string {
     const g = this.g;
@@ -166,9 +188,10 @@ export function emitOp(cx: EmitContext, op: TracedOp, index: number, inputs: Emi
       const t = cx.weights.get(table);
       if (t === undefined) throw new Error(`ONNX export: weight "${table}" is missing from the checkpoint`);
       const which = a.input as TokenInput;
-      const ids = which === "position_ids" ? cx.positions() : which;
-      // positions are [T]: their rows broadcast over the batch when added
-      const dims: OnnxDim[] = which === "position_ids" ? ["seq", t.shape[1]!] : ["batch", "seq", t.shape[1]!];
+      const positions = which === "position_ids" ? cx.positionIds() : undefined;
+      const ids = positions?.name ?? which;
+      // positions shared by every row are [T]: their rows broadcast over the batch when added
+      const dims: OnnxDim[] = positions && !positions.perRow ? ["seq", t.shape[1]!] : ["batch", "seq", t.shape[1]!];
       return [{ name: g.op("Gather", [cx.weight(table), ids], { axis: { i: 0 } }), dims }];
     }
     case "add": {
@@ -239,6 +262,9 @@ export function emitOp(cx: EmitContext, op: TracedOp, index: number, inputs: Emi
       return [{ name: gelu(g, need(x, "x"), a.kind as GeluKind), dims: x!.dims }];
     case "tanh":
       return [{ name: g.op("Tanh", [need(x, "x")]), dims: x!.dims }];
+    case "relu":
+      if (x?.name === undefined) return [{ name: undefined, dims: x!.dims }];
+      return [{ name: g.op("Relu", [need(x, "x")]), dims: x!.dims }];
     case "firstToken":
       return [{
         name: g.op("Gather", [need(x, "x"), g.ints([0], [])], { axis: { i: 1 } }),

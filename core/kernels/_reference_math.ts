@@ -184,6 +184,14 @@ export function tanhBackward(f: Floats, dinp: number, out: number, dout: number,
   for (let i = 0; i < n; i++) f[dinp + i]! += (1 - f[out + i]! ** 2) * f[dout + i]!;
 }
 
+export function reluForward(f: Floats, out: number, inp: number, n: number): void {
+  for (let i = 0; i < n; i++) f[out + i] = Math.max(f[inp + i]!, 0);
+}
+
+export function reluBackward(f: Floats, dinp: number, inp: number, dout: number, n: number): void {
+  for (let i = 0; i < n; i++) if (f[inp + i]! > 0) f[dinp + i]! += f[dout + i]!;
+}
+
 export function softmaxRows(f: Floats, x: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const p = x + r * cols;

@@ -202,6 +202,17 @@ export const KERNEL_CONTRACT = {
     returns: "void",
     wasm: "tanh_backward",
   },
+  reluForward: {
+    args: [["out", "out"], ["inp", "in"], ["n", "i32"]],
+    returns: "void",
+    wasm: "relu_forward",
+    backward: "reluBackward",
+  },
+  reluBackward: {
+    args: [["dinp", "grad"], ["inp", "in"], ["dout", "in"], ["n", "i32"]],
+    returns: "void",
+    wasm: "relu_backward",
+  },
   softmaxRows: { args: [["x", "inout"], ["rows", "i32"], ["cols", "i32"]], returns: "void", wasm: "softmax_forward" },
 
   // ---------------------------------------------------------------- attention

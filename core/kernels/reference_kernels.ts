@@ -96,6 +96,8 @@ const REFERENCE: ReferenceImplementations = {
   geluBackward: (v, dinp, inp, dout, n, kind) => ref.geluBackward(v.f, dinp, inp, dout, n, kind),
   tanhForward: (v, out, inp, n) => ref.tanhForward(v.f, out, inp, n),
   tanhBackward: (v, dinp, out, dout, n) => ref.tanhBackward(v.f, dinp, out, dout, n),
+  reluForward: (v, out, inp, n) => ref.reluForward(v.f, out, inp, n),
+  reluBackward: (v, dinp, inp, dout, n) => ref.reluBackward(v.f, dinp, inp, dout, n),
   softmaxRows: (v, x, rows, cols) => ref.softmaxRows(v.f, x, rows, cols),
   attentionForward: (v, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, _scratch) =>
     ref.attentionForward(v.f, ctx, probs, q, k, vv, ldqkv, keyMask, headMask, B, T, H, D, scale, causal),

@@ -125,6 +125,10 @@ export interface Kernels {
   tanhForward(out: Ptr, inp: Ptr, n: number): void;
   /** dinp += (1 − out²) · dout, from the saved forward output. */
   tanhBackward(dinp: Ptr, out: Ptr, dout: Ptr, n: number): void;
+  /** out = max(inp, 0) (DistilBERT's classifier head, `relu` MLPs). `out` may alias `inp`. */
+  reluForward(out: Ptr, inp: Ptr, n: number): void;
+  /** dinp += (inp > 0) · dout (0 at inp = 0, as PyTorch). */
+  reluBackward(dinp: Ptr, inp: Ptr, dout: Ptr, n: number): void;
   /** In place softmax over each of `rows` rows of width `cols` (max-subtracted). */
   softmaxRows(x: Ptr, rows: number, cols: number): void;
 

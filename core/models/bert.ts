@@ -9,7 +9,24 @@
  */
 
 import { hookName } from "../hooks.ts";
-import type { ModelConfig } from "./config.ts";
+import {
+  activate,
+  bertBlockNames,
+  dense,
+  type EncoderEmbeddingNames,
+  encoderEmbeddings,
+  encoderEmbeddingShapes,
+  firstTokenClassifier,
+  firstTokenClassifierShapes,
+  type FirstTokenHead,
+  norm,
+  postNormBlock,
+  type PostNormBlockNames,
+  postNormBlockShapes,
+  postNormHeadSlices,
+  postNormNeuronSlices,
+} from "./builders.ts";
+import type { ModelConfig, TaskKind } from "./config.ts";
 import type { ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
 import type { ModelOps } from "./ops.ts";
 
@@ -32,46 +49,40 @@ function mlmHeadWeights(config: ModelConfig): Map<string, number[]> {
   return head;
 }
 
+/** BERT's embedding names under a base-model prefix (`bert`). */
+export function bertEmbeddingNames(base: string): EncoderEmbeddingNames {
+  return {
+    word: `${base}.embeddings.word_embeddings.weight`,
+    position: `${base}.embeddings.position_embeddings.weight`,
+    tokenType: `${base}.embeddings.token_type_embeddings.weight`,
+    norm: `${base}.embeddings.LayerNorm`,
+  };
+}
+
+/** BERT's pooler + classifier. */
+const BERT_CLASSIFIER: FirstTokenHead = {
+  dense: "bert.pooler.dense",
+  activation: "tanh",
+  out: "classifier",
+  inputDropout: false,
+};
+
 /**
  * The HF names and shapes a BERT checkpoint holds; the head (pooler + classifier, or the masked-LM head) is
  * optional (bare encoders).
  */
 function bertWeights(config: ModelConfig): WeightSpec {
-  const { hidden: C, headDim: D } = config;
-  const required = new Map<string, number[]>([
-    ["bert.embeddings.word_embeddings.weight", [config.vocabSize, C]],
-    ["bert.embeddings.position_embeddings.weight", [config.maxPositions, C]],
-    ["bert.embeddings.token_type_embeddings.weight", [config.typeVocabSize, C]],
-    ["bert.embeddings.LayerNorm.weight", [C]],
-    ["bert.embeddings.LayerNorm.bias", [C]],
-  ]);
+  const required = new Map(encoderEmbeddingShapes(config, bertEmbeddingNames("bert")));
   for (let l = 0; l < config.layers; l++) {
-    const p = `bert.encoder.layer.${l}`;
-    const HD = (config.heads - config.prunedHeads[l]!.length) * D;
-    const I = config.intermediateSizes[l]!;
-    for (const qkv of ["query", "key", "value"]) {
-      required.set(`${p}.attention.self.${qkv}.weight`, [HD, C]);
-      required.set(`${p}.attention.self.${qkv}.bias`, [HD]);
-    }
-    required.set(`${p}.attention.output.dense.weight`, [C, HD]);
-    required.set(`${p}.attention.output.dense.bias`, [C]);
-    required.set(`${p}.attention.output.LayerNorm.weight`, [C]);
-    required.set(`${p}.attention.output.LayerNorm.bias`, [C]);
-    required.set(`${p}.intermediate.dense.weight`, [I, C]);
-    required.set(`${p}.intermediate.dense.bias`, [I]);
-    required.set(`${p}.output.dense.weight`, [C, I]);
-    required.set(`${p}.output.dense.bias`, [C]);
-    required.set(`${p}.output.LayerNorm.weight`, [C]);
-    required.set(`${p}.output.LayerNorm.bias`, [C]);
+    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
   }
   if (config.task === "mlm") return { required, optional: mlmHeadWeights(config), optionalIsHead: true };
-  const optional = new Map<string, number[]>([
-    ["bert.pooler.dense.weight", [C, C]],
-    ["bert.pooler.dense.bias", [C]],
-    ["classifier.weight", [config.labels.length, C]],
-    ["classifier.bias", [config.labels.length]],
-  ]);
-  return { required, optional, optionalIsHead: true };
+  return { required, optional: firstTokenClassifierShapes(config, BERT_CLASSIFIER), optionalIsHead: true };
+}
+
+/** Layer `l`'s module names. */
+function layerNames(l: number): PostNormBlockNames {
+  return bertBlockNames(`bert.encoder.layer.${l}`);
 }
 
 /**
@@ -80,16 +91,11 @@ function bertWeights(config: ModelConfig): WeightSpec {
  */
 function mlmHead<T>(ops: ModelOps<T>, config: ModelConfig, h: T): T {
   const p = "cls.predictions";
-  const dense = ops.linear(ops.lossRows(h), {
-    weight: `${p}.transform.dense.weight`,
-    bias: `${p}.transform.dense.bias`,
-    layout: "linear",
-  });
-  const t = ops.layerNorm(ops.gelu(dense, config.activation), {
-    weight: `${p}.transform.LayerNorm.weight`,
-    bias: `${p}.transform.LayerNorm.bias`,
-    eps: config.layerNormEps,
-  });
+  const transformed = ops.linear(ops.lossRows(h), dense(`${p}.transform.dense`));
+  const t = ops.layerNorm(
+    activate(ops, transformed, config.activation),
+    norm(`${p}.transform.LayerNorm`, config.layerNormEps),
+  );
   const decoder = ops.hasWeight(`${p}.decoder.weight`)
     ? `${p}.decoder.weight`
     : "bert.embeddings.word_embeddings.weight";
@@ -101,60 +107,12 @@ function mlmHead<T>(ops: ModelOps<T>, config: ModelConfig, h: T): T {
  * rows a loss counts) for a masked LM — or `undefined` for a bare encoder.
  */
 function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
-  const D = config.headDim, eps = config.layerNormEps;
-  const ln = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, eps });
-  const dense = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, layout: "linear" as const });
-
   // embeddings: word + position + token type, then LayerNorm
-  const tok = ops.hook(hookName("tok_embed"), ops.embedding("bert.embeddings.word_embeddings.weight", "input_ids"));
-  const pos = ops.embedding("bert.embeddings.position_embeddings.weight", "position_ids");
-  const typ = ops.embedding("bert.embeddings.token_type_embeddings.weight", "token_type_ids");
-  const emb = ops.layerNorm(ops.add(ops.add(tok, pos), typ), ln("bert.embeddings.LayerNorm"));
-  let h = ops.dropout(ops.hook(hookName("embed"), emb));
-
-  for (let l = 0; l < config.layers; l++) {
-    const p = `bert.encoder.layer.${l}`;
-    const H = config.heads - config.prunedHeads[l]!.length;
-    h = ops.block(h, (input) => {
-      const x = ops.hook(hookName("resid_pre", l), input);
-      // self-attention: separate Q, K, V projections
-      const heads = { heads: H };
-      const q = ops.hook(hookName("q", l), ops.linear(x, dense(`${p}.attention.self.query`)), heads);
-      const k = ops.hook(hookName("k", l), ops.linear(x, dense(`${p}.attention.self.key`)), heads);
-      const v = ops.hook(hookName("v", l), ops.linear(x, dense(`${p}.attention.self.value`)), heads);
-      const context = ops.attention(q, k, v, {
-        layer: l,
-        heads: H,
-        headDim: D,
-        scale: 1 / Math.sqrt(D),
-        causal: false,
-        patternHook: hookName("pattern", l),
-      });
-      const z = ops.hook(hookName("z", l), context, heads);
-      const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, dense(`${p}.attention.output.dense`)));
-      const mid = ops.hook(
-        hookName("resid_mid", l),
-        ops.layerNorm(ops.add(ops.dropout(attnOut), x), ln(`${p}.attention.output.LayerNorm`)),
-      );
-      // MLP
-      const pre = ops.hook(hookName("mlp_pre", l), ops.linear(mid, dense(`${p}.intermediate.dense`)));
-      const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
-      const mlpOut = ops.hook(
-        hookName("mlp_out", l),
-        ops.linear(ops.neuronMask(post, l), dense(`${p}.output.dense`)),
-      );
-      return ops.hook(
-        hookName("resid_post", l),
-        ops.layerNorm(ops.add(ops.dropout(mlpOut), mid), ln(`${p}.output.LayerNorm`)),
-      );
-    });
-  }
-
+  let h = encoderEmbeddings(ops, config, bertEmbeddingNames("bert"));
+  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
   if (config.task === "mlm") return ops.hasWeight("cls.predictions.bias") ? mlmHead(ops, config, h) : undefined;
-  if (!ops.hasWeight("classifier.weight") || !ops.hasWeight("bert.pooler.dense.weight")) return undefined;
   // pooler: tanh(W · h[CLS] + b), then the classifier
-  const pooled = ops.hook(hookName("pooler"), ops.tanh(ops.linear(ops.firstToken(h), dense("bert.pooler.dense"))));
-  return ops.linear(ops.dropout(pooled), dense("classifier"));
+  return firstTokenClassifier(ops, h, BERT_CLASSIFIER);
 }
 
 /** The `config.json` fields every new BERT gets (sizes, dropout, HF's defaults), whatever its head. */
@@ -177,6 +135,28 @@ function bertSizesConfig(s: NewModelSizes): Record<string, unknown> {
   };
 }
 
+/**
+ * A new classifier's label fields (`num_labels`, `id2label`, `label2id`, `problem_type`), HF's names.
+ *
+ * @throws {Error} for a classifier without labels
+ */
+export function classifierLabelFields(s: NewModelSizes): Record<string, unknown> {
+  const regression = s.problemType === "regression";
+  const labels = regression ? ["LABEL_0"] : [...(s.labels ?? ["0", "1"])];
+  if (labels.length < 1) throw new Error("newConfig: a classifier needs at least one label");
+  return {
+    num_labels: labels.length,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    ...(regression ? { problem_type: "regression" } : {}),
+  };
+}
+
+/** What a sequence classifier's head computes: one real value (`problem_type: "regression"`) or class logits. */
+export function classifierTask(c: ModelConfig): TaskKind {
+  return c.problemType === "regression" ? "regress" : "classify";
+}
+
 /** BERT (`model_type: "bert"`). */
 export const bert: ModelFamily = {
   modelType: "bert",
@@ -192,52 +172,24 @@ export const bert: ModelFamily = {
     typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
     layerNormEps: f.num("layer_norm_eps", 1e-12),
     activation: f.activation("hidden_act", "gelu"),
-    scaleAttnWeights: true,
-    scaleAttnByInverseLayerIdx: false,
     classifier: !isMaskedLM(f.raw),
   }),
-  task: (c) => (isMaskedLM(c.raw) ? "mlm" : c.problemType === "regression" ? "regress" : "classify"),
+  task: (c) => (isMaskedLM(c.raw) ? "mlm" : classifierTask(c)),
   weights: bertWeights,
   // a bare BertModel has no `bert.` prefix; TF-era checkpoints say gamma/beta
   renameKey: (name) => {
     const n = name.replace(/LayerNorm\.gamma$/, "LayerNorm.weight").replace(/LayerNorm\.beta$/, "LayerNorm.bias");
     return /^(embeddings|encoder|pooler)\./.test(n) ? `bert.${n}` : n;
   },
-  headSlices: (_c, l) => {
-    const p = `bert.encoder.layer.${l}.attention`;
-    return [
-      ...["query", "key", "value"].flatMap((m) => [
-        { name: `${p}.self.${m}.weight`, axis: 0 as const, groups: 1 },
-        { name: `${p}.self.${m}.bias`, axis: 0 as const, groups: 1 },
-      ]),
-      { name: `${p}.output.dense.weight`, axis: 1, groups: 1, output: true },
-    ];
-  },
-  neuronSlices: (_c, l) => {
-    const p = `bert.encoder.layer.${l}`;
-    return [
-      { name: `${p}.intermediate.dense.weight`, axis: 0, groups: 1 },
-      { name: `${p}.intermediate.dense.bias`, axis: 0, groups: 1 },
-      { name: `${p}.output.dense.weight`, axis: 1, groups: 1, output: true },
-    ];
-  },
+  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
+  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
   forward: bertForward,
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
-  newConfig: (s) => {
-    if (s.maskedLM) return { architectures: ["BertForMaskedLM"], ...bertSizesConfig(s) };
-    const regression = s.problemType === "regression";
-    const labels = regression ? ["LABEL_0"] : [...(s.labels ?? ["0", "1"])];
-    if (labels.length < 1) throw new Error("newConfig: a BERT classifier needs at least one label");
-    return {
-      architectures: ["BertForSequenceClassification"],
-      ...bertSizesConfig(s),
-      num_labels: labels.length,
-      id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-      label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
-      ...(regression ? { problem_type: "regression" } : {}),
-    };
-  },
+  newConfig: (s) =>
+    s.maskedLM
+      ? { architectures: ["BertForMaskedLM"], ...bertSizesConfig(s) }
+      : { architectures: ["BertForSequenceClassification"], ...bertSizesConfig(s), ...classifierLabelFields(s) },
   initStd: (_name, _c, std) => std,
   // HF zeroes the padding row (pad_token_id 0) of the word embeddings
   zeroRows: () => new Map([["bert.embeddings.word_embeddings.weight", 0]]),

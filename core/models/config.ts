@@ -10,6 +10,29 @@
 import type { GeluKind } from "../kernels/types.ts";
 import type { FamilySizes, ModelFamily } from "./family.ts";
 
+/**
+ * An MLP (or head) activation: a GELU form (`erf` = HF's `gelu`, `tanh` = `gelu_new` / `gelu_pytorch_tanh`) or
+ * `relu`.
+ */
+export type Activation = GeluKind | "relu";
+
+/**
+ * How a family numbers positions for its learned position embedding: `index` — position t of every row is
+ * `t + offset` (BERT, GPT-2); `after_padding` — fairseq's scheme that RoBERTa, XLM-R and CamemBERT inherit:
+ * `padding_idx + 1 + (number of non-pad tokens up to t)` on real tokens and `padding_idx` on pad tokens, so
+ * the table holds `padding_idx + 1` rows before the first position.
+ */
+export type PositionScheme =
+  | { kind: "index"; offset: number }
+  | { kind: "after_padding"; paddingIdx: number };
+
+/**
+ * A family's own typed config fields, beyond the shared ones (GPT-2's `scale_attn_by_inverse_layer_idx`,
+ * ALBERT's `num_hidden_groups` …): read and checked by the family's `readSizes`, read back by the family only
+ * through its own typed accessor.
+ */
+export type FamilySection = Readonly<Record<string, number | boolean | string>>;
+
 /** A family's HF `model_type` (`bert`, `gpt2`, `openai-gpt`; see `registry.ts`). */
 export type Family = string;
 
@@ -38,8 +61,10 @@ export interface ModelConfig {
   layers: number;
   /** Heads per layer before any pruning (`num_attention_heads` / `n_head`). */
   heads: number;
-  /** d_head = hidden / heads. */
+  /** d_head: `head_dim` where the family reads it, else hidden / heads. */
   headDim: number;
+  /** Width of the embedding tables: `embedding_size` for factorised embeddings (ALBERT, ELECTRA), else hidden. */
+  embeddingSize: number;
   /** MLP width before any neuron pruning (`intermediate_size` / `n_inner` or 4·n_embd). */
   intermediate: number;
   /**
@@ -47,24 +72,29 @@ export interface ModelConfig {
    * field HF does not read), else `intermediate` in every layer.
    */
   intermediateSizes: number[];
-  /** Longest sequence (`max_position_embeddings` / `n_positions`). */
+  /**
+   * Longest sequence: `max_position_embeddings` / `n_positions`, less the rows a position scheme reserves
+   * (RoBERTa's `padding_idx + 1`).
+   */
   maxPositions: number;
+  /** Rows of the position-embedding table (`max_position_embeddings`; 0 when the family has none). */
+  positionTableSize: number;
+  /** How positions are numbered (declared by the family). */
+  positions: PositionScheme;
   /** Token types (0 for families without them). */
   typeVocabSize: number;
   /** LayerNorm epsilon (`layer_norm_eps` / `layer_norm_epsilon`). */
   layerNormEps: number;
-  /** The MLP activation (`hidden_act` / `activation_function` / `afn`). */
-  activation: GeluKind;
+  /** The MLP activation (`hidden_act` / `activation_function` / `afn` / `activation`). */
+  activation: Activation;
   /** Pruned heads per layer, original numbering, sorted (`pruned_heads` in config.json). */
   prunedHeads: number[][];
   /** Classification labels: index → name, from `id2label` or `num_labels` (empty for language models). */
   labels: string[];
   /** `regression` (one output, MSE loss) or `single_label_classification`. */
   problemType: "regression" | "single_label_classification";
-  /** Scale attention scores by 1/√d_head (GPT-2's `scale_attn_weights`; always for the others). */
-  scaleAttnWeights: boolean;
-  /** Also divide scores by (layer + 1) (GPT-2's `scale_attn_by_inverse_layer_idx`). */
-  scaleAttnByInverseLayerIdx: boolean;
+  /** The family's own typed fields (see {@linkcode FamilySection}). */
+  section: FamilySection;
 }
 
 /** The task kind of a checked config (see {@linkcode TaskKind}). */
@@ -96,11 +126,12 @@ export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
   labels: 65_536,
 };
 
-const ACTIVATIONS: Record<string, GeluKind> = {
+const ACTIVATIONS: Record<string, Activation> = {
   gelu: "erf",
   gelu_new: "tanh",
   gelu_pytorch_tanh: "tanh",
   gelu_fast: "tanh",
+  relu: "relu",
 };
 
 /** Typed reads of config.json fields, each error naming the file and the field. */
@@ -151,8 +182,8 @@ export class ConfigFields {
     return v;
   }
 
-  /** A GELU activation name (`gelu`, `gelu_new`, …) → its kind. */
-  activation(field: string, fallback: string): GeluKind {
+  /** An activation name (`gelu`, `gelu_new`, `relu` …) → its kind. */
+  activation(field: string, fallback: string): Activation {
     const v = this.raw[field] ?? fallback;
     const kind = typeof v === "string" ? ACTIVATIONS[v] : undefined;
     if (kind === undefined) {
@@ -187,10 +218,17 @@ function excerpt(v: unknown): string {
 export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown>, source: string): ModelConfig {
   const fields = new ConfigFields(raw, source);
   const s: FamilySizes = family.readSizes(fields);
-  if (s.heads === 0 || s.hidden % s.heads !== 0) {
+  const { classifier, headDim: declaredHeadDim, embeddingSize, positions, section, ...sizes } = s;
+  if (s.heads === 0 || (declaredHeadDim === undefined && s.hidden % s.heads !== 0)) {
     throw new Error(`${source}: hidden size ${s.hidden} is not divisible by the number of heads ${s.heads}`);
   }
-  const { classifier, ...sizes } = s;
+  const scheme = positions ?? { kind: "index", offset: 0 };
+  const reserved = scheme.kind === "after_padding" ? scheme.paddingIdx + 1 : scheme.offset;
+  if (s.maxPositions > 0 && reserved >= s.maxPositions) {
+    throw new Error(
+      `${source}: max_position_embeddings ${s.maxPositions} leaves no position after the ${reserved} reserved rows`,
+    );
+  }
   const labels = classifier
     ? parseLabels(raw, source)
     : { labels: [], problemType: "single_label_classification" as const };
@@ -199,7 +237,12 @@ export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown
     task: "lm",
     raw,
     ...sizes,
-    headDim: s.hidden / s.heads,
+    headDim: declaredHeadDim ?? s.hidden / s.heads,
+    embeddingSize: embeddingSize ?? s.hidden,
+    maxPositions: s.maxPositions - reserved,
+    positionTableSize: s.maxPositions,
+    positions: scheme,
+    section: section ?? {},
     prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, s.heads, source),
     intermediateSizes: parseIntermediateSizes(raw.intermediate_sizes, s.layers, s.intermediate, source),
     ...labels,

@@ -9,7 +9,7 @@
 
 import type { HookKind } from "../hooks.ts";
 import type { TokenizerKind } from "../tokenizers/types.ts";
-import type { ConfigFields, ModelConfig, TaskKind } from "./config.ts";
+import type { ConfigFields, FamilySection, ModelConfig, PositionScheme, TaskKind } from "./config.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** The size fields every family reads from its `config.json` (under its own field names). */
@@ -24,7 +24,8 @@ export interface FamilySizes {
   heads: number;
   /** MLP width. */
   intermediate: number;
-  /** Longest sequence. */
+  /** Rows of the position table (`max_position_embeddings`; the longest sequence is this less the rows a
+   * position scheme reserves). */
   maxPositions: number;
   /** Token types (0 when the family has none). */
   typeVocabSize: number;
@@ -32,12 +33,16 @@ export interface FamilySizes {
   layerNormEps: number;
   /** The MLP activation. */
   activation: ModelConfig["activation"];
-  /** Scale scores by 1/√d_head. */
-  scaleAttnWeights: boolean;
-  /** Also divide scores by (layer + 1) (GPT-2's `scale_attn_by_inverse_layer_idx`). */
-  scaleAttnByInverseLayerIdx: boolean;
   /** Whether the family has a classification head (and so reads labels from the config). */
   classifier: boolean;
+  /** d_head when the config says it (`head_dim`); default hidden / heads. */
+  headDim?: number;
+  /** Width of factorised embeddings (`embedding_size`); default hidden. */
+  embeddingSize?: number;
+  /** How positions are numbered; default `{ kind: "index", offset: 0 }`. */
+  positions?: PositionScheme;
+  /** The family's own typed fields; default none. */
+  section?: FamilySection;
 }
 
 /** Checkpoint tensors a config implies. */
@@ -71,6 +76,11 @@ export interface HeadSlice {
    * here, and zeroing them alone removes the unit exactly (no bias needs zeroing).
    */
   output?: boolean;
+  /**
+   * For an output slice: the output projection's bias key — shared by every unit, never sliced, and what Kwon
+   * et al.'s tuning solves for beside the kept units.
+   */
+  bias?: string;
 }
 
 /** Sizes of a new model to train (see `core/training/init.ts`). */

@@ -7,8 +7,9 @@
  */
 
 import { hookName } from "../hooks.ts";
-import type { ConfigFields, ModelConfig } from "./config.ts";
+import type { ConfigFields, FamilySection, ModelConfig } from "./config.ts";
 import type { FamilySizes, HeadSlice, ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
+import { buildAttention, buildMlp, headsIn } from "./builders.ts";
 import type { ModelOps } from "./ops.ts";
 
 /**
@@ -42,7 +43,7 @@ export function gptHeadSlices(_config: ModelConfig, l: number): HeadSlice[] {
   return [
     { name: `${p}.c_attn.weight`, axis: 1, groups: 3 },
     { name: `${p}.c_attn.bias`, axis: 0, groups: 3 },
-    { name: `${p}.c_proj.weight`, axis: 0, groups: 1, output: true },
+    { name: `${p}.c_proj.weight`, axis: 0, groups: 1, output: true, bias: `${p}.c_proj.bias` },
   ];
 }
 
@@ -52,7 +53,7 @@ export function gptNeuronSlices(_config: ModelConfig, l: number): HeadSlice[] {
   return [
     { name: `${p}.c_fc.weight`, axis: 1, groups: 1 },
     { name: `${p}.c_fc.bias`, axis: 0, groups: 1 },
-    { name: `${p}.c_proj.weight`, axis: 0, groups: 1, output: true },
+    { name: `${p}.c_proj.weight`, axis: 0, groups: 1, output: true, bias: `${p}.c_proj.bias` },
   ];
 }
 
@@ -61,7 +62,7 @@ export function gptWeights(config: ModelConfig, embeddings: [string, string], ex
   const C = config.hidden;
   const required = new Map<string, number[]>([
     [embeddings[0], [config.vocabSize, C]],
-    [embeddings[1], [config.maxPositions, C]],
+    [embeddings[1], [config.positionTableSize, C]],
   ]);
   for (const name of extra) required.set(name, [C]);
   for (let l = 0; l < config.layers; l++) {
@@ -77,7 +78,7 @@ export function gptWeights(config: ModelConfig, embeddings: [string, string], ex
 /** The size fields GPT-2 and OpenAI GPT share (`n_embd`, `n_layer`, …); `own` holds the ones they differ in. */
 export function gptSizes(
   f: ConfigFields,
-  own: Pick<FamilySizes, "activation" | "scaleAttnWeights" | "scaleAttnByInverseLayerIdx">,
+  own: Pick<FamilySizes, "activation" | "section">,
 ): FamilySizes {
   const hidden = f.size("n_embd", "hidden");
   return {
@@ -132,6 +133,14 @@ export function unembedding<T>(ops: ModelOps<T>, x: T, tokenEmbedding: string): 
   return ops.linear(x, { weight, layout: "linear" });
 }
 
+/** GPT-2's own config fields. */
+interface Gpt2Section extends FamilySection {
+  /** Scale attention scores by 1/√d_head (`scale_attn_weights`, default true). */
+  scaleAttnWeights: boolean;
+  /** Also divide scores by (layer + 1) (`scale_attn_by_inverse_layer_idx`). */
+  scaleAttnByInverseLayerIdx: boolean;
+}
+
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
 function gpt2Forward<T>(ops: ModelOps<T>, config: ModelConfig): T {
   const D = config.headDim, eps = config.layerNormEps;
@@ -145,34 +154,19 @@ function gpt2Forward<T>(ops: ModelOps<T>, config: ModelConfig): T {
 
   for (let l = 0; l < config.layers; l++) {
     const p = `transformer.h.${l}`;
-    const H = config.heads - config.prunedHeads[l]!.length;
-    let scale = config.scaleAttnWeights ? 1 / Math.sqrt(D) : 1;
-    if (config.scaleAttnByInverseLayerIdx) scale /= l + 1;
+    const section = config.section as Gpt2Section;
+    let scale = section.scaleAttnWeights ? 1 / Math.sqrt(D) : 1;
+    if (section.scaleAttnByInverseLayerIdx) scale /= l + 1;
     h = ops.block(h, (input) => {
       const x = ops.hook(hookName("resid_pre", l), input);
       // attention: one fused projection to [q | k | v], each H·D wide
       const a = ops.layerNorm(x, ln(`${p}.ln_1`));
-      const heads = { heads: H };
-      const [fusedQ, fusedK, fusedV] = ops.splitQKV(ops.linear(a, conv(`${p}.attn.c_attn`)), H);
-      const q = ops.hook(hookName("q", l), fusedQ, heads);
-      const k = ops.hook(hookName("k", l), fusedK, heads);
-      const v = ops.hook(hookName("v", l), fusedV, heads);
-      const context = ops.attention(q, k, v, {
-        layer: l,
-        heads: H,
-        headDim: D,
-        scale,
-        causal: true,
-        patternHook: hookName("pattern", l),
-      });
-      const z = ops.hook(hookName("z", l), context, heads);
-      const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, conv(`${p}.attn.c_proj`)));
+      const qkv = ops.splitQKV(ops.linear(a, conv(`${p}.attn.c_attn`)), headsIn(config, l));
+      const attnOut = buildAttention(ops, config, l, qkv, conv(`${p}.attn.c_proj`), { causal: true, scale });
       const mid = ops.hook(hookName("resid_mid", l), ops.add(x, ops.dropout(attnOut)));
       // MLP
       const m = ops.layerNorm(mid, ln(`${p}.ln_2`));
-      const pre = ops.hook(hookName("mlp_pre", l), ops.linear(m, conv(`${p}.mlp.c_fc`)));
-      const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
-      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(ops.neuronMask(post, l), conv(`${p}.mlp.c_proj`)));
+      const mlpOut = buildMlp(ops, l, m, conv(`${p}.mlp.c_fc`), conv(`${p}.mlp.c_proj`), config.activation);
       return ops.hook(hookName("resid_post", l), ops.add(mid, ops.dropout(mlpOut)));
     });
   }
@@ -189,8 +183,10 @@ export const gpt2: ModelFamily = {
   readSizes: (f) =>
     gptSizes(f, {
       activation: f.activation("activation_function", "gelu_new"),
-      scaleAttnWeights: f.raw.scale_attn_weights !== false,
-      scaleAttnByInverseLayerIdx: f.raw.scale_attn_by_inverse_layer_idx === true,
+      section: {
+        scaleAttnWeights: f.raw.scale_attn_weights !== false,
+        scaleAttnByInverseLayerIdx: f.raw.scale_attn_by_inverse_layer_idx === true,
+      } satisfies Gpt2Section,
     }),
   task: () => "lm",
   weights: (c) =>

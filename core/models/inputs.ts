@@ -194,6 +194,35 @@ export function placeNeuronMask(
   }
 }
 
+/**
+ * The position id of every token [B·T], by the config's position scheme: `t + offset`, or RoBERTa's
+ * `padding_idx + (number of non-pad tokens up to and including t)` on real tokens and `padding_idx` on pads
+ * (HF's `create_position_ids_from_input_ids`: pads are found by id, not by the attention mask).
+ *
+ * @example Usage
+ * ```ts
+ * import { positionIds } from "./inputs.ts";
+ * const batch = { batchSize: 1, seqLen: 4, inputIds: Int32Array.from([0, 7, 2, 1]) };
+ * const scheme = { kind: "after_padding", paddingIdx: 1 } as const;
+ * positionIds(batch, { positions: scheme }); // Int32Array [2, 3, 4, 1]
+ * ```
+ */
+export function positionIds(batch: Batch, config: Pick<ModelConfig, "positions">): Int32Array {
+  const { batchSize: B, seqLen: T, inputIds } = batch;
+  const out = new Int32Array(B * T);
+  const scheme = config.positions;
+  for (let b = 0; b < B; b++) {
+    let seen = 0;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      if (scheme.kind === "index") out[i] = t + scheme.offset;
+      else if (inputIds[i] === scheme.paddingIdx) out[i] = scheme.paddingIdx;
+      else out[i] = scheme.paddingIdx + ++seen;
+    }
+  }
+  return out;
+}
+
 /** The batch in kernel memory for one run, plus per-layer head-mask buffers (kept heads only). */
 export interface ArenaInputs {
   /** Batch size. */
@@ -239,8 +268,7 @@ export function placeInputs(
   perRow = false,
 ): ArenaInputs {
   const { batchSize: B, seqLen: T } = batch;
-  const positions = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+  const positions = positionIds(batch, config);
   const masks: Ptr[] = [];
   const grads: Ptr[] = [];
   for (let l = 0; l < config.layers; l++) {

@@ -10,11 +10,12 @@ import { hookName } from "../hooks.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
 import { gptHeadSlices, gptNeuronSlices, gptNewConfig, gptSizes, gptWeights, lmHead, unembedding } from "./gpt2.ts";
+import { buildAttention, buildMlp, headsIn } from "./builders.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** The forward pass; returns LM logits [B, T, V] (or [rows, V] on the rows a loss counts). */
 function openaiGptForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
-  const D = config.headDim, eps = config.layerNormEps;
+  const eps = config.layerNormEps;
   const ln = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, eps });
   const conv = (name: string) => ({ weight: `${name}.weight`, bias: `${name}.bias`, layout: "conv1d" as const });
 
@@ -24,29 +25,13 @@ function openaiGptForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
 
   for (let l = 0; l < config.layers; l++) {
     const p = `transformer.h.${l}`;
-    const H = config.heads - config.prunedHeads[l]!.length;
     h = ops.block(h, (input) => {
       const x = ops.hook(hookName("resid_pre", l), input);
-      const heads = { heads: H };
-      const [fusedQ, fusedK, fusedV] = ops.splitQKV(ops.linear(x, conv(`${p}.attn.c_attn`)), H);
-      const q = ops.hook(hookName("q", l), fusedQ, heads);
-      const k = ops.hook(hookName("k", l), fusedK, heads);
-      const v = ops.hook(hookName("v", l), fusedV, heads);
-      const context = ops.attention(q, k, v, {
-        layer: l,
-        heads: H,
-        headDim: D,
-        scale: 1 / Math.sqrt(D),
-        causal: true,
-        patternHook: hookName("pattern", l),
-      });
-      const z = ops.hook(hookName("z", l), context, heads);
-      const attnOut = ops.hook(hookName("attn_out", l), ops.linear(z, conv(`${p}.attn.c_proj`)));
+      const qkv = ops.splitQKV(ops.linear(x, conv(`${p}.attn.c_attn`)), headsIn(config, l));
+      const attnOut = buildAttention(ops, config, l, qkv, conv(`${p}.attn.c_proj`), { causal: true });
       // post-LN, like BERT: n = LN1(h + attn), out = LN2(n + mlp(n))
       const mid = ops.hook(hookName("resid_mid", l), ops.layerNorm(ops.add(x, ops.dropout(attnOut)), ln(`${p}.ln_1`)));
-      const pre = ops.hook(hookName("mlp_pre", l), ops.linear(mid, conv(`${p}.mlp.c_fc`)));
-      const post = ops.hook(hookName("mlp_post", l), ops.gelu(pre, config.activation));
-      const mlpOut = ops.hook(hookName("mlp_out", l), ops.linear(ops.neuronMask(post, l), conv(`${p}.mlp.c_proj`)));
+      const mlpOut = buildMlp(ops, l, mid, conv(`${p}.mlp.c_fc`), conv(`${p}.mlp.c_proj`), config.activation);
       return ops.hook(hookName("resid_post", l), ops.layerNorm(ops.add(mid, ops.dropout(mlpOut)), ln(`${p}.ln_2`)));
     });
   }
@@ -62,8 +47,6 @@ export const openaiGpt: ModelFamily = {
     gptSizes(f, {
       // HF's modeling_openai maps afn "gelu" to gelu_new (the tanh form), unlike ACT2FN
       activation: f.raw.afn === "gelu" || f.raw.afn === undefined ? "tanh" : f.activation("afn", "gelu"),
-      scaleAttnWeights: true,
-      scaleAttnByInverseLayerIdx: false,
     }),
   task: () => "lm",
   weights: (c) => gptWeights(c, ["transformer.tokens_embed.weight", "transformer.positions_embed.weight"], []),

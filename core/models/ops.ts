@@ -68,7 +68,10 @@ export interface HookLayout {
 export interface ModelOps<T> {
   /** Whether the checkpoint holds a weight of that key (optional heads: pooler, classifier, untied LM head). */
   hasWeight(name: string): boolean;
-  /** Rows of the embedding table `table` [rows, C] picked by an integer input → [batch, pos, C]. */
+  /**
+   * Rows of the embedding table `table` [rows, C] picked by an integer input → [batch, pos, C]. Position ids
+   * follow the config's position scheme (`ModelConfig.positions`), computed by the executor.
+   */
   embedding(table: string, input: TokenInput): T;
   /** Element-wise sum of two tensors of the same shape (residual connections, embedding sums). */
   add(a: T, b: T): T;
@@ -93,6 +96,8 @@ export interface ModelOps<T> {
   gelu(x: T, kind: GeluKind): T;
   /** tanh (BERT's pooler). */
   tanh(x: T): T;
+  /** max(x, 0) (DistilBERT's classifier head, `relu` MLPs). */
+  relu(x: T): T;
   /** Each sequence's first position [batch, pos, C] → [batch, C] (BERT's `[CLS]`). */
   firstToken(x: T): T;
   /**

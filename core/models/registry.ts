@@ -13,16 +13,26 @@
  * @module
  */
 
+import { albert } from "./albert.ts";
 import { bert } from "./bert.ts";
 import { type ModelConfig, parseConfigWith } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
+import { distilbert } from "./distilbert.ts";
+import { electra } from "./electra.ts";
 import { gpt2 } from "./gpt2.ts";
 import { openaiGpt } from "./openai_gpt.ts";
+import { camembert, roberta, xlmRoberta } from "./roberta.ts";
 
 const REGISTRY: ReadonlyMap<string, ModelFamily> = new Map([
   [bert.modelType, bert],
   [gpt2.modelType, gpt2],
   [openaiGpt.modelType, openaiGpt],
+  [roberta.modelType, roberta],
+  [xlmRoberta.modelType, xlmRoberta],
+  [camembert.modelType, camembert],
+  [distilbert.modelType, distilbert],
+  [albert.modelType, albert],
+  [electra.modelType, electra],
 ]);
 
 /** The registered `model_type` values. */

@@ -145,6 +145,10 @@ export class TraceOps implements ModelOps<TracedValue> {
     return this.#op("tanh", [x], x.shape);
   }
 
+  relu(x: TracedValue): TracedValue {
+    return this.#op("relu", [x], x.shape);
+  }
+
   firstToken(x: TracedValue): TracedValue {
     return this.#op("firstToken", [x], [x.shape[0]!, x.shape[2]!]);
   }

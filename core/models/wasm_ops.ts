@@ -312,6 +312,18 @@ export class WasmOps implements ModelOps<Act> {
     return y;
   }
 
+  relu(x: Act): Act {
+    const run = this.#run, k = run.k;
+    dense(run, x, "relu");
+    const y = run.output(x.shape);
+    k.reluForward(y.ptr, x.ptr, x.size);
+    run.derive(y, x);
+    run.onBackward(() => {
+      if (run.hasGrad(y) && run.requiresGrad(x)) k.reluBackward(run.gradOf(x), x.ptr, run.gradOf(y), x.size);
+    });
+    return y;
+  }
+
   firstToken(x: Act): Act {
     const run = this.#run, k = run.k;
     dense(run, x, "firstToken");

@@ -15,6 +15,25 @@ export function fixtureModel(name: string): string {
   return `${FIXTURES}models/${name}`;
 }
 
+/** The encoder and decoder family fixtures (a copy of shared `testdata/families`, see `fixtures/SOURCES.md`). */
+export const FAMILY_FIXTURES = `${FIXTURES}families/`;
+
+/** Path of a family fixture model folder (`roberta-tiny-random` …). */
+export function familyModel(name: string): string {
+  return `${FAMILY_FIXTURES}models/${name}`;
+}
+
+/** Reads a family golden's `*.inputs.json`. */
+export function readFamilyInputs(name: string): Record<string, unknown> {
+  return JSON.parse(Deno.readTextFileSync(`${FAMILY_FIXTURES}goldens/${name}.inputs.json`));
+}
+
+/** Reads a family golden safetensors file as float32 tensors. */
+export function readFamilyGolden(name: string): Map<string, Tensor> {
+  const path = `${FAMILY_FIXTURES}goldens/${name}.safetensors`;
+  return loadSafetensors(Deno.readFileSync(path), path);
+}
+
 /** Reads a golden's `*.inputs.json`. */
 export function readInputs(name: string): Record<string, unknown> {
   return JSON.parse(Deno.readTextFileSync(`${FIXTURES}goldens/${name}.inputs.json`));

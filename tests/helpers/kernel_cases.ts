@@ -271,6 +271,18 @@ function activationCases(): KernelCase[] {
       },
     });
   }
+  for (const n of [1, 7, 33, 1000]) {
+    cases.push({
+      name: `reluForward() and reluBackward() handle n=${n}, zeros and signs included`,
+      run(k, rnd) {
+        const inp = floats(k, n, rnd, (i) => (i < SPECIAL.length ? SPECIAL[i]! : 4 * rnd()));
+        const out = floats(k, n, rnd), dout = floats(k, n, rnd), dinp = floats(k, n, rnd);
+        k.reluForward(out, inp, n);
+        k.reluBackward(dinp, inp, dout, n);
+        return { out: read(k, out, n), dinp: read(k, dinp, n) };
+      },
+    });
+  }
   for (const cols of [1, 5, 33, 100]) {
     cases.push({
       name: `softmaxRows() handles rows=3 cols=${cols} with large logits`,

@@ -1,0 +1,178 @@
+/**
+ * ALBERT, following HF's `modeling_albert.py` (AlbertForSequenceClassification): factorised embeddings (word,
+ * position and token-type tables of width `embedding_size` E, LayerNorm over E) mapped to d_model by
+ * `albert.encoder.embedding_hidden_mapping_in`, then `num_hidden_layers` post-LN blocks that share weights:
+ * layer l runs the block of group `⌊l / (layers / num_hidden_groups)⌋` (one group for every released ALBERT),
+ * and a pooler (`albert.pooler`, tanh) → classifier on `[CLS]`.
+ *
+ * Because one tensor serves several layers, every per-layer quantity — hooks, the head mask and its gradient,
+ * importance, neuron masks — is per (layer, head) *use* of the shared weights; a unit can be removed from the
+ * checkpoint only when it is removed in every layer that shares it (`core/bertology/prune.ts` finds the sharing
+ * from `headSlices`, which name the same tensors for those layers).
+ *
+ * @module
+ */
+
+import { hookName } from "../hooks.ts";
+import { classifierLabelFields, classifierTask } from "./bert.ts";
+import {
+  type EncoderEmbeddingNames,
+  encoderEmbeddings,
+  encoderEmbeddingShapes,
+  firstTokenClassifier,
+  firstTokenClassifierShapes,
+  type FirstTokenHead,
+  postNormBlock,
+  type PostNormBlockNames,
+  postNormBlockShapes,
+  postNormHeadSlices,
+  postNormNeuronSlices,
+} from "./builders.ts";
+import type { FamilySection, ModelConfig } from "./config.ts";
+import type { ModelFamily, WeightSpec } from "./family.ts";
+import type { ModelOps } from "./ops.ts";
+
+/** ALBERT's own config fields. */
+interface AlbertSection extends FamilySection {
+  /** Weight groups (`num_hidden_groups`): consecutive layers share one group's block. */
+  groups: number;
+}
+
+const EMBEDDINGS: EncoderEmbeddingNames = {
+  word: "albert.embeddings.word_embeddings.weight",
+  position: "albert.embeddings.position_embeddings.weight",
+  tokenType: "albert.embeddings.token_type_embeddings.weight",
+  norm: "albert.embeddings.LayerNorm",
+  project: "albert.encoder.embedding_hidden_mapping_in",
+  projectAlways: true,
+};
+
+/** `albert.pooler` (a Linear, tanh) → dropout → classifier. */
+const CLASSIFIER: FirstTokenHead = {
+  dense: "albert.pooler",
+  activation: "tanh",
+  out: "classifier",
+  inputDropout: false,
+};
+
+/** The weight group layer `l` runs (HF: `int(l / (num_hidden_layers / num_hidden_groups))`). */
+function groupOf(config: ModelConfig, l: number): number {
+  const { groups } = config.section as AlbertSection;
+  return Math.floor(l / (config.layers / groups));
+}
+
+/** The module names of the (shared) block layer `l` runs. */
+function layerNames(config: ModelConfig, l: number): PostNormBlockNames {
+  const p = `albert.encoder.albert_layer_groups.${groupOf(config, l)}.albert_layers.0`;
+  return {
+    query: `${p}.attention.query`,
+    key: `${p}.attention.key`,
+    value: `${p}.attention.value`,
+    attnOutput: `${p}.attention.dense`,
+    attnNorm: `${p}.attention.LayerNorm`,
+    mlpIn: `${p}.ffn`,
+    mlpOut: `${p}.ffn_output`,
+    mlpNorm: `${p}.full_layer_layer_norm`,
+  };
+}
+
+/**
+ * The checkpoint's tensors: each group's block once.
+ *
+ * @throws {Error} when layers sharing a group disagree on pruned heads or MLP width (one tensor cannot have two
+ *   shapes)
+ */
+function albertWeights(config: ModelConfig): WeightSpec {
+  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
+  const first = new Map<number, number>();
+  for (let l = 0; l < config.layers; l++) {
+    const g = groupOf(config, l), owner = first.get(g);
+    if (owner === undefined) first.set(g, l);
+    else if (
+      config.prunedHeads[l]!.join() !== config.prunedHeads[owner]!.join() ||
+      config.intermediateSizes[l] !== config.intermediateSizes[owner]
+    ) {
+      throw new Error(
+        `ALBERT layers ${owner} and ${l} share weight group ${g}, so "pruned_heads" and "intermediate_sizes" ` +
+          `must be equal for them`,
+      );
+    }
+    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(config, l))) required.set(name, shape);
+  }
+  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
+}
+
+/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
+function albertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
+  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
+  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(config, l));
+  return firstTokenClassifier(ops, h, CLASSIFIER);
+}
+
+/** ALBERT (`model_type: "albert"`). */
+export const albert: ModelFamily = {
+  modelType: "albert",
+  displayName: "ALBERT",
+  tokenizer: "wordpiece",
+  readSizes: (f) => {
+    const layers = f.size("num_hidden_layers", "layers");
+    const groups = f.int("num_hidden_groups", 1, Math.max(1, layers));
+    if (groups === 0 || layers % groups !== 0) {
+      throw new Error(
+        `${f.source}: field "num_hidden_groups" = ${groups} must divide "num_hidden_layers" = ${layers}`,
+      );
+    }
+    if (f.int("inner_group_num", 1) !== 1) {
+      throw new Error(
+        `${f.source}: field "inner_group_num" must be 1 (every released ALBERT); several blocks per layer are not supported`,
+      );
+    }
+    return {
+      vocabSize: f.size("vocab_size", "vocabSize"),
+      hidden: f.size("hidden_size", "hidden"),
+      layers,
+      heads: f.size("num_attention_heads", "heads"),
+      intermediate: f.size("intermediate_size", "intermediate"),
+      maxPositions: f.size("max_position_embeddings", "maxPositions"),
+      typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
+      layerNormEps: f.num("layer_norm_eps", 1e-12),
+      activation: f.activation("hidden_act", "gelu_new"),
+      classifier: true,
+      embeddingSize: f.size("embedding_size", "hidden", 128),
+      section: { groups } satisfies AlbertSection,
+    };
+  },
+  task: classifierTask,
+  weights: albertWeights,
+  // a bare AlbertModel has no `albert.` prefix
+  renameKey: (name) => (/^(embeddings|encoder|pooler)\./.test(name) ? `albert.${name}` : name),
+  headSlices: (c, l) => postNormHeadSlices(layerNames(c, l)),
+  neuronSlices: (c, l) => postNormNeuronSlices(layerNames(c, l)),
+  forward: albertForward,
+  finalHooks: ["pooler"],
+  hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
+  newConfig: (s) => ({
+    architectures: ["AlbertForSequenceClassification"],
+    model_type: "albert",
+    vocab_size: s.vocabSize,
+    embedding_size: Math.min(128, s.hidden),
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_hidden_groups: 1,
+    inner_group_num: 1,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    hidden_act: "gelu_new",
+    hidden_dropout_prob: s.dropout,
+    attention_probs_dropout_prob: s.dropout,
+    classifier_dropout_prob: s.dropout,
+    max_position_embeddings: s.maxPositions ?? 512,
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    ...classifierLabelFields(s),
+  }),
+  initStd: (_name, _c, std) => std,
+  zeroRows: () => new Map([[EMBEDDINGS.word, 0]]),
+};

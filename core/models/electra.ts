@@ -1,0 +1,116 @@
+/**
+ * ELECTRA's discriminator, following HF's `modeling_electra.py` (ElectraForSequenceClassification): BERT's
+ * embeddings at width `embedding_size` (E), projected to d_model by `electra.embeddings_project` when E ≠ d_model,
+ * BERT's post-LN encoder under `electra.`, and the head `classifier.dense → GELU → classifier.out_proj` on
+ * `[CLS]` (no pooler).
+ *
+ * @module
+ */
+
+import { hookName } from "../hooks.ts";
+import { classifierLabelFields, classifierTask } from "./bert.ts";
+import {
+  bertBlockNames,
+  type EncoderEmbeddingNames,
+  encoderEmbeddings,
+  encoderEmbeddingShapes,
+  firstTokenClassifier,
+  firstTokenClassifierShapes,
+  type FirstTokenHead,
+  postNormBlock,
+  type PostNormBlockNames,
+  postNormBlockShapes,
+  postNormHeadSlices,
+  postNormNeuronSlices,
+} from "./builders.ts";
+import type { ModelConfig } from "./config.ts";
+import type { ModelFamily, WeightSpec } from "./family.ts";
+import type { ModelOps } from "./ops.ts";
+
+const EMBEDDINGS: EncoderEmbeddingNames = {
+  word: "electra.embeddings.word_embeddings.weight",
+  position: "electra.embeddings.position_embeddings.weight",
+  tokenType: "electra.embeddings.token_type_embeddings.weight",
+  norm: "electra.embeddings.LayerNorm",
+  project: "electra.embeddings_project",
+};
+
+/** ElectraClassificationHead: dropout → dense → GELU (erf) → dropout → out_proj, on `[CLS]`. */
+const CLASSIFIER: FirstTokenHead = {
+  dense: "classifier.dense",
+  activation: "erf",
+  out: "classifier.out_proj",
+  inputDropout: true,
+};
+
+function layerNames(l: number): PostNormBlockNames {
+  return bertBlockNames(`electra.encoder.layer.${l}`);
+}
+
+function electraWeights(config: ModelConfig): WeightSpec {
+  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
+  for (let l = 0; l < config.layers; l++) {
+    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
+  }
+  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
+}
+
+/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
+function electraForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
+  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
+  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
+  return firstTokenClassifier(ops, h, CLASSIFIER);
+}
+
+/** ELECTRA (`model_type: "electra"`), the discriminator. */
+export const electra: ModelFamily = {
+  modelType: "electra",
+  displayName: "ELECTRA",
+  tokenizer: "wordpiece",
+  readSizes: (f) => {
+    const hidden = f.size("hidden_size", "hidden");
+    return {
+      vocabSize: f.size("vocab_size", "vocabSize"),
+      hidden,
+      layers: f.size("num_hidden_layers", "layers"),
+      heads: f.size("num_attention_heads", "heads"),
+      intermediate: f.size("intermediate_size", "intermediate"),
+      maxPositions: f.size("max_position_embeddings", "maxPositions"),
+      typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
+      layerNormEps: f.num("layer_norm_eps", 1e-12),
+      activation: f.activation("hidden_act", "gelu"),
+      classifier: true,
+      embeddingSize: f.size("embedding_size", "hidden", hidden),
+    };
+  },
+  task: classifierTask,
+  weights: electraWeights,
+  // a bare ElectraModel has no `electra.` prefix
+  renameKey: (name) => (/^(embeddings|embeddings_project|encoder)\./.test(name) ? `electra.${name}` : name),
+  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
+  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
+  forward: electraForward,
+  finalHooks: ["pooler"],
+  hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
+  newConfig: (s) => ({
+    architectures: ["ElectraForSequenceClassification"],
+    model_type: "electra",
+    vocab_size: s.vocabSize,
+    embedding_size: s.hidden,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    hidden_act: "gelu",
+    hidden_dropout_prob: s.dropout,
+    attention_probs_dropout_prob: s.dropout,
+    max_position_embeddings: s.maxPositions ?? 512,
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    ...classifierLabelFields(s),
+  }),
+  initStd: (_name, _c, std) => std,
+  zeroRows: () => new Map([[EMBEDDINGS.word, 0]]),
+};

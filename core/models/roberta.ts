@@ -1,0 +1,125 @@
+/**
+ * RoBERTa, following HF's `modeling_roberta.py` (RobertaForSequenceClassification): BERT's post-LN encoder under
+ * the `roberta.` prefix, with fairseq's position numbering (`padding_idx + 1 + cumsum(ids ≠ pad)`, so the
+ * position table holds `pad_token_id + 1` extra rows) and one token type, and a classification head on `<s>`:
+ * `classifier.dense → tanh → classifier.out_proj`. XLM-RoBERTa (`xlm-roberta`) and CamemBERT (`camembert`) are
+ * the same model under another `model_type`.
+ *
+ * @module
+ */
+
+import { hookName } from "../hooks.ts";
+import { classifierLabelFields, classifierTask } from "./bert.ts";
+import {
+  bertBlockNames,
+  type EncoderEmbeddingNames,
+  encoderEmbeddings,
+  encoderEmbeddingShapes,
+  firstTokenClassifier,
+  firstTokenClassifierShapes,
+  type FirstTokenHead,
+  postNormBlock,
+  type PostNormBlockNames,
+  postNormBlockShapes,
+  postNormHeadSlices,
+  postNormNeuronSlices,
+} from "./builders.ts";
+import type { ModelConfig } from "./config.ts";
+import type { ModelFamily, WeightSpec } from "./family.ts";
+import type { ModelOps } from "./ops.ts";
+
+const EMBEDDINGS: EncoderEmbeddingNames = {
+  word: "roberta.embeddings.word_embeddings.weight",
+  position: "roberta.embeddings.position_embeddings.weight",
+  tokenType: "roberta.embeddings.token_type_embeddings.weight",
+  norm: "roberta.embeddings.LayerNorm",
+};
+
+/** RobertaClassificationHead: dropout → dense → tanh → dropout → out_proj, on `<s>`. */
+const CLASSIFIER: FirstTokenHead = {
+  dense: "classifier.dense",
+  activation: "tanh",
+  out: "classifier.out_proj",
+  inputDropout: true,
+};
+
+function layerNames(l: number): PostNormBlockNames {
+  return bertBlockNames(`roberta.encoder.layer.${l}`);
+}
+
+function robertaWeights(config: ModelConfig): WeightSpec {
+  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
+  for (let l = 0; l < config.layers; l++) {
+    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
+  }
+  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
+}
+
+/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
+function robertaForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
+  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
+  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
+  return firstTokenClassifier(ops, h, CLASSIFIER);
+}
+
+/** RoBERTa (`model_type: "roberta"`). */
+export const roberta: ModelFamily = {
+  modelType: "roberta",
+  displayName: "RoBERTa",
+  tokenizer: "gpt2-bpe",
+  readSizes: (f) => ({
+    vocabSize: f.size("vocab_size", "vocabSize"),
+    hidden: f.size("hidden_size", "hidden"),
+    layers: f.size("num_hidden_layers", "layers"),
+    heads: f.size("num_attention_heads", "heads"),
+    intermediate: f.size("intermediate_size", "intermediate"),
+    maxPositions: f.size("max_position_embeddings", "maxPositions"),
+    typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 1),
+    layerNormEps: f.num("layer_norm_eps", 1e-5),
+    activation: f.activation("hidden_act", "gelu"),
+    classifier: true,
+    positions: { kind: "after_padding", paddingIdx: f.int("pad_token_id", 1, 1_000_000) },
+  }),
+  task: classifierTask,
+  weights: robertaWeights,
+  // a bare RobertaModel has no `roberta.` prefix
+  renameKey: (name) => (/^(embeddings|encoder|pooler)\./.test(name) ? `roberta.${name}` : name),
+  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
+  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
+  forward: robertaForward,
+  finalHooks: ["pooler"],
+  hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
+  newConfig: (s) => ({
+    architectures: ["RobertaForSequenceClassification"],
+    model_type: "roberta",
+    vocab_size: s.vocabSize,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    hidden_act: "gelu",
+    hidden_dropout_prob: s.dropout,
+    attention_probs_dropout_prob: s.dropout,
+    // fairseq positions start after the padding row
+    max_position_embeddings: (s.maxPositions ?? 512) + 2,
+    type_vocab_size: 1,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-5,
+    pad_token_id: 1,
+    bos_token_id: 0,
+    eos_token_id: 2,
+    ...classifierLabelFields(s),
+  }),
+  initStd: (_name, _c, std) => std,
+  // HF zeroes the padding rows (pad_token_id) of the word and position embeddings
+  zeroRows: (c) => {
+    const pad = c.positions.kind === "after_padding" ? c.positions.paddingIdx : 1;
+    return new Map([[EMBEDDINGS.word, pad], [EMBEDDINGS.position, pad]]);
+  },
+};
+
+/** XLM-RoBERTa (`model_type: "xlm-roberta"`): RoBERTa's model with a sentencepiece vocabulary. */
+export const xlmRoberta: ModelFamily = { ...roberta, modelType: "xlm-roberta", displayName: "XLM-RoBERTa" };
+
+/** CamemBERT (`model_type: "camembert"`): RoBERTa's model with a sentencepiece vocabulary. */
+export const camembert: ModelFamily = { ...roberta, modelType: "camembert", displayName: "CamemBERT" };
