@@ -89,7 +89,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
     heads = headsFromMask(mask);
   }
   const before = model.params.count();
-  const pruned = pruneModel(model, heads, commandKernels());
+  const pruned = pruneModel(model, heads, commandKernels(), (note) => console.error(note));
   const after = pruned.params.count();
   const dtype = (dtypeFlag as "F32" | "F16" | undefined) ?? storedDtype(model);
   await saveModel(pruned, values.out, { dtype, tokenizerFrom: files, ...output });

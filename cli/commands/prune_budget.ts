@@ -176,6 +176,7 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
 
   const dtype = v.dtype ?? "F32";
   const pruned = applyMasks(model.config, model.params.toTensors(), result.masks, format);
+  if (pruned.note !== "") log(pruned.note);
   const prunedModel = new TransformerModel(pruned.config, pruned.weights, createWasmKernels());
   t1 = clock();
   const after = score(maskedPass(prunedModel, dev.batches));

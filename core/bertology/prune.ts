@@ -20,6 +20,62 @@ import { TransformerModel } from "../models/model.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Tensor } from "../tensor.ts";
 
+/**
+ * The layers whose units live in the same tensors, for each layer (sorted, itself included): layers are joined
+ * when their slices name a common tensor — ALBERT's layers that run one shared block. Without sharing, each
+ * layer's group is itself.
+ *
+ * @example Usage
+ * ```ts
+ * import { sharingGroups } from "./prune.ts";
+ * sharingGroups(3, () => [{ name: "shared.weight", axis: 0, groups: 1 }]); // [[0, 1, 2], [0, 1, 2], [0, 1, 2]]
+ * ```
+ */
+export function sharingGroups(layers: number, slicesOf: (layer: number) => readonly HeadSlice[]): number[][] {
+  const parent = Array.from({ length: layers }, (_, l) => l);
+  const find = (l: number): number => (parent[l] === l ? l : (parent[l] = find(parent[l]!)));
+  const owner = new Map<string, number>();
+  for (let l = 0; l < layers; l++) {
+    for (const { name } of slicesOf(l)) {
+      const o = owner.get(name);
+      if (o === undefined) owner.set(name, l);
+      else parent[find(l)] = find(o);
+    }
+  }
+  const members = new Map<number, number[]>();
+  for (let l = 0; l < layers; l++) {
+    const root = find(l);
+    if (!members.has(root)) members.set(root, []);
+    members.get(root)!.push(l);
+  }
+  return Array.from({ length: layers }, (_, l) => members.get(find(l))!);
+}
+
+/**
+ * Per sharing group (see {@linkcode sharingGroups}), the units listed for every one of its layers — the only
+ * ones that can leave a shared tensor — and a sentence for units listed in only some of them (empty when none).
+ */
+function unitsInEveryLayer(
+  groups: readonly number[][],
+  units: Record<string | number, readonly number[]>,
+  what: string,
+): { common: Map<number, number[]>; note: string } {
+  const common = new Map<number, number[]>();
+  const partial: string[] = [];
+  for (const group of new Set(groups)) {
+    const lists = group.map((l) => new Set(units[l] ?? units[String(l)] ?? []));
+    const all = [...new Set(lists.flatMap((x) => [...x]))].sort((a, b) => a - b);
+    const every = all.filter((u) => lists.every((x) => x.has(u)));
+    common.set(group[0]!, every);
+    if (group.length > 1 && every.length < all.length) {
+      partial.push(`${what} ${all.filter((u) => !every.includes(u)).join(", ")} of layers ${group.join(", ")}`);
+    }
+  }
+  const note = partial.length === 0 ? "" : `Kept ${partial.join("; ")}: those layers share one set of weights, ` +
+    `so a unit is removed only where it is pruned in every layer that shares it.`;
+  return { common, note };
+}
+
 /** Heads to remove per layer, original numbering: `{ "0": [1, 3], "2": [0] }`. */
 export type HeadsToPrune = Record<string | number, readonly number[]>;
 
@@ -90,12 +146,14 @@ export function pruneWeights(
   config: ModelConfig,
   weights: Map<string, Tensor>,
   heads: HeadsToPrune,
-): { config: ModelConfig; weights: Map<string, Tensor> } {
+): { config: ModelConfig; weights: Map<string, Tensor>; note: string } {
   const D = config.headDim;
+  const family = familyOf(config);
   const out = new Map(weights);
   const pruned = config.prunedHeads.map((p) => [...p]);
-  for (const [key, list] of Object.entries(heads)) {
-    const l = Number(key);
+  const groups = sharingGroups(config.layers, (l) => family.headSlices(config, l));
+  const { common, note } = unitsInEveryLayer(groups, heads, "heads");
+  for (const [l, list] of common) {
     const kept = keptHeads(config, l);
     const removing = new Set(list.filter((h) => kept.includes(h)));
     if (removing.size === 0) continue;
@@ -103,30 +161,33 @@ export function pruneWeights(
     const stay = kept.flatMap((h, i) => (removing.has(h) ? [] : [i]));
     const HD = kept.length * D;
     const idx = (offset: number) => stay.flatMap((i) => Array.from({ length: D }, (_, d) => offset + i * D + d));
-    const get = (name: string) => {
-      const t = out.get(name);
-      if (!t) throw new Error(`Cannot prune: weight "${name}" is missing`);
-      return t;
-    };
-    for (const slice of familyOf(config).headSlices(config, l)) {
-      const t = get(slice.name);
+    for (const slice of family.headSlices(config, l)) {
+      const t = weightOf(out, slice.name, "prune");
       const keep = Array.from({ length: slice.groups }, (_, g) => idx(g * HD)).flat();
       out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
     }
-    pruned[l] = [...new Set([...(pruned[l] ?? []), ...removing])].sort((a, b) => a - b);
+    // every layer that shares the tensors has lost the same heads
+    for (const m of groups[l]!) pruned[m] = [...new Set([...(pruned[m] ?? []), ...removing])].sort((a, b) => a - b);
   }
   const prunedHeadsJson: Record<string, number[]> = {};
   pruned.forEach((p, l) => p.length > 0 && (prunedHeadsJson[String(l)] = p));
   const raw = { ...config.raw, pruned_heads: prunedHeadsJson };
-  return { config: parseConfig(raw, "pruned config"), weights: out };
+  return { config: parseConfig(raw, "pruned config"), weights: out, note };
 }
 
 /**
  * Prunes a loaded model and returns a new model on `kernels` (default: the same backend kind, a fresh
- * instance, so the old model's memory is not kept alive by the new one).
+ * instance, so the old model's memory is not kept alive by the new one). `onNote` hears the sentence about
+ * heads that stayed because other layers sharing their weights still use them.
  */
-export function pruneModel(model: TransformerModel, heads: HeadsToPrune, kernels: Kernels): TransformerModel {
-  const { config, weights } = pruneWeights(model.config, model.params.toTensors(), heads);
+export function pruneModel(
+  model: TransformerModel,
+  heads: HeadsToPrune,
+  kernels: Kernels,
+  onNote?: (sentence: string) => void,
+): TransformerModel {
+  const { config, weights, note } = pruneWeights(model.config, model.params.toTensors(), heads);
+  if (note !== "") onNote?.(note);
   return new TransformerModel(config, weights, kernels);
 }
 
@@ -195,7 +256,7 @@ export function pruneNeuronWeights(
   config: ModelConfig,
   weights: Map<string, Tensor>,
   neurons: NeuronsToPrune,
-): { config: ModelConfig; weights: Map<string, Tensor> } {
+): { config: ModelConfig; weights: Map<string, Tensor>; note: string } {
   const out = new Map(weights);
   const sizes = [...config.intermediateSizes];
   const family = familyOf(config);
@@ -207,20 +268,25 @@ export function pruneNeuronWeights(
     const I = sizes[l]!;
     const bad = list.find((j) => !Number.isInteger(j) || j < 0 || j >= I);
     if (bad !== undefined) throw new Error(`neurons to prune: layer ${l} has no neuron ${bad} (0..${I - 1})`);
+  }
+  const groups = sharingGroups(config.layers, (l) => family.neuronSlices(config, l));
+  const { common, note } = unitsInEveryLayer(groups, neurons, "neurons");
+  for (const [l, list] of common) {
     const removing = new Set(list);
     if (removing.size === 0) continue;
+    const I = sizes[l]!;
     const stay = Array.from({ length: I }, (_, j) => j).filter((j) => !removing.has(j));
     for (const slice of family.neuronSlices(config, l)) {
       const t = weightOf(out, slice.name, "prune");
       const keep = unitIndices(stay, I, 1, slice.groups);
       out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
     }
-    sizes[l] = stay.length;
+    for (const m of groups[l]!) sizes[m] = stay.length;
   }
   const raw: Record<string, unknown> = { ...config.raw };
   if (sizes.every((s) => s === config.intermediate)) delete raw.intermediate_sizes;
   else raw.intermediate_sizes = sizes;
-  return { config: parseConfig(raw, "pruned config"), weights: out };
+  return { config: parseConfig(raw, "pruned config"), weights: out, note };
 }
 
 /** Multiplies (`scale`) or zeroes the rows/columns of one unit in the slices given; returns new tensors. */
@@ -261,17 +327,42 @@ export function foldMasks(
 ): Map<string, Tensor> {
   const out = new Map(weights);
   const family = familyOf(config);
+  const headGroups = sharingGroups(config.layers, (l) => family.headSlices(config, l));
+  const neuronGroups = sharingGroups(config.layers, (l) => family.neuronSlices(config, l));
   for (let l = 0; l < config.layers; l++) {
     const kept = keptHeads(config, l);
     const headOut = family.headSlices(config, l).filter((s) => s.output);
-    const hm = masks.headMask?.[l];
-    if (hm) kept.forEach((h, i) => hm[h] !== 1 && editUnit(out, headOut, i, kept.length, config.headDim, hm[h]!));
-    const nm = masks.neuronMask?.[l];
+    // a tensor several layers share folds once, from the first of them
+    if (masks.headMask && headGroups[l]![0] === l) {
+      const hm = foldValues(headGroups[l]!, masks.headMask, "head");
+      kept.forEach((h, i) => hm[h] !== 1 && editUnit(out, headOut, i, kept.length, config.headDim, hm[h]!));
+    }
     const I = config.intermediateSizes[l]!;
     const neuronOut = family.neuronSlices(config, l).filter((s) => s.output);
-    if (nm) { for (let j = 0; j < I; j++) if (nm[j] !== 1) editUnit(out, neuronOut, j, I, 1, nm[j]!); }
+    if (masks.neuronMask && neuronGroups[l]![0] === l) {
+      const nm = foldValues(neuronGroups[l]!, masks.neuronMask, "neuron");
+      for (let j = 0; j < I; j++) if (nm[j] !== 1) editUnit(out, neuronOut, j, I, 1, nm[j]!);
+    }
   }
   return out;
+}
+
+/**
+ * The value each unit of layer `l` folds with: its mask value, or — for a tensor that several layers share —
+ * the value they all agree on; a unit the layers disagree on stays as it is (1) when every value is 0 or 1 (it
+ * is still in use where it is 1), and cannot fold otherwise.
+ */
+function foldValues(group: readonly number[], mask: ArrayLike<ArrayLike<number>>, what: string): number[] {
+  const row = mask[group[0]!]!;
+  return Array.from({ length: row.length }, (_, j) => {
+    const values = group.map((l) => mask[l]![j]!);
+    if (values.every((v) => v === values[0])) return values[0]!;
+    if (values.every((v) => v === 0 || v === 1)) return 1;
+    throw new Error(
+      `Cannot fold the ${what} mask: layers ${group.join(", ")} share one set of weights but their values for ` +
+        `${what} ${j} differ (${values.join(", ")})`,
+    );
+  });
 }
 
 /**
@@ -291,16 +382,25 @@ export function zeroUnits(
 ): Map<string, Tensor> {
   const out = new Map(weights);
   const family = familyOf(config);
-  for (const [key, list] of Object.entries(units.heads ?? {})) {
-    const l = Number(key);
+  // a unit of a tensor several layers share is zeroed only where every one of them lists it
+  const heads = unitsInEveryLayer(
+    sharingGroups(config.layers, (l) => family.headSlices(config, l)),
+    units.heads ?? {},
+    "heads",
+  );
+  for (const [l, list] of heads.common) {
     const kept = keptHeads(config, l);
     for (const h of list) {
       const i = kept.indexOf(h);
       if (i >= 0) editUnit(out, family.headSlices(config, l), i, kept.length, config.headDim, 0);
     }
   }
-  for (const [key, list] of Object.entries(units.neurons ?? {})) {
-    const l = Number(key);
+  const neurons = unitsInEveryLayer(
+    sharingGroups(config.layers, (l) => family.neuronSlices(config, l)),
+    units.neurons ?? {},
+    "neurons",
+  );
+  for (const [l, list] of neurons.common) {
     const I = config.intermediateSizes[l]!;
     for (const j of list) editUnit(out, family.neuronSlices(config, l), j, I, 1, 0);
   }

@@ -38,17 +38,24 @@ export function applyMasks(
   weights: Map<string, Tensor>,
   masks: { heads: number[][]; neurons: number[][] },
   format: PrunedFormat,
-): { config: ModelConfig; weights: Map<string, Tensor> } {
+): { config: ModelConfig; weights: Map<string, Tensor>; note: string } {
   const folded = foldMasks(config, weights, { headMask: masks.heads, neuronMask: masks.neurons });
   const heads = headsFromMask(masks.heads);
   const neurons = neuronsFromMask(masks.neurons);
   if (format === "dense") {
+    // the dense format zeroes a unit of shared weights only where every sharing layer masks it
+    const note = [pruneWeights(config, weights, heads).note, pruneNeuronWeights(config, weights, neurons).note]
+      .filter((n) => n !== "").join(" ");
     return {
       config: parseConfig({ ...config.raw }, "dense config"),
       weights: zeroUnits(config, folded, { heads, neurons }),
+      note,
     };
   }
   const h = pruneWeights(config, folded, heads);
-  if (format === "hf-v4") return { config: h.config, weights: zeroUnits(h.config, h.weights, { neurons }) };
-  return pruneNeuronWeights(h.config, h.weights, neurons);
+  if (format === "hf-v4") {
+    return { config: h.config, weights: zeroUnits(h.config, h.weights, { neurons }), note: h.note };
+  }
+  const n = pruneNeuronWeights(h.config, h.weights, neurons);
+  return { ...n, note: [h.note, n.note].filter((x) => x !== "").join(" ") };
 }

@@ -18,9 +18,17 @@
 import { hookName } from "../../hooks.ts";
 import { keptHeads } from "../../models/config.ts";
 import type { LabelledBatch } from "../importance.ts";
+import { sharingGroups } from "../prune.ts";
 import { MatmulFlags } from "../../kernels/types.ts";
+import type { HeadSlice } from "../../models/family.ts";
 import type { TransformerModel } from "../../models/model.ts";
 import type { Tensor } from "../../tensor.ts";
+
+/** The key of an output projection's bias (every family's output slices name it). */
+function outputBias(slice: HeadSlice): string {
+  if (slice.bias === undefined) throw new Error(`The output slice "${slice.name}" names no bias`);
+  return slice.bias;
+}
 
 /** Options of {@linkcode tuneMasks}. */
 export interface TuneOptions {
@@ -66,13 +74,19 @@ export function tuneMasks(
   const tuned: string[] = [];
   const classifierHead = c.task !== "lm";
   const teacher = teacherSums(model, batches);
+  // a layer whose weights other layers share (ALBERT) keeps 0/1 masks: one tensor cannot hold per-layer fits
+  const shared = sharingGroups(c.layers, (l) => family.headSlices(c, l));
   for (let l = 0; l < c.layers; l++) {
+    if (shared[l]!.length > 1) {
+      opts.onLayer?.(l);
+      continue;
+    }
     const kept = keptHeads(c, l);
     const live = kept.map((h, i) => ({ h, i })).filter(({ h }) => heads[l]![h] !== 0);
     if (l > 0 && live.length > 0) {
       const out = family.headSlices(c, l).find((s) => s.output)!;
       const W = weights.get(out.name)!;
-      const bias = weights.get(out.name.replace(/weight$/, "bias"))!;
+      const bias = weights.get(outputBias(out))!;
       const perHead = live.map(({ i }) => unitRows(W, out.axis, i * c.headDim, c.headDim));
       const targets = teacher.map((t) => t.mha[l]!);
       const fit = fitHeads(model, batches, targets, l, heads, neurons, live.map((x) => x.i), perHead, bias.data);
@@ -86,7 +100,7 @@ export function tuneMasks(
     if (liveN.length > 0) {
       const out = family.neuronSlices(c, l).find((s) => s.output)!;
       const W = weights.get(out.name)!;
-      const bias = weights.get(out.name.replace(/weight$/, "bias"))!;
+      const bias = weights.get(outputBias(out))!;
       const firstOnly = classifierHead && l === c.layers - 1;
       const targets = teacher.map((t) => t.ffn[l]!);
       const fit = fitNeurons(model, batches, targets, l, heads, neurons, liveN, W, out.axis, bias.data, firstOnly);
