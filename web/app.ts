@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { TaskKind } from "@bertology/core/models";
+import { labelKind, type TaskKind } from "@bertology/core/models";
 import type { ModelFiles } from "@bertology/core/checkpoint";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
@@ -174,7 +174,7 @@ export function createApp(opts: AppOptions): App {
     vocab_size: c.vocabSize,
     max_position_embeddings: c.maxPositions,
     labels: [...c.labels],
-    has_classifier: model.task !== "lm" && model.hasHead,
+    has_classifier: model.hasHead && labelKind(model.task).startsWith("per_row"),
     tokenizer: tokenizer.kind,
     limits,
     backends: [...backends],

@@ -99,6 +99,14 @@ export function parseImportanceRequest(body: unknown, model: TransformerModel, l
     );
   }
   const task = model.task;
+  if (task === "mlm") {
+    throw new HttpError(
+      422,
+      "invalid_field",
+      "Importance in the analyzer is for classifiers and language models; a masked LM's loss needs masked positions (use the library or the CLI)",
+      { field: "examples" },
+    );
+  }
   if (task !== "lm" && !model.hasHead) {
     throw new HttpError(422, "invalid_field", "This model has no classifier head, so it has no loss for labels", {
       field: "examples",

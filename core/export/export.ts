@@ -28,6 +28,8 @@ import type { ModelFamily } from "../models/family.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { HookLayout } from "../models/ops.ts";
 import { familyOf } from "../models/registry.ts";
+import { IGNORE_INDEX, labelKind, unreachableTask } from "../models/losses.ts";
+import { stableOutputName } from "../models/output_names.ts";
 import { type ModelTrace, traceModel } from "../models/trace_ops.ts";
 import type { Tensor } from "../tensor.ts";
 import { BACKWARD } from "./_backward.ts";
@@ -129,15 +131,7 @@ export function expandOutputNames(names: readonly string[], config: ModelConfig)
  * ```
  */
 export function outputHookName(name: string, config: ModelConfig): string {
-  const family = familyOf(config);
-  if (name === "logits") return hookName("logits");
-  if (name === "head_mask_grad") return hookName("head_mask", undefined, true);
-  const hf = /^(hidden_states|attentions)\.(\d+)$/.exec(name);
-  if (hf === null) return name;
-  const i = Number(hf[2]);
-  if (hf[1] === "hidden_states" && i <= config.layers) return family.hiddenStateHook(i, config);
-  if (hf[1] === "attentions" && i < config.layers) return hookName("pattern", i);
-  throw new Error(`"${name}" is not an HF output of a ${config.layers}-layer ${family.displayName} model`);
+  return stableOutputName(name, config);
 }
 
 /**
@@ -200,10 +194,24 @@ export function exportOnnx(source: ExportSource | TransformerModel, options: Exp
   }
   g.input("head_mask", DataType.FLOAT, [L, config.heads]);
   inputs.push("head_mask");
-  const task = config.task;
-  if (options.grad === "head_mask" && task !== "lm") {
-    g.input("labels", task === "regress" ? DataType.FLOAT : DataType.INT64, ["batch"]);
-    inputs.push("labels");
+  if (options.grad === "head_mask") {
+    const kind = labelKind(config.task);
+    switch (kind) {
+      case "next_token": // the targets are the input ids themselves
+        break;
+      case "per_row_value":
+        g.input("labels", DataType.FLOAT, ["batch"]);
+        break;
+      case "per_row_class":
+        g.input("labels", DataType.INT64, ["batch"]);
+        break;
+      case "per_position":
+        g.input("labels", DataType.INT64, ["batch", "seq"]);
+        break;
+      default:
+        unreachableTask(kind as never);
+    }
+    if (kind !== "next_token") inputs.push("labels");
   }
 
   // forward: every traced op, in order
@@ -317,7 +325,8 @@ function lossAndSeed(cx: EmitContext, logits: Emitted): { loss: string; dLogits:
   const g = cx.g, c = cx.config;
   const z = logits.name!;
   const sumAll = (v: string) => g.op("ReduceSum", [v], { keepdims: { i: 0 } });
-  if (c.task === "regress") {
+  const kind = labelKind(c.task);
+  if (kind === "per_row_value") {
     // MSE over the batch: (pred − y)², mean; d/dpred = 2·(pred − y)/n
     const diff = g.op("Sub", [g.op("Reshape", [z, g.ints([-1])]), "labels"]);
     const n = g.op("Cast", [g.op("Size", ["labels"])], { to: { i: DataType.FLOAT } });
@@ -328,7 +337,7 @@ function lossAndSeed(cx: EmitContext, logits: Emitted): { loss: string; dLogits:
   const V = logits.dims[logits.dims.length - 1] as number;
   const classes = g.op("Range", [g.ints([0], []), g.ints([V], []), g.ints([1], [])]);
   let targets: string, weight: string, count: string;
-  if (c.task === "lm") {
+  if (kind === "next_token") {
     // position t predicts token t+1 where that token is real; the last position predicts nothing
     const next = (v: string) =>
       g.op("Pad", [g.op("Slice", [v, g.ints([1]), g.ints([2 ** 53]), g.ints([1])]), g.ints([0, 0, 0, 1])]);
@@ -336,6 +345,14 @@ function lossAndSeed(cx: EmitContext, logits: Emitted): { loss: string; dLogits:
     const valid = next(g.op("Cast", ["attention_mask"], { to: { i: DataType.FLOAT } }));
     count = g.op("Max", [sumAll(valid), g.scalar(1)]);
     weight = g.op("Unsqueeze", [g.op("Div", [valid, count]), g.ints([-1])]); // [B, T, 1]
+  } else if (kind === "per_position") {
+    // a masked LM counts the positions whose label is not the ignore index (−100, which no class equals)
+    targets = "labels";
+    const counted = g.op("Cast", [g.op("Not", [g.op("Equal", ["labels", g.ints([IGNORE_INDEX], [])])])], {
+      to: { i: DataType.FLOAT },
+    });
+    count = g.op("Max", [sumAll(counted), g.scalar(1)]);
+    weight = g.op("Unsqueeze", [g.op("Div", [counted, count]), g.ints([-1])]); // [B, T, 1]
   } else {
     targets = "labels";
     count = g.op("Cast", [g.op("Size", ["labels"])], { to: { i: DataType.FLOAT } });

@@ -5,7 +5,7 @@
  * 1e-5 + 1e-3·|g|.
  */
 
-import { strictEqual } from "node:assert/strict";
+import { ok, rejects, strictEqual } from "node:assert/strict";
 import * as ort from "onnxruntime-web";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { batchFromArrays } from "../models/inputs.ts";
@@ -13,9 +13,12 @@ import { loadModel } from "../models/load.ts";
 import {
   assertTensorsClose,
   familyModel,
+  fixtureModel,
   maxAbsDiff,
   readFamilyGolden,
   readFamilyInputs,
+  readGolden,
+  readInputs,
 } from "../../tests/helpers/goldens.ts";
 import { exportOnnx, outputHookName } from "./export.ts";
 import { OrtModel } from "./ort_backend.ts";
@@ -62,3 +65,30 @@ for (const fixture of FIXTURES) {
     }
   });
 }
+
+Deno.test("a masked LM exports with per-position labels: ONNX loss equals HF's, head_mask_grad equals the engine's", async () => {
+  const { model } = await loadModel(localFiles(fixtureModel("bert-mlm-tiny-random")), { tokenizer: false });
+  strictEqual(model.task, "mlm");
+  const golden = "bert-mlm-tiny-random.mlm";
+  const inputs = readInputs(golden);
+  const expected = readGolden(golden);
+  const batch = batchFromArrays(inputs as { input_ids: unknown }, golden);
+  const labels = Int32Array.from(inputs.labels as number[]);
+  const { bytes, inputs: names } = exportOnnx(model, { outputs: ["logits"], grad: "head_mask" });
+  ok(names.includes("labels"));
+  const onnx = await OrtModel.create(ort, bytes, model.config, { executionProviders: ["wasm"] });
+  try {
+    const r = await onnx.run({ batch, labels });
+    const loss = expected.get("loss")!.data[0]!;
+    ok(Math.abs(r.loss! - loss) <= 1e-5 + 1e-3 * Math.abs(loss), `loss ${r.loss} vs HF ${loss}`);
+    const ours = model.run({ batch, labels, names: ["head_mask_grad"] });
+    strictEqual(r.lossCount, ours.lossCount);
+    const e = ours.headMaskGrad!, a = r.headMaskGrad!;
+    maxAbsDiff("head_mask_grad", e, a);
+    e.data.forEach((v, i) => ok(Math.abs(v - a.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v), `head_mask_grad[${i}]`));
+    await rejects(() => onnx.run({ batch, labels: "lm" }), /masked LM takes one label per position/);
+    await rejects(() => onnx.run({ batch, labels: labels.subarray(1) }), /a masked LM needs one per position/);
+  } finally {
+    await onnx.release();
+  }
+});

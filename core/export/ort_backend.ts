@@ -9,6 +9,7 @@
 
 import type { ModelConfig } from "../models/config.ts";
 import { type Batch, checkBatch, checkHeadMask, type HeadMask } from "../models/inputs.ts";
+import { checkLabels, labelKind, unreachableTask } from "../models/losses.ts";
 import type { Labels, RunResult } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
 import { outputHookName } from "./export.ts";
@@ -164,25 +165,25 @@ export class OrtModel {
     if (this.hasGrad && labels === undefined) {
       throw new Error(`This graph computes a loss and its head-mask gradient: it needs labels`);
     }
+    let counted = 0;
     if (labels !== undefined) {
       if (!this.hasGrad) throw new Error("This graph was exported without the loss (export it with grad head_mask)");
-      if (c.task === "lm") {
-        if (labels !== "lm") throw new Error(`A language model takes labels "lm" (next-token prediction)`);
-      } else {
-        if (labels === "lm") {
-          throw new Error(`labels "lm" are for language models; a ${c.task} model needs per-row labels`);
+      counted = checkLabels(c, batch, labels);
+      const kind = labelKind(c.task);
+      switch (kind) {
+        case "next_token":
+          break;
+        case "per_row_value":
+          feeds.labels = new ort.Tensor("float32", Float32Array.from(labels as ArrayLike<number>), [B]);
+          break;
+        case "per_row_class":
+        case "per_position": {
+          const values = BigInt64Array.from(Array.from(labels as ArrayLike<number>), (v) => BigInt(v));
+          feeds.labels = new ort.Tensor("int64", values, kind === "per_row_class" ? [B] : [B, batch.seqLen]);
+          break;
         }
-        if (labels.length !== B) throw new Error(`labels has ${labels.length} values for a batch of ${B}`);
-        if (c.task === "regress") feeds.labels = new ort.Tensor("float32", Float32Array.from(labels), [B]);
-        else {
-          const L = c.labels.length;
-          Array.from(labels).forEach((t, i) => {
-            if (!Number.isInteger(t) || t < 0 || t >= L) {
-              throw new Error(`labels[${i}] = ${t} is outside the model's ${L} classes (0..${L - 1})`);
-            }
-          });
-          feeds.labels = new ort.Tensor("int64", BigInt64Array.from(Array.from(labels), (v) => BigInt(v)), [B]);
-        }
+        default:
+          unreachableTask(kind as never);
       }
     }
 
@@ -214,7 +215,7 @@ export class OrtModel {
       const tensor: Tensor = { shape: [...t.dims], data: t.data.slice() };
       if (o === "loss") {
         result.loss = tensor.data[0]!;
-        result.lossCount = c.task === "lm" ? countNextTokens(batch) : B;
+        result.lossCount = counted;
         continue;
       }
       if (o === "head_mask_grad") result.headMaskGrad = tensor;
@@ -228,13 +229,4 @@ export class OrtModel {
   async release(): Promise<void> {
     await this.#session.release();
   }
-}
-
-/** Next-token targets a batch has (position t predicts t+1 when that token is real), as the LM loss counts them. */
-function countNextTokens(batch: Batch): number {
-  const { batchSize: B, seqLen: T, attentionMask: mask } = batch;
-  if (!mask) return B * (T - 1);
-  let n = 0;
-  for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) n += mask[b * T + t]!;
-  return n;
 }

@@ -9,11 +9,21 @@ import { forwardFlops, traceModel } from "./trace_ops.ts";
 const FIXTURES = ["bert-tiny-random", "gpt2-tiny-random", "openai-gpt-tiny-random"];
 
 Deno.test("registry: every family is registered under its model_type; unknown types list the supported ones", () => {
-  deepStrictEqual(modelTypes().sort(), ["bert", "gpt2", "openai-gpt"]);
+  deepStrictEqual(modelTypes().sort(), [
+    "albert",
+    "bert",
+    "camembert",
+    "distilbert",
+    "electra",
+    "gpt2",
+    "openai-gpt",
+    "roberta",
+    "xlm-roberta",
+  ]);
   for (const t of modelTypes()) strictEqual(familyOf(t).modelType, t);
   throws(
-    () => parseConfig({ model_type: "roberta" }, "x/config.json"),
-    /x\/config\.json: unknown model_type "roberta" \(supported: bert, gpt2, openai-gpt\)/,
+    () => parseConfig({ model_type: "t5" }, "x/config.json"),
+    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra\)/,
   );
   throws(() => parseConfig({ n_layer: 2 }, "c.json"), /c\.json: field "model_type" is missing/);
 });

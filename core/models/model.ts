@@ -23,6 +23,8 @@ import {
   placeInputs,
   placeNeuronMask,
 } from "./inputs.ts";
+import { checkLabels } from "./losses.ts";
+import { stableOutputName } from "./output_names.ts";
 import { ParamStore } from "./param_store.ts";
 import { familyOf } from "./registry.ts";
 import { type Act, type ActivationObserver, type ActivationPatch, type DropoutOptions, Run } from "./run.ts";
@@ -201,17 +203,7 @@ export class TransformerModel {
    */
   resolveName(name: string): string {
     const c = this.config;
-    let ours = name;
-    const hf = /^(hidden_states|attentions)\.(\d+)$/.exec(name);
-    if (name === "logits") ours = hookName("logits");
-    else if (name === "head_mask_grad") ours = hookName("head_mask", undefined, true);
-    else if (name === "neuron_mask_grad") ours = hookName("neuron_mask", undefined, true);
-    else if (hf) {
-      const i = Number(hf[2]);
-      if (hf[1] === "hidden_states" && i <= c.layers) ours = this.family.hiddenStateHook(i, c);
-      else if (hf[1] === "attentions" && i < c.layers) ours = hookName("pattern", i);
-      else throw new Error(`"${name}" is not an HF output of a ${c.layers}-layer ${this.family.displayName} model`);
-    }
+    const ours = stableOutputName(name, c);
     if (this.#hooks().has(ours)) return ours;
     const parsed = parseHookName(ours);
     if (parsed?.kind === "logits") {
@@ -290,6 +282,7 @@ export class TransformerModel {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample);
       placeNeuronMask(run, x, c, req.neuronMask, names.has(neuronGradName));
       // a next-token or masked-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
+      if (req.labels !== undefined) checkLabels(c, req.batch, req.labels);
       const vocabLogits = c.task === "lm" || c.task === "mlm";
       const lm = req.labels === "lm" && c.task === "lm"
         ? nextTokenTargets(req.batch)
@@ -445,9 +438,6 @@ export class TransformerModel {
   ): number {
     const c = this.config;
     const { B, T } = x;
-    if (c.task === "mlm" && labels === "lm") {
-      throw new Error(`A masked LM takes one label per position (token ids, -100 = not predicted), not "lm"`);
-    }
     if (labels === "lm" || c.task === "mlm") {
       if (lm === undefined) {
         throw new Error(`labels "lm" are for language models; a ${c.task} model needs per-row labels`);
