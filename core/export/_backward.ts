@@ -40,6 +40,7 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   add: ({ dy }) => [dy[0], dy[0]],
   dropout: identity,
   lossRows: identity,
+  neuronMask: identity,
   layerNorm: ({ cx, op, inputs, dy }) => {
     const g = cx.g;
     const x = inputs[0]!.name!, dOut = dy[0]!;

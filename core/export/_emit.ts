@@ -270,6 +270,7 @@ export function emitOp(cx: EmitContext, op: TracedOp, index: number, inputs: Emi
         name: g.op("Gather", [need(x, "x"), g.ints([0], [])], { axis: { i: 1 } }),
         dims: [x!.dims[0]!, x!.dims[2]!],
       }];
+    case "neuronMask": // the export has no neuron-mask input: its MLP is the unmasked one
     case "lossRows": // the exported graph computes every position; the loss masks what it does not count
     case "dropout": // evaluation: the identity
       return [x!];

@@ -35,6 +35,8 @@ export interface TracedOp {
   weights: string[];
   /** The op's attributes (layout, eps, attention spec, input name …). */
   attrs: Record<string, unknown>;
+  /** The index of the transformer block the op runs in (`ModelOps.block`), absent outside blocks. */
+  block?: number;
 }
 
 /** A recorded forward pass. */
@@ -55,6 +57,7 @@ export interface ModelTrace {
 export class TraceOps implements ModelOps<TracedValue> {
   readonly trace: ModelTrace = { values: [], ops: [], hooks: new Map(), blocks: [] };
   readonly #weightShape: (name: string) => readonly number[] | undefined;
+  #block: number | undefined;
 
   /** @param weightShape the shape of a checkpoint tensor, `undefined` when the checkpoint lacks it */
   constructor(weightShape: (name: string) => readonly number[] | undefined) {
@@ -75,8 +78,13 @@ export class TraceOps implements ModelOps<TracedValue> {
 
   #op(op: string, inputs: TracedValue[], shape: readonly Dim[], weights: string[] = [], attrs = {}): TracedValue {
     const out = this.#value(shape);
-    this.trace.ops.push({ op, inputs: inputs.map((v) => v.id), outputs: [out.id], weights, attrs });
+    this.#push({ op, inputs: inputs.map((v) => v.id), outputs: [out.id], weights, attrs });
     return out;
+  }
+
+  #push(op: TracedOp): void {
+    if (this.#block !== undefined) op.block = this.#block;
+    this.trace.ops.push(op);
   }
 
   hasWeight(name: string): boolean {
@@ -111,7 +119,7 @@ export class TraceOps implements ModelOps<TracedValue> {
     const width = x.shape[x.shape.length - 1] as number;
     const shape = [...x.shape.slice(0, -1), width / 3];
     const outs = [this.#value(shape), this.#value(shape), this.#value(shape)];
-    this.trace.ops.push({
+    this.#push({
       op: "splitQKV",
       inputs: [x.id],
       outputs: outs.map((v) => v.id),
@@ -130,11 +138,11 @@ export class TraceOps implements ModelOps<TracedValue> {
   }
 
   /**
-   * Not recorded: the traced graph is the unmasked model (a neuron mask is a run option, like dropout's
-   * mask; the ONNX export has no neuron-mask input and its MLP is the identity-masked one).
+   * Recorded as where the neuron mask acts (a run option, like dropout's mask: the ONNX export has no
+   * neuron-mask input and exports it as the identity).
    */
-  neuronMask(x: TracedValue, _layer: number): TracedValue {
-    return x;
+  neuronMask(x: TracedValue, layer: number): TracedValue {
+    return this.#op("neuronMask", [x], x.shape, [], { layer });
   }
 
   gelu(x: TracedValue, kind: GeluKind): TracedValue {
@@ -162,9 +170,14 @@ export class TraceOps implements ModelOps<TracedValue> {
   }
 
   block(x: TracedValue, body: (x: TracedValue) => TracedValue): TracedValue {
-    const out = body(x);
-    this.trace.blocks.push({ input: x.id, output: out.id });
-    return out;
+    this.#block = this.trace.blocks.length;
+    try {
+      const out = body(x);
+      this.trace.blocks.push({ input: x.id, output: out.id });
+      return out;
+    } finally {
+      this.#block = undefined;
+    }
   }
 
   hook(name: string, x: TracedValue, layout?: HookLayout): TracedValue {
@@ -198,22 +211,34 @@ export function traceModel(
 }
 
 /**
- * Multiply-add FLOPs (2 per multiply-add) of one forward pass of a traced model at a batch size and sequence
- * length: matrix products of the linear layers and of attention (q·kᵀ and p·v); element-wise ops are left out.
- * `rows` (the positions a loss counts) is taken as batch·pos.
+ * Multiply-add FLOPs (2 per multiply-add) of one traced op at a batch size and sequence length: the matrix
+ * product of a linear layer, or attention's q·kᵀ and p·v; element-wise ops count 0. `rows` (the positions a
+ * loss counts) is taken as batch·pos.
  */
-export function forwardFlops(trace: ModelTrace, batch: number, pos: number): number {
+export function opFlops(trace: ModelTrace, op: TracedOp, batch: number, pos: number): number {
   const dim = (d: Dim) => (d === "batch" ? batch : d === "pos" ? pos : d === "rows" ? batch * pos : d);
-  let flops = 0;
-  for (const op of trace.ops) {
+  if (op.op === "linear") {
     const out = trace.values[op.outputs[0]!]!.shape.map(dim);
-    if (op.op === "linear") {
-      const x = trace.values[op.inputs[0]!]!.shape.map(dim);
-      flops += 2 * out.reduce((a, b) => a * b, 1) * x[x.length - 1]!;
-    } else if (op.op === "attention") {
-      const spec = op.attrs as unknown as AttentionSpec;
-      flops += 2 * 2 * batch * spec.heads * pos * pos * spec.headDim;
-    }
+    const x = trace.values[op.inputs[0]!]!.shape.map(dim);
+    return 2 * out.reduce((a, b) => a * b, 1) * x[x.length - 1]!;
   }
+  if (op.op === "attention") {
+    const spec = op.attrs as unknown as AttentionSpec;
+    return 2 * 2 * batch * spec.heads * pos * pos * spec.headDim;
+  }
+  return 0;
+}
+
+/** FLOPs of a whole forward pass (see {@linkcode opFlops}). */
+export function forwardFlops(trace: ModelTrace, batch: number, pos: number): number {
+  let flops = 0;
+  for (const op of trace.ops) flops += opFlops(trace, op, batch, pos);
   return flops;
+}
+
+/** FLOPs of each transformer block of a forward pass, in block order (see {@linkcode opFlops}). */
+export function blockFlops(trace: ModelTrace, batch: number, pos: number): number[] {
+  const out = new Array<number>(trace.blocks.length).fill(0);
+  for (const op of trace.ops) if (op.block !== undefined) out[op.block]! += opFlops(trace, op, batch, pos);
+  return out;
 }
