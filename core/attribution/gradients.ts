@@ -57,7 +57,7 @@ export function tokenGradients(
   opts: TokenGradientsOptions = {},
 ): TokenGradients {
   const target = resolveTarget(model, input, opts.target);
-  const T = input.inputIds.length, C = model.config.hidden;
+  const T = input.inputIds.length, C = model.config.embeddingSize; // token embeddings are E wide (ALBERT, ELECTRA: E < d_model)
   const tok = hookName("tok_embed");
   const r = model.run({
     batch: repeatedBatch(input),

@@ -81,7 +81,7 @@ export function integratedGradients(
   if (!Number.isInteger(rowsPerPass) || rowsPerPass < 1) {
     throw new Error(`batchSize must be a positive integer, got ${rowsPerPass}`);
   }
-  const T = input.inputIds.length, C = model.config.hidden;
+  const T = input.inputIds.length, C = model.config.embeddingSize; // token embeddings are E wide (ALBERT, ELECTRA: E < d_model)
   if (opts.keep !== undefined && opts.keep.length !== T) {
     throw new Error(`keep has ${opts.keep.length} values for ${T} tokens`);
   }
@@ -162,7 +162,7 @@ function baselineEmbeddings(
   baseline: Baseline,
   keep: readonly boolean[] | undefined,
 ): Float32Array {
-  const T = input.inputIds.length, C = model.config.hidden;
+  const T = input.inputIds.length, C = model.config.embeddingSize; // token embeddings are E wide (ALBERT, ELECTRA: E < d_model)
   let out: Float32Array;
   if (baseline.kind === "zero") out = new Float32Array(T * C);
   else {

@@ -1,0 +1,145 @@
+/**
+ * The CLI on every encoder family (RoBERTa, DistilBERT, ELECTRA, ALBERT fixtures): `heads` (importance,
+ * entropy, masking), `prune` by heads and to a FLOPs budget (the checkpoint reloads and equals the masked
+ * model), `export` run by onnxruntime, `attribute`, `patch` and `attention-stats`.
+ */
+
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import { join } from "node:path";
+import * as ort from "onnxruntime-web";
+import { localFiles } from "@bertology/core/checkpoint/deno";
+import { readNpy } from "@bertology/core/checkpoint";
+import { OrtModel } from "@bertology/core/export";
+import { batchFromArrays, loadModel } from "@bertology/core/models";
+import { familyModel, maxAbsDiff, readFamilyInputs } from "../tests/helpers/goldens.ts";
+import { runCli as cli } from "../tests/helpers/cli.ts";
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = "error";
+
+const GLUE = new URL("../data/glue", import.meta.url).pathname;
+const FAMILIES = ["roberta-tiny-random", "distilbert-tiny-random", "electra-tiny-random", "albert-tiny-random"];
+
+/** A tiny SST-2 folder for the budget mode (it samples train and scores dev). */
+function tinySst2(dir: string): string {
+  const words = ["good", "bad", "fine", "awful", "great", "dull", "fun", "sad", "nice", "poor"];
+  const rows = (n: number, off: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const w = Array.from({ length: 2 + ((i + off) % 5) }, (_, k) => words[(i * 3 + k + off) % words.length]);
+      return `${w.join(" ")}\t${(i + off) % 2}`;
+    });
+  Deno.mkdirSync(join(dir, "SST-2"), { recursive: true });
+  Deno.writeTextFileSync(join(dir, "SST-2", "train.tsv"), ["sentence\tlabel", ...rows(32, 0)].join("\n") + "\n");
+  Deno.writeTextFileSync(join(dir, "SST-2", "dev.tsv"), ["sentence\tlabel", ...rows(8, 7)].join("\n") + "\n");
+  return dir;
+}
+
+for (const name of FAMILIES) {
+  const model = familyModel(name);
+
+  Deno.test(`${name}: heads, prune (heads and budget) and export through the CLI`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "bertology-family-" });
+    try {
+      const heads = await cli(
+        ...["heads", "--model", model, "--task", "sst-2", "--data-dir", GLUE, "--data-subset", "12"],
+        ...[
+          "--batch-size",
+          "4",
+          "--max-seq-length",
+          "48",
+          "--try-masking",
+          "--output-dir",
+          join(dir, "heads"),
+          "--json",
+        ],
+      );
+      strictEqual(heads.code, 0, heads.err);
+      deepStrictEqual(readNpy(Deno.readFileSync(join(dir, "heads", "head_importance.npy")), "imp").shape, [3, 4]);
+      deepStrictEqual(readNpy(Deno.readFileSync(join(dir, "heads", "attn_entropy.npy")), "ent").shape, [3, 4]);
+      deepStrictEqual(JSON.parse(heads.out).examples, 12);
+
+      // structural pruning by heads: reload, equal to the masked model
+      const pruned = await cli(
+        "prune",
+        "--model",
+        model,
+        "--heads",
+        '{"0":[1],"1":[1],"2":[1,3]}',
+        "--out",
+        join(dir, "p"),
+      );
+      strictEqual(pruned.code, 0, pruned.err);
+      const { model: original } = await loadModel(localFiles(model), { tokenizer: false });
+      const { model: reloaded } = await loadModel(localFiles(join(dir, "p")));
+      const inputs = readFamilyInputs(`${name}.single`);
+      const batch = batchFromArrays(inputs as { input_ids: unknown }, name);
+      const shared = reloaded.config.prunedHeads[2]!.length === 1; // ALBERT keeps head 3: layers 0 and 1 use it
+      if (shared) match(pruned.err, /heads 3 of layers 0, 1, 2: those layers share one set of weights/);
+      const mask = [[1, 0, 1, 1], [1, 0, 1, 1], shared ? [1, 0, 1, 1] : [1, 0, 1, 0]];
+      const d = maxAbsDiff("logits", original.run({ batch, headMask: mask }).logits!, reloaded.run({ batch }).logits!);
+      ok(d <= 1e-5, `pruned logits differ by ${d}`);
+
+      // pruning to a FLOPs budget (Kwon et al.), then the pruned checkpoint reloads
+      const data = tinySst2(join(dir, "glue"));
+      const budget = await cli(
+        ...["prune", "--model", model, "--budget", "flops=0.6", "--task", "sst-2", "--data-dir", data],
+        ...["--sample", "16", "--batch-size", "4", "--tune-sample", "8", "--speed-repeats", "1"],
+        ...["--out", join(dir, "budget"), "--json"],
+      );
+      strictEqual(budget.code, 0, budget.err);
+      ok(JSON.parse(budget.out).flops.fraction <= 0.6 + 1e-9);
+      await loadModel(localFiles(join(dir, "budget")), { tokenizer: false });
+
+      // ONNX export, run by onnxruntime: the engine's logits
+      const exported = await cli("export", "--model", model, "--out", join(dir, "m.onnx"));
+      strictEqual(exported.code, 0, exported.err);
+      const onnx = await OrtModel.create(ort, Deno.readFileSync(join(dir, "m.onnx")), original.config, {
+        executionProviders: ["wasm"],
+      });
+      try {
+        const r = await onnx.run({ batch });
+        ok(maxAbsDiff("logits", original.run({ batch }).logits!, r.logits!) <= 1e-4);
+      } finally {
+        await onnx.release();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`${name}: attribute, patch and attention-stats through the CLI`, async () => {
+    const text = "the film is a gripping tale";
+    for (const method of ["grad-input", "ig", "rollout"]) {
+      const r = await cli("attribute", "--model", model, "--text", text, "--method", method, "--json");
+      strictEqual(r.code, 0, r.err);
+      const j = JSON.parse(r.out);
+      strictEqual(j.scores.length, j.tokens.length);
+      ok(j.words.length >= 1 && j.words.length <= j.tokens.length);
+    }
+    const p = await cli(
+      "patch",
+      "--model",
+      model,
+      "--clean",
+      "it is a good film",
+      "--corrupted",
+      "it is a bad film",
+      "--json",
+    );
+    strictEqual(p.code, 0, p.err);
+    const effect = JSON.parse(p.out).effect as number[][];
+    deepStrictEqual([effect.length, effect.every((row) => row.length === 4)], [3, true]);
+    const dir = await Deno.makeTempDir();
+    try {
+      const s = await cli(
+        ...["attention-stats", "--model", model, "--task", "sst-2", "--data-dir", GLUE, "--data-subset", "4"],
+        ...["--max-seq-length", "32", "--output-dir", dir],
+      );
+      strictEqual(s.code, 0, s.err);
+      const stats = JSON.parse(Deno.readTextFileSync(join(dir, "attention_stats.json")));
+      deepStrictEqual([stats.layers, stats.heads, stats.examples], [3, 4, 4]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
