@@ -60,6 +60,8 @@ for (const name of ["albert-tiny-random", "albert-spm-tiny-random"]) {
     // head 1 in every layer; head 3 only in layer 2
     const pruned = pruneModel(model, { 0: [1], 1: [1], 2: [1, 3] }, createWasmKernels(), (n) => notes.push(n));
     deepStrictEqual(pruned.config.prunedHeads, [[1], [1], [1]]);
+    // HF's AlbertModel reads pruned_heads by layer group (one shared block): {"0": [1]} (transformers ≤ 4.x)
+    deepStrictEqual(pruned.config.raw.pruned_heads, { 0: [1] });
     deepStrictEqual(pruned.headsPerLayer, [3, 3, 3]);
     deepStrictEqual(notes.length, 1);
     match(notes[0]!, /heads 3 of layers 0, 1, 2: those layers share one set of weights/);

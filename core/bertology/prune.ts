@@ -12,7 +12,7 @@
  * @module
  */
 
-import { keptHeads, type ModelConfig } from "../models/config.ts";
+import { keptHeads, type ModelConfig, prunedHeadsField } from "../models/config.ts";
 import type { HeadSlice } from "../models/family.ts";
 import type { HeadMask, NeuronMask } from "../models/inputs.ts";
 import { familyOf, parseConfig } from "../models/registry.ts";
@@ -169,9 +169,7 @@ export function pruneWeights(
     // every layer that shares the tensors has lost the same heads
     for (const m of groups[l]!) pruned[m] = [...new Set([...(pruned[m] ?? []), ...removing])].sort((a, b) => a - b);
   }
-  const prunedHeadsJson: Record<string, number[]> = {};
-  pruned.forEach((p, l) => p.length > 0 && (prunedHeadsJson[String(l)] = p));
-  const raw = { ...config.raw, pruned_heads: prunedHeadsJson };
+  const raw = { ...config.raw, pruned_heads: prunedHeadsField(config, pruned) };
   return { config: parseConfig(raw, "pruned config"), weights: out, note };
 }
 

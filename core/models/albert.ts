@@ -140,6 +140,11 @@ export const albert: ModelFamily = {
       classifier: true,
       embeddingSize: f.size("embedding_size", "hidden", 128),
       section: { groups } satisfies AlbertSection,
+      // HF's AlbertModel._prune_heads reads key k as layer group k (inner layer 0): one key per shared block
+      prunedHeadsKeys: Array.from(
+        { length: groups },
+        (_, g) => Array.from({ length: layers / groups }, (_, i) => g * (layers / groups) + i),
+      ),
     };
   },
   task: classifierTask,

@@ -87,6 +87,8 @@ export interface ModelConfig {
   layerNormEps: number;
   /** The MLP activation (`hidden_act` / `activation_function` / `afn` / `activation`). */
   activation: Activation;
+  /** The layers each `pruned_heads` key names (one per layer, or ALBERT's shared groups). */
+  prunedHeadsKeys: number[][];
   /** Pruned heads per layer, original numbering, sorted (`pruned_heads` in config.json). */
   prunedHeads: number[][];
   /** Classification labels: index → name, from `id2label` or `num_labels` (empty for language models). */
@@ -218,7 +220,8 @@ function excerpt(v: unknown): string {
 export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown>, source: string): ModelConfig {
   const fields = new ConfigFields(raw, source);
   const s: FamilySizes = family.readSizes(fields);
-  const { classifier, headDim: declaredHeadDim, embeddingSize, positions, section, ...sizes } = s;
+  const { classifier, headDim: declaredHeadDim, embeddingSize, positions, section, prunedHeadsKeys, ...sizes } = s;
+  const keys = prunedHeadsKeys ?? Array.from({ length: s.layers }, (_, l) => [l]);
   if (s.heads === 0 || (declaredHeadDim === undefined && s.hidden % s.heads !== 0)) {
     throw new Error(`${source}: hidden size ${s.hidden} is not divisible by the number of heads ${s.heads}`);
   }
@@ -243,7 +246,8 @@ export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown
     positionTableSize: s.maxPositions,
     positions: scheme,
     section: section ?? {},
-    prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, s.heads, source),
+    prunedHeadsKeys: keys,
+    prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, keys, s.heads, source),
     intermediateSizes: parseIntermediateSizes(raw.intermediate_sizes, s.layers, s.intermediate, source),
     ...labels,
   };
@@ -270,22 +274,52 @@ function parseIntermediateSizes(value: unknown, layers: number, full: number, so
   });
 }
 
-function parsePrunedHeads(value: unknown, layers: number, heads: number, source: string): number[][] {
+function parsePrunedHeads(
+  value: unknown,
+  layers: number,
+  keys: readonly number[][],
+  heads: number,
+  source: string,
+): number[][] {
   const out: number[][] = Array.from({ length: layers }, () => []);
   if (value === undefined || value === null) return out;
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new Error(`${source}: field "pruned_heads" must be an object {layer: [heads]}`);
   }
   for (const [key, list] of Object.entries(value as Record<string, unknown>)) {
-    const layer = Number(key);
-    if (!Number.isInteger(layer) || layer < 0 || layer >= layers) {
-      throw new Error(`${source}: "pruned_heads" has layer ${excerpt(key)}, outside 0..${layers - 1}`);
+    const k = Number(key);
+    if (!Number.isInteger(k) || k < 0 || k >= keys.length) {
+      throw new Error(`${source}: "pruned_heads" has layer ${excerpt(key)}, outside 0..${keys.length - 1}`);
     }
     if (!Array.isArray(list) || list.some((h) => !Number.isInteger(h) || h < 0 || h >= heads)) {
-      throw new Error(`${source}: "pruned_heads"."${layer}" must list head indices in 0..${heads - 1}`);
+      throw new Error(`${source}: "pruned_heads"."${k}" must list head indices in 0..${heads - 1}`);
     }
-    out[layer] = [...new Set([...out[layer]!, ...(list as number[])])].sort((a, b) => a - b);
+    for (const layer of keys[k]!) {
+      out[layer] = [...new Set([...out[layer]!, ...(list as number[])])].sort((a, b) => a - b);
+    }
   }
+  return out;
+}
+
+/**
+ * The `pruned_heads` field for pruned heads per layer, keyed as the family's HF class reads it (one key per
+ * layer; ALBERT's shared groups one key each), empty keys left out.
+ *
+ * @example Usage
+ * ```ts
+ * import { prunedHeadsField } from "./config.ts";
+ * prunedHeadsField({ prunedHeadsKeys: [[0], [1], [2]] }, [[1, 3], [], [0]]); // { "0": [1, 3], "2": [0] }
+ * ```
+ */
+export function prunedHeadsField(
+  config: Pick<ModelConfig, "prunedHeadsKeys">,
+  pruned: readonly (readonly number[])[],
+): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  config.prunedHeadsKeys.forEach((layers, k) => {
+    const heads = pruned[layers[0]!] ?? [];
+    if (heads.length > 0) out[String(k)] = [...heads];
+  });
   return out;
 }
 

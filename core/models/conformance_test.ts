@@ -27,7 +27,7 @@ for (const type of modelTypes()) {
     const plain = parseConfig(family.newConfig(sizes), type);
     const shares = sharingGroups(3, (l) => family.headSlices(plain, l)).some((g) => g.length > 1);
     const config = shares
-      ? parseConfig({ ...raw, pruned_heads: { 0: [1], 1: [1], 2: [1] }, intermediate_sizes: [9, 9, 9] }, type)
+      ? parseConfig({ ...raw, pruned_heads: { 0: [1] }, intermediate_sizes: [9, 9, 9] }, type)
       : parseConfig(raw, type);
     const trace = traceModel(family, config);
     const { layers: L, hidden: C, headDim: D } = config;

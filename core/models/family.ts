@@ -43,6 +43,11 @@ export interface FamilySizes {
   positions?: PositionScheme;
   /** The family's own typed fields; default none. */
   section?: FamilySection;
+  /**
+   * The layers each `pruned_heads` key names, in HF's numbering (ALBERT keys the block a group of layers
+   * shares); default one key per layer.
+   */
+  prunedHeadsKeys?: number[][];
 }
 
 /** Checkpoint tensors a config implies. */

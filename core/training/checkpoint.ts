@@ -9,6 +9,7 @@ import type { ModelFiles } from "../checkpoint/files.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import type { OutputOptions } from "../checkpoint/output_dir_fs.ts";
 import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
+import { prunedHeadsField } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
 
 /** Options for {@linkcode saveModel}; `force`, `sources` and `flag` guard the output (see `output_dir_fs.ts`). */
@@ -44,11 +45,7 @@ export function checkpointConfig(model: TransformerModel, dtype: "F32" | "F16" =
     raw.id2label = Object.fromEntries(c.labels.map((l, i) => [String(i), l]));
     raw.label2id = Object.fromEntries(c.labels.map((l, i) => [l, i]));
   }
-  const pruned: Record<string, number[]> = {};
-  c.prunedHeads.forEach((heads, l) => {
-    if (heads.length > 0) pruned[String(l)] = [...heads];
-  });
-  raw.pruned_heads = pruned;
+  raw.pruned_heads = prunedHeadsField(c, c.prunedHeads);
   raw.torch_dtype = dtype === "F16" ? "float16" : "float32";
   return raw;
 }
