@@ -73,3 +73,15 @@ for (const [backend, makeKernels] of BACKENDS) {
     });
   }
 }
+
+for (const fixture of ["roberta-tiny-random", "distilbert-tiny-random", "albert-tiny-random", "electra-tiny-random"]) {
+  Deno.test(`${fixture}: a pytorch_model.bin written by torch.save loads to the safetensors checkpoint's logits`, async () => {
+    const bin = `${new URL("../../tests/fixtures/families_bin/", import.meta.url).pathname}${fixture}`;
+    const { model: fromBin } = await loadModel(localFiles(bin), { tokenizer: false });
+    const golden = `${fixture}.single`;
+    const inputs = readFamilyInputs(golden);
+    const expected = readFamilyGolden(golden);
+    const batch = batchFromArrays(inputs as { input_ids: unknown }, golden);
+    assertTensorsClose(expected, (n) => (n === "logits" ? fromBin.run({ batch }).logits : undefined), ["logits"]);
+  });
+}
