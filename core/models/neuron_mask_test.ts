@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
-import { fixtureModel, maxAbsDiff } from "../../tests/helpers/goldens.ts";
+import { familyModel, fixtureModel, maxAbsDiff } from "../../tests/helpers/goldens.ts";
 import { batchFromArrays } from "./inputs.ts";
 import { loadModel } from "./load.ts";
 import { type Labels, TransformerModel } from "./model.ts";
@@ -12,7 +12,16 @@ const CASES: Array<[string, number[][], Labels]> = [
   ["bert-tiny-random", [[2, 45, 17, 3, 0], [2, 9, 3, 0, 0]], [1, 0]],
   ["gpt2-tiny-random", [[5, 6, 7, 8, 9], [10, 11, 12, 0, 0]], "lm"],
   ["openai-gpt-tiny-random", [[5, 6, 7, 8, 9], [10, 11, 12, 0, 0]], "lm"],
+  ["roberta-tiny-random", [[0, 45, 17, 2, 1], [0, 9, 2, 1, 1]], [1, 0]],
+  ["distilbert-tiny-random", [[2, 45, 17, 3, 0], [2, 9, 3, 0, 0]], [1, 0]],
+  ["albert-tiny-random", [[2, 45, 17, 3, 0], [2, 9, 3, 0, 0]], [1, 0]],
+  ["electra-tiny-random", [[2, 45, 17, 3, 0], [2, 9, 3, 0, 0]], [1, 0]],
 ];
+
+/** A fixture folder: the original three, or an encoder family's. */
+function modelDir(name: string): string {
+  return /^(bert|gpt2|openai-gpt)-/.test(name) ? fixtureModel(name) : familyModel(name);
+}
 
 function batchOf(ids: number[][]) {
   const attention_mask = ids.map((r) => r.map((v, i) => (i === 0 || v !== 0 ? 1 : 0)));
@@ -25,7 +34,7 @@ function baseMask(m: TransformerModel): number[][] {
 
 for (const [name, ids, labels] of CASES) {
   Deno.test(`${name}: neuron_mask_grad equals finite differences of the loss`, async () => {
-    const { model } = await loadModel(localFiles(fixtureModel(name)), { tokenizer: false });
+    const { model } = await loadModel(localFiles(modelDir(name)), { tokenizer: false });
     const m = new TransformerModel(model.config, model.params.toTensors(), createReferenceKernels());
     const batch = batchOf(ids);
     const base = baseMask(m);
