@@ -1,21 +1,19 @@
 /**
- * The forward rules of the ONNX exporter: one emitter per semantic op of `../models/ops.ts`, writing the op
- * into an {@linkcode OnnxGraph} and saving what its backward rule (`_backward.ts`) reads. Private to
- * `export.ts`.
+ * The exporter's shared state ({@linkcode EmitContext}: the graph, weights as initializers, position ids, masks,
+ * what attention saves for its backward) and the dispatch of each traced op to its op module's ONNX rule
+ * (`core/ops/*.ts`). Private to `export.ts` and the op modules.
  *
  * @module
  */
 
-import type { GeluKind } from "../kernels/types.ts";
 import type { ModelConfig } from "../models/config.ts";
 import { keptHeads } from "../models/config.ts";
-import type { AttentionSpec, TokenInput, WeightLayout } from "../models/ops.ts";
-import type { TracedOp } from "../models/trace_ops.ts";
+import { opDef, type TracedOp } from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";
-import { bytesOf, DataType, type OnnxDim, type OnnxGraph } from "./onnx_graph.ts";
+import type { OnnxGraph } from "./onnx_graph.ts";
+import { bytesOf, DataType, type OnnxDim } from "./onnx_types.ts";
 
-/** The lowest float32: the score of a key a query may not see (HF's `torch.finfo(float32).min`). */
-export const MASKED_SCORE = -3.4028234663852886e38;
+export { MASKED_SCORE } from "../ops/mod.ts";
 
 /** A value of the exported graph: its ONNX name and shape, or an empty one (a layer with no heads left). */
 export interface Emitted {
@@ -167,129 +165,10 @@ export class EmitContext {
   }
 }
 
-function lastDim(d: readonly OnnxDim[]): number {
-  const n = d[d.length - 1];
-  if (typeof n !== "number") throw new Error(`ONNX export: expected a fixed feature axis, got "${String(n)}"`);
-  return n;
-}
-
-/** Emits op `index` of the trace; returns its outputs. */
+/** Emits op `index` of the trace through its op module's ONNX rule; returns its outputs. */
 export function emitOp(cx: EmitContext, op: TracedOp, index: number, inputs: Emitted[]): Emitted[] {
-  const g = cx.g;
-  const a = op.attrs;
-  const x = inputs[0];
-  const need = (e: Emitted | undefined, what: string): string => {
-    if (e?.name === undefined) throw new Error(`ONNX export: ${op.op} reads an empty value (${what})`);
-    return e.name;
-  };
-  switch (op.op) {
-    case "embedding": {
-      const table = op.weights[0]!;
-      const t = cx.weights.get(table);
-      if (t === undefined) throw new Error(`ONNX export: weight "${table}" is missing from the checkpoint`);
-      const which = a.input as TokenInput;
-      const positions = which === "position_ids" ? cx.positionIds() : undefined;
-      const ids = positions?.name ?? which;
-      // positions shared by every row are [T]: their rows broadcast over the batch when added
-      const dims: OnnxDim[] = positions && !positions.perRow ? ["seq", t.shape[1]!] : ["batch", "seq", t.shape[1]!];
-      return [{ name: g.op("Gather", [cx.weight(table), ids], { axis: { i: 0 } }), dims }];
-    }
-    case "add": {
-      const b = inputs[1]!;
-      const dims = x!.dims.length >= b.dims.length ? x!.dims : b.dims;
-      return [{ name: g.op("Add", [need(x, "a"), need(b, "b")]), dims }];
-    }
-    case "layerNorm":
-      return [{
-        name: g.op("LayerNormalization", [need(x, "x"), cx.weight(op.weights[0]!), cx.weight(op.weights[1]!)], {
-          axis: { i: -1 },
-          epsilon: { f: a.eps as number },
-        }),
-        dims: x!.dims,
-      }];
-    case "linear": {
-      const key = op.weights[0]!, bias = op.weights[1];
-      const W = cx.weights.get(key);
-      if (W === undefined) throw new Error(`ONNX export: weight "${key}" is missing from the checkpoint`);
-      const layout = a.layout as WeightLayout;
-      const [K, N] = layout === "linear" ? [W.shape[1]!, W.shape[0]!] : [W.shape[0]!, W.shape[1]!];
-      const dims = [...x!.dims.slice(0, -1), N];
-      if (N === 0) return [{ name: undefined, dims }];
-      if (K === 0) {
-        // a layer whose heads are all pruned: only the bias is left
-        const zero = cx.zeros(dims);
-        return [{ name: bias === undefined ? zero : g.op("Add", [zero, cx.weight(bias)]), dims }];
-      }
-      const w = layout === "linear" ? cx.weightT(key) : cx.weight(key);
-      const y = g.op("MatMul", [need(x, "x"), w]);
-      return [{ name: bias === undefined ? y : g.op("Add", [y, cx.weight(bias)]), dims }];
-    }
-    case "splitQKV": {
-      const HD = lastDim(x!.dims) / 3;
-      const dims = [...x!.dims.slice(0, -1), HD];
-      if (HD === 0) return [0, 1, 2].map(() => ({ name: undefined, dims }));
-      const outs = g.node("Split", [need(x, "x"), g.ints([HD, HD, HD])], { axis: { i: -1 } }, 3);
-      return outs.map((name) => ({ name, dims }));
-    }
-    case "attention": {
-      const spec = a as unknown as AttentionSpec;
-      const { heads: H, headDim: D } = spec;
-      const dims = [...x!.dims.slice(0, -1), H * D];
-      const patternDims: OnnxDim[] = ["batch", H, "seq", "seq"];
-      if (H === 0) return [{ name: undefined, dims }, { name: undefined, dims: patternDims }];
-      const split = (e: Emitted | undefined, what: string) =>
-        g.op("Transpose", [g.op("Reshape", [need(e, what), g.ints([0, 0, H, D])])], { perm: { ints: [0, 2, 1, 3] } });
-      const q = split(inputs[0], "q"), k = split(inputs[1], "k"), v = split(inputs[2], "v");
-      const kT = g.op("Transpose", [k], { perm: { ints: [0, 1, 3, 2] } });
-      const scores = g.op("Mul", [g.op("MatMul", [q, kT]), g.scalar(spec.scale)]);
-      // a key the query may not see scores float32's lowest: a row with no visible key is uniform, as in HF
-      const probs = g.op("Softmax", [g.op("Where", [cx.allowed(spec.causal), scores, g.scalar(MASKED_SCORE)])], {
-        axis: { i: -1 },
-      });
-      const mask = cx.headMask(spec.layer);
-      const pattern = g.op("Mul", [probs, mask]);
-      const ctx4 = g.op("MatMul", [pattern, v]);
-      const ctx = g.op("Reshape", [
-        g.op("Transpose", [ctx4], { perm: { ints: [0, 2, 1, 3] } }),
-        g.ints([0, 0, H * D]),
-      ]);
-      cx.saved.set(index, { q, k, v, probs, pattern, mask });
-      return [{ name: ctx, dims }, { name: pattern, dims: patternDims }];
-    }
-    case "gelu":
-      // an MLP whose neurons are all pruned has an empty activation: nothing to compute
-      if (x?.name === undefined) return [{ name: undefined, dims: x!.dims }];
-      return [{ name: gelu(g, need(x, "x"), a.kind as GeluKind), dims: x!.dims }];
-    case "tanh":
-      return [{ name: g.op("Tanh", [need(x, "x")]), dims: x!.dims }];
-    case "relu":
-      if (x?.name === undefined) return [{ name: undefined, dims: x!.dims }];
-      return [{ name: g.op("Relu", [need(x, "x")]), dims: x!.dims }];
-    case "firstToken":
-      return [{
-        name: g.op("Gather", [need(x, "x"), g.ints([0], [])], { axis: { i: 1 } }),
-        dims: [x!.dims[0]!, x!.dims[2]!],
-      }];
-    case "neuronMask": // the export has no neuron-mask input: its MLP is the unmasked one
-    case "lossRows": // the exported graph computes every position; the loss masks what it does not count
-    case "dropout": // evaluation: the identity
-      return [x!];
-    default:
-      throw new Error(`ONNX export: no rule for op "${op.op}"`);
-  }
-}
-
-/** GELU, erf form 0.5·x·(1 + erf(x/√2)) or tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
-function gelu(g: OnnxGraph, x: string, kind: GeluKind): string {
-  const half = g.op("Mul", [x, g.scalar(0.5)]);
-  let inner: string;
-  if (kind === "erf") inner = g.op("Erf", [g.op("Div", [x, g.scalar(Math.SQRT2)])]);
-  else {
-    const x3 = g.op("Mul", [g.op("Mul", [x, x]), x]);
-    const u = g.op("Mul", [g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
-    inner = g.op("Tanh", [u]);
-  }
-  return g.op("Mul", [half, g.op("Add", [inner, g.scalar(1)])]);
+  const rule = opDef(op.op).onnx as (cx: EmitContext, op: TracedOp, index: number, inputs: Emitted[]) => Emitted[];
+  return rule(cx, op, index, inputs);
 }
 
 /**

@@ -32,7 +32,7 @@ import { IGNORE_INDEX, labelKind, unreachableTask } from "../models/losses.ts";
 import { stableOutputName } from "../models/output_names.ts";
 import { type ModelTrace, traceModel } from "../models/trace_ops.ts";
 import type { Tensor } from "../tensor.ts";
-import { BACKWARD } from "./_backward.ts";
+import { backwardRule } from "./_backward.ts";
 import { EmitContext, emitOp, type Emitted } from "./_emit.ts";
 import { DataType, OnnxGraph } from "./onnx_graph.ts";
 
@@ -261,12 +261,12 @@ export function exportOnnx(source: ExportSource | TransformerModel, options: Exp
       const op = trace.ops[index]!;
       const dy = op.outputs.map((id) => grads.get(id));
       if (dy.every((d) => d === undefined)) continue;
-      const rule = BACKWARD[op.op];
+      const rule = backwardRule(op);
       if (rule === undefined) continue; // an op before the first attention (embeddings): nothing to carry back
       const { inputs: ins, outputs: outs } = emitted[index]!;
       const dx = rule({
         cx,
-        op,
+        op: op as never,
         index,
         inputs: ins,
         outputs: outs,

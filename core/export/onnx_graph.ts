@@ -9,17 +9,9 @@
 import protobuf from "protobufjs";
 import { ONNX_PROTO } from "./_onnx_proto.ts";
 
-/** ONNX `TensorProto.DataType` codes used here. */
-export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
+import { type AttrValue, bytesOf, DataType, type DataTypeCode, type OnnxDim } from "./onnx_types.ts";
 
-/** One of {@linkcode DataType}'s codes. */
-export type DataTypeCode = typeof DataType[keyof typeof DataType];
-
-/** A dimension of a graph input or output: a size, or a symbol (`batch`, `seq`) for a dynamic axis. */
-export type OnnxDim = number | string;
-
-/** A node attribute's value: an integer, a float, a list of integers, or a string. */
-export type AttrValue = { i: number } | { f: number } | { ints: readonly number[] } | { s: string };
+export { type AttrValue, bytesOf, DataType, type DataTypeCode, type OnnxDim };
 
 /** The ONNX opset the exporter targets (LayerNormalization needs ≥ 17). */
 export const OPSET = 17;
@@ -296,9 +288,4 @@ function valueInfo(name: string, type: DataTypeCode, dims: readonly OnnxDim[] | 
     tensorType.shape = { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) };
   }
   return { name, type: { tensor_type: tensorType } };
-}
-
-/** The bytes of a typed array (a view, no copy). */
-export function bytesOf(a: Float32Array | BigInt64Array | Uint16Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

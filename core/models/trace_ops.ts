@@ -7,10 +7,13 @@
  * @module
  */
 
-import type { GeluKind } from "../kernels/types.ts";
+import { opDef, OPS } from "../ops/mod.ts";
+import type { OpAttrs, OpName, OpSignatures, TraceContext, TracedOp, TracedOpOf } from "../ops/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ModelFamily } from "./family.ts";
-import type { AttentionSpec, HookLayout, LayerNormParams, LinearParams, ModelOps, TokenInput } from "./ops.ts";
+import type { ExecutorOps, HookLayout } from "./ops.ts";
+
+export type { TracedOp } from "../ops/mod.ts";
 
 /** A dimension: a number, or a symbol for a size known only at run time. */
 export type Dim = number | "batch" | "pos" | "rows";
@@ -21,22 +24,6 @@ export interface TracedValue {
   readonly id: number;
   /** Its shape. */
   readonly shape: readonly Dim[];
-}
-
-/** One recorded op. */
-export interface TracedOp {
-  /** The op's name in {@linkcode ModelOps} (`linear`, `attention`, …). */
-  op: string;
-  /** Input value ids. */
-  inputs: number[];
-  /** Output value ids. */
-  outputs: number[];
-  /** Weight keys the op reads. */
-  weights: string[];
-  /** The op's attributes (layout, eps, attention spec, input name …). */
-  attrs: Record<string, unknown>;
-  /** The index of the transformer block the op runs in (`ModelOps.block`), absent outside blocks. */
-  block?: number;
 }
 
 /** A recorded forward pass. */
@@ -53,8 +40,11 @@ export interface ModelTrace {
   blocks: Array<{ input: number; output: number }>;
 }
 
-/** Records a forward pass (see the module doc). `weightShape` answers for the checkpoint's tensors. */
-export class TraceOps implements ModelOps<TracedValue> {
+/**
+ * Records a forward pass (see the module doc): each op's trace rule (`core/ops/*.ts`) records its node through
+ * this executor. `weightShape` answers for the checkpoint's tensors.
+ */
+export class TraceOps implements ExecutorOps<TracedValue>, TraceContext {
   readonly trace: ModelTrace = { values: [], ops: [], hooks: new Map(), blocks: [] };
   readonly #weightShape: (name: string) => readonly number[] | undefined;
   #block: number | undefined;
@@ -64,109 +54,38 @@ export class TraceOps implements ModelOps<TracedValue> {
     this.#weightShape = weightShape;
   }
 
-  #value(shape: readonly Dim[]): TracedValue {
-    const v = { id: this.trace.values.length, shape: [...shape] };
-    this.trace.values.push(v);
-    return v;
-  }
-
-  #weight(name: string): readonly number[] {
+  weightShape(name: string): readonly number[] {
     const s = this.#weightShape(name);
     if (s === undefined) throw new Error(`Weight "${name}" is missing`);
     return s;
-  }
-
-  #op(op: string, inputs: TracedValue[], shape: readonly Dim[], weights: string[] = [], attrs = {}): TracedValue {
-    const out = this.#value(shape);
-    this.#push({ op, inputs: inputs.map((v) => v.id), outputs: [out.id], weights, attrs });
-    return out;
-  }
-
-  #push(op: TracedOp): void {
-    if (this.#block !== undefined) op.block = this.#block;
-    this.trace.ops.push(op);
   }
 
   hasWeight(name: string): boolean {
     return this.#weightShape(name) !== undefined;
   }
 
-  embedding(table: string, input: TokenInput): TracedValue {
-    const C = this.#weight(table)[1]!;
-    return this.#op("embedding", [], ["batch", "pos", C], [table], { input });
-  }
-
-  add(a: TracedValue, b: TracedValue): TracedValue {
-    return this.#op("add", [a, b], a.shape);
-  }
-
-  layerNorm(x: TracedValue, p: LayerNormParams): TracedValue {
-    return this.#op("layerNorm", [x], x.shape, [p.weight, p.bias], { eps: p.eps });
-  }
-
-  linear(x: TracedValue, p: LinearParams): TracedValue {
-    const W = this.#weight(p.weight);
-    const [K, N] = p.layout === "linear" ? [W[1]!, W[0]!] : [W[0]!, W[1]!];
-    const inner = x.shape[x.shape.length - 1];
-    if (inner !== K) {
-      throw new Error(`linear "${p.weight}": input has ${String(inner)} features, the weight takes ${K}`);
-    }
-    const weights = p.bias === undefined ? [p.weight] : [p.weight, p.bias];
-    return this.#op("linear", [x], [...x.shape.slice(0, -1), N], weights, { layout: p.layout });
-  }
-
-  splitQKV(x: TracedValue, heads: number): [TracedValue, TracedValue, TracedValue] {
-    const width = x.shape[x.shape.length - 1] as number;
-    const shape = [...x.shape.slice(0, -1), width / 3];
-    const outs = [this.#value(shape), this.#value(shape), this.#value(shape)];
-    this.#push({
-      op: "splitQKV",
-      inputs: [x.id],
-      outputs: outs.map((v) => v.id),
-      weights: [],
-      attrs: { heads },
+  record<K extends OpName>(
+    op: K,
+    inputs: readonly TracedValue[],
+    shapes: readonly (readonly Dim[])[],
+    weights: readonly string[],
+    attrs: OpAttrs[K],
+  ): TracedValue[] {
+    const outs = shapes.map((shape) => {
+      const v = { id: this.trace.values.length, shape: [...shape] };
+      this.trace.values.push(v);
+      return v;
     });
-    return outs as [TracedValue, TracedValue, TracedValue];
-  }
-
-  attention(q: TracedValue, k: TracedValue, v: TracedValue, spec: AttentionSpec): TracedValue {
-    const ctx = this.#op("attention", [q, k, v], q.shape, [], { ...spec });
-    const pattern = this.#value(["batch", spec.heads, "pos", "pos"]);
-    this.trace.ops[this.trace.ops.length - 1]!.outputs.push(pattern.id);
-    this.trace.hooks.set(spec.patternHook, { value: pattern.id });
-    return ctx;
-  }
-
-  /**
-   * Recorded as where the neuron mask acts (a run option, like dropout's mask: the ONNX export has no
-   * neuron-mask input and exports it as the identity).
-   */
-  neuronMask(x: TracedValue, layer: number): TracedValue {
-    return this.#op("neuronMask", [x], x.shape, [], { layer });
-  }
-
-  gelu(x: TracedValue, kind: GeluKind): TracedValue {
-    return this.#op("gelu", [x], x.shape, [], { kind });
-  }
-
-  tanh(x: TracedValue): TracedValue {
-    return this.#op("tanh", [x], x.shape);
-  }
-
-  relu(x: TracedValue): TracedValue {
-    return this.#op("relu", [x], x.shape);
-  }
-
-  firstToken(x: TracedValue): TracedValue {
-    return this.#op("firstToken", [x], [x.shape[0]!, x.shape[2]!]);
-  }
-
-  lossRows(x: TracedValue): TracedValue {
-    return this.#op("lossRows", [x], ["rows", x.shape[x.shape.length - 1]!]);
-  }
-
-  dropout(x: TracedValue): TracedValue {
-    return this.#op("dropout", [x], x.shape);
+    const node: TracedOpOf<K> = {
+      op,
+      inputs: inputs.map((v) => v.id),
+      outputs: outs.map((v) => v.id),
+      weights: [...weights],
+      attrs,
+    };
+    if (this.#block !== undefined) node.block = this.#block;
+    this.trace.ops.push(node as TracedOp);
+    return outs;
   }
 
   block(x: TracedValue, body: (x: TracedValue) => TracedValue): TracedValue {
@@ -184,6 +103,17 @@ export class TraceOps implements ModelOps<TracedValue> {
     this.trace.hooks.set(name, layout === undefined ? { value: x.id } : { value: x.id, layout });
     return x;
   }
+}
+
+// the semantic ops: each method runs its op module's trace rule with this executor as the context
+export interface TraceOps extends OpSignatures<TracedValue> {}
+for (const name of Object.keys(OPS) as OpName[]) {
+  const rule = opDef(name).trace as (cx: TraceContext, ...args: unknown[]) => unknown;
+  Object.defineProperty(TraceOps.prototype, name, {
+    value: function (this: TraceOps, ...args: unknown[]) {
+      return rule(this, ...args);
+    },
+  });
 }
 
 /**
@@ -222,10 +152,7 @@ export function opFlops(trace: ModelTrace, op: TracedOp, batch: number, pos: num
     const x = trace.values[op.inputs[0]!]!.shape.map(dim);
     return 2 * out.reduce((a, b) => a * b, 1) * x[x.length - 1]!;
   }
-  if (op.op === "attention") {
-    const spec = op.attrs as unknown as AttentionSpec;
-    return 2 * 2 * batch * spec.heads * pos * pos * spec.headDim;
-  }
+  if (op.op === "attention") return 2 * 2 * batch * op.attrs.heads * pos * pos * op.attrs.headDim;
   return 0;
 }
 
