@@ -107,7 +107,7 @@ for (const name of FAMILIES) {
     }
   });
 
-  Deno.test(`${name}: attribute, patch and attention-stats through the CLI`, async () => {
+  Deno.test(`${name}: attribute, patch, attention-stats, probe and syntax through the CLI`, async () => {
     const text = "the film is a gripping tale";
     for (const method of ["grad-input", "ig", "rollout"]) {
       const r = await cli("attribute", "--model", model, "--text", text, "--method", method, "--json");
@@ -138,6 +138,19 @@ for (const name of FAMILIES) {
       strictEqual(s.code, 0, s.err);
       const stats = JSON.parse(Deno.readTextFileSync(join(dir, "attention_stats.json")));
       deepStrictEqual([stats.layers, stats.heads, stats.examples], [3, 4, 4]);
+      // Tenney's probes and the syntactic heads read word-level features (pieces pooled by the tokenizer's offsets)
+      const ud = new URL("../data/ud/", import.meta.url).pathname;
+      const probe = await cli(
+        ...["probe", "--model", model, "--train", `${ud}en_ewt-ud-dev.conllu`, "--test", `${ud}en_ewt-ud-test.conllu`],
+        ...["--task", "upos", "--max-sentences", "12", "--epochs", "2", "--output-dir", join(dir, "probe")],
+      );
+      strictEqual(probe.code, 0, probe.err);
+      strictEqual(JSON.parse(Deno.readTextFileSync(join(dir, "probe", "probe.json"))).layer_accuracy.length, 4);
+      const syntax = await cli(
+        ...["syntax", "--model", model, "--conllu", `${ud}en_ewt-ud-dev.conllu`, "--max-sentences", "12"],
+        ...["--output-dir", join(dir, "syntax")],
+      );
+      strictEqual(syntax.code, 0, syntax.err);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
