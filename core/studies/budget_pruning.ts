@@ -12,10 +12,9 @@ import {
   encoderFlops,
   encoderLatency,
   fitPiecewiseLatency,
-  flopsPerHead,
-  flopsPerNeuron,
   type LatencyTable,
   type PiecewiseLatency,
+  unitFlops,
 } from "../bertology/kwon/cost.ts";
 import {
   collectMaskGradients,
@@ -28,6 +27,7 @@ import { searchFlops, searchLatency, type UnitMasks } from "../bertology/kwon/se
 import { tuneMasks } from "../bertology/kwon/tune.ts";
 import { keptHeads } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
+import { traceModel } from "../models/trace_ops.ts";
 import { permutation } from "../rng.ts";
 import { predictionsFromLogits } from "./predictions.ts";
 import type { ScoreInput } from "./score.ts";
@@ -157,9 +157,12 @@ export function pruneToBudget(
   let binary: UnitMasks;
   let latency: BudgetPruning["latency"];
   if (budget.kind === "flops") {
+    // each unit's FLOPs from the family's own trace; a block stack's units cost alike in every layer that
+    // still has some (a layer pruned to nothing reads 0)
+    const unit = unitFlops(traceModel(model.family, c), model.family, c, seqLen);
     const cost = {
-      headFlops: flopsPerHead(seqLen, c.hidden, c.headDim),
-      neuronFlops: flopsPerNeuron(seqLen, c.hidden),
+      headFlops: Math.max(...unit.head),
+      neuronFlops: Math.max(...unit.neuron),
       budget: budget.fraction * fullFlops,
     };
     binary = searchFlops(fisher, cost, available, units === "heads");

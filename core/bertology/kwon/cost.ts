@@ -7,6 +7,10 @@
  * @module
  */
 
+import type { ModelConfig } from "../../models/config.ts";
+import type { ModelFamily } from "../../models/family.ts";
+import { type ModelTrace, opFlops } from "../../models/trace_ops.ts";
+
 /** The shape a cost is computed for (a `ModelConfig` is one). */
 export interface EncoderShape {
   /** Blocks. */
@@ -33,6 +37,37 @@ export interface EncoderShape {
  */
 export function flopsPerHead(seqLen: number, hidden: number, headDim: number): number {
   return 2 * (4 * seqLen * hidden * headDim + 2 * seqLen * seqLen * headDim);
+}
+
+/**
+ * What one head and one MLP neuron of each layer cost, read from a family's traced forward pass (as
+ * `forwardFlops` counts it, batch 1 at `seqLen` tokens): attention's products and every linear layer whose
+ * weight holds the layer's heads (its `headSlices`) split over the layer's heads, every linear layer holding its
+ * neurons (`neuronSlices`) split over its neurons. For BERT's blocks this is {@linkcode flopsPerHead} and
+ * {@linkcode flopsPerNeuron}; a family with other geometry (shared k/v heads, gated MLPs) gets its own costs.
+ */
+export function unitFlops(
+  trace: ModelTrace,
+  family: ModelFamily,
+  config: ModelConfig,
+  seqLen: number,
+): { head: number[]; neuron: number[] } {
+  const head = new Array<number>(config.layers).fill(0), neuron = new Array<number>(config.layers).fill(0);
+  const headWeights = new Set<string>(), neuronWeights = new Set<string>();
+  for (let l = 0; l < config.layers; l++) {
+    for (const s of family.headSlices(config, l)) headWeights.add(s.name);
+    for (const s of family.neuronSlices(config, l)) neuronWeights.add(s.name);
+  }
+  for (const op of trace.ops) {
+    const l = op.block;
+    if (l === undefined) continue;
+    const H = config.heads - config.prunedHeads[l]!.length, I = config.intermediateSizes[l]!;
+    const f = opFlops(trace, op, 1, seqLen);
+    if (op.op === "attention" && H > 0) head[l]! += f / H;
+    else if (op.op === "linear" && H > 0 && headWeights.has(op.weights[0]!)) head[l]! += f / H;
+    else if (op.op === "linear" && I > 0 && neuronWeights.has(op.weights[0]!)) neuron[l]! += f / I;
+  }
+  return { head, neuron };
 }
 
 /** FLOPs of one MLP neuron for `seqLen` tokens: a row of the input and a column of the output projection. */

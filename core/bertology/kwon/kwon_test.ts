@@ -4,7 +4,16 @@ import { hookName } from "../../hooks.ts";
 import { batchFromArrays } from "../../models/inputs.ts";
 import { loadModel } from "../../models/load.ts";
 import { fixtureModel } from "../../../tests/helpers/goldens.ts";
-import { encoderFlops, fitPiecewiseLatency, flopsPerHead, flopsPerNeuron, piecewiseLatency } from "./cost.ts";
+import { familyOf, modelTypes, parseConfig } from "../../models/registry.ts";
+import { traceModel } from "../../models/trace_ops.ts";
+import {
+  encoderFlops,
+  fitPiecewiseLatency,
+  flopsPerHead,
+  flopsPerNeuron,
+  piecewiseLatency,
+  unitFlops,
+} from "./cost.ts";
 import { collectMaskGradients, fisherImportance } from "./fisher.ts";
 import { rearrangeLayer } from "./rearrange.ts";
 import { searchFlops, searchLatency } from "./search.ts";
@@ -120,5 +129,17 @@ Deno.test("measureLatencyTable times every head and neuron count; its rows never
   for (const row of [t.mha, t.ffn]) {
     deepStrictEqual(row[0], 0);
     for (let i = 1; i < row.length; i++) ok(row[i]! >= row[i - 1]! && Number.isFinite(row[i]!), `${row}`);
+  }
+});
+
+Deno.test("unitFlops reads each head's and neuron's FLOPs from every family's trace: BERT's closed form for post-LN and GPT blocks", () => {
+  for (const type of modelTypes()) {
+    const family = familyOf(type);
+    const raw = family.newConfig({ layers: 2, heads: 4, hidden: 16, intermediate: 24, vocabSize: 30, dropout: 0 });
+    const config = parseConfig(raw, type);
+    const T = 7;
+    const { head, neuron } = unitFlops(traceModel(family, config), family, config, T);
+    deepStrictEqual(head, [flopsPerHead(T, 16, 4), flopsPerHead(T, 16, 4)], type);
+    deepStrictEqual(neuron, [flopsPerNeuron(T, 16), flopsPerNeuron(T, 16)], type);
   }
 });
