@@ -10,8 +10,8 @@
 import { join } from "node:path";
 import { openOutputFolder } from "@bertology/core/checkpoint/deno";
 import {
-  PARTIAL_FILE,
   parsePartial,
+  PARTIAL_FILE,
   type PartialResult,
   partialToJson,
   resolveShard,
@@ -89,7 +89,9 @@ export async function shardAlreadyDone(
  * The folder of a shard's partial results: `OUT/shard-I-of-N`, or `OUT/round-K/shard-I-of-N` for a round.
  */
 export function shardFolder(outDir: string, shard: Shard, round?: number): string {
-  return round === undefined ? join(outDir, shardFolderName(shard)) : join(outDir, `round-${round}`, shardFolderName(shard));
+  return round === undefined
+    ? join(outDir, shardFolderName(shard))
+    : join(outDir, `round-${round}`, shardFolderName(shard));
 }
 
 /**

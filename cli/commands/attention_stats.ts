@@ -36,7 +36,15 @@ import {
   type Shard,
   type ShardFile,
 } from "@bertology/core/studies";
-import { commandShard, SHARD_FLAGS, SHARD_HELP, shardAlreadyDone, shardFolder, studySettings, writeShardPartial } from "../_shard.ts";
+import {
+  commandShard,
+  SHARD_FLAGS,
+  SHARD_HELP,
+  shardAlreadyDone,
+  shardFolder,
+  studySettings,
+  writeShardPartial,
+} from "../_shard.ts";
 
 /** Help text. */
 export const ATTENTION_STATS_HELP =
@@ -78,7 +86,10 @@ function grid(a: ArrayLike<number>, cols: number): number[][] {
  * @param log Prints a line.
  * @returns The file.
  */
-export function mergeAttentionStatsShards(shards: readonly ShardFile[], log: (s: string) => void): Record<string, string> {
+export function mergeAttentionStatsShards(
+  shards: readonly ShardFile[],
+  log: (s: string) => void,
+): Record<string, string> {
   const c = shards[0]!.partial.context as {
     model: string;
     data: string;
@@ -95,11 +106,16 @@ export function mergeAttentionStatsShards(shards: readonly ShardFile[], log: (s:
     const where = `${file} sums`;
     return {
       stats: {
-        sums: Object.fromEntries(ATTENTION_STATS.map((k) => [k, decodeFloats(stats?.[k], `${where}.stats.${k}`, LH)])) as AttentionStats,
+        sums: Object.fromEntries(
+          ATTENTION_STATS.map((k) => [k, decodeFloats(stats?.[k], `${where}.stats.${k}`, LH)]),
+        ) as AttentionStats,
         queries: decodeCount(s.stat_queries, `${where}.stat_queries`),
         examples: decodeCount(s.stat_examples, `${where}.stat_examples`),
       },
-      distances: { sums: decodeFloats(s.js, `${where}.js`, LH * LH), queries: decodeCount(s.js_queries, `${where}.js_queries`) },
+      distances: {
+        sums: decodeFloats(s.js, `${where}.js`, LH * LH),
+        queries: decodeCount(s.js_queries, `${where}.js_queries`),
+      },
       queries: decodeCount(s.queries, `${where}.queries`),
       covered: partial.units.covered,
     };
@@ -314,7 +330,9 @@ export async function attentionStatsCommand(args: string[]): Promise<number> {
       settings: studySettings(values),
       model: await modelFingerprint(model),
       data: await digestParts(
-        prepared.inputs.map((x, k) => canonicalJson([x, Array.from(prepared.flags[k]!.sep), Array.from(prepared.flags[k]!.punct)])),
+        prepared.inputs.map((x, k) =>
+          canonicalJson([x, Array.from(prepared.flags[k]!.sep), Array.from(prepared.flags[k]!.punct)])
+        ),
       ),
     };
     const folder = shardFolder(outDir, shard);
@@ -348,7 +366,10 @@ export async function attentionStatsCommand(args: string[]): Promise<number> {
         queries: m.queries,
       },
     });
-    await writeShardPartial(folder, partial, { sources: localSources(values.model, values["data-file"], values["data-dir"]), force: values.force });
+    await writeShardPartial(folder, partial, {
+      sources: localSources(values.model, values["data-file"], values["data-dir"]),
+      force: values.force,
+    });
     log(`wrote ${folder}/${PARTIAL_FILE}: ${m.covered.length} of ${prepared.inputs.length} examples`);
     return 0;
   }

@@ -34,11 +34,11 @@ import {
   batchesFingerprint,
   canonicalJson,
   digestParts,
-  type ImportancePartialJson,
   importancePartialFromJson,
+  type ImportancePartialJson,
   importancePartialToJson,
-  type MaskingRound,
   makePartial,
+  type MaskingRound,
   modelFingerprint,
   PARTIAL_FILE,
   replayMaskingRounds,
@@ -486,7 +486,9 @@ async function readPreviousRounds(path: string, base: string, round: number): Pr
     text = await Deno.readTextFile(path);
   } catch (e) {
     throw new Error(
-      `Round ${round} starts from the merged round ${round - 1}, but ${path} cannot be read (${(e as Error).message}): ` +
+      `Round ${round} starts from the merged round ${round - 1}, but ${path} cannot be read (${
+        (e as Error).message
+      }): ` +
         `merge round ${round - 1} first, or name its merged folder with --previous DIR`,
     );
   }
@@ -581,9 +583,11 @@ async function runHeadsShard(
     return 0;
   }
   const { items, indices } = shardUnits(batches, shard);
-  log(`shard ${shard.index} of ${shard.count}${round !== undefined ? `, round ${round}` : ""}: ${items.length} of ${
-    batches.length
-  } batches`);
+  log(
+    `shard ${shard.index} of ${shard.count}${
+      round !== undefined ? `, round ${round}` : ""
+    }: ${items.length} of ${batches.length} batches`,
+  );
   const bar = new Progress("importance", items.length);
   const opts = {
     ...s.norm,

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openOutputFolder } from "@bertology/core/checkpoint/deno";
-import { checkShardSet, PARTIAL_FILE, parsePartial, SHARD_FOLDER, type ShardFile } from "@bertology/core/studies";
+import { checkShardSet, parsePartial, PARTIAL_FILE, SHARD_FOLDER, type ShardFile } from "@bertology/core/studies";
 import { UsageError } from "../_common.ts";
 import { HEADS_MERGE_OUTPUTS, mergeHeadsShards } from "./heads.ts";
 import { ATTENTION_STATS_OUTPUTS, mergeAttentionStatsShards } from "./attention_stats.ts";
@@ -31,7 +31,10 @@ export const MERGE_HELP = `bertology merge DIR… --output-dir OUT [--force] [--
 /** Each study's merge: the files it may write, and how. */
 const MERGERS: Record<
   string,
-  { outputs: readonly string[]; merge: (shards: ShardFile[], log: (s: string) => void) => Record<string, Uint8Array | string> }
+  {
+    outputs: readonly string[];
+    merge: (shards: ShardFile[], log: (s: string) => void) => Record<string, Uint8Array | string>;
+  }
 > = {
   heads: { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
   "heads-masking": { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
@@ -94,7 +97,11 @@ export async function mergeCommand(args: string[]): Promise<number> {
   const round = ordered[0]!.partial.round;
   log(`${study}${round !== undefined ? ` round ${round}` : ""}: ${ordered.length} shards`);
   const written = merger.merge(ordered, log);
-  const out = await openOutputFolder(outDir, merger.outputs, { force: values.force, sources: dirs, flag: "--output-dir" });
+  const out = await openOutputFolder(outDir, merger.outputs, {
+    force: values.force,
+    sources: dirs,
+    flag: "--output-dir",
+  });
   for (const [name, bytes] of Object.entries(written)) await out.write(name, bytes);
   log(`wrote ${Object.keys(written).map((n) => join(outDir, n)).join(", ")}`);
   if (values.json) console.log(JSON.stringify({ study, round, shards: ordered.length, files: Object.keys(written) }));

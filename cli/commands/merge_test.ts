@@ -90,12 +90,42 @@ Deno.test("heads in 3 processes of a Kubernetes Indexed Job (JOB_COMPLETION_INDE
     strictEqual(Deno.readTextFileSync(`${dir}/shards/shard-1-of-3/partial.json`), before);
 
     // a shard of another run (another data slice) is refused, with the flag that differs; so is a missing shard
-    const odd = await runCli(...study.slice(0, -6), "--data-subset", "52", "--batch-size", "8", "--threads", "1", "--shard", "1/3", "--output-dir", `${dir}/odd`);
+    const odd = await runCli(
+      ...study.slice(0, -6),
+      "--data-subset",
+      "52",
+      "--batch-size",
+      "8",
+      "--threads",
+      "1",
+      "--shard",
+      "1/3",
+      "--output-dir",
+      `${dir}/odd`,
+    );
     strictEqual(odd.code, 0, odd.err);
-    const mixed = await runCli("merge", `${dir}/shards/shard-0-of-3`, `${dir}/odd/shard-1-of-3`, `${dir}/shards/shard-2-of-3`, "--output-dir", `${dir}/mixed`);
+    const mixed = await runCli(
+      "merge",
+      `${dir}/shards/shard-0-of-3`,
+      `${dir}/odd/shard-1-of-3`,
+      `${dir}/shards/shard-2-of-3`,
+      "--output-dir",
+      `${dir}/mixed`,
+    );
     strictEqual(mixed.code, 1);
-    ok(/they come from different runs \(the data differs, --data-subset is "52" in one and "60" in the other\)/.test(mixed.err), mixed.err);
-    const missing = await runCli("merge", `${dir}/shards/shard-0-of-3`, `${dir}/shards/shard-2-of-3`, "--output-dir", `${dir}/missing`);
+    ok(
+      /they come from different runs \(the data differs, --data-subset is "52" in one and "60" in the other\)/.test(
+        mixed.err,
+      ),
+      mixed.err,
+    );
+    const missing = await runCli(
+      "merge",
+      `${dir}/shards/shard-0-of-3`,
+      `${dir}/shards/shard-2-of-3`,
+      "--output-dir",
+      `${dir}/missing`,
+    );
     strictEqual(missing.code, 1);
     ok(/1 of the 3 shards is missing \(1\)/.test(missing.err), missing.err);
     ok(!(await exists(`${dir}/mixed`)) && !(await exists(`${dir}/missing`)), "a refused merge writes nothing");
@@ -151,7 +181,13 @@ Deno.test("heads --try-masking sharded in rounds (each merged before the next) e
     const early = await runCli(...study, "--shard", "0/2", "--round", "3", "--output-dir", `${dir}/other`);
     strictEqual(early.code, 1);
     ok(/merge round 2 first, or name its merged folder with --previous DIR/.test(early.err), early.err);
-    const prune = await runCli(...study.filter((s) => s !== "--no-prune"), "--shard", "0/2", "--output-dir", `${dir}/p`);
+    const prune = await runCli(
+      ...study.filter((s) => s !== "--no-prune"),
+      "--shard",
+      "0/2",
+      "--output-dir",
+      `${dir}/p`,
+    );
     strictEqual(prune.code, 2);
     ok(/a sharded --try-masking needs --no-prune/.test(prune.err), prune.err);
   } finally {
@@ -163,7 +199,17 @@ Deno.test("attention-stats and syntax sharded in 3, merged, equal one run within
   const dir = await Deno.makeTempDir({ prefix: "shards-analysis-" });
   try {
     const studies = [
-      ["attention-stats", "attention_stats.json", "--task", "sst-2", "--data-dir", GLUE, "--data-subset", "30", "--word-level"],
+      [
+        "attention-stats",
+        "attention_stats.json",
+        "--task",
+        "sst-2",
+        "--data-dir",
+        GLUE,
+        "--data-subset",
+        "30",
+        "--word-level",
+      ],
       ["syntax", "syntax.json", "--conllu", UD_DEV, "--max-sentences", "30"],
     ];
     for (const [command, file, ...flags] of studies) {

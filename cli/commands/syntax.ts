@@ -12,7 +12,15 @@ import { type RelationScore, type SyntacticHeads, SyntacticHeadsMeter } from "@b
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { encodeTreebank, sentenceUnits } from "@bertology/core/analysis";
-import { DTYPE_OPTION, dtypeFlag, localSources, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  localSources,
+  openModel,
+  parseFlags,
+  UsageError,
+  writeFileAtomic,
+} from "../_common.ts";
 import type { SyntacticHeadsSums } from "@bertology/core/analysis";
 import {
   canonicalJson,
@@ -23,7 +31,15 @@ import {
   type Shard,
   type ShardFile,
 } from "@bertology/core/studies";
-import { commandShard, SHARD_FLAGS, SHARD_HELP, shardAlreadyDone, shardFolder, studySettings, writeShardPartial } from "../_shard.ts";
+import {
+  commandShard,
+  SHARD_FLAGS,
+  SHARD_HELP,
+  shardAlreadyDone,
+  shardFolder,
+  studySettings,
+  writeShardPartial,
+} from "../_shard.ts";
 
 /** Help text. */
 export const SYNTAX_HELP =
@@ -228,7 +244,10 @@ export async function syntaxCommand(args: string[]): Promise<number> {
       context,
       sums: m.meter.sums() as unknown as Record<string, unknown>,
     });
-    await writeShardPartial(folder, partial, { sources: localSources(values.model, values.conllu), force: values.force });
+    await writeShardPartial(folder, partial, {
+      sources: localSources(values.model, values.conllu),
+      force: values.force,
+    });
     log(`wrote ${folder}/${PARTIAL_FILE}: ${m.covered.length} of ${treebank.sentences.length} sentences`);
     return 0;
   }

@@ -119,7 +119,9 @@ export class AttentionStatsMeter {
    * ```
    */
   sums(): { sums: AttentionStats; queries: number; examples: number } {
-    const sums = Object.fromEntries(ATTENTION_STATS.map((k) => [k, Float64Array.from(this.#sums[k])])) as AttentionStats;
+    const sums = Object.fromEntries(
+      ATTENTION_STATS.map((k) => [k, Float64Array.from(this.#sums[k])]),
+    ) as AttentionStats;
     return { sums, queries: this.#queries, examples: this.#examples };
   }
 
@@ -141,7 +143,9 @@ export class AttentionStatsMeter {
   addSums(part: { sums: AttentionStats; queries: number; examples: number }): void {
     for (const k of ATTENTION_STATS) {
       const from = part.sums[k], to = this.#sums[k];
-      if (from.length !== to.length) throw new Error(`Attention statistic ${k} has ${from.length} heads, expected ${to.length}`);
+      if (from.length !== to.length) {
+        throw new Error(`Attention statistic ${k} has ${from.length} heads, expected ${to.length}`);
+      }
       for (let h = 0; h < to.length; h++) to[h]! += from[h]!;
     }
     this.#queries += part.queries;

@@ -4,8 +4,8 @@ import {
   decodeFloats,
   encodeFloats,
   makePartial,
-  PARTIAL_VERSION,
   parsePartial,
+  PARTIAL_VERSION,
   type PartialResult,
   partialToJson,
   type ShardFile,
@@ -40,7 +40,10 @@ Deno.test("parsePartial() reads its own file and names the file and field of a b
   throws(() => parsePartial("{", "a.json"), /a\.json: not valid JSON/);
   throws(() => parsePartial('{"format":"x"}', "a.json"), /a\.json is not a bertology partial-results file/);
   const future = { ...s.partial, version: PARTIAL_VERSION + 1 };
-  throws(() => parsePartial(JSON.stringify(future), "a.json"), /a\.json has partial-results version 2; this bertology reads version 1/);
+  throws(
+    () => parsePartial(JSON.stringify(future), "a.json"),
+    /a\.json has partial-results version 2; this bertology reads version 1/,
+  );
   const badShard = { ...s.partial, shard: { index: 4, count: 4 } };
   throws(() => parsePartial(JSON.stringify(badShard), "a.json"), /a\.json: field "shard" is missing or malformed/);
   const badUnits = { ...s.partial, units: { total: 8, covered: [9] } };

@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { parseShard, resolveShard, shardFolderName, shardUnits, ShardSpecError } from "./shard.ts";
+import { parseShard, resolveShard, shardFolderName, ShardSpecError, shardUnits } from "./shard.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
 
@@ -16,7 +16,10 @@ Deno.test("resolveShard() takes the index from a Kubernetes Indexed Job or a Slu
   strictEqual(resolveShard({ env: envOf({ JOB_COMPLETION_INDEX: "2" }) }), undefined); // the variable alone
   deepStrictEqual(resolveShard({ shards: "4", env: envOf({ JOB_COMPLETION_INDEX: "2" }) }), { index: 2, count: 4 });
   deepStrictEqual(
-    resolveShard({ shards: "3", env: envOf({ SLURM_ARRAY_TASK_ID: "7", SLURM_ARRAY_TASK_MIN: "5", SLURM_ARRAY_TASK_COUNT: "3" }) }),
+    resolveShard({
+      shards: "3",
+      env: envOf({ SLURM_ARRAY_TASK_ID: "7", SLURM_ARRAY_TASK_MIN: "5", SLURM_ARRAY_TASK_COUNT: "3" }),
+    }),
     { index: 2, count: 3 },
   );
   deepStrictEqual(
@@ -28,8 +31,14 @@ Deno.test("resolveShard() takes the index from a Kubernetes Indexed Job or a Slu
 
 Deno.test("resolveShard() refuses what cannot be one shard, saying why", () => {
   throws(() => resolveShard({ shards: "4", env: envOf({}) }), /neither is set: give --shard I\/4 instead/);
-  throws(() => resolveShard({ shards: "4", env: envOf({ JOB_COMPLETION_INDEX: "4" }) }), /JOB_COMPLETION_INDEX: the shard index must be an integer from 0 to 3, got 4/);
-  throws(() => resolveShard({ shards: "4", env: envOf({ JOB_COMPLETION_INDEX: "x" }) }), /JOB_COMPLETION_INDEX must be a non-negative integer, got "x"/);
+  throws(
+    () => resolveShard({ shards: "4", env: envOf({ JOB_COMPLETION_INDEX: "4" }) }),
+    /JOB_COMPLETION_INDEX: the shard index must be an integer from 0 to 3, got 4/,
+  );
+  throws(
+    () => resolveShard({ shards: "4", env: envOf({ JOB_COMPLETION_INDEX: "x" }) }),
+    /JOB_COMPLETION_INDEX must be a non-negative integer, got "x"/,
+  );
   throws(
     () => resolveShard({ shards: "4", env: envOf({ SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "8" }) }),
     /--shards 4 but this Slurm array has 8 tasks/,
@@ -38,7 +47,10 @@ Deno.test("resolveShard() refuses what cannot be one shard, saying why", () => {
     () => resolveShard({ shards: "4", env: envOf({ JOB_COMPLETION_INDEX: "1", SLURM_ARRAY_TASK_ID: "2" }) }),
     /disagree/,
   );
-  throws(() => resolveShard({ shards: "auto", env: envOf({ JOB_COMPLETION_INDEX: "1" }) }), /SLURM_ARRAY_TASK_COUNT, which is not set/);
+  throws(
+    () => resolveShard({ shards: "auto", env: envOf({ JOB_COMPLETION_INDEX: "1" }) }),
+    /SLURM_ARRAY_TASK_COUNT, which is not set/,
+  );
   throws(() => resolveShard({ shard: "0/2", shards: "2" }), /either --shard I\/N or --shards N/);
   throws(() => resolveShard({ shards: "four" }), /--shards must be a positive integer or auto/);
 });

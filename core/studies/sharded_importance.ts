@@ -12,8 +12,8 @@
  */
 
 import {
-  type ImportancePartial,
   importanceFromPartials,
+  type ImportancePartial,
   type ImportanceResult,
   type LabelledBatch,
 } from "../bertology/importance.ts";

@@ -1,6 +1,10 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
-import { computeHeadImportance, computeHeadImportancePartial, importanceFromPartials } from "../bertology/importance.ts";
+import {
+  computeHeadImportance,
+  computeHeadImportancePartial,
+  importanceFromPartials,
+} from "../bertology/importance.ts";
 import { maskHeadsIteratively } from "../bertology/masking.ts";
 import { parseGlueTsv } from "../data/glue.ts";
 import { loadModel } from "../models/load.ts";
@@ -35,9 +39,17 @@ async function setup(n = 40) {
 }
 
 /** Each shard's sums through the partial file's JSON, as merge reads them. */
-function shardSums(model: Awaited<ReturnType<typeof setup>>["model"], batches: ReturnType<typeof withRows>, n: number, opts = {}) {
+function shardSums(
+  model: Awaited<ReturnType<typeof setup>>["model"],
+  batches: ReturnType<typeof withRows>,
+  n: number,
+  opts = {},
+) {
   return Array.from({ length: n }, (_, i) => {
-    const part = computeHeadImportancePartial(model, shardUnits(batches, { index: i, count: n }).items, { perExample: true, ...opts });
+    const part = computeHeadImportancePartial(model, shardUnits(batches, { index: i, count: n }).items, {
+      perExample: true,
+      ...opts,
+    });
     const json = JSON.parse(JSON.stringify(importancePartialToJson(part)));
     return importancePartialFromJson(json, `shard ${i}`, model.config.layers * model.config.heads);
   });
@@ -96,7 +108,10 @@ Deno.test("masking as rounds of 2 shards, replayed over the merged rounds, takes
     const next = replayMaskingRounds(model.config, opts, rounds);
     if (next.done) {
       deepStrictEqual(next.result.headMask, single.headMask);
-      deepStrictEqual(next.result.steps.map((s) => [s.score, s.newlyMasked]), single.steps.map((s) => [s.score, s.newlyMasked]));
+      deepStrictEqual(
+        next.result.steps.map((s) => [s.score, s.newlyMasked]),
+        single.steps.map((s) => [s.score, s.newlyMasked]),
+      );
       strictEqual(next.result.finalScore, single.finalScore);
       break;
     }
