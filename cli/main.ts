@@ -12,6 +12,7 @@ import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attentio
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
+import { MERGE_HELP, mergeCommand } from "./commands/merge.ts";
 import { PROBE_HELP, probeCommand } from "./commands/probe.ts";
 import { PRUNE_HELP, pruneCommand } from "./commands/prune.ts";
 import { SYNTAX_HELP, syntaxCommand } from "./commands/syntax.ts";
@@ -76,6 +77,11 @@ export const COMMANDS: Record<string, Command> = {
     run: syntaxCommand,
     help: SYNTAX_HELP,
     summary: "syntactic heads on a CoNLL-U treebank: best head per dependency relation vs a fixed-offset baseline",
+  },
+  merge: {
+    run: mergeCommand,
+    help: MERGE_HELP,
+    summary: "combine the shards of a sharded study (--shard I/N) into the files one run writes",
   },
   probe: {
     run: probeCommand,

@@ -12,12 +12,39 @@ import { type RelationScore, type SyntacticHeads, SyntacticHeadsMeter } from "@b
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { encodeTreebank, sentenceUnits } from "@bertology/core/analysis";
-import { DTYPE_OPTION, dtypeFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  localSources,
+  openModel,
+  parseFlags,
+  UsageError,
+  writeFileAtomic,
+} from "../_common.ts";
+import type { SyntacticHeadsSums } from "@bertology/core/analysis";
+import {
+  canonicalJson,
+  digestParts,
+  makePartial,
+  modelFingerprint,
+  PARTIAL_FILE,
+  type Shard,
+  type ShardFile,
+} from "@bertology/core/studies";
+import {
+  commandShard,
+  SHARD_FLAGS,
+  SHARD_HELP,
+  shardAlreadyDone,
+  shardFolder,
+  studySettings,
+  writeShardPartial,
+} from "../_shard.ts";
 
 /** Help text. */
 export const SYNTAX_HELP =
   `bertology syntax --model DIR --conllu FILE [--max-sentences N] [--max-seq-length 128] [--batch-size 8]
-                --output-dir OUT [--json] [--offline] [--dtype f32|f16]
+                [--shard I/N | --shards N|auto] --output-dir OUT [--json] [--offline] [--dtype f32|f16]
   Tokenizes every sentence word by word with the model's tokenizer, makes each head's attention word-level (to a
   split word: the sum over its pieces; from it: the mean), and scores, for every UD relation (its universal part:
   nmod:poss counts as nmod) and every head, how often the word the dependent attends to most ([CLS]/[SEP]
@@ -26,7 +53,13 @@ export const SYNTAX_HELP =
   Writes OUT/syntax.json: {"relations": {REL: {"count", "best": {"layer", "head", "direction", "accuracy"},
   "baseline": {"offset", "accuracy"}, "per_head": [[L×H]] (the better direction), "per_head_dep_to_parent",
   "per_head_parent_to_dep"}}, "all": {…}}; the baseline is the one relative position (parent − dependent, in
-  words) most often right for that relation.`;
+  words) most often right for that relation.
+  Sharded (the bucketed batches of sentences split round-robin; \`bertology merge OUT --output-dir M\` writes
+  M/syntax.json):
+${SHARD_HELP}`;
+
+/** The files syntax (and its merge) writes. */
+export const SYNTAX_OUTPUTS = ["syntax.json"];
 
 /** A positive integer flag, or the fallback. */
 function positive(value: string | undefined, flag: string, fallback: number | undefined): number | undefined {
@@ -69,16 +102,85 @@ export async function treebankSyntax(
   file: string,
   opts: { maxSentences?: number | undefined; maxLength: number; batchSize: number },
 ): Promise<TreebankSyntax> {
+  const tb = await readTreebank(tokenizer, file, opts);
+  const { meter } = measureSyntax(model, tokenizer, tb, opts.batchSize, undefined);
+  return { result: meter.result(), sentences: tb.sentences.length, skipped: tb.skipped };
+}
+
+/** Reads and encodes the treebank's sentences word by word. */
+async function readTreebank(
+  tokenizer: Tokenizer,
+  file: string,
+  opts: { maxSentences?: number | undefined; maxLength: number },
+): Promise<ReturnType<typeof encodeTreebank>> {
   const all = await readConllu(file);
   const tb = encodeTreebank(tokenizer, all.slice(0, opts.maxSentences ?? all.length), opts.maxLength);
   if (tb.sentences.length === 0) throw new Error(`No sentence of ${file} fits in ${opts.maxLength} pieces`);
+  return tb;
+}
+
+/** Scores the heads on the sentences (those of one shard when given). */
+function measureSyntax(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  tb: ReturnType<typeof encodeTreebank>,
+  batchSize: number,
+  shard: Shard | undefined,
+): { meter: SyntacticHeadsMeter; covered: number[] } {
   const meter = new SyntacticHeadsMeter(model.config.layers, model.config.heads);
   const inputs = tb.encodings.map((e) => ({ ids: e.ids, tokenTypeIds: e.tokenTypeIds, words: e.words }));
-  forEachAttention(model, inputs, (ex, i) => meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!)), {
-    batchSize: opts.batchSize,
-    padId: tokenizer.padId,
-  });
-  return { result: meter.result(), sentences: tb.sentences.length, skipped: tb.skipped };
+  const covered: number[] = [];
+  forEachAttention(model, inputs, (ex, i) => {
+    meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!));
+    covered.push(i);
+  }, { batchSize, padId: tokenizer.padId, shard });
+  return { meter, covered: covered.sort((a, b) => a - b) };
+}
+
+/**
+ * Merges the shards of a syntax study into syntax.json, as one run writes it.
+ *
+ * @param shards The shards, checked and in order.
+ * @param log Prints a line.
+ * @returns The file.
+ */
+export function mergeSyntaxShards(shards: readonly ShardFile[], log: (s: string) => void): Record<string, string> {
+  const c = shards[0]!.partial.context as {
+    model: string;
+    conllu: string;
+    layers: number;
+    heads: number;
+    sentences: number;
+    skipped: number;
+  };
+  const meter = new SyntacticHeadsMeter(c.layers, c.heads);
+  for (const { file, partial } of shards) {
+    const s = partial.sums as unknown as SyntacticHeadsSums;
+    if (typeof s.all !== "object" || typeof s.relations !== "object") {
+      throw new Error(`${file}: sums must hold "all" and "relations" counts`);
+    }
+    meter.addSums(s);
+  }
+  const r = meter.result();
+  log(syntaxTable(r.relations, r.all));
+  return {
+    "syntax.json": JSON.stringify(syntaxJson(c, r, shards.reduce((a, s) => a + s.partial.seconds, 0)), null, 1) +
+      "\n",
+  };
+}
+
+/** syntax.json's contents. */
+function syntaxJson(
+  c: { model: string; conllu: string; layers: number; heads: number; sentences: number; skipped: number },
+  r: SyntacticHeads,
+  seconds: number,
+) {
+  return {
+    ...c,
+    relations: Object.fromEntries(Object.entries(r.relations).map(([k, v]) => [k, relationJson(v)])),
+    all: relationJson(r.all),
+    seconds,
+  };
 }
 
 /** Runs the command; returns the exit code. */
@@ -93,11 +195,14 @@ export async function syntaxCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     offline: { type: "boolean" },
     ...DTYPE_OPTION,
+    ...SHARD_FLAGS,
+    force: { type: "boolean" },
   });
   if (!values.model) throw new UsageError("--model is required");
   if (!values.conllu) throw new UsageError("--conllu is required");
   const outDir = values["output-dir"];
   if (!outDir) throw new UsageError("--output-dir is required");
+  const shard = commandShard(values);
   const maxSentences = positive(values["max-sentences"], "max-sentences", undefined);
   const batchSize = positive(values["batch-size"], "batch-size", 8)!;
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
@@ -108,20 +213,51 @@ export async function syntaxCommand(args: string[]): Promise<number> {
   });
   if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: syntax needs one`);
   const maxLength = Math.min(positive(values["max-seq-length"], "max-seq-length", 128)!, model.config.maxPositions);
-  const tb = await treebankSyntax(model, tokenizer, values.conllu, { maxSentences, maxLength, batchSize });
   const { layers: L, heads: H } = model.config;
+  if (shard) {
+    const treebank = await readTreebank(tokenizer, values.conllu, { maxSentences, maxLength });
+    const inputs = {
+      settings: studySettings(values),
+      model: await modelFingerprint(model),
+      data: await digestParts(treebank.sentences.map((s, i) => canonicalJson([s, treebank.encodings[i]]))),
+    };
+    const folder = shardFolder(outDir, shard);
+    const header = { study: "syntax", inputs, shard };
+    const probe = await makePartial({ ...header, units: { total: 0, covered: [] }, seconds: 0, context: {}, sums: {} });
+    if (await shardAlreadyDone(folder, probe)) {
+      log(`${folder}/${PARTIAL_FILE} is already there from this run: shard ${shard.index} of ${shard.count} is done`);
+      return 0;
+    }
+    const m = measureSyntax(model, tokenizer, treebank, batchSize, shard);
+    const context = {
+      model: values.model,
+      conllu: values.conllu,
+      layers: L,
+      heads: H,
+      sentences: treebank.sentences.length,
+      skipped: treebank.skipped,
+    };
+    const partial = await makePartial({
+      ...header,
+      units: { total: treebank.sentences.length, covered: m.covered },
+      seconds: (performance.now() - t0) / 1000,
+      context,
+      sums: m.meter.sums() as unknown as Record<string, unknown>,
+    });
+    await writeShardPartial(folder, partial, {
+      sources: localSources(values.model, values.conllu),
+      force: values.force,
+    });
+    log(`wrote ${folder}/${PARTIAL_FILE}: ${m.covered.length} of ${treebank.sentences.length} sentences`);
+    return 0;
+  }
+  const tb = await treebankSyntax(model, tokenizer, values.conllu, { maxSentences, maxLength, batchSize });
   const r = tb.result;
-  const out = {
-    model: values.model,
-    conllu: values.conllu,
-    layers: L,
-    heads: H,
-    sentences: tb.sentences,
-    skipped: tb.skipped,
-    relations: Object.fromEntries(Object.entries(r.relations).map(([k, v]) => [k, relationJson(v)])),
-    all: relationJson(r.all),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  const out = syntaxJson(
+    { model: values.model, conllu: values.conllu, layers: L, heads: H, sentences: tb.sentences, skipped: tb.skipped },
+    r,
+    (performance.now() - t0) / 1000,
+  );
   await Deno.mkdir(outDir, { recursive: true });
   await writeFileAtomic(`${outDir}/syntax.json`, JSON.stringify(out, null, 1) + "\n");
   log(

@@ -36,6 +36,11 @@ export interface ForEachAttentionOptions {
   batchSize?: number;
   /** Pad id. Default 0. */
   padId?: number;
+  /**
+   * Run only the batches of one shard of a study: batch b (in the bucketed order every shard makes alike)
+   * when b mod count = index, so the shards' examples are padded exactly as in a single run.
+   */
+  shard?: { index: number; count: number } | undefined;
 }
 
 /**
@@ -74,7 +79,8 @@ export function forEachAttention(
     inputs.map((x) => ({ ids: x.ids, tokenTypeIds: x.tokenTypeIds ?? new Array<number>(x.ids.length).fill(0) })),
     { batchSize, padId: opts.padId ?? 0, bucket: true },
   );
-  for (const padded of batches) {
+  for (const [k, padded] of batches.entries()) {
+    if (opts.shard !== undefined && k % opts.shard.count !== opts.shard.index) continue;
     const chunk = padded.rows.map((i) => inputs[i]!);
     const { cache } = model.run({ batch: padded, names });
     const T = padded.seqLen;

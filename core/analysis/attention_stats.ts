@@ -105,6 +105,54 @@ export class AttentionStatsMeter {
   }
 
   /**
+   * The sums and counts added so far, nothing divided: one shard's part of a study ({@linkcode addSums} of
+   * every part into a fresh meter gives the whole study's meter).
+   *
+   * @returns Copies of the sums, the query count and the example count.
+   *
+   * @example Usage
+   * ```ts
+   * import { AttentionStatsMeter } from "./attention_stats.ts";
+   * const m = new AttentionStatsMeter(1);
+   * m.add({ n: 1, maps: Float64Array.from([1]) }, { sep: Uint8Array.of(0), punct: Uint8Array.of(0) });
+   * m.sums().queries; // 1
+   * ```
+   */
+  sums(): { sums: AttentionStats; queries: number; examples: number } {
+    const sums = Object.fromEntries(
+      ATTENTION_STATS.map((k) => [k, Float64Array.from(this.#sums[k])]),
+    ) as AttentionStats;
+    return { sums, queries: this.#queries, examples: this.#examples };
+  }
+
+  /**
+   * Adds another meter's sums (a shard's part).
+   *
+   * @param part What {@linkcode sums} returned there.
+   * @throws {Error} when its head count differs
+   *
+   * @example Usage
+   * ```ts
+   * import { AttentionStatsMeter } from "./attention_stats.ts";
+   * const a = new AttentionStatsMeter(1), b = new AttentionStatsMeter(1);
+   * a.add({ n: 1, maps: Float64Array.from([1]) }, { sep: Uint8Array.of(0), punct: Uint8Array.of(0) });
+   * b.addSums(a.sums());
+   * b.result().self[0]; // 1
+   * ```
+   */
+  addSums(part: { sums: AttentionStats; queries: number; examples: number }): void {
+    for (const k of ATTENTION_STATS) {
+      const from = part.sums[k], to = this.#sums[k];
+      if (from.length !== to.length) {
+        throw new Error(`Attention statistic ${k} has ${from.length} heads, expected ${to.length}`);
+      }
+      for (let h = 0; h < to.length; h++) to[h]! += from[h]!;
+    }
+    this.#queries += part.queries;
+    this.#examples += part.examples;
+  }
+
+  /**
    * The means: per (example, query) pair, and per example for `cls_entropy`.
    *
    * @returns Each statistic over the heads.

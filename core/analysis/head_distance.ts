@@ -92,6 +92,47 @@ export class HeadDistanceMeter {
   }
 
   /**
+   * The summed divergences (upper triangle of a row-major [heads · heads] matrix) and the query count, nothing
+   * divided: one shard's part of a study.
+   *
+   * @returns A copy of the sums and the count.
+   *
+   * @example Usage
+   * ```ts
+   * import { HeadDistanceMeter } from "./head_distance.ts";
+   * const m = new HeadDistanceMeter(2);
+   * m.add({ n: 1, maps: Float64Array.from([1, 1]) });
+   * m.sums().queries; // 1
+   * ```
+   */
+  sums(): { sums: Float64Array; queries: number } {
+    return { sums: Float64Array.from(this.#sums), queries: this.#queries };
+  }
+
+  /**
+   * Adds another meter's sums (a shard's part).
+   *
+   * @param part What {@linkcode sums} returned there.
+   * @throws {Error} when its size differs
+   *
+   * @example Usage
+   * ```ts
+   * import { HeadDistanceMeter } from "./head_distance.ts";
+   * const a = new HeadDistanceMeter(2), b = new HeadDistanceMeter(2);
+   * a.add({ n: 1, maps: Float64Array.from([1, 1]) });
+   * b.addSums(a.sums());
+   * b.result()[1]; // 0
+   * ```
+   */
+  addSums(part: { sums: ArrayLike<number>; queries: number }): void {
+    if (part.sums.length !== this.#sums.length) {
+      throw new Error(`Head distance sums hold ${part.sums.length} values, expected ${this.#sums.length}`);
+    }
+    for (let i = 0; i < this.#sums.length; i++) this.#sums[i]! += part.sums[i]!;
+    this.#queries += part.queries;
+  }
+
+  /**
    * The mean divergence between every pair of heads: a symmetric [heads · heads] matrix, zero diagonal.
    *
    * @returns The row-major matrix.

@@ -58,6 +58,26 @@ export interface SyntacticHeads {
   all: RelationScore;
 }
 
+/** One relation's counts as plain arrays (see {@linkcode SyntacticHeadsMeter.sums}). */
+export interface SyntacticCounts {
+  /** Dependencies seen. */
+  count: number;
+  /** Per head (layer-major): how often the dependent's argmax was its parent. */
+  d2p: number[];
+  /** Per head: how often the parent's argmax was the dependent. */
+  p2d: number[];
+  /** [offset parent − dependent, how often]. */
+  offsets: [number, number][];
+}
+
+/** A syntactic-heads meter's counts: every relation's and all relations'. */
+export interface SyntacticHeadsSums {
+  /** All relations together. */
+  all: SyntacticCounts;
+  /** By relation. */
+  relations: Record<string, SyntacticCounts>;
+}
+
 interface Counts {
   count: number;
   d2p: Float64Array;
@@ -169,6 +189,65 @@ export class SyntacticHeadsMeter {
       perHeadDepToParent: d2p,
       perHeadParentToDep: p2d,
     };
+  }
+
+  /**
+   * The counts so far, nothing divided (one shard's part of a study): per relation and for all relations, the
+   * dependencies seen, each head's hits in both directions, and how often each offset was the parent's.
+   *
+   * @returns Plain, JSON-ready counts.
+   *
+   * @example Usage
+   * ```ts
+   * import { SyntacticHeadsMeter } from "./syntactic_heads.ts";
+   * const m = new SyntacticHeadsMeter(1, 1);
+   * m.add({ n: 2, maps: Float64Array.from([0, 1, 1, 0]) }, { unitOfWord: [0, 1], candidate: Uint8Array.of(1, 1), dependencies: [{ dep: 1, head: 0, relation: "obj" }] });
+   * m.sums().all.count; // 1
+   * ```
+   */
+  sums(): SyntacticHeadsSums {
+    const plain = (c: Counts): SyntacticCounts => ({
+      count: c.count,
+      d2p: Array.from(c.d2p),
+      p2d: Array.from(c.p2d),
+      offsets: [...c.offsets.entries()],
+    });
+    return { all: plain(this.#all), relations: Object.fromEntries([...this.#rel].map(([r, c]) => [r, plain(c)])) };
+  }
+
+  /**
+   * Adds another meter's counts (a shard's part).
+   *
+   * @param part What {@linkcode sums} returned there.
+   * @throws {Error} when its head count differs
+   *
+   * @example Usage
+   * ```ts
+   * import { SyntacticHeadsMeter } from "./syntactic_heads.ts";
+   * const a = new SyntacticHeadsMeter(1, 1), b = new SyntacticHeadsMeter(1, 1);
+   * a.add({ n: 2, maps: Float64Array.from([0, 1, 1, 0]) }, { unitOfWord: [0, 1], candidate: Uint8Array.of(1, 1), dependencies: [{ dep: 1, head: 0, relation: "obj" }] });
+   * b.addSums(a.sums());
+   * b.result().all.count; // 1
+   * ```
+   */
+  addSums(part: SyntacticHeadsSums): void {
+    const add = (to: Counts, from: SyntacticCounts, what: string) => {
+      if (from.d2p.length !== to.d2p.length || from.p2d.length !== to.p2d.length) {
+        throw new Error(`Syntactic-head counts of ${what} cover ${from.d2p.length} heads, expected ${to.d2p.length}`);
+      }
+      to.count += from.count;
+      for (let h = 0; h < to.d2p.length; h++) {
+        to.d2p[h]! += from.d2p[h]!;
+        to.p2d[h]! += from.p2d[h]!;
+      }
+      for (const [off, k] of from.offsets) to.offsets.set(off, (to.offsets.get(off) ?? 0) + k);
+    };
+    add(this.#all, part.all, "all relations");
+    for (const [r, c] of Object.entries(part.relations)) {
+      let to = this.#rel.get(r);
+      if (to === undefined) this.#rel.set(r, to = this.#counts());
+      add(to, c, r);
+    }
   }
 
   /**

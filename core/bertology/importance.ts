@@ -125,6 +125,29 @@ export function computeHeadImportance(
   batches: Iterable<LabelledBatch>,
   opts: ImportanceOptions = {},
 ): ImportanceResult {
+  return importanceFromPartials(model.config, [computeHeadImportancePartial(model, batches, opts)], opts);
+}
+
+/**
+ * {@linkcode computeHeadImportance}'s sums and counts before any division: what one shard of a study keeps
+ * ({@linkcode importanceFromPartials} adds the shards' sums and finishes them exactly as a single run does).
+ *
+ * @param model the model
+ * @param batches the labelled batches (rows name their examples in the whole dataset)
+ * @param opts as {@linkcode computeHeadImportance}
+ * @returns the sums
+ * @throws {Error} when the model rejects a batch
+ * @example Usage
+ * ```ts ignore
+ * const part = computeHeadImportancePartial(model, myBatches);
+ * const r = importanceFromPartials(model.config, [part, otherShardsPart]);
+ * ```
+ */
+export function computeHeadImportancePartial(
+  model: TransformerModel,
+  batches: Iterable<LabelledBatch>,
+  opts: ImportanceOptions = {},
+): ImportancePartial {
   const sums = new ImportanceSums(model.config, opts);
   const wantImportance = opts.computeImportance !== false;
   const meter = opts.computeEntropy !== false ? attentionEntropyMeter(model) : undefined;
@@ -141,7 +164,7 @@ export function computeHeadImportance(
     sums.batchDone();
   }
   if (meter) sums.addEntropy(meter.sums().data);
-  return sums.result();
+  return sums.partial();
 }
 
 /**
@@ -165,6 +188,29 @@ export async function computeHeadImportanceWith(
   batches: Iterable<LabelledBatch>,
   opts: ImportanceOptions = {},
 ): Promise<ImportanceResult> {
+  return importanceFromPartials(config, [await computeHeadImportancePartialWith(engine, config, batches, opts)], opts);
+}
+
+/**
+ * {@linkcode computeHeadImportanceWith}'s sums and counts before any division (one shard's part of a study).
+ *
+ * @param engine runs one batch
+ * @param config the model's config (sizes, task kind)
+ * @param batches the labelled batches
+ * @param opts as {@linkcode computeHeadImportance}
+ * @returns the sums
+ * @throws {Error} when the engine rejects a batch
+ * @example Usage
+ * ```ts ignore
+ * const part = await computeHeadImportancePartialWith(ortImportanceEngine(onnx), model.config, myBatches);
+ * ```
+ */
+export async function computeHeadImportancePartialWith(
+  engine: ImportanceEngine,
+  config: ModelConfig,
+  batches: Iterable<LabelledBatch>,
+  opts: ImportanceOptions = {},
+): Promise<ImportancePartial> {
   const sums = new ImportanceSums(config, opts);
   const wantEntropy = opts.computeEntropy !== false;
   for (const { batch, labels, rows } of batches) {
@@ -182,7 +228,102 @@ export async function computeHeadImportanceWith(
     }
     sums.batchDone();
   }
-  return sums.result();
+  return sums.partial();
+}
+
+/**
+ * The sums of an importance pass over some batches, nothing divided yet: float64 sums of |∂L/∂mask| and of
+ * entropy per head, the token, example and prediction counts, the loss summed over predictions, and each
+ * example's prediction and label by its row in the whole dataset.
+ */
+export interface ImportancePartial {
+  /** Σ |∂L/∂mask[l, h]| (per example or per batch, as the options said), [layers × heads]. */
+  raw: Float64Array;
+  /** Σ attention entropy over non-pad query tokens, [layers × heads]. */
+  entropy: Float64Array;
+  /** Non-pad tokens seen. */
+  tokens: number;
+  /** Examples seen. */
+  examples: number;
+  /** Σ over batches of mean loss × its number of predictions. */
+  lossSum: number;
+  /** Predictions the loss is over. */
+  predictions: number;
+  /** Batches run. */
+  batches: number;
+  /** Per example of a classifier or regressor: its row in the dataset, prediction and label. */
+  outputs: { row: number; pred: number; label: number }[];
+}
+
+/**
+ * Adds the sums of one or more partial passes (shards, in order) and finishes them as a single pass does: divides
+ * by the tokens, normalises per layer and globally, and puts predictions back in dataset order.
+ *
+ * @param config the model's config (sizes)
+ * @param partials the shards' sums
+ * @param opts the normalisations
+ * @returns what {@linkcode computeHeadImportance} returns for all the batches together
+ * @throws {Error} when no batch was run, or a partial does not fit the config
+ * @example Usage
+ * ```ts ignore
+ * const r = importanceFromPartials(model.config, [shard0, shard1, shard2]);
+ * ```
+ */
+export function importanceFromPartials(
+  config: Pick<ModelConfig, "layers" | "heads">,
+  partials: readonly ImportancePartial[],
+  opts: Pick<ImportanceOptions, "normalizeByLayer" | "normalizeGlobal"> = {},
+): ImportanceResult {
+  const L = config.layers, H = config.heads;
+  const raw = new Float64Array(L * H), entropy = new Float64Array(L * H);
+  let tokens = 0, lossSum = 0, predictions = 0, batches = 0;
+  const outputs: ImportancePartial["outputs"] = [];
+  for (const p of partials) {
+    if (p.raw.length !== L * H || p.entropy.length !== L * H) {
+      throw new Error(`Importance sums of ${p.raw.length} heads do not fit a model of ${L} × ${H} heads`);
+    }
+    for (let i = 0; i < L * H; i++) {
+      raw[i]! += p.raw[i]!;
+      entropy[i]! += p.entropy[i]!;
+    }
+    tokens += p.tokens;
+    lossSum += p.lossSum;
+    predictions += p.predictions;
+    batches += p.batches;
+    outputs.push(...p.outputs);
+  }
+  if (batches === 0) throw new Error("No batches: the dataset is empty");
+  for (let i = 0; i < L * H; i++) {
+    raw[i]! /= tokens;
+    entropy[i]! /= tokens;
+  }
+  const importance = Float64Array.from(raw);
+  if (opts.normalizeByLayer !== false) {
+    for (let l = 0; l < L; l++) {
+      let sq = 0;
+      for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
+      const norm = Math.sqrt(sq) + 1e-20;
+      for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
+    }
+  }
+  if (opts.normalizeGlobal !== false) {
+    let min = Infinity, max = -Infinity;
+    for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
+    const span = max - min;
+    for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
+  }
+  outputs.sort((a, b) => a.row - b.row);
+  const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
+  return {
+    importance: t(importance),
+    importanceRaw: t(raw),
+    entropy: t(entropy),
+    totalTokens: tokens,
+    preds: outputs.map((o) => o.pred),
+    labels: outputs.map((o) => o.label),
+    loss: predictions > 0 ? lossSum / predictions : 0,
+    batches,
+  };
 }
 
 /** The running sums of one importance pass, batch by batch, and its normalisations at the end. */
@@ -256,40 +397,16 @@ class ImportanceSums {
     for (let i = 0; i < this.#entropy.length; i++) this.#entropy[i]! += sums[i]!;
   }
 
-  result(): ImportanceResult {
-    const L = this.#L, H = this.#H, opts = this.#opts, tokens = this.#tokens;
-    if (this.#n === 0) throw new Error("No batches: the dataset is empty");
-    const raw = this.#raw, entropy = this.#entropy;
-    for (let i = 0; i < L * H; i++) {
-      raw[i]! /= tokens;
-      entropy[i]! /= tokens;
-    }
-    const importance = Float64Array.from(raw);
-    if (opts.normalizeByLayer !== false) {
-      for (let l = 0; l < L; l++) {
-        let sq = 0;
-        for (let h = 0; h < H; h++) sq += importance[l * H + h]! ** 2;
-        const norm = Math.sqrt(sq) + 1e-20;
-        for (let h = 0; h < H; h++) importance[l * H + h]! /= norm;
-      }
-    }
-    if (opts.normalizeGlobal !== false) {
-      let min = Infinity, max = -Infinity;
-      for (const v of importance) (min = Math.min(min, v)), (max = Math.max(max, v));
-      const span = max - min;
-      for (let i = 0; i < importance.length; i++) importance[i] = span > 0 ? (importance[i]! - min) / span : 0;
-    }
-    const outputs = [...this.#outputs].sort((a, b) => a.row - b.row);
-    const t = (d: Float64Array): Tensor => ({ shape: [L, H], data: Float32Array.from(d) });
+  partial(): ImportancePartial {
     return {
-      importance: t(importance),
-      importanceRaw: t(raw),
-      entropy: t(entropy),
-      totalTokens: tokens,
-      preds: outputs.map((o) => o.pred),
-      labels: outputs.map((o) => o.label),
-      loss: this.#predictions > 0 ? this.#lossSum / this.#predictions : 0,
+      raw: this.#raw,
+      entropy: this.#entropy,
+      tokens: this.#tokens,
+      examples: this.#examples,
+      lossSum: this.#lossSum,
+      predictions: this.#predictions,
       batches: this.#n,
+      outputs: this.#outputs,
     };
   }
 }

@@ -127,14 +127,26 @@ export async function maskHeadsIterativelyWith(
   return next.value;
 }
 
-/** A pass the masking loop asks for: the mask to run under and the importance normalisations. */
-type PassRequest = Pick<ImportanceOptions, "headMask" | "normalizeByLayer" | "normalizeGlobal">;
+/** A pass the masking loop asks for: the mask to run under and the importance options. */
+export type PassRequest = Pick<ImportanceOptions, "headMask" | "normalizeByLayer" | "normalizeGlobal" | "perExample">;
 
 /**
  * The masking loop, independent of the engine: yields each importance pass it needs and is resumed with its
- * result and duration, so the synchronous and asynchronous drivers above share every decision.
+ * result and duration, so the synchronous and asynchronous drivers above — and a study sharded over machines,
+ * which runs each pass as a round of shards and replays the loop over the merged rounds — share every decision.
+ *
+ * @param config the model's config (sizes, pruned heads)
+ * @param opts as {@linkcode maskHeadsIteratively}
+ * @returns a generator: yields pass requests, is resumed with each pass's result, returns the masking result
+ * @throws {Error} for options out of range
+ * @example Usage
+ * ```ts ignore
+ * const loop = maskingLoop(model.config, { threshold: 0.9 });
+ * let next = loop.next();
+ * while (!next.done) next = loop.next({ r: computeHeadImportance(model, batches, next.value), seconds: 0 });
+ * ```
  */
-function* maskingLoop(
+export function* maskingLoop(
   config: ModelConfig,
   opts: MaskingOptions,
 ): Generator<PassRequest, MaskingResult, { r: ImportanceResult; seconds: number }> {

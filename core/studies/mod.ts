@@ -25,3 +25,6 @@ export * from "./masking_study.ts";
 export * from "./pruning_comparison.ts";
 export * from "./budget_pruning.ts";
 export * from "./latency_table.ts";
+export * from "./shard.ts";
+export * from "./partial.ts";
+export * from "./sharded_importance.ts";
