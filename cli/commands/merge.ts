@@ -43,7 +43,7 @@ const MERGERS: Record<
 };
 
 /** The partial-results files under `dir`: its own, or those of its `shard-I-of-N` folders. */
-async function partialFiles(dir: string): Promise<string[]> {
+export async function partialFiles(dir: string): Promise<string[]> {
   const own = join(dir, PARTIAL_FILE);
   try {
     if ((await Deno.stat(own)).isFile) return [own];

@@ -7,27 +7,40 @@
  * @module
  */
 
-import { applyMasks, PRUNED_FORMATS, type PrunedFormat } from "@bertology/core/bertology/kwon";
+import { applyMasks, collectMaskGradients, PRUNED_FORMATS, type PrunedFormat } from "@bertology/core/bertology/kwon";
 import { writeNpy } from "@bertology/core/checkpoint";
-import { checkCheckpointDir, resolveModel, saveCheckpoint } from "@bertology/core/checkpoint/deno";
+import { checkCheckpointDir, checkOutputFolder, resolveModel, saveCheckpoint } from "@bertology/core/checkpoint/deno";
 import { glueTask } from "@bertology/core/data";
 import { readGlueExamples } from "@bertology/core/data/read-files";
 import { createWasmKernels } from "@bertology/core/kernels";
 import { loadModel, TransformerModel } from "@bertology/core/models";
 import {
+  batchesFingerprint,
   buildStudyDataset,
+  canonicalJson,
   defaultMetric,
+  digestParts,
+  FISHER_STUDY,
+  fisherShardSums,
+  makePartial,
   maskedPass,
   measureLatencyTable,
   median,
+  mergeFisherShards,
+  modelFingerprint,
   parseBudget,
+  parsePartial,
+  PARTIAL_FILE,
   pruneToBudget,
   scoreTask,
+  shardUnits,
   taskSpec,
   trainingSample,
 } from "@bertology/core/studies";
 import { checkpointConfig } from "@bertology/core/training";
 import { localSources, numberFlag, UsageError, withoutUndefined } from "../_common.ts";
+import { commandShard, SHARD_FLAGS, shardAlreadyDone, shardFolder, writeShardPartial } from "../_shard.ts";
+import { partialFiles } from "./merge.ts";
 
 /** Help text of the budget mode (appended to `prune`'s). */
 export const PRUNE_BUDGET_HELP =
@@ -45,7 +58,11 @@ export const PRUNE_BUDGET_HELP =
   --format bertology: heads and neurons removed; config.json gets pruned_heads and intermediate_sizes (one
     MLP width per layer), which bertology reads and Hugging Face does not;
   --format hf-v4: heads removed with pruned_heads (transformers <= 4.x), pruned neurons zeroed in place;
-  --format dense: original shapes, pruned heads' and neurons' weights zeroed: any transformers release.`;
+  --format dense: original shapes, pruned heads' and neurons' weights zeroed: any transformers release.
+  --shard I/N, --shards N|auto: run only the Fisher pass over shard I's batches of the training sample (every
+    N-th batch, as one run makes them) and write their mask gradients to DIR2/shard-I-of-N/partial.json;
+  --gradients DIR: read the N shards' gradients from DIR (its shard-I-of-N folders) instead of running the
+    Fisher pass — the same flags as the shards, checked by fingerprint — and finish the pruning.`;
 
 /** The flags of the budget mode (besides `prune`'s own). */
 export const PRUNE_BUDGET_FLAGS = {
@@ -62,6 +79,8 @@ export const PRUNE_BUDGET_FLAGS = {
   "batch-size": { type: "string" },
   "max-seq-length": { type: "string" },
   "speed-repeats": { type: "string" },
+  gradients: { type: "string" },
+  ...SHARD_FLAGS,
 } as const;
 
 /** Parsed flags the budget mode reads. */
@@ -81,6 +100,9 @@ export interface PruneBudgetValues {
   "batch-size"?: string | undefined;
   "max-seq-length"?: string | undefined;
   "speed-repeats"?: string | undefined;
+  gradients?: string | undefined;
+  shard?: string | undefined;
+  shards?: string | undefined;
   dtype?: "F32" | "F16" | undefined;
   json?: boolean | undefined;
   offline?: boolean | undefined;
@@ -124,7 +146,12 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
   const seed = numberFlag(v.seed, "seed", 0, true);
   const dataDir = v["data-dir"] ?? "data/glue";
   const output = { force: v.force, sources: localSources(v.model, dataDir), flag: "--out" };
-  await checkCheckpointDir(v.out, PRUNE_BUDGET_OUTPUTS, output);
+  const shard = commandShard(v);
+  if (shard && v.gradients !== undefined) {
+    throw new UsageError("--gradients finishes the pruning from the shards' results; --shard runs one shard: not both");
+  }
+  if (shard) await checkOutputFolder(shardFolder(v.out, shard), [PARTIAL_FILE], output);
+  else await checkCheckpointDir(v.out, PRUNE_BUDGET_OUTPUTS, output);
   const log = (s: string) => (v.json ? console.error(s) : console.log(s));
   const clock = () => performance.now() / 1000;
   const t0 = clock();
@@ -144,6 +171,64 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
     }, batching);
   const train = await readGlueExamples(dataDir, t, "train");
   const sample = build(`${t.name} train sample`, trainingSample(train, sampleSize, seed));
+  // a shard's gradients depend on the model and the sample's batches only: the fingerprint covers exactly those
+  const fisherInputs = {
+    settings: {},
+    model: await modelFingerprint(model),
+    data: await batchesFingerprint(sample.batches),
+  };
+  if (shard) {
+    const folder = shardFolder(v.out, shard);
+    const { items, indices } = shardUnits(sample.batches, shard);
+    const expected = await makePartial({
+      study: FISHER_STUDY,
+      inputs: fisherInputs,
+      shard,
+      units: { total: sample.batches.length, covered: indices },
+      seconds: 0,
+      context: {},
+      sums: {},
+    });
+    if (await shardAlreadyDone(folder, expected)) {
+      log(`${folder} already holds this shard's gradients: nothing to run`);
+      return 0;
+    }
+    const tF = clock();
+    const grads = items.length > 0
+      ? collectMaskGradients(model, items)
+      : { heads: [], neurons: [], examples: 0, tokens: 0 };
+    const c = model.config;
+    const partial = await makePartial({
+      study: FISHER_STUDY,
+      inputs: fisherInputs,
+      shard,
+      units: { total: sample.batches.length, covered: indices },
+      seconds: clock() - tF,
+      context: { layers: c.layers, heads: c.heads, intermediate_sizes: c.intermediateSizes },
+      sums: fisherShardSums(grads),
+    });
+    await writeShardPartial(folder, partial, output);
+    log(`shard ${shard.index}/${shard.count}: mask gradients of ${items.length} batches → ${folder}`);
+    if (v.json) console.log(JSON.stringify({ shard, batches: indices, out: folder }));
+    return 0;
+  }
+  let gradients;
+  if (v.gradients !== undefined) {
+    const files = await partialFiles(v.gradients);
+    const shards = await Promise.all(
+      files.map(async (file) => ({ file, partial: parsePartial(await Deno.readTextFile(file), file) })),
+    );
+    const mine = await digestParts([FISHER_STUDY, canonicalJson(fisherInputs)]);
+    const foreign = shards.find((s) => s.partial.fingerprint !== mine);
+    if (foreign) {
+      throw new Error(
+        `${foreign.file} holds the gradients of another run (another model, task, sample size, seed, batch size or ` +
+          `sequence length): give --gradients the shards of this command's --shard runs`,
+      );
+    }
+    gradients = mergeFisherShards(shards, model.config);
+    log(`mask gradients of ${gradients.heads.length} batches read from ${files.length} shards`);
+  }
   const dev = build(`${t.name} dev`, await readGlueExamples(dataDir, t, "dev"));
   const spec = taskSpec(model, dev);
   const metric = defaultMetric(spec);
@@ -165,6 +250,7 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
     log(`latency table measured (${latencySeconds.toFixed(1)} s)`);
   }
   const result = pruneToBudget(model, sample.batches, budget, {
+    ...(gradients ? { gradients } : {}),
     units,
     rearrange: v["no-rearrange"] !== true,
     tune: v["no-tune"] !== true,

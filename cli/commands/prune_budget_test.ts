@@ -147,3 +147,78 @@ Deno.test("prune --budget latency=F measures a latency table and meets the predi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("prune --budget over shards: the Fisher pass in 3 shards, then --gradients, equals one run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bertology-budget-shards-" });
+  try {
+    const data = tinySst2(join(dir, "glue"));
+    const src = fixtureModel("bert-tiny-random");
+    const flags = ["--budget", "flops=0.5", "--task", "sst-2", "--data-dir", data, "--sample", "24"];
+    const rest = ["--batch-size", "4", "--tune-sample", "8", "--speed-repeats", "1", "--json"];
+    const one = await cli("prune", "--model", src, ...flags, ...rest, "--out", join(dir, "one"));
+    deepStrictEqual(one.code, 0, one.err);
+    for (let i = 0; i < 3; i++) {
+      const r = await cli(
+        "prune",
+        "--model",
+        src,
+        ...flags,
+        "--batch-size",
+        "4",
+        "--shard",
+        `${i}/3`,
+        "--out",
+        join(dir, "fisher"),
+      );
+      deepStrictEqual(r.code, 0, r.err);
+    }
+    // a restarted shard finds its results and does nothing
+    const again = await cli(
+      "prune",
+      "--model",
+      src,
+      ...flags,
+      "--batch-size",
+      "4",
+      "--shard",
+      "1/3",
+      "--out",
+      join(dir, "fisher"),
+    );
+    ok(/already holds this shard's gradients/.test(again.out + again.err));
+    const merged = await cli(
+      "prune",
+      "--model",
+      src,
+      ...flags,
+      ...rest,
+      "--gradients",
+      join(dir, "fisher"),
+      "--out",
+      join(dir, "merged"),
+    );
+    deepStrictEqual(merged.code, 0, merged.err);
+    for (const file of ["head_mask.npy", "neuron_mask.npy"]) {
+      const a = readNpy(Deno.readFileSync(join(dir, "one", file)), file);
+      const b = readNpy(Deno.readFileSync(join(dir, "merged", file)), file);
+      ok(maxAbsDiff(file, a, b) <= 1e-6, file);
+    }
+    // shards of another sample are refused with a sentence
+    const other = await cli(
+      "prune",
+      "--model",
+      src,
+      ...flags.slice(0, -1),
+      "16",
+      ...rest,
+      "--gradients",
+      join(dir, "fisher"),
+      "--out",
+      join(dir, "other"),
+    );
+    deepStrictEqual(other.code, 1);
+    ok(/holds the gradients of another run/.test(other.err), other.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -28,3 +28,4 @@ export * from "./latency_table.ts";
 export * from "./shard.ts";
 export * from "./partial.ts";
 export * from "./sharded_importance.ts";
+export * from "./sharded_fisher.ts";
