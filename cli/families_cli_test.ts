@@ -13,26 +13,13 @@ import { OrtModel } from "@bertology/core/export";
 import { batchFromArrays, loadModel } from "@bertology/core/models";
 import { familyModel, maxAbsDiff, readFamilyInputs } from "../tests/helpers/goldens.ts";
 import { runCli as cli } from "../tests/helpers/cli.ts";
+import { tinySst2 } from "../tests/helpers/glue.ts";
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
 
 const GLUE = new URL("../data/glue", import.meta.url).pathname;
 const FAMILIES = ["roberta-tiny-random", "distilbert-tiny-random", "electra-tiny-random", "albert-tiny-random"];
-
-/** A tiny SST-2 folder for the budget mode (it samples train and scores dev). */
-function tinySst2(dir: string): string {
-  const words = ["good", "bad", "fine", "awful", "great", "dull", "fun", "sad", "nice", "poor"];
-  const rows = (n: number, off: number) =>
-    Array.from({ length: n }, (_, i) => {
-      const w = Array.from({ length: 2 + ((i + off) % 5) }, (_, k) => words[(i * 3 + k + off) % words.length]);
-      return `${w.join(" ")}\t${(i + off) % 2}`;
-    });
-  Deno.mkdirSync(join(dir, "SST-2"), { recursive: true });
-  Deno.writeTextFileSync(join(dir, "SST-2", "train.tsv"), ["sentence\tlabel", ...rows(32, 0)].join("\n") + "\n");
-  Deno.writeTextFileSync(join(dir, "SST-2", "dev.tsv"), ["sentence\tlabel", ...rows(8, 7)].join("\n") + "\n");
-  return dir;
-}
 
 for (const name of FAMILIES) {
   const model = familyModel(name);
@@ -80,7 +67,7 @@ for (const name of FAMILIES) {
       ok(d <= 1e-5, `pruned logits differ by ${d}`);
 
       // pruning to a FLOPs budget (Kwon et al.), then the pruned checkpoint reloads
-      const data = tinySst2(join(dir, "glue"));
+      const data = tinySst2(join(dir, "glue"), { train: 32, dev: 8 });
       const budget = await cli(
         ...["prune", "--model", model, "--budget", "flops=0.6", "--task", "sst-2", "--data-dir", data],
         ...["--sample", "16", "--batch-size", "4", "--tune-sample", "8", "--speed-repeats", "1"],

@@ -5,20 +5,7 @@ import { readNpy } from "@bertology/core/checkpoint";
 import { batchFromArrays, loadModel } from "@bertology/core/models";
 import { fixtureModel, maxAbsDiff } from "../../tests/helpers/goldens.ts";
 import { runCli as cli } from "../../tests/helpers/cli.ts";
-
-/** A tiny SST-2 folder: the budget mode samples its train split and scores its dev split. */
-function tinySst2(dir: string): string {
-  const words = ["good", "bad", "fine", "awful", "great", "dull", "fun", "sad", "nice", "poor"];
-  const rows = (n: number, off: number) =>
-    Array.from({ length: n }, (_, i) => {
-      const w = Array.from({ length: 2 + ((i + off) % 5) }, (_, k) => words[(i * 3 + k + off) % words.length]);
-      return `${w.join(" ")}\t${(i + off) % 2}`;
-    });
-  Deno.mkdirSync(join(dir, "SST-2"), { recursive: true });
-  Deno.writeTextFileSync(join(dir, "SST-2", "train.tsv"), ["sentence\tlabel", ...rows(40, 0)].join("\n") + "\n");
-  Deno.writeTextFileSync(join(dir, "SST-2", "dev.tsv"), ["sentence\tlabel", ...rows(12, 7)].join("\n") + "\n");
-  return dir;
-}
+import { tinySst2 } from "../../tests/helpers/glue.ts";
 
 Deno.test("prune --budget: every format reloads with the masked model's outputs; report and masks written", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bertology-budget-" });

@@ -17,20 +17,12 @@ import { hookName } from "../hooks.ts";
 import { classifierLabelFields, classifierTask } from "./bert.ts";
 import {
   type EncoderEmbeddingNames,
-  encoderEmbeddings,
-  encoderEmbeddingShapes,
-  firstTokenClassifier,
-  firstTokenClassifierShapes,
   type FirstTokenHead,
-  postNormBlock,
   type PostNormBlockNames,
-  postNormBlockShapes,
-  postNormHeadSlices,
-  postNormNeuronSlices,
+  postNormEncoder,
 } from "./builders.ts";
 import type { FamilySection, ModelConfig } from "./config.ts";
-import type { ModelFamily, WeightSpec } from "./family.ts";
-import type { ModelOps } from "./ops.ts";
+import type { ModelFamily } from "./family.ts";
 
 /** ALBERT's own config fields. */
 interface AlbertSection extends FamilySection {
@@ -76,38 +68,8 @@ function layerNames(config: ModelConfig, l: number): PostNormBlockNames {
   };
 }
 
-/**
- * The checkpoint's tensors: each group's block once.
- *
- * @throws {Error} when layers sharing a group disagree on pruned heads or MLP width (one tensor cannot have two
- *   shapes)
- */
-function albertWeights(config: ModelConfig): WeightSpec {
-  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
-  const first = new Map<number, number>();
-  for (let l = 0; l < config.layers; l++) {
-    const g = groupOf(config, l), owner = first.get(g);
-    if (owner === undefined) first.set(g, l);
-    else if (
-      config.prunedHeads[l]!.join() !== config.prunedHeads[owner]!.join() ||
-      config.intermediateSizes[l] !== config.intermediateSizes[owner]
-    ) {
-      throw new Error(
-        `ALBERT layers ${owner} and ${l} share weight group ${g}, so "pruned_heads" and "intermediate_sizes" ` +
-          `must be equal for them`,
-      );
-    }
-    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(config, l))) required.set(name, shape);
-  }
-  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
-}
-
-/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
-function albertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
-  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
-  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(config, l));
-  return firstTokenClassifier(ops, h, CLASSIFIER);
-}
+// a tensor several layers share is declared once; layers that disagree on its shape are refused
+const ENCODER = postNormEncoder({ embeddings: EMBEDDINGS, layer: layerNames, classifier: CLASSIFIER });
 
 /** ALBERT (`model_type: "albert"`). */
 export const albert: ModelFamily = {
@@ -148,12 +110,12 @@ export const albert: ModelFamily = {
     };
   },
   task: classifierTask,
-  weights: albertWeights,
+  weights: ENCODER.weights,
   // a bare AlbertModel has no `albert.` prefix
   renameKey: (name) => (/^(embeddings|encoder|pooler)\./.test(name) ? `albert.${name}` : name),
-  headSlices: (c, l) => postNormHeadSlices(layerNames(c, l)),
-  neuronSlices: (c, l) => postNormNeuronSlices(layerNames(c, l)),
-  forward: albertForward,
+  headSlices: ENCODER.headSlices,
+  neuronSlices: ENCODER.neuronSlices,
+  forward: ENCODER.forward,
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({

@@ -15,16 +15,11 @@ import {
   dense,
   type EncoderEmbeddingNames,
   encoderEmbeddings,
-  encoderEmbeddingShapes,
-  firstTokenClassifier,
-  firstTokenClassifierShapes,
   type FirstTokenHead,
   norm,
   postNormBlock,
   type PostNormBlockNames,
-  postNormBlockShapes,
-  postNormHeadSlices,
-  postNormNeuronSlices,
+  postNormEncoder,
 } from "./builders.ts";
 import type { ModelConfig, TaskKind } from "./config.ts";
 import type { ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
@@ -67,22 +62,24 @@ const BERT_CLASSIFIER: FirstTokenHead = {
   inputDropout: false,
 };
 
+/** Layer `l`'s module names. */
+function layerNames(l: number): PostNormBlockNames {
+  return bertBlockNames(`bert.encoder.layer.${l}`);
+}
+
+const ENCODER = postNormEncoder({
+  embeddings: bertEmbeddingNames("bert"),
+  layer: (_c, l) => layerNames(l),
+  classifier: BERT_CLASSIFIER,
+});
+
 /**
  * The HF names and shapes a BERT checkpoint holds; the head (pooler + classifier, or the masked-LM head) is
  * optional (bare encoders).
  */
 function bertWeights(config: ModelConfig): WeightSpec {
-  const required = new Map(encoderEmbeddingShapes(config, bertEmbeddingNames("bert")));
-  for (let l = 0; l < config.layers; l++) {
-    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
-  }
-  if (config.task === "mlm") return { required, optional: mlmHeadWeights(config), optionalIsHead: true };
-  return { required, optional: firstTokenClassifierShapes(config, BERT_CLASSIFIER), optionalIsHead: true };
-}
-
-/** Layer `l`'s module names. */
-function layerNames(l: number): PostNormBlockNames {
-  return bertBlockNames(`bert.encoder.layer.${l}`);
+  const spec = ENCODER.weights(config);
+  return config.task === "mlm" ? { ...spec, optional: mlmHeadWeights(config) } : spec;
 }
 
 /**
@@ -107,12 +104,11 @@ function mlmHead<T>(ops: ModelOps<T>, config: ModelConfig, h: T): T {
  * rows a loss counts) for a masked LM — or `undefined` for a bare encoder.
  */
 function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
-  // embeddings: word + position + token type, then LayerNorm
+  if (config.task !== "mlm") return ENCODER.forward(ops, config);
+  // embeddings: word + position + token type, then LayerNorm; the blocks; the masked-LM head
   let h = encoderEmbeddings(ops, config, bertEmbeddingNames("bert"));
   for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
-  if (config.task === "mlm") return ops.hasWeight("cls.predictions.bias") ? mlmHead(ops, config, h) : undefined;
-  // pooler: tanh(W · h[CLS] + b), then the classifier
-  return firstTokenClassifier(ops, h, BERT_CLASSIFIER);
+  return ops.hasWeight("cls.predictions.bias") ? mlmHead(ops, config, h) : undefined;
 }
 
 /** The `config.json` fields every new BERT gets (sizes, dropout, HF's defaults), whatever its head. */
@@ -181,8 +177,8 @@ export const bert: ModelFamily = {
     const n = name.replace(/LayerNorm\.gamma$/, "LayerNorm.weight").replace(/LayerNorm\.beta$/, "LayerNorm.bias");
     return /^(embeddings|encoder|pooler)\./.test(n) ? `bert.${n}` : n;
   },
-  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
-  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
+  headSlices: ENCODER.headSlices,
+  neuronSlices: ENCODER.neuronSlices,
   forward: bertForward,
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),

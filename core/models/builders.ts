@@ -23,7 +23,7 @@
 
 import { hookName } from "../hooks.ts";
 import type { Activation, ModelConfig } from "./config.ts";
-import type { HeadSlice } from "./family.ts";
+import type { HeadSlice, WeightSpec } from "./family.ts";
 import type { LayerNormParams, LinearParams, ModelOps } from "./ops.ts";
 
 /** An nn.Linear `[out, in]` with its bias, by module prefix (`…query` → `…query.weight`, `…query.bias`). */
@@ -278,4 +278,57 @@ export function firstTokenClassifierShapes(config: ModelConfig, head: FirstToken
     [`${head.out}.weight`, [N, C]],
     [`${head.out}.bias`, [N]],
   ]);
+}
+
+/** The names that make a post-LN encoder with a first-token classifier (BERT's shape). */
+export interface PostNormEncoderNames {
+  /** The embedding tables and norm. */
+  embeddings: EncoderEmbeddingNames;
+  /** The module names of the block layer `l` runs (the same names for layers that share weights). */
+  layer: (config: ModelConfig, l: number) => PostNormBlockNames;
+  /** The classification head on the first token. */
+  classifier: FirstTokenHead;
+}
+
+/**
+ * What a post-LN encoder family (BERT, RoBERTa, DistilBERT, ALBERT, ELECTRA) derives from its names alone: the
+ * forward pass (embeddings → blocks → classifier, or `undefined` for a bare encoder), the tensors a config
+ * implies (the classifier optional, as a head), and where each layer's heads and neurons live.
+ *
+ * @throws {Error} from `weights`, when layers that share a tensor (ALBERT) disagree on its shape — their pruned
+ *   heads or MLP widths differ
+ */
+export function postNormEncoder(n: PostNormEncoderNames): {
+  forward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined;
+  weights(config: ModelConfig): WeightSpec;
+  headSlices(config: ModelConfig, l: number): HeadSlice[];
+  neuronSlices(config: ModelConfig, l: number): HeadSlice[];
+} {
+  return {
+    forward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
+      let h = encoderEmbeddings(ops, config, n.embeddings);
+      for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, n.layer(config, l));
+      return firstTokenClassifier(ops, h, n.classifier);
+    },
+    weights(config: ModelConfig): WeightSpec {
+      const required = new Map(encoderEmbeddingShapes(config, n.embeddings));
+      const owner = new Map<string, number>();
+      for (let l = 0; l < config.layers; l++) {
+        for (const [name, shape] of postNormBlockShapes(config, l, n.layer(config, l))) {
+          const had = required.get(name);
+          if (had !== undefined && owner.has(name) && had.join() !== shape.join()) {
+            throw new Error(
+              `Layers ${owner.get(name)} and ${l} share "${name}", so their "pruned_heads" and "intermediate_sizes" ` +
+                `must be equal (shapes [${had}] and [${shape}])`,
+            );
+          }
+          if (!owner.has(name)) owner.set(name, l);
+          required.set(name, shape);
+        }
+      }
+      return { required, optional: firstTokenClassifierShapes(config, n.classifier), optionalIsHead: true };
+    },
+    headSlices: (config, l) => postNormHeadSlices(n.layer(config, l)),
+    neuronSlices: (config, l) => postNormNeuronSlices(n.layer(config, l)),
+  };
 }

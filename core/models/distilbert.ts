@@ -12,20 +12,11 @@ import { hookName } from "../hooks.ts";
 import { classifierLabelFields, classifierTask } from "./bert.ts";
 import {
   type EncoderEmbeddingNames,
-  encoderEmbeddings,
-  encoderEmbeddingShapes,
-  firstTokenClassifier,
-  firstTokenClassifierShapes,
   type FirstTokenHead,
-  postNormBlock,
   type PostNormBlockNames,
-  postNormBlockShapes,
-  postNormHeadSlices,
-  postNormNeuronSlices,
+  postNormEncoder,
 } from "./builders.ts";
-import type { ModelConfig } from "./config.ts";
-import type { ModelFamily, WeightSpec } from "./family.ts";
-import type { ModelOps } from "./ops.ts";
+import type { ModelFamily } from "./family.ts";
 
 const EMBEDDINGS: EncoderEmbeddingNames = {
   word: "distilbert.embeddings.word_embeddings.weight",
@@ -55,20 +46,7 @@ function layerNames(l: number): PostNormBlockNames {
   };
 }
 
-function distilbertWeights(config: ModelConfig): WeightSpec {
-  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
-  for (let l = 0; l < config.layers; l++) {
-    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
-  }
-  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
-}
-
-/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
-function distilbertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
-  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
-  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
-  return firstTokenClassifier(ops, h, CLASSIFIER);
-}
+const ENCODER = postNormEncoder({ embeddings: EMBEDDINGS, layer: (_c, l) => layerNames(l), classifier: CLASSIFIER });
 
 /** DistilBERT (`model_type: "distilbert"`). */
 export const distilbert: ModelFamily = {
@@ -89,12 +67,12 @@ export const distilbert: ModelFamily = {
     classifier: true,
   }),
   task: classifierTask,
-  weights: distilbertWeights,
+  weights: ENCODER.weights,
   // a bare DistilBertModel has no `distilbert.` prefix
   renameKey: (name) => (/^(embeddings|transformer)\./.test(name) ? `distilbert.${name}` : name),
-  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
-  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
-  forward: distilbertForward,
+  headSlices: ENCODER.headSlices,
+  neuronSlices: ENCODER.neuronSlices,
+  forward: ENCODER.forward,
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({

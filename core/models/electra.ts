@@ -9,23 +9,8 @@
 
 import { hookName } from "../hooks.ts";
 import { classifierLabelFields, classifierTask } from "./bert.ts";
-import {
-  bertBlockNames,
-  type EncoderEmbeddingNames,
-  encoderEmbeddings,
-  encoderEmbeddingShapes,
-  firstTokenClassifier,
-  firstTokenClassifierShapes,
-  type FirstTokenHead,
-  postNormBlock,
-  type PostNormBlockNames,
-  postNormBlockShapes,
-  postNormHeadSlices,
-  postNormNeuronSlices,
-} from "./builders.ts";
-import type { ModelConfig } from "./config.ts";
-import type { ModelFamily, WeightSpec } from "./family.ts";
-import type { ModelOps } from "./ops.ts";
+import { bertBlockNames, type EncoderEmbeddingNames, type FirstTokenHead, postNormEncoder } from "./builders.ts";
+import type { ModelFamily } from "./family.ts";
 
 const EMBEDDINGS: EncoderEmbeddingNames = {
   word: "electra.embeddings.word_embeddings.weight",
@@ -43,24 +28,11 @@ const CLASSIFIER: FirstTokenHead = {
   inputDropout: true,
 };
 
-function layerNames(l: number): PostNormBlockNames {
-  return bertBlockNames(`electra.encoder.layer.${l}`);
-}
-
-function electraWeights(config: ModelConfig): WeightSpec {
-  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
-  for (let l = 0; l < config.layers; l++) {
-    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
-  }
-  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
-}
-
-/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
-function electraForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
-  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
-  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
-  return firstTokenClassifier(ops, h, CLASSIFIER);
-}
+const ENCODER = postNormEncoder({
+  embeddings: EMBEDDINGS,
+  layer: (_c, l) => bertBlockNames(`electra.encoder.layer.${l}`),
+  classifier: CLASSIFIER,
+});
 
 /** ELECTRA (`model_type: "electra"`), the discriminator. */
 export const electra: ModelFamily = {
@@ -84,12 +56,12 @@ export const electra: ModelFamily = {
     };
   },
   task: classifierTask,
-  weights: electraWeights,
+  weights: ENCODER.weights,
   // a bare ElectraModel has no `electra.` prefix
   renameKey: (name) => (/^(embeddings|embeddings_project|encoder)\./.test(name) ? `electra.${name}` : name),
-  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
-  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
-  forward: electraForward,
+  headSlices: ENCODER.headSlices,
+  neuronSlices: ENCODER.neuronSlices,
+  forward: ENCODER.forward,
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({

@@ -10,23 +10,8 @@
 
 import { hookName } from "../hooks.ts";
 import { classifierLabelFields, classifierTask } from "./bert.ts";
-import {
-  bertBlockNames,
-  type EncoderEmbeddingNames,
-  encoderEmbeddings,
-  encoderEmbeddingShapes,
-  firstTokenClassifier,
-  firstTokenClassifierShapes,
-  type FirstTokenHead,
-  postNormBlock,
-  type PostNormBlockNames,
-  postNormBlockShapes,
-  postNormHeadSlices,
-  postNormNeuronSlices,
-} from "./builders.ts";
-import type { ModelConfig } from "./config.ts";
-import type { ModelFamily, WeightSpec } from "./family.ts";
-import type { ModelOps } from "./ops.ts";
+import { bertBlockNames, type EncoderEmbeddingNames, type FirstTokenHead, postNormEncoder } from "./builders.ts";
+import type { ModelFamily } from "./family.ts";
 
 const EMBEDDINGS: EncoderEmbeddingNames = {
   word: "roberta.embeddings.word_embeddings.weight",
@@ -43,24 +28,11 @@ const CLASSIFIER: FirstTokenHead = {
   inputDropout: true,
 };
 
-function layerNames(l: number): PostNormBlockNames {
-  return bertBlockNames(`roberta.encoder.layer.${l}`);
-}
-
-function robertaWeights(config: ModelConfig): WeightSpec {
-  const required = new Map(encoderEmbeddingShapes(config, EMBEDDINGS));
-  for (let l = 0; l < config.layers; l++) {
-    for (const [name, shape] of postNormBlockShapes(config, l, layerNames(l))) required.set(name, shape);
-  }
-  return { required, optional: firstTokenClassifierShapes(config, CLASSIFIER), optionalIsHead: true };
-}
-
-/** The forward pass: [B, labels] logits, or `undefined` for a bare encoder. */
-function robertaForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
-  let h = encoderEmbeddings(ops, config, EMBEDDINGS);
-  for (let l = 0; l < config.layers; l++) h = postNormBlock(ops, config, l, h, layerNames(l));
-  return firstTokenClassifier(ops, h, CLASSIFIER);
-}
+const ENCODER = postNormEncoder({
+  embeddings: EMBEDDINGS,
+  layer: (_c, l) => bertBlockNames(`roberta.encoder.layer.${l}`),
+  classifier: CLASSIFIER,
+});
 
 /** RoBERTa (`model_type: "roberta"`). */
 export const roberta: ModelFamily = {
@@ -81,12 +53,12 @@ export const roberta: ModelFamily = {
     positions: { kind: "after_padding", paddingIdx: f.int("pad_token_id", 1, 1_000_000) },
   }),
   task: classifierTask,
-  weights: robertaWeights,
+  weights: ENCODER.weights,
   // a bare RobertaModel has no `roberta.` prefix
   renameKey: (name) => (/^(embeddings|encoder|pooler)\./.test(name) ? `roberta.${name}` : name),
-  headSlices: (_c, l) => postNormHeadSlices(layerNames(l)),
-  neuronSlices: (_c, l) => postNormNeuronSlices(layerNames(l)),
-  forward: robertaForward,
+  headSlices: ENCODER.headSlices,
+  neuronSlices: ENCODER.neuronSlices,
+  forward: ENCODER.forward,
   finalHooks: ["pooler"],
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({
