@@ -7,6 +7,7 @@
 import { takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
+import { HEAD_ROLES_HELP, headRolesCommand } from "./commands/head_roles.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
 import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
@@ -67,6 +68,11 @@ export const COMMANDS: Record<string, Command> = {
     run: logitLensCommand,
     help: LOGIT_LENS_HELP,
     summary: "a language model's top next tokens after every layer (final LayerNorm + unembedding)",
+  },
+  "head-roles": {
+    run: headRolesCommand,
+    help: HEAD_ROLES_HELP,
+    summary: "previous-token, duplicate-token and induction heads on repeated random tokens; in-context copying loss",
   },
   "attention-stats": {
     run: attentionStatsCommand,

@@ -125,3 +125,30 @@ Deno.test("bertology logit-lens --json: a row per layer and position; refuses a 
   strictEqual(b.code, 2);
   ok(/for language models/.test(b.err), b.err);
 });
+
+Deno.test("bertology head-roles --json: three [L × H] maps and the two repeats' losses; --ids takes exact rows", async () => {
+  const r = await cli("head-roles", "--model", GPT2, "--repeat-len", "6", "--rows", "4", "--seed", "2", "--json");
+  strictEqual(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  for (const k of ["previous_token", "duplicate_token", "induction"]) {
+    deepStrictEqual([j[k].length, j[k].every((row: number[]) => row.length === 4)], [3, true], k);
+    ok(j[k].flat().every((v: number) => v >= 0 && v <= 1), k);
+  }
+  ok(j.loss_first_repeat > 0 && j.loss_second_repeat > 0);
+  deepStrictEqual([j.repeat_len, j.rows], [6, 4]);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    Deno.writeTextFileSync(file, JSON.stringify([[0, 5, 9, 11, 5, 9, 11]]));
+    const ids = await cli("head-roles", "--model", GPT2, "--ids", file, "--json");
+    strictEqual(ids.code, 0, ids.err);
+    deepStrictEqual([JSON.parse(ids.out).repeat_len, JSON.parse(ids.out).rows], [3, 1]);
+    const both = await cli("head-roles", "--model", GPT2, "--ids", file, "--rows", "3");
+    strictEqual(both.code, 2);
+    ok(/--ids gives the rows/.test(both.err));
+  } finally {
+    await Deno.remove(file);
+  }
+  const bert = await cli("head-roles", "--model", BERT, "--repeat-len", "4", "--rows", "2", "--json");
+  strictEqual(bert.code, 0, bert.err);
+  strictEqual(JSON.parse(bert.out).loss_first_repeat, undefined);
+});

@@ -26,3 +26,4 @@ export * from "./syntactic_heads.ts";
 export * from "./word_features.ts";
 export * from "./probe.ts";
 export * from "./ud.ts";
+export * from "./head_roles.ts";

@@ -1,0 +1,171 @@
+/**
+ * Head roles on repeated random tokens, as the induction-head literature measures them (Elhage et al. 2021,
+ * Olsson et al. 2022; TransformerLens's detectors): rows made of BOS + r + r, r a seeded sequence of random
+ * non-special tokens of length `len`, and per head the mean attention, over rows and over the query positions
+ * t of the second repeat, on
+ *
+ * - the previous token, A[t, t−1] (previous-token heads);
+ * - the same token one repeat earlier, A[t, t−len] (duplicate-token heads);
+ * - the token after it, A[t, t−len+1] (induction heads: they attend to what came next last time).
+ *
+ * For a language model also the mean next-token loss on the first repeat (nothing to copy: about ln V) and on
+ * the second (in-context copying lowers it). Positions: BOS at 0, the first repeat at 1…len, the second at
+ * len+1…2·len. Pruned heads score `NaN`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const rows = repeatedTokenRows(model.config.vocabSize, { repeatLen: 40, rows: 20, seed: 0, bos: 50256, exclude });
+ * const roles = headRoles(model, rows);
+ * roles.induction; // Float64Array [layers · heads]
+ * ```
+ *
+ * @module
+ */
+
+import { keptHeads } from "../models/config.ts";
+import type { TransformerModel } from "../models/model.ts";
+import { mulberry32 } from "../rng.ts";
+
+/** How to make the rows. */
+export interface RepeatedRowsOptions {
+  /** Tokens in each repeat (len). */
+  repeatLen: number;
+  /** Rows. */
+  rows: number;
+  /** The random tokens' seed. */
+  seed: number;
+  /** The first token of every row (BOS, or an encoder's [CLS]). */
+  bos: number;
+  /** Token ids never drawn (the special tokens). */
+  exclude: ReadonlySet<number>;
+}
+
+/**
+ * Rows of BOS + r + r with r drawn uniformly (seeded) from the vocabulary less `exclude`.
+ *
+ * @throws {Error} for sizes that are not positive integers, or a vocabulary with nothing left to draw
+ * @example Usage
+ * ```ts
+ * import { repeatedTokenRows } from "./head_roles.ts";
+ * const [row] = repeatedTokenRows(10, { repeatLen: 3, rows: 1, seed: 1, bos: 0, exclude: new Set([0]) });
+ * row.length; // 7
+ * row.slice(1, 4).join() === row.slice(4).join(); // true
+ * ```
+ */
+export function repeatedTokenRows(vocabSize: number, opts: RepeatedRowsOptions): number[][] {
+  for (const [name, v] of [["repeatLen", opts.repeatLen], ["rows", opts.rows]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`head roles: ${name} must be a positive integer, got ${v}`);
+  }
+  const pool: number[] = [];
+  for (let id = 0; id < vocabSize; id++) if (!opts.exclude.has(id)) pool.push(id);
+  if (pool.length === 0) throw new Error("head roles: every token of the vocabulary is special: nothing to draw");
+  const rnd = mulberry32(opts.seed);
+  return Array.from({ length: opts.rows }, () => {
+    const r = Array.from({ length: opts.repeatLen }, () => pool[Math.floor(rnd() * pool.length)]!);
+    return [opts.bos, ...r, ...r];
+  });
+}
+
+/** Per-head role scores ([layers · heads], layer-major; `NaN` for a pruned head) and the copying losses. */
+export interface HeadRoles {
+  /** Layers and heads (before pruning). */
+  layers: number;
+  heads: number;
+  /** Tokens per repeat, and rows averaged over. */
+  repeatLen: number;
+  rows: number;
+  /** Mean A[t, t−1] over the second repeat's queries. */
+  previousToken: Float64Array;
+  /** Mean A[t, t−len]. */
+  duplicateToken: Float64Array;
+  /** Mean A[t, t−len+1]. */
+  induction: Float64Array;
+  /** A language model's mean next-token loss (nats) predicting the first repeat's tokens; absent otherwise. */
+  lossFirstRepeat?: number;
+  /** … and the second repeat's. */
+  lossSecondRepeat?: number;
+}
+
+/**
+ * Measures the head roles of a model on rows of BOS + r + r (see the module doc).
+ *
+ * @param rows the rows, each 1 + 2·len tokens with its two repeats equal
+ * @param batchSize rows per forward pass (default 4)
+ * @throws {Error} for rows of different or even lengths, rows whose repeats differ, or rows longer than the model
+ */
+export function headRoles(model: TransformerModel, rows: readonly (readonly number[])[], batchSize = 4): HeadRoles {
+  if (rows.length === 0) throw new Error("head roles: no rows");
+  const T = rows[0]!.length, len = (T - 1) / 2;
+  rows.forEach((row, i) => {
+    if (row.length !== T || !Number.isInteger(len) || len < 1) {
+      throw new Error(
+        `head roles: row ${i} has ${row.length} tokens; every row must be BOS + r + r (odd, equal lengths)`,
+      );
+    }
+    for (let j = 1; j <= len; j++) {
+      if (row[j] !== row[j + len]) throw new Error(`head roles: row ${i}'s two repeats differ at position ${j}`);
+    }
+  });
+  const c = model.config, L = c.layers, H = c.heads;
+  const sums = { prev: new Float64Array(L * H), dup: new Float64Array(L * H), ind: new Float64Array(L * H) };
+  const lm = model.task === "lm";
+  let lossFirst = 0, lossSecond = 0;
+  const names = [...Array.from({ length: L }, (_, l) => `attentions.${l}`), ...(lm ? ["logits"] : [])];
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const part = rows.slice(start, start + batchSize);
+    const B = part.length;
+    const batch = { batchSize: B, seqLen: T, inputIds: Int32Array.from(part.flat()) };
+    const { cache } = model.run({ batch, names });
+    for (let l = 0; l < L; l++) {
+      const a = cache.get(model.resolveName(`attentions.${l}`))!.data;
+      const kept = keptHeads(c, l), Hl = kept.length;
+      kept.forEach((h, i) => {
+        for (let b = 0; b < B; b++) {
+          const base = (b * Hl + i) * T * T;
+          for (let t = len + 1; t <= 2 * len; t++) {
+            const row = base + t * T;
+            sums.prev[l * H + h]! += a[row + t - 1]!;
+            sums.dup[l * H + h]! += a[row + t - len]!;
+            sums.ind[l * H + h]! += a[row + t - len + 1]!;
+          }
+        }
+      });
+    }
+    if (lm) {
+      const logits = cache.get(model.resolveName("logits"))!.data, V = c.vocabSize;
+      for (let b = 0; b < B; b++) {
+        // position p − 1 predicts token p: the first repeat is p = 1 … len, the second p = len+1 … 2·len
+        for (let p = 1; p <= 2 * len; p++) {
+          const at = (b * T + p - 1) * V;
+          let max = -Infinity;
+          for (let v = 0; v < V; v++) max = Math.max(max, logits[at + v]!);
+          let sum = 0;
+          for (let v = 0; v < V; v++) sum += Math.exp(logits[at + v]! - max);
+          const nll = Math.log(sum) + max - logits[at + part[b]![p]!]!;
+          if (p <= len) lossFirst += nll;
+          else lossSecond += nll;
+        }
+      }
+    }
+  }
+  const n = rows.length * len;
+  const mean = (s: Float64Array) => {
+    const out = s.map((v) => v / n);
+    for (let l = 0; l < L; l++) for (const h of c.prunedHeads[l]!) out[l * H + h] = NaN;
+    return out;
+  };
+  const roles: HeadRoles = {
+    layers: L,
+    heads: H,
+    repeatLen: len,
+    rows: rows.length,
+    previousToken: mean(sums.prev),
+    duplicateToken: mean(sums.dup),
+    induction: mean(sums.ind),
+  };
+  if (lm) {
+    roles.lossFirstRepeat = lossFirst / n;
+    roles.lossSecondRepeat = lossSecond / n;
+  }
+  return roles;
+}
