@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hubCacheDir, hubFiles, parseHubId, resolveModel } from "./hub.ts";
+import { writeSafetensors } from "./safetensors.ts";
 
 const enc = new TextEncoder();
 const text = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));
-const BIG = new Uint8Array(100_000).map((_, i) => i % 251);
+/** A valid safetensors file of about 100 kB. */
+const BIG = new Uint8Array(
+  writeSafetensors([{ name: "w", shape: [25_000], data: Float32Array.from({ length: 25_000 }, (_, i) => i) }]),
+);
+const HALF = Math.floor(BIG.length / 2);
 
 interface Hub {
   endpoint: string;
@@ -38,6 +43,8 @@ function startHub(): Hub {
         return auth === "Bearer hf_secret"
           ? new Response('{"private":true}')
           : new Response("unauthorized", { status: 401, statusText: "Unauthorized" });
+      case "/org/model/resolve/main/teapot.json":
+        return new Response("short and stout", { status: 418, statusText: "I'm a teapot" });
       case "/org/model/resolve/main/broken.json":
         return new Response("oops", { status: 500, statusText: "Internal Server Error" });
       case "/org/model/resolve/main/model.safetensors": {
@@ -46,7 +53,7 @@ function startHub(): Hub {
         if (bigRequests > 1) return new Response(BIG);
         const body = new ReadableStream<Uint8Array>({
           start(controller) {
-            controller.enqueue(BIG.subarray(0, BIG.length / 2));
+            controller.enqueue(BIG.subarray(0, HALF));
             controller.error(new Error("connection dropped"));
           },
         });
@@ -112,7 +119,7 @@ Deno.test("parseHubId() splits names, orgs and revisions and rejects the rest", 
   }
 });
 
-Deno.test("hubFiles() follows a relative redirect, caches under {org--name}/{revision}, and reuses the cache offline", async () => {
+Deno.test("hubFiles() follows a relative redirect, caches under {org--name}/snapshots/{revision}, and falls back on the cache when the network fails", async () => {
   await withCache(async (cacheDir) => {
     const hub = startHub();
     const progress: Array<[string, number, number | undefined]> = [];
@@ -126,15 +133,31 @@ Deno.test("hubFiles() follows a relative redirect, caches under {org--name}/{rev
       assert.equal(text(await files.read("config.json")), '{"rev":"main"}');
       assert.deepEqual(hub.log.map((r) => r.path), ["/org/model/resolve/main/config.json", "/cdn/config-main"]);
       assert.deepEqual(progress.at(-1), ["config.json", 14, 14]);
-      assert.equal(await Deno.readTextFile(join(cacheDir, "org--model", "main", "config.json")), '{"rev":"main"}');
+      assert.equal(
+        await Deno.readTextFile(join(cacheDir, "org--model", "snapshots", "main", "config.json")),
+        '{"rev":"main"}',
+      );
       assert.equal(text(await files.read("config.json")), '{"rev":"main"}');
       assert.equal(hub.log.length, 2, "a cached file is not fetched again");
     } finally {
       await hub.close();
     }
-    // Server gone: cached files still load, with no network at all.
-    const again = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir, fetch: noNetwork });
+    // Server gone: cached files still load, with a notice that says so and names --offline and the cache.
+    const notices: string[] = [];
+    const again = hubFiles("org/model", {
+      endpoint: hub.endpoint,
+      cacheDir,
+      fetch: noNetwork,
+      onNotice: (m) => notices.push(m),
+    });
     assert.equal(text(await again.read("config.json")), '{"rev":"main"}');
+    assert.equal(notices.length, 1);
+    assert.match(notices[0]!, /Cannot reach "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/config\.json": network used/);
+    assert.match(notices[0]!, /using the cached copy of org\/model@main in .*org--model.snapshots.main \(--offline/);
+    assert.match(again.location, /^hub:org\/model@main \(offline, cache .*snapshots.main\)$/);
+    // a file the cached copy lacks reads as absent (as HF does), with no second notice
+    assert.equal(await again.read("tokenizer.json"), undefined);
+    assert.equal(notices.length, 1);
   });
 });
 
@@ -148,12 +171,12 @@ Deno.test("hubFiles() puts the revision in the URL and the cache path", async ()
       assert.equal(text(await pr.read("config.json")), '{"rev":"pr1"}');
       const plain = hubFiles("bert-base-uncased", { endpoint: hub.endpoint, cacheDir });
       assert.equal(text(await plain.read("vocab.txt")), "[PAD]\n");
-      assert.deepEqual(await listFiles(cacheDir), [
-        "bert-base-uncased/main/vocab.txt",
-        "org--model/refs--pr--1/config.json",
-        "org--model/v1.0/config.json",
+      assert.deepEqual((await listFiles(cacheDir)).filter((f) => f.includes("/snapshots/")), [
+        "bert-base-uncased/snapshots/main/vocab.txt",
+        "org--model/snapshots/refs--pr--1/config.json",
+        "org--model/snapshots/v1.0/config.json",
       ]);
-      assert.match(v1.location, /^hub:org\/model@v1\.0 \(cache .*org--model.v1\.0\)$/);
+      assert.match(v1.location, /^hub:org\/model@v1\.0 \(cache .*org--model.snapshots.v1\.0\)$/);
     } finally {
       await hub.close();
     }
@@ -166,27 +189,30 @@ Deno.test("hubFiles() gives undefined for a 404 and remembers it for offline mod
     try {
       const files = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir });
       assert.equal(await files.read("model.safetensors.index.json"), undefined);
-      assert.deepEqual(await listFiles(cacheDir), ["org--model/main/.no_exist/model.safetensors.index.json"]);
+      assert.deepEqual(await listFiles(cacheDir), ["org--model/.no_exist/main/model.safetensors.index.json"]);
     } finally {
       await hub.close();
     }
     const offline = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir, offline: true, fetch: noNetwork });
     assert.equal(await offline.read("model.safetensors.index.json"), undefined);
+    const never = hubFiles("org/never", { endpoint: hub.endpoint, cacheDir, offline: true, fetch: noNetwork });
     await assert.rejects(
-      () => offline.read("config.json"),
-      /"config.json" of org\/model@main is not in the cache \(.*config.json\) and offline mode is on \(--offline or HF_HUB_OFFLINE=1\)/,
+      () => never.read("config.json"),
+      /org\/never@main is not in the cache \(.*org--never.snapshots.main\) and offline mode is on \(--offline or HF_HUB_OFFLINE=1\)/,
     );
   });
 });
 
 Deno.test("hubFiles() in offline mode (HF_HUB_OFFLINE=1) never touches the network", async () => {
   await withCache(async (cacheDir) => {
-    await Deno.mkdir(join(cacheDir, "org--model", "main"), { recursive: true });
-    await Deno.writeTextFile(join(cacheDir, "org--model", "main", "config.json"), "{}");
+    await Deno.mkdir(join(cacheDir, "org--model", "snapshots", "main"), { recursive: true });
+    await Deno.writeTextFile(join(cacheDir, "org--model", "snapshots", "main", "config.json"), "{}");
     await withEnv({ HF_HUB_OFFLINE: "1", BERTOLOGY_CACHE: cacheDir }, async () => {
       const files = hubFiles("org/model", { fetch: noNetwork });
       assert.equal(text(await files.read("config.json")), "{}");
-      await assert.rejects(() => files.read("vocab.txt"), /offline mode is on/);
+      // a file the cached copy lacks is absent, as HF has it (a BERT cached with vocab.txt and no tokenizer.json)
+      assert.equal(await files.read("tokenizer.json"), undefined);
+      await assert.rejects(() => hubFiles("org/other", { fetch: noNetwork }).read("config.json"), /offline mode is on/);
     });
   });
 });
@@ -220,13 +246,17 @@ Deno.test("hubFiles() reports 401 with a hint about HF_TOKEN and sends HF_TOKEN 
   });
 });
 
-Deno.test("hubFiles() names the URL and status of other HTTP errors", async () => {
+Deno.test("hubFiles() names the URL and status of other HTTP errors, and of a 5xx with no cached copy", async () => {
   await withCache(async (cacheDir) => {
     const hub = startHub();
     try {
       await assert.rejects(
+        () => hubFiles("org/model", { endpoint: hub.endpoint, cacheDir }).read("teapot.json"),
+        /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/teapot.json" failed: 418 I'm a teapot/,
+      );
+      await assert.rejects(
         () => hubFiles("org/model", { endpoint: hub.endpoint, cacheDir }).read("broken.json"),
-        /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/broken.json" failed: 500 Internal Server Error/,
+        /"http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/broken.json" answered 500 Internal Server Error; and org\/model@main has no cached copy to fall back on \(.*org--model.snapshots.main\)\. Check the network or HF_ENDPOINT; .*--offline \(HF_HUB_OFFLINE=1\)/,
       );
       assert.deepEqual(await listFiles(cacheDir), []);
     } finally {
@@ -242,11 +272,16 @@ Deno.test("hubFiles() leaves no file after an interrupted download and downloads
       const files = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir });
       await assert.rejects(
         () => files.read("model.safetensors"),
-        /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/model.safetensors" was interrupted/,
+        new RegExp(
+          String.raw`Download of "http://127\.0\.0\.1:\d+/org/model/resolve/main/model.safetensors" broke off after \d+ bytes: .* \(nothing was cached\); and org/model@main has no cached copy`,
+        ),
       );
       assert.deepEqual(await listFiles(cacheDir), [], "neither the real name nor a temporary file remains");
-      assert.deepEqual(await files.read("model.safetensors"), BIG);
-      assert.deepEqual(await listFiles(cacheDir), ["org--model/main/model.safetensors"]);
+      const again = hubFiles("org/model", { endpoint: hub.endpoint, cacheDir });
+      assert.deepEqual(await again.read("model.safetensors"), BIG);
+      assert.deepEqual((await listFiles(cacheDir)).filter((f) => !f.startsWith("org--model/.meta/")), [
+        "org--model/snapshots/main/model.safetensors",
+      ]);
     } finally {
       await hub.close();
     }
@@ -258,7 +293,10 @@ Deno.test("hubFiles() rejects a body shorter than its Content-Length", async () 
     const short: typeof fetch = () =>
       Promise.resolve(new Response(enc.encode("12345"), { headers: { "content-length": "10" } }));
     const files = hubFiles("org/model", { endpoint: "http://127.0.0.1:1", cacheDir, fetch: short });
-    await assert.rejects(() => files.read("config.json"), /was interrupted: received 5 of 10 bytes/);
+    await assert.rejects(
+      () => files.read("config.json"),
+      /Refusing to cache "http:\/\/127.0.0.1:1\/org\/model\/resolve\/main\/config.json" as ".*org--model.snapshots.main.config.json": received 5 of the 10 bytes its Content-Length announced; nothing was cached/,
+    );
     assert.deepEqual(await listFiles(cacheDir), []);
   });
 });
