@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { hubCacheDir, hubFiles, parseHubId, resolveModel } from "./hub.ts";
 import { writeSafetensors } from "./safetensors.ts";
@@ -324,4 +325,211 @@ Deno.test("resolveModel() picks a folder, then a hub id, and explains anything e
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// ------------------------------------------------------------------ hostile servers: time limits, cut bodies
+
+/** A raw HTTP server on 127.0.0.1 whose answers are written by hand: held headers, drips, cut bodies. */
+function rawServer(answer: (conn: Deno.TcpConn, path: string) => Promise<void>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.TcpConn>();
+  const tasks: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      open.add(conn);
+      tasks.push((async () => {
+        try {
+          const buffer = new Uint8Array(16384);
+          const n = await conn.read(buffer);
+          const path = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split(" ")[1] ?? "";
+          await answer(conn, path);
+        } catch {
+          // the client went away
+        } finally {
+          open.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // closed already
+          }
+        }
+      })());
+    }
+  })().catch(() => {});
+  return {
+    endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    async close() {
+      listener.close();
+      for (const conn of open) conn.close();
+      await accepting;
+      await Promise.all(tasks);
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array | string) {
+  const data = typeof bytes === "string" ? enc.encode(bytes) : bytes;
+  for (let at = 0; at < data.length;) at += await conn.write(data.subarray(at));
+}
+
+/** Waits until the client closes the connection. */
+async function untilClosed(conn: Deno.TcpConn) {
+  while ((await conn.read(new Uint8Array(1024))) !== null);
+}
+
+Deno.test("hubFiles() abandons a server that holds back its headers, naming the URL and the limit", async () => {
+  await withCache(async (cacheDir) => {
+    const server = rawServer((conn) => untilClosed(conn));
+    try {
+      const files = hubFiles("org/model", { endpoint: server.endpoint, cacheDir, limits: { connectTimeoutMs: 200 } });
+      await assert.rejects(
+        () => files.read("config.json"),
+        /"http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/config\.json" sent no answer within 0\.2 s \(BERTOLOGY_HUB_CONNECT_TIMEOUT\); and org\/model@main has no cached copy/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() abandons a server that sends headers and then nothing (first-byte limit, set by its variable)", async () => {
+  await withCache(async (cacheDir) => {
+    const server = rawServer(async (conn) => {
+      await writeAll(conn, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+      await untilClosed(conn);
+    });
+    try {
+      await withEnv({ BERTOLOGY_HUB_FIRST_BYTE_TIMEOUT: "0.2" }, async () => {
+        const files = hubFiles("org/model", { endpoint: server.endpoint, cacheDir });
+        await assert.rejects(
+          () => files.read("vocab.txt"),
+          /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/vocab\.txt" abandoned: no byte of the body within 0\.2 s of the headers \(BERTOLOGY_HUB_FIRST_BYTE_TIMEOUT\) \(nothing was cached\)/,
+        );
+      });
+      assert.deepEqual(await listFiles(cacheDir), []);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() abandons a server that drips a byte at a time, though every byte comes in time (minimum rate over a window)", async () => {
+  await withCache(async (cacheDir) => {
+    const server = rawServer(async (conn) => {
+      await writeAll(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+      for (;;) (await writeAll(conn, "x"), await sleep(20));
+    });
+    try {
+      const files = hubFiles("org/model", {
+        endpoint: server.endpoint,
+        cacheDir,
+        // the first-byte limit alone would never fire: a byte comes every 20 ms
+        limits: { firstByteTimeoutMs: 100, minBytesPerSecond: 1000, rateWindowMs: 300 },
+      });
+      await assert.rejects(
+        () => files.read("vocab.txt"),
+        /Download of "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/vocab\.txt" abandoned: \d+ bytes in the last 0\.3 s, under the minimum rate of 1000 bytes\/s \(BERTOLOGY_HUB_MIN_RATE over BERTOLOGY_HUB_RATE_WINDOW\)/,
+      );
+      assert.deepEqual(await listFiles(cacheDir), []);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() refuses a limit variable that is not a number, naming it", async () => {
+  await withEnv({ BERTOLOGY_HUB_MIN_RATE: "fast" }, () => {
+    assert.throws(
+      () => hubFiles("org/model", { cacheDir: "/nonexistent" }),
+      /BERTOLOGY_HUB_MIN_RATE must be a number of bytes per second, 0 or more, got "fast"/,
+    );
+  });
+  await withEnv({ BERTOLOGY_HUB_CONNECT_TIMEOUT: "0" }, () => {
+    assert.throws(() => hubFiles("org/model", { cacheDir: "/nonexistent" }), /BERTOLOGY_HUB_CONNECT_TIMEOUT must be a positive number of seconds, got "0"/);
+  });
+});
+
+Deno.test("hubFiles() never caches a body cut short without a length header, or shorter than its Content-Length", async () => {
+  await withCache(async (cacheDir) => {
+    const server = rawServer(async (conn, path) => {
+      if (path.endsWith("/lying.safetensors")) {
+        // a Content-Length the body does not reach: the connection closes after half
+        await writeAll(conn, `HTTP/1.1 200 OK\r\nContent-Length: ${BIG.length}\r\n\r\n`);
+        await writeAll(conn, BIG.subarray(0, HALF));
+        return;
+      }
+      // no length at all: the body ends where the connection does, which looks complete to HTTP
+      await writeAll(conn, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+      await writeAll(conn, path.endsWith(".json") ? '{"hidden_size": 7' : BIG.subarray(0, HALF));
+    });
+    try {
+      const files = hubFiles("org/model", { endpoint: server.endpoint, cacheDir });
+      await assert.rejects(
+        () => files.read("model.safetensors"),
+        /Refusing to cache "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/model\.safetensors" as ".*org--model.snapshots.main.model\.safetensors": its safetensors header does not parse \(.*\); nothing was cached/,
+      );
+      await assert.rejects(
+        () => files.read("config.json"),
+        /Refusing to cache ".*config\.json" as ".*org--model.snapshots.main.config\.json": it is not valid JSON/,
+      );
+      await assert.rejects(
+        () => files.read("lying.safetensors"),
+        /Download of ".*lying\.safetensors" broke off after \d+ bytes: .*\(nothing was cached\)/,
+      );
+      assert.deepEqual(await listFiles(cacheDir), [], "no file joined the cache, and no partial file is left");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() never caches an HTML page answered with 200, a size other than X-Linked-Size, or a sha256 other than the ETag", async () => {
+  await withCache(async (cacheDir) => {
+    const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+    const vocab = enc.encode("[PAD]\n[UNK]\n");
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      const name = new URL(req.url).pathname.split("/").pop();
+      switch (name) {
+        case "config.json": // a captive portal or a wrong endpoint
+          return new Response("<html><body>Sign in</body></html>", { headers: { "content-type": "text/html" } });
+        case "vocab.txt": // the same, with no content type to tell
+          return new Response("\n  <!DOCTYPE html><title>Proxy</title>", { headers: { "content-type": "" } });
+        case "short.txt":
+          return new Response(vocab, { headers: { "x-linked-size": "999", "x-repo-commit": "a".repeat(40) } });
+        case "wrong.bin":
+          return new Response(vocab, { headers: { etag: `"${"0".repeat(64)}"`, "x-repo-commit": "a".repeat(40) } });
+        case "right.bin":
+          return new Response(vocab, {
+            headers: { "x-linked-etag": `"${sha(vocab)}"`, "x-linked-size": String(vocab.length), "x-repo-commit": "a".repeat(40) },
+          });
+        default:
+          return new Response("not found", { status: 404 });
+      }
+    });
+    try {
+      const files = () => hubFiles("org/model", { endpoint: `http://127.0.0.1:${server.addr.port}`, cacheDir });
+      await assert.rejects(
+        () => files().read("config.json"),
+        /Refusing to cache ".*config\.json" as ".*config\.json": the server answered an HTML page \(Content-Type "text\/html"\), not the file/,
+      );
+      await assert.rejects(() => files().read("vocab.txt"), /as ".*vocab\.txt": the server answered an HTML page, not the file/);
+      await assert.rejects(
+        () => files().read("short.txt"),
+        /as ".*snapshots.a{40}.short\.txt": received 12 bytes where the hub's X-Linked-Size says 999; nothing was cached/,
+      );
+      await assert.rejects(
+        () => files().read("wrong.bin"),
+        new RegExp(`as ".*wrong\\.bin": its sha256 is ${sha(vocab)}, not the hub's 0{64} \\(ETag\\)`),
+      );
+      assert.deepEqual((await listFiles(cacheDir)).filter((f) => f.includes("snapshots")), []);
+      assert.deepEqual(await files().read("right.bin"), vocab);
+      const meta = JSON.parse(await Deno.readTextFile(join(cacheDir, "org--model", ".meta", "a".repeat(40), "right.bin.json")));
+      assert.equal(meta.sha256, sha(vocab));
+      assert.equal(meta.commit, "a".repeat(40));
+    } finally {
+      await server.shutdown();
+    }
+  });
 });
