@@ -63,7 +63,9 @@ export function transferLimits(
     const isRate = key === "minBytesPerSecond";
     if (!Number.isFinite(value) || value < 0 || (!isRate && value === 0)) {
       throw new Error(
-        `${variable} must be ${isRate ? "a number of bytes per second, 0 or more" : "a positive number of seconds"}, got "${text}"`,
+        `${variable} must be ${
+          isRate ? "a number of bytes per second, 0 or more" : "a positive number of seconds"
+        }, got "${text}"`,
       );
     }
     out[key] = isRate ? value : value * 1000;
@@ -139,7 +141,9 @@ export async function requestFile(
       const via = current === url ? "" : ` (redirected from "${url}")`;
       if (timedOut) {
         throw new NetworkError(
-          `"${current}"${via} sent no answer within ${seconds(opts.limits.connectTimeoutMs)} (${TRANSFER_LIMIT_VARIABLES.connectTimeoutMs})`,
+          `"${current}"${via} sent no answer within ${
+            seconds(opts.limits.connectTimeoutMs)
+          } (${TRANSFER_LIMIT_VARIABLES.connectTimeoutMs})`,
         );
       }
       throw new NetworkError(`Cannot reach "${current}"${via}: ${(e as Error).message}`, { cause: e });
@@ -212,7 +216,9 @@ export async function streamToFile(
   let firstByte: ReturnType<typeof setTimeout> | undefined = setTimeout(
     () =>
       abandon(
-        `no byte of the body within ${seconds(limits.firstByteTimeoutMs)} of the headers (${TRANSFER_LIMIT_VARIABLES.firstByteTimeoutMs})`,
+        `no byte of the body within ${
+          seconds(limits.firstByteTimeoutMs)
+        } of the headers (${TRANSFER_LIMIT_VARIABLES.firstByteTimeoutMs})`,
       ),
     limits.firstByteTimeoutMs,
   );
@@ -221,7 +227,9 @@ export async function streamToFile(
   const rate = setInterval(() => {
     if (windowBytes < windowMinimum) {
       abandon(
-        `${windowBytes} bytes in the last ${seconds(limits.rateWindowMs)}, under the minimum rate of ${limits.minBytesPerSecond} bytes/s (${TRANSFER_LIMIT_VARIABLES.minBytesPerSecond} over ${TRANSFER_LIMIT_VARIABLES.rateWindowMs})`,
+        `${windowBytes} bytes in the last ${
+          seconds(limits.rateWindowMs)
+        }, under the minimum rate of ${limits.minBytesPerSecond} bytes/s (${TRANSFER_LIMIT_VARIABLES.minBytesPerSecond} over ${TRANSFER_LIMIT_VARIABLES.rateWindowMs})`,
       );
     }
     windowBytes = 0;

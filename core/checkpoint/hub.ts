@@ -223,7 +223,9 @@ export function hubFiles(id: string, opts: HubOptions = {}): ModelFiles {
     cacheOnly = error.message;
     const dir = snapshotDir(cachedKey());
     if (await exists(dir)) {
-      notice(`${error.message}; using the cached copy of ${label} in ${dir} (--offline or HF_HUB_OFFLINE=1 skips the network)`);
+      notice(
+        `${error.message}; using the cached copy of ${label} in ${dir} (--offline or HF_HUB_OFFLINE=1 skips the network)`,
+      );
     }
     return await fromCache(name);
   };
@@ -343,7 +345,13 @@ export function hubFiles(id: string, opts: HubOptions = {}): ModelFiles {
       if (problem !== undefined) {
         throw new Error(`Refusing to cache "${answer.url}" as "${path}": ${problem}; nothing was cached`);
       }
-      const meta = { url: answer.url, commit: answer.commit ?? null, etag: answer.etag ?? null, size: got.size, sha256: got.sha256 };
+      const meta = {
+        url: answer.url,
+        commit: answer.commit ?? null,
+        etag: answer.etag ?? null,
+        size: got.size,
+        sha256: got.sha256,
+      };
       await Deno.mkdir(dirname(metaPath(key, name)), { recursive: true });
       await writeFileAtomically(
         dirname(metaPath(key, name)),
@@ -574,7 +582,9 @@ function localFolderHint(spec: string): string | undefined {
   const near = nearestFolder(path);
   if (near !== undefined) return ` (did you mean "${near}"?)`;
   const parent = dirname(path);
-  return parent !== "." && isFolder(parent) ? ` (the folder "${parent}" exists but has no "${basename(path)}")` : undefined;
+  return parent !== "." && isFolder(parent)
+    ? ` (the folder "${parent}" exists but has no "${basename(path)}")`
+    : undefined;
 }
 
 /** The folder beside `path` (same parent) whose name is nearest to `path`'s, if one is near enough. */

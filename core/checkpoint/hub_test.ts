@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { hubCacheDir, hubFiles, parseHubId, resolveModel } from "./hub.ts";
 import { writeSafetensors } from "./safetensors.ts";
 
@@ -153,7 +153,10 @@ Deno.test("hubFiles() follows a relative redirect, caches under {org--name}/snap
     });
     assert.equal(text(await again.read("config.json")), '{"rev":"main"}');
     assert.equal(notices.length, 1);
-    assert.match(notices[0]!, /Cannot reach "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/config\.json": network used/);
+    assert.match(
+      notices[0]!,
+      /Cannot reach "http:\/\/127\.0\.0\.1:\d+\/org\/model\/resolve\/main\/config\.json": network used/,
+    );
     assert.match(notices[0]!, /using the cached copy of org\/model@main in .*org--model.snapshots.main \(--offline/);
     assert.match(again.location, /^hub:org\/model@main \(offline, cache .*snapshots.main\)$/);
     // a file the cached copy lacks reads as absent (as HF does), with no second notice
@@ -274,7 +277,8 @@ Deno.test("hubFiles() leaves no file after an interrupted download and downloads
       await assert.rejects(
         () => files.read("model.safetensors"),
         new RegExp(
-          String.raw`Download of "http://127\.0\.0\.1:\d+/org/model/resolve/main/model.safetensors" broke off after \d+ bytes: .* \(nothing was cached\); and org/model@main has no cached copy`,
+          String
+            .raw`Download of "http://127\.0\.0\.1:\d+/org/model/resolve/main/model.safetensors" broke off after \d+ bytes: .* \(nothing was cached\); and org/model@main has no cached copy`,
         ),
       );
       assert.deepEqual(await listFiles(cacheDir), [], "neither the real name nor a temporary file remains");
@@ -447,7 +451,10 @@ Deno.test("hubFiles() refuses a limit variable that is not a number, naming it",
     );
   });
   await withEnv({ BERTOLOGY_HUB_CONNECT_TIMEOUT: "0" }, () => {
-    assert.throws(() => hubFiles("org/model", { cacheDir: "/nonexistent" }), /BERTOLOGY_HUB_CONNECT_TIMEOUT must be a positive number of seconds, got "0"/);
+    assert.throws(
+      () => hubFiles("org/model", { cacheDir: "/nonexistent" }),
+      /BERTOLOGY_HUB_CONNECT_TIMEOUT must be a positive number of seconds, got "0"/,
+    );
   });
 });
 
@@ -502,7 +509,11 @@ Deno.test("hubFiles() never caches an HTML page answered with 200, a size other 
           return new Response(vocab, { headers: { etag: `"${"0".repeat(64)}"`, "x-repo-commit": "a".repeat(40) } });
         case "right.bin":
           return new Response(vocab, {
-            headers: { "x-linked-etag": `"${sha(vocab)}"`, "x-linked-size": String(vocab.length), "x-repo-commit": "a".repeat(40) },
+            headers: {
+              "x-linked-etag": `"${sha(vocab)}"`,
+              "x-linked-size": String(vocab.length),
+              "x-repo-commit": "a".repeat(40),
+            },
           });
         default:
           return new Response("not found", { status: 404 });
@@ -514,7 +525,10 @@ Deno.test("hubFiles() never caches an HTML page answered with 200, a size other 
         () => files().read("config.json"),
         /Refusing to cache ".*config\.json" as ".*config\.json": the server answered an HTML page \(Content-Type "text\/html"\), not the file/,
       );
-      await assert.rejects(() => files().read("vocab.txt"), /as ".*vocab\.txt": the server answered an HTML page, not the file/);
+      await assert.rejects(
+        () => files().read("vocab.txt"),
+        /as ".*vocab\.txt": the server answered an HTML page, not the file/,
+      );
       await assert.rejects(
         () => files().read("short.txt"),
         /as ".*snapshots.a{40}.short\.txt": received 12 bytes where the hub's X-Linked-Size says 999; nothing was cached/,
@@ -525,11 +539,205 @@ Deno.test("hubFiles() never caches an HTML page answered with 200, a size other 
       );
       assert.deepEqual((await listFiles(cacheDir)).filter((f) => f.includes("snapshots")), []);
       assert.deepEqual(await files().read("right.bin"), vocab);
-      const meta = JSON.parse(await Deno.readTextFile(join(cacheDir, "org--model", ".meta", "a".repeat(40), "right.bin.json")));
+      const meta = JSON.parse(
+        await Deno.readTextFile(join(cacheDir, "org--model", ".meta", "a".repeat(40), "right.bin.json")),
+      );
       assert.equal(meta.sha256, sha(vocab));
       assert.equal(meta.commit, "a".repeat(40));
     } finally {
       await server.shutdown();
     }
+  });
+});
+
+// ------------------------------------------------------------------ revisions, ETags, partial files, streaming
+
+Deno.test("hubFiles() resolves main again on each run, keeps each commit's files apart, and reads a pinned commit's files from it", async () => {
+  await withCache(async (cacheDir) => {
+    const C1 = "1".repeat(40), C2 = "2".repeat(40);
+    let head = C1;
+    const log: string[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      const path = new URL(req.url).pathname;
+      log.push(path);
+      const [, , , , rev, name] = path.split("/");
+      const commit = rev === "main" ? head : rev!;
+      if (commit !== C1 && commit !== C2) return new Response("no such revision", { status: 404 });
+      return new Response(`${name} of ${commit.slice(0, 1)}`, { headers: { "x-repo-commit": commit } });
+    });
+    const endpoint = `http://127.0.0.1:${server.addr.port}`;
+    const repoDir = join(cacheDir, "org--model");
+    try {
+      const first = hubFiles("org/model", { endpoint, cacheDir });
+      assert.equal(text(await first.read("merges.txt")), "merges.txt of 1");
+      assert.equal(text(await first.read("vocab.txt")), "vocab.txt of 1");
+      assert.equal(await Deno.readTextFile(join(repoDir, "refs", "main")), C1);
+      assert.deepEqual(log.splice(0), ["/org/model/resolve/main/merges.txt", `/org/model/resolve/${C1}/vocab.txt`]);
+
+      head = C2; // main moves on: the next run sees it
+      const second = hubFiles("org/model", { endpoint, cacheDir });
+      assert.equal(text(await second.read("merges.txt")), "merges.txt of 2");
+      head = C1; // and moves back in the middle of the run: the run's files stay with the commit it resolved
+      assert.equal(text(await second.read("vocab.txt")), "vocab.txt of 2");
+      assert.deepEqual(log.splice(0), ["/org/model/resolve/main/merges.txt", `/org/model/resolve/${C2}/vocab.txt`]);
+      assert.equal(await Deno.readTextFile(join(repoDir, "refs", "main")), C2);
+      assert.match(second.location, new RegExp(`snapshots.${C2}\\)$`));
+      assert.deepEqual((await listFiles(repoDir)).filter((f) => f.startsWith("snapshots/")), [
+        `snapshots/${C1}/merges.txt`,
+        `snapshots/${C1}/vocab.txt`,
+        `snapshots/${C2}/merges.txt`,
+        `snapshots/${C2}/vocab.txt`,
+      ]);
+    } finally {
+      await server.shutdown();
+    }
+    // a commit's files never change: read with no network at all
+    const pinned = hubFiles(`org/model@${C1}`, { endpoint, cacheDir, fetch: noNetwork });
+    assert.equal(text(await pinned.read("vocab.txt")), "vocab.txt of 1");
+    // offline, main is where it last resolved
+    const offline = hubFiles("org/model", { endpoint, cacheDir, offline: true });
+    assert.equal(text(await offline.read("merges.txt")), "merges.txt of 2");
+  });
+});
+
+Deno.test("hubFiles() revalidates a file by its ETag where the server names no commit", async () => {
+  await withCache(async (cacheDir) => {
+    let body = "v1", etag = '"e1"';
+    let requests = 0;
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+      requests++;
+      return new Response(body, { headers: { etag } });
+    });
+    const endpoint = `http://127.0.0.1:${server.addr.port}`;
+    try {
+      assert.equal(text(await hubFiles("org/model", { endpoint, cacheDir }).read("vocab.txt")), "v1");
+      body = "v1 changed under the same ETag"; // the cached copy is the one the ETag names
+      assert.equal(text(await hubFiles("org/model", { endpoint, cacheDir }).read("vocab.txt")), "v1");
+      (body = "v2"), (etag = '"e2"');
+      assert.equal(text(await hubFiles("org/model", { endpoint, cacheDir }).read("vocab.txt")), "v2");
+      assert.equal(requests, 3, "each run asks once");
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("hubFiles() removes the partial files of dead writers and keeps those of live ones", async () => {
+  await withCache(async (cacheDir) => {
+    const partials = join(cacheDir, "org--model", ".incomplete");
+    await Deno.mkdir(partials, { recursive: true });
+    const dead = join(partials, "4242-deadbeef-model.safetensors.incomplete");
+    const live = join(partials, "4243-0a1b2c3d-model.safetensors.incomplete");
+    await Deno.writeFile(dead, BIG.subarray(0, 1000)); // killed writer: nobody holds its lock
+    await Deno.writeFile(live, BIG.subarray(0, 1000));
+    const writer = await Deno.open(live, { read: true, write: true });
+    await writer.lock(true); // a download still running elsewhere
+    const hub = startHub();
+    try {
+      assert.equal(
+        text(await hubFiles("org/model", { endpoint: hub.endpoint, cacheDir }).read("config.json")),
+        '{"rev":"main"}',
+      );
+      assert.deepEqual(await listFiles(partials), [basename(live)]);
+    } finally {
+      writer.close();
+      await hub.close();
+    }
+  });
+});
+
+Deno.test("hubFiles() streams a download to disk: nothing read back is a chunk kept in memory", async () => {
+  await withCache(async (cacheDir) => {
+    // The body is served through ONE buffer, refilled for each chunk only once the reader asks for the next one
+    // (as a network stack may reuse its buffers): a downloader that kept the chunks and joined them at the end
+    // would return the last chunk over and over; one that streams to disk and reads the file back is exact.
+    const chunk = 64 * 1024, chunks = 64;
+    const expected = new Uint8Array(chunk * chunks).map((_, i) => (i * 7 + (i >> 16)) % 256);
+    const shared = new Uint8Array(chunk);
+    let sent = 0;
+    const partialSizes: number[] = [];
+    const streaming: typeof fetch = () => {
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent === chunks) return controller.close();
+          shared.set(expected.subarray(sent * chunk, (sent + 1) * chunk));
+          sent++;
+          controller.enqueue(shared);
+        },
+      }, { highWaterMark: 0 });
+      return Promise.resolve(new Response(body, { headers: { "content-length": String(expected.length) } }));
+    };
+    const partials = join(cacheDir, "org--model", ".incomplete");
+    const files = hubFiles("org/model", {
+      endpoint: "http://127.0.0.1:1",
+      cacheDir,
+      fetch: streaming,
+      onProgress: (_, done) => {
+        // the bytes are on disk as they arrive
+        for (const entry of Deno.readDirSync(partials)) {
+          partialSizes.push(Deno.statSync(join(partials, entry.name)).size - done);
+        }
+      },
+    });
+    const file = await files.open!("weights.bin");
+    assert.equal(file?.size, expected.length);
+    const got = new Uint8Array(expected.length);
+    await file!.readAt(0, got);
+    file!.close();
+    assert.ok(got.every((b, i) => b === expected[i]), "the file holds every chunk as it was sent");
+    assert.equal(partialSizes.length, chunks);
+    assert.ok(partialSizes.every((d) => d === 0), "each chunk was written before the next was read");
+    assert.deepEqual(await files.read("weights.bin"), expected);
+  });
+});
+
+Deno.test("resolveModel() says a mistyped folder was tried before the hub, and names the near folder", async () => {
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  // as the hub answers an unknown repository to an anonymous caller
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response("Repository not found", {
+        status: 401,
+        statusText: "Unauthorized",
+        headers: { "x-error-code": "RepoNotFound" },
+      }),
+  );
+  try {
+    await Deno.mkdir(join(dir, "models", "bert-sst2"), { recursive: true });
+    await Deno.mkdir(join(dir, "models", "gpt2-tiny"), { recursive: true });
+    Deno.chdir(dir);
+    const opts = { endpoint: `http://127.0.0.1:${server.addr.port}`, cacheDir: join(dir, "cache") };
+    await assert.rejects(
+      () => resolveModel("models/bert-sst", opts).read("config.json"),
+      /^Error: There is no folder "models\/bert-sst" \(did you mean "models\/bert-sst2"\?\), so it was tried as a hub id: "http:\/\/127\.0\.0\.1:\d+\/models\/bert-sst\/resolve\/main\/config\.json" answered 401 Unauthorized/,
+    );
+    await assert.rejects(
+      () => resolveModel("models/roberta-large", opts).read("config.json"),
+      /There is no folder "models\/roberta-large" \(the folder "models" exists but has no "roberta-large"\), so it was tried as a hub id/,
+    );
+    assert.throws(
+      () => resolveModel("./models/bert-ss2", opts),
+      /Model folder ".\/models\/bert-ss2" does not exist; did you mean "models\/bert-sst2"\?/,
+    );
+    // a hub id that cannot be a folder here is left alone
+    await assert.rejects(
+      () => resolveModel("textattack/bert", opts).read("config.json"),
+      /^Error: "http:.*answered 401/,
+    );
+  } finally {
+    Deno.chdir(cwd);
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hubFiles() with no network and no cached copy says so, naming the cache and --offline", async () => {
+  await withCache(async (cacheDir) => {
+    await assert.rejects(
+      () => hubFiles("org/model", { endpoint: "http://127.0.0.1:1", cacheDir }).read("config.json"),
+      /^Error: Cannot reach "http:\/\/127\.0\.0\.1:1\/org\/model\/resolve\/main\/config\.json": .*; and org\/model@main has no cached copy to fall back on \(.*org--model.snapshots.main\)\. Check the network or HF_ENDPOINT; once the model is cached, --offline \(HF_HUB_OFFLINE=1\) uses the cache alone$/,
+    );
   });
 });
