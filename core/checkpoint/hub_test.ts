@@ -674,20 +674,25 @@ Deno.test("hubFiles() streams a download to disk: nothing read back is a chunk k
       fetch: streaming,
       onProgress: (_, done) => {
         // the bytes are on disk as they arrive
-        for (const entry of Deno.readDirSync(partials)) {
-          partialSizes.push(Deno.statSync(join(partials, entry.name)).size - done);
+        try {
+          for (const entry of Deno.readDirSync(partials)) {
+            partialSizes.push(Deno.statSync(join(partials, entry.name)).size - done);
+          }
+        } catch {
+          partialSizes.push(NaN); // no partial file where the cache keeps them
         }
       },
     });
-    const file = await files.open!("weights.bin");
-    assert.equal(file?.size, expected.length);
-    const got = new Uint8Array(expected.length);
-    await file!.readAt(0, got);
-    file!.close();
-    assert.ok(got.every((b, i) => b === expected[i]), "the file holds every chunk as it was sent");
+    const got = await files.read("weights.bin");
+    assert.equal(got?.length, expected.length);
+    assert.ok(got!.every((b, i) => b === expected[i]), "the bytes read back are every chunk as it was sent");
     assert.equal(partialSizes.length, chunks);
-    assert.ok(partialSizes.every((d) => d === 0), "each chunk was written before the next was read");
-    assert.deepEqual(await files.read("weights.bin"), expected);
+    assert.ok(partialSizes.every((d) => d === 0), "each chunk was on disk before the next was read");
+    const file = await hubFiles("org/model", { endpoint: "http://127.0.0.1:1", cacheDir, offline: true }).open!(
+      "weights.bin",
+    );
+    assert.equal(file?.size, expected.length, "open() gives the cached file for positioned reads");
+    file!.close();
   });
 });
 
