@@ -436,7 +436,7 @@ async function sameEtag(metaFile: string, etag: string | undefined): Promise<boo
 }
 
 /** The largest `.json` file checked by parsing before it is cached. */
-const MAX_CHECKED_JSON_BYTES = 512 * 2 ** 20;
+const MAX_CHECKED_JSON_BYTES = 64 * 2 ** 20;
 
 /**
  * Why a finished download must not be cached, or `undefined`: an HTML page, a length other than the one
@@ -552,8 +552,11 @@ export function resolveModel(spec: string, opts: HubOptions = {}): ModelFiles {
     const files = hubFiles(spec, opts);
     return hint === undefined ? files : explainHubErrors(files, spec, hint);
   }
+  const near = nearestFolder(spec);
   throw new Error(
-    `"${spec}" is neither an existing folder nor a hub id (like "bert-base-uncased", "org/name" or "org/name@revision")`,
+    `"${spec}" is neither an existing folder nor a hub id (like "bert-base-uncased", "org/name" or "org/name@revision")${
+      near === undefined ? "" : `; did you mean "${near}"?`
+    }`,
   );
 }
 

@@ -726,6 +726,12 @@ Deno.test("resolveModel() says a mistyped folder was tried before the hub, and n
       () => resolveModel("./models/bert-ss2", opts),
       /Model folder ".\/models\/bert-ss2" does not exist; did you mean "models\/bert-sst2"\?/,
     );
+    assert.throws(() => resolveModel("models/sub/bert-sst", opts), /neither an existing folder nor a hub id[^;]*$/);
+    await Deno.mkdir(join(dir, "models", "sub", "bert-sst2"), { recursive: true });
+    assert.throws(
+      () => resolveModel("models/sub/bert-sst", opts),
+      /nor a hub id .*; did you mean "models\/sub\/bert-sst2"\?/,
+    );
     // a hub id that cannot be a folder here is left alone
     await assert.rejects(
       () => resolveModel("textattack/bert", opts).read("config.json"),
