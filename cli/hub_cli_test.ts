@@ -120,6 +120,12 @@ Deno.test("bertology: HF_HUB_OFFLINE=1 keeps every command that loads a model of
         "--output-dir",
         join(out, "syntax"),
       ],
+      [
+        "probe",
+        ...bert,
+        ...["--train", "data/ud/en_ewt-ud-dev.conllu", "--test", "data/ud/en_ewt-ud-dev.conllu", "--task", "upos"],
+        ...["--max-sentences", "4", "--epochs", "1", "--output-dir", join(out, "probe")],
+      ],
       ["logit-lens", "--model", "org/gpt2-tiny-random", "--text", "a fine film"],
       ["tokenize", ...bert, "--text", "a fine film"],
     ];
