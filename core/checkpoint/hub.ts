@@ -173,8 +173,8 @@ export function hubFiles(id: string, opts: HubOptions = {}): ModelFiles {
 
   /** The snapshot this instance reads from, once known: the resolved commit (or the revision's own folder). */
   let pinned: string | undefined = COMMIT.test(revision) ? revision : undefined;
-  /** Set when the cache stands in for the network: offline mode, or why the network failed. */
-  let cacheOnly: string | undefined = offline ? "offline" : undefined;
+  /** Set when the cache stands in for the network: "offline mode", or why the network failed. */
+  let cacheOnly: string | undefined = offline ? "offline mode" : undefined;
   /** The snapshot a file already came from over the network (a fallback must not mix in another). */
   let servedKey: string | undefined;
   let partialsCleaned = false;
@@ -198,7 +198,7 @@ export function hubFiles(id: string, opts: HubOptions = {}): ModelFiles {
     if (await exists(absentMarker(key, name))) return undefined;
     if (!(await exists(dir)) && !(await exists(dirname(absentMarker(key, "x"))))) {
       throw new Error(
-        cacheOnly === "offline"
+        offline
           ? `${label} is not in the cache (${dir}) and offline mode is on (--offline or HF_HUB_OFFLINE=1); run once without it to download "${name}"`
           : `${cacheOnly}; and ${label} has no cached copy to fall back on (${dir}). Check the network or HF_ENDPOINT; once the model is cached, --offline (HF_HUB_OFFLINE=1) uses the cache alone`,
       );
