@@ -8,7 +8,14 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { basename, dirname } from "node:path";
 import { resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
-import { type LoadedModel, loadModel, WEIGHT_DTYPES, type WeightDtype } from "@bertology/core/models";
+import {
+  type LoadedModel,
+  loadModel,
+  loadModelTokenizer,
+  WEIGHT_DTYPES,
+  type WeightDtype,
+} from "@bertology/core/models";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import { createWasmKernels, defaultThreads, type Kernels, MAX_THREADS } from "@bertology/core/kernels";
 
 /** A usage error: printed with the command's help, exit code 2. */
@@ -46,16 +53,33 @@ export function numberFlag(value: string | undefined, flag: string, fallback: nu
   return n;
 }
 
-/** Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline` and `--dtype`. */
+/**
+ * Opens a model from a folder or a hub id (`org/name@revision`), honouring `--offline` and `--dtype`. An
+ * `offline` of `false` is a flag not given (a boolean flag cannot say "online"), so `HF_HUB_OFFLINE` still
+ * applies.
+ */
 export async function openModel(
   spec: string,
   opts: { offline?: boolean | undefined; tokenizer?: boolean | undefined; dtype?: WeightDtype | undefined } = {},
 ): Promise<LoadedModel> {
-  const files = resolveModel(spec, withoutUndefined({ offline: opts.offline }));
+  const files = resolveModel(spec, offlineOption(opts.offline));
   return await loadModel(
     files,
     withoutUndefined({ tokenizer: opts.tokenizer, dtype: opts.dtype, kernels: commandKernels() }),
   );
+}
+
+/**
+ * Opens only a model's tokenizer (its `config.json` and tokenizer files; a hub model's weights are not
+ * downloaded), honouring `--offline` as {@linkcode openModel} does.
+ */
+export async function openTokenizer(spec: string, opts: { offline?: boolean | undefined } = {}): Promise<Tokenizer> {
+  return await loadModelTokenizer(resolveModel(spec, offlineOption(opts.offline)));
+}
+
+/** `--offline` as a hub option: given, it is on; absent (`undefined` or `false`), `HF_HUB_OFFLINE` decides. */
+function offlineOption(flag: boolean | undefined): { offline?: true } {
+  return flag === true ? { offline: true } : {};
 }
 
 // ---------------------------------------------------------------- --dtype: the weights' precision in memory

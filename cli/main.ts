@@ -105,7 +105,8 @@ commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`).join("\n")}
 
 --model takes a folder in Hugging Face layout or a hub id (org/name@revision; HF_ENDPOINT, HF_TOKEN,
-BERTOLOGY_CACHE, --offline). Every command also takes:
+BERTOLOGY_CACHE, --offline or HF_HUB_OFFLINE=1, BERTOLOGY_HUB_*_TIMEOUT; the README's "cache" has more). Every command
+also takes:
 ${THREADS_HELP}`;
 
 /**

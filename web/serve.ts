@@ -7,6 +7,9 @@
  * It needs only read of the model folder and net of its listen address (the task grants read of the project
  * folder, env of `BERTOLOGY_MODEL` and net of 127.0.0.1, localhost and 0.0.0.0); a missing permission is a
  * one-line message naming the flag, and without env permission `BERTOLOGY_MODEL` is simply not consulted. The
+ * `--model` may also be a hub id (`bert-base-uncased`, `org/name@revision`), loaded through the hub cache
+ * (`core/checkpoint/hub.ts`); that needs env, read and write of the cache and net to the hub (or
+ * `HF_HUB_OFFLINE=1` and a cached copy), which the task does not grant: a missing one is named. The
  * ONNX Runtime backends need more: `ort-wasm` and `ort-webgpu` read onnxruntime-web's files in Deno's npm cache,
  * `ort-node` loads a native library (`--allow-ffi`); `deno task serve:ort` grants both. Where onnxruntime-web's
  * files can be read, the page may also compute in the browser (they are served under `/vendor/onnxruntime-web/`).
@@ -22,7 +25,7 @@
 
 import { parseArgs } from "node:util";
 import { type BackendName, BACKENDS, isBackendName } from "@bertology/core/export/runtime";
-import { localFiles } from "@bertology/core/checkpoint/deno";
+import { hubCacheDir, parseHubId, resolveModel } from "@bertology/core/checkpoint/deno";
 import { loadModel } from "@bertology/core/models";
 import { type RunningServer, serveOverNodeHttp } from "./_node_server.ts";
 import { createApp } from "./app.ts";
@@ -35,7 +38,10 @@ export interface ServeOptions {
   port: number;
   /** The host to listen on. */
   hostname: string;
-  /** The model folder (HF layout with a tokenizer). */
+  /**
+   * The model folder (HF layout with a tokenizer), or a hub id (`org/name@revision`, through the cache; see
+   * `core/checkpoint/hub.ts`).
+   */
   modelDir: string;
   /** Called once listening, with the actual port (useful with port 0). */
   onListen?: (addr: { hostname: string; port: number }) => void;
@@ -68,7 +74,7 @@ export interface ServeOptions {
  * ```
  */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
-  const { model, tokenizer, files } = await loadModel(localFiles(opts.modelDir), { dtype: opts.dtype ?? "f32" });
+  const { model, tokenizer, files } = await loadModel(resolveModel(opts.modelDir), { dtype: opts.dtype ?? "f32" });
   const name = opts.modelDir.replace(/\/+$/, "").split("/").pop() || opts.modelDir;
   const app = createApp({
     model,
@@ -117,6 +123,8 @@ export function missingPermission(
   if (backends.includes("ort-node") && Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return `--backend ort-node loads onnxruntime-node's native library: run with --allow-ffi (or deno task serve:ort)`;
   }
+  const hub = hubPermission(modelDir);
+  if (hub !== undefined) return hub;
   if (Deno.permissions.querySync({ name: "read", path: modelDir }).state !== "granted") {
     return `No permission to read the model folder "${modelDir}": run with --allow-read=${modelDir}`;
   }
@@ -124,6 +132,42 @@ export function missingPermission(
     return `No permission to listen on ${host}: run with --allow-net=${host}`;
   }
   return undefined;
+}
+
+/**
+ * For a `--model` that is no folder here but a hub id: the permissions the hub cache needs (its variables, the
+ * cache folder, the hub's host unless `HF_HUB_OFFLINE=1`) as a sentence, or `undefined` when granted or when
+ * `modelDir` is not taken for a hub id.
+ */
+function hubPermission(modelDir: string): string | undefined {
+  try {
+    if (Deno.statSync(modelDir).isDirectory) return undefined;
+  } catch {
+    // no such folder (or not readable): perhaps a hub id
+  }
+  try {
+    parseHubId(modelDir);
+  } catch {
+    return undefined; // neither: loading says so
+  }
+  const taken = `"${modelDir}" is no folder here, so it is taken for a hub id, which needs the hub cache`;
+  if (Deno.permissions.querySync({ name: "env" }).state !== "granted") {
+    return `${taken} and its variables (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, BERTOLOGY_CACHE, HOME): run with --allow-env --allow-read --allow-write --allow-net (or give --model a folder)`;
+  }
+  const offline = /^(1|true|yes|on)$/i.test(Deno.env.get("HF_HUB_OFFLINE") ?? "");
+  const cache = hubCacheDir();
+  const host = new URL(Deno.env.get("HF_ENDPOINT") || "https://huggingface.co").host;
+  const missing = [
+    Deno.permissions.querySync({ name: "read", path: cache }).state === "granted" ? "" : `--allow-read=.,${cache}`,
+    Deno.permissions.querySync({ name: "write", path: cache }).state === "granted" ? "" : `--allow-write=${cache}`,
+    offline || Deno.permissions.querySync({ name: "net", host }).state === "granted"
+      ? ""
+      : `--allow-net=${host},127.0.0.1`,
+  ].filter((flag) => flag !== "");
+  if (missing.length === 0) return undefined;
+  return `${taken} (${cache})${offline ? "" : ` and the hub (${host})`}: run with ${
+    missing.join(" ")
+  } (or give --model a folder)`;
 }
 
 /**
@@ -200,7 +244,7 @@ if (import.meta.main) {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR (models/bert-sst2)] [--backlog N] [--dtype f32|f16] [--server-timing] [--backend wasm|ort-wasm|ort-webgpu|ort-node[,…] (wasm)]",
+      "Usage: deno task serve [--port N (8000)] [--host H (127.0.0.1)] [--model DIR|HUB_ID (models/bert-sst2)] [--backlog N] [--dtype f32|f16] [--server-timing] [--backend wasm|ort-wasm|ort-webgpu|ort-node[,…] (wasm)]",
     );
     Deno.exit(0);
   }

@@ -80,3 +80,45 @@ Deno.test("serve({backends, ortDistDir}): ORT on the compute worker, the vendor 
     await server.shutdown();
   }
 });
+
+Deno.test("serve --model HUB_ID under the serve task's permissions: one line saying it is taken for a hub id and what it needs", async () => {
+  const r = await runServe(TASK_FLAGS, ["--model", "bert-base-uncased", "--port", "0"]);
+  strictEqual(r.code, 2, r.stderr);
+  ok(r.stderr.includes('"bert-base-uncased" is no folder here, so it is taken for a hub id'), r.stderr);
+  ok(r.stderr.includes("--allow-env") && r.stderr.includes("--allow-net"), r.stderr);
+  strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
+});
+
+Deno.test("serve({modelDir: HUB_ID}) serves a hub model from the cache", async () => {
+  const cache = await Deno.makeTempDir();
+  const saved = { cache: Deno.env.get("BERTOLOGY_CACHE"), offline: Deno.env.get("HF_HUB_OFFLINE") };
+  const restore = (name: string, value: string | undefined) =>
+    value === undefined ? Deno.env.delete(name) : Deno.env.set(name, value);
+  try {
+    const snapshot = `${cache}/org--bert-tiny-random/snapshots/main`;
+    await Deno.mkdir(snapshot, { recursive: true });
+    for await (const entry of Deno.readDir(BERT_DIR)) {
+      await Deno.copyFile(`${BERT_DIR}/${entry.name}`, `${snapshot}/${entry.name}`);
+    }
+    Deno.env.set("BERTOLOGY_CACHE", cache);
+    Deno.env.set("HF_HUB_OFFLINE", "1");
+    const server = await serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      modelDir: "org/bert-tiny-random",
+      onListen: () => {},
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/api/model`);
+      strictEqual(res.status, 200);
+      const m = await res.json();
+      strictEqual(m.name, "bert-tiny-random");
+    } finally {
+      await server.shutdown();
+    }
+  } finally {
+    restore("BERTOLOGY_CACHE", saved.cache);
+    restore("HF_HUB_OFFLINE", saved.offline);
+    await Deno.remove(cache, { recursive: true });
+  }
+});

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { openModel, parseFlags, readJsonFile, UsageError } from "../_common.ts";
+import { openTokenizer, parseFlags, readJsonFile, UsageError } from "../_common.ts";
 
 /** Help text. */
 export const TOKENIZE_HELP =
@@ -35,11 +35,11 @@ export async function tokenizeCommand(args: string[]): Promise<number> {
     }
     texts = parsed as string[];
   } else texts = [values.text!];
-  const { tokenizer } = await openModel(values.model, { offline: values.offline });
+  const tokenizer = await openTokenizer(values.model, { offline: values.offline }); // never the weights
   const lines: string[] = [];
   for (const text of texts) {
     const pair = values["text-pair"];
-    const e = tokenizer!.encode(text, pair);
+    const e = tokenizer.encode(text, pair);
     lines.push(
       JSON.stringify(
         pair === undefined

@@ -77,3 +77,32 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);
   return result;
 }
+
+/**
+ * Loads only a checkpoint's tokenizer: `config.json` (whose `model_type` picks the tokenizer kind when there is
+ * no `tokenizer.json`) and the tokenizer files, never the weights — so a hub model is tokenized without
+ * downloading them.
+ *
+ * @param files Where the checkpoint's files are.
+ * @returns The tokenizer.
+ * @throws {Error} naming the file at fault: missing or invalid config.json, unknown `model_type`, missing or
+ *   malformed tokenizer files
+ * @example Usage
+ * ```ts
+ * import { loadModelTokenizer } from "./load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const tokenizer = await loadModelTokenizer(localFiles("models/bert-sst2"));
+ * tokenizer.encode("a gripping film").ids.length; // 5
+ * ```
+ */
+export async function loadModelTokenizer(files: ModelFiles): Promise<Tokenizer> {
+  const configText = await readText(files, "config.json");
+  if (configText === undefined) throw new Error(`${files.location}: config.json is missing`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(configText);
+  } catch (e) {
+    throw new Error(`${files.location}/config.json: not valid JSON (${(e as Error).message})`);
+  }
+  return await loadTokenizer(files, familyOf(parseConfig(raw, `${files.location}/config.json`)).tokenizer);
+}
