@@ -12,7 +12,7 @@ import { importanceExportOptions } from "@bertology/core/export";
 import type { OrtBackendName } from "@bertology/core/export/runtime";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { type ErrorCode, HttpError } from "./_errors.ts";
+import { asHttpError, type ErrorCode, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { analysisExportOptions, analyze, analyzeOnOrt, type AnalyzeRequest } from "./analyze.ts";
@@ -203,6 +203,29 @@ function mayReadWorkerScript(script: URL): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * The wire form of an error thrown in the compute worker: a typed one as its HTTP error (`asHttpError`: an
+ * `HttpError`, a tokenizer's refusal as 422), anything else 500 `internal`.
+ *
+ * @param err what was thrown
+ * @returns the wire form
+ * @example Usage
+ * ```ts
+ * import { TokenizerInputError } from "@bertology/core/tokenizers";
+ * import { toWire } from "./_compute.ts";
+ * toWire(new TokenizerInputError("lone surrogate")).status; // 422
+ * ```
+ */
+export function toWire(err: unknown): WireError {
+  const e = asHttpError(err);
+  if (e) {
+    const wire: WireError = { status: e.status, code: e.code, detail: e.message, headers: e.headers };
+    if (e.field !== undefined) wire.field = e.field;
+    return wire;
+  }
+  return { status: 500, code: "internal", detail: err instanceof Error ? err.message : String(err) };
 }
 
 /**

@@ -8,16 +8,8 @@
 
 import type { ModelFiles } from "@bertology/core/checkpoint";
 import { loadModel } from "@bertology/core/models";
-import {
-  type ComputeContext,
-  computeJson,
-  type FromWorker,
-  modelIdentity,
-  type ToWorker,
-  type WireError,
-} from "./_compute.ts";
+import { type ComputeContext, computeJson, type FromWorker, modelIdentity, toWire, type ToWorker } from "./_compute.ts";
 import { OrtSessions } from "./_ort_sessions.ts";
-import { HttpError } from "./_errors.ts";
 import { Deadline } from "./_queue.ts";
 
 /** The worker's global scope, as far as this file uses it (typed here: the app's lib is not `deno.worker`). */
@@ -41,15 +33,6 @@ const filesFromHost: ModelFiles = {
     });
   },
 };
-
-function toWire(e: unknown): WireError {
-  if (e instanceof HttpError) {
-    const wire: WireError = { status: e.status, code: e.code, detail: e.message, headers: e.headers };
-    if (e.field !== undefined) wire.field = e.field;
-    return wire;
-  }
-  return { status: 500, code: "internal", detail: e instanceof Error ? e.message : String(e) };
-}
 
 async function init(msg: Extract<ToWorker, { type: "init" }>): Promise<void> {
   try {
