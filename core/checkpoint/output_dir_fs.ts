@@ -46,6 +46,7 @@ import {
   previousFolderName,
   versionFolderName,
 } from "./output_dir.ts";
+import { readLocalFile } from "./local_files.ts";
 
 /** How an output may be written. */
 export interface OutputOptions {
@@ -116,7 +117,8 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
 
 async function readManifest(folder: string): Promise<OutputManifest | undefined> {
   try {
-    return parseOutputManifest(await Deno.readTextFile(join(folder, OUTPUT_MANIFEST)));
+    const bytes = await readLocalFile(join(folder, OUTPUT_MANIFEST)); // never a pipe or a device
+    return bytes === undefined ? undefined : parseOutputManifest(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
   }
