@@ -297,20 +297,24 @@ function buildDecoder(c: Ctx, j: unknown, field: string): (tokens: string[]) => 
   }
 }
 
-/** The deepest nesting of objects and arrays a tokenizer.json field may have (HF's own files use under 10). */
+/** The deepest nesting of objects a tokenizer.json field may have (HF's own files use under 10). */
 const MAX_NESTING = 64;
 
-/** How deep `value` nests objects and arrays, counted without recursion and up to `limit` (then it stops). */
+/**
+ * How deep `value` nests objects (the components the builders recurse into; arrays between them do not count),
+ * counted without recursion and up to `limit` (then it stops).
+ */
 function nestingDepth(value: unknown, limit: number): number {
   let deepest = 0;
-  const stack: [unknown, number][] = [[value, 1]];
+  const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
+    const [v, above] = stack.pop()!;
     if (typeof v !== "object" || v === null) continue;
+    const depth = Array.isArray(v) ? above : above + 1;
     if (depth > deepest) deepest = depth;
     if (deepest >= limit) return deepest;
     for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+      if (typeof child === "object" && child !== null) stack.push([child, depth]);
     }
   }
   return deepest;
@@ -359,7 +363,7 @@ export function tokenizerFromJson(
   for (const [field, value] of Object.entries(root)) {
     const depth = nestingDepth(value, MAX_NESTING + 1);
     if (depth > MAX_NESTING) {
-      c.fail(field, `objects or arrays nested more than ${MAX_NESTING} levels deep (a tokenizer needs far fewer)`);
+      c.fail(field, `objects nested more than ${MAX_NESTING} levels deep (a tokenizer needs far fewer)`);
     }
   }
   const built = buildModel(c, root.model);
