@@ -7,7 +7,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { basename, dirname } from "node:path";
-import { resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
+import { readLocalFileSync, resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
 import {
   type LoadedModel,
   loadModel,
@@ -199,7 +199,9 @@ export function localSources(...paths: (string | undefined)[]): string[] {
 export function readJsonFile(path: string): unknown {
   let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    const bytes = readLocalFileSync(path);
+    if (bytes === undefined) throw new Error("no such file");
+    text = new TextDecoder().decode(bytes);
   } catch (e) {
     throw new Error(`Cannot read ${path}: ${(e as Error).message}`);
   }

@@ -8,11 +8,11 @@
  */
 
 import type { ModelFiles } from "@bertology/core/checkpoint";
-import { importanceExportOptions } from "@bertology/core/export";
+import { type ExportOptions, importanceExportOptions } from "@bertology/core/export";
 import type { OrtBackendName } from "@bertology/core/export/runtime";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { type ErrorCode, HttpError } from "./_errors.ts";
+import { asHttpError, type ErrorCode, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { analysisExportOptions, analyze, analyzeOnOrt, type AnalyzeRequest } from "./analyze.ts";
@@ -48,6 +48,16 @@ export interface ComputeBackend {
    */
   run(job: ComputeJob, deadline: Deadline): Promise<string>;
   /**
+   * Exports the model to ONNX (`GET /api/onnx`), on the compute thread like a job: a worker exports its own copy
+   * and hands the bytes over (transferred, not copied), so the main thread keeps answering meanwhile.
+   *
+   * @param options what the graph exports
+   * @param deadline the request's deadline
+   * @returns the `.onnx` bytes (the caller's to keep)
+   * @throws {Error} what the exporter refuses; {@linkcode HttpError} 503 past the deadline, 500 when a worker dies
+   */
+  exportOnnx(options: ExportOptions, deadline: Deadline): Promise<Uint8Array>;
+  /**
    * Resolves once jobs can run (a worker has loaded its model, or compute fell back to inline); awaited before a
    * request takes its turn, so that the queue's job times (and its wait estimates) leave the start-up out.
    */
@@ -72,7 +82,8 @@ interface ModelIdentity {
 export type ToWorker =
   | { type: "init"; limits: Limits; identity: ModelIdentity; dtype: "f32" | "f16" }
   | { type: "file"; id: number; bytes?: Uint8Array; error?: string }
-  | { type: "job"; id: number; job: ComputeJob; remainingMs: number; deadlineMs: number };
+  | { type: "job"; id: number; job: ComputeJob; remainingMs: number; deadlineMs: number }
+  | { type: "export"; id: number; options: ExportOptions };
 
 /** A thrown error, as it crosses the worker boundary. */
 export interface WireError {
@@ -89,6 +100,7 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "failed"; message: string }
   | { type: "done"; id: number; json: string }
+  | { type: "exported"; id: number; bytes: Uint8Array }
   | { type: "error"; id: number; error: WireError };
 
 /**
@@ -171,6 +183,7 @@ export function inlineCompute(ctx: ComputeContext): ComputeBackend {
   return {
     mode: "inline",
     run: (job, deadline) => Promise.resolve().then(() => computeJson(ctx, job, deadline)),
+    exportOnnx: (options) => Promise.resolve().then(() => ctx.sessions.exports.bytes(options)),
     ready: () => Promise.resolve(),
     close() {
       void ctx.sessions.close();
@@ -203,6 +216,29 @@ function mayReadWorkerScript(script: URL): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * The wire form of an error thrown in the compute worker: a typed one as its HTTP error (`asHttpError`: an
+ * `HttpError`, a tokenizer's refusal as 422), anything else 500 `internal`.
+ *
+ * @param err what was thrown
+ * @returns the wire form
+ * @example Usage
+ * ```ts
+ * import { TokenizerInputError } from "@bertology/core/tokenizers";
+ * import { toWire } from "./_compute.ts";
+ * toWire(new TokenizerInputError("lone surrogate")).status; // 422
+ * ```
+ */
+export function toWire(err: unknown): WireError {
+  const e = asHttpError(err);
+  if (e) {
+    const wire: WireError = { status: e.status, code: e.code, detail: e.message, headers: e.headers };
+    if (e.field !== undefined) wire.field = e.field;
+    return wire;
+  }
+  return { status: 500, code: "internal", detail: err instanceof Error ? err.message : String(err) };
 }
 
 /**
@@ -250,7 +286,7 @@ export function workerCompute(
   let usingFallback = WebWorker === undefined;
   let closed = false;
   let nextId = 1;
-  const pending = new Map<number, { resolve: (json: string) => void; reject: (e: unknown) => void }>();
+  const pending = new Map<number, { resolve: (answer: string | Uint8Array) => void; reject: (e: unknown) => void }>();
 
   const failAll = (e: unknown) => {
     for (const p of pending.values()) p.reject(e);
@@ -302,6 +338,7 @@ export function workerCompute(
           if (!p) return; // answered already (hard stop)
           pending.delete(msg.id);
           if (msg.type === "done") p.resolve(msg.json);
+          else if (msg.type === "exported") p.resolve(msg.bytes);
           else p.reject(fromWire(msg.error));
         }
       };
@@ -321,6 +358,41 @@ export function workerCompute(
     return ready;
   };
 
+  /** The started worker, or `undefined` when compute falls back to inline. */
+  const startedWorker = async (deadline: Deadline): Promise<Worker | undefined> => {
+    if (closed) throw new HttpError(503, "model_unavailable", "The app is closed");
+    const w = usingFallback ? undefined : await start();
+    if (w) deadline.check("start of compute");
+    return w;
+  };
+
+  /** Posts one message to the worker and waits for its answer, at most until the deadline (plus a grace second). */
+  const call = (w: Worker, deadline: Deadline, message: (id: number) => ToWorker): Promise<string | Uint8Array> => {
+    const id = nextId++;
+    return new Promise<string | Uint8Array>((resolve, reject) => {
+      const hardStop = setTimeout(() => {
+        if (!pending.delete(id)) return;
+        stop(); // the job may be stuck in one long step; a fresh worker takes the next one
+        reject(
+          new HttpError(503, "timeout", `Request exceeded its time limit of ${deadline.limitMs} ms (in compute)`, {
+            headers: { "retry-after": "2" },
+          }),
+        );
+      }, Math.max(0, deadline.remainingMs) + HARD_STOP_GRACE_MS);
+      pending.set(id, {
+        resolve: (answer) => {
+          clearTimeout(hardStop);
+          resolve(answer);
+        },
+        reject: (e) => {
+          clearTimeout(hardStop);
+          reject(e);
+        },
+      });
+      w.postMessage(message(id));
+    });
+  };
+
   return {
     get mode() {
       return usingFallback ? "inline" : "worker";
@@ -329,35 +401,21 @@ export function workerCompute(
       if (!closed && !usingFallback) await start();
     },
     async run(job, deadline) {
-      if (closed) throw new HttpError(503, "model_unavailable", "The app is closed");
-      const w = usingFallback ? undefined : await start();
+      const w = await startedWorker(deadline);
       if (!w) return fallback.run(job, deadline);
-      deadline.check("start of compute");
-      const id = nextId++;
-      return await new Promise<string>((resolve, reject) => {
-        const hardStop = setTimeout(() => {
-          if (!pending.delete(id)) return;
-          stop(); // the job may be stuck in one long step; a fresh worker takes the next one
-          reject(
-            new HttpError(503, "timeout", `Request exceeded its time limit of ${deadline.limitMs} ms (in compute)`, {
-              headers: { "retry-after": "2" },
-            }),
-          );
-        }, Math.max(0, deadline.remainingMs) + HARD_STOP_GRACE_MS);
-        pending.set(id, {
-          resolve: (json) => {
-            clearTimeout(hardStop);
-            resolve(json);
-          },
-          reject: (e) => {
-            clearTimeout(hardStop);
-            reject(e);
-          },
-        });
-        w.postMessage(
-          { type: "job", id, job, remainingMs: deadline.remainingMs, deadlineMs: deadline.limitMs } satisfies ToWorker,
-        );
-      });
+      const answer = await call(w, deadline, (id) => ({
+        type: "job",
+        id,
+        job,
+        remainingMs: deadline.remainingMs,
+        deadlineMs: deadline.limitMs,
+      }));
+      return answer as string;
+    },
+    async exportOnnx(options, deadline) {
+      const w = await startedWorker(deadline);
+      if (!w) return fallback.exportOnnx(options, deadline);
+      return await call(w, deadline, (id) => ({ type: "export", id, options })) as Uint8Array;
     },
     close() {
       closed = true;

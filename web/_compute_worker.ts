@@ -7,23 +7,16 @@
  */
 
 import type { ModelFiles } from "@bertology/core/checkpoint";
+import { exportOnnx } from "@bertology/core/export";
 import { loadModel } from "@bertology/core/models";
-import {
-  type ComputeContext,
-  computeJson,
-  type FromWorker,
-  modelIdentity,
-  type ToWorker,
-  type WireError,
-} from "./_compute.ts";
+import { type ComputeContext, computeJson, type FromWorker, modelIdentity, toWire, type ToWorker } from "./_compute.ts";
 import { OrtSessions } from "./_ort_sessions.ts";
-import { HttpError } from "./_errors.ts";
 import { Deadline } from "./_queue.ts";
 
 /** The worker's global scope, as far as this file uses it (typed here: the app's lib is not `deno.worker`). */
 const scope = globalThis as unknown as {
   onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
-  postMessage(msg: FromWorker): void;
+  postMessage(msg: FromWorker, transfer?: Transferable[]): void;
 };
 
 const fileWaiters = new Map<number, { resolve: (b: Uint8Array | undefined) => void; reject: (e: Error) => void }>();
@@ -41,15 +34,6 @@ const filesFromHost: ModelFiles = {
     });
   },
 };
-
-function toWire(e: unknown): WireError {
-  if (e instanceof HttpError) {
-    const wire: WireError = { status: e.status, code: e.code, detail: e.message, headers: e.headers };
-    if (e.field !== undefined) wire.field = e.field;
-    return wire;
-  }
-  return { status: 500, code: "internal", detail: e instanceof Error ? e.message : String(e) };
-}
 
 async function init(msg: Extract<ToWorker, { type: "init" }>): Promise<void> {
   try {
@@ -75,6 +59,17 @@ async function runJob(msg: Extract<ToWorker, { type: "job" }>): Promise<void> {
   }
 }
 
+/** Exports this worker's copy of the model and hands the bytes over (transferred: no copy stays here). */
+function runExport(msg: Extract<ToWorker, { type: "export" }>): void {
+  try {
+    if (!loaded) throw new Error("the compute worker got an export before its model loaded");
+    const bytes = exportOnnx(loaded.model, msg.options).bytes;
+    scope.postMessage({ type: "exported", id: msg.id, bytes }, [bytes.buffer as ArrayBuffer]);
+  } catch (e) {
+    scope.postMessage({ type: "error", id: msg.id, error: toWire(e) });
+  }
+}
+
 scope.onmessage = (ev) => {
   const msg = ev.data;
   if (msg.type === "init") {
@@ -86,5 +81,7 @@ scope.onmessage = (ev) => {
     else waiter?.resolve(msg.bytes);
   } else if (msg.type === "job") {
     void runJob(msg);
+  } else if (msg.type === "export") {
+    runExport(msg);
   }
 };

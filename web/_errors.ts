@@ -140,9 +140,33 @@ export function excerpt(value: unknown, maxChars = 40): string {
  * ```
  */
 export function errorToResponse(err: unknown): Response {
-  if (err instanceof HttpError) return err.response();
-  if (err instanceof TokenizerInputError) return new HttpError(422, "invalid_field", err.message).response();
+  const typed = asHttpError(err);
+  if (typed) return typed.response();
   console.error("bertology web: unhandled error:", err);
   const detail = err instanceof Error ? err.message : String(err);
   return jsonResponse({ error: "internal", detail }, 500);
+}
+
+/**
+ * The HTTP form of a typed error: an {@linkcode HttpError} as it is, a {@linkcode TokenizerInputError} (a lone
+ * surrogate) as 422 `invalid_field` naming `field` when given. Used by the error handler and by the compute
+ * worker, so that a typed error crosses the worker boundary as what it is.
+ *
+ * @param err what was thrown
+ * @param field the request field the error is about, when the caller knows it
+ * @returns the HTTP error, or `undefined` for an untyped error (a 500)
+ * @example Usage
+ * ```ts
+ * import { TokenizerInputError } from "@bertology/core/tokenizers";
+ * import { asHttpError } from "./_errors.ts";
+ * asHttpError(new TokenizerInputError("lone surrogate"), "text")?.status; // 422
+ * ```
+ */
+export function asHttpError(err: unknown, field?: string): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof TokenizerInputError) {
+    const where = field === undefined ? "" : `"${field}": `;
+    return new HttpError(422, "invalid_field", `${where}${err.message}`, field === undefined ? {} : { field });
+  }
+  return undefined;
 }

@@ -123,7 +123,9 @@ async function writeResponse(
   res: ServerResponse,
   timing?: { start: number; loop: LoopStallMeter },
 ): Promise<void> {
-  const body = response.body ? new Uint8Array(await response.arrayBuffer()) : undefined;
+  // a body of declared length (GET /api/onnx) is streamed with back-pressure: no copy of it per request
+  const streamed = response.body !== null && response.headers.has("content-length");
+  const body = response.body && !streamed ? new Uint8Array(await response.arrayBuffer()) : undefined;
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   if (timing) {
@@ -137,9 +139,38 @@ async function writeResponse(
   if (res.destroyed) return; // the client went away meanwhile
   res.on("error", () => {}); // a write to a socket the client closed
   res.writeHead(response.status, headers);
+  if (streamed) await writeStream(response.body!, res);
   res.end(body, () => {
     if (close) req.socket.destroy();
   });
+}
+
+/**
+ * Writes a body stream to a Node response, one chunk at a time, waiting for the socket to drain before the next:
+ * a slow client holds only what its socket buffers. Stops (cancelling the stream) when the client goes away.
+ */
+async function writeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  try {
+    while (!res.destroyed) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off("drain", go);
+            res.off("close", go);
+            resolve();
+          };
+          res.on("drain", go);
+          res.on("close", go);
+        });
+      }
+    }
+  } finally {
+    if (res.destroyed) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
 }
 
 /**

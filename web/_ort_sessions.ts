@@ -84,6 +84,11 @@ export class OrtSessions {
     this.#exports = exports;
   }
 
+  /** Where this thread's exports are kept (the inline backend serves `GET /api/onnx` from it too). */
+  get exports(): OnnxExports {
+    return this.#exports;
+  }
+
   /**
    * The session of an export on a backend.
    *

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readLocalFile } from "@bertology/core/checkpoint/deno";
 import { excerpt, HttpError } from "./_errors.ts";
 
 /** The URL prefix the files are served under (the page's `ort.env.wasm.wasmPaths`). */
@@ -73,7 +74,10 @@ export function withOrtVendorFiles(
     }
     let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = await Deno.readFile(dir + name);
+      // a regular file only, read no further than its declared size
+      const read = await readLocalFile(dir + name);
+      if (read === undefined) throw new Error("no such file");
+      bytes = read as Uint8Array<ArrayBuffer>;
     } catch (e) {
       return new HttpError(
         503,

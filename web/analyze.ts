@@ -20,7 +20,7 @@ import { keptHeads } from "@bertology/core/models";
 import type { Batch, RunResult } from "@bertology/core/models";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Encoding, Tokenizer } from "@bertology/core/tokenizers";
-import { excerpt, HttpError } from "./_errors.ts";
+import { asHttpError, excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { fieldName, indexListField, requireObject, textField } from "./_validate.ts";
@@ -132,7 +132,7 @@ export function parseAnalyzeRequest(body: unknown, model: TransformerModel, limi
  * @param limits the limits (`maxTokens` is already capped at `max_position_embeddings`)
  * @param field the field name for messages (`text`, `examples[3].text`)
  * @returns the encoding
- * @throws {HttpError} 422 `too_many_tokens` or `invalid_field` (no tokens at all)
+ * @throws {HttpError} 422 `too_many_tokens` or `invalid_field` (no tokens at all; a lone surrogate, naming its field)
  * @example Usage
  * ```ts ignore
  * encodeChecked(tokenizer, "hello", undefined, limits, "text").tokens;
@@ -145,7 +145,17 @@ export function encodeChecked(
   limits: Limits,
   field: string,
 ): Encoding {
-  const enc = tokenizer.encode(text, textPair);
+  let enc: Encoding;
+  try {
+    enc = tokenizer.encode(text, textPair);
+  } catch (e) {
+    // a lone surrogate: name the field that holds it (`field` is the pair's when there is a pair)
+    throw asHttpError(
+      e,
+      textPair !== undefined && !text.isWellFormed() ? field.replace(/text_pair$/, "text") : field,
+    ) ??
+      e;
+  }
   const where = textPair === undefined ? `"${field}"` : `"${field}" with its "text_pair"`;
   if (enc.ids.length > limits.maxTokens) {
     throw new HttpError(

@@ -29,7 +29,7 @@ import { parseAnalyzeRequest } from "./analyze.ts";
 import { parseAttributeRequest } from "./attribute.ts";
 import { parseImportanceRequest } from "./importance.ts";
 import { parsePatchRequest } from "./patch.ts";
-import { onnxResponse } from "./onnx_route.ts";
+import { OnnxDownloads } from "./onnx_route.ts";
 import { tokenize } from "./tokenize.ts";
 import { OnnxExports, OrtSessions } from "./_ort_sessions.ts";
 import { backendField } from "./_validate.ts";
@@ -162,6 +162,7 @@ export function createApp(opts: AppOptions): App {
   const backend: ComputeBackend = opts.files && opts.compute !== "inline"
     ? workerCompute(opts.files, model, limits, inline)
     : inline;
+  const onnx = new OnnxDownloads(model, limits, queue, backend);
   const summary: ModelSummary = {
     name: opts.name ?? c.family,
     family: c.family,
@@ -223,7 +224,7 @@ export function createApp(opts: AppOptions): App {
             field: "path",
           });
         }
-        return onnxResponse(exports, new URL(request.url).searchParams.get("outputs"), model, limits);
+        return onnx.response(new URL(request.url).searchParams.get("outputs"), queue.deadline());
       },
     },
     "/api/attribute": {
@@ -286,7 +287,9 @@ export function createApp(opts: AppOptions): App {
           );
         }
         const res = await handler(request);
-        return request.method === "HEAD" ? new Response(null, { status: res.status, headers: res.headers }) : res;
+        if (request.method !== "HEAD") return res;
+        await res.body?.cancel(); // a streamed body (GET /api/onnx) is not read
+        return new Response(null, { status: res.status, headers: res.headers });
       } catch (err) {
         return errorToResponse(err);
       }

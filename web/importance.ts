@@ -16,7 +16,7 @@ import { type ImportanceStudy, studyHeadImportance, studyHeadImportanceWith } fr
 import { ortImportanceEngine, type OrtModel } from "@bertology/core/export";
 import type { Tensor } from "@bertology/core";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { excerpt, HttpError } from "./_errors.ts";
+import { asHttpError, excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
 import { fieldName, requireObject, textField, typeOf } from "./_validate.ts";
@@ -242,7 +242,12 @@ function checkedBatches(
   const encoded = examples.map((ex, i) => {
     const field = `examples[${i}].${ex.text_pair === undefined ? "text" : "text_pair"}`;
     const text = ex.text_pair === undefined ? { textA: ex.text } : { textA: ex.text, textB: ex.text_pair };
-    const enc = encodeExample(task, tokenizer, text);
+    let enc: ReturnType<typeof encodeExample>;
+    try {
+      enc = encodeExample(task, tokenizer, text);
+    } catch (e) {
+      throw asHttpError(e, ex.text.isWellFormed() ? field : `examples[${i}].text`) ?? e; // a lone surrogate
+    }
     checkLength(enc.ids.length, ex.text_pair !== undefined, limits, field);
     return enc;
   });

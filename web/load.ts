@@ -3,12 +3,15 @@
  * as a child process, opens `--drips` connections that each drip a POST body one byte at a time (at most 40
  * bytes, one every 250 ms), sends `--burst` concurrent importance requests of 32 long examples, probes
  * `GET /api/model` every 100 ms, and samples the server's RSS. Prints peak RSS, status counts, latencies and
- * how the dripping connections ended. Everything stops by itself after `--seconds` (default 40).
+ * how the dripping connections ended. Everything stops by itself after `--seconds` (default 40). `--onnx N` runs
+ * the server as `deno task serve:ort` does (in-browser compute on) and adds N concurrent `GET /api/onnx`
+ * requests after the burst, each read to its end (`deno task load:onnx`: 30 of them, alone).
  *
  * @example Usage
  * ```sh
  * cd web && deno task load                               # 300 requests, 3,000 drips, models/bert-sst2
  * deno run -A web/load.ts --burst 50 --drips 200 --model tests/fixtures/models/bert-tiny-random
+ * cd web && deno task load:onnx                          # 30 concurrent GET /api/onnx under serve:ort
  * ```
  *
  * @module
@@ -27,8 +30,10 @@ const { values } = parseArgs({
     model: { type: "string", default: BUNDLED_MODEL_DIR },
     nice: { type: "string", default: "0" },
     backlog: { type: "string" },
+    onnx: { type: "string", default: "0" },
   },
 });
+const ONNX = Number(values.onnx);
 const BURST = Number(values.burst), DRIPS = Number(values.drips), SECONDS = Number(values.seconds);
 const PORT = Number(values.port), MODEL = values.model, NICE = Number(values.nice);
 const HOST = "127.0.0.1";
@@ -93,7 +98,10 @@ const serveTs = new URL("./serve.ts", import.meta.url).pathname;
 const child = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
-    `--allow-read=${MODEL},${new URL("..", import.meta.url).pathname}`, // the model, and the worker's modules
+    // serve:ort's permissions (onnxruntime's files and native library) where GET /api/onnx is part of the run
+    ...(ONNX > 0
+      ? ["--allow-read", "--allow-ffi"]
+      : [`--allow-read=${MODEL},${new URL("..", import.meta.url).pathname}`]), // the model, the worker's modules
     "--allow-env=BERTOLOGY_MODEL",
     `--allow-net=${HOST}:${PORT}`,
     serveTs,
@@ -285,6 +293,28 @@ await Promise.all(Array.from({ length: BURST }, async () => {
   statuses.set(key, (statuses.get(key) ?? 0) + 1);
 }));
 const burstMs = performance.now() - burstStart;
+const onnxStatuses = new Map<string, number>();
+const onnxLatencies: number[] = [];
+const onnxBytes = new Set<number>();
+const onnxStart = performance.now();
+await Promise.all(Array.from({ length: ONNX }, async () => {
+  const t = performance.now();
+  let key: string;
+  try {
+    const r = await fetch(`${base}/api/onnx`, { signal: AbortSignal.timeout(Math.max(1000, stopAt - now())) });
+    if (r.status === 200) {
+      let n = 0;
+      for await (const chunk of r.body!) n += chunk.byteLength;
+      onnxBytes.add(n);
+      key = "200";
+    } else key = `${r.status} ${(await r.json()).error}`;
+  } catch (e) {
+    key = `client error (${(e as Error).name})`;
+  }
+  onnxLatencies.push(performance.now() - t);
+  onnxStatuses.set(key, (onnxStatuses.get(key) ?? 0) + 1);
+}));
+const onnxMs = performance.now() - onnxStart;
 await dripStart;
 await Promise.all(drips);
 running = false;
@@ -319,6 +349,15 @@ console.log(
     fmt(Math.max(...latencies))
   }; past the ${DEADLINE_MS} ms deadline (+1 s): ${overDeadline}`,
 );
+if (ONNX > 0) {
+  console.log(
+    `GET /api/onnx: ${ONNX} concurrent requests answered in ${fmt(onnxMs)} ms; statuses ${
+      JSON.stringify(Object.fromEntries(onnxStatuses))
+    }; body sizes ${[...onnxBytes].join(", ")} bytes; latency ms p50 ${fmt(pct(onnxLatencies, 50))}, max ${
+      fmt(Math.max(...onnxLatencies))
+    }`,
+  );
+}
 console.log(
   `GET /api/model: ${modelLatencies.length} probes, p50 ${fmt(pct(modelLatencies, 50))} ms, p99 ${
     fmt(pct(modelLatencies, 99))

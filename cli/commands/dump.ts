@@ -83,7 +83,10 @@ export async function dumpCommand(args: string[]): Promise<number> {
   for (let i = 0; i <= layers; i++) wanted.set(`hidden_states.${i}`, model.resolveName(`hidden_states.${i}`));
   for (let l = 0; l < layers; l++) wanted.set(`attentions.${l}`, model.resolveName(`attentions.${l}`));
   if (values.grad) wanted.set("head_mask_grad", hookName("head_mask", undefined, true));
-  for (const n of (values.names ?? "").split(",").map((s) => s.trim()).filter(Boolean)) wanted.set(n, n);
+  // a name asked for keeps its spelling in the file (an HF name resolves to our activation, as above)
+  for (const n of (values.names ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    wanted.set(n, model.resolveName(n));
+  }
 
   const names = [...new Set(wanted.values())];
   let result: RunResult;
@@ -102,7 +105,8 @@ export async function dumpCommand(args: string[]): Promise<number> {
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [out, ours] of wanted) {
     const t = result.cache.get(ours);
-    if (t) tensors.set(out, { shape: [...t.shape], data: t.data });
+    if (!t) throw new Error(`${backend} did not produce "${out}" (${ours}); nothing was written to ${values.out}`);
+    tensors.set(out, { shape: [...t.shape], data: t.data });
   }
   if (result.loss !== undefined) tensors.set("loss", { shape: [1], data: new Float32Array([result.loss]) });
   // echo the inputs, as the HF goldens do, so a dump is self-describing

@@ -7,7 +7,7 @@
  */
 
 import { headsFromMask, parseHeadsToPrune, pruneModel } from "@bertology/core/bertology";
-import { checkCheckpointDir, resolveModel } from "@bertology/core/checkpoint/deno";
+import { checkCheckpointDir, readLocalFileSync, resolveModel } from "@bertology/core/checkpoint/deno";
 import { saveModel, storedDtype } from "@bertology/core/training";
 import { readNpy } from "@bertology/core/checkpoint";
 import { checkHeadMask } from "@bertology/core/models";
@@ -80,7 +80,9 @@ export async function pruneCommand(args: string[]): Promise<number> {
     const path = values["head-mask"]!;
     let mask: number[][];
     if (path.endsWith(".npy")) {
-      const t = readNpy(Deno.readFileSync(path), path);
+      const bytes = readLocalFileSync(path);
+      if (bytes === undefined) throw new Error(`Cannot read ${path}: no such file`);
+      const t = readNpy(bytes, path);
       if (t.shape.length !== 2) throw new Error(`${path}: expected a [layers, heads] array, got shape [${t.shape}]`);
       const [rows = 0, cols = 0] = t.shape;
       mask = Array.from({ length: rows }, (_, l) => [...t.data.subarray(l * cols, (l + 1) * cols)]);

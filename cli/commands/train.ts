@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { localFiles, openOutputFolder } from "@bertology/core/checkpoint/deno";
+import { localFiles, openOutputFolder, readLocalFile } from "@bertology/core/checkpoint/deno";
 import { type InputExample, labelIds } from "@bertology/core/data";
 import { glueTask } from "@bertology/core/data";
 import { readGlueExamples, readTabularFile } from "@bertology/core/data/read-files";
@@ -91,7 +91,9 @@ async function readCorpus(paths: string, flag: string): Promise<InputExample[]> 
   for (const path of paths.split(",")) {
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      const bytes = await readLocalFile(path);
+      if (bytes === undefined) throw new Error("no such file");
+      text = new TextDecoder().decode(bytes);
     } catch (e) {
       throw new Error(`${flag}: cannot read "${path}": ${(e as Error).message}`);
     }

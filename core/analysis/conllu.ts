@@ -7,6 +7,8 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
+
 /** One syntactic word of a sentence (a CoNLL-U line with an integer ID). */
 export interface ConlluWord {
   /** 1-based index in the sentence (the ID column). */
@@ -86,7 +88,8 @@ export function parseConllu(text: string, source: string): ConlluSentence[] {
   let multiwords: ConlluMultiword[] = [];
   let comments: { id?: string; text?: string } = {};
   let startLine = 0; // first line of the current block, 0 between blocks
-  const lines = text.split(/\r?\n/);
+  // a byte-order mark (a file saved by some editors) is not part of the first line
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   const finish = (endLine: number) => {
     if (words.length === 0) {
       if (multiwords.length > 0) throw new Error(`${source}:${endLine}: a sentence has multiword tokens but no words`);
@@ -145,17 +148,21 @@ export function parseConllu(text: string, source: string): ConlluSentence[] {
     const range = /^(\d+)-(\d+)$/.exec(id);
     if (range) {
       const first = Number(range[1]), last = Number(range[2]);
-      if (first < 1 || last <= first) throw new Error(`${at}: bad multiword range "${id}"`);
+      if (first < 1 || last <= first) throw new Error(`${at}: bad multiword range "${excerpt(id)}"`);
       if (first !== words.length + 1) {
-        throw new Error(`${at}: multiword token "${id}" must come just before word ${first}`);
+        throw new Error(`${at}: multiword token "${excerpt(id)}" must come just before word ${first}`);
       }
       multiwords.push({ first, last, form });
       continue;
     }
-    if (!/^\d+$/.test(id)) throw new Error(`${at}: bad ID "${id}" (expected an integer, a range a-b or a decimal a.b)`);
+    if (!/^\d+$/.test(id)) {
+      throw new Error(`${at}: bad ID "${excerpt(id)}" (expected an integer, a range a-b or a decimal a.b)`);
+    }
     const n = Number(id);
-    if (n !== words.length + 1) throw new Error(`${at}: word ID ${n} out of order (expected ${words.length + 1})`);
-    if (!/^\d+$/.test(head)) throw new Error(`${at}: bad HEAD "${head}" for word ${n} (expected an integer)`);
+    if (n !== words.length + 1) {
+      throw new Error(`${at}: word ID ${excerpt(id)} out of order (expected ${words.length + 1})`);
+    }
+    if (!/^\d+$/.test(head)) throw new Error(`${at}: bad HEAD "${excerpt(head)}" for word ${n} (expected an integer)`);
     const h = Number(head);
     if (h === n) throw new Error(`${at}: word ${n} is its own head`);
     if (deprel === "_" || deprel === "") throw new Error(`${at}: word ${n} has no DEPREL`);

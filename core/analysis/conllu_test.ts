@@ -73,3 +73,21 @@ Deno.test("readConllu() reads the bundled UD EWT dev split and names a missing f
     throw new Error("no error");
   }, (e: Error) => strictEqual(/Cannot read data\/ud\/missing\.conllu/.test(e.message), true));
 });
+
+Deno.test("parseConllu() reads a file that starts with a byte-order mark", () => {
+  const text = "\ufeff# sent_id = s1\n# text = Hi\n1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n";
+  const [s] = parseConllu(text, "bom.conllu");
+  strictEqual(s!.id, "s1");
+  strictEqual(s!.words[0]!.form, "Hi");
+});
+
+Deno.test("parseConllu() quotes a 1 MB ID or HEAD as a short excerpt", () => {
+  const huge = "9".repeat(1_000_000);
+  for (const line of [`${huge}x\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_`, `1\tHi\thi\tINTJ\tUH\t_\t${huge}x\troot\t_\t_`]) {
+    throws(() => parseConllu(line + "\n", "big.conllu"), (e: Error) => {
+      strictEqual(e.message.length < 300, true, `${e.message.length} characters`);
+      strictEqual(e.message.includes("(1000001 characters)"), true, e.message.slice(0, 200));
+      return true;
+    });
+  }
+});

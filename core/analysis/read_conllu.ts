@@ -4,6 +4,7 @@
  * @module
  */
 
+import { readLocalFile } from "../checkpoint/local_files.ts";
 import { type ConlluSentence, parseConllu } from "./conllu.ts";
 
 /**
@@ -23,7 +24,9 @@ import { type ConlluSentence, parseConllu } from "./conllu.ts";
 export async function readConllu(path: string): Promise<ConlluSentence[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    const bytes = await readLocalFile(path);
+    if (bytes === undefined) throw new Error("no such file");
+    text = new TextDecoder().decode(bytes);
   } catch (e) {
     throw new Error(`Cannot read ${path}: ${(e as Error).message}`);
   }

@@ -56,7 +56,16 @@ export function readNpy(bytes: Uint8Array, fileName: string): Tensor {
     throw new Error(`${fileName}: malformed .npy header ${excerpt(header)}`);
   }
   if (fortran === "True") throw new Error(`${fileName}: Fortran-order arrays are not supported`);
-  const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const dims = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const d of dims) {
+    if (!/^\d{1,15}$/.test(d)) {
+      throw new Error(
+        `${fileName}: the .npy header's shape (${excerpt(shapeText)}) has dimension ${excerpt(d)}; ` +
+          `each must be a non-negative integer`,
+      );
+    }
+  }
+  const shape = dims.map(Number);
   const n = numel(shape);
   const sizes: Record<string, number> = { "<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "|b1": 1 };
   const size = sizes[descr];

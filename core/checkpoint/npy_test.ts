@@ -37,3 +37,19 @@ Deno.test("readNpy() quotes a long malformed header as a short excerpt", () => {
     (e: Error) => /malformed .npy header \{x+… \(100001 characters\)$/.test(e.message) && e.message.length < 300,
   );
 });
+
+Deno.test("readNpy() refuses a negative or non-integer dimension with a sentence, not an engine error", () => {
+  for (const shape of ["(-1, 32)", "(2.5,)", "(1e3,)"]) {
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }\n`;
+    const bytes = new Uint8Array(10 + header.length + 256);
+    bytes.set([0x93, ...new TextEncoder().encode("NUMPY"), 1, 0]);
+    new DataView(bytes.buffer).setUint16(8, header.length, true);
+    bytes.set(new TextEncoder().encode(header), 10);
+    throws(
+      () => readNpy(bytes, "m.npy"),
+      (e: Error) =>
+        e.message.startsWith("m.npy: the .npy header's shape") && e.message.includes("non-negative integer"),
+      shape,
+    );
+  }
+});

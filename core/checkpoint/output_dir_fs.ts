@@ -46,6 +46,7 @@ import {
   previousFolderName,
   versionFolderName,
 } from "./output_dir.ts";
+import { readLocalFile } from "./local_files.ts";
 
 /** How an output may be written. */
 export interface OutputOptions {
@@ -116,7 +117,8 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
 
 async function readManifest(folder: string): Promise<OutputManifest | undefined> {
   try {
-    return parseOutputManifest(await Deno.readTextFile(join(folder, OUTPUT_MANIFEST)));
+    const bytes = await readLocalFile(join(folder, OUTPUT_MANIFEST)); // never a pipe or a device
+    return bytes === undefined ? undefined : parseOutputManifest(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
   }
@@ -143,6 +145,7 @@ export async function writeFileAtomically(
   name: string,
   bytes: Uint8Array | readonly Uint8Array[],
 ): Promise<void> {
+  await removeAbandonedTemps(folder, name);
   const tmp = join(folder, fileTempName(name, Deno.pid, uniqueId()));
   const file = await Deno.open(tmp, { createNew: true, write: true, mode: 0o644 });
   try {
@@ -320,6 +323,24 @@ async function removeTwins(folder: string, twin: string): Promise<void> {
     } else if (a.isFile && b.isFile && a.ino !== null && a.ino === b.ino && a.dev === b.dev) {
       await Deno.remove(here);
     }
+  }
+}
+
+/**
+ * Removes the temporary files (`.NAME.tmp-PID-ID`) of earlier writes of `name` in `folder` whose writer is gone
+ * (nobody holds their lock: a killed `export` or `dump`), so that every write cleans up after a dead one.
+ */
+async function removeAbandonedTemps(folder: string, name: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = (await Array.fromAsync(Deno.readDir(folder))).map((e) => e.name);
+  } catch {
+    return; // the write itself says why the folder cannot be used
+  }
+  for (const entry of entries) {
+    const s = parseSiblingName(entry);
+    if (s?.role !== "tmp" || s.name !== name) continue;
+    if (await isAbandoned(join(folder, entry))) await Deno.remove(join(folder, entry)).catch(() => {});
   }
 }
 

@@ -6,6 +6,7 @@ import {
   checkOutputFolder,
   openOutputFolder,
   writeCheckpointDir,
+  writeFileAtomically,
   type WriteStep,
 } from "./output_dir_fs.ts";
 
@@ -318,4 +319,36 @@ Deno.test("openOutputFolder() refuses someone else's folder, never overwrites th
     ok(names(out).includes(".report.json.tmp-1-live1"));
     file.close();
   });
+});
+
+Deno.test("writeFileAtomically() removes the temporary files of a killed writer of the same file (export), keeps a live one's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // a writer killed mid-write (SIGKILL): its locked `.model.onnx.tmp-PID-ID` stays behind, unlocked once it is gone
+    const dead = join(dir, ".model.onnx.tmp-4242-dead1");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = await Deno.open(${JSON.stringify(dead)}, { createNew: true, write: true });
+         await f.lock(true); await f.write(new Uint8Array(1024)); console.log("locked");
+         await new Promise(() => setInterval(() => {}, 1000));`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    ok((await reader.read()).value?.includes("locked"));
+    // while it runs, its file is kept
+    await writeFileAtomically(dir, "model.onnx", new Uint8Array([1]));
+    ok(names(dir).includes(".model.onnx.tmp-4242-dead1"), "a live writer's file is kept");
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+    const other = join(dir, ".other.onnx.tmp-4242-dead2");
+    Deno.writeTextFileSync(other, "another output's");
+    await writeFileAtomically(dir, "model.onnx", new Uint8Array([2]));
+    deepStrictEqual(names(dir), [".other.onnx.tmp-4242-dead2", "model.onnx"]);
+    deepStrictEqual(Deno.readFileSync(join(dir, "model.onnx")), new Uint8Array([2]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -24,84 +24,81 @@ export interface CsvRecord {
  * @throws {Error} On an unterminated quoted field or text after a closing quote, naming file, line and column.
  */
 export function parseCsv(text: string, file: string, delimiter = ","): CsvRecord[] {
+  if (delimiter.length !== 1) throw new Error(`parseCsv: the delimiter must be one character, got "${delimiter}"`);
+  // Fields are cut out of the text with slice (a quoted one in as many pieces as it has `""`), never grown a
+  // character at a time: a 100 MB field costs its own size, not a string per character.
+  const DELIM = delimiter.charCodeAt(0);
   const records: CsvRecord[] = [];
+  const n = text.length;
   let fields: string[] = [];
-  let field = "";
   let line = 1;
-  let col = 1;
+  let lineStart = 0; // index of the current line's first character (column = i - lineStart + 1)
   let recordLine = 1;
   let i = 0;
-  const n = text.length;
   const endRecord = () => {
-    fields.push(field);
     if (!(fields.length === 1 && fields[0] === "")) records.push({ fields, line: recordLine });
     fields = [];
-    field = "";
   };
-  let atFieldStart = true;
   while (i < n) {
-    const c = text[i];
-    if (atFieldStart && c === '"') {
+    // at the start of a field
+    if (text.charCodeAt(i) === QUOTE) {
       const startLine = line;
-      const startCol = col;
+      const startCol = i - lineStart + 1;
       i++;
-      col++;
+      const pieces: string[] = [];
       for (;;) {
-        if (i >= n) {
-          throw new Error(`${file} line ${startLine}, column ${startCol}: quoted field is not closed`);
-        }
-        const q = text[i];
-        if (q === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            col += 2;
-            continue;
+        const close = text.indexOf('"', i);
+        if (close < 0) throw new Error(`${file} line ${startLine}, column ${startCol}: quoted field is not closed`);
+        for (let k = i; k < close; k++) {
+          const c = text.charCodeAt(k);
+          // "\r\n" is one line break (counted at its "\n"), a lone "\r" or "\n" one each
+          if (c === LF || (c === CR && text.charCodeAt(k + 1) !== LF)) {
+            line++;
+            lineStart = k + 1;
           }
-          i++;
-          col++;
-          break;
         }
-        if (q === "\r" || q === "\n") {
-          field += q === "\r" && text[i + 1] === "\n" ? "\r\n" : q;
-          i += q === "\r" && text[i + 1] === "\n" ? 2 : 1;
-          line++;
-          col = 1;
+        pieces.push(text.slice(i, close));
+        if (text.charCodeAt(close + 1) === QUOTE) {
+          pieces.push('"');
+          i = close + 2;
           continue;
         }
-        field += q;
-        i++;
-        col++;
+        i = close + 1;
+        break;
       }
-      const next = text[i];
-      if (i < n && next !== delimiter && next !== "\n" && next !== "\r") {
-        throw new Error(`${file} line ${line}, column ${col}: unexpected "${next}" after a closing quote`);
+      fields.push(pieces.length === 1 ? pieces[0]! : pieces.join(""));
+      const next = text.charCodeAt(i);
+      if (i < n && next !== DELIM && next !== LF && next !== CR) {
+        throw new Error(
+          `${file} line ${line}, column ${i - lineStart + 1}: unexpected "${text[i]}" after a closing quote`,
+        );
       }
-      atFieldStart = false;
-      continue;
+    } else {
+      // unquoted: up to the next delimiter or line break (a quote inside is text, as in Python's csv module)
+      let end = i;
+      while (end < n) {
+        const c = text.charCodeAt(end);
+        if (c === DELIM || c === LF || c === CR) break;
+        end++;
+      }
+      fields.push(text.slice(i, end));
+      i = end;
     }
-    if (c === delimiter) {
-      fields.push(field);
-      field = "";
-      atFieldStart = true;
+    if (i >= n) break;
+    const c = text.charCodeAt(i);
+    if (c === DELIM) {
       i++;
-      col++;
+      if (i === n) fields.push(""); // a delimiter at the very end: an empty last field
       continue;
     }
-    if (c === "\n" || c === "\r") {
-      endRecord();
-      i += c === "\r" && text[i + 1] === "\n" ? 2 : 1;
-      line++;
-      col = 1;
-      recordLine = line;
-      atFieldStart = true;
-      continue;
-    }
-    field += c;
-    atFieldStart = false;
-    i++;
-    col++;
+    endRecord();
+    i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+    line++;
+    lineStart = i;
+    recordLine = line;
   }
-  if (!atFieldStart || field !== "" || fields.length > 0) endRecord();
+  if (fields.length > 0) endRecord();
   return records;
 }
+
+const QUOTE = 0x22, LF = 0x0a, CR = 0x0d;

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
 import { decodeText, splitLines } from "./_text.ts";
 import type { InputExample, OutputMode } from "./input_example.ts";
 
@@ -265,12 +266,12 @@ export function parseGlueTsv(
       if (def.outputMode === "regression") {
         label = Number(raw.trim());
         if (raw.trim() === "" || !Number.isFinite(label)) {
-          throw new Error(`${file} line ${lineNo}: score "${raw}" is not a number`);
+          throw new Error(`${file} line ${lineNo}: score "${excerpt(raw)}" is not a number`);
         }
       } else {
         if (!known.has(raw)) {
-          const list = def.labels.map((l) => `"${l}"`).join(", ");
-          throw new Error(`${file} line ${lineNo}: unknown label "${raw}", expected one of ${list}`);
+          const list = excerpt(def.labels.map((l) => `"${l}"`).join(", "), 200);
+          throw new Error(`${file} line ${lineNo}: unknown label "${excerpt(raw)}", expected one of ${list}`);
         }
         label = raw;
       }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { excerpt } from "../checkpoint/_describe.ts";
+
 /** How a task's labels are predicted: one class out of a list, or one real number. */
 export type OutputMode = "classification" | "regression";
 
@@ -55,18 +57,20 @@ export function labelIds(examples: readonly InputExample[], spec: LabelSpec): nu
   const index = new Map(spec.labels.map((label, i) => [label, i]));
   return examples.map((example) => {
     const { label, guid } = example;
-    if (label === undefined) throw new Error(`Example "${guid}" has no label: expected a labeled split`);
+    if (label === undefined) throw new Error(`Example "${excerpt(guid)}" has no label: expected a labeled split`);
     if (spec.outputMode === "regression") {
       const value = typeof label === "number" ? label : Number(label.trim());
       if (typeof label === "string" && label.trim() === "" || !Number.isFinite(value)) {
-        throw new Error(`Example "${guid}" has label "${label}": expected a finite number`);
+        throw new Error(`Example "${excerpt(guid)}" has label "${excerpt(String(label))}": expected a finite number`);
       }
       return value;
     }
     const id = index.get(String(label));
     if (id === undefined) {
-      const known = spec.labels.map((l) => `"${l}"`).join(", ");
-      throw new Error(`Example "${guid}" has unknown label "${label}": expected one of ${known}`);
+      const known = excerpt(spec.labels.map((l) => `"${l}"`).join(", "), 200);
+      throw new Error(
+        `Example "${excerpt(guid)}" has unknown label "${excerpt(String(label))}": expected one of ${known}`,
+      );
     }
     return id;
   });

@@ -26,3 +26,11 @@ Deno.test("labelIds() throws on unknown or missing labels", () => {
   );
   throws(() => labelIds([{ guid: "test-0", textA: "a", label: undefined }], cls), /Example "test-0" has no label/);
 });
+
+Deno.test("labelIds() quotes a 1 MB unknown label as a short excerpt", () => {
+  const label = "x".repeat(1_000_000);
+  throws(
+    () => labelIds([{ guid: "g", textA: "t", label }], { labels: ["0", "1"], outputMode: "classification" }),
+    (e: Error) => e.message.length < 400 && e.message.includes("(1000000 characters)"),
+  );
+});

@@ -15,14 +15,18 @@ import {
   parseGlueTsv,
 } from "./glue.ts";
 import { parseTabular, type TabularData, type TabularOptions } from "./tabular.ts";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { readLocalFile } from "../checkpoint/local_files.ts";
 
 async function readBytes(path: string | URL, what: string, name = String(path)): Promise<Uint8Array> {
+  let bytes: Uint8Array | undefined;
   try {
-    return await Deno.readFile(path);
+    bytes = await readLocalFile(path instanceof URL ? fromFileUrl(path) : path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`Cannot find ${what} "${name}"`);
     throw new Error(`Cannot read ${what} "${name}": ${(e as Error).message}`);
   }
+  if (bytes === undefined) throw new Error(`Cannot find ${what} "${name}"`);
+  return bytes;
 }
 
 /**

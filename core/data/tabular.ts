@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeValue, excerpt } from "../checkpoint/_describe.ts";
 import { parseCsv } from "./_csv.ts";
 import { decodeText, splitLines } from "./_text.ts";
 import type { InputExample, OutputMode } from "./input_example.ts";
@@ -210,16 +211,16 @@ export function parseTabular(input: string | Uint8Array, options: TabularOptions
       const raw = row.get(options.labelColumn, "label");
       if (outputMode === "regression") {
         const value = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
-        if (!Number.isFinite(value)) throw new Error(`${where}: label ${JSON.stringify(raw)} is not a number`);
+        if (!Number.isFinite(value)) throw new Error(`${where}: label ${describeValue(raw)} is not a number`);
         example.label = value;
       } else {
         if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") {
-          throw new Error(`${where}: label must be a string, number or boolean, got ${JSON.stringify(raw)}`);
+          throw new Error(`${where}: label must be a string, number or boolean, got ${describeValue(raw)}`);
         }
         const label = String(raw);
         if (given !== undefined && !given.has(label)) {
-          const list = options.labels!.map((l) => `"${l}"`).join(", ");
-          throw new Error(`${where}: unknown label "${label}", expected one of ${list}`);
+          const list = excerpt(options.labels!.map((l) => `"${l}"`).join(", "), 200);
+          throw new Error(`${where}: unknown label "${excerpt(label)}", expected one of ${list}`);
         }
         seen.add(label);
         example.label = label;

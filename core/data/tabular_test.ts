@@ -131,3 +131,17 @@ Deno.test("parseTabular() strips a BOM from bytes", () => {
     "hi",
   );
 });
+
+Deno.test("parseTabular() quotes a 1 MB unknown label as a short excerpt", () => {
+  const label = "x".repeat(1_000_000);
+  throws(
+    () =>
+      parseTabular(`text,label\nfine,${label}\n`, {
+        format: "csv",
+        textColumn: "text",
+        labelColumn: "label",
+        labels: ["neg", "pos"],
+      }),
+    (e: Error) => e.message.length < 400 && e.message.includes("(1000000 characters)") && e.message.includes('"neg"'),
+  );
+});

@@ -166,7 +166,7 @@ export const bert: ModelFamily = {
     intermediate: f.size("intermediate_size", "intermediate"),
     maxPositions: f.size("max_position_embeddings", "maxPositions"),
     typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
-    layerNormEps: f.num("layer_norm_eps", 1e-12),
+    layerNormEps: f.num("layer_norm_eps", 1e-12, { exclusiveMin: 0 }),
     activation: f.activation("hidden_act", "gelu"),
     classifier: !isMaskedLM(f.raw),
   }),

@@ -175,11 +175,23 @@ export class ConfigFields {
     return this.int(field, fallback, CONFIG_LIMITS[limit]);
   }
 
-  /** A finite number field (or `fallback`). */
-  num(field: string, fallback: number): number {
+  /**
+   * A finite number field (or `fallback`), within the bounds given.
+   *
+   * @throws {Error} naming the field, for a value that is not a finite number or is out of range
+   */
+  num(field: string, fallback: number, range: { min?: number; max?: number; exclusiveMin?: number } = {}): number {
     const v = this.raw[field] ?? fallback;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`${this.source}: field "${field}" must be a number, got ${excerpt(this.raw[field])}`);
+      throw new Error(`${this.source}: field "${field}" must be a finite number, got ${excerpt(this.raw[field])}`);
+    }
+    const { min, max, exclusiveMin } = range;
+    if ((min !== undefined && v < min) || (exclusiveMin !== undefined && v <= exclusiveMin)) {
+      const bound = exclusiveMin !== undefined ? `greater than ${exclusiveMin}` : `at least ${min}`;
+      throw new Error(`${this.source}: field "${field}" = ${v} is out of range: it must be ${bound}`);
+    }
+    if (max !== undefined && v > max) {
+      throw new Error(`${this.source}: field "${field}" = ${v} is out of range: it must be at most ${max}`);
     }
     return v;
   }
@@ -201,6 +213,8 @@ export class ConfigFields {
 
 /** A short, safe rendering of a JSON value for an error message. */
 function excerpt(v: unknown): string {
+  // JSON reads 1e400 as Infinity, which JSON.stringify would print as null
+  if (typeof v === "number" && !Number.isFinite(v)) return `${v} (a number beyond double precision)`;
   let s: string;
   try {
     s = JSON.stringify(v) ?? String(v);
@@ -338,8 +352,12 @@ function parseLabels(r: Record<string, unknown>, source: string): Pick<ModelConf
     const labels: string[] = new Array(entries.length);
     for (const [k, v] of entries) {
       const i = Number(k);
-      if (!Number.isInteger(i) || i < 0 || i >= entries.length) {
-        throw new Error(`${source}: "id2label" key ${excerpt(k)} is not an index in 0..${entries.length - 1}`);
+      // "00" and "0" would name one class twice (a label lost): keys must be canonical indices, each once
+      if (!Number.isInteger(i) || i < 0 || i >= entries.length || String(i) !== k || labels[i] !== undefined) {
+        throw new Error(
+          `${source}: "id2label" key ${excerpt(k)} is not an index in 0..${entries.length - 1} written once, ` +
+            `as a plain decimal ("0", "1", …)`,
+        );
       }
       labels[i] = String(v);
     }

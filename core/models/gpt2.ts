@@ -89,7 +89,7 @@ export function gptSizes(
     intermediate: f.raw.n_inner == null ? 4 * hidden : f.size("n_inner", "intermediate"),
     maxPositions: f.size("n_positions", "maxPositions"),
     typeVocabSize: 0,
-    layerNormEps: f.num("layer_norm_epsilon", 1e-5),
+    layerNormEps: f.num("layer_norm_epsilon", 1e-5, { exclusiveMin: 0 }),
     ...own,
     classifier: false,
   };

@@ -47,7 +47,7 @@ export const roberta: ModelFamily = {
     intermediate: f.size("intermediate_size", "intermediate"),
     maxPositions: f.size("max_position_embeddings", "maxPositions"),
     typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 1),
-    layerNormEps: f.num("layer_norm_eps", 1e-5),
+    layerNormEps: f.num("layer_norm_eps", 1e-5, { exclusiveMin: 0 }),
     activation: f.activation("hidden_act", "gelu"),
     classifier: true,
     positions: { kind: "after_padding", paddingIdx: f.int("pad_token_id", 1, 1_000_000) },

@@ -297,6 +297,29 @@ function buildDecoder(c: Ctx, j: unknown, field: string): (tokens: string[]) => 
   }
 }
 
+/** The deepest nesting of objects a tokenizer.json field may have (HF's own files use under 10). */
+const MAX_NESTING = 64;
+
+/**
+ * How deep `value` nests objects (the components the builders recurse into; arrays between them do not count),
+ * counted without recursion and up to `limit` (then it stops).
+ */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, above] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    const depth = Array.isArray(v) ? above : above + 1;
+    if (depth > deepest) deepest = depth;
+    if (deepest >= limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth]);
+    }
+  }
+  return deepest;
+}
+
 /**
  * Builds a tokenizer from the contents of a `tokenizer.json`.
  *
@@ -335,6 +358,13 @@ export function tokenizerFromJson(
     }
   } else {
     root = c.obj(json, "(root)");
+  }
+  // components nest (Sequence in Sequence) and are built recursively: bound the depth before building
+  for (const [field, value] of Object.entries(root)) {
+    const depth = nestingDepth(value, MAX_NESTING + 1);
+    if (depth > MAX_NESTING) {
+      c.fail(field, `objects nested more than ${MAX_NESTING} levels deep (a tokenizer needs far fewer)`);
+    }
   }
   const built = buildModel(c, root.model);
   const normalize = buildNormalizer(c, root.normalizer, "normalizer");
