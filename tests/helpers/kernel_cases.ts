@@ -447,7 +447,12 @@ function decoderCases(): KernelCase[] {
           k.rmsNormForward(out, rstd, inp, w, rows, C, 1e-6, offset);
           const dout = floats(k, n, rnd), dinp = floats(k, n, rnd), dw = floats(k, C, rnd);
           k.rmsNormBackward(dinp, dw, dout, inp, w, rstd, rows, C, offset);
-          const res = { out: read(k, out, n), rstd: read(k, rstd, rows), dinp: read(k, dinp, n), dweight: read(k, dw, C) };
+          const res = {
+            out: read(k, out, n),
+            rstd: read(k, rstd, rows),
+            dinp: read(k, dinp, n),
+            dweight: read(k, dw, C),
+          };
           // without the weight gradient (a 0 pointer): the same dinp
           const dinp2 = floats(k, n, rnd);
           const before = read(k, dinp2, n);
