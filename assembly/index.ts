@@ -21,6 +21,10 @@ export { dropout_forward, dropout_backward } from "./dropout";
 export { attention_entropy, attention_entropy_heads } from "./entropy";
 export { fma_peak } from "./peak";
 export { half_to_float } from "./convert";
+// decoder families (Llama, Qwen2, Mistral, GPT-NeoX): RMSNorm, SiLU and the gated product, rotary embeddings
+export { rms_norm_forward, rms_norm_backward } from "./rms_norm";
+export { silu_forward, silu_backward, mul_forward, mul_backward } from "./silu";
+export { rotary_forward, rotary_backward } from "./rotary";
 
 /** First byte past the module's static data: the kernel memory's allocator starts above it. */
 export function heap_base(): usize {

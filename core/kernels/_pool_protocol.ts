@@ -85,7 +85,9 @@ export const JOB_ROWS = 4;
  * The kernels a {@linkcode JOB_ROWS} job names by index: the element-wise `add_forward` and GELU exports (their
  * rows are their elements, cut at multiples of 4), `layer_norm_forward` and `layer_norm_backward` (rows of C;
  * backward only without weight gradients, which sum over rows), `attention_entropy_heads` (split by head: a head's
- * sum keeps its order) and `zero_bytes` (the kernel memory's zero-fill, in 64-byte lines).
+ * sum keeps its order), `zero_bytes` (the kernel memory's zero-fill, in 64-byte lines), and the decoders'
+ * `silu_forward`, `silu_backward`, `mul_forward` (element-wise) and `rms_norm_forward` / `rms_norm_backward` (rows of
+ * C; backward only without the weight gradient).
  */
 export const ROW_KERNELS = [
   "add_forward",
@@ -97,6 +99,12 @@ export const ROW_KERNELS = [
   "layer_norm_backward",
   "attention_entropy_heads",
   "zero_bytes",
+  // decoder families: element-wise SiLU and product, RMSNorm by rows (backward only without the weight gradient)
+  "silu_forward",
+  "silu_backward",
+  "mul_forward",
+  "rms_norm_forward",
+  "rms_norm_backward",
 ] as const;
 
 /** Where part `me` of `parts` of `n` rows starts. */
@@ -113,7 +121,8 @@ export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, 
   const kernel = ROW_KERNELS[a[0]!];
   switch (kernel) {
     case "gelu_erf_forward":
-    case "gelu_tanh_forward": {
+    case "gelu_tanh_forward":
+    case "silu_forward": {
       // (out, inp, n)
       const n = a[3]!, s = sliceStart(n, me, parts), e = sliceStart(n, me + 1, parts), o = 4 * s;
       if (e > s) fn(kernel)(a[1]! + o, a[2]! + o, e - s);
@@ -121,7 +130,9 @@ export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, 
     }
     case "add_forward":
     case "gelu_erf_backward":
-    case "gelu_tanh_backward": {
+    case "gelu_tanh_backward":
+    case "silu_backward":
+    case "mul_forward": {
       // (out, a, b, n) and (dinp, inp, dout, n)
       const n = a[4]!, s = sliceStart(n, me, parts), e = sliceStart(n, me + 1, parts), o = 4 * s;
       if (e > s) fn(kernel)(a[1]! + o, a[2]! + o, a[3]! + o, e - s);
@@ -154,6 +165,22 @@ export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, 
     case "attention_entropy_heads": {
       const H = a[5]!, h0 = rowStart(H, me, parts), h1 = rowStart(H, me + 1, parts);
       if (h1 > h0) fn("attention_entropy_heads")(a[1]!, a[2]!, a[3]!, a[4]!, H, a[6]!, h0, h1);
+      break;
+    }
+    case "rms_norm_forward": {
+      // (out, rstd, inp, weight, rows, C, eps, offset)
+      const rows = a[5]!, C = a[6]!, r0 = rowStart(rows, me, parts), r1 = rowStart(rows, me + 1, parts);
+      const x = 4 * r0 * C;
+      if (r1 > r0) fn("rms_norm_forward")(a[1]! + x, a[2]! + 4 * r0, a[3]! + x, a[4]!, r1 - r0, C, a[7]!, a[8]!);
+      break;
+    }
+    case "rms_norm_backward": {
+      // (dinp, 0, dout, inp, weight, rstd, rows, C, offset)
+      const rows = a[7]!, C = a[8]!, r0 = rowStart(rows, me, parts), r1 = rowStart(rows, me + 1, parts);
+      const x = 4 * r0 * C;
+      if (r1 > r0) {
+        fn("rms_norm_backward")(a[1]! + x, 0, a[3]! + x, a[4]! + x, a[5]!, a[6]! + 4 * r0, r1 - r0, C, a[9]!);
+      }
       break;
     }
     default:

@@ -503,3 +503,166 @@ export function halfToFloat(f: Floats, h: Uint16Array, out: number, inp: number,
       : sign * (1 + mant / 1024) * 2 ** (exp - 15);
   }
 }
+
+/** RMSNorm rows: out = x·rstd·(offset + weight), rstd = 1/√(mean(x²) + eps); saves rstd. */
+export function rmsNormForward(
+  f: Floats,
+  out: number,
+  rstd: number,
+  inp: number,
+  weight: number,
+  rows: number,
+  C: number,
+  eps: number,
+  offset: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const x = inp + r * C, y = out + r * C;
+    let ss = 0;
+    for (let i = 0; i < C; i++) ss += f[x + i]! ** 2;
+    const rs = 1 / Math.sqrt(ss / C + eps);
+    for (let i = 0; i < C; i++) f[y + i] = f[x + i]! * rs * (offset + f[weight + i]!);
+    f[rstd + r] = rs;
+  }
+}
+
+/** Backward of {@linkcode rmsNormForward}; `dweight` −1: not wanted. */
+export function rmsNormBackward(
+  f: Floats,
+  dinp: number,
+  dweight: number,
+  dout: number,
+  inp: number,
+  weight: number,
+  rstd: number,
+  rows: number,
+  C: number,
+  offset: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const x = inp + r * C, dy = dout + r * C, dx = dinp + r * C;
+    const rs = f[rstd + r]!;
+    let m = 0;
+    for (let i = 0; i < C; i++) m += (offset + f[weight + i]!) * f[dy + i]! * f[x + i]! * rs;
+    m /= C;
+    for (let i = 0; i < C; i++) {
+      const norm = f[x + i]! * rs, g = (offset + f[weight + i]!) * f[dy + i]!;
+      if (dweight >= 0) f[dweight + i]! += norm * f[dy + i]!;
+      f[dx + i]! += (g - norm * m) * rs;
+    }
+  }
+}
+
+export function siluForward(f: Floats, out: number, inp: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const x = f[inp + i]!;
+    f[out + i] = x / (1 + Math.exp(-x));
+  }
+}
+
+export function siluBackward(f: Floats, dinp: number, inp: number, dout: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const x = f[inp + i]!, s = 1 / (1 + Math.exp(-x));
+    f[dinp + i]! += s * (1 + x * (1 - s)) * f[dout + i]!;
+  }
+}
+
+export function mulForward(f: Floats, out: number, a: number, b: number, n: number): void {
+  for (let i = 0; i < n; i++) f[out + i] = f[a + i]! * f[b + i]!;
+}
+
+/** da += dout ⊙ b, db += dout ⊙ a; −1: not wanted. */
+export function mulBackward(f: Floats, da: number, db: number, dout: number, a: number, b: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const g = f[dout + i]!, av = f[a + i]!, bv = f[b + i]!;
+    if (da >= 0) f[da + i]! += g * bv;
+    if (db >= 0) f[db + i]! += g * av;
+  }
+}
+
+/**
+ * Rotary inverse frequencies as HF computes them in float32 (`LlamaRotaryEmbedding`, GPT-NeoX's):
+ * invFreq_i = f32(1 / f32(theta^f32(f32(2i) / rotaryDim))) for i < rotaryDim/2.
+ *
+ * @example Usage
+ * ```ts
+ * import { rotaryInverseFrequencies } from "./_reference_math.ts";
+ * rotaryInverseFrequencies(4, 10000); // Float32Array [1, 0.01]
+ * ```
+ */
+export function rotaryInverseFrequencies(rotaryDim: number, theta: number): Float32Array {
+  const f32 = Math.fround, half = rotaryDim >> 1;
+  const out = new Float32Array(half);
+  for (let i = 0; i < half; i++) out[i] = f32(1 / f32(Math.pow(f32(theta), f32((2 * i) / rotaryDim))));
+  return out;
+}
+
+/** The f32 cos and sin of the rotary angles f32(invFreq_i · pos) at one position. */
+function rotaryAngles(invFreq: Float32Array, pos: number): { cos: number[]; sin: number[] } {
+  const cos: number[] = [], sin: number[] = [];
+  for (const w of invFreq) {
+    const angle = Math.fround(w * Math.fround(pos));
+    cos.push(Math.fround(Math.cos(angle)));
+    sin.push(Math.fround(Math.sin(angle)));
+  }
+  return { cos, sin };
+}
+
+/** Rotary embedding of rows with input stride `ld` into dense rows of H·D (see `Kernels.rotaryForward`). */
+export function rotaryForward(
+  f: Floats,
+  ints: Int32Array,
+  out: number,
+  inp: number,
+  positions: number,
+  rows: number,
+  ld: number,
+  H: number,
+  D: number,
+  rotaryDim: number,
+  theta: number,
+): void {
+  const half = rotaryDim >> 1, invFreq = rotaryInverseFrequencies(rotaryDim, theta);
+  for (let r = 0; r < rows; r++) {
+    const { cos, sin } = rotaryAngles(invFreq, ints[positions + r]!);
+    for (let h = 0; h < H; h++) {
+      const x = inp + r * ld + h * D, y = out + r * H * D + h * D;
+      const head = Array.from({ length: D }, (_, j) => f[x + j]!);
+      for (let i = 0; i < half; i++) {
+        const a = head[i]!, b = head[i + half]!;
+        f[y + i] = a * cos[i]! - b * sin[i]!;
+        f[y + i + half] = b * cos[i]! + a * sin[i]!;
+      }
+      for (let j = rotaryDim; j < D; j++) f[y + j] = head[j]!;
+    }
+  }
+}
+
+/** dinp (stride `ld`) += the inverse rotation of dout (dense rows of H·D). */
+export function rotaryBackward(
+  f: Floats,
+  ints: Int32Array,
+  dinp: number,
+  dout: number,
+  positions: number,
+  rows: number,
+  ld: number,
+  H: number,
+  D: number,
+  rotaryDim: number,
+  theta: number,
+): void {
+  const half = rotaryDim >> 1, invFreq = rotaryInverseFrequencies(rotaryDim, theta);
+  for (let r = 0; r < rows; r++) {
+    const { cos, sin } = rotaryAngles(invFreq, ints[positions + r]!);
+    for (let h = 0; h < H; h++) {
+      const dx = dinp + r * ld + h * D, dy = dout + r * H * D + h * D;
+      for (let i = 0; i < half; i++) {
+        const a = f[dy + i]!, b = f[dy + i + half]!;
+        f[dx + i]! += a * cos[i]! + b * sin[i]!;
+        f[dx + i + half]! += b * cos[i]! - a * sin[i]!;
+      }
+      for (let j = rotaryDim; j < D; j++) f[dx + j]! += f[dy + j]!;
+    }
+  }
+}

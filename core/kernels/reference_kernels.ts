@@ -122,6 +122,20 @@ const REFERENCE: ReferenceImplementations = {
   // 16-bit elements are read through a u16 view of the same memory (`inp` is a float index, so ×2)
   halfToFloat: (v, out, inp, first, n, bfloat) =>
     ref.halfToFloat(v.f, new Uint16Array(v.f.buffer), out, 2 * inp + first, n, bfloat),
+  rmsNormForward: (v, out, rstd, inp, weight, rows, C, eps, offset) =>
+    ref.rmsNormForward(v.f, out, rstd, inp, weight, rows, C, eps, offset),
+  rmsNormBackward: (v, dinp, dweight, dout, inp, weight, rstd, rows, C, offset) =>
+    ref.rmsNormBackward(v.f, dinp, dweight === 0 ? -1 : dweight, dout, inp, weight, rstd, rows, C, offset),
+  siluForward: (v, out, inp, n) => ref.siluForward(v.f, out, inp, n),
+  siluBackward: (v, dinp, inp, dout, n) => ref.siluBackward(v.f, dinp, inp, dout, n),
+  mulForward: (v, out, a, b, n) => ref.mulForward(v.f, out, a, b, n),
+  mulBackward: (v, da, db, dout, a, b, n) =>
+    ref.mulBackward(v.f, da === 0 ? -1 : da, db === 0 ? -1 : db, dout, a, b, n),
+  // The reference needs no scratch table.
+  rotaryForward: (v, out, inp, positions, _table, rows, ld, H, D, rotaryDim, theta) =>
+    ref.rotaryForward(v.f, v.i, out, inp, positions, rows, ld, H, D, rotaryDim, theta),
+  rotaryBackward: (v, dinp, dout, positions, _table, rows, ld, H, D, rotaryDim, theta) =>
+    ref.rotaryBackward(v.f, v.i, dinp, dout, positions, rows, ld, H, D, rotaryDim, theta),
 };
 
 /** One kernel of the reference backend: checks each argument against its table row, then runs the math. */

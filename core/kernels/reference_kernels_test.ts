@@ -237,3 +237,73 @@ Deno.test("attentionForward() gives masked keys probability 0 and a fully masked
   assert.deepEqual([...k.mem.f32(probs, 3)], [1 / 3, 1 / 3, 1 / 3].map(Math.fround));
   assert.ok(Math.abs(k.mem.f32(ctx, 2)[0]! - 3) < 1e-6);
 });
+
+for (const offset of [0, 1]) {
+  Deno.test(`rmsNormBackward() matches finite differences of rmsNormForward() with offset ${offset}`, () => {
+    const A = arena();
+    const rows = 3, C = 7;
+    const inp = A.alloc(rows * C, () => 2 * A.rnd() + 0.3), w = A.alloc(C);
+    const out = A.alloc(rows * C), rstd = A.alloc(rows), dout = A.alloc(rows * C);
+    const dinp = A.alloc(rows * C, () => 0), dw = A.alloc(C, () => 0);
+    const loss = () => {
+      ref.rmsNormForward(A.f, out, rstd, inp, w, rows, C, 1e-6, offset);
+      return dotW(A, out, dout, rows * C);
+    };
+    loss();
+    ref.rmsNormBackward(A.f, dinp, dw, dout, inp, w, rstd, rows, C, offset);
+    checkGrad(A, "dinp", inp, rows * C, dinp, loss);
+    checkGrad(A, "dweight", w, C, dw, loss);
+  });
+}
+
+Deno.test("siluBackward() and mulBackward() match finite differences of silu(a) ⊙ b", () => {
+  const A = arena();
+  const n = 40;
+  const a = A.alloc(n, (i) => -8 + (16 * i) / (n - 1) + 0.01), b = A.alloc(n), s = A.alloc(n), out = A.alloc(n);
+  const dout = A.alloc(n), ds = A.alloc(n, () => 0), da = A.alloc(n, () => 0), db = A.alloc(n, () => 0);
+  const loss = () => {
+    ref.siluForward(A.f, s, a, n);
+    ref.mulForward(A.f, out, s, b, n);
+    return dotW(A, out, dout, n);
+  };
+  loss();
+  ref.mulBackward(A.f, ds, db, dout, s, b, n);
+  ref.siluBackward(A.f, da, a, ds, n);
+  checkGrad(A, "da", a, n, da, loss);
+  checkGrad(A, "db", b, n, db, loss);
+});
+
+Deno.test("rotaryBackward() matches finite differences of rotaryForward() on a strided, partially rotated input", () => {
+  const A = arena();
+  const rows = 4, H = 2, D = 6, rotaryDim = 4, ld = 15, HD = H * D;
+  const positions = A.alloc(rows);
+  [0, 1, 7, 300].forEach((p, i) => (A.ints[positions + i] = p));
+  const inp = A.alloc(rows * ld), out = A.alloc(rows * HD), dout = A.alloc(rows * HD);
+  const dinp = A.alloc(rows * ld, () => 0);
+  const loss = () => {
+    ref.rotaryForward(A.f, A.ints, out, inp, positions, rows, ld, H, D, rotaryDim, 10000);
+    return dotW(A, out, dout, rows * HD);
+  };
+  loss();
+  ref.rotaryBackward(A.f, A.ints, dinp, dout, positions, rows, ld, H, D, rotaryDim, 10000);
+  checkGrad(A, "dinp", inp, rows * ld, dinp, loss);
+  // the columns between H·D and the stride belong to no head: no gradient
+  for (let r = 0; r < rows; r++) for (let j = HD; j < ld; j++) assert.equal(A.f[dinp + r * ld + j], 0);
+});
+
+Deno.test("rotaryForward() at position 0 is the identity and keeps each pair's norm elsewhere", () => {
+  const A = arena();
+  const rows = 2, H = 1, D = 8, rotaryDim = 8;
+  const positions = A.alloc(rows);
+  [0, 5].forEach((p, i) => (A.ints[positions + i] = p));
+  const inp = A.alloc(rows * D), out = A.alloc(rows * D);
+  ref.rotaryForward(A.f, A.ints, out, inp, positions, rows, D, H, D, rotaryDim, 10000);
+  for (let j = 0; j < D; j++) assert.equal(A.f[out + j], A.f[inp + j]);
+  for (let i = 0; i < D / 2; i++) {
+    const x = inp + D, y = out + D;
+    const before = Math.hypot(A.f[x + i]!, A.f[x + i + D / 2]!), after = Math.hypot(A.f[y + i]!, A.f[y + i + D / 2]!);
+    assert.ok(Math.abs(before - after) < 1e-6, `pair ${i}: |x| ${before}, |y| ${after}`);
+  }
+  // inv_freq: 1/10000^(2i/8), as float32
+  assert.deepEqual([...ref.rotaryInverseFrequencies(8, 10000)], [1, 0.1, 0.01, 0.001].map(Math.fround));
+});

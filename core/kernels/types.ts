@@ -264,6 +264,83 @@ export interface Kernels {
    * widened just before a kernel reads them. `first` counts 16-bit elements, so `inp` stays 4-byte aligned.
    */
   halfToFloat(out: Ptr, inp: Ptr, first: number, n: number, bfloat: boolean): void;
+
+  // ---------------------------------------------------------------- decoder families (Llama, Qwen2, Mistral, GPT-NeoX)
+  /**
+   * RMSNorm (HF's LlamaRMSNorm, in f32) over each of `rows` rows of width C: out = x · rstd · (offset + weight),
+   * rstd = 1/sqrt(mean(x²) + eps); saves rstd[rows] for backward. `offset` is 0 (Llama, Qwen2, Mistral) or 1
+   * (Gemma's 1 + γ). `out` may alias `inp`.
+   */
+  rmsNormForward(
+    out: Ptr,
+    rstd: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    rows: number,
+    C: number,
+    eps: number,
+    offset: number,
+  ): void;
+  /**
+   * Accumulates dinp (and dweight unless 0: not wanted) from dout and the saved rstd: with x̂ = x·rstd and
+   * ĝ = (offset + weight)·dout, dinp += rstd·(ĝ − x̂·mean(ĝ·x̂)), dweight += Σ_rows dout·x̂. `dinp` must not alias `dout`.
+   */
+  rmsNormBackward(
+    dinp: Ptr,
+    dweight: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    rstd: Ptr,
+    rows: number,
+    C: number,
+    offset: number,
+  ): void;
+  /** out = silu(inp) = inp·sigmoid(inp) (HF's `silu`, the gated MLP's activation). `out` may alias `inp`. */
+  siluForward(out: Ptr, inp: Ptr, n: number): void;
+  /** dinp += silu'(inp) · dout, silu' = s·(1 + x·(1 − s)), s = sigmoid(x). */
+  siluBackward(dinp: Ptr, inp: Ptr, dout: Ptr, n: number): void;
+  /** out[i] = a[i] · b[i] (the gated MLP's silu(gate) ⊙ up). `out` may alias `a` or `b`. */
+  mulForward(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  /** da += dout ⊙ b and db += dout ⊙ a; a 0 `da` or `db` is not wanted. `da` and `db` may be one buffer (a ⊙ a). */
+  mulBackward(da: Ptr, db: Ptr, dout: Ptr, a: Ptr, b: Ptr, n: number): void;
+  /**
+   * Rotary position embedding, HF's rotate-half layout (Llama, Qwen2, Mistral; GPT-NeoX's partial rotary).
+   * Row r of `inp` (row stride `ld` floats, ≥ H·D: a view of a fused projection) holds H heads of D dims; in
+   * each head the first `rotaryDim` (even, ≤ D) dims are halves x1, x2 rotated by the angles
+   * θ_i = f32(invFreq_i · positions[r]), invFreq_i = f32(1 / f32(theta^f32(2i / rotaryDim))) (HF's float32
+   * arithmetic): y1 = x1·cos θ − x2·sin θ, y2 = x2·cos θ + x1·sin θ; the dims past rotaryDim pass through.
+   * `out` is dense [rows, H·D] and may alias `inp` when ld = H·D. positions: i32 [rows]. `table` is scratch for
+   * 3·rotaryDim/2 floats.
+   */
+  rotaryForward(
+    out: Ptr,
+    inp: Ptr,
+    positions: Ptr,
+    table: Ptr,
+    rows: number,
+    ld: number,
+    H: number,
+    D: number,
+    rotaryDim: number,
+    theta: number,
+  ): void;
+  /**
+   * Backward of rotaryForward: dinp (row stride `ld`) += the inverse rotation of dout (dense [rows, H·D]),
+   * dx1 += dy1·cos + dy2·sin, dx2 += dy2·cos − dy1·sin; the pass-through dims' gradient is added unchanged.
+   */
+  rotaryBackward(
+    dinp: Ptr,
+    dout: Ptr,
+    positions: Ptr,
+    table: Ptr,
+    rows: number,
+    ld: number,
+    H: number,
+    D: number,
+    rotaryDim: number,
+    theta: number,
+  ): void;
 }
 
 // Compile-time check that the interface above is exactly the table in contract.ts: the same kernel names, and

@@ -113,5 +113,10 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
     layerNormForward: pool.layerNormForward.bind(pool),
     layerNormBackward: pool.layerNormBackward.bind(pool),
     attentionEntropy: pool.attentionEntropy.bind(pool),
+    siluForward: pool.siluForward.bind(pool),
+    siluBackward: pool.siluBackward.bind(pool),
+    mulForward: pool.mulForward.bind(pool),
+    rmsNormForward: pool.rmsNormForward.bind(pool),
+    rmsNormBackward: pool.rmsNormBackward.bind(pool),
   };
 }

@@ -326,6 +326,109 @@ export class KernelPool {
   }
 
   /**
+   * {@linkcode Kernels.siluForward} across the pool, split into slices of the elements (cut at multiples of 4).
+   *
+   * @param out Output.
+   * @param inp Input.
+   * @param n Elements.
+   */
+  siluForward(out: Ptr, inp: Ptr, n: number): void {
+    const x = this.#args;
+    x[1] = out, x[2] = inp, x[3] = n;
+    this.#rows("silu_forward", 4 * n);
+  }
+
+  /**
+   * {@linkcode Kernels.siluBackward} across the pool (dinp += silu'(inp) ⊙ dout, element-wise).
+   *
+   * @param dinp Input gradient (accumulated).
+   * @param inp Input.
+   * @param dout Output gradient.
+   * @param n Elements.
+   */
+  siluBackward(dinp: Ptr, inp: Ptr, dout: Ptr, n: number): void {
+    const x = this.#args;
+    x[1] = dinp, x[2] = inp, x[3] = dout, x[4] = n;
+    this.#rows("silu_backward", 4 * n);
+  }
+
+  /**
+   * {@linkcode Kernels.mulForward} across the pool, split into slices of the elements.
+   *
+   * @param out Output.
+   * @param a First factor.
+   * @param b Second factor.
+   * @param n Elements.
+   */
+  mulForward(out: Ptr, a: Ptr, b: Ptr, n: number): void {
+    const x = this.#args;
+    x[1] = out, x[2] = a, x[3] = b, x[4] = n;
+    this.#rows("mul_forward", n);
+  }
+
+  /**
+   * {@linkcode Kernels.rmsNormForward} across the pool, split by rows.
+   *
+   * @param out Output [rows, C].
+   * @param rstd Row reciprocal RMS saved.
+   * @param inp Input [rows, C].
+   * @param weight γ [C].
+   * @param rows Rows.
+   * @param C Row size.
+   * @param eps ε.
+   * @param offset Added to γ.
+   */
+  rmsNormForward(
+    out: Ptr,
+    rstd: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    rows: number,
+    C: number,
+    eps: number,
+    offset: number,
+  ): void {
+    const x = this.#args;
+    x[1] = out, x[2] = rstd, x[3] = inp, x[4] = weight, x[5] = rows, x[6] = C, x[7] = eps, x[8] = offset;
+    this.#rows("rms_norm_forward", rows * C);
+  }
+
+  /**
+   * {@linkcode Kernels.rmsNormBackward} across the pool, split by rows when no weight gradient is asked for (dγ
+   * sums over the rows: with it the caller runs it alone, in one order).
+   *
+   * @param dinp Input gradient (accumulated).
+   * @param dweight dγ or 0.
+   * @param dout Output gradient.
+   * @param inp Input.
+   * @param weight γ.
+   * @param rstd Saved reciprocal RMS.
+   * @param rows Rows.
+   * @param C Row size.
+   * @param offset Added to γ.
+   */
+  rmsNormBackward(
+    dinp: Ptr,
+    dweight: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    rstd: Ptr,
+    rows: number,
+    C: number,
+    offset: number,
+  ): void {
+    if (dweight !== 0) {
+      const serial = this.#main["rms_norm_backward"] as (...args: number[]) => void;
+      serial(dinp, dweight, dout, inp, weight, rstd, rows, C, offset);
+      return;
+    }
+    const x = this.#args;
+    x[1] = dinp, x[2] = 0, x[3] = dout, x[4] = inp, x[5] = weight, x[6] = rstd, x[7] = rows, x[8] = C, x[9] = offset;
+    this.#rows("rms_norm_backward", rows * C);
+  }
+
+  /**
    * Zeroes `bytes` bytes at `ptr` across the pool (the kernel memory's zero-fill of a large allocation: gradient
    * buffers, hundreds of MB per BERT-base importance batch).
    *

@@ -264,3 +264,44 @@ Deno.test("a pooled kernel memory zeroes a large allocation across the threads, 
     k.close();
   }
 });
+
+Deno.test("siluForward/Backward(), mulForward() and rmsNormForward/Backward() on 2 and 3 threads are bit-identical", () => {
+  const one = createWasmKernels({ threads: 1 });
+  for (const threads of [2, 3]) {
+    const many = createWasmKernels({ threads });
+    try {
+      const rnd = random(40 + threads);
+      // below and above the split size; rows that do not divide by the threads; a partial last quad
+      for (const [rows, C] of [[7, 64], [1025, 768], [341, 769]] as const) {
+        const n = rows * C;
+        const x = Float32Array.from({ length: n }, () => 8 * rnd()), y = Float32Array.from({ length: n }, rnd);
+        const w = Float32Array.from({ length: C }, rnd), d0 = Float32Array.from({ length: n }, rnd);
+        const outs = [one, many].map((k) => {
+          const mark = k.mem.mark();
+          const px = put(k, x), py = put(k, y), pw = put(k, w);
+          const s = put(k, new Float32Array(n)), ds = put(k, d0), prod = put(k, new Float32Array(n));
+          k.siluForward(s, px, n);
+          k.siluBackward(ds, px, py, n);
+          k.mulForward(prod, px, py, n);
+          const out = put(k, new Float32Array(n)), rstd = put(k, new Float32Array(rows));
+          k.rmsNormForward(out, rstd, px, pw, rows, C, 1e-6, 0);
+          const dx = put(k, d0);
+          k.rmsNormBackward(dx, 0, py, px, pw, rstd, rows, C, 0);
+          // with the weight gradient: one order over the rows, whatever the threads
+          const dx2 = put(k, d0), dw = put(k, new Float32Array(C));
+          k.rmsNormBackward(dx2, dw, py, px, pw, rstd, rows, C, 0);
+          const r = [s, ds, prod, out, rstd, dx, dx2].map((p, i) => k.mem.f32(p, i === 4 ? rows : n).slice());
+          r.push(k.mem.f32(dw, C).slice());
+          k.mem.release(mark);
+          return r;
+        });
+        const names = ["silu", "silu dx", "mul", "rmsNorm out", "rstd", "rmsNorm dx", "dx with dW", "dW"];
+        names.forEach((what, i) =>
+          assertBitIdentical(outs[1]![i]!, outs[0]![i]!, `${what} ${rows}×${C} threads ${threads}`)
+        );
+      }
+    } finally {
+      many.close();
+    }
+  }
+});

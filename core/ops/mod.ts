@@ -22,8 +22,12 @@ import { gelu, type GeluAttrs, type GeluOp } from "./gelu.ts";
 import { layerNorm, type LayerNormAttrs, type LayerNormOp } from "./layer_norm.ts";
 import { linear, type LinearAttrs, type LinearOp } from "./linear.ts";
 import { lossRows, type LossRowsAttrs, type LossRowsOp } from "./loss_rows.ts";
+import { mul, type MulAttrs, type MulOp } from "./mul.ts";
 import { neuronMask, type NeuronMaskAttrs, type NeuronMaskOp } from "./neuron_mask.ts";
 import { relu, type ReluAttrs, type ReluOp } from "./relu.ts";
+import { rmsNorm, type RmsNormAttrs, type RmsNormOp } from "./rms_norm.ts";
+import { rotary, type RotaryAttrs, type RotaryOp } from "./rotary.ts";
+import { silu, type SiluAttrs, type SiluOp } from "./silu.ts";
 import { splitQKV, type SplitQKVAttrs, type SplitQKVOp } from "./split_qkv.ts";
 import { tanh, type TanhAttrs, type TanhOp } from "./tanh.ts";
 import type { OpDef, OpName } from "./op.ts";
@@ -40,8 +44,12 @@ export interface OpSignatures<T>
     LayerNormOp<T>,
     LinearOp<T>,
     LossRowsOp<T>,
+    MulOp<T>,
     NeuronMaskOp<T>,
     ReluOp<T>,
+    RmsNormOp<T>,
+    RotaryOp<T>,
+    SiluOp<T>,
     SplitQKVOp<T>,
     TanhOp<T> {}
 
@@ -56,8 +64,12 @@ export interface OpAttrs {
   layerNorm: LayerNormAttrs;
   linear: LinearAttrs;
   lossRows: LossRowsAttrs;
+  mul: MulAttrs;
   neuronMask: NeuronMaskAttrs;
   relu: ReluAttrs;
+  rmsNorm: RmsNormAttrs;
+  rotary: RotaryAttrs;
+  silu: SiluAttrs;
   splitQKV: SplitQKVAttrs;
   tanh: TanhAttrs;
 }
@@ -73,8 +85,12 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   layerNorm,
   linear,
   lossRows,
+  mul,
   neuronMask,
   relu,
+  rmsNorm,
+  rotary,
+  silu,
   splitQKV,
   tanh,
 };
@@ -89,4 +105,5 @@ export { MASKED_SCORE } from "./attention.ts";
 export type { TokenInput } from "./embedding.ts";
 export type { LayerNormParams } from "./layer_norm.ts";
 export type { LinearParams, WeightLayout } from "./linear.ts";
+export type { RmsNormParams } from "./rms_norm.ts";
 export type { BackwardArgs, OpDef, OpName, TraceContext, TracedOp, TracedOpOf, WasmContext } from "./op.ts";

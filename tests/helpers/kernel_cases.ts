@@ -434,6 +434,99 @@ function peakCases(): KernelCase[] {
   }));
 }
 
+function decoderCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const C of [1, 3, 7, 33, 768]) {
+    for (const offset of [0, 1]) {
+      cases.push({
+        name: `rmsNormForward() and rmsNormBackward() handle rows=5 C=${C} offset=${offset}, out aliasing inp`,
+        run(k, rnd) {
+          const rows = 5, n = rows * C;
+          const inp = floats(k, n, rnd, () => 3 * rnd() + 0.5), w = floats(k, C, rnd);
+          const out = floats(k, n, rnd), rstd = floats(k, rows, rnd);
+          k.rmsNormForward(out, rstd, inp, w, rows, C, 1e-6, offset);
+          const dout = floats(k, n, rnd), dinp = floats(k, n, rnd), dw = floats(k, C, rnd);
+          k.rmsNormBackward(dinp, dw, dout, inp, w, rstd, rows, C, offset);
+          const res = {
+            out: read(k, out, n),
+            rstd: read(k, rstd, rows),
+            dinp: read(k, dinp, n),
+            dweight: read(k, dw, C),
+          };
+          // without the weight gradient (a 0 pointer): the same dinp
+          const dinp2 = floats(k, n, rnd);
+          const before = read(k, dinp2, n);
+          k.rmsNormBackward(dinp2, 0, dout, inp, w, rstd, rows, C, offset);
+          const dinpOnly = read(k, dinp2, n).map((v, i) => v - before[i]!);
+          k.rmsNormForward(inp, rstd, inp, w, rows, C, 1e-6, offset);
+          return { ...res, dinpOnly, inPlace: read(k, inp, n) };
+        },
+      });
+    }
+  }
+  for (const n of [1, 3, 7, 33, 1000]) {
+    cases.push({
+      name: `siluForward() and siluBackward() handle n=${n}, large magnitudes included, in place`,
+      run(k, rnd) {
+        const special = [...SPECIAL, 87, -87, 88.5, -88.5, 100, -100];
+        const inp = floats(k, n, rnd, (i) => (i < special.length ? special[i]! : 8 * rnd()));
+        const out = floats(k, n, rnd), dout = floats(k, n, rnd), dinp = floats(k, n, rnd);
+        k.siluForward(out, inp, n);
+        k.siluBackward(dinp, inp, dout, n);
+        const res = { out: read(k, out, n), dinp: read(k, dinp, n) };
+        k.siluForward(inp, inp, n);
+        return { ...res, inPlace: read(k, inp, n) };
+      },
+    });
+    cases.push({
+      name: `mulForward() and mulBackward() handle n=${n}, one gradient absent, a ⊙ a, out aliasing a`,
+      run(k, rnd) {
+        const a = floats(k, n, rnd), b = floats(k, n, rnd), out = floats(k, n, rnd), dout = floats(k, n, rnd);
+        const da = floats(k, n, rnd), db = floats(k, n, rnd), da2 = floats(k, n, rnd), sq = floats(k, n, rnd);
+        k.mulForward(out, a, b, n);
+        k.mulBackward(da, db, dout, a, b, n);
+        k.mulBackward(da2, 0, dout, a, b, n);
+        k.mulBackward(sq, sq, dout, a, a, n);
+        const res = { out: read(k, out, n), da: read(k, da, n), db: read(k, db, n), da2: read(k, da2, n) };
+        k.mulForward(a, a, b, n);
+        return { ...res, square: read(k, sq, n), inPlace: read(k, a, n) };
+      },
+    });
+  }
+  // [rows, H, D, rotaryDim, input row stride]: halves of 1, 4 (one SIMD step), tails; GPT-NeoX's partial
+  // rotary; a view of a fused projection (stride past H·D)
+  const shapes: [number, number, number, number, number][] = [
+    [1, 1, 2, 2, 2],
+    [3, 2, 8, 8, 16],
+    [7, 3, 10, 10, 30],
+    [5, 2, 16, 4, 32],
+    [4, 2, 64, 16, 3 * 128],
+    [6, 4, 18, 14, 72],
+    [2, 1, 128, 128, 128],
+  ];
+  for (const [rows, H, D, rotaryDim, ld] of shapes) {
+    for (const theta of [10000, 1e6]) {
+      cases.push({
+        name: `rotaryForward() and rotaryBackward() handle rows=${rows} H=${H} D=${D} rotaryDim=${rotaryDim} ` +
+          `ld=${ld} theta=${theta}`,
+        run(k, rnd) {
+          const HD = H * D, n = rows * ld;
+          const positions = ints(k, Array.from({ length: rows }, (_, r) => (r * 37) % 2049));
+          const inp = floats(k, n, rnd), out = floats(k, rows * HD, rnd), table = floats(k, 3 * rotaryDim, rnd);
+          k.rotaryForward(out, inp, positions, table, rows, ld, H, D, rotaryDim, theta);
+          const dout = floats(k, rows * HD, rnd), dinp = floats(k, n, rnd);
+          k.rotaryBackward(dinp, dout, positions, table, rows, ld, H, D, rotaryDim, theta);
+          const res = { out: read(k, out, rows * HD), dinp: read(k, dinp, n) };
+          if (ld !== HD) return res;
+          k.rotaryForward(inp, inp, positions, table, rows, ld, H, D, rotaryDim, theta);
+          return { ...res, inPlace: read(k, inp, n) };
+        },
+      });
+    }
+  }
+  return cases;
+}
+
 /** Every case in the table. */
 export const KERNEL_CASES: KernelCase[] = [
   ...peakCases(),
@@ -443,4 +536,5 @@ export const KERNEL_CASES: KernelCase[] = [
   ...activationCases(),
   ...attentionCases(),
   ...lossAndEmbeddingCases(),
+  ...decoderCases(),
 ];
