@@ -47,7 +47,8 @@ export interface RepeatedRowsOptions {
  * @example Usage
  * ```ts
  * import { repeatedTokenRows } from "./head_roles.ts";
- * const [row] = repeatedTokenRows(10, { repeatLen: 3, rows: 1, seed: 1, bos: 0, exclude: new Set([0]) });
+ * const rows = repeatedTokenRows(10, { repeatLen: 3, rows: 1, seed: 1, bos: 0, exclude: new Set([0]) });
+ * const row = rows[0]!;
  * row.length; // 7
  * row.slice(1, 4).join() === row.slice(4).join(); // true
  * ```
