@@ -7,12 +7,17 @@ Deno.test("AddedTokenSplitter.splitRaw() prefers the longest token and honours l
     { id: 2, content: "<a><b>", special: true },
     { id: 3, content: "<m>", special: true, lstrip: true, rstrip: true },
   ]);
-  deepStrictEqual(s.splitRaw("x<a><b>y<a>"), [{ text: "x" }, { text: "<a><b>", id: 2 }, { text: "y" }, {
-    text: "<a>",
-    id: 1,
+  deepStrictEqual(s.splitRaw("x<a><b>y<a>"), [
+    { text: "x", start: 0 },
+    { text: "<a><b>", start: 1, id: 2 },
+    { text: "y", start: 7 },
+    { text: "<a>", start: 8, id: 1 },
+  ]);
+  deepStrictEqual(s.splitRaw("x <m> y"), [{ text: "x", start: 0 }, { text: " <m> ", start: 1, id: 3 }, {
+    text: "y",
+    start: 6,
   }]);
-  deepStrictEqual(s.splitRaw("x <m> y"), [{ text: "x" }, { text: " <m> ", id: 3 }, { text: "y" }]);
-  deepStrictEqual(s.splitRaw(""), [{ text: "" }]);
+  deepStrictEqual(s.splitRaw(""), [{ text: "", start: 0 }]);
 });
 
 Deno.test("AddedTokenSplitter.splitNormalized() matches normalized tokens after normalization", () => {
@@ -20,6 +25,6 @@ Deno.test("AddedTokenSplitter.splitNormalized() matches normalized tokens after 
     [{ id: 9, content: "Foo", special: false, normalized: true }],
     (t) => t.toLowerCase(),
   );
-  deepStrictEqual(s.splitRaw("FOO"), [{ text: "FOO" }]);
-  deepStrictEqual(s.splitNormalized("a foo"), [{ text: "a " }, { text: "foo", id: 9 }]);
+  deepStrictEqual(s.splitRaw("FOO"), [{ text: "FOO", start: 0 }]);
+  deepStrictEqual(s.splitNormalized("a foo"), [{ text: "a ", start: 0 }, { text: "foo", start: 2, id: 9 }]);
 });
