@@ -42,53 +42,106 @@ export interface AddedToken {
  */
 export type Segment = { text: string; start: number; id?: undefined } | { text: string; start: number; id: number };
 
+/** Trie edges (node, UTF-16 unit) → child in an open-addressing hash table over typed arrays. */
+class EdgeTable {
+  #node = new Int32Array(1024).fill(-1);
+  #unit = new Uint16Array(1024);
+  #child = new Int32Array(1024);
+  #size = 0;
+
+  #slot(node: number, unit: number): number {
+    const mask = this.#node.length - 1;
+    let i = (Math.imul(node, 0x9e3779b1) ^ Math.imul(unit, 0x85ebca6b)) & mask;
+    while (this.#node[i] !== -1 && (this.#node[i] !== node || this.#unit[i] !== unit)) i = (i + 1) & mask;
+    return i;
+  }
+
+  get(node: number, unit: number): number {
+    const i = this.#slot(node, unit);
+    return this.#node[i] === -1 ? -1 : this.#child[i]!;
+  }
+
+  set(node: number, unit: number, child: number): void {
+    if (2 * (this.#size + 1) > this.#node.length) this.#grow();
+    const i = this.#slot(node, unit);
+    if (this.#node[i] === -1) this.#size++;
+    this.#node[i] = node;
+    this.#unit[i] = unit;
+    this.#child[i] = child;
+  }
+
+  #grow(): void {
+    const [node, unit, child] = [this.#node, this.#unit, this.#child];
+    this.#node = new Int32Array(node.length * 2).fill(-1);
+    this.#unit = new Uint16Array(node.length * 2);
+    this.#child = new Int32Array(node.length * 2);
+    this.#size = 0;
+    for (let i = 0; i < node.length; i++) if (node[i] !== -1) this.set(node[i]!, unit[i]!, child[i]!);
+  }
+}
+
 /**
  * Leftmost-longest matching of many strings in time linear in the text: an Aho–Corasick automaton over the
  * reversed strings, run from the end of the text, gives at every position the longest string starting there;
  * a left-to-right pass then takes the leftmost match, the longest at that place, and continues after it.
  */
 class LongestMatcher {
-  readonly #next: Map<number, number>[] = [new Map()];
-  readonly #fail: number[] = [0];
+  readonly #edges = new EdgeTable();
+  readonly #fail: Int32Array;
   readonly #value: number[] = [-1]; // index of the string ending at this node (reversed), or -1
   readonly #depth: number[] = [0];
-  readonly #out: number[]; // longest string that is a suffix of this node's path (node id), or -1
+  readonly #out: Int32Array; // deepest node on the failure chain that ends a string, or -1
 
   constructor(strings: readonly string[]) {
+    const unitOf: number[] = [0]; // the unit on the edge into each node
+    const firstChild: number[] = [-1];
+    const nextSibling: number[] = [-1];
     strings.forEach((str, index) => {
       let node = 0;
       for (let i = str.length - 1; i >= 0; i--) {
         const c = str.charCodeAt(i);
-        let child = this.#next[node]!.get(c);
-        if (child === undefined) {
-          child = this.#next.length;
-          this.#next.push(new Map());
-          this.#fail.push(0);
+        let child = this.#edges.get(node, c);
+        if (child < 0) {
+          child = this.#value.length;
           this.#value.push(-1);
           this.#depth.push(this.#depth[node]! + 1);
-          this.#next[node]!.set(c, child);
+          unitOf.push(c);
+          firstChild.push(-1);
+          nextSibling.push(firstChild[node]!);
+          firstChild[node] = child;
+          this.#edges.set(node, c, child);
         }
         node = child;
       }
       if (this.#value[node]! < 0) this.#value[node] = index;
     });
-    // Breadth-first failure links; out[] = the deepest terminal node on the failure chain.
-    this.#out = new Array<number>(this.#next.length).fill(-1);
-    const queue: number[] = [];
-    for (const child of this.#next[0]!.values()) queue.push(child);
-    for (let h = 0; h < queue.length; h++) {
+    const nodes = this.#value.length;
+    const fail = new Int32Array(nodes);
+    const out = new Int32Array(nodes).fill(-1);
+    // Breadth-first: a node's failure link is the longest proper suffix of its path that is in the trie.
+    const queue = new Int32Array(nodes);
+    let tail = 0;
+    for (let c = firstChild[0]!; c >= 0; c = nextSibling[c]!) queue[tail++] = c;
+    for (let h = 0; h < tail; h++) {
       const node = queue[h]!;
-      for (const [c, child] of this.#next[node]!) {
-        let f = this.#fail[node]!;
-        while (f !== 0 && !this.#next[f]!.has(c)) f = this.#fail[f]!;
-        const target = this.#next[f]!.get(c);
-        this.#fail[child] = target !== undefined && target !== child ? target : 0;
-        queue.push(child);
+      for (let child = firstChild[node]!; child >= 0; child = nextSibling[child]!) {
+        const c = unitOf[child]!;
+        let f = fail[node]!;
+        let target = this.#edges.get(f, c);
+        while (target < 0 && f !== 0) {
+          f = fail[f]!;
+          target = this.#edges.get(f, c);
+        }
+        fail[child] = target >= 0 && target !== child ? target : 0;
+        queue[tail++] = child;
       }
     }
-    for (const node of queue) {
-      this.#out[node] = this.#value[node]! >= 0 ? node : this.#out[this.#fail[node]!]!;
+    for (let h = 0; h < tail; h++) {
+      const node = queue[h]!;
+      out[node] = this.#value[node]! >= 0 ? node : out[fail[node]!]!;
     }
+    this.#fail = fail;
+    this.#out = out;
   }
 
   /** For every position of `text`, the longest string starting there: `len[i]` (0 when none) and `which[i]`. */
@@ -100,8 +153,8 @@ class LongestMatcher {
     for (let i = n - 1; i >= 0; i--) {
       const c = text.charCodeAt(i);
       for (;;) {
-        const child = this.#next[node]!.get(c);
-        if (child !== undefined) {
+        const child = this.#edges.get(node, c);
+        if (child >= 0) {
           node = child;
           break;
         }

@@ -195,6 +195,22 @@ export class AlignedBuilder {
   }
 
   /**
+   * Appends `text` with an alignment of its own (one entry a unit).
+   *
+   * @param text Units to append.
+   * @param starts Original start of each unit.
+   * @param ends Original end of each unit.
+   */
+  append(text: string, starts: Int32Array, ends: Int32Array): void {
+    if (text === "") return;
+    this.#reserve(text.length);
+    this.#starts.set(starts.subarray(0, text.length), this.#n);
+    this.#ends.set(ends.subarray(0, text.length), this.#n);
+    this.#n += text.length;
+    this.#parts.push(text);
+  }
+
+  /**
    * Appends units `[s, e)` of `src` with their own alignment.
    *
    * @param src The source.

@@ -245,7 +245,7 @@ export type SplitBehavior = "Removed" | "Isolated" | "MergedWithPrevious" | "Mer
  */
 export function splitPreTokenizer(pattern: string | RegExp, behavior: SplitBehavior, invert: boolean): PreTokenizer {
   const re = typeof pattern === "string"
-    ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&"), "gu")
+    ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu")
     : new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g");
   return (text) => {
     const s = text.text;

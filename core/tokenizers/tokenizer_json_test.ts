@@ -157,3 +157,106 @@ Deno.test("tokenizerFromJson() decodes Metaspace and byte-fallback pipelines bac
   strictEqual(enc.tokens.some((t) => /^<0x[0-9A-F]{2}>$/.test(t)), true);
   strictEqual(llama.decode(enc.ids, { skipSpecialTokens: true }), text);
 });
+
+const tinyWordPiece = (added: { id: number; content: string; lstrip?: boolean }[]) => ({
+  model: { type: "WordPiece", unk_token: "[UNK]", vocab: { "[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "hi": 3, "a": 4 } },
+  normalizer: { type: "BertNormalizer", lowercase: true },
+  pre_tokenizer: { type: "BertPreTokenizer" },
+  post_processor: { type: "BertProcessing", sep: ["[SEP]", 2], cls: ["[CLS]", 1] },
+  added_tokens: added.map((t) => ({ special: true, normalized: false, ...t })),
+});
+
+Deno.test("tokenizerFromJson() takes added tokens with regex syntax in them (<my-token>) as plain text", () => {
+  const tok = tokenizerFromJson(tinyWordPiece([{ id: 5, content: "<my-token>" }, { id: 6, content: "(a|b)\\" }]));
+  deepStrictEqual(tok.encode("hi<my-token>a (a|b)\\").ids, [1, 3, 5, 4, 6, 2]);
+});
+
+Deno.test("tokenizerFromJson() loads 100,000 added tokens and encodes a 95 KB text with them", () => {
+  const added = Array.from({ length: 100_000 }, (_, i) => ({ id: 5 + i, content: `<extra-${i}>` }));
+  const tok = tokenizerFromJson(tinyWordPiece(added), { source: "big/tokenizer.json" });
+  strictEqual(tok.vocabSize, 100_005);
+  const unit = "hi a <extra-99999> hi<extra-0>";
+  const text = unit.repeat(Math.ceil(95_000 / unit.length));
+  const ids = tok.encode(text, undefined, { addSpecialTokens: false }).ids;
+  strictEqual(ids.length, 5 * Math.ceil(95_000 / unit.length));
+  deepStrictEqual(ids.slice(0, 5), [3, 4, 100_004, 3, 5]);
+});
+
+Deno.test("tokenizerFromJson() RoBERTa's lstrip <mask> takes 200,000 spaces in linear time, offsets included", async () => {
+  const tok = tokenizerFromJson(await readFixture("families/models/roberta-tiny-random/tokenizer.json"));
+  const text = "a" + " ".repeat(200_000) + "<mask>";
+  const e = tok.encode(text);
+  deepStrictEqual(e.ids, [0, tok.tokenToId("a"), 4260, 2]);
+  deepStrictEqual(e.offsets, [[0, 0], [0, 1], [1, text.length], [0, 0]]);
+});
+
+Deno.test("tokenizerFromJson() normalizes 500,000 combining marks in linear time (BERT strips them)", () => {
+  const tok = tokenizerFromJson(bertJson);
+  const e = tok.encode("a" + "\u0316\u0301".repeat(500_000) + " b");
+  deepStrictEqual(e.tokens, ["[CLS]", "a", "b", "[SEP]"]);
+  deepStrictEqual(e.offsets[2], [1_000_002, 1_000_003]);
+});
+
+Deno.test("tokenizerFromJson() refuses added-token ids that are negative, not integers or beyond the vocabulary", () => {
+  const src = { source: "models/x/tokenizer.json" };
+  for (const id of [-5, 4_294_967_294, 4_194_303, 1.5]) {
+    throws(
+      () => tokenizerFromJson(tinyWordPiece([{ id, content: "<my-token>" }]), src),
+      new RegExp(
+        `"models/x/tokenizer.json" has ${String(id).replace(".", "\\.")} for added token "<my-token>", expected an ` +
+          `integer from 0 to 5 \\(the model's 5 ids and 1 added tokens\\) at field "added_tokens\\[0\\].id"`,
+      ),
+    );
+  }
+  // the largest id the bound allows is fine
+  strictEqual(tokenizerFromJson(tinyWordPiece([{ id: 5, content: "<my-token>" }])).vocabSize, 6);
+  throws(
+    () => tokenizerFromJson({ ...tinyWordPiece([]), model: { type: "WordPiece", vocab: { "[UNK]": -1 } } }, src),
+    /has id -1, outside what a vocabulary of 1 tokens can use \(0 to 1\) at field "model.vocab\["\[UNK\]"\]"/,
+  );
+});
+
+Deno.test("tokenizerFromJson() gives offsets in the original text for Unigram/Metaspace, RoBERTa and WordPiece", async () => {
+  const load = async (name: string) => tokenizerFromJson(await readFixture(`families/models/${name}/tokenizer.json`));
+  const spans = (tok: Awaited<ReturnType<typeof load>>, text: string, pair?: string) => {
+    const e = tok.encode(text, pair);
+    return e.tokens.map((t, i) => [t, ...e.offsets[i]!, e.sequenceIds[i]]);
+  };
+  // XLM-R: the prepended ▁ belongs to the word's first character; NFKC (Ａ → A) keeps the source range
+  deepStrictEqual(spans(await load("xlm-roberta-spm-tiny-random"), "the  Ａ,", "a"), [
+    ["<s>", 0, 0, null],
+    ["▁the", 0, 3, 0],
+    ["▁A", 5, 6, 0],
+    [",", 6, 7, 0],
+    ["</s>", 0, 0, null],
+    ["</s>", 0, 0, null],
+    ["▁a", 0, 1, 1],
+    ["</s>", 0, 0, null],
+  ]);
+  // ALBERT: accents stripped after NFKD, lower-cased; "ö" still spans one original character
+  deepStrictEqual(spans(await load("albert-spm-tiny-random"), "Wörld"), [
+    ["[CLS]", 0, 0, null],
+    ["▁world", 0, 5, 0],
+    ["[SEP]", 0, 0, null],
+  ]);
+  // RoBERTa trims the Ġ off its offsets (trim_offsets), as HF does: " world" starts at "w"
+  deepStrictEqual(spans(await load("roberta-tiny-random"), "Hello  world"), [
+    ["<s>", 0, 0, null],
+    ["H", 0, 1, 0],
+    ["ell", 1, 4, 0],
+    ["o", 4, 5, 0],
+    ["Ġ", 6, 6, 0],
+    ["Ġworld", 7, 12, 0],
+    ["</s>", 0, 0, null],
+  ]);
+  deepStrictEqual(spans(await load("electra-tiny-random"), "un-Believable!"), [
+    ["[CLS]", 0, 0, null],
+    ["un", 0, 2, 0],
+    ["-", 2, 3, 0],
+    ["bel", 3, 6, 0],
+    ["##ie", 6, 8, 0],
+    ["##vable", 8, 13, 0],
+    ["!", 13, 14, 0],
+    ["[SEP]", 0, 0, null],
+  ]);
+});

@@ -4,11 +4,11 @@
  * `String.prototype.normalize` reorders a run of combining marks by insertion, so a run of n marks costs n²
  * (`"a" + "\u0316\u0301".repeat(100_000)` takes seconds, 500,000 pairs minutes). Here the text is cut into
  * chunks at code points where normalization cannot look across (a starter that no earlier character can
- * compose with); an ordinary chunk is normalized by the engine, and a chunk holding a long run of marks is
- * first decomposed code point by code point and its marks put in canonical order by a stable counting sort
- * (the engine then finds them ordered and does linear work). Each chunk's output is aligned with the chunk's
- * original range (with its own units where normalization left it unchanged), as Hugging Face aligns a
- * decomposed or composed character with the characters it came from.
+ * compose with). A chunk that normalization changes is decomposed code point by code point and its marks put
+ * in canonical order by a stable counting sort, each code point keeping the alignment of the character it came
+ * from (NFD, NFKD); composing forms hand that ordered text to the engine (which then finds nothing to move and
+ * does linear work) and align the composed chunk with the chunk's original range. An ordinary short chunk is
+ * normalized by the engine directly.
  *
  * @module
  */
@@ -105,34 +105,55 @@ function classRanks(marks: readonly number[]): Map<number, number> {
   return ranks;
 }
 
-/** A chunk with a long run of marks: decompose per code point, order the marks by a stable counting sort. */
-function orderedDecomposition(chunk: string, form: NormalizationForm): string {
-  const decomposeForm = form === "NFC" || form === "NFD" ? "NFD" : "NFKD";
+/**
+ * Canonical decomposition of units `[start, end)` of `text`, each code point aligned with the character it came
+ * from: per-character decomposition (cached), then every run of marks in canonical order by a stable counting
+ * sort on combining class, which moves each mark with its alignment.
+ */
+function decompose(text: NormalizedText, start: number, end: number, form: "NFD" | "NFKD", b: AlignedBuilder): void {
+  const s = text.text;
   const cps: number[] = [];
-  for (const ch of chunk) for (const d of single(ch.codePointAt(0)!, decomposeForm)) cps.push(d.codePointAt(0)!);
-  const out: number[] = [];
+  const from: number[] = []; // index of the source unit of each code point
+  for (let i = start; i < end;) {
+    const cp = s.codePointAt(i)!;
+    for (const d of single(cp, form)) cps.push(d.codePointAt(0)!), from.push(i);
+    i += cp > 0xffff ? 2 : 1;
+  }
+  const order: number[] = [];
   for (let i = 0; i < cps.length;) {
     if (!isNonStarter(cps[i]!)) {
-      out.push(cps[i++]!);
+      order.push(i++);
       continue;
     }
     let j = i;
     while (j < cps.length && isNonStarter(cps[j]!)) j++;
-    const run = cps.slice(i, j);
-    const ranks = classRanks(run);
-    const buckets: number[][] = [];
-    for (const m of run) (buckets[ranks.get(m)!] ??= []).push(m);
-    for (const b of buckets) if (b !== undefined) { for (const m of b) out.push(m); }
+    if (j - i === 1) order.push(i);
+    else {
+      const ranks = classRanks(cps.slice(i, j));
+      const buckets: number[][] = [];
+      for (let k = i; k < j; k++) (buckets[ranks.get(cps[k]!)!] ??= []).push(k);
+      for (const bucket of buckets) if (bucket !== undefined) { for (const k of bucket) order.push(k); }
+    }
     i = j;
   }
-  let s = "";
-  for (let k = 0; k < out.length; k += 4096) s += String.fromCodePoint(...out.slice(k, k + 4096));
-  return s;
-}
-
-function normalizeChunk(chunk: string, form: NormalizationForm, marks: number): string {
-  if (marks < LONG_RUN) return chunk.normalize(form);
-  return orderedDecomposition(chunk, form).normalize(form);
+  let units = 0;
+  for (const cp of cps) units += cp > 0xffff ? 2 : 1;
+  const codes = new Uint16Array(units);
+  const starts = new Int32Array(units);
+  const ends = new Int32Array(units);
+  let n = 0;
+  for (const k of order) {
+    const u = from[k]!;
+    const a = text.starts[u]!, z = text.ends[s.charCodeAt(u) >= 0xd800 && s.charCodeAt(u) <= 0xdbff ? u + 1 : u]!;
+    const cp = cps[k]!;
+    if (cp > 0xffff) {
+      codes[n] = 0xd800 + ((cp - 0x10000) >> 10), starts[n] = a, ends[n++] = z;
+      codes[n] = 0xdc00 + ((cp - 0x10000) & 0x3ff), starts[n] = a, ends[n++] = z;
+    } else codes[n] = cp, starts[n] = a, ends[n++] = z;
+  }
+  let str = "";
+  for (let i = 0; i < units; i += 8192) str += String.fromCharCode(...codes.subarray(i, i + 8192));
+  b.append(str, starts, ends);
 }
 
 /**
@@ -160,9 +181,16 @@ export function normalizeAligned(text: NormalizedText, form: NormalizationForm):
   const flush = (end: number) => {
     if (end <= start) return;
     const chunk = s.slice(start, end);
-    const out = normalizeChunk(chunk, form, marks);
-    if (out === chunk) b.copy(text, start, end);
-    else b.push(out, text.starts[start]!, text.ends[end - 1]!);
+    if (marks < LONG_RUN) {
+      const out = chunk.normalize(form);
+      if (out === chunk) return b.copy(text, start, end);
+      if (form === "NFC" || form === "NFKC") return b.push(out, text.starts[start]!, text.ends[end - 1]!);
+    }
+    if (form === "NFD" || form === "NFKD") return decompose(text, start, end, form, b);
+    // Composition: decompose in canonical order first (so the engine's reordering finds nothing to move).
+    const ordered = new AlignedBuilder(2 * (end - start));
+    decompose(text, start, end, form === "NFC" ? "NFD" : "NFKD", ordered);
+    b.push(ordered.build(0).text.normalize(form), text.starts[start]!, text.ends[end - 1]!);
   };
   for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i)!;
