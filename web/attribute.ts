@@ -284,7 +284,11 @@ export function parseAttributeRequest(body: unknown, model: TransformerModel, li
  * ```
  */
 export function specialPositions(tokenizer: Tokenizer, ids: readonly number[]): boolean[] {
-  return ids.map((id) => id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "");
+  // special: it vanishes only when special tokens are skipped (a sentencepiece "▁" decodes to "" either way)
+  return ids.map((id) =>
+    id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "" &&
+    tokenizer.decode([id]) !== ""
+  );
 }
 
 /**

@@ -42,7 +42,11 @@ export function encodeText(
 
 /** Per position: whether the token is a special token (`[CLS]`, `[SEP]`, `<|endoftext|>`; not the unknown token). */
 export function specialPositions(tokenizer: Tokenizer, ids: readonly number[]): boolean[] {
-  return ids.map((id) => id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "");
+  // special: it vanishes only when special tokens are skipped (a sentencepiece "▁" decodes to "" either way)
+  return ids.map((id) =>
+    id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "" &&
+    tokenizer.decode([id]) !== ""
+  );
 }
 
 /**
