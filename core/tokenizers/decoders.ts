@@ -91,7 +91,7 @@ const BYTE_TOKEN_RE = /^<0x([0-9A-Fa-f]{2})>$/;
  * @example Usage
  * ```ts
  * import { deepStrictEqual } from "node:assert";
- * deepStrictEqual(byteFallbackStep(["a", "<0xC3>", "<0xA9>", "<0xFF>"]), ["a", "é", "\ufffd"]);
+ * deepStrictEqual(byteFallbackStep(["a", "<0xC3>", "<0xA9>", "b", "<0xFF>"]), ["a", "é", "b", "\ufffd"]);
  * ```
  */
 export function byteFallbackStep(tokens: string[]): string[] {
