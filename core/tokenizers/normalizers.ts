@@ -20,7 +20,7 @@ import { type NormalizationForm, normalizeAligned } from "./unicode_normalize.ts
  */
 export type Normalizer = (text: NormalizedText) => NormalizedText;
 
-const ASCII_RE = /^[\x00-\x7f]*$/;
+const NON_ASCII_RE = /[\u0080-\uffff]/;
 
 /** Same units, new text (a change that keeps every unit in place, like ASCII lower-casing). */
 function sameShape(text: NormalizedText, next: string): NormalizedText {
@@ -41,7 +41,7 @@ function sameShape(text: NormalizedText, next: string): NormalizedText {
  * ```
  */
 export function lowercaseNormalizer(text: NormalizedText): NormalizedText {
-  if (ASCII_RE.test(text.text)) return sameShape(text, text.text.toLowerCase());
+  if (!NON_ASCII_RE.test(text.text)) return sameShape(text, text.text.toLowerCase());
   return text.mapCodePoints((ch) => ch === "\u03a3" ? "\u03c3" : ch.toLowerCase());
 }
 
@@ -61,7 +61,7 @@ const MN_RE = /\p{Mn}/u;
  * ```
  */
 export function stripAccentsNormalizer(text: NormalizedText): NormalizedText {
-  if (ASCII_RE.test(text.text)) return text;
+  if (!NON_ASCII_RE.test(text.text)) return text;
   return text.mapCodePoints((ch, cp) => cp >= 0x300 && MN_RE.test(ch) ? "" : ch);
 }
 

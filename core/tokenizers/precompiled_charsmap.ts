@@ -178,7 +178,7 @@ let segmenter: Intl.Segmenter | undefined;
 
 /** Extended grapheme clusters (`Intl.Segmenter`, linear even over long runs of marks); ASCII needs none. */
 function* graphemes(s: string): Generator<{ segment: string; index: number }> {
-  if (/^[\x00-\x7f]*$/.test(s)) {
+  if (!/[\u0080-\uffff]/.test(s)) {
     for (let i = 0; i < s.length; i++) yield { segment: s[i]!, index: i };
     return;
   }

@@ -173,7 +173,7 @@ function decompose(text: NormalizedText, start: number, end: number, form: "NFD"
  */
 export function normalizeAligned(text: NormalizedText, form: NormalizationForm): NormalizedText {
   const s = text.text;
-  if (/^[\x00-\x7f]*$/.test(s)) return text;
+  if (!/[\u0080-\uffff]/.test(s)) return text;
   const b = new AlignedBuilder(s.length + 8);
   let start = 0;
   let marks = 0;
@@ -223,6 +223,6 @@ export function normalizeAligned(text: NormalizedText, form: NormalizationForm):
  * ```
  */
 export function normalizeLinear(text: string, form: NormalizationForm): string {
-  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  if (!/[\u0080-\uffff]/.test(text)) return text;
   return normalizeAligned(NormalizedText.from(text), form).text;
 }
