@@ -42,82 +42,60 @@ export interface AddedToken {
  */
 export type Segment = { text: string; start: number; id?: undefined } | { text: string; start: number; id: number };
 
-/** Trie edges (node, UTF-16 unit) → child in an open-addressing hash table over typed arrays. */
-class EdgeTable {
-  #node = new Int32Array(1024).fill(-1);
-  #unit = new Uint16Array(1024);
-  #child = new Int32Array(1024);
-  #size = 0;
-
-  #slot(node: number, unit: number): number {
-    const mask = this.#node.length - 1;
-    let i = (Math.imul(node, 0x9e3779b1) ^ Math.imul(unit, 0x85ebca6b)) & mask;
-    while (this.#node[i] !== -1 && (this.#node[i] !== node || this.#unit[i] !== unit)) i = (i + 1) & mask;
-    return i;
-  }
-
-  get(node: number, unit: number): number {
-    const i = this.#slot(node, unit);
-    return this.#node[i] === -1 ? -1 : this.#child[i]!;
-  }
-
-  set(node: number, unit: number, child: number): void {
-    if (2 * (this.#size + 1) > this.#node.length) this.#grow();
-    const i = this.#slot(node, unit);
-    if (this.#node[i] === -1) this.#size++;
-    this.#node[i] = node;
-    this.#unit[i] = unit;
-    this.#child[i] = child;
-  }
-
-  #grow(): void {
-    const [node, unit, child] = [this.#node, this.#unit, this.#child];
-    this.#node = new Int32Array(node.length * 2).fill(-1);
-    this.#unit = new Uint16Array(node.length * 2);
-    this.#child = new Int32Array(node.length * 2);
-    this.#size = 0;
-    for (let i = 0; i < node.length; i++) if (node[i] !== -1) this.set(node[i]!, unit[i]!, child[i]!);
-  }
-}
-
 /**
  * Leftmost-longest matching of many strings in time linear in the text: an Aho–Corasick automaton over the
  * reversed strings, run from the end of the text, gives at every position the longest string starting there;
  * a left-to-right pass then takes the leftmost match, the longest at that place, and continues after it.
+ *
+ * The trie's edges (node, UTF-16 unit) → child live in one open-addressing hash table over typed arrays, sized
+ * up front from the strings' total length (at most one node a unit), so building is linear too.
  */
 class LongestMatcher {
-  readonly #edges = new EdgeTable();
+  readonly #keyNode: Int32Array;
+  readonly #keyUnit: Uint16Array;
+  readonly #child: Int32Array;
+  readonly #mask: number;
   readonly #fail: Int32Array;
-  readonly #value: number[] = [-1]; // index of the string ending at this node (reversed), or -1
-  readonly #depth: number[] = [0];
+  readonly #value: Int32Array; // index of the string ending at this node (reversed), or -1
+  readonly #depth: Int32Array;
   readonly #out: Int32Array; // deepest node on the failure chain that ends a string, or -1
 
   constructor(strings: readonly string[]) {
-    const unitOf: number[] = [0]; // the unit on the edge into each node
-    const firstChild: number[] = [-1];
-    const nextSibling: number[] = [-1];
-    strings.forEach((str, index) => {
+    let total = 1;
+    for (const s of strings) total += s.length;
+    let capacity = 1024;
+    while (capacity < 2 * total) capacity *= 2;
+    const keyNode = this.#keyNode = new Int32Array(capacity).fill(-1);
+    const keyUnit = this.#keyUnit = new Uint16Array(capacity);
+    const childOf = this.#child = new Int32Array(capacity);
+    const mask = this.#mask = capacity - 1;
+    const value = this.#value = new Int32Array(total).fill(-1);
+    const depth = this.#depth = new Int32Array(total);
+    const unitOf = new Uint16Array(total); // the unit on the edge into each node
+    const firstChild = new Int32Array(total).fill(-1);
+    const nextSibling = new Int32Array(total).fill(-1);
+    let nodes = 1;
+    for (let index = 0; index < strings.length; index++) {
+      const str = strings[index]!;
       let node = 0;
       for (let i = str.length - 1; i >= 0; i--) {
         const c = str.charCodeAt(i);
-        let child = this.#edges.get(node, c);
-        if (child < 0) {
-          child = this.#value.length;
-          this.#value.push(-1);
-          this.#depth.push(this.#depth[node]! + 1);
-          unitOf.push(c);
-          firstChild.push(-1);
-          nextSibling.push(firstChild[node]!);
+        let slot = (Math.imul(node, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b)) & mask;
+        while (keyNode[slot] !== -1 && (keyNode[slot] !== node || keyUnit[slot] !== c)) slot = (slot + 1) & mask;
+        if (keyNode[slot] === -1) {
+          const child = nodes++;
+          keyNode[slot] = node, keyUnit[slot] = c, childOf[slot] = child;
+          depth[child] = depth[node]! + 1;
+          unitOf[child] = c;
+          nextSibling[child] = firstChild[node]!;
           firstChild[node] = child;
-          this.#edges.set(node, c, child);
-        }
-        node = child;
+          node = child;
+        } else node = childOf[slot]!;
       }
-      if (this.#value[node]! < 0) this.#value[node] = index;
-    });
-    const nodes = this.#value.length;
-    const fail = new Int32Array(nodes);
-    const out = new Int32Array(nodes).fill(-1);
+      if (value[node]! < 0) value[node] = index;
+    }
+    const fail = this.#fail = new Int32Array(nodes);
+    const out = this.#out = new Int32Array(nodes).fill(-1);
     // Breadth-first: a node's failure link is the longest proper suffix of its path that is in the trie.
     const queue = new Int32Array(nodes);
     let tail = 0;
@@ -127,10 +105,10 @@ class LongestMatcher {
       for (let child = firstChild[node]!; child >= 0; child = nextSibling[child]!) {
         const c = unitOf[child]!;
         let f = fail[node]!;
-        let target = this.#edges.get(f, c);
+        let target = this.#edge(f, c);
         while (target < 0 && f !== 0) {
           f = fail[f]!;
-          target = this.#edges.get(f, c);
+          target = this.#edge(f, c);
         }
         fail[child] = target >= 0 && target !== child ? target : 0;
         queue[tail++] = child;
@@ -138,10 +116,19 @@ class LongestMatcher {
     }
     for (let h = 0; h < tail; h++) {
       const node = queue[h]!;
-      out[node] = this.#value[node]! >= 0 ? node : out[fail[node]!]!;
+      out[node] = value[node]! >= 0 ? node : out[fail[node]!]!;
     }
-    this.#fail = fail;
-    this.#out = out;
+  }
+
+  #edge(node: number, c: number): number {
+    const keyNode = this.#keyNode, keyUnit = this.#keyUnit, mask = this.#mask;
+    let slot = (Math.imul(node, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b)) & mask;
+    for (;;) {
+      const k = keyNode[slot]!;
+      if (k === -1) return -1;
+      if (k === node && keyUnit[slot] === c) return this.#child[slot]!;
+      slot = (slot + 1) & mask;
+    }
   }
 
   /** For every position of `text`, the longest string starting there: `len[i]` (0 when none) and `which[i]`. */
@@ -153,7 +140,7 @@ class LongestMatcher {
     for (let i = n - 1; i >= 0; i--) {
       const c = text.charCodeAt(i);
       for (;;) {
-        const child = this.#edges.get(node, c);
+        const child = this.#edge(node, c);
         if (child >= 0) {
           node = child;
           break;
