@@ -125,15 +125,21 @@ export class NormalizedText {
   mapCodePoints(fn: (ch: string, cp: number) => string): NormalizedText {
     const b = new AlignedBuilder(this.text.length);
     const text = this.text;
+    let kept = 0; // start of the run of unchanged units not yet copied
     for (let i = 0; i < text.length;) {
       const cp = text.codePointAt(i)!;
       const len = cp > 0xffff ? 2 : 1;
       const ch = len === 1 ? text[i]! : text.slice(i, i + 2);
       const out = fn(ch, cp);
-      if (out === ch) b.copy(this, i, i + len);
-      else b.push(out, this.starts[i]!, this.ends[i + len - 1]!);
+      if (out !== ch) {
+        b.copy(this, kept, i);
+        b.push(out, this.starts[i]!, this.ends[i + len - 1]!);
+        kept = i + len;
+      }
       i += len;
     }
+    if (kept === 0) return this;
+    b.copy(this, kept, text.length);
     return b.build(this.endOffset);
   }
 }
