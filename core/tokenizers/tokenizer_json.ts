@@ -129,6 +129,23 @@ function prependScheme(c: Ctx, j: Json, field: string): PrependScheme {
   return v;
 }
 
+/** A `Precompiled` normalizer from its base64 charsmap; an empty map rewrites nothing. */
+function precompiled(c: Ctx, b64: unknown, field: string): Normalizer | undefined {
+  if (b64 === null || b64 === undefined || b64 === "") return undefined;
+  const text = c.str(b64, field);
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  } catch {
+    c.fail(field, "text that is not base64");
+  }
+  try {
+    return precompiledNormalizer(PrecompiledCharsmap.parse(bytes, `"${c.source}"`));
+  } catch (e) {
+    c.fail(field, `a malformed charsmap (${(e as Error).message})`);
+  }
+}
+
 /** Nesting deeper than this is refused with a sentence (rather than overflowing the stack). */
 const MAX_DEPTH = 64;
 
@@ -163,23 +180,8 @@ function buildNormalizer(c: Ctx, j: unknown, field: string, depth = 0): Normaliz
       return replaceNormalizer(pattern(c, n.pattern, `${field}.pattern`), c.str(n.content, `${field}.content`));
     case "Prepend":
       return prependNormalizer(c.str(n.prepend, `${field}.prepend`));
-    case "Precompiled": {
-      const b64 = n.precompiled_charsmap;
-      if (b64 === null || b64 === undefined || b64 === "") return undefined; // an empty map rewrites nothing
-      const text = c.str(b64, `${field}.precompiled_charsmap`);
-      let bytes: Uint8Array;
-      try {
-        bytes = Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-      } catch {
-        c.fail(`${field}.precompiled_charsmap`, "text that is not base64");
-      }
-      try {
-        return precompiledNormalizer(PrecompiledCharsmap.parse(bytes, `"${c.source}"`));
-      } catch (e) {
-        c.fail(`${field}.precompiled_charsmap`, `a malformed charsmap (${(e as Error).message})`);
-      }
-    }
-    // falls through (unreachable: c.fail throws)
+    case "Precompiled":
+      return precompiled(c, n.precompiled_charsmap, `${field}.precompiled_charsmap`);
     case "Sequence": {
       const list = c.arr(n.normalizers, `${field}.normalizers`).map((x, i) =>
         buildNormalizer(c, x, `${field}.normalizers[${i}]`, depth + 1)

@@ -264,3 +264,26 @@ Deno.test("tokenizerFromJson() gives offsets in the original text for Unigram/Me
     ["[SEP]", 0, 0, null],
   ]);
 });
+
+Deno.test("tokenizerFromJson() names the field of a broken charsmap and of components nested too deep", () => {
+  const src = { source: "models/x/tokenizer.json" };
+  const base = tinyWordPiece([]);
+  throws(
+    () => tokenizerFromJson({ ...base, normalizer: { type: "Precompiled", precompiled_charsmap: "@@@" } }, src),
+    /"models\/x\/tokenizer.json" has text that is not base64 at field "normalizer.precompiled_charsmap"/,
+  );
+  throws(
+    () =>
+      tokenizerFromJson(
+        { ...base, normalizer: { type: "Precompiled", precompiled_charsmap: btoa("\xff\0\0\0") } },
+        src,
+      ),
+    /a malformed charsmap \(Precompiled charsmap of "models\/x\/tokenizer.json" declares a trie of 255 bytes/,
+  );
+  let nested: Record<string, unknown> = { type: "Lowercase" };
+  for (let i = 0; i < 100_000; i++) nested = { type: "Sequence", normalizers: [nested] };
+  throws(
+    () => tokenizerFromJson({ ...base, normalizer: nested }, src),
+    /has components nested more than 64 deep at field "normalizer\.normalizers\[0\]\.normalizers\[0\]/,
+  );
+});
