@@ -172,7 +172,7 @@ export function encodeChecked(
  * encodingBatch({ ids: [101, 102], tokenTypeIds: [0, 0], tokens: ["[CLS]", "[SEP]"] }).seqLen; // 2
  * ```
  */
-export function encodingBatch(enc: Encoding): Batch {
+export function encodingBatch(enc: Pick<Encoding, "ids" | "tokenTypeIds">): Batch {
   return {
     batchSize: 1,
     seqLen: enc.ids.length,

@@ -45,10 +45,18 @@ export function lowercaseNormalizer(text: NormalizedText): NormalizedText {
   return text.mapCodePoints((ch) => ch === "\u03a3" ? "\u03c3" : ch.toLowerCase());
 }
 
+const MARK_RE = /\p{M}/u;
 const MN_RE = /\p{Mn}/u;
 
+/** Removes nonspacing marks (BERT's accent stripping). */
+function stripNonspacingMarks(text: NormalizedText): NormalizedText {
+  if (!NON_ASCII_RE.test(text.text)) return text;
+  return text.mapCodePoints((ch, cp) => cp >= 0x300 && MN_RE.test(ch) ? "" : ch);
+}
+
 /**
- * Removes nonspacing marks (`StripAccents`; meant after an NFD or NFKD normalizer).
+ * Removes combining marks — every General_Category=Mark character, as Hugging Face's `StripAccents` does
+ * (meant after an NFD or NFKD normalizer; BERT's own accent stripping removes only nonspacing marks).
  *
  * @param text The aligned text.
  * @returns The text without marks.
@@ -57,12 +65,12 @@ const MN_RE = /\p{Mn}/u;
  * ```ts
  * import { strictEqual } from "node:assert";
  * import { NormalizedText } from "./normalized_text.ts";
- * strictEqual(stripAccentsNormalizer(NormalizedText.from("e\u0301")).text, "e");
+ * strictEqual(stripAccentsNormalizer(NormalizedText.from("e\u0301\u0903")).text, "e");
  * ```
  */
 export function stripAccentsNormalizer(text: NormalizedText): NormalizedText {
   if (!NON_ASCII_RE.test(text.text)) return text;
-  return text.mapCodePoints((ch, cp) => cp >= 0x300 && MN_RE.test(ch) ? "" : ch);
+  return text.mapCodePoints((ch, cp) => cp >= 0x300 && MARK_RE.test(ch) ? "" : ch);
 }
 
 /**
@@ -235,7 +243,7 @@ export function bertNormalizer(flags: BertNormalizerFlags): Normalizer {
         return flags.handleChineseChars && isChineseChar(cp) ? ` ${ch} ` : ch;
       });
     }
-    if (strip) t = stripAccentsNormalizer(nfd(t));
+    if (strip) t = stripNonspacingMarks(nfd(t));
     if (flags.lowercase) t = lowercaseNormalizer(t);
     return t;
   };

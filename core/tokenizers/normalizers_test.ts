@@ -59,3 +59,10 @@ Deno.test("bertNormalizer() strips 500,000 combining marks in linear time", () =
   strictEqual(t.text, "a b");
   deepStrictEqual(aligned(t), [[0, 1], [1_000_001, 1_000_002], [1_000_002, 1_000_003]]);
 });
+
+Deno.test("StripAccents removes every mark (Mn, Mc, Me); BERT's accent stripping only nonspacing ones", () => {
+  // U+0301 is Mn, U+0903 (Devanagari visarga) Mc, U+20DD (enclosing circle) Me
+  strictEqual(stripAccentsNormalizer(NormalizedText.from("e\u0301\u0903\u20dd")).text, "e");
+  const bert = bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: false });
+  strictEqual(bert(NormalizedText.from("e\u0301\u0903\u20dd")).text, "e\u0903\u20dd");
+});
