@@ -169,7 +169,7 @@ export function encodeChecked(
  * @example Usage
  * ```ts
  * import { encodingBatch } from "./analyze.ts";
- * encodingBatch({ ids: [101, 102], tokenTypeIds: [0, 0], tokens: ["[CLS]", "[SEP]"] }).seqLen; // 2
+ * encodingBatch({ ids: [101, 102], tokenTypeIds: [0, 0] }).seqLen; // 2
  * ```
  */
 export function encodingBatch(enc: Pick<Encoding, "ids" | "tokenTypeIds">): Batch {
