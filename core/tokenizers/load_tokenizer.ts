@@ -27,7 +27,7 @@ const KIND_FILES: Record<string, string> = {
   wordpiece: "WordPiece (vocab.txt)",
   "gpt2-bpe": "GPT-2 byte-level BPE (vocab.json + merges.txt)",
   "openai-gpt-bpe": "OpenAI GPT BPE (vocab.json + merges.txt)",
-  roberta: "RoBERTa (vocab.json + merges.txt, or XLM-R's sentencepiece.bpe.model)",
+  "roberta-vocab": "RoBERTa (vocab.json + merges.txt, or XLM-R's sentencepiece.bpe.model)",
   "albert-sentencepiece": "ALBERT sentencepiece (spiece.model)",
   "xlm-roberta-sentencepiece": "XLM-R sentencepiece (sentencepiece.bpe.model)",
 };
@@ -87,7 +87,7 @@ async function sentencePiece(
  * files are read by the fallback the model's family names (`ModelFamily.tokenizer`): `"wordpiece"` reads
  * `vocab.txt` (BERT, honouring `tokenizer_config.json`'s `do_lower_case`, `strip_accents`,
  * `tokenize_chinese_chars` and special tokens); `"gpt2-bpe"` and `"openai-gpt-bpe"` read `vocab.json` +
- * `merges.txt`; `"roberta"` reads XLM-R's `sentencepiece.bpe.model` when there is one, else RoBERTa's
+ * `merges.txt`; `"roberta-vocab"` reads XLM-R's `sentencepiece.bpe.model` when there is one, else RoBERTa's
  * `vocab.json` + `merges.txt`; `"albert-sentencepiece"` reads `spiece.model` and `"xlm-roberta-sentencepiece"`
  * `sentencepiece.bpe.model` (sentencepiece Unigram models, with the pipeline transformers builds for them;
  * see `sentencepiece.ts`).
@@ -147,7 +147,7 @@ export async function loadTokenizer(files: ModelFiles, kind: TokenizerKind): Pro
   if (kind === "xlm-roberta-sentencepiece") {
     return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta", kind, tc);
   }
-  if (kind === "roberta") {
+  if (kind === "roberta-vocab") {
     if (await files.read("sentencepiece.bpe.model") !== undefined) {
       return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta", kind, tc);
     }

@@ -134,7 +134,7 @@ Deno.test("loadTokenizer() reads sentencepiece-only ALBERT and XLM-R folders as 
   for (
     const [name, kind] of [
       ["albert-spm-tiny-random", "albert-sentencepiece"],
-      ["xlm-roberta-spm-tiny-random", "roberta"],
+      ["xlm-roberta-spm-tiny-random", "roberta-vocab"],
       ["xlm-roberta-spm-tiny-random", "xlm-roberta-sentencepiece"],
     ] as const
   ) {
@@ -156,7 +156,7 @@ Deno.test("loadTokenizer() reads sentencepiece-only ALBERT and XLM-R folders as 
 });
 
 Deno.test("loadTokenizer() builds RoBERTa's tokenizer from vocab.json + merges.txt alone", async () => {
-  const tok = await loadTokenizer(await withoutTokenizerJson("roberta-tiny-random"), "roberta");
+  const tok = await loadTokenizer(await withoutTokenizerJson("roberta-tiny-random"), "roberta-vocab");
   strictEqual(countMismatches(tok, await readGolden("families/tokenize.roberta-tiny-random.jsonl"), "roberta"), 0);
 });
 

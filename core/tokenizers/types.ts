@@ -11,6 +11,7 @@
  *
  * A model family names, in the same type, how to read a checkpoint that ships no `tokenizer.json`
  * (see `loadTokenizer`): `"wordpiece"` (`vocab.txt`), `"gpt2-bpe"` / `"openai-gpt-bpe"` (`vocab.json` +
+ * `merges.txt`), `"roberta-vocab"` (XLM-R's `sentencepiece.bpe.model`, else RoBERTa's `vocab.json` +
  * `merges.txt`), `"albert-sentencepiece"` (`spiece.model`), `"xlm-roberta-sentencepiece"`
  * (`sentencepiece.bpe.model`).
  *
