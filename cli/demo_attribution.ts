@@ -104,7 +104,7 @@ export function attributionStudy(
       .logits!.data;
     const max = Math.max(...logits);
     const z = Array.from(logits).reduce((s, v) => s + Math.exp(v - max), 0);
-    const spans = wordSpans(enc.tokens, tok.kind);
+    const spans = wordSpans(enc, sentence);
     const perWord = wordScores(ig.scores, spans);
     if (patchSource === undefined) {
       let best = -1;

@@ -179,10 +179,10 @@ export function encodeChecked(
  * @example Usage
  * ```ts
  * import { encodingBatch } from "./analyze.ts";
- * encodingBatch({ ids: [101, 102], tokenTypeIds: [0, 0], tokens: ["[CLS]", "[SEP]"] }).seqLen; // 2
+ * encodingBatch({ ids: [101, 102], tokenTypeIds: [0, 0] }).seqLen; // 2
  * ```
  */
-export function encodingBatch(enc: Encoding): Batch {
+export function encodingBatch(enc: Pick<Encoding, "ids" | "tokenTypeIds">): Batch {
   return {
     batchSize: 1,
     seqLen: enc.ids.length,
@@ -318,7 +318,7 @@ function answer(
   let extra: { stats: HeadStats; word_level: WordLevelAttention } | undefined;
   if (req.word_level) {
     deadline.check("word-level attention");
-    extra = wordLevel(model, tokenizer, enc, layers, heads, pattern);
+    extra = wordLevel(model, tokenizer, enc, layers, heads, pattern, req.text, req.text_pair);
   }
   return {
     tokens: enc.tokens,
@@ -344,9 +344,11 @@ function wordLevel(
   layers: readonly number[],
   heads: readonly number[],
   pattern: (layer: number) => Float32Array,
+  text: string,
+  textPair: string | undefined,
 ): { stats: HeadStats; word_level: WordLevelAttention } {
   const c = model.config, T = enc.ids.length;
-  const spans = wordSpans(enc.tokens, tokenizer.kind);
+  const spans = wordSpans(enc, text, textPair);
   const words: AlignedWord[] = spans.map((w, i) => ({ start: w.start, end: w.end, source: i, form: w.text }));
   const W = words.length;
   const sep = separatorIds(tokenizer);

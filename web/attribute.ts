@@ -19,7 +19,7 @@ import {
 } from "@bertology/core/attribution";
 import type { AttributionInput } from "@bertology/core/attribution";
 import type { TransformerModel } from "@bertology/core/models";
-import type { Tokenizer } from "@bertology/core/tokenizers";
+import { type Tokenizer, wordTokenId } from "@bertology/core/tokenizers";
 import { excerpt, HttpError } from "./_errors.ts";
 import type { Limits } from "./_limits.ts";
 import type { Deadline } from "./_queue.ts";
@@ -142,7 +142,7 @@ export function resolveTargetField(
     }
     return i;
   }
-  const id = tokenizer.tokenToId(value) ?? tokenizer.tokenToId(`Ġ${value}`);
+  const id = wordTokenId(tokenizer, value);
   if (id === undefined) throw refuse(`${excerpt(value)} is not a token id or a token of the vocabulary`);
   return id;
 }
@@ -284,7 +284,11 @@ export function parseAttributeRequest(body: unknown, model: TransformerModel, li
  * ```
  */
 export function specialPositions(tokenizer: Tokenizer, ids: readonly number[]): boolean[] {
-  return ids.map((id) => id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "");
+  // special: it vanishes only when special tokens are skipped (a sentencepiece "▁" decodes to "" either way)
+  return ids.map((id) =>
+    id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "" &&
+    tokenizer.decode([id]) !== ""
+  );
 }
 
 /**
@@ -342,7 +346,7 @@ export function attribute(
     const g = tokenGradients(model, input, { target });
     scores = req.method === "saliency" ? g.saliency : g.gradInput;
   }
-  const spans = wordSpans(enc.tokens, tokenizer.kind);
+  const spans = wordSpans(enc, req.text, req.text_pair);
   const perWord = wordScores(scores, spans);
   return {
     tokens: enc.tokens,

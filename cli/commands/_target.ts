@@ -7,7 +7,7 @@
 
 import type { AttributionInput } from "@bertology/core/attribution";
 import type { TransformerModel } from "@bertology/core/models";
-import type { Tokenizer } from "@bertology/core/tokenizers";
+import { type Encoding, type Tokenizer, wordTokenId } from "@bertology/core/tokenizers";
 import { UsageError } from "../_common.ts";
 
 /** An encoded text: the model's input and its token strings. */
@@ -16,6 +16,8 @@ export interface EncodedText {
   input: AttributionInput;
   /** The token strings. */
   tokens: string[];
+  /** The whole encoding (offsets and sequence ids for word spans). */
+  encoding: Encoding;
 }
 
 /**
@@ -35,17 +37,21 @@ export function encodeText(
   if (e.ids.length > model.config.maxPositions) {
     throw new Error(`${flag} encodes to ${e.ids.length} tokens; the model takes at most ${model.config.maxPositions}`);
   }
-  return { input: { inputIds: e.ids, tokenTypeIds: e.tokenTypeIds }, tokens: e.tokens };
+  return { input: { inputIds: e.ids, tokenTypeIds: e.tokenTypeIds }, tokens: e.tokens, encoding: e };
 }
 
 /** Per position: whether the token is a special token (`[CLS]`, `[SEP]`, `<|endoftext|>`; not the unknown token). */
 export function specialPositions(tokenizer: Tokenizer, ids: readonly number[]): boolean[] {
-  return ids.map((id) => id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "");
+  // special: it vanishes only when special tokens are skipped (a sentencepiece "▁" decodes to "" either way)
+  return ids.map((id) =>
+    id !== tokenizer.unkId && tokenizer.decode([id], { skipSpecialTokens: true }) === "" &&
+    tokenizer.decode([id]) !== ""
+  );
 }
 
 /**
  * Reads `--target`: for a classifier a class index or a label name (`id2label`), for a language model a
- * vocabulary id or a token (tried as given, then with GPT-2's leading-space marker).
+ * vocabulary id or a token (as given, else the one token the word encodes to: `Ġfilm`, `▁film`).
  *
  * @throws {UsageError} naming the flag, for a value that is neither
  */
@@ -69,7 +75,7 @@ export function parseTarget(
     }
     return i;
   }
-  const id = tokenizer.tokenToId(value) ?? tokenizer.tokenToId(`Ġ${value}`);
+  const id = wordTokenId(tokenizer, value);
   if (id === undefined) throw new UsageError(`--${flag} "${value}" is not a token id or a token of the vocabulary`);
   return id;
 }

@@ -77,7 +77,7 @@ export async function attributeCommand(args: string[]): Promise<number> {
   });
   if (!model.hasHead) throw new Error(`${modelDir} has no classifier or LM head: there is no logit to explain`);
   const tok = tokenizer!;
-  const { input, tokens } = encodeText(model, tok, text, values["text-pair"]);
+  const { input, tokens, encoding } = encodeText(model, tok, text, values["text-pair"]);
   const target = resolveTarget(model, input, parseTarget(model, tok, values.target));
 
   let scores: Float32Array;
@@ -96,7 +96,7 @@ export async function attributeCommand(args: string[]): Promise<number> {
     gap = ig.relativeGap;
   } else scores = (method === "rollout" ? attentionRollout : attentionFlow)(model, input).scores;
 
-  const spans = wordSpans(tokens, tok.kind);
+  const spans = wordSpans(encoding, text, values["text-pair"]);
   const perWord = wordScores(scores, spans);
   const words = spans.map((w, i) => ({ text: w.text, tokens: [w.start, w.end], score: perWord[i]! }));
   if (values.json) {

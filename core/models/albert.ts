@@ -75,7 +75,7 @@ const ENCODER = postNormEncoder({ embeddings: EMBEDDINGS, layer: layerNames, cla
 export const albert: ModelFamily = {
   modelType: "albert",
   displayName: "ALBERT",
-  tokenizer: "wordpiece",
+  tokenizer: "albert-sentencepiece",
   readSizes: (f) => {
     const layers = f.size("num_hidden_layers", "layers");
     const groups = f.int("num_hidden_groups", 1, Math.max(1, layers));

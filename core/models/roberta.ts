@@ -38,7 +38,7 @@ const ENCODER = postNormEncoder({
 export const roberta: ModelFamily = {
   modelType: "roberta",
   displayName: "RoBERTa",
-  tokenizer: "gpt2-bpe",
+  tokenizer: "roberta-vocab",
   readSizes: (f) => ({
     vocabSize: f.size("vocab_size", "vocabSize"),
     hidden: f.size("hidden_size", "hidden"),
@@ -94,4 +94,10 @@ export const roberta: ModelFamily = {
 export const xlmRoberta: ModelFamily = { ...roberta, modelType: "xlm-roberta", displayName: "XLM-RoBERTa" };
 
 /** CamemBERT (`model_type: "camembert"`): RoBERTa's model with a sentencepiece vocabulary. */
-export const camembert: ModelFamily = { ...roberta, modelType: "camembert", displayName: "CamemBERT" };
+export const camembert: ModelFamily = {
+  ...roberta,
+  modelType: "camembert",
+  displayName: "CamemBERT",
+  // CamemBERT's sentencepiece model numbers its pieces its own way: read from tokenizer.json only
+  tokenizer: "tokenizer-json",
+};

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { normalizeLinear } from "./unicode_normalize.ts";
+
 const WHITESPACE_RE = /^\p{White_Space}$/u;
 const OTHER_RE = /^\p{C}$/u;
 const PUNCT_RE = /^\p{P}$/u;
@@ -60,9 +62,9 @@ export function isChineseChar(cp: number): boolean {
   return (classify(cp) & F_CHINESE) !== 0;
 }
 
-/** NFD, then removes nonspacing marks (Mn), as `StripAccents` does. */
+/** NFD, then removes nonspacing marks (Mn), as `StripAccents` does; linear in the text (see `normalizeLinear`). */
 export function stripAccents(text: string): string {
-  return text.normalize("NFD").replace(MN_RE, "");
+  return normalizeLinear(text, "NFD").replace(MN_RE, "");
 }
 
 /**

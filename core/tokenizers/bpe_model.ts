@@ -93,7 +93,7 @@ export class BpeModel {
   readonly #fuseUnk: boolean;
   readonly #ignoreMerges: boolean;
   readonly #byteFallback: boolean;
-  #cache = new Map<string, number[]>();
+  #cache = new Map<string, { ids: number[]; spans: number[] }>();
 
   /**
    * Builds the model.
@@ -152,6 +152,7 @@ export class BpeModel {
    * Encodes one pre-tokenized word into token ids (cached per word).
    *
    * @param word The word, already mapped to the model's alphabet (e.g. byte-level characters).
+   * @param spans When given, receives each token's [start, end) in the word (UTF-16 units), two numbers a token.
    * @returns The token ids.
    * @throws {Error} Naming the character, when one is not in the vocabulary and there is neither an unknown
    * token nor a byte-fallback token for it (a broken vocabulary; HF would silently drop it).
@@ -164,33 +165,41 @@ export class BpeModel {
    * deepStrictEqual(m.tokenize("xba"), [0, 3]);
    * ```
    */
-  tokenize(word: string): number[] {
-    const cached = this.#cache.get(word);
-    if (cached !== undefined) return cached;
-    const ids = this.#encodeWord(word);
-    if (this.#cache.size >= 100_000) this.#cache.clear();
-    this.#cache.set(word, ids);
-    return ids;
+  tokenize(word: string, spans?: number[]): number[] {
+    let cached = this.#cache.get(word);
+    if (cached === undefined) {
+      cached = this.#encodeWord(word);
+      if (this.#cache.size >= 100_000) this.#cache.clear();
+      this.#cache.set(word, cached);
+    }
+    if (spans !== undefined) { for (let i = 0; i < cached.spans.length; i++) spans.push(cached.spans[i]!); }
+    return cached.ids;
   }
 
-  #encodeWord(word: string): number[] {
+  #encodeWord(word: string): { ids: number[]; spans: number[] } {
     if (this.#ignoreMerges) {
       const id = this.vocab.get(word);
-      if (id !== undefined) return [id];
+      if (id !== undefined) return { ids: [id], spans: [0, word.length] };
     }
-    // Initial symbols: one per character, with prefix/suffix, unknowns handled as in `BPE::merge_word`.
+    // Initial symbols: one per character, with prefix/suffix, unknowns handled as in `BPE::merge_word`;
+    // `bounds` holds each symbol's [start, end) in the word (a character's byte tokens share its range).
     const syms: number[] = [];
+    const bounds: number[] = [];
     let pendingUnk = false;
+    let unkStart = 0;
     const chars = Array.from(word);
+    let at = 0;
     for (let i = 0; i < chars.length; i++) {
+      const chStart = at;
+      at += chars[i]!.length;
       let s = chars[i]!;
       if (i > 0 && this.continuingSubwordPrefix !== "") s = this.continuingSubwordPrefix + s;
       if (i === chars.length - 1 && this.endOfWordSuffix !== "") s = s + this.endOfWordSuffix;
       const id = this.vocab.get(s);
       if (id !== undefined) {
-        if (pendingUnk) syms.push(this.unkId!);
+        if (pendingUnk) syms.push(this.unkId!), bounds.push(unkStart, chStart);
         pendingUnk = false;
-        syms.push(id);
+        syms.push(id), bounds.push(chStart, at);
         continue;
       }
       if (this.#byteFallback) {
@@ -202,9 +211,9 @@ export class BpeModel {
           byteIds.push(bid);
         }
         if (byteIds.length === bytes.length) {
-          if (pendingUnk) syms.push(this.unkId!);
+          if (pendingUnk) syms.push(this.unkId!), bounds.push(unkStart, chStart);
           pendingUnk = false;
-          syms.push(...byteIds);
+          for (const bid of byteIds) syms.push(bid), bounds.push(chStart, at);
           continue;
         }
       }
@@ -216,17 +225,18 @@ export class BpeModel {
           } and no unknown token to stand in for it: the tokenizer files are incomplete`,
         );
       }
-      if (pendingUnk && !this.#fuseUnk) syms.push(this.unkId);
+      if (pendingUnk && !this.#fuseUnk) syms.push(this.unkId), bounds.push(unkStart, chStart);
+      if (!pendingUnk || !this.#fuseUnk) unkStart = chStart;
       pendingUnk = true;
     }
-    if (pendingUnk) syms.push(this.unkId!);
-    return this.#mergeAll(syms);
+    if (pendingUnk) syms.push(this.unkId!), bounds.push(unkStart, at);
+    return this.#mergeAll(syms, bounds);
   }
 
   /** `Word::merge_all`: a min-heap on (rank, position) over a linked list of symbols. */
-  #mergeAll(ids: number[]): number[] {
+  #mergeAll(ids: number[], bounds: number[]): { ids: number[]; spans: number[] } {
     const n = ids.length;
-    if (n < 2) return ids;
+    if (n < 2) return { ids, spans: bounds };
     const merges = this.#merges;
     const c = ids.slice();
     const alive = new Uint8Array(n).fill(1);
@@ -291,6 +301,7 @@ export class BpeModel {
       if (cur === undefined || cur % PAIR_BASE !== newId) continue;
       c[pos] = newId;
       alive[right] = 0;
+      bounds[2 * pos + 1] = bounds[2 * right + 1]!;
       next[pos] = next[right]!;
       if (next[right]! >= 0) prev[next[right]!] = pos;
       const p = prev[pos]!;
@@ -305,7 +316,8 @@ export class BpeModel {
       }
     }
     const out: number[] = [];
-    for (let i = 0; i < n; i++) if (alive[i]) out.push(c[i]!);
-    return out;
+    const spans: number[] = [];
+    for (let i = 0; i < n; i++) if (alive[i]) out.push(c[i]!), spans.push(bounds[2 * i]!, bounds[2 * i + 1]!);
+    return { ids: out, spans };
   }
 }

@@ -8,7 +8,8 @@
 import { describeValue, excerpt } from "../checkpoint/_describe.ts";
 import type { AddedToken } from "./added_tokens.ts";
 import { BpeModel, parseMergesText } from "./bpe_model.ts";
-import { byteLevelDecode, byteLevelPreTokenize } from "./byte_level.ts";
+import { byteLevelDecode } from "./byte_level.ts";
+import { byteLevelPreTokenizer } from "./pre_tokenizers.ts";
 import { PipelineTokenizer } from "./pipeline_tokenizer.ts";
 import { plainPostProcessor } from "./post_processor.ts";
 
@@ -120,14 +121,14 @@ export class Gpt2BpeTokenizer extends PipelineTokenizer {
     const added: AddedToken[] = [];
     const eosId = vocab.get(eos);
     if (eosId !== undefined) added.push({ id: eosId, content: eos, special: true });
-    const pre = { addPrefixSpace: opts.addPrefixSpace ?? false, useRegex: true };
+    const addPrefixSpace = opts.addPrefixSpace ?? false;
     return new Gpt2BpeTokenizer({
-      kind: "gpt2-bpe",
+      kind: "byte-level-bpe",
       idToToken: model.idToToken,
       tokenToId: vocab,
-      preTokenize: (s) => byteLevelPreTokenize(s, pre),
+      preTokenize: byteLevelPreTokenizer(addPrefixSpace, true),
       model,
-      postProcessor: plainPostProcessor(),
+      postProcessor: plainPostProcessor(), // GPT2Converter: ByteLevel(trim_offsets=False)
       decode: byteLevelDecode,
       addedTokens: added,
       padId: opts.padToken == null ? 0 : vocab.get(opts.padToken) ?? 0,

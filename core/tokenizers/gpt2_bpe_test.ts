@@ -56,7 +56,7 @@ Deno.test("Gpt2BpeTokenizer reports vocabSize, padId and unkId", () => {
   strictEqual(gpt2.vocabSize, 50257);
   strictEqual(gpt2.padId, 0);
   strictEqual(gpt2.unkId, undefined);
-  strictEqual(gpt2.kind, "gpt2-bpe");
+  strictEqual(gpt2.kind, "byte-level-bpe");
 });
 
 Deno.test("parseVocabJson() rejects non-integer ids", () => {

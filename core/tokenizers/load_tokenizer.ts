@@ -5,8 +5,11 @@
  */
 
 import { type ModelFiles, readText } from "../checkpoint/files.ts";
-import { Gpt2BpeTokenizer } from "./gpt2_bpe.ts";
+import { Gpt2BpeTokenizer, parseVocabJson } from "./gpt2_bpe.ts";
 import { OpenAiGptBpeTokenizer } from "./openai_gpt_bpe.ts";
+import { parseMergesText } from "./bpe_model.ts";
+import { robertaBpeTokenizer } from "./roberta_bpe.ts";
+import { parseSentencePieceModel, type SentencePieceLayout, sentencePieceTokenizer } from "./sentencepiece.ts";
 import { tokenizerFromJson } from "./tokenizer_json.ts";
 import type { Tokenizer, TokenizerKind } from "./types.ts";
 import { WordPieceTokenizer } from "./wordpiece.ts";
@@ -20,10 +23,14 @@ function tokenName(v: unknown): string | undefined {
   return undefined;
 }
 
-const KIND_FILES: Record<TokenizerKind, string> = {
+const KIND_FILES: Record<string, string> = {
   wordpiece: "WordPiece (vocab.txt)",
   "gpt2-bpe": "GPT-2 byte-level BPE (vocab.json + merges.txt)",
   "openai-gpt-bpe": "OpenAI GPT BPE (vocab.json + merges.txt)",
+  "roberta-vocab": "RoBERTa (vocab.json + merges.txt, or XLM-R's sentencepiece.bpe.model)",
+  "albert-sentencepiece": "ALBERT sentencepiece (spiece.model)",
+  "xlm-roberta-sentencepiece": "XLM-R sentencepiece (sentencepiece.bpe.model)",
+  "tokenizer-json": "tokenizer.json only (no fallback from vocabulary files)",
 };
 
 async function required(files: ModelFiles, name: string, kind: TokenizerKind): Promise<string> {
@@ -48,14 +55,46 @@ function parseJson(text: string, name: string, location: string): Record<string,
   throw new Error(`Tokenizer file "${name}" in "${location}" is not a JSON object`);
 }
 
+async function sentencePiece(
+  files: ModelFiles,
+  name: string,
+  layout: SentencePieceLayout,
+  kind: TokenizerKind,
+  tc: Record<string, unknown>,
+): Promise<Tokenizer> {
+  const bytes = await files.read(name);
+  if (bytes === undefined) {
+    throw new Error(
+      `Tokenizer file "${name}" is missing in "${files.location}", expected it (or "tokenizer.json") for a ${
+        KIND_FILES[kind]
+      } tokenizer`,
+    );
+  }
+  if (typeof tc.tokenizer_class === "string" && /camembert/i.test(tc.tokenizer_class)) {
+    throw new Error(
+      `Tokenizer "${files.location}" is a ${tc.tokenizer_class}, whose sentencepiece ids are not XLM-R's: ship its tokenizer.json`,
+    );
+  }
+  const source = `${files.location}/${name}`;
+  const opts: { doLowerCase?: boolean; keepAccents?: boolean; addPrefixSpace?: boolean } = {};
+  if (typeof tc.do_lower_case === "boolean") opts.doLowerCase = tc.do_lower_case;
+  if (typeof tc.keep_accents === "boolean") opts.keepAccents = tc.keep_accents;
+  if (typeof tc.add_prefix_space === "boolean") opts.addPrefixSpace = tc.add_prefix_space;
+  return sentencePieceTokenizer(parseSentencePieceModel(bytes, source), layout, source, opts);
+}
+
 /**
  * Loads the tokenizer of a checkpoint. `tokenizer.json` is preferred when present; otherwise the vocabulary
- * files are read by the tokenizer kind of the model's family (`ModelFamily.tokenizer`): `vocab.txt` for WordPiece (BERT (honouring `tokenizer_config.json`'s `do_lower_case`,
- * `strip_accents`, `tokenize_chinese_chars` and special tokens), `vocab.json` + `merges.txt` for the GPT-2 and
- * OpenAI GPT BPEs.
+ * files are read by the fallback the model's family names (`ModelFamily.tokenizer`): `"wordpiece"` reads
+ * `vocab.txt` (BERT, honouring `tokenizer_config.json`'s `do_lower_case`, `strip_accents`,
+ * `tokenize_chinese_chars` and special tokens); `"gpt2-bpe"` and `"openai-gpt-bpe"` read `vocab.json` +
+ * `merges.txt`; `"roberta-vocab"` reads XLM-R's `sentencepiece.bpe.model` when there is one, else RoBERTa's
+ * `vocab.json` + `merges.txt`; `"albert-sentencepiece"` reads `spiece.model` and `"xlm-roberta-sentencepiece"`
+ * `sentencepiece.bpe.model` (sentencepiece Unigram models, with the pipeline transformers builds for them;
+ * see `sentencepiece.ts`).
  *
  * @param files Where the checkpoint's files are.
- * @param kind Which tokenizer the checkpoint's family uses when it ships no `tokenizer.json`.
+ * @param kind How to read the checkpoint's vocabulary when it ships no `tokenizer.json`.
  * @returns The tokenizer.
  * @throws {Error} When a needed file is missing (naming `files.location` and the file) or malformed.
  *
@@ -104,6 +143,26 @@ export async function loadTokenizer(files: ModelFiles, kind: TokenizerKind): Pro
     const vocab = await required(files, "vocab.json", kind);
     const merges = await required(files, "merges.txt", kind);
     return OpenAiGptBpeTokenizer.fromFiles(vocab, merges, { unkToken: tokenName(tc.unk_token) });
+  }
+  if (kind === "albert-sentencepiece") return sentencePiece(files, "spiece.model", "albert", kind, tc);
+  if (kind === "xlm-roberta-sentencepiece") {
+    return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta", kind, tc);
+  }
+  if (kind === "roberta-vocab") {
+    if (await files.read("sentencepiece.bpe.model") !== undefined) {
+      return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta", kind, tc);
+    }
+    const vocab = await required(files, "vocab.json", kind);
+    const merges = await required(files, "merges.txt", kind);
+    return robertaBpeTokenizer(parseVocabJson(vocab), parseMergesText(merges), {
+      addPrefixSpace: tc.add_prefix_space === true,
+    });
+  }
+  if (kind === "tokenizer-json") {
+    throw new Error(
+      `Tokenizer file "tokenizer.json" is missing in "${files.location}": this model's tokenizer is read from it only ` +
+        `(its vocabulary files alone do not say how it splits text)`,
+    );
   }
   throw new Error(`Unknown tokenizer kind ${JSON.stringify(kind)} (expected ${Object.keys(KIND_FILES).join(", ")})`);
 }

@@ -1,4 +1,4 @@
-import { deepStrictEqual, match, rejects, strictEqual, throws } from "node:assert";
+import { deepStrictEqual, match, notDeepStrictEqual, rejects, strictEqual, throws } from "node:assert";
 import { memoryFiles } from "../checkpoint/files.ts";
 import { countMismatches, fixtureFiles, readFixture, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
 import { parseMergesText } from "./bpe_model.ts";
@@ -14,7 +14,7 @@ Deno.test("loadTokenizer() reads the fixture checkpoints and matches their golde
   const gpt2 = await loadTokenizer(fixtureFiles("models/gpt2-tiny-random"), "gpt2-bpe");
   strictEqual(countMismatches(gpt2, await readGolden("tokenize.gpt2.jsonl"), "load gpt2"), 0);
   const gpt = await loadTokenizer(fixtureFiles("models/openai-gpt-tiny-random"), "openai-gpt-bpe");
-  strictEqual(gpt.kind, "openai-gpt-bpe");
+  strictEqual(gpt.kind, "bpe");
   strictEqual(countMismatches(gpt, await readGolden("tokenize.openai-gpt-tiny-random.jsonl"), "load openai-gpt"), 0);
 });
 
@@ -109,4 +109,80 @@ Deno.test("vocabulary-file parsers quote long input as short excerpts", () => {
   match(messages[2]!, /"vocab.json" maps "a" to \[\[\[…1 items\]\]\], expected/);
   match(messages[3]!, /"vocab.json" is not valid JSON/);
   for (const message of messages) strictEqual(message.length < 400, true, `message of ${message.length} characters`);
+});
+
+/** A copy of a family fixture folder without its tokenizer.json (the vocabulary files alone). */
+async function withoutTokenizerJson(name: string): Promise<ReturnType<typeof memoryFiles>> {
+  const dir = fixtureFiles(`families/models/${name}`);
+  const entries: Record<string, Uint8Array> = {};
+  for (const f of Deno.readDirSync(dir.location)) {
+    if (f.isFile && f.name !== "tokenizer.json" && !f.name.endsWith(".safetensors")) {
+      entries[f.name] = (await dir.read(f.name))!;
+    }
+  }
+  return memoryFiles(entries, `${name} without tokenizer.json`);
+}
+
+interface SpmOnlyDisagreement {
+  text: string;
+  golden_tokens: string[];
+  spm_only_tokens: string[];
+}
+
+Deno.test("loadTokenizer() reads sentencepiece-only ALBERT and XLM-R folders as transformers does (goldens, and the manifest's documented difference)", async () => {
+  const manifest = JSON.parse(await readFixture("families/MANIFEST.sentencepiece.json"));
+  for (
+    const [name, kind] of [
+      ["albert-spm-tiny-random", "albert-sentencepiece"],
+      ["xlm-roberta-spm-tiny-random", "roberta-vocab"],
+      ["xlm-roberta-spm-tiny-random", "xlm-roberta-sentencepiece"],
+    ] as const
+  ) {
+    const files = await withoutTokenizerJson(name);
+    strictEqual(await files.read("tokenizer.json"), undefined);
+    const tok = await loadTokenizer(files, kind);
+    strictEqual(tok.kind, "unigram");
+    const documented: SpmOnlyDisagreement[] = manifest.models[name].spm_only_folder_disagreements;
+    const differs = new Set(documented.map((d) => d.text));
+    const lines = await readGolden(`families/tokenize.${name}.jsonl`);
+    strictEqual(countMismatches(tok, lines.filter((l) => !differs.has(l.text)), `${name} (${kind})`), 0);
+    for (const d of documented) {
+      // The sentencepiece-only folder's <mask> is a plain added token: what transformers itself gives there.
+      deepStrictEqual(tok.encode(d.text).tokens, d.spm_only_tokens);
+      notDeepStrictEqual(d.spm_only_tokens, d.golden_tokens);
+    }
+    strictEqual(documented.length, name.startsWith("xlm") ? 1 : 0);
+  }
+});
+
+Deno.test("loadTokenizer() builds RoBERTa's tokenizer from vocab.json + merges.txt alone", async () => {
+  const tok = await loadTokenizer(await withoutTokenizerJson("roberta-tiny-random"), "roberta-vocab");
+  strictEqual(countMismatches(tok, await readGolden("families/tokenize.roberta-tiny-random.jsonl"), "roberta"), 0);
+});
+
+Deno.test("loadTokenizer() loads every family fixture folder through its tokenizer.json", async () => {
+  for (
+    const name of [
+      "roberta-tiny-random",
+      "distilbert-tiny-random",
+      "electra-tiny-random",
+      "albert-tiny-random",
+      "albert-spm-tiny-random",
+      "xlm-roberta-spm-tiny-random",
+    ]
+  ) {
+    const tok = await loadTokenizer(fixtureFiles(`families/models/${name}`), "wordpiece");
+    strictEqual(countMismatches(tok, await readGolden(`families/tokenize.${name}.jsonl`), `load ${name}`), 0);
+  }
+});
+
+Deno.test("loadTokenizer() names the sentencepiece file that is missing or broken", async () => {
+  await rejects(
+    () => loadTokenizer(memoryFiles({}, "mem"), "albert-sentencepiece"),
+    /"spiece.model" is missing in "mem", expected it \(or "tokenizer.json"\) for a ALBERT sentencepiece/,
+  );
+  await rejects(
+    () => loadTokenizer(memoryFiles({ "spiece.model": enc("\x0a\x7fhello") }, "mem"), "albert-sentencepiece"),
+    /Sentencepiece model "mem\/spiece.model" is not a valid ModelProto: a field of 127 bytes with 5 left/,
+  );
 });

@@ -1,7 +1,9 @@
 /**
- * Tokenizers for BERT (WordPiece), GPT-2 (byte-level BPE) and OpenAI GPT (BPE with `</w>`), matching
- * Hugging Face's fast tokenizers id for id. Load from a checkpoint with {@linkcode loadTokenizer}
- * (`tokenizer.json` first, vocabulary files otherwise), or build directly from file texts. Browser-safe.
+ * Tokenizers matching Hugging Face's fast tokenizers id for id: WordPiece (BERT), byte-level BPE (GPT-2,
+ * RoBERTa), BPE (OpenAI GPT, Llama with byte fallback), Unigram with sentencepiece's charsmap and Metaspace
+ * (ALBERT, XLM-R). Load from a checkpoint with {@linkcode loadTokenizer} (`tokenizer.json` first, vocabulary
+ * files or a sentencepiece `.model` otherwise), or build directly from file texts. Every token carries its
+ * offsets in the text. Browser-safe.
  *
  * Input that cannot be tokenized faithfully is refused, never dropped, in every family (and so in the CLI's
  * `tokenize` and the web API, which encode through this library):
@@ -42,3 +44,12 @@ export * from "./post_processor.ts";
 export * from "./truncation.ts";
 export * from "./added_tokens.ts";
 export * from "./decoders.ts";
+export * from "./normalized_text.ts";
+export * from "./normalizers.ts";
+export * from "./pre_tokenizers.ts";
+export * from "./unigram_model.ts";
+export * from "./precompiled_charsmap.ts";
+export * from "./unicode_normalize.ts";
+export * from "./sentencepiece.ts";
+export * from "./roberta_bpe.ts";
+export * from "./word_token.ts";

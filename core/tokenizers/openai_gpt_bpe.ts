@@ -8,8 +8,8 @@
  */
 
 import type { AddedToken } from "./added_tokens.ts";
-import { bertNormalize } from "./bert_normalizer.ts";
-import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
+import { bertNormalizer } from "./normalizers.ts";
+import { bertPreTokenizer } from "./pre_tokenizers.ts";
 import { BpeModel, parseMergesText } from "./bpe_model.ts";
 import { bpeSuffixDecode } from "./decoders.ts";
 import { parseVocabJson } from "./gpt2_bpe.ts";
@@ -67,11 +67,11 @@ export class OpenAiGptBpeTokenizer extends PipelineTokenizer {
     const model = new BpeModel(vocab, parseMergesText(mergesText), { unkToken: unk, endOfWordSuffix: "</w>" });
     const added: AddedToken[] = [{ id: model.unkId!, content: unk, special: true }];
     return new OpenAiGptBpeTokenizer({
-      kind: "openai-gpt-bpe",
+      kind: "bpe",
       idToToken: model.idToToken,
       tokenToId: vocab,
-      normalize: (s) => bertNormalize(s, { lowercase: true }),
-      preTokenize: bertPreTokenize,
+      normalize: bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: true }),
+      preTokenize: bertPreTokenizer,
       model,
       postProcessor: plainPostProcessor(),
       decode: (t) => bpeSuffixDecode(t),

@@ -32,5 +32,5 @@ Deno.test("OpenAiGptBpeTokenizer reports vocabSize, padId and unkId", () => {
   strictEqual(gpt.vocabSize, 1500);
   strictEqual(gpt.padId, 0);
   strictEqual(gpt.unkId, 0);
-  strictEqual(gpt.kind, "openai-gpt-bpe");
+  strictEqual(gpt.kind, "bpe");
 });

@@ -6,7 +6,10 @@
  */
 
 import { type AddedToken, AddedTokenSplitter } from "./added_tokens.ts";
-import type { PostProcessor } from "./post_processor.ts";
+import { NormalizedText } from "./normalized_text.ts";
+import { type Normalizer, normalizeString } from "./normalizers.ts";
+import type { PostProcessor, TokenRun } from "./post_processor.ts";
+import type { PreTokenizer } from "./pre_tokenizers.ts";
 import { truncatedLengths } from "./truncation.ts";
 import type { DecodeOptions, EncodeOptions, Encoding, Tokenizer, TokenizerKind } from "./types.ts";
 
@@ -15,21 +18,23 @@ import type { DecodeOptions, EncodeOptions, Encoding, Tokenizer, TokenizerKind }
  *
  * @example Usage
  * ```ts
- * const whole: TokenModel = { tokenize: (word) => [word.length] };
+ * const whole: TokenModel = { tokenize: (word, spans) => (spans?.push(0, word.length), [word.length]) };
  * ```
  */
 export interface TokenModel {
   /**
    * Encodes one word.
    * @param word A pre-tokenized word.
+   * @param spans When given, receives each token's `[start, end)` in the word (UTF-16 units), two numbers a
+   * token.
    *
    * @example Usage
    * ```ts
-   * const m: TokenModel = { tokenize: () => [0] };
+   * const m: TokenModel = { tokenize: (w, spans) => (spans?.push(0, w.length), [0]) };
    * m.tokenize("word");
    * ```
    */
-  tokenize(word: string): number[];
+  tokenize(word: string, spans?: number[]): number[];
 }
 
 /**
@@ -37,8 +42,8 @@ export interface TokenModel {
  *
  * @example Usage
  * ```ts
- * import { bertNormalize } from "./bert_normalizer.ts";
- * import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
+ * import { bertNormalizer } from "./normalizers.ts";
+ * import { bertPreTokenizer } from "./pre_tokenizers.ts";
  * import { wordPieceDecode } from "./decoders.ts";
  * import { bertPostProcessor } from "./post_processor.ts";
  * import { WordPieceModel } from "./wordpiece_model.ts";
@@ -47,8 +52,8 @@ export interface TokenModel {
  *   kind: "wordpiece",
  *   idToToken: ["[UNK]", "[CLS]", "[SEP]", "hi"],
  *   tokenToId: vocab,
- *   normalize: (s) => bertNormalize(s),
- *   preTokenize: bertPreTokenize,
+ *   normalize: bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: true }),
+ *   preTokenize: bertPreTokenizer,
  *   model: new WordPieceModel(vocab),
  *   postProcessor: bertPostProcessor(1, 2),
  *   decode: (t) => wordPieceDecode(t),
@@ -60,16 +65,16 @@ export interface TokenModel {
  * ```
  */
 export interface PipelineParts {
-  /** The family. */
+  /** What it is (see {@linkcode TokenizerKind}). */
   kind: TokenizerKind;
   /** Id → token, model vocabulary and added tokens together (holes allowed). */
   idToToken: readonly string[];
   /** Token → id, model vocabulary and added tokens together. */
   tokenToId: ReadonlyMap<string, number>;
-  /** Normalizer; identity when absent. */
-  normalize?: ((text: string) => string) | undefined;
-  /** Pre-tokenizer: normalized text to words. */
-  preTokenize: (text: string) => string[];
+  /** Normalizer over aligned text; identity when absent. */
+  normalize?: Normalizer | undefined;
+  /** Pre-tokenizer: normalized, aligned text to aligned words. */
+  preTokenize: PreTokenizer;
   /** The model. */
   model: TokenModel;
   /** Special tokens and segment ids. */
@@ -142,7 +147,7 @@ function checkWellFormed(text: string, which: string): void {
  * ```
  */
 export class PipelineTokenizer implements Tokenizer {
-  /** Which family this is. */
+  /** What it is, read off its pipeline. */
   readonly kind: TokenizerKind;
   /** Number of ids. */
   readonly vocabSize: number;
@@ -164,7 +169,11 @@ export class PipelineTokenizer implements Tokenizer {
     this.vocabSize = parts.idToToken.length;
     this.padId = parts.padId;
     this.unkId = parts.unkId;
-    this.#splitter = new AddedTokenSplitter(parts.addedTokens, parts.normalize);
+    const normalize = parts.normalize;
+    this.#splitter = new AddedTokenSplitter(
+      parts.addedTokens,
+      normalize === undefined ? undefined : (s) => normalizeString(normalize, s),
+    );
     this.#special = new Set(parts.addedTokens.filter((t) => t.special).map((t) => t.id));
   }
 
@@ -184,31 +193,45 @@ export class PipelineTokenizer implements Tokenizer {
    * ```
    */
   tokenizeToIds(text: string): number[] {
-    return this.#tokenizeToIds(text, "the text");
+    return this.#run(text, "the text").ids;
   }
 
-  #tokenizeToIds(text: string, which: string): number[] {
+  /** Ids and offsets of one text, without special tokens. */
+  #run(text: string, which: string): { ids: number[]; offsets: [number, number][] } {
     checkWellFormed(text, which);
     const p = this.#parts;
     const ids: number[] = [];
+    const offsets: [number, number][] = [];
+    const spans: number[] = [];
     for (const seg of this.#splitter.splitRaw(text)) {
       if (seg.id !== undefined) {
         ids.push(seg.id);
+        offsets.push([seg.start, seg.start + seg.text.length]);
         continue;
       }
-      const normalized = p.normalize ? p.normalize(seg.text) : seg.text;
-      for (const nseg of this.#splitter.splitNormalized(normalized)) {
+      const raw = NormalizedText.from(seg.text, seg.start);
+      const normalized = p.normalize ? p.normalize(raw) : raw;
+      for (const nseg of this.#splitter.splitNormalized(normalized.text)) {
+        const end = nseg.start + nseg.text.length;
         if (nseg.id !== undefined) {
           ids.push(nseg.id);
+          offsets.push(normalized.originalRange(nseg.start, end));
           continue;
         }
-        for (const word of p.preTokenize(nseg.text)) {
-          const wordIds = p.model.tokenize(word);
-          for (let i = 0; i < wordIds.length; i++) ids.push(wordIds[i]!);
+        const part = nseg.start === 0 && end === normalized.text.length
+          ? normalized
+          : normalized.slice(nseg.start, end);
+        for (const word of p.preTokenize(part)) {
+          spans.length = 0;
+          const wordIds = p.model.tokenize(word.text, spans);
+          for (let i = 0; i < wordIds.length; i++) {
+            ids.push(wordIds[i]!);
+            offsets.push(word.originalRange(spans[2 * i]!, spans[2 * i + 1]!));
+          }
         }
       }
     }
-    return ids;
+    return { ids, offsets };
   }
 
   /**
@@ -249,8 +272,8 @@ export class PipelineTokenizer implements Tokenizer {
    */
   encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
     const addSpecial = opts.addSpecialTokens ?? true;
-    let a = this.#tokenizeToIds(text, "the text");
-    let b = textPair === undefined ? undefined : this.#tokenizeToIds(textPair, "the text pair");
+    let a = this.#run(text, "the text");
+    let b = textPair === undefined ? undefined : this.#run(textPair, "the text pair");
     const pp = this.#parts.postProcessor;
     if (opts.maxLength !== undefined) {
       const added = addSpecial ? pp.addedTokens(b !== undefined) : 0;
@@ -259,11 +282,17 @@ export class PipelineTokenizer implements Tokenizer {
           `Max length is "${opts.maxLength}", expected at least "${added}" (the special tokens added)`,
         );
       }
-      const [na, nb] = truncatedLengths(a.length, b?.length, opts.maxLength - added, opts.truncation);
-      if (na < a.length) a = a.slice(0, na);
-      if (b !== undefined && nb < b.length) b = b.slice(0, nb);
+      const [na, nb] = truncatedLengths(a.ids.length, b?.ids.length, opts.maxLength - added, opts.truncation);
+      const cut = (r: typeof a, n: number) =>
+        n < r.ids.length ? { ids: r.ids.slice(0, n), offsets: r.offsets.slice(0, n) } : r;
+      a = cut(a, na);
+      if (b !== undefined) b = cut(b, nb);
     }
-    const run = (ids: number[]) => ({ ids, tokens: ids.map((id) => this.idToToken(id)) });
+    const run = (r: typeof a): TokenRun => ({
+      ids: r.ids,
+      tokens: r.ids.map((id) => this.idToToken(id)),
+      offsets: r.offsets,
+    });
     return pp.process(run(a), b === undefined ? undefined : run(b), addSpecial);
   }
 

@@ -23,7 +23,7 @@ export type TemplatePiece =
  *
  * @example Usage
  * ```ts
- * const run: TokenRun = { ids: [7592], tokens: ["hello"] };
+ * const run: TokenRun = { ids: [7592], tokens: ["hello"], offsets: [[0, 5]] };
  * ```
  */
 export interface TokenRun {
@@ -31,6 +31,8 @@ export interface TokenRun {
   ids: number[];
   /** Token strings. */
   tokens: string[];
+  /** Each token's `[start, end)` in its text; `[0, 0]` each when absent. */
+  offsets?: [number, number][];
 }
 
 /**
@@ -86,15 +88,24 @@ export class TemplatePostProcessor implements PostProcessor {
   readonly single: readonly TemplatePiece[];
   /** Template for a pair. */
   readonly pair: readonly TemplatePiece[];
+  /** Trim whitespace off byte-level tokens' offsets (`trim_offsets`), and whether a prefix space was added. */
+  readonly trimOffsets: { addPrefixSpace: boolean } | undefined;
 
   /**
+   * A template for single sequences and one for pairs (HF TemplateProcessing).
+   *
    * @param single Template for one sequence.
    * @param pair Template for two sequences.
+   * @param trimOffsets Trim byte-level offsets as `RobertaProcessing` / `ByteLevel` with `trim_offsets` do.
    */
-  /** A template for single sequences and one for pairs (HF TemplateProcessing). */
-  constructor(single: readonly TemplatePiece[], pair: readonly TemplatePiece[]) {
+  constructor(
+    single: readonly TemplatePiece[],
+    pair: readonly TemplatePiece[],
+    trimOffsets?: { addPrefixSpace: boolean },
+  ) {
     this.single = single;
     this.pair = pair;
+    this.trimOffsets = trimOffsets;
   }
 
   /**
@@ -131,7 +142,7 @@ export class TemplatePostProcessor implements PostProcessor {
    * ```
    */
   process(a: TokenRun, b: TokenRun | undefined, addSpecialTokens: boolean): Encoding {
-    const out: Encoding = { ids: [], tokenTypeIds: [], tokens: [] };
+    const out: Encoding = { ids: [], tokenTypeIds: [], tokens: [], offsets: [], sequenceIds: [] };
     for (const p of b === undefined ? this.single : this.pair) {
       if (p.kind === "special") {
         if (!addSpecialTokens) continue;
@@ -139,19 +150,54 @@ export class TemplatePostProcessor implements PostProcessor {
           out.ids.push(p.ids[i]!);
           out.tokens.push(p.tokens[i]!);
           out.tokenTypeIds.push(p.typeId);
+          out.offsets.push([0, 0]);
+          out.sequenceIds.push(null);
         }
       } else {
         const run = p.which === "A" ? a : b;
         if (run === undefined) continue;
+        const offsets = this.trimOffsets === undefined
+          ? run.offsets
+          : trimByteLevelOffsets(run, this.trimOffsets.addPrefixSpace);
         for (let i = 0; i < run.ids.length; i++) {
           out.ids.push(run.ids[i]!);
           out.tokens.push(run.tokens[i]!);
           out.tokenTypeIds.push(p.typeId);
+          out.offsets.push(offsets?.[i] ?? [0, 0]);
+          out.sequenceIds.push(p.which === "A" ? 0 : 1);
         }
       }
     }
     return out;
   }
+}
+
+const SPACE_MARK = "\u0120"; // byte-level "Ġ", a space byte
+
+function isSpaceLike(ch: string): boolean {
+  return ch === SPACE_MARK || /^\p{White_Space}$/u.test(ch);
+}
+
+/**
+ * Hugging Face's `process_offsets` (ByteLevel / RobertaProcessing with `trim_offsets`): a token's offsets lose
+ * its leading and trailing spaces (`Ġ` or whitespace), except the leading space of the first token when the
+ * pre-tokenizer added it.
+ */
+function trimByteLevelOffsets(run: TokenRun, addPrefixSpace: boolean): [number, number][] | undefined {
+  if (run.offsets === undefined) return undefined;
+  return run.offsets.map(([start, end], i) => {
+    const chars = Array.from(run.tokens[i]!);
+    let lead = 0;
+    while (lead < chars.length && isSpaceLike(chars[lead]!)) lead++;
+    let trail = 0;
+    while (trail < chars.length && isSpaceLike(chars[chars.length - 1 - trail]!)) trail++;
+    if (lead > 0) {
+      if ((i === 0 || start === 0) && addPrefixSpace) lead = 0;
+      start = Math.min(start + lead, end);
+    }
+    if (trail > 0 && end >= trail) end = Math.max(end - trail, start);
+    return [start, end];
+  });
 }
 
 function special(id: number, token: string, typeId: number): TemplatePiece {
@@ -194,6 +240,7 @@ export function bertPostProcessor(
  * @param sepId Id of `</s>`.
  * @param clsToken The `<s>` string.
  * @param sepToken The `</s>` string.
+ * @param trimOffsets Trim spaces off byte-level offsets (`trim_offsets`), knowing whether a prefix space was added.
  * @returns The post-processor.
  *
  * @example Usage
@@ -208,18 +255,21 @@ export function robertaPostProcessor(
   sepId: number,
   clsToken = "<s>",
   sepToken = "</s>",
+  trimOffsets: { addPrefixSpace: boolean } | undefined = undefined,
 ): TemplatePostProcessor {
   const cls = special(clsId, clsToken, 0);
   const sep = special(sepId, sepToken, 0);
   return new TemplatePostProcessor(
     [cls, SEQ_A, sep],
     [cls, SEQ_A, sep, sep, { kind: "sequence", which: "B", typeId: 0 }, sep],
+    trimOffsets,
   );
 }
 
 /**
  * No special tokens: `A` / `A B`, segment ids 0 for A and 1 for B (GPT-2, OpenAI GPT).
  *
+ * @param trimOffsets Trim spaces off byte-level offsets (GPT-2's `ByteLevel` post-processor).
  * @returns The post-processor.
  *
  * @example Usage
@@ -229,6 +279,6 @@ export function robertaPostProcessor(
  * deepStrictEqual(e.tokenTypeIds, [0, 1]);
  * ```
  */
-export function plainPostProcessor(): TemplatePostProcessor {
-  return new TemplatePostProcessor([SEQ_A], [SEQ_A, { kind: "sequence", which: "B", typeId: 1 }]);
+export function plainPostProcessor(trimOffsets?: { addPrefixSpace: boolean }): TemplatePostProcessor {
+  return new TemplatePostProcessor([SEQ_A], [SEQ_A, { kind: "sequence", which: "B", typeId: 1 }], trimOffsets);
 }

@@ -5,21 +5,35 @@
  */
 
 /**
- * The tokenizer families bertology supports.
+ * What a tokenizer is, read off its pipeline rather than chosen from a closed list: the model, qualified by
+ * the pre-tokenizer where that changes its alphabet — `"wordpiece"`, `"bpe"` (OpenAI GPT, Llama),
+ * `"byte-level-bpe"` (GPT-2, RoBERTa), `"unigram"` (ALBERT, XLM-R, T5). It describes; nothing branches on it.
+ *
+ * A model family names, in the same type, how to read a checkpoint that ships no `tokenizer.json`
+ * (see `loadTokenizer`): `"wordpiece"` (`vocab.txt`), `"gpt2-bpe"` / `"openai-gpt-bpe"` (`vocab.json` +
+ * `merges.txt`), `"roberta-vocab"` (XLM-R's `sentencepiece.bpe.model`, else RoBERTa's `vocab.json` +
+ * `merges.txt`), `"albert-sentencepiece"` (`spiece.model`), `"xlm-roberta-sentencepiece"`
+ * (`sentencepiece.bpe.model`).
  *
  * @example Usage
  * ```ts
- * const kind: TokenizerKind = "wordpiece";
+ * const kind: TokenizerKind = "unigram";
  * ```
  */
-export type TokenizerKind = "wordpiece" | "gpt2-bpe" | "openai-gpt-bpe";
+export type TokenizerKind = string;
 
 /**
  * The result of {@linkcode Tokenizer.encode}.
  *
  * @example Usage
  * ```ts
- * const e: Encoding = { ids: [101, 7592, 102], tokenTypeIds: [0, 0, 0], tokens: ["[CLS]", "hello", "[SEP]"] };
+ * const e: Encoding = {
+ *   ids: [101, 7592, 102],
+ *   tokenTypeIds: [0, 0, 0],
+ *   tokens: ["[CLS]", "hello", "[SEP]"],
+ *   offsets: [[0, 0], [0, 5], [0, 0]],
+ *   sequenceIds: [null, 0, null],
+ * };
  * ```
  */
 export interface Encoding {
@@ -29,6 +43,13 @@ export interface Encoding {
   tokenTypeIds: number[];
   /** The token strings of `ids`. */
   tokens: string[];
+  /**
+   * Each token's `[start, end)` in the text it came from, in UTF-16 units (Hugging Face's `offsets`, which
+   * count characters); `[0, 0]` for the special tokens the post-processor added.
+   */
+  offsets: [number, number][];
+  /** Which text each token came from: 0 (the text), 1 (the pair), `null` for post-processor tokens. */
+  sequenceIds: (number | null)[];
 }
 
 /**
@@ -82,7 +103,7 @@ export interface DecodeOptions {
  * ```
  */
 export interface Tokenizer {
-  /** Which family this is. */
+  /** What it is, read off its pipeline (see {@linkcode TokenizerKind}). */
   readonly kind: TokenizerKind;
   /** Number of ids (model vocabulary plus added tokens). */
   readonly vocabSize: number;

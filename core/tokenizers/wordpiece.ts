@@ -7,8 +7,8 @@
 
 import { excerpt } from "../checkpoint/_describe.ts";
 import type { AddedToken } from "./added_tokens.ts";
-import { bertNormalize } from "./bert_normalizer.ts";
-import { bertPreTokenize } from "./bert_pre_tokenizer.ts";
+import { bertNormalizer } from "./normalizers.ts";
+import { bertPreTokenizer } from "./pre_tokenizers.ts";
 import { wordPieceDecode } from "./decoders.ts";
 import { PipelineTokenizer } from "./pipeline_tokenizer.ts";
 import { bertPostProcessor } from "./post_processor.ts";
@@ -125,8 +125,8 @@ export class WordPieceTokenizer extends PipelineTokenizer {
       kind: "wordpiece",
       idToToken,
       tokenToId: vocab,
-      normalize: (s) => bertNormalize(s, normOpts),
-      preTokenize: bertPreTokenize,
+      normalize: bertNormalizer(normOpts),
+      preTokenize: bertPreTokenizer,
       model,
       postProcessor: bertPostProcessor(idOf(names.cls), idOf(names.sep), names.cls, names.sep),
       decode: (t) => wordPieceDecode(t),

@@ -62,7 +62,7 @@ export class WordPieceModel {
   readonly prefix: string;
   /** Longest word, in characters, that is split rather than mapped to the unknown token. */
   readonly maxInputCharsPerWord: number;
-  #cache = new Map<string, number[]>();
+  #cache = new Map<string, { ids: number[]; spans: number[] }>();
 
   /**
    * Builds the model over a vocabulary.
@@ -94,6 +94,7 @@ export class WordPieceModel {
    * Splits one word into piece ids; a word that cannot be fully covered, or is too long, is one unknown id.
    *
    * @param word A pre-tokenized word.
+   * @param spans When given, receives each token's [start, end) in the word (UTF-16 units), two numbers a token.
    * @returns The piece ids.
    *
    * @example Usage
@@ -103,16 +104,19 @@ export class WordPieceModel {
    * deepStrictEqual(m.tokenize("ab"), [0]);
    * ```
    */
-  tokenize(word: string): number[] {
-    const cached = this.#cache.get(word);
-    if (cached !== undefined) return cached;
-    const ids = this.#split(word);
-    if (this.#cache.size >= 100_000) this.#cache.clear();
-    this.#cache.set(word, ids);
-    return ids;
+  tokenize(word: string, spans?: number[]): number[] {
+    let cached = this.#cache.get(word);
+    if (cached === undefined) {
+      cached = this.#split(word);
+      if (this.#cache.size >= 100_000) this.#cache.clear();
+      this.#cache.set(word, cached);
+    }
+    if (spans !== undefined) { for (let i = 0; i < cached.spans.length; i++) spans.push(cached.spans[i]!); }
+    return cached.ids;
   }
 
-  #split(word: string): number[] {
+  #split(word: string): { ids: number[]; spans: number[] } {
+    const unk = { ids: [this.unkId], spans: [0, word.length] };
     // Character boundaries in UTF-16 units (Rust counts chars = code points).
     const bounds: number[] = [0];
     for (let i = 0; i < word.length;) {
@@ -120,8 +124,9 @@ export class WordPieceModel {
       bounds.push(i);
     }
     const nChars = bounds.length - 1;
-    if (nChars > this.maxInputCharsPerWord) return [this.unkId];
+    if (nChars > this.maxInputCharsPerWord) return unk;
     const ids: number[] = [];
+    const spans: number[] = [];
     let s = 0;
     while (s < nChars) {
       let e = nChars;
@@ -136,10 +141,11 @@ export class WordPieceModel {
         }
         e--;
       }
-      if (found < 0) return [this.unkId];
+      if (found < 0) return unk;
       ids.push(found);
+      spans.push(bounds[s]!, bounds[e]!);
       s = e;
     }
-    return ids;
+    return { ids, spans };
   }
 }
