@@ -9,7 +9,7 @@
  */
 
 import { ok, strictEqual } from "node:assert";
-import { chromium } from "playwright-core";
+import { chromium } from "npm:playwright-core@1.65.1";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
