@@ -26,8 +26,50 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const unknown = (e as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      ? (e as Error).message.match(/'(-[^']*)'/)?.[1]
+      : undefined;
+    if (unknown === undefined) throw new UsageError((e as Error).message);
+    const near = didYouMean(unknown.replace(/^-+/, "").split("=")[0]!, Object.keys(options));
+    throw new UsageError(`unknown flag ${unknown}${near === undefined ? "" : `; did you mean --${near}?`}`);
   }
+}
+
+/**
+ * The candidate nearest to a mistyped `word`, when it is near enough to be what was meant: at most one edit
+ * per three letters (insert, delete, substitute or swap two neighbours), or `word` a prefix of exactly one.
+ *
+ * @example Usage
+ * ```ts
+ * import { didYouMean } from "./_common.ts";
+ * didYouMean("prbe", ["probe", "prune", "patch"]); // "probe"
+ * ```
+ */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined, bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestDistance) best = c, bestDistance = d;
+  }
+  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(w.length / 3))) return best;
+  const prefixed = w.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(w)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** Optimal-string-alignment distance: Levenshtein plus the swap of two neighbouring letters. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i + j));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i]!, up = rows[i - 1]!;
+      row[j] = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** Returns a required flag's value or throws a usage error naming it. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
+import { didYouMean, takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
@@ -112,7 +112,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`bertology: unknown command "${name}"\n\n${USAGE}`);
+    const near = didYouMean(name, Object.keys(COMMANDS));
+    console.error(`bertology: unknown command "${name}"${near ? `; did you mean "${near}"?` : ""}\n\n${USAGE}`);
     return 2;
   }
   const help = `${command.help}\n\nevery command:\n${THREADS_HELP}`;
