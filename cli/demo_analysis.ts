@@ -251,18 +251,18 @@ export function analysisCommands(
     } --task ${task}${cap} --output-dir ${quote(`${out}/probe-${task}`)}`;
   return [
     {
-      what: "Section 10 (attention statistics, JS distances, MDS map; writes attention_stats.json):",
+      what: "What the heads attend to (attention statistics, JS distances, MDS map; writes attention_stats.json):",
       command: `deno task cli attention-stats --model ${m} ${dataFlags} --output-dir ${
         quote(`${out}/attention-stats`)
       }`,
     },
     {
-      what: "Section 11 (syntactic heads; writes syntax.json):",
+      what: "Syntactic heads (writes syntax.json):",
       command: `deno task cli syntax --model ${m} --conllu ${quote(`${ud}/en_ewt-ud-dev.conllu`)}${cap} --output-dir ${
         quote(`${out}/syntax`)
       }`,
     },
-    { what: "Section 12 (UPOS probes; writes probe.json):", command: probe("upos") },
-    { what: "Section 12 (dependency-label probes; writes probe.json):", command: probe("deprel") },
+    { what: "Layer probing (UPOS probes; writes probe.json):", command: probe("upos") },
+    { what: "Layer probing (dependency-label probes; writes probe.json):", command: probe("deprel") },
   ];
 }

@@ -425,6 +425,7 @@ ${attentionFigures("gpt2", g, "GPT-2")}
 </section>
 
 ${(d.sections ?? []).join("\n")}
+${d.analysis ? analysisSectionsHtml(d.analysis, 0) : ""}
 
 <section id="timings">
 <h2>8. Timings</h2>
@@ -450,10 +451,31 @@ ${
     ).join("\n")
   }
 </section>
-${d.analysis ? analysisSectionsHtml(d.analysis, 10) : ""}
-<footer><p class="meta">References: P. Michel, O. Levy, G. Neubig. <i>Are Sixteen Heads Really Better than One?</i> NeurIPS 2019. K. Clark, U. Khandelwal, O. Levy, C. D. Manning. <i>What Does BERT Look At? An Analysis of BERT’s Attention</i>. BlackboxNLP 2019. A. Rogers, O. Kovaleva, A. Rumshisky. <i>A Primer in BERTology</i>. TACL 2020. Self-contained page: no scripts, no network.</p></footer>
+<footer><p class="meta">References: ${REFERENCES.join(" ")} Self-contained page: no scripts, no network.</p></footer>
 </body>
 </html>
 `;
-  return html;
+  return numberSections(html);
+}
+
+/** Every work the report cites, in the footer's order. */
+export const REFERENCES = [
+  "S. Abnar, W. Zuidema. <i>Quantifying Attention Flow in Transformers</i>. ACL 2020.",
+  "A. Budhraja, M. Pandey, B. Ravindran, M. M. Khapra. <i>On the Weak Link between Importance and Prunability of Attention Heads</i>. EMNLP 2020.",
+  "K. Clark, U. Khandelwal, O. Levy, C. D. Manning. <i>What Does BERT Look At? An Analysis of BERT’s Attention</i>. BlackboxNLP 2019.",
+  "W. Kwon, S. Kim, M. W. Mahoney, J. Hassoun, K. Keutzer, A. Gholami. <i>A Fast Post-Training Pruning Framework for Transformers</i>. NeurIPS 2022.",
+  "P. Michel, O. Levy, G. Neubig. <i>Are Sixteen Heads Really Better than One?</i> NeurIPS 2019.",
+  "nostalgebraist. <i>interpreting GPT: the logit lens</i>. LessWrong 2020.",
+  "A. Rogers, O. Kovaleva, A. Rumshisky. <i>A Primer in BERTology</i>. TACL 2020.",
+  "M. Sundararajan, A. Taly, Q. Yan. <i>Axiomatic Attribution for Deep Networks</i>. ICML 2017.",
+  "I. Tenney, D. Das, E. Pavlick. <i>BERT Rediscovers the Classical NLP Pipeline</i>. ACL 2019.",
+];
+
+/**
+ * Numbers the report's sections 1, 2, … in the order they appear (a section's own number, if it brought one, is
+ * replaced), so that sections added by other modules never leave a gap or a repeat.
+ */
+export function numberSections(html: string): string {
+  let n = 0;
+  return html.replace(/<h2>(?:\d+\. )?/g, () => `<h2>${++n}. `);
 }
