@@ -4,7 +4,7 @@
  * @module
  */
 
-import { didYouMean, takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
+import { clearStage, didYouMean, takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
@@ -125,6 +125,7 @@ export async function main(args: string[]): Promise<number> {
     const { args: commandArgs, threads } = takeThreadsFlag(rest);
     return await withCommandThreads(threads, () => command.run(commandArgs));
   } catch (e) {
+    clearStage(); // a stage line a command left on the terminal
     if (e instanceof UsageError) {
       console.error(`bertology ${name}: ${e.message}\n\n${help}`);
       return 2;

@@ -19,6 +19,7 @@ import {
   formatTable,
   openModel,
   parseFlags,
+  Progress,
   UsageError,
   writeFileAtomic,
 } from "../_common.ts";
@@ -130,11 +131,17 @@ export function datasetAttentionStats(
   if (inputs.length === 0) throw new Error(`No example of ${data.name} fits in ${opts.maxLength} pieces`);
   const meter = new AttentionStatsMeter(L * H), dist = new HeadDistanceMeter(L * H);
   let queries = 0;
-  forEachAttention(model, inputs, (ex, k) => {
-    meter.add(ex, flags[k]!);
-    dist.add(ex);
-    queries += ex.n;
-  }, { batchSize: data.batches[0]?.batch.batchSize ?? 8, padId: tokenizer.padId });
+  const bar = new Progress("attention-stats", inputs.length);
+  try {
+    forEachAttention(model, inputs, (ex, k) => {
+      meter.add(ex, flags[k]!);
+      dist.add(ex);
+      queries += ex.n;
+      bar.tick();
+    }, { batchSize: data.batches[0]?.batch.batchSize ?? 8, padId: tokenizer.padId });
+  } finally {
+    bar.end();
+  }
   const js = dist.result();
   return { examples: inputs.length, skipped, queries, stats: meter.result(), js, mds: classicalMds(js, L * H) };
 }

@@ -13,7 +13,16 @@ import { encodeTreebank, type ProbeTaskName, udProbeSet } from "@bertology/core/
 import { wordFeatures } from "@bertology/core/analysis";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { DTYPE_OPTION, dtypeFlag, numberFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  numberFlag,
+  openModel,
+  parseFlags,
+  UsageError,
+  withProgress,
+  writeFileAtomic,
+} from "../_common.ts";
 
 /** Probe epochs when not given: the demo's, so that the README's command reproduces the report's figures. */
 export const PROBE_EPOCHS = 6;
@@ -85,7 +94,11 @@ export async function probeTreebanks<T extends ProbeTaskName>(
     const s = await readConllu(file);
     const tb = encodeTreebank(tokenizer, s.slice(0, opts.maxSentences ?? s.length), opts.maxLength);
     if (tb.sentences.length === 0) throw new Error(`No sentence of ${file} fits in ${opts.maxLength} pieces`);
-    return { tb, features: wordFeatures(model, tb.encodings, { padId: tokenizer.padId }) };
+    const features = await withProgress(
+      `probe: word features of ${file}`,
+      (onProgress) => wordFeatures(model, tb.encodings, { padId: tokenizer.padId, onProgress }),
+    );
+    return { tb, features };
   };
   const tr = await load(trainFile), te = await load(testFile);
   const out = {} as Record<T, ProbeTreebanksResult>;
@@ -93,13 +106,15 @@ export async function probeTreebanks<T extends ProbeTaskName>(
     const labels = new Map<string, number>();
     const train = udProbeSet(tr.tb.sentences, tr.features, task, labels, true);
     const test = udProbeSet(te.tb.sentences, te.features, task, labels, false);
-    const r = layerProbing(train, test, {
-      classes: labels.size,
-      ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
-      ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
-      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    });
+    const r = await withProgress(`probe ${task}: training probes`, (onProgress) =>
+      layerProbing(train, test, {
+        onProgress,
+        classes: labels.size,
+        ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+        ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
+        ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      }));
     out[task] = {
       ...r,
       labels: [...labels.keys()],

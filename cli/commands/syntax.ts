@@ -12,7 +12,7 @@ import { type RelationScore, type SyntacticHeads, SyntacticHeadsMeter } from "@b
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { encodeTreebank, sentenceUnits } from "@bertology/core/analysis";
-import { DTYPE_OPTION, dtypeFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import { DTYPE_OPTION, dtypeFlag, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "../_common.ts";
 
 /** Help text. */
 export const SYNTAX_HELP =
@@ -74,10 +74,15 @@ export async function treebankSyntax(
   if (tb.sentences.length === 0) throw new Error(`No sentence of ${file} fits in ${opts.maxLength} pieces`);
   const meter = new SyntacticHeadsMeter(model.config.layers, model.config.heads);
   const inputs = tb.encodings.map((e) => ({ ids: e.ids, tokenTypeIds: e.tokenTypeIds, words: e.words }));
-  forEachAttention(model, inputs, (ex, i) => meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!)), {
-    batchSize: opts.batchSize,
-    padId: tokenizer.padId,
-  });
+  const bar = new Progress("syntax", inputs.length);
+  try {
+    forEachAttention(model, inputs, (ex, i) => {
+      meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!));
+      bar.tick();
+    }, { batchSize: opts.batchSize, padId: tokenizer.padId });
+  } finally {
+    bar.end();
+  }
   return { result: meter.result(), sentences: tb.sentences.length, skipped: tb.skipped };
 }
 
