@@ -49,6 +49,10 @@ export interface ReportMaskingStep {
   headsKept: number;
   fractionKept: number;
   newlyMasked: Array<[number, number]>;
+  /** The score's bootstrap interval over the examples (95 %). */
+  interval?: { low: number; high: number } | undefined;
+  /** Scores of masks that keep as many heads drawn at random. */
+  random?: { mean: number; min: number; max: number; scores: number[] } | undefined;
 }
 
 /** One row of the pruning table. */
@@ -82,7 +86,11 @@ export interface ReportData {
       fractionMasked: number;
       headMask: number[][];
       steps: ReportMaskingStep[];
+      /** Random masks scored per step (the baseline's sample size). */
+      randomMasks?: number | undefined;
     };
+    /** Spearman ρ between the importances of two random halves of the data, per split. */
+    rankStability?: { spearman: number[]; mean: number; min: number; max: number } | undefined;
     pruning: {
       rows: PruningRow[];
       prunedDir: string;
@@ -246,12 +254,26 @@ export function reportHtml(d: ReportData): string {
     reverseX: true,
     xDomain: [Math.max(0, Math.min(...steps.map((s) => s.fractionKept)) - 0.05), 1.02],
     xTickFormat: (v) => `${Math.round(100 * v)} %`,
-    series: [{
-      name: "accuracy after masking",
-      points: steps.map((s) => [s.fractionKept, s.score]),
-      hollow: below >= 0 ? [below] : [],
-      pointLabels: below >= 0 ? { [below]: "below threshold" } : {},
-    }],
+    series: [
+      {
+        name: "masked by importance (band: 95 % bootstrap CI)",
+        points: steps.map((s) => [s.fractionKept, s.score]),
+        hollow: below >= 0 ? [below] : [],
+        pointLabels: below >= 0 ? { [below]: "below threshold" } : {},
+        ...(steps.every((s) => s.interval)
+          ? { band: steps.map((s) => [s.fractionKept, s.interval!.low, s.interval!.high] as [number, number, number]) }
+          : {}),
+      },
+      ...(steps.every((s) => s.random)
+        ? [{
+          name: `masked at random (mean of ${mk.randomMasks ?? steps[0]!.random!.scores.length}; band: min–max)`,
+          points: steps.map((s) => [s.fractionKept, s.random!.mean] as [number, number]),
+          band: steps.map((s) => [s.fractionKept, s.random!.min, s.random!.max] as [number, number, number]),
+          color: "#777",
+          dash: "5 3",
+        }]
+        : []),
+    ],
     verticals: [{
       x: 1 - mk.fractionMasked,
       label: `final mask: ${pct(1 - mk.fractionMasked)} of heads kept`,
@@ -262,14 +284,41 @@ export function reportHtml(d: ReportData): string {
       color: "#d55e00",
     }],
   });
+  const withCi = steps.every((s) => s.interval), withRandom = steps.every((s) => s.random);
   const stepRows = steps.map((s) => [
     String(s.step),
     `${s.headsKept}`,
     pct(s.fractionKept),
     fmtNum(s.score, 4),
+    ...(withCi ? [`${s.interval!.low.toFixed(3)}–${s.interval!.high.toFixed(3)}`] : []),
+    ...(withRandom ? [`${s.random!.mean.toFixed(3)} (${s.random!.min.toFixed(3)}–${s.random!.max.toFixed(3)})`] : []),
     `${s.score >= mk.threshold * mk.originalScore ? "yes" : "no"}`,
     `<span class="mono">${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ") || "–"}</span>`,
   ]);
+  const finalStep = steps.filter((s) => s.score >= mk.threshold * mk.originalScore).at(-1);
+  const rs = b.rankStability;
+  const statistics = [
+    finalStep?.interval && finalStep.random
+      ? `At the final mask (${finalStep.headsKept} heads kept) accuracy is ${
+        fmtNum(finalStep.score, 4)
+      } (95 % bootstrap ` +
+        `interval over the ${b.examples} dev sentences ${finalStep.interval.low.toFixed(3)}–${
+          finalStep.interval.high.toFixed(3)
+        }); ${finalStep.random.scores.length} masks keeping as many heads drawn at random reach ${
+          finalStep.random.mean.toFixed(3)
+        } on average (${finalStep.random.min.toFixed(3)}–${finalStep.random.max.toFixed(3)}), ${
+          finalStep.random.max < finalStep.interval.low
+            ? "below the interval: the importance ranking beats random choice here"
+            : "inside or above the interval's lower end: at this sparsity random choice is about as good, as Budhraja et al. (2020) found"
+        }.`
+      : "",
+    rs
+      ? `The importance ranking's stability: Spearman ρ between the importances measured on two random halves of the dev ` +
+        `batches is ${rs.mean.toFixed(3)} on average (${rs.min.toFixed(3)}–${
+          rs.max.toFixed(3)
+        } over ${rs.spearman.length} splits).`
+      : "",
+  ].filter((x) => x !== "").join(" ");
   const pr = b.pruning.rows;
   const pruneRows = pr.map((r) => [
     escapeXml(r.label),
@@ -358,6 +407,7 @@ ${headHeatmaps("bert", b, maskedIdx, "BERT")}
   }). The last mask above the threshold masks <b>${maskedIdx.length} of ${b.layers * b.heads} heads (${
     pct(mk.fractionMasked)
   })</b> with accuracy ${fmtNum(mk.finalScore, 4)}.</p>
+${statistics ? `<p id="masking-statistics">${escapeXml(statistics)}</p>` : ""}
 <div class="row">
 ${
     figure(
@@ -367,13 +417,26 @@ ${
         pct(mk.amount, 0)
       } per step). Dashed: ${Math.round(100 * mk.threshold)} % of the unmasked accuracy. ${
         below >= 0 ? "Hollow marker: the step that fell below it (not kept)." : ""
+      }${withCi ? " Shaded: the 95 % bootstrap interval of each step over the dev sentences." : ""}${
+        withRandom
+          ? " Grey, dashed: the same number of heads masked at random (mean; shaded: lowest to highest of the masks)."
+          : ""
       }`,
     )
   }
 <div>
 ${
     table(
-      ["step", "heads kept", "fraction kept", "accuracy", "≥ threshold", "masked (layer.head)"],
+      [
+        "step",
+        "heads kept",
+        "fraction kept",
+        "accuracy",
+        ...(withCi ? ["95 % CI"] : []),
+        ...(withRandom ? ["random masks"] : []),
+        "≥ threshold",
+        "masked (layer.head)",
+      ],
       stepRows,
       "booktabs",
       "masking-table",

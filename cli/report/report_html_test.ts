@@ -141,3 +141,25 @@ Deno.test("every work the report and the demo cite is in the references", () => 
   for (const name of ["Kwon", "Tenney", "Sundararajan", "Abnar", "Zuidema"]) ok(cited.has(name), `${name} is cited`);
   deepStrictEqual([...cited].filter((name) => !refs.includes(name)), []);
 });
+
+Deno.test("reportHtml() draws the masking curve's bootstrap band and random baseline, and states rank stability", () => {
+  const d = sampleReport();
+  const mk = d.bert.masking;
+  mk.steps = mk.steps.map((s, i) => ({
+    ...s,
+    interval: { low: s.score - 0.05, high: s.score + 0.04 },
+    random: { mean: s.score - 0.1 * i, min: s.score - 0.15 * i, max: s.score - 0.06 * i, scores: [1, 2, 3] },
+  }));
+  mk.randomMasks = 3;
+  d.bert.rankStability = { spearman: [0.8, 0.9], mean: 0.85, min: 0.8, max: 0.9 };
+  const html = reportHtml(d);
+  strictEqual(checkBalancedTags(html), undefined);
+  strictEqual((html.match(/<polygon class="band"/g) ?? []).length, 2, "a band for each series");
+  ok(html.includes("masked at random (mean of 3; band: min–max)"));
+  ok(/<th[^>]*>95 % CI<\/th>/.test(html) && html.includes("0.800–0.890"), "the interval column");
+  ok(/<th[^>]*>random masks<\/th>/.test(html) && html.includes("0.750 (0.700–0.790)"), "the random column");
+  ok(html.includes("At the final mask (3 heads kept) accuracy is 0.85"), "the statistics paragraph");
+  ok(html.includes("below the interval: the importance ranking beats random choice here"));
+  ok(html.includes("Spearman ρ between the importances measured on two random halves of the dev batches is 0.850"));
+  ok(!reportHtml(sampleReport()).includes("masking-statistics"), "nothing without the statistics");
+});
