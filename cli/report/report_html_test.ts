@@ -159,7 +159,7 @@ Deno.test("reportHtml() draws the masking curve's bootstrap band and random base
   ok(/<th[^>]*>95 % CI<\/th>/.test(html) && html.includes("0.800–0.890"), "the interval column");
   ok(/<th[^>]*>random masks<\/th>/.test(html) && html.includes("0.750 (0.700–0.790)"), "the random column");
   ok(html.includes("At the final mask (3 heads kept) accuracy is 0.85"), "the statistics paragraph");
-  ok(html.includes("below the interval: the importance ranking beats random choice here"));
+  ok(html.includes("every one below the interval: the importance ranking beats random choice here"));
   ok(html.includes("Spearman ρ between the importances measured on two random halves of the dev batches is 0.850"));
   ok(!reportHtml(sampleReport()).includes("masking-statistics"), "nothing without the statistics");
 });
