@@ -56,6 +56,7 @@ for (const name of notebooks) {
             ...["--ExecutePreprocessor.kernel_name=deno", "--output-dir", out, `${NOTEBOOKS}/${name}`],
           ],
           cwd: NOTEBOOKS,
+          stdin: "null",
           stdout: "piped",
           stderr: "piped",
         }).output();
