@@ -9,7 +9,7 @@
  * @module
  */
 
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 
 type Feed = { type: "int64" | "float32"; data: BigInt64Array | Float32Array; dims: number[] };
 type Message = { init: { threads: number } } | { load: { key: string; bytes: Uint8Array } } | {

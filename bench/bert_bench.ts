@@ -135,9 +135,9 @@ class OrtWebWorker {
 }
 
 /** onnxruntime-node sessions at a thread count, timed in this thread; `undefined` when it cannot load. */
-async function ortNode(): Promise<typeof import("onnxruntime-node") | undefined> {
+async function ortNode(): Promise<typeof import("npm:onnxruntime-node@1.30.0") | undefined> {
   try {
-    return await import("onnxruntime-node");
+    return await import("npm:onnxruntime-node@1.30.0");
   } catch (e) {
     console.log(`  onnxruntime-node not available (${(e as Error).message}): its rows are skipped`);
     return undefined;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { createWasmKernels, FMA_PEAK_FLOPS_PER_ITERATION, type Kernels, MatmulFlags } from "@bertology/core/kernels";
 import { matmulModel } from "./_onnx.ts";
 

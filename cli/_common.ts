@@ -33,8 +33,50 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const unknown = (e as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      ? (e as Error).message.match(/'(-[^']*)'/)?.[1]
+      : undefined;
+    if (unknown === undefined) throw new UsageError((e as Error).message);
+    const near = didYouMean(unknown.replace(/^-+/, "").split("=")[0]!, Object.keys(options));
+    throw new UsageError(`unknown flag ${unknown}${near === undefined ? "" : `; did you mean --${near}?`}`);
   }
+}
+
+/**
+ * The candidate nearest to a mistyped `word`, when it is near enough to be what was meant: at most one edit
+ * per three letters (insert, delete, substitute or swap two neighbours), or `word` a prefix of exactly one.
+ *
+ * @example Usage
+ * ```ts
+ * import { didYouMean } from "./_common.ts";
+ * didYouMean("prbe", ["probe", "prune", "patch"]); // "probe"
+ * ```
+ */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined, bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestDistance) best = c, bestDistance = d;
+  }
+  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(w.length / 3))) return best;
+  const prefixed = w.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(w)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** Optimal-string-alignment distance: Levenshtein plus the swap of two neighbouring letters. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i + j));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i]!, up = rows[i - 1]!;
+      row[j] = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** Returns a required flag's value or throws a usage error naming it. */
@@ -212,35 +254,93 @@ export function readJsonFile(path: string): unknown {
   }
 }
 
-/** A progress bar on stderr, drawn only when stderr is a terminal. */
+/** Where a {@linkcode Progress} draws: stderr when it is a terminal (the default), or a given sink (tests). */
+export interface ProgressSink {
+  /** Whether to draw at all: a bar is for a person watching, never for a pipe or a log file. */
+  terminal: boolean;
+  /** Writes text without a newline. */
+  write: (text: string) => void;
+}
+
+const STDERR_SINK: ProgressSink = {
+  get terminal() {
+    return Deno.stderr.isTerminal();
+  },
+  write: (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)),
+};
+
+/** A progress bar on stderr, drawn only when stderr is a terminal (none when piped). */
 export class Progress {
   readonly #total: number;
   readonly #label: string;
+  readonly #sink: ProgressSink;
   readonly #tty: boolean;
   readonly #start = performance.now();
   #done = 0;
 
-  /** Starts a bar of `total` units. */
-  constructor(label: string, total: number) {
+  /** Starts a bar of `total` units, labelled `label` (the stage of a long command). */
+  constructor(label: string, total: number, sink: ProgressSink = STDERR_SINK) {
     this.#label = label;
     this.#total = total;
-    this.#tty = Deno.stderr.isTerminal();
+    this.#sink = sink;
+    this.#tty = sink.terminal;
+    this.#draw();
   }
 
   /** Advances by `n` units and redraws. */
   tick(n = 1): void {
     this.#done += n;
+    this.#draw();
+  }
+
+  /** Sets the units done (for callbacks that report `done of total`) and redraws. */
+  update(done: number): void {
+    this.#done = done;
+    this.#draw();
+  }
+
+  #draw(): void {
     if (!this.#tty) return;
     const width = 30;
     const frac = this.#total > 0 ? Math.min(1, this.#done / this.#total) : 1;
     const bar = "█".repeat(Math.round(frac * width)).padEnd(width, "░");
     const secs = ((performance.now() - this.#start) / 1000).toFixed(1);
-    Deno.stderr.writeSync(new TextEncoder().encode(`\r${this.#label} ${bar} ${this.#done}/${this.#total} ${secs}s`));
+    this.#sink.write(`\r\x1b[2K${this.#label} ${bar} ${this.#done}/${this.#total} ${secs}s`);
   }
 
   /** Clears the bar line. */
   end(): void {
-    if (this.#tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+    if (this.#tty) this.#sink.write("\r\x1b[2K");
+  }
+}
+
+/** Shows `text` as the current stage of a long command, on a terminal only (each stage replaces the last). */
+export function showStage(text: string, sink: ProgressSink = STDERR_SINK): void {
+  if (sink.terminal) sink.write(`\r\x1b[2K${text} …`);
+}
+
+/** Clears the stage line {@linkcode showStage} drew. */
+export function clearStage(sink: ProgressSink = STDERR_SINK): void {
+  if (sink.terminal) sink.write("\r\x1b[2K");
+}
+
+/**
+ * Runs `fn` with a bar labelled `label` that `fn` moves through its `(done, total)` callback; the bar is
+ * cleared when `fn` ends, thrown or not.
+ */
+export async function withProgress<T>(
+  label: string,
+  fn: (onProgress: (done: number, total: number) => void) => T | Promise<T>,
+  sink: ProgressSink = STDERR_SINK,
+): Promise<T> {
+  let bar: Progress | undefined;
+  try {
+    return await fn((done, total) => {
+      bar ??= new Progress(label, total, sink);
+      bar.update(done);
+    });
+  } finally {
+    bar?.end();
   }
 }
 

@@ -230,3 +230,42 @@ Deno.test("bertology --threads: every command takes it, 2 threads write the same
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bertology suggests the near command or flag for a mistyped one", async () => {
+  const cmd = await cli("prbe", "--model", "x");
+  deepStrictEqual(cmd.code, 2);
+  ok(cmd.err.includes(`unknown command "prbe"; did you mean "probe"?`), cmd.err);
+  const flag = await cli("tokenize", "--modle", "x", "--text", "hi");
+  deepStrictEqual(flag.code, 2);
+  ok(flag.err.includes("unknown flag --modle; did you mean --model?"), flag.err);
+  const far = await cli("tokenize", "--zzzzzz", "x");
+  ok(far.err.includes("unknown flag --zzzzzz") && !far.err.includes("did you mean"), far.err);
+  ok((await cli("xyzzy")).err.includes(`unknown command "xyzzy"\n`));
+});
+
+Deno.test("bertology dump --text/--text-pair equals dump --inputs of the same token ids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = fixtureModel("bert-tiny-random");
+    const tok = await cli("tokenize", "--model", model, "--text", "the film", "--text-pair", "was good");
+    const { ids, token_type_ids } = JSON.parse(tok.out);
+    const inputs = { input_ids: [ids], attention_mask: [ids.map(() => 1)], token_type_ids: [token_type_ids] };
+    Deno.writeTextFileSync(`${dir}/in.json`, JSON.stringify(inputs));
+    const a = await cli("dump", "--model", model, "--inputs", `${dir}/in.json`, "--out", `${dir}/a.safetensors`);
+    deepStrictEqual(a.code, 0, a.err);
+    const b = await cli(
+      ...["dump", "--model", model, "--text", "the film", "--text-pair", "was good"],
+      ...["--out", `${dir}/b.safetensors`],
+    );
+    deepStrictEqual(b.code, 0, b.err);
+    const ta = loadSafetensors(Deno.readFileSync(`${dir}/a.safetensors`), "a");
+    const tb = loadSafetensors(Deno.readFileSync(`${dir}/b.safetensors`), "b");
+    deepStrictEqual([...tb.keys()].sort(), [...ta.keys()].sort());
+    for (const [name, t] of ta) deepStrictEqual(tb.get(name)!.data, t.data, name);
+    ok(ta.has("token_type_ids") && ta.has("attentions.0"));
+    const both = await cli("dump", "--model", model, "--inputs", "x", "--text", "y", "--out", `${dir}/c`);
+    ok(both.code === 2 && both.err.includes("give exactly one of --inputs or --text"), both.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

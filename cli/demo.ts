@@ -23,6 +23,15 @@ import { makeBatches, type PaddedBatch } from "@bertology/core/data";
 import { openOutputFolder } from "@bertology/core/checkpoint/deno";
 import { type ImportanceStudy, studyHeadImportance } from "@bertology/core/studies";
 import { studyMasking } from "@bertology/core/studies";
+import {
+  bootstrapInterval,
+  importanceRankStability,
+  type Interval,
+  randomMaskingBaseline,
+  type RankStability,
+  scoreTask,
+  taskSpec,
+} from "@bertology/core/studies";
 import { comparePrunedToMasked } from "@bertology/core/studies";
 import { formatTable, localSources, openModel, parseFlags, Progress, UsageError, writeFileAtomic } from "./_common.ts";
 import { type Dataset, loadDataset } from "./_dataset.ts";
@@ -89,8 +98,20 @@ export interface DemoSummary {
       total_heads: number;
       fraction_masked: number;
       head_mask: number[][];
-      steps: Array<{ step: number; accuracy: number; heads_kept: number; fraction_kept: number; masked: number[][] }>;
+      steps: Array<{
+        step: number;
+        accuracy: number;
+        heads_kept: number;
+        fraction_kept: number;
+        masked: number[][];
+        /** 95 % percentile bootstrap interval over the dev sentences. */
+        accuracy_ci: [number, number] | null;
+        /** Accuracies of masks keeping as many heads drawn at random (Budhraja et al. 2020). */
+        random_masks: number[];
+      }>;
     };
+    /** Spearman ρ between the importances of two random halves of the dev batches, per split. */
+    importance_rank_stability: RankStability;
     pruning: {
       heads_pruned: Record<string, number[]>;
       params_before: number;
@@ -362,19 +383,43 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   });
   const devAccuracy = imp.metrics.acc ?? imp.score;
 
+  const intervals: Array<Interval | null> = [];
+  const accuracyOf = scoreTask({ ...taskSpec(model, data), metric: "acc" });
   const masking = await stage("BERT: iterative head masking", () => {
     log(`masking ${Math.round(100 * amount)} % of heads per step while accuracy ≥ ${threshold} × original`);
     return studyMasking(model, data, {
       threshold,
       amount,
-      onStep: (s: MaskingStep) =>
+      onStep: (s: MaskingStep, pass) => {
+        intervals.push(bootstrapInterval(pass, accuracyOf, { resamples: 1000, seed: s.step }));
         log(
           `  step ${s.step}: accuracy ${s.score.toFixed(4)}, ${s.headsKept}/${L * H} heads kept ` +
             `(${(100 * s.fractionKept).toFixed(1)} %)${
               s.newlyMasked.length ? `, masked ${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ")}` : ""
             } [${s.seconds.toFixed(1)} s]`,
-        ),
+        );
+      },
     });
+  });
+  const randomMasks = 3;
+  const baseline = await stage(
+    "BERT: random head masking at each step's head count (Budhraja et al. 2020)",
+    () =>
+      masking.steps.map((s) => {
+        const r = randomMaskingBaseline(model, data.batches, accuracyOf, s.headsKept, { count: randomMasks });
+        const ci = intervals[s.step];
+        log(
+          `  ${s.headsKept} heads: by importance ${s.score.toFixed(4)}${
+            ci ? ` [${ci.low.toFixed(4)}, ${ci.high.toFixed(4)}]` : ""
+          }, at random ${r.mean.toFixed(4)} (${r.min.toFixed(4)}–${r.max.toFixed(4)})`,
+        );
+        return r;
+      }),
+  );
+  const stability = await stage("BERT: importance rank stability over random halves of the dev set", () => {
+    const r = importanceRankStability(model, data.batches, { splits: 5 });
+    log(`  Spearman ρ ${r.spearman.map((x) => x.toFixed(3)).join(" ")}; mean ${r.mean.toFixed(3)}`);
+    return r;
   });
   const kept = masking.headMask.flat().reduce((a, b) => a + b, 0);
   const headsMasked = L * H - kept, fractionMasked = headsMasked / (L * H);
@@ -567,7 +612,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           finalScore: masking.finalScore,
           fractionMasked,
           headMask: masking.headMask,
-          steps: masking.steps,
+          steps: masking.steps.map((st) => ({
+            ...st,
+            ...(intervals[st.step] ? { interval: intervals[st.step]! } : {}),
+            random: baseline[st.step]!,
+          })),
+          randomMasks,
         },
         pruning: {
           rows: pruning.rows,
@@ -576,6 +626,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           timingRuns,
           speedup: pruning.speedup,
         },
+        rankStability: stability,
       },
       gpt2: { ...study(gpt2Dir, gpt2, gimp, gdata, gProbe, gptTop, bertSentence), perplexity },
       commands,
@@ -617,8 +668,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
             heads_kept: st.headsKept,
             fraction_kept: st.fractionKept,
             masked: st.newlyMasked,
+            accuracy_ci: intervals[st.step] ? [intervals[st.step]!.low, intervals[st.step]!.high] : null,
+            random_masks: baseline[st.step]!.scores,
           })),
         },
+        importance_rank_stability: stability,
         pruning: {
           heads_pruned: pruning.heads,
           params_before: paramsBefore,

@@ -13,7 +13,7 @@ import type { RelationScore } from "@bertology/core/analysis";
 import type { LoadedModel } from "@bertology/core/models";
 import type { Dataset } from "./_dataset.ts";
 import { datasetAttentionStats } from "./commands/attention_stats.ts";
-import { probeTreebanks, type ProbeTreebanksResult } from "./commands/probe.ts";
+import { PROBE_EPOCHS, probeTreebanks, type ProbeTreebanksResult } from "./commands/probe.ts";
 import { treebankSyntax } from "./commands/syntax.ts";
 
 /** One relation's row of the syntactic-heads table. */
@@ -62,7 +62,7 @@ export interface AnalysisStudyOptions {
   maxSentences?: number;
   /** Longest encoding (default 128, capped by the model). */
   maxLength?: number;
-  /** Probe epochs (default 6). */
+  /** Probe epochs (default PROBE_EPOCHS, the CLI's). */
   probeEpochs?: number;
   /** Where progress lines go. */
   log?: (line: string) => void;
@@ -137,7 +137,7 @@ export async function runAnalysisStudy(
 
   const both = await probeTreebanks(model, tokenizer, train, test, ["upos", "deprel"], {
     maxLength,
-    epochs: opts.probeEpochs ?? 6,
+    epochs: opts.probeEpochs ?? PROBE_EPOCHS,
     ...(opts.maxSentences !== undefined ? { maxSentences: opts.maxSentences } : {}),
   });
   const summary = (task: "upos" | "deprel"): ProbeSummary => {
@@ -213,6 +213,10 @@ function findings(
           ? `layers 1…${p.delta.length - 1} add ${(100 * gain).toFixed(2)} points over layer 0 in all, so E_Δ ${
             p.expectedLayer === null ? "is undefined" : `(${p.expectedLayer.toFixed(2)}) is noise`
           } and this model's blocks add nothing a linear probe can use for this task`
+          : p.delta.some((d) => d < 0)
+          ? `E_Δ = ${
+            p.expectedLayer?.toFixed(2) ?? "undefined"
+          } is meaningless here: some Δ(ℓ) are negative (layers that lose accuracy), so Δ is no distribution over layers`
           : `expected layer E_Δ = ${p.expectedLayer?.toFixed(2) ?? "undefined"}`
       }.`,
     );
@@ -244,21 +248,21 @@ export function analysisCommands(
   const probe = (task: string) =>
     `deno task cli probe --model ${m} --train ${quote(`${ud}/en_ewt-ud-dev.conllu`)} --test ${
       quote(`${ud}/en_ewt-ud-test.conllu`)
-    } --task ${task}${cap} --epochs 6 --output-dir ${quote(`${out}/probe-${task}`)}`;
+    } --task ${task}${cap} --output-dir ${quote(`${out}/probe-${task}`)}`;
   return [
     {
-      what: "Section 10 (attention statistics, JS distances, MDS map; writes attention_stats.json):",
+      what: "What the heads attend to (attention statistics, JS distances, MDS map; writes attention_stats.json):",
       command: `deno task cli attention-stats --model ${m} ${dataFlags} --output-dir ${
         quote(`${out}/attention-stats`)
       }`,
     },
     {
-      what: "Section 11 (syntactic heads; writes syntax.json):",
+      what: "Syntactic heads (writes syntax.json):",
       command: `deno task cli syntax --model ${m} --conllu ${quote(`${ud}/en_ewt-ud-dev.conllu`)}${cap} --output-dir ${
         quote(`${out}/syntax`)
       }`,
     },
-    { what: "Section 12 (UPOS probes; writes probe.json):", command: probe("upos") },
-    { what: "Section 12 (dependency-label probes; writes probe.json):", command: probe("deprel") },
+    { what: "Layer probing (UPOS probes; writes probe.json):", command: probe("upos") },
+    { what: "Layer probing (dependency-label probes; writes probe.json):", command: probe("deprel") },
   ];
 }

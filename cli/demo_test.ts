@@ -50,6 +50,13 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
       ]
     ) ok(html.includes(`id="${id}"`), `report has #${id}`);
     strictEqual(checkBalancedTags(html), undefined);
+    // the statistics: a bootstrap interval and 3 random masks per masking step, rank stability over 5 splits
+    ok(html.includes(`id="masking-statistics"`) && html.includes(`<polygon class="band"`));
+    for (const st of summary.bert.masking.steps) {
+      ok(st.accuracy_ci !== null && st.accuracy_ci[0] <= st.accuracy && st.accuracy <= st.accuracy_ci[1]);
+      strictEqual(st.random_masks.length, 3);
+    }
+    strictEqual(summary.bert.importance_rank_stability.spearman.length, 5);
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
     ok(svgs.length >= 9, `${svgs.length} figures`);
     for (const svg of svgs) strictEqual(checkBalancedTags(svg), undefined);

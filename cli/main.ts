@@ -4,7 +4,7 @@
  * @module
  */
 
-import { takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
+import { clearStage, didYouMean, takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { HEAD_ROLES_HELP, headRolesCommand } from "./commands/head_roles.ts";
@@ -125,7 +125,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`bertology: unknown command "${name}"\n\n${USAGE}`);
+    const near = didYouMean(name, Object.keys(COMMANDS));
+    console.error(`bertology: unknown command "${name}"${near ? `; did you mean "${near}"?` : ""}\n\n${USAGE}`);
     return 2;
   }
   const help = `${command.help}\n\nevery command:\n${THREADS_HELP}`;
@@ -137,6 +138,7 @@ export async function main(args: string[]): Promise<number> {
     const { args: commandArgs, threads } = takeThreadsFlag(rest);
     return await withCommandThreads(threads, () => command.run(commandArgs));
   } catch (e) {
+    clearStage(); // a stage line a command left on the terminal
     if (e instanceof UsageError) {
       console.error(`bertology ${name}: ${e.message}\n\n${help}`);
       return 2;

@@ -2,7 +2,7 @@
  * The architecture's rules, checked on the source tree: packages meet only through their exports, no module
  * reaches into another package's `_private` files, and no code outside `core/models/` switches on a family name.
  */
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok } from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PACKAGES = ["core", "cli", "web"];
@@ -67,4 +67,27 @@ Deno.test("outside core/models/, no non-test code switches on a family name", ()
     }
   }
   deepStrictEqual(bad, []);
+});
+
+Deno.test("core's imports resolve without an import map, and each npm package has one version in the tree", () => {
+  const bad: string[] = [];
+  const versions = new Map<string, Set<string>>();
+  for (const dir of ["core", "cli", "web", "bench", "tests"]) {
+    for (const f of tsFiles(dir)) {
+      const src = Deno.readTextFileSync(`${ROOT}${f}`);
+      const code = src.split("\n").filter((line) => !/^\s*(\*|\/\/)/.test(line)).join("\n"); // not JSDoc examples
+      for (const m of code.matchAll(/^\s*(?:import|export|\}).*\bfrom\s*"([^"]+)"|\bimport\(\s*"([^"]+)"/gm)) {
+        const spec = m[1] ?? m[2]!;
+        if (dir === "core" && !/^(\.|node:|npm:)/.test(spec)) {
+          bad.push(`${f} → ${spec} (a bare name needs an import map)`);
+        }
+      }
+      for (const m of src.matchAll(/"npm:(@?[^@"/]+(?:\/[^@"/]+)?)@([^"/]+)/g)) {
+        versions.set(m[1]!, (versions.get(m[1]!) ?? new Set()).add(m[2]!));
+      }
+    }
+  }
+  for (const [name, v] of versions) if (v.size > 1) bad.push(`npm:${name} at versions ${[...v].join(", ")}`);
+  deepStrictEqual(bad, []);
+  ok(versions.has("onnxruntime-web"), "the scan sees the npm: specifiers");
 });

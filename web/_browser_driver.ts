@@ -2,14 +2,14 @@
  * The browser half of `browser_test.ts`, run in its own Deno process with `--allow-all` (playwright-core
  * reads `/proc` and spawns Chromium, which the test command's permissions do not cover).
  *
- * Usage: `deno run -A web/_browser_driver.ts BASE_URL OUT_DIR SCREENSHOT_PATH`; exits 0 when every check
+ * Usage: `deno run -A web/_browser_driver.ts BASE_URL OUT_DIR [SCREENSHOT_PATH]`; exits 0 when every check
  * passes, 1 with the failure otherwise.
  *
  * @module
  */
 
 import { ok, strictEqual } from "node:assert";
-import { chromium } from "playwright-core";
+import { chromium } from "npm:playwright-core@1.65.1";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -23,7 +23,7 @@ const CORRUPTED = "An unbelievably boring, beautifully acted film that never let
  *
  * @param base the server's base URL
  * @param outDir where exports and the screenshot go (a folder path ending in /)
- * @param screenshotCopy a second path for the screenshot (the README's)
+ * @param screenshotCopy a second path for the screenshot (the README's), only when asked: tests leave tracked files be
  */
 /** Options every screenshot is taken with: no animation to wait for (the spinner), a bounded wait. */
 type ShotOptions = { animations: "disabled"; caret: "hide"; timeout: number };
@@ -43,7 +43,7 @@ async function screenshot(take: (o: ShotOptions) => Promise<Uint8Array>): Promis
   }
 }
 
-export async function drive(base: string, outDir: string, screenshotCopy: string): Promise<void> {
+export async function drive(base: string, outDir: string, screenshotCopy?: string): Promise<void> {
   const OUT = new URL(`file://${outDir}`);
   const profile = await Deno.makeTempDir({ prefix: "bertology-chromium-" });
   await Deno.mkdir(OUT, { recursive: true });
@@ -222,7 +222,7 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
     await page.evaluate("window.scrollTo(0, 0)");
     const shot = await screenshot((o) => page.screenshot({ ...o, fullPage: false }));
     await Deno.writeFile(new URL("web_screenshot.png", OUT), shot);
-    await Deno.writeFile(screenshotCopy, shot);
+    if (screenshotCopy !== undefined) await Deno.writeFile(screenshotCopy, shot);
 
     // compute in this browser: onnxruntime-web (wasm here: headless Chromium has no WebGPU adapter) on the
     // exported model, drawn by the same head view with the server's numbers
@@ -266,8 +266,8 @@ export async function drive(base: string, outDir: string, screenshotCopy: string
 if (import.meta.main) {
   const [base, outDir, shot] = Deno.args;
   try {
-    if (base === undefined || outDir === undefined || shot === undefined) {
-      throw new Error("usage: _browser_driver.ts BASE_URL OUT_DIR/ SCREENSHOT_PATH");
+    if (base === undefined || outDir === undefined) {
+      throw new Error("usage: _browser_driver.ts BASE_URL OUT_DIR/ [SCREENSHOT_PATH]");
     }
     await drive(base, outDir, shot);
     console.log("browser checks passed");

@@ -27,7 +27,7 @@ export const ORT_VENDOR_FILES: Readonly<Record<string, string>> = Object.freeze(
 });
 
 /**
- * The installed onnxruntime-web's `dist/` folder (where `import("onnxruntime-web")` resolves).
+ * The installed onnxruntime-web's `dist/` folder (where `import("npm:onnxruntime-web@1.30.0")` resolves).
  *
  * @returns the folder's path, ending in `/`
  * @throws {Error} when the package does not resolve to a local file
@@ -37,7 +37,7 @@ export const ORT_VENDOR_FILES: Readonly<Record<string, string>> = Object.freeze(
  * ```
  */
 export function ortDistDir(): string {
-  const entry = new URL(import.meta.resolve("onnxruntime-web"));
+  const entry = new URL(import.meta.resolve("npm:onnxruntime-web@1.30.0"));
   if (entry.protocol !== "file:") throw new Error(`onnxruntime-web resolves to ${entry.href}, not a local file`);
   return decodeURIComponent(new URL("./", entry).pathname);
 }

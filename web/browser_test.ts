@@ -1,8 +1,8 @@
 /**
  * The page in a real browser: Debian's Chromium driven by playwright-core (`_browser_driver.ts`, in a child
  * Deno process with `--allow-all`). Skipped, with a message, when `/usr/bin/chromium` is absent (CI installs
- * it: `apt-get install -y chromium`). Also computes in the page through onnxruntime-web and compares. Writes the exports and `out/web_screenshot.png`, and copies the
- * screenshot to `web/screenshot.png` for the README.
+ * it: `apt-get install -y chromium`). Also computes in the page through onnxruntime-web and compares. Writes the exports and `out/web_screenshot.png`; with
+ * `BERTOLOGY_UPDATE_SCREENSHOT=1` also the README's `web/screenshot.png` (a test run leaves tracked files as they are).
  *
  * @module
  */
@@ -34,7 +34,7 @@ Deno.test({
           path("./_browser_driver.ts"),
           `http://127.0.0.1:${server.addr.port}`,
           path("../out/"),
-          path("./screenshot.png"),
+          ...(Deno.env.get("BERTOLOGY_UPDATE_SCREENSHOT") === "1" ? [path("./screenshot.png")] : []),
         ],
         stdout: "piped",
         stderr: "piped",

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { createApp } from "./app.ts";
 import { BERT_DIR, fixture, GPT2_DIR, post } from "../tests/helpers/web.ts";
 import { parseOnnxOutputs } from "./onnx_route.ts";

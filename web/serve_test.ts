@@ -12,7 +12,12 @@ Deno.test("serve --backend: a comma-separated list, wasm by default, the first t
 });
 
 const SERVE = decodeURIComponent(new URL("./serve.ts", import.meta.url).pathname);
-const TASK_FLAGS = ["--allow-read=.", "--allow-env=BERTOLOGY_MODEL", "--allow-net=127.0.0.1,localhost,0.0.0.0"];
+const TASK_FLAGS = [
+  "--lock=deno.lock",
+  "--allow-read=.",
+  "--allow-env=BERTOLOGY_MODEL",
+  "--allow-net=127.0.0.1,localhost,0.0.0.0",
+];
 
 async function runServe(flags: string[], args: string[]): Promise<{ code: number; stderr: string }> {
   const r = await new Deno.Command(Deno.execPath(), {

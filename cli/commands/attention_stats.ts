@@ -20,6 +20,7 @@ import {
   localSources,
   openModel,
   parseFlags,
+  Progress,
   UsageError,
   writeFileAtomic,
 } from "../_common.ts";
@@ -239,12 +240,18 @@ function measureAttentionStats(
   const meter = new AttentionStatsMeter(L * H), dist = new HeadDistanceMeter(L * H);
   let queries = 0;
   const covered: number[] = [];
-  forEachAttention(model, inputs, (ex, k) => {
-    meter.add(ex, flags[k]!);
-    dist.add(ex);
-    queries += ex.n;
-    covered.push(k);
-  }, { batchSize: data.batches[0]?.batch.batchSize ?? 8, padId: tokenizer.padId, shard });
+  const bar = new Progress("attention-stats", inputs.length);
+  try {
+    forEachAttention(model, inputs, (ex, k) => {
+      meter.add(ex, flags[k]!);
+      dist.add(ex);
+      queries += ex.n;
+      covered.push(k);
+      bar.tick();
+    }, { batchSize: data.batches[0]?.batch.batchSize ?? 8, padId: tokenizer.padId, shard });
+  } finally {
+    bar.end();
+  }
   return { stats: meter.sums(), distances: dist.sums(), queries, covered };
 }
 

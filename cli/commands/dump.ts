@@ -25,20 +25,24 @@ import { parseBackend } from "../_ort.ts";
 
 /** Help text. */
 export const DUMP_HELP =
-  `bertology dump --model DIR --inputs FILE.inputs.json --out FILE.safetensors [--head-mask FILE.json]
+  `bertology dump --model DIR (--inputs FILE.inputs.json | --text STR [--text-pair STR]) --out FILE.safetensors
+               [--head-mask FILE.json]
                [--labels 1,0,1,1 | --labels lm] [--grad head_mask] [--names NAME,NAME…] [--offline] [--dtype f32|f16]
                [--backend wasm|ort-wasm|ort-webgpu|ort-node]
   Writes F32 tensors logits, hidden_states.{i}, attentions.{l} (HF shapes). With --labels: loss;
   with --grad head_mask: head_mask_grad. --names adds any activation or gradient by its stable name
   (e.g. blocks.0.attn.hook_z, blocks.0.attn.hook_z_grad). --backend: our WASM engine (default), or the
   model exported to ONNX in memory and run on onnxruntime-web (wasm, webgpu) or onnxruntime-node (cpu);
-  a backend that cannot run here exits 1 saying why.`;
+  a backend that cannot run here exits 1 saying why. --text (and --text-pair) tokenize one example with the
+  model's tokenizer instead of reading token ids from --inputs.`;
 
 /** Runs the command; returns the exit code. */
 export async function dumpCommand(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     model: { type: "string" },
     inputs: { type: "string" },
+    text: { type: "string" },
+    "text-pair": { type: "string" },
     out: { type: "string" },
     "head-mask": { type: "string" },
     labels: { type: "string" },
@@ -49,13 +53,14 @@ export async function dumpCommand(args: string[]): Promise<number> {
     backend: { type: "string" },
   });
   const backend = parseBackend(values.backend);
-  for (const f of ["model", "inputs", "out"] as const) if (!values[f]) throw new UsageError(`--${f} is required`);
+  for (const f of ["model", "out"] as const) if (!values[f]) throw new UsageError(`--${f} is required`);
+  if ((values.inputs === undefined) === (values.text === undefined)) {
+    throw new UsageError("give exactly one of --inputs or --text");
+  }
+  if (values["text-pair"] !== undefined && values.text === undefined) throw new UsageError("--text-pair needs --text");
   if (values.grad !== undefined && values.grad !== "head_mask") {
     throw new UsageError(`--grad takes "head_mask" (other gradients: --names …_grad), got "${values.grad}"`);
   }
-  const inputs = readJsonFile(values.inputs!) as Record<string, unknown>;
-  if (typeof inputs !== "object" || inputs === null) throw new Error(`${values.inputs}: expected a JSON object`);
-  const batch = batchFromArrays(inputs as { input_ids: unknown }, values.inputs!);
   const headMask = values["head-mask"] === undefined ? undefined : readJsonFile(values["head-mask"]) as number[][];
   let labels: Labels | undefined;
   if (values.labels === "lm") labels = "lm";
@@ -66,11 +71,21 @@ export async function dumpCommand(args: string[]): Promise<number> {
     }
     labels = parts.map(Number);
   }
-  const { model } = await openModel(values.model!, {
+  const { model, tokenizer } = await openModel(values.model!, {
     offline: values.offline,
-    tokenizer: false,
+    tokenizer: values.text !== undefined,
     dtype: dtypeFlag(values.dtype),
   });
+  let inputs: Record<string, unknown>;
+  if (values.text !== undefined) {
+    if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: --text needs one (or give --inputs)`);
+    const e = tokenizer.encode(values.text, values["text-pair"]);
+    inputs = { input_ids: [e.ids], attention_mask: [e.ids.map(() => 1)] };
+    if (values["text-pair"] !== undefined) inputs.token_type_ids = [e.tokenTypeIds];
+  } else inputs = readJsonFile(values.inputs!) as Record<string, unknown>;
+  const source = values.inputs ?? "--text";
+  if (typeof inputs !== "object" || inputs === null) throw new Error(`${source}: expected a JSON object`);
+  const batch = batchFromArrays(inputs as { input_ids: unknown }, source);
   const { layers } = model.config;
   if (headMask !== undefined && !Array.isArray(headMask)) {
     throw new Error(`${values["head-mask"]}: expected a JSON [layers][heads] array`);

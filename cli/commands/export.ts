@@ -9,7 +9,7 @@
 
 import { basename } from "node:path";
 import { exportOnnx, EXTERNAL_DATA_THRESHOLD } from "@bertology/core/export";
-import { numberFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import { clearStage, numberFlag, openModel, parseFlags, showStage, UsageError, writeFileAtomic } from "../_common.ts";
 
 /** Help text. */
 export const EXPORT_HELP =
@@ -58,7 +58,9 @@ export async function exportCommand(args: string[]): Promise<number> {
   for (const path of [out, dataFile]) {
     if (!values.force && await exists(path)) throw new Error(`${path} already exists (pass --force to replace it)`);
   }
+  showStage("export: loading the model");
   const { model } = await openModel(values.model!, { offline: values.offline === true, tokenizer: false });
+  showStage("export: building the ONNX graph");
   const outputs = values.outputs?.split(",").map((s) => s.trim()).filter(Boolean);
   const onnx = exportOnnx(model, {
     ...(outputs ? { outputs } : {}),
@@ -67,8 +69,10 @@ export async function exportCommand(args: string[]): Promise<number> {
     externalData: { location: basename(dataFile), threshold },
   });
   // the data first: a model file never points at a data file that is not there yet
+  showStage(`export: writing ${out}`);
   if (onnx.externalData) await writeFileAtomic(dataFile, onnx.externalData.chunks);
   await writeFileAtomic(out, onnx.bytes);
+  clearStage();
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   console.error(
     `wrote ${out}: ${mib(onnx.bytes.length)}${

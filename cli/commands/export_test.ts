@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { loadSafetensors } from "@bertology/core/checkpoint";
 import { decodeModelProto } from "@bertology/core/export";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
@@ -105,7 +105,7 @@ Deno.test("bertology export writes ONNX external data past the threshold, and on
     ok(matched >= 10, `${matched} external initializers checked against the checkpoint's bytes`);
     ok(Deno.statSync(`${dir}/big.onnx`).size < Deno.statSync(`${dir}/inline.onnx`).size / 4);
     // both files run on onnxruntime-node (the data file found beside the model) and give the same numbers
-    const node = await import("onnxruntime-node");
+    const node = await import("npm:onnxruntime-node@1.30.0");
     const ids = new node.Tensor("int64", BigInt64Array.from([464n, 3290n, 318n, 257n]), [1, 4]);
     const feeds = {
       input_ids: ids,

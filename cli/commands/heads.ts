@@ -6,6 +6,12 @@
  */
 
 import type { MaskingStep } from "@bertology/core/bertology";
+import {
+  bootstrapInterval,
+  importanceRankStability,
+  type Interval,
+  randomMaskingBaseline,
+} from "@bertology/core/studies";
 import { writeNpy } from "@bertology/core/checkpoint";
 import { checkOutputFolder, openOutputFolder } from "@bertology/core/checkpoint/deno";
 import { describeDataset, perExampleByDefault, taskSpec } from "@bertology/core/studies";
@@ -72,7 +78,8 @@ export const HEADS_HELP =
                 [--text-pair-column C] [--label-column C] [--format csv|tsv|jsonl])
                 [--data-subset N] [--batch-size 8] [--max-seq-length 128] [--batching bucketed|hf]
                 [--try-masking [--masking-threshold 0.9] [--masking-amount 0.1] [--metric-name acc]
-                 [--at-least-heads-per-layer K] [--no-rerank] [--no-prune]]
+                 [--at-least-heads-per-layer K] [--no-rerank] [--no-prune] [--bootstrap 1000] [--random-masks 3]]
+                [--stability-splits N (default 5 with --try-masking, else 0)]
                 [--dont-normalize-importance-by-layer] [--dont-normalize-global-importance] [--hf-accumulate]
                 [--backend wasm|ort-wasm|ort-webgpu|ort-node] [--dtype f32|f16]
                 [--shard I/N | --shards N|auto [--round K [--previous DIR]]]
@@ -84,6 +91,11 @@ export const HEADS_HELP =
   --max-seq-length, |gradient| per batch), which its numbers need.
   Language models (GPT, GPT-2) use the next-token loss; their score is 1/perplexity (metric "inv_ppl").
   Regressors (STS-B, custom numeric labels) are scored by pearson, spearmanr or corr (their mean, the default).
+  Statistics (report.json): with --try-masking each step's score has a 95 % percentile bootstrap interval over the
+  examples (--bootstrap resamples; 0: none; language models have none) and the scores of --random-masks masks
+  that keep as many heads drawn at random (Budhraja et al. 2020's baseline); "importance_rank_stability" is the
+  Spearman ρ between the importances of two random halves of the batches, over --stability-splits splits. Both
+  run on our engine whatever --backend is.
   --backend: our WASM engine (default), or the model exported to ONNX in memory with the head-mask gradient and
   run on onnxruntime-web (wasm, webgpu) or onnxruntime-node (cpu) for importance, entropy and masking (the
   pruned-vs-masked comparison times our engine); a backend that cannot run here exits 1 saying why.
@@ -125,6 +137,9 @@ export async function headsCommand(args: string[]): Promise<number> {
     "at-least-heads-per-layer": { type: "string" },
     "no-rerank": { type: "boolean" },
     "no-prune": { type: "boolean" },
+    bootstrap: { type: "string" },
+    "random-masks": { type: "string" },
+    "stability-splits": { type: "string" },
     "dont-normalize-importance-by-layer": { type: "boolean" },
     "dont-normalize-global-importance": { type: "boolean" },
     "hf-accumulate": { type: "boolean" },
@@ -171,6 +186,15 @@ export async function headsCommand(args: string[]): Promise<number> {
   const threshold = num("masking-threshold", values["masking-threshold"], 0.9);
   const amount = num("masking-amount", values["masking-amount"], 0.1);
   const atLeast = num("at-least-heads-per-layer", values["at-least-heads-per-layer"], 0);
+  const count = (flag: "bootstrap" | "random-masks" | "stability-splits", fallback: number) => {
+    const n = num(flag, values[flag], fallback);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new UsageError(`--${flag} must be a whole number ≥ 0, got "${values[flag]}"`);
+    }
+    return n;
+  };
+  const resamples = count("bootstrap", 1000), randomMasks = count("random-masks", 3);
+  const splits = count("stability-splits", values["try-masking"] ? 5 : 0);
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
 
   const t0 = performance.now();
@@ -257,12 +281,28 @@ export async function headsCommand(args: string[]): Promise<number> {
     L,
     H,
   );
+  if (splits > 0 && data.batches.length >= 2) {
+    const tStab = performance.now();
+    const stability = importanceRankStability(model, data.batches, {
+      splits,
+      ...norm,
+      perExample: perExampleByDefault(data, values["hf-accumulate"] === true),
+    });
+    log(
+      `Importance rank stability: Spearman ρ between random halves ${stability.mean.toFixed(3)} ` +
+        `(${stability.min.toFixed(3)}–${stability.max.toFixed(3)} over ${splits} splits)`,
+    );
+    report.importance_rank_stability = { splits, ...stability };
+    report.timings = { ...(report.timings as object), rank_stability_seconds: (performance.now() - tStab) / 1000 };
+  }
 
   if (values["try-masking"]) {
     if (!(threshold > 0 && threshold < 1)) {
       throw new UsageError(`--masking-threshold must be in (0, 1), got ${threshold}`);
     }
     const steps: MaskingStep[] = [];
+    const score = scoreTask({ ...spec, metric: metricName });
+    const intervals: Array<Interval | null> = [];
     const maskingOptions = {
       ...norm,
       threshold,
@@ -270,8 +310,9 @@ export async function headsCommand(args: string[]): Promise<number> {
       atLeastHeadsPerLayer: atLeast,
       rerank: !values["no-rerank"],
       metric: metricName,
-      onStep: (s: MaskingStep) => {
+      onStep: (s: MaskingStep, pass: ImportanceResult) => {
         steps.push(s);
+        intervals.push(resamples > 0 ? bootstrapInterval(pass, score, { resamples, seed: s.step }) : null);
         log(
           `masking step ${s.step}: ${metricName} ${fmtScore(s.score, metricName)}, ${s.headsKept}/${
             L * H
@@ -295,7 +336,35 @@ export async function headsCommand(args: string[]): Promise<number> {
           fmtScore(masking.originalScore, metricName)
         }`,
     );
-    report.masking = maskingReport(masking, { threshold, amount, atLeast, rerank: !values["no-rerank"] }, L, H);
+    const tRandom = performance.now();
+    const random = randomMasks > 0
+      ? steps.map((s) => randomMaskingBaseline(model, data.batches, score, s.headsKept, { count: randomMasks }))
+      : [];
+    steps.forEach((s, i) => {
+      const ci = intervals[i], r = random[i];
+      if (!ci && !r) return;
+      log(
+        `step ${s.step} (${s.headsKept} heads): ${metricName} ${fmtScore(s.score, metricName)}${
+          ci ? ` [${ci.low.toFixed(4)}, ${ci.high.toFixed(4)}]` : ""
+        }${r ? `; ${randomMasks} random masks ${r.mean.toFixed(4)} (${r.min.toFixed(4)}–${r.max.toFixed(4)})` : ""}`,
+      );
+    });
+    const maskingJson = maskingReport(masking, { threshold, amount, atLeast, rerank: !values["no-rerank"] }, L, H);
+    maskingJson.steps = (maskingJson.steps as Record<string, unknown>[]).map((s, i) => ({
+      ...s,
+      ...(intervals[i] ? { score_ci: [intervals[i]!.low, intervals[i]!.high] } : {}),
+      ...(random[i]
+        ? {
+          random_masks: { scores: random[i]!.scores, mean: random[i]!.mean, min: random[i]!.min, max: random[i]!.max },
+        }
+        : {}),
+    }));
+    maskingJson.statistics = {
+      bootstrap: { resamples, level: 0.95, method: "percentile, examples resampled with replacement" },
+      random_masks: randomMasks,
+      random_masks_seconds: (performance.now() - tRandom) / 1000,
+    };
+    report.masking = maskingJson;
     if (!values["no-prune"]) report.pruning = comparePruning(model, data, masking.headMask, metricName, log);
   }
   report.timings = { ...(report.timings as object), total_seconds: (performance.now() - t0) / 1000 };

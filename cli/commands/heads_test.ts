@@ -170,3 +170,49 @@ Deno.test("bertology heads --backend ort-webgpu runs where an adapter is, and sa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bertology heads --try-masking reports bootstrap intervals, random-mask baselines and rank stability", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "heads-stats-" });
+  try {
+    const args = ["heads", "--model", BERT, ...SST2_32, "--max-seq-length", "64", "--try-masking", "--no-prune"];
+    const r = await runCli(
+      ...args,
+      ...["--bootstrap", "300", "--random-masks", "2", "--stability-splits", "2", "--json", "--output-dir", dir],
+    );
+    strictEqual(r.code, 0, r.err);
+    const report = JSON.parse(r.out);
+    const steps = report.masking.steps as Array<
+      {
+        score: number;
+        heads_kept: number;
+        score_ci: [number, number];
+        random_masks: { scores: number[]; mean: number };
+      }
+    >;
+    ok(steps.length >= 2);
+    for (const s of steps) {
+      ok(s.score_ci[0] <= s.score && s.score <= s.score_ci[1], `step score ${s.score} in ${s.score_ci}`);
+      ok(s.score_ci[1] - s.score_ci[0] > 0, "32 examples leave an interval of some width");
+      strictEqual(s.random_masks.scores.length, 2);
+    }
+    // keeping every head "at random" is the unmasked model
+    deepStrictEqual(steps[0]!.random_masks.scores, [steps[0]!.score, steps[0]!.score]);
+    strictEqual(report.masking.statistics.bootstrap.resamples, 300);
+    const stability = report.importance_rank_stability;
+    strictEqual(stability.spearman.length, 2);
+    for (const rho of stability.spearman) ok(rho >= -1 && rho <= 1);
+    ok(r.err.includes("Importance rank stability: Spearman ρ between random halves"), r.err);
+
+    const off = await runCli(
+      ...args,
+      ...["--bootstrap", "0", "--random-masks", "0", "--stability-splits", "0", "--json", "--output-dir", `${dir}/off`],
+    );
+    strictEqual(off.code, 0, off.err);
+    const plain = JSON.parse(off.out);
+    ok(plain.importance_rank_stability === undefined && plain.masking.steps[0].score_ci === undefined);
+    const bad = await runCli(...args, "--random-masks=-1", "--output-dir", `${dir}/bad`);
+    ok(bad.code === 2 && bad.err.includes("--random-masks must be a whole number ≥ 0"), bad.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

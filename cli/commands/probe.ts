@@ -13,19 +13,41 @@ import { encodeTreebank, type ProbeTaskName, udProbeSet } from "@bertology/core/
 import { wordFeatures } from "@bertology/core/analysis";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { DTYPE_OPTION, dtypeFlag, numberFlag, openModel, parseFlags, UsageError, writeFileAtomic } from "../_common.ts";
+import {
+  DTYPE_OPTION,
+  dtypeFlag,
+  numberFlag,
+  openModel,
+  parseFlags,
+  UsageError,
+  withProgress,
+  writeFileAtomic,
+} from "../_common.ts";
+
+/** Probe epochs when not given: the demo's, so that the README's command reproduces the report's figures. */
+export const PROBE_EPOCHS = 6;
+
+/**
+ * Whether E_Δ = Σ ℓ·Δ(ℓ) / Σ Δ(ℓ) means an expected layer: only when no Δ(ℓ) is negative (Tenney et al. read Δ
+ * as a distribution over layers; a layer that loses accuracy makes the weights negative and the quotient
+ * unbounded, e.g. −11.75 for a 4-layer model).
+ */
+export function expectedLayerIsMeaningful(delta: readonly number[]): boolean {
+  return delta.every((d) => d >= 0);
+}
 
 /** Help text. */
 export const PROBE_HELP =
   `bertology probe --model DIR --train FILE.conllu --test FILE.conllu --task upos|deprel --output-dir OUT
-                [--max-sentences N] [--max-seq-length 128] [--epochs 8] [--lr 0.005] [--batch-size 64]
+                [--max-sentences N] [--max-seq-length 128] [--epochs ${PROBE_EPOCHS}] [--lr 0.005] [--batch-size 64]
                 [--seed 0] [--json] [--offline] [--dtype f32|f16]
   Word representations are every layer's hidden state (0 = embeddings … L) averaged over the word's pieces. A
   linear softmax probe per layer, trained with AdamW on --train and scored on --test: "upos" classifies each word's
   UPOS tag, "deprel" each non-root word's relation (its universal part) from the concatenation of the dependent's
   and the parent's representations. Scalar-mix probes (softmax weights s over layers and a scale γ, trained with
   the classifier) on layers 0…ℓ give the cumulative accuracy, Δ(ℓ) = its gain over 0…ℓ−1, and the expected layer
-  E_Δ = Σ ℓ·Δ(ℓ) / Σ Δ(ℓ); the mix over every layer gives s, γ and the centre of gravity E_s = Σ ℓ·s(ℓ).
+  E_Δ = Σ ℓ·Δ(ℓ) / Σ Δ(ℓ) (an expected layer only when no Δ(ℓ) is negative; "expected_layer_meaningful" says
+  which); the mix over every layer gives s, γ and the centre of gravity E_s = Σ ℓ·s(ℓ).
   --max-sentences caps both files. Zero-initialised probes and a seeded shuffle: the same flags give the same file.
   Writes OUT/probe.json: {"layer_accuracy": [L+1], "delta": [L+1] (Δ(0) written 0), "expected_layer",
   "mix_weights": [L+1], "gamma", "center_of_gravity", "mix_accuracy", "cumulative_accuracy", …}.`;
@@ -72,7 +94,11 @@ export async function probeTreebanks<T extends ProbeTaskName>(
     const s = await readConllu(file);
     const tb = encodeTreebank(tokenizer, s.slice(0, opts.maxSentences ?? s.length), opts.maxLength);
     if (tb.sentences.length === 0) throw new Error(`No sentence of ${file} fits in ${opts.maxLength} pieces`);
-    return { tb, features: wordFeatures(model, tb.encodings, { padId: tokenizer.padId }) };
+    const features = await withProgress(
+      `probe: word features of ${file}`,
+      (onProgress) => wordFeatures(model, tb.encodings, { padId: tokenizer.padId, onProgress }),
+    );
+    return { tb, features };
   };
   const tr = await load(trainFile), te = await load(testFile);
   const out = {} as Record<T, ProbeTreebanksResult>;
@@ -80,13 +106,15 @@ export async function probeTreebanks<T extends ProbeTaskName>(
     const labels = new Map<string, number>();
     const train = udProbeSet(tr.tb.sentences, tr.features, task, labels, true);
     const test = udProbeSet(te.tb.sentences, te.features, task, labels, false);
-    const r = layerProbing(train, test, {
-      classes: labels.size,
-      ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
-      ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
-      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    });
+    const r = await withProgress(`probe ${task}: training probes`, (onProgress) =>
+      layerProbing(train, test, {
+        onProgress,
+        classes: labels.size,
+        ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+        ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
+        ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      }));
     out[task] = {
       ...r,
       labels: [...labels.keys()],
@@ -139,7 +167,7 @@ export async function probeCommand(args: string[]): Promise<number> {
   const { [task]: r } = await probeTreebanks(model, tokenizer, values.train!, values.test!, [task], {
     ...(values["max-sentences"] !== undefined ? { maxSentences: pos("max-sentences", 1) } : {}),
     maxLength: Math.min(pos("max-seq-length", 128), model.config.maxPositions),
-    epochs: pos("epochs", 8),
+    epochs: pos("epochs", PROBE_EPOCHS),
     lr,
     batchSize: pos("batch-size", 64),
     seed,
@@ -159,11 +187,12 @@ export async function probeCommand(args: string[]): Promise<number> {
     cumulative_accuracy: r.cumulativeAccuracy,
     delta: r.delta,
     expected_layer: r.expectedLayer,
+    expected_layer_meaningful: r.expectedLayer !== null && expectedLayerIsMeaningful(r.delta),
     mix_weights: r.mixWeights,
     gamma: r.gamma,
     center_of_gravity: r.centerOfGravity,
     mix_accuracy: r.mixAccuracy,
-    options: { epochs: pos("epochs", 8), lr, batch_size: pos("batch-size", 64), seed },
+    options: { epochs: pos("epochs", PROBE_EPOCHS), lr, batch_size: pos("batch-size", 64), seed },
     seconds: (performance.now() - t0) / 1000,
   };
   await Deno.mkdir(values["output-dir"]!, { recursive: true });
@@ -177,10 +206,18 @@ export async function probeCommand(args: string[]): Promise<number> {
       }  ${r.mixWeights[l]!.toFixed(3)}`,
     )
   );
+  const negative = r.delta.filter((d) => d < 0).length;
+  const eDelta = r.expectedLayer === null
+    ? "n/a (no layer adds accuracy)"
+    : negative > 0
+    ? `${
+      r.expectedLayer.toFixed(2)
+    }, meaningless: ${negative} of the Δ(ℓ) are negative, so they are no distribution over layers`
+    : r.expectedLayer.toFixed(2);
   log(
-    `mix accuracy ${r.mixAccuracy.toFixed(4)}, γ ${r.gamma.toFixed(3)}, E_Δ ${
-      r.expectedLayer?.toFixed(2) ?? "n/a"
-    }, E_s ${r.centerOfGravity.toFixed(2)}`,
+    `mix accuracy ${r.mixAccuracy.toFixed(4)}, γ ${r.gamma.toFixed(3)}, E_Δ ${eDelta}, E_s ${
+      r.centerOfGravity.toFixed(2)
+    }`,
   );
   log(`Wrote ${values["output-dir"]}/probe.json (${out.seconds.toFixed(1)} s)`);
   if (values.json) console.log(JSON.stringify(out));

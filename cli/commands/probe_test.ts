@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { runCli } from "../../tests/helpers/cli.ts";
+import { expectedLayerIsMeaningful, PROBE_EPOCHS } from "./probe.ts";
 
 const UD = ["--train", "data/ud/en_ewt-ud-dev.conllu", "--test", "data/ud/en_ewt-ud-test.conllu"];
 
@@ -15,7 +16,13 @@ function checkProbe(j: Record<string, unknown>, L: number) {
   strictEqual(delta[0], 0);
   for (const a of acc) ok(a >= 0 && a <= 1);
   strictEqual(j.mix_accuracy, (j.cumulative_accuracy as number[])[L]);
+  strictEqual(j.expected_layer_meaningful, j.expected_layer !== null && delta.every((d) => d >= 0));
 }
+
+Deno.test("expectedLayerIsMeaningful() is false as soon as one Δ(ℓ) is negative", () => {
+  ok(expectedLayerIsMeaningful([0, 0.1, 0.02, 0]));
+  ok(!expectedLayerIsMeaningful([0, 0.1, -0.02, 0.01]));
+});
 
 Deno.test("bertology probe writes per-layer accuracies, Δ, E_Δ and the scalar mix for upos and deprel (fixture model)", async () => {
   const dir = await Deno.makeTempDir();
@@ -41,6 +48,8 @@ Deno.test("bertology probe writes per-layer accuracies, Δ, E_Δ and the scalar 
       await runCli(...args, "--output-dir", `${dir}/${task}2`);
       const j2 = JSON.parse(Deno.readTextFileSync(`${dir}/${task}2/probe.json`));
       deepStrictEqual([j2.layer_accuracy, j2.mix_weights, j2.gamma], [j.layer_accuracy, j.mix_weights, j.gamma]);
+      const negative = (j.delta as number[]).some((d) => d < 0);
+      strictEqual(r.out.includes("meaningless"), negative && j.expected_layer !== null, r.out);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -68,6 +77,21 @@ Deno.test("bertology probe on the bundled models/bert-sst2 (upos): keys and shap
     const j = JSON.parse(Deno.readTextFileSync(`${dir}/probe.json`));
     checkProbe(j, 4);
     ok(j.layer_accuracy[0] > 0.3, `${j.layer_accuracy}`); // NOUN, the most frequent tag, is under 0.2 of the words
+    // without --epochs: the demo's epochs, so the README's command gives the report's numbers
+    const d = await runCli(
+      "probe",
+      "--model",
+      fixtureModel("bert-tiny-random"),
+      ...UD,
+      "--task",
+      "upos",
+      "--max-sentences",
+      "10",
+      "--output-dir",
+      `${dir}/default`,
+    );
+    strictEqual(d.code, 0, d.err);
+    strictEqual(JSON.parse(Deno.readTextFileSync(`${dir}/default/probe.json`)).options.epochs, PROBE_EPOCHS);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

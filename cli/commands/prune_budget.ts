@@ -37,7 +37,7 @@ import {
   taskSpec,
   trainingSample,
 } from "@bertology/core/studies";
-import { checkpointConfig } from "@bertology/core/training";
+import { checkpointConfig, storedDtype } from "@bertology/core/training";
 import { localSources, numberFlag, UsageError, withoutUndefined } from "../_common.ts";
 import { commandShard, SHARD_FLAGS, shardAlreadyDone, shardFolder, writeShardPartial } from "../_shard.ts";
 import { partialFiles } from "./merge.ts";
@@ -47,7 +47,7 @@ export const PRUNE_BUDGET_HELP =
   `bertology prune --model DIR --budget flops=F|latency=F --task sst-2 [--data-dir data/glue] --out DIR2
                 [--sample 2048] [--seed 0] [--units heads+neurons|heads] [--format bertology|hf-v4|dense]
                 [--no-rearrange] [--no-tune] [--tune-sample 512] [--batch-size 32] [--max-seq-length 128]
-                [--speed-repeats 5] [--dtype f32|f16 (default f32)] [--json] [--offline] [--force]
+                [--speed-repeats 5] [--dtype f32|f16 (default: as the source's torch_dtype)] [--json] [--offline] [--force]
   Kwon et al. 2022, without retraining: Fisher importance of every head and MLP neuron from the squared
   mask gradients on a random sample of the training split, the mask search under the budget (a fraction of
   the unpruned encoder's FLOPs at the sample's mean length, or of its latency, measured here as a table of
@@ -260,7 +260,7 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
   });
   log(`kept heads per layer ${result.headsPerLayer.join(" ")}; neurons ${result.neuronsPerLayer.join(" ")}`);
 
-  const dtype = v.dtype ?? "F32";
+  const dtype = v.dtype ?? storedDtype(model); // F16 stays F16, as `prune --heads` keeps it
   const pruned = applyMasks(model.config, model.params.toTensors(), result.masks, format);
   if (pruned.note !== "") log(pruned.note);
   const prunedModel = new TransformerModel(pruned.config, pruned.weights, createWasmKernels());

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { localFiles } from "@bertology/core/checkpoint/deno";
 import { readNpy } from "@bertology/core/checkpoint";
 import { batchFromArrays, loadModel } from "@bertology/core/models";
+import { saveModel } from "@bertology/core/training";
 import { fixtureModel, maxAbsDiff } from "../../tests/helpers/goldens.ts";
 import { runCli as cli } from "../../tests/helpers/cli.ts";
 import { tinySst2 } from "../../tests/helpers/glue.ts";
@@ -205,6 +206,37 @@ Deno.test("prune --budget over shards: the Fisher pass in 3 shards, then --gradi
     );
     deepStrictEqual(other.code, 1);
     ok(/holds the gradients of another run/.test(other.err), other.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The dtype of every tensor in a safetensors file, from its header. */
+function safetensorsDtypes(path: string): Set<string> {
+  const bytes = Deno.readFileSync(path);
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  return new Set(
+    Object.entries(header).filter(([k]) => k !== "__metadata__").map(([, v]) => (v as { dtype: string }).dtype),
+  );
+}
+
+Deno.test("prune --budget keeps an F16 source F16 unless --dtype asks otherwise", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bertology-budget-f16-" });
+  try {
+    const data = tinySst2(join(dir, "glue"));
+    const { model } = await loadModel(localFiles(fixtureModel("bert-tiny-random")), { tokenizer: false });
+    const src = join(dir, "f16");
+    await saveModel(model, src, { dtype: "F16", tokenizerDir: fixtureModel("bert-tiny-random") });
+    deepStrictEqual(safetensorsDtypes(join(src, "model.safetensors")), new Set(["F16"]));
+    const flags = ["--budget", "flops=0.5", "--task", "sst-2", "--data-dir", data, "--sample", "8"];
+    const quick = ["--batch-size", "4", "--tune-sample", "4", "--speed-repeats", "1", "--json"];
+    const kept = await cli("prune", "--model", src, ...flags, ...quick, "--out", join(dir, "kept"));
+    deepStrictEqual(kept.code, 0, kept.err);
+    deepStrictEqual(safetensorsDtypes(join(dir, "kept", "model.safetensors")), new Set(["F16"]));
+    const asked = await cli("prune", "--model", src, ...flags, ...quick, "--dtype", "f32", "--out", join(dir, "f32"));
+    deepStrictEqual(asked.code, 0, asked.err);
+    deepStrictEqual(safetensorsDtypes(join(dir, "f32", "model.safetensors")), new Set(["F32"]));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -18,6 +18,7 @@ import {
   localSources,
   openModel,
   parseFlags,
+  Progress,
   UsageError,
   writeFileAtomic,
 } from "../_common.ts";
@@ -130,10 +131,16 @@ function measureSyntax(
   const meter = new SyntacticHeadsMeter(model.config.layers, model.config.heads);
   const inputs = tb.encodings.map((e) => ({ ids: e.ids, tokenTypeIds: e.tokenTypeIds, words: e.words }));
   const covered: number[] = [];
-  forEachAttention(model, inputs, (ex, i) => {
-    meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!));
-    covered.push(i);
-  }, { batchSize, padId: tokenizer.padId, shard });
+  const bar = new Progress("syntax", inputs.length);
+  try {
+    forEachAttention(model, inputs, (ex, i) => {
+      meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!));
+      covered.push(i);
+      bar.tick();
+    }, { batchSize, padId: tokenizer.padId, shard });
+  } finally {
+    bar.end();
+  }
   return { meter, covered: covered.sort((a, b) => a - b) };
 }
 

@@ -11,6 +11,7 @@ import type { AnalysisStudy } from "../demo_analysis.ts";
 import { viridis } from "./color.ts";
 import { heatmapSvg } from "./heatmap.ts";
 import { lineChartSvg } from "./line_chart.ts";
+import { markerBox, placeLabel } from "./label_layout.ts";
 import { escapeXml, fmtNum, niceTicks, px } from "./svg.ts";
 
 const LABELS: Record<AttentionStatName, string> = {
@@ -84,14 +85,25 @@ export function mdsScatterSvg(mds: number[][], layers: number, heads: number): s
     }) rotate(-90)" text-anchor="middle" font-size="12">MDS axis 2</text>`,
   );
   const color = (l: number) => viridis(layers > 1 ? l / (layers - 1) : 0.5);
-  mds.forEach((p, i) => {
-    const l = Math.floor(i / heads), h = i % heads, x = sx(p[0] ?? 0), y = sy(p[1] ?? 0);
+  const at = mds.map((p) => [sx(p[0] ?? 0), sy(p[1] ?? 0)] as const);
+  // labels go where they cover no other label or marker (heads that attend alike sit on top of each other)
+  const taken = at.map(([x, y]) => markerBox(x, y, 5));
+  const frame = { x0: m.left, y0: m.top, x1: m.left + pw, y1: m.top + ph };
+  at.forEach(([x, y], i) => {
+    const l = Math.floor(i / heads), h = i % heads;
     parts.push(
       `<circle cx="${px(x)}" cy="${px(y)}" r="5" fill="${
         color(l)
       }" stroke="#000" stroke-width="0.5"><title>head ${l}.${h}</title></circle>`,
     );
-    parts.push(`<text x="${px(x + 7)}" y="${px(y + 4)}" font-size="10">${l}.${h}</text>`);
+  });
+  at.forEach(([x, y], i) => {
+    const label = `${Math.floor(i / heads)}.${i % heads}`;
+    const placed = placeLabel(x, y, 5, label, 10, taken, frame);
+    taken.push(placed.box);
+    parts.push(
+      `<text x="${px(placed.x)}" y="${px(placed.y)}" text-anchor="${placed.anchor}" font-size="10">${label}</text>`,
+    );
   });
   for (let l = 0; l < layers; l++) {
     const y = m.top + 10 + l * 18;
@@ -177,11 +189,27 @@ export function analysisSectionsHtml(a: AnalysisStudy, first: number): string {
     title: "Probe accuracy by layer (UD EWT test)",
     xLabel: "layer (0 = embeddings)",
     yLabel: "accuracy",
+    // the mix of layers 0…ℓ can equal the single layer (at ℓ = 0 always): dashed, with hollow markers of another
+    // shape, so that neither line hides the other
     series: [
-      { name: "UPOS, single layer", points: layersX(p.upos.layerAccuracy) },
-      { name: "UPOS, mix of layers 0…ℓ", points: layersX(p.upos.cumulativeAccuracy) },
-      { name: "deprel, single layer", points: layersX(p.deprel.layerAccuracy) },
-      { name: "deprel, mix of layers 0…ℓ", points: layersX(p.deprel.cumulativeAccuracy) },
+      { name: "UPOS, single layer", points: layersX(p.upos.layerAccuracy), color: "#0072b2", marker: "circle" },
+      {
+        name: "UPOS, mix of layers 0…ℓ",
+        points: layersX(p.upos.cumulativeAccuracy),
+        color: "#56b4e9",
+        marker: "square",
+        dash: "6 3",
+        hollow: p.upos.cumulativeAccuracy.map((_, i) => i),
+      },
+      { name: "deprel, single layer", points: layersX(p.deprel.layerAccuracy), color: "#d55e00", marker: "triangle" },
+      {
+        name: "deprel, mix of layers 0…ℓ",
+        points: layersX(p.deprel.cumulativeAccuracy),
+        color: "#e69f00",
+        marker: "diamond",
+        dash: "6 3",
+        hollow: p.deprel.cumulativeAccuracy.map((_, i) => i),
+      },
     ],
     xTickFormat: (v) => (Number.isInteger(v) ? String(v) : ""),
   });

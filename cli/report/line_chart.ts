@@ -7,6 +7,7 @@
  */
 
 import { escapeXml, fmtNum, niceTicks, px } from "./svg.ts";
+import { type Box, legendCorner, markerBox, overlapArea, placeLabel, textBox } from "./label_layout.ts";
 
 /** One plotted series. */
 export interface LineSeries {
@@ -16,8 +17,33 @@ export interface LineSeries {
   color?: string;
   /** Indices of points drawn as hollow markers (e.g. a step that fell below the threshold). */
   hollow?: number[];
-  /** Short labels written next to points (index → text). */
+  /** Short labels written next to points (index → text), placed where they cover no other label or marker. */
   pointLabels?: Record<number, string>;
+  /** Stroke dash pattern of the line (e.g. `"6 3"`; default solid). */
+  dash?: string;
+  /** Marker shape (default by series: circle, square, triangle, diamond, …), so that lines that meet stay apart. */
+  marker?: MarkerShape;
+  /** A shaded band around the line, one [x, low, high] per point (e.g. a confidence interval). */
+  band?: Array<[number, number, number]>;
+}
+
+/** The shapes a series' markers can take. */
+export type MarkerShape = "circle" | "square" | "triangle" | "diamond";
+const MARKERS: MarkerShape[] = ["circle", "square", "triangle", "diamond"];
+
+/** A marker of `shape` and radius `r` centred at (x, y), with a tooltip. */
+function markerSvg(shape: MarkerShape, x: number, y: number, r: number, fill: string, stroke: string, tip: string) {
+  const title = `<title>${escapeXml(tip)}</title>`;
+  const paint = `fill="${fill}" stroke="${stroke}" stroke-width="1.5"`;
+  if (shape === "circle") return `<circle cx="${px(x)}" cy="${px(y)}" r="${r}" ${paint}>${title}</circle>`;
+  const d = shape === "square"
+    ? `M${px(x - r)},${px(y - r)}h${2 * r}v${2 * r}h${-2 * r}z`
+    : shape === "triangle"
+    ? `M${px(x)},${px(y - 1.2 * r)}L${px(x + 1.1 * r)},${px(y + 0.8 * r)}L${px(x - 1.1 * r)},${px(y + 0.8 * r)}z`
+    : `M${px(x)},${px(y - 1.3 * r)}L${px(x + 1.3 * r)},${px(y)}L${px(x)},${px(y + 1.3 * r)}L${px(x - 1.3 * r)},${
+      px(y)
+    }z`;
+  return `<path class="marker ${shape}" d="${d}" ${paint}>${title}</path>`;
 }
 
 /** A horizontal reference line (dashed, named in the legend). */
@@ -71,7 +97,10 @@ export function lineChartSvg(o: LineChartOptions): string {
   const m = { left: 64, right: 20, top: 34, bottom: 50 };
   const pw = W - m.left - m.right, ph = H - m.top - m.bottom;
   const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
-  const ys = [...o.series.flatMap((s) => s.points.map((p) => p[1])), ...(o.references ?? []).map((r) => r.y)];
+  const ys = [
+    ...o.series.flatMap((s) => [...s.points.map((p) => p[1]), ...(s.band ?? []).flatMap((b) => [b[1], b[2]])]),
+    ...(o.references ?? []).map((r) => r.y),
+  ];
   const pad = (lo: number, hi: number, f: number): [number, number] => {
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
     if (hi === lo) return [lo - (Math.abs(lo) || 1) * 0.1, hi + (Math.abs(hi) || 1) * 0.1];
@@ -140,6 +169,9 @@ export function lineChartSvg(o: LineChartOptions): string {
       }" stroke="${c}" stroke-width="1.3" stroke-dasharray="6 4"/>`,
     );
   }
+  // what text must not cover: every marker, then each label as it is placed
+  const frame = { x0: m.left, y0: m.top, x1: m.left + pw, y1: m.top + ph };
+  const taken: Box[] = o.series.flatMap((s) => s.points.map(([x, y]) => markerBox(sx(x), sy(y), 5)));
   for (const v of o.verticals ?? []) {
     const x = sx(v.x), c = v.color ?? "#333";
     const right = x > m.left + pw / 2;
@@ -148,46 +180,71 @@ export function lineChartSvg(o: LineChartOptions): string {
         m.top + ph
       }" stroke="${c}" stroke-width="1" stroke-dasharray="2 3"/>`,
     );
+    // at the bottom of the line, or its top where a marker or a label sits there
+    const at = (y: number) => textBox(x + (right ? -5 : 5), y, v.label, 11, right ? "end" : "start");
+    const low = at(m.top + ph - 8), high = at(m.top + 16);
+    const box = taken.some((t) => overlapArea(low, t) > 0) && !taken.some((t) => overlapArea(high, t) > 0) ? high : low;
+    taken.push(box);
     parts.push(
-      `<text x="${px(x + (right ? -5 : 5))}" y="${m.top + ph - 8}" text-anchor="${
+      `<text x="${px(x + (right ? -5 : 5))}" y="${px(box.y1 - 2.2)}" text-anchor="${
         right ? "end" : "start"
       }" font-size="11" fill="${c}">${escapeXml(v.label)}</text>`,
     );
   }
   // series
   o.series.forEach((s, si) => {
-    const c = s.color ?? PALETTE[si % PALETTE.length];
-    const pts = s.points.map(([x, y]) => `${px(sx(x))},${px(sy(y))}`).join(" ");
+    const c = s.color ?? PALETTE[si % PALETTE.length]!;
+    const shape = s.marker ?? MARKERS[si % MARKERS.length]!;
     parts.push(`<g class="series" clip-path="url(#${escapeXml(clipId)})">`);
-    parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="2"/>`);
+    if (s.band && s.band.length > 1) {
+      const upper = s.band.map(([x, , hi]) => `${px(sx(x))},${px(sy(hi))}`);
+      const lower = s.band.map(([x, lo]) => `${px(sx(x))},${px(sy(lo))}`).reverse();
+      parts.push(`<polygon class="band" points="${[...upper, ...lower].join(" ")}" fill="${c}" fill-opacity="0.15"/>`);
+    }
+    const pts = s.points.map(([x, y]) => `${px(sx(x))},${px(sy(y))}`).join(" ");
+    parts.push(
+      `<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="2"${
+        s.dash ? ` stroke-dasharray="${s.dash}"` : ""
+      }/>`,
+    );
     s.points.forEach(([x, y], i) => {
-      const hollow = s.hollow?.includes(i);
-      parts.push(
-        `<circle cx="${px(sx(x))}" cy="${px(sy(y))}" r="4" fill="${
-          hollow ? "#fff" : c
-        }" stroke="${c}" stroke-width="1.5">` +
-          `<title>${escapeXml(`${s.name}: ${fmtNum(x, 4)}, ${fmtNum(y, 4)}`)}</title></circle>`,
-      );
+      const fill = s.hollow?.includes(i) ? "#fff" : c;
+      parts.push(markerSvg(shape, sx(x), sy(y), 4, fill, c, `${s.name}: ${fmtNum(x, 4)}, ${fmtNum(y, 4)}`));
     });
     parts.push(`</g>`);
     for (const [i, label] of Object.entries(s.pointLabels ?? {})) {
       const p = s.points[Number(i)];
       if (!p) continue;
-      const right = sx(p[0]) > m.left + pw / 2;
+      const placed = placeLabel(sx(p[0]), sy(p[1]), 4, label, 11, taken, frame);
+      taken.push(placed.box);
       parts.push(
-        `<text x="${px(sx(p[0]) + (right ? -8 : 8))}" y="${px(sy(p[1]) + 4)}" text-anchor="${
-          right ? "end" : "start"
-        }" font-size="11" fill="${c}">${escapeXml(label)}</text>`,
+        `<text x="${px(placed.x)}" y="${px(placed.y)}" text-anchor="${placed.anchor}" font-size="11" fill="${c}">${
+          escapeXml(label)
+        }</text>`,
       );
     }
   });
-  // legend (bottom left inside the frame)
+  // legend: in the corner that covers the fewest markers and labels
   const entries = [
-    ...o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length], dashed: false })),
-    ...(o.references ?? []).map((r) => ({ name: r.label, color: r.color ?? "#555", dashed: true })),
+    ...o.series.map((s, i) => ({
+      name: s.name,
+      color: s.color ?? PALETTE[i % PALETTE.length]!,
+      dash: s.dash,
+      marker: s.marker ?? MARKERS[i % MARKERS.length]!,
+    })),
+    ...(o.references ?? []).map((r) => ({ name: r.label, color: r.color ?? "#555", dash: "6 4", marker: undefined })),
   ];
   const lw = 30 + 6.6 * Math.max(...entries.map((e) => e.name.length)), lh = 8 + 17 * entries.length;
-  const lx = m.left + 10, ly = m.top + ph - lh - 10;
+  const corner = legendCorner(lw, lh, frame, taken);
+  // no corner is free: below the chart instead, which grows to hold it
+  const below = corner.covered > 0;
+  const lx = below ? m.left : corner.x, ly = below ? H + 2 : corner.y;
+  if (below) {
+    parts[0] = parts[0]!.replace(
+      `height="${H}" viewBox="0 0 ${W} ${H}"`,
+      `height="${H + lh + 10}" viewBox="0 0 ${W} ${H + lh + 10}"`,
+    );
+  }
   parts.push(`<g class="legend">`);
   parts.push(
     `<rect x="${lx}" y="${px(ly)}" width="${
@@ -198,10 +255,10 @@ export function lineChartSvg(o: LineChartOptions): string {
     const y = ly + 13 + 17 * i;
     parts.push(
       `<line x1="${lx + 6}" y1="${px(y)}" x2="${lx + 24}" y2="${px(y)}" stroke="${e.color}" stroke-width="2"${
-        e.dashed ? ` stroke-dasharray="6 4"` : ""
+        e.dash ? ` stroke-dasharray="${e.dash}"` : ""
       }/>`,
     );
-    if (!e.dashed) parts.push(`<circle cx="${lx + 15}" cy="${px(y)}" r="3.5" fill="${e.color}"/>`);
+    if (e.marker) parts.push(markerSvg(e.marker, lx + 15, y, 3.5, e.color, e.color, e.name));
     parts.push(`<text x="${lx + 28}" y="${px(y + 4)}" font-size="11">${escapeXml(e.name)}</text>`);
   });
   parts.push(`</g></svg>`);

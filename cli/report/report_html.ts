@@ -49,6 +49,10 @@ export interface ReportMaskingStep {
   headsKept: number;
   fractionKept: number;
   newlyMasked: Array<[number, number]>;
+  /** The score's bootstrap interval over the examples (95 %). */
+  interval?: { low: number; high: number } | undefined;
+  /** Scores of masks that keep as many heads drawn at random. */
+  random?: { mean: number; min: number; max: number; scores: number[] } | undefined;
 }
 
 /** One row of the pruning table. */
@@ -82,7 +86,11 @@ export interface ReportData {
       fractionMasked: number;
       headMask: number[][];
       steps: ReportMaskingStep[];
+      /** Random masks scored per step (the baseline's sample size). */
+      randomMasks?: number | undefined;
     };
+    /** Spearman ρ between the importances of two random halves of the data, per split. */
+    rankStability?: { spearman: number[]; mean: number; min: number; max: number } | undefined;
     pruning: {
       rows: PruningRow[];
       prunedDir: string;
@@ -246,12 +254,26 @@ export function reportHtml(d: ReportData): string {
     reverseX: true,
     xDomain: [Math.max(0, Math.min(...steps.map((s) => s.fractionKept)) - 0.05), 1.02],
     xTickFormat: (v) => `${Math.round(100 * v)} %`,
-    series: [{
-      name: "accuracy after masking",
-      points: steps.map((s) => [s.fractionKept, s.score]),
-      hollow: below >= 0 ? [below] : [],
-      pointLabels: below >= 0 ? { [below]: "below threshold" } : {},
-    }],
+    series: [
+      {
+        name: "masked by importance (band: 95 % bootstrap CI)",
+        points: steps.map((s) => [s.fractionKept, s.score]),
+        hollow: below >= 0 ? [below] : [],
+        pointLabels: below >= 0 ? { [below]: "below threshold" } : {},
+        ...(steps.every((s) => s.interval)
+          ? { band: steps.map((s) => [s.fractionKept, s.interval!.low, s.interval!.high] as [number, number, number]) }
+          : {}),
+      },
+      ...(steps.every((s) => s.random)
+        ? [{
+          name: `masked at random (mean of ${mk.randomMasks ?? steps[0]!.random!.scores.length}; band: min–max)`,
+          points: steps.map((s) => [s.fractionKept, s.random!.mean] as [number, number]),
+          band: steps.map((s) => [s.fractionKept, s.random!.min, s.random!.max] as [number, number, number]),
+          color: "#777",
+          dash: "5 3",
+        }]
+        : []),
+    ],
     verticals: [{
       x: 1 - mk.fractionMasked,
       label: `final mask: ${pct(1 - mk.fractionMasked)} of heads kept`,
@@ -262,14 +284,43 @@ export function reportHtml(d: ReportData): string {
       color: "#d55e00",
     }],
   });
+  const withCi = steps.every((s) => s.interval), withRandom = steps.every((s) => s.random);
   const stepRows = steps.map((s) => [
     String(s.step),
     `${s.headsKept}`,
     pct(s.fractionKept),
     fmtNum(s.score, 4),
+    ...(withCi ? [`${s.interval!.low.toFixed(3)}–${s.interval!.high.toFixed(3)}`] : []),
+    ...(withRandom ? [`${s.random!.mean.toFixed(3)} (${s.random!.min.toFixed(3)}–${s.random!.max.toFixed(3)})`] : []),
     `${s.score >= mk.threshold * mk.originalScore ? "yes" : "no"}`,
     `<span class="mono">${s.newlyMasked.map(([l, h]) => `${l}.${h}`).join(" ") || "–"}</span>`,
   ]);
+  const finalStep = steps.filter((s) => s.score >= mk.threshold * mk.originalScore).at(-1);
+  const rs = b.rankStability;
+  const statistics = [
+    finalStep?.interval && finalStep.random
+      ? `At the final mask (${finalStep.headsKept} heads kept) accuracy is ${
+        fmtNum(finalStep.score, 4)
+      } (95 % bootstrap ` +
+        `interval over the ${b.examples} dev sentences ${finalStep.interval.low.toFixed(3)}–${
+          finalStep.interval.high.toFixed(3)
+        }); ${finalStep.random.scores.length} masks keeping as many heads drawn at random reach ${
+          finalStep.random.mean.toFixed(3)
+        } on average (${finalStep.random.min.toFixed(3)}–${finalStep.random.max.toFixed(3)}), ${
+          finalStep.random.max < finalStep.interval.low
+            ? "every one below the interval: the importance ranking beats random choice here"
+            : finalStep.random.mean < finalStep.interval.low
+            ? "below the interval on average, the best within it: the ranking helps at this sparsity"
+            : "within the interval: at this sparsity random choice is about as good, as Budhraja et al. (2020) found"
+        }.`
+      : "",
+    rs
+      ? `The importance ranking's stability: Spearman ρ between the importances measured on two random halves of the dev ` +
+        `batches is ${rs.mean.toFixed(3)} on average (${rs.min.toFixed(3)}–${
+          rs.max.toFixed(3)
+        } over ${rs.spearman.length} splits).`
+      : "",
+  ].filter((x) => x !== "").join(" ");
   const pr = b.pruning.rows;
   const pruneRows = pr.map((r) => [
     escapeXml(r.label),
@@ -358,6 +409,7 @@ ${headHeatmaps("bert", b, maskedIdx, "BERT")}
   }). The last mask above the threshold masks <b>${maskedIdx.length} of ${b.layers * b.heads} heads (${
     pct(mk.fractionMasked)
   })</b> with accuracy ${fmtNum(mk.finalScore, 4)}.</p>
+${statistics ? `<p id="masking-statistics">${escapeXml(statistics)}</p>` : ""}
 <div class="row">
 ${
     figure(
@@ -367,13 +419,26 @@ ${
         pct(mk.amount, 0)
       } per step). Dashed: ${Math.round(100 * mk.threshold)} % of the unmasked accuracy. ${
         below >= 0 ? "Hollow marker: the step that fell below it (not kept)." : ""
+      }${withCi ? " Shaded: the 95 % bootstrap interval of each step over the dev sentences." : ""}${
+        withRandom
+          ? " Grey, dashed: the same number of heads masked at random (mean; shaded: lowest to highest of the masks)."
+          : ""
       }`,
     )
   }
 <div>
 ${
     table(
-      ["step", "heads kept", "fraction kept", "accuracy", "≥ threshold", "masked (layer.head)"],
+      [
+        "step",
+        "heads kept",
+        "fraction kept",
+        "accuracy",
+        ...(withCi ? ["95 % CI"] : []),
+        ...(withRandom ? ["random masks"] : []),
+        "≥ threshold",
+        "masked (layer.head)",
+      ],
       stepRows,
       "booktabs",
       "masking-table",
@@ -425,6 +490,7 @@ ${attentionFigures("gpt2", g, "GPT-2")}
 </section>
 
 ${(d.sections ?? []).join("\n")}
+${d.analysis ? analysisSectionsHtml(d.analysis, 0) : ""}
 
 <section id="timings">
 <h2>8. Timings</h2>
@@ -450,10 +516,31 @@ ${
     ).join("\n")
   }
 </section>
-${d.analysis ? analysisSectionsHtml(d.analysis, 10) : ""}
-<footer><p class="meta">References: P. Michel, O. Levy, G. Neubig. <i>Are Sixteen Heads Really Better than One?</i> NeurIPS 2019. K. Clark, U. Khandelwal, O. Levy, C. D. Manning. <i>What Does BERT Look At? An Analysis of BERT’s Attention</i>. BlackboxNLP 2019. A. Rogers, O. Kovaleva, A. Rumshisky. <i>A Primer in BERTology</i>. TACL 2020. Self-contained page: no scripts, no network.</p></footer>
+<footer><p class="meta">References: ${REFERENCES.join(" ")} Self-contained page: no scripts, no network.</p></footer>
 </body>
 </html>
 `;
-  return html;
+  return numberSections(html);
+}
+
+/** Every work the report cites, in the footer's order. */
+export const REFERENCES = [
+  "S. Abnar, W. Zuidema. <i>Quantifying Attention Flow in Transformers</i>. ACL 2020.",
+  "A. Budhraja, M. Pandey, B. Ravindran, M. M. Khapra. <i>On the Weak Link between Importance and Prunability of Attention Heads</i>. EMNLP 2020.",
+  "K. Clark, U. Khandelwal, O. Levy, C. D. Manning. <i>What Does BERT Look At? An Analysis of BERT’s Attention</i>. BlackboxNLP 2019.",
+  "W. Kwon, S. Kim, M. W. Mahoney, J. Hassoun, K. Keutzer, A. Gholami. <i>A Fast Post-Training Pruning Framework for Transformers</i>. NeurIPS 2022.",
+  "P. Michel, O. Levy, G. Neubig. <i>Are Sixteen Heads Really Better than One?</i> NeurIPS 2019.",
+  "nostalgebraist. <i>interpreting GPT: the logit lens</i>. LessWrong 2020.",
+  "A. Rogers, O. Kovaleva, A. Rumshisky. <i>A Primer in BERTology</i>. TACL 2020.",
+  "M. Sundararajan, A. Taly, Q. Yan. <i>Axiomatic Attribution for Deep Networks</i>. ICML 2017.",
+  "I. Tenney, D. Das, E. Pavlick. <i>BERT Rediscovers the Classical NLP Pipeline</i>. ACL 2019.",
+];
+
+/**
+ * Numbers the report's sections 1, 2, … in the order they appear (a section's own number, if it brought one, is
+ * replaced), so that sections added by other modules never leave a gap or a repeat.
+ */
+export function numberSections(html: string): string {
+  let n = 0;
+  return html.replace(/<h2>(?:\d+\. )?/g, () => `<h2>${++n}. `);
 }

@@ -1,5 +1,5 @@
-import { ok, strictEqual } from "node:assert";
-import { type ModelStudy, type ReportData, reportHtml } from "./report_html.ts";
+import { deepStrictEqual, ok, strictEqual } from "node:assert";
+import { type ModelStudy, REFERENCES, type ReportData, reportHtml } from "./report_html.ts";
 import { checkBalancedTags } from "./svg.ts";
 
 function study(L: number, H: number, dir: string): ModelStudy {
@@ -107,4 +107,59 @@ Deno.test("reportHtml() numbers figures from 1 on each call", () => {
   const a = reportHtml(sampleReport()), b = reportHtml(sampleReport());
   strictEqual(a, b);
   ok(a.includes("<b>Figure 1.</b>"));
+});
+
+Deno.test("reportHtml() numbers its sections 1, 2, … in page order, Reproduce last, added sections included", () => {
+  const html = reportHtml({
+    ...sampleReport(),
+    sections: [
+      '<section id="x"><h2>Why BERT decided</h2></section>',
+      "<section><h2>7. Pruning to a budget</h2></section>",
+    ],
+  });
+  const numbers = [...html.matchAll(/<h2>(\d+)\. ([^<]*)/g)];
+  deepStrictEqual(numbers.map((m) => Number(m[1])), numbers.map((_, i) => i + 1));
+  strictEqual((html.match(/<h2>/g) ?? []).length, numbers.length, "no unnumbered section");
+  ok(numbers.at(-1)![2]!.startsWith("Reproduce"), numbers.at(-1)![2]);
+});
+
+Deno.test("every work the report and the demo cite is in the references", () => {
+  const refs = REFERENCES.join(" ");
+  const dir = new URL("../", import.meta.url);
+  const files = ["report/", ""].flatMap((sub) =>
+    [...Deno.readDirSync(new URL(sub, dir))].filter((e) =>
+      e.isFile && e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")
+    )
+      .map((e) => new URL(`${sub}${e.name}`, dir))
+  );
+  const cited = new Set<string>();
+  for (const f of files) {
+    const src = Deno.readTextFileSync(f);
+    for (const m of src.matchAll(/\b([A-Z][a-z]+) et al\./g)) cited.add(m[1]!);
+    for (const m of src.matchAll(/\b([A-Z][a-z]+) (?:&amp;|&) ([A-Z][a-z]+),? \(?\d{4}/g)) cited.add(m[1]!).add(m[2]!);
+  }
+  for (const name of ["Kwon", "Tenney", "Sundararajan", "Abnar", "Zuidema"]) ok(cited.has(name), `${name} is cited`);
+  deepStrictEqual([...cited].filter((name) => !refs.includes(name)), []);
+});
+
+Deno.test("reportHtml() draws the masking curve's bootstrap band and random baseline, and states rank stability", () => {
+  const d = sampleReport();
+  const mk = d.bert.masking;
+  mk.steps = mk.steps.map((s, i) => ({
+    ...s,
+    interval: { low: s.score - 0.05, high: s.score + 0.04 },
+    random: { mean: s.score - 0.1 * i, min: s.score - 0.15 * i, max: s.score - 0.06 * i, scores: [1, 2, 3] },
+  }));
+  mk.randomMasks = 3;
+  d.bert.rankStability = { spearman: [0.8, 0.9], mean: 0.85, min: 0.8, max: 0.9 };
+  const html = reportHtml(d);
+  strictEqual(checkBalancedTags(html), undefined);
+  strictEqual((html.match(/<polygon class="band"/g) ?? []).length, 2, "a band for each series");
+  ok(html.includes("masked at random (mean of 3; band: min–max)"));
+  ok(/<th[^>]*>95 % CI<\/th>/.test(html) && html.includes("0.800–0.890"), "the interval column");
+  ok(/<th[^>]*>random masks<\/th>/.test(html) && html.includes("0.750 (0.700–0.790)"), "the random column");
+  ok(html.includes("At the final mask (3 heads kept) accuracy is 0.85"), "the statistics paragraph");
+  ok(html.includes("every one below the interval: the importance ranking beats random choice here"));
+  ok(html.includes("Spearman ρ between the importances measured on two random halves of the dev batches is 0.850"));
+  ok(!reportHtml(sampleReport()).includes("masking-statistics"), "nothing without the statistics");
 });

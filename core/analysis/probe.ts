@@ -44,6 +44,8 @@ export interface ProbeOptions {
   seed?: number;
   /** The kernels to train with; a fresh WASM instance when absent. */
   kernels?: Kernels;
+  /** Called after each probe {@linkcode layerProbing} trains (`done` of `total`), e.g. to draw progress. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** A trained probe. */
@@ -469,11 +471,18 @@ export function layerProbing(train: ProbeSet, test: ProbeSet, opts: ProbeOptions
   if (n === 0) throw new Error("Layer probing needs features of at least one layer");
   const k = opts.kernels ?? createWasmKernels();
   const o = { ...opts, kernels: k };
-  const layerAccuracy = Array.from({ length: n }, (_, l) => trainProbe(train, test, [l], o).accuracy);
+  let done = 0;
+  const step = () => opts.onProgress?.(++done, 2 * n - 1);
+  const layerAccuracy = Array.from({ length: n }, (_, l) => {
+    const accuracy = trainProbe(train, test, [l], o).accuracy;
+    step();
+    return accuracy;
+  });
   const cumulativeAccuracy = [layerAccuracy[0]!];
   let full: ProbeRun | undefined;
   for (let l = 1; l < n; l++) {
     const r = trainProbe(train, test, Array.from({ length: l + 1 }, (_, i) => i), o);
+    step();
     cumulativeAccuracy.push(r.accuracy);
     full = r;
   }

@@ -27,7 +27,7 @@ export interface WordFeatures {
  *
  * @param model The model.
  * @param encodings Sentences encoded word by word (`encodeWords`).
- * @param opts Batch size (default 16) and pad id (default 0).
+ * @param opts Batch size (default 16), pad id (default 0), and a callback after each batch (sentences done of all).
  * @returns The features.
  *
  * @example Usage
@@ -44,7 +44,7 @@ export interface WordFeatures {
 export function wordFeatures(
   model: TransformerModel,
   encodings: readonly WordEncoding[],
-  opts: { batchSize?: number; padId?: number } = {},
+  opts: { batchSize?: number; padId?: number; onProgress?: (done: number, total: number) => void } = {},
 ): WordFeatures {
   const c = model.config, D = c.hidden, L = c.layers, batchSize = opts.batchSize ?? 16;
   const names = Array.from({ length: L + 1 }, (_, i) => model.family.hiddenStateHook(i, c));
@@ -60,6 +60,7 @@ export function wordFeatures(
     const [batch] = makeBatches(chunk, { batchSize: chunk.length, padId: opts.padId ?? 0 });
     if (batch === undefined) continue;
     const { cache } = model.run({ batch, names });
+    opts.onProgress?.(s + chunk.length, encodings.length);
     const T = batch.seqLen;
     names.forEach((name, li) => {
       const h = cache.get(model.resolveName(name))!.data, out = layers[li]!;

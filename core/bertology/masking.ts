@@ -40,8 +40,8 @@ export interface MaskingOptions {
   normalizeGlobal?: boolean | undefined;
   /** Passed to each importance pass: per-example gradients (see `ImportanceOptions.perExample`; default false). */
   perExample?: boolean | undefined;
-  /** Called after each step. */
-  onStep?: ((step: MaskingStep) => void) | undefined;
+  /** Called after each step, with the pass it was scored from (its predictions, e.g. for a bootstrap). */
+  onStep?: ((step: MaskingStep, pass: ImportanceResult) => void) | undefined;
 }
 
 /** One step of the masking loop. */
@@ -179,7 +179,7 @@ export function* maskingLoop(
     newlyMasked: [],
     seconds,
   }];
-  opts.onStep?.(steps[0]!);
+  opts.onStep?.(steps[0]!, r);
   let importance = r.importance.data;
   let current = originalScore, accepted = mask, acceptedScore = originalScore;
 
@@ -214,7 +214,7 @@ export function* maskingLoop(
       seconds,
     };
     steps.push(step);
-    opts.onStep?.(step);
+    opts.onStep?.(step, r);
   }
   return { headMask: accepted, originalScore, finalScore: acceptedScore, steps };
 }

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { pruneModel, pruneNeuronWeights } from "../bertology/prune.ts";

@@ -7,7 +7,7 @@
  *
  * @example Usage
  * ```ts
- * import * as ort from "onnxruntime-web";
+ * import * as ort from "npm:onnxruntime-web@1.30.0";
  * import { exportOnnx, OrtModel } from "./mod.ts";
  * import { loadModel } from "../models/load.ts";
  * import { localFiles } from "../checkpoint/local_files.ts";

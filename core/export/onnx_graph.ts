@@ -6,7 +6,7 @@
  * @module
  */
 
-import protobuf from "protobufjs";
+import protobuf from "npm:protobufjs@7.5.4";
 import { ONNX_PROTO } from "./_onnx_proto.ts";
 
 import { type AttrValue, bytesOf, DataType, type DataTypeCode, type OnnxDim } from "./onnx_types.ts";

@@ -91,7 +91,7 @@ export class OrtModel {
    * @throws {Error} when the runtime refuses the file, or its inputs are not the exporter's
    * @example Usage
    * ```ts
-   * import * as ort from "onnxruntime-web";
+   * import * as ort from "npm:onnxruntime-web@1.30.0";
    * import { exportOnnx } from "./export.ts";
    * import { OrtModel } from "./ort_backend.ts";
    * import { loadModel } from "../models/load.ts";

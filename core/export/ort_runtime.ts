@@ -73,7 +73,7 @@ interface OrtEnv {
 /**
  * Imports an ONNX Runtime package by a specifier computed at run time, so that a module graph built ahead (a
  * bundle, a Deno Deploy build of the web analyzer) does not take in the runtimes — 100+ MB of WASM and a native
- * library — that only a chosen backend loads; Deno resolves it through the import map when asked.
+ * library — that only a chosen backend loads. The specifiers are full `npm:` ones, so core needs no import map.
  */
 async function importRuntime(name: string): Promise<OrtRuntime & { env: OrtEnv }> {
   return await import(name); // `name`, not a literal: see above
@@ -94,7 +94,7 @@ async function importRuntime(name: string): Promise<OrtRuntime & { env: OrtEnv }
  */
 export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<LoadedOrt> {
   if (backend === "ort-wasm") {
-    const ort = await importRuntime("onnxruntime-web");
+    const ort = await importRuntime("npm:onnxruntime-web@1.30.0");
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = "error";
     return { ort, providers: ["wasm"], label: `onnxruntime-web wasm (${threads} thread${threads > 1 ? "s" : ""})` };
@@ -108,13 +108,13 @@ export async function loadOrt(backend: OrtBackendName, threads = 1): Promise<Loa
     if (adapter === null || adapter === undefined) {
       throw new BackendUnavailable("ort-webgpu is not available: navigator.gpu found no WebGPU adapter");
     }
-    const ort = await importRuntime("onnxruntime-web/webgpu");
+    const ort = await importRuntime("npm:onnxruntime-web@1.30.0/webgpu");
     ort.env.logLevel = "error";
     return { ort, providers: ["webgpu"], label: "onnxruntime-web webgpu" };
   }
   let mod: OrtRuntime & { env?: { logLevel?: string } };
   try {
-    mod = await importRuntime("onnxruntime-node");
+    mod = await importRuntime("npm:onnxruntime-node@1.30.0");
   } catch (e) {
     throw new BackendUnavailable(
       `ort-node is not available: the onnxruntime-node package could not be loaded (${(e as Error).message})`,
@@ -135,7 +135,7 @@ export function nodeCudaInstalled(): boolean {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (deno === undefined || deno.build.os !== "linux") return false;
   try {
-    const entry = import.meta.resolve("onnxruntime-node"); // …/onnxruntime-node/<version>/dist/index.js
+    const entry = import.meta.resolve("npm:onnxruntime-node@1.30.0"); // …/onnxruntime-node/<version>/dist/index.js
     const arch = deno.build.arch === "aarch64" ? "arm64" : "x64";
     const lib = new URL(`../bin/napi-v6/linux/${arch}/libonnxruntime_providers_cuda.so`, entry);
     return deno.statSync(lib).isFile;

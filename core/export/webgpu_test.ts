@@ -29,7 +29,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const ort = await import("onnxruntime-web/webgpu");
+    const ort = await import("npm:onnxruntime-web@1.30.0/webgpu");
     ort.env.logLevel = "error";
     const { model } = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")), { tokenizer: false });
     const lm = "gpt2-tiny-random.lm", grad = "gpt2-tiny-random.head_mask_grad";

@@ -22,6 +22,7 @@ export * from "./score.ts";
 export * from "./dataset.ts";
 export * from "./importance_study.ts";
 export * from "./masking_study.ts";
+export * from "./masking_statistics.ts";
 export * from "./pruning_comparison.ts";
 export * from "./budget_pruning.ts";
 export * from "./latency_table.ts";
