@@ -502,7 +502,9 @@ export class KernelPool {
     scale: number,
   ): void {
     const threads = this.threads;
-    if (threads === 1 || Hkv < threads) {
+    // fewer kv heads than threads still split (a thread whose range is empty returns at once); one kv head
+    // (multi-query attention) runs on the caller alone
+    if (threads === 1 || Hkv < 2) {
       this.#main.attention_backward(
         dq,
         dk,
