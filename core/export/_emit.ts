@@ -46,7 +46,7 @@ export class EmitContext {
   readonly weights: ReadonlyMap<string, Tensor>;
   readonly dtype: "f32" | "f16";
   /** Saved forward values, by op index. */
-  readonly saved = new Map<number, AttentionSaved>();
+  readonly saved: Map<number, AttentionSaved> = new Map();
   readonly #weightNames = new Map<string, string>();
 
   constructor(g: OnnxGraph, config: ModelConfig, weights: ReadonlyMap<string, Tensor>, dtype: "f32" | "f16") {
