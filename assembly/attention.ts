@@ -1,7 +1,9 @@
 // Multi-head scaled dot-product attention, forward and backward, per (batch, head) through the packed matmul
 // (`gemm` with row strides): scores = scale·Q·Kᵀ straight into the probs block, a SIMD masked row softmax, then
-// ctx = m·P·V. q/k/v rows are strided by ldqkv floats; probs [B, H, T, T] are saved without the head-mask
-// multiplier, or not at all (probs = 0: one T·T scratch per thread, reused by every (batch, head)). The gemm packing scratch is allocated once per instance (set_gemm_scratch), so no call allocates and
+// ctx = m·P·V. q rows are strided by ldq floats, k/v rows by ldkv (grouped-query attention: H query heads read
+// Hkv ≤ H kv heads in place); probs [B, H, T, T] are saved without the head-mask multiplier, or not at all
+// (probs = 0: one T·T scratch per thread, reused by every (batch, head)). The gemm packing scratch is allocated
+// once per instance (set_gemm_scratch), so no call allocates and
 // any T works (gemm tiles); the *_part exports (threads on a shared memory) take each thread's as an argument.
 
 import { gemm } from "./matmul";
@@ -58,34 +60,55 @@ function softmaxRow(prow: usize, mb: usize, jEnd: i32, T: i32): void {
 }
 
 /**
- * probs = 0: the probabilities are not saved — each (batch, head)'s live in `scratch` (T·T floats) while its
- * context is computed (an inference pass that no hook, entropy or backward reads them from).
+ * The kv head query head h reads: kvHead[h] (an i32 array, when the layer's kept query heads keep the groups of
+ * the unpruned layer), or h / (H / Hkv) (grouped-query attention's contiguous groups; H = Hkv: h itself).
  */
-export function attention_forward(
-  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
-  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, scratch: usize,
-): void {
-  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, scratch, GEMM_SCRATCH, 0, B * H);
+// @ts-ignore: decorator
+@inline
+function kvHeadOf(kvHead: usize, h: i32, H: i32, Hkv: i32): i32 {
+  return kvHead ? load<i32>(kvHead + (<usize>h << 2)) : h / (H / Hkv);
 }
 
 /**
- * Part `part` of `parts` of attention_forward, for threads sharing one memory: (batch, head) items split into
- * contiguous ranges, `scratch` (T·T floats, used when probs = 0) and `gemmScratch` (matmul_scratch_bytes()) this
- * thread's own. Each item is computed exactly as with one part.
+ * probs = 0: the probabilities are not saved — each (batch, head)'s live in `scratch` (T·T floats) while its
+ * context is computed (an inference pass that no hook, entropy or backward reads them from).
+ * Grouped-query attention: q has H heads (row stride ldq), k and v Hkv heads (row stride ldkv); query head h
+ * reads kv head kvHeadOf(h) in place (no copy of k, v).
+ */
+export function attention_forward(
+  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
+  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, scratch: usize,
+): void {
+  forwardItems(
+    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, scratch, GEMM_SCRATCH,
+    0, B * H,
+  );
+}
+
+/**
+ * Part `part` of `parts` of attention_forward, for threads sharing one memory: (batch, query head) items split
+ * into contiguous ranges, `scratch` (T·T floats, used when probs = 0) and `gemmScratch` (matmul_scratch_bytes())
+ * this thread's own. Each item is computed exactly as with one part (k, v are only read, so query heads of one
+ * group may run on different threads).
  */
 export function attention_forward_part(
-  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
-  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, scratch: usize, gemmScratch: usize, part: i32, parts: i32,
+  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
+  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, scratch: usize,
+  gemmScratch: usize, part: i32, parts: i32,
 ): void {
   const items = B * H;
   const i0 = <i32>(<i64>items * part / parts), i1 = <i32>(<i64>items * (part + 1) / parts);
-  forwardItems(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, scratch, gemmScratch, i0, i1);
+  forwardItems(
+    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, scratch, gemmScratch,
+    i0, i1,
+  );
 }
 
-/** attention_forward for the (batch, head) items [item0, item1), item = b·H + h. */
+/** attention_forward for the (batch, query head) items [item0, item1), item = b·H + h. */
 function forwardItems(
-  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldqkv: i32, keyMask: usize, headMask: usize,
-  B: i32, T: i32, H: i32, D: i32, scale: f32, causal: i32, scratch: usize, GEMM_SCRATCH: usize, item0: i32, item1: i32,
+  ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
+  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, scratch: usize,
+  GEMM_SCRATCH: usize, item0: i32, item1: i32,
 ): void {
   const ldc = H * D;
   const rowBytes = <usize>T << 2;
@@ -94,67 +117,98 @@ function forwardItems(
     const mb = keyMask ? keyMask + (<usize>(b * T) << 2) : 0;
     {
       const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
-      const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
+      const qbase = (<usize>(b * T) * <usize>ldq + <usize>(h * D)) << 2;
+      const kvbase = (<usize>(b * T) * <usize>ldkv + <usize>(kvHeadOf(kvHead, h, H, Hkv) * D)) << 2;
       const pb = probs ? probs + <usize>((b * H + h) * T) * rowBytes : scratch;
       // scores[i, j] = scale · q_i · k_j
-      gemm(pb, T, q + base, ldqkv, k + base, ldqkv, 0, T, D, T, TRANS_B, scale, GEMM_SCRATCH);
+      gemm(pb, T, q + qbase, ldq, k + kvbase, ldkv, 0, T, D, T, TRANS_B, scale, GEMM_SCRATCH);
       for (let i = 0; i < T; i++) softmaxRow(pb + <usize>i * rowBytes, mb, causal ? i + 1 : T, T);
       const cb = ctx + ((<usize>(b * T) * <usize>ldc + <usize>(h * D)) << 2);
       if (m == 0) {
         for (let i = 0; i < T; i++) memory.fill(cb + ((<usize>i * <usize>ldc) << 2), 0, <usize>D << 2);
       } else {
         // ctx = m · P · V
-        gemm(cb, ldc, pb, T, v + base, ldqkv, 0, T, T, D, 0, m, GEMM_SCRATCH);
+        gemm(cb, ldc, pb, T, v + kvbase, ldkv, 0, T, T, D, 0, m, GEMM_SCRATCH);
       }
     }
   }
 }
 
+/**
+ * Backward of attention_forward: dq (stride ldq) and dk, dv (stride ldkv) accumulated; a kv head's dk, dv sum
+ * the contributions of every query head it serves, in ascending query-head order.
+ */
 export function attention_backward(
   dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
-  ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32,
+  ldq: i32, ldkv: i32, headMask: usize, kvHead: usize, scratch: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32,
+  scale: f32,
 ): void {
-  backwardHeads(dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale, GEMM_SCRATCH, 0, H);
+  backwardGroups(
+    dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldq, ldkv, headMask, kvHead, scratch, B, T, H, Hkv, D, scale,
+    GEMM_SCRATCH, 0, Hkv,
+  );
 }
 
 /**
- * Part `part` of `parts` of attention_backward, for threads sharing one memory: heads split into contiguous
- * ranges (each head's mask gradient is summed over the batch in the same order as with one part); `scratch`
- * (T·T floats) and `gemmScratch` (matmul_scratch_bytes()) are this thread's own.
+ * Part `part` of `parts` of attention_backward, for threads sharing one memory: kv heads split into contiguous
+ * ranges, each thread running every query head its kv heads serve — so no two threads accumulate into the same
+ * dk, dv rows, and each kv head sums its query heads in the same order as with one part (as each head's mask
+ * gradient sums the batch); `scratch` (T·T floats) and `gemmScratch` (matmul_scratch_bytes()) are this thread's own.
  */
 export function attention_backward_part(
   dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
-  ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32, gemmScratch: usize,
-  part: i32, parts: i32,
+  ldq: i32, ldkv: i32, headMask: usize, kvHead: usize, scratch: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32,
+  scale: f32, gemmScratch: usize, part: i32, parts: i32,
 ): void {
-  const h0 = <i32>(<i64>H * part / parts), h1 = <i32>(<i64>H * (part + 1) / parts);
-  backwardHeads(dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldqkv, headMask, scratch, B, T, H, D, scale, gemmScratch, h0, h1);
+  const g0 = <i32>(<i64>Hkv * part / parts), g1 = <i32>(<i64>Hkv * (part + 1) / parts);
+  backwardGroups(
+    dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldq, ldkv, headMask, kvHead, scratch, B, T, H, Hkv, D, scale,
+    gemmScratch, g0, g1,
+  );
 }
 
-/** attention_backward for heads [h0, h1). */
-function backwardHeads(
+/** attention_backward for the query heads served by kv heads [g0, g1), kv head by kv head. */
+function backwardGroups(
   dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
-  ldqkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32, GEMM_SCRATCH: usize,
-  h0: i32, h1: i32,
+  ldq: i32, ldkv: i32, headMask: usize, kvHead: usize, scratch: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32,
+  scale: f32, GEMM_SCRATCH: usize, g0: i32, g1: i32,
+): void {
+  for (let g = g0; g < g1; g++) {
+    for (let h = 0; h < H; h++) {
+      if (kvHeadOf(kvHead, h, H, Hkv) != g) continue;
+      backwardHead(
+        dq, dk, dv, dheadMask, dctx, probs, q, k, v, ldq, ldkv, headMask, scratch, B, T, H, D, scale, GEMM_SCRATCH,
+        h, g,
+      );
+    }
+  }
+}
+
+/** attention_backward for query head h, which reads kv head g. */
+function backwardHead(
+  dq: usize, dk: usize, dv: usize, dheadMask: usize, dctx: usize, probs: usize, q: usize, k: usize, v: usize,
+  ldq: i32, ldkv: i32, headMask: usize, scratch: usize, B: i32, T: i32, H: i32, D: i32, scale: f32,
+  GEMM_SCRATCH: usize, h: i32, g: i32,
 ): void {
   const ldc = H * D;
   const rowBytes = <usize>T << 2;
   const vscale = f32x4.splat(scale);
-  for (let h = h0; h < h1; h++) {
+  {
     const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
     const vmh = f32x4.splat(m);
     // A masked head (m = 0) passes no gradient to q, k, v (dS and m·Pᵀ·dctx are 0): it is skipped, or, when the
     // head-mask gradient is asked for, only dP' and the row dots that make dm are computed.
-    if (m == 0 && !dheadMask) continue;
+    if (m == 0 && !dheadMask) return;
     let dm: f64 = 0;
     for (let b = 0; b < B; b++) {
-      const base = (<usize>(b * T) * <usize>ldqkv + <usize>(h * D)) << 2;
+      const qbase = (<usize>(b * T) * <usize>ldq + <usize>(h * D)) << 2;
+      const kvbase = (<usize>(b * T) * <usize>ldkv + <usize>(g * D)) << 2;
       const pb = probs + <usize>((b * H + h) * T) * rowBytes;
       const dcb = dctx + ((<usize>(b * T) * <usize>ldc + <usize>(h * D)) << 2);
       // dP'[i, j] = dctx_i · v_j  (into scratch)
-      gemm(scratch, T, dcb, ldc, v + base, ldqkv, 0, T, D, T, TRANS_B, 1, GEMM_SCRATCH);
+      gemm(scratch, T, dcb, ldc, v + kvbase, ldkv, 0, T, D, T, TRANS_B, 1, GEMM_SCRATCH);
       // dv += m · Pᵀ · dctx
-      if (m != 0) gemm(dv + base, ldqkv, pb, T, dcb, ldc, 0, T, T, D, TRANS_A | ACCUMULATE, m, GEMM_SCRATCH);
+      if (m != 0) gemm(dv + kvbase, ldkv, pb, T, dcb, ldc, 0, T, T, D, TRANS_A | ACCUMULATE, m, GEMM_SCRATCH);
       // rowDot_i = Σ_j P·dP';  dm += rowDot_i;  dS = scale · P · (m·dP' − m·rowDot_i)  (in place in scratch)
       for (let i = 0; i < T; i++) {
         const prow = pb + <usize>i * rowBytes;
@@ -190,8 +244,8 @@ function backwardHeads(
       }
       if (m == 0) continue;
       // dq += dS · K;  dk += dSᵀ · Q
-      gemm(dq + base, ldqkv, scratch, T, k + base, ldqkv, 0, T, T, D, ACCUMULATE, 1, GEMM_SCRATCH);
-      gemm(dk + base, ldqkv, scratch, T, q + base, ldqkv, 0, T, T, D, TRANS_A | ACCUMULATE, 1, GEMM_SCRATCH);
+      gemm(dq + qbase, ldq, scratch, T, k + kvbase, ldkv, 0, T, T, D, ACCUMULATE, 1, GEMM_SCRATCH);
+      gemm(dk + kvbase, ldkv, scratch, T, q + qbase, ldq, 0, T, T, D, TRANS_A | ACCUMULATE, 1, GEMM_SCRATCH);
     }
     if (dheadMask) {
       const o = dheadMask + (<usize>h << 2);

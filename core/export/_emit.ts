@@ -27,9 +27,9 @@ export interface Emitted {
 export interface AttentionSaved {
   /** q as [B, H, T, D]. */
   q: string;
-  /** k as [B, H, T, D]. */
+  /** k as [B, H, T, D] (grouped-query attention: each query head's kv head, gathered). */
   k: string;
-  /** v as [B, H, T, D]. */
+  /** v as [B, H, T, D] (grouped-query attention: each query head's kv head, gathered). */
   v: string;
   /** The probabilities before the head mask, [B, H, T, T]. */
   probs: string;

@@ -60,11 +60,11 @@ export const STATE_STOP = 2;
 /** Job: `matmul_part` with the 8 matmul arguments. */
 export const JOB_MATMUL = 1;
 /**
- * Job: `attention_forward_part` with the 14 attention arguments before its scratch; thread i's T·T scratch (used
- * when probs is 0) at f64 slot 14 + i.
+ * Job: `attention_forward_part` with the 17 attention arguments before its scratch; thread i's T·T scratch (used
+ * when probs is 0) at f64 slot 17 + i.
  */
 export const JOB_ATTENTION_FORWARD = 2;
-/** Job: `attention_backward_part` with its 17 arguments (slot 11, its scratch, unused); thread i's T·T scratch at f64 slot 17 + i. */
+/** Job: `attention_backward_part` with its 20 arguments (slot 13, its scratch, unused); thread i's T·T scratch at f64 slot 20 + i. */
 export const JOB_ATTENTION_BACKWARD = 3;
 
 /**
@@ -189,10 +189,10 @@ export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, 
 }
 
 /** Arguments of an {@linkcode JOB_ATTENTION_FORWARD} job before the per-thread scratch pointers. */
-export const ATTENTION_FORWARD_ARGS = 14;
+export const ATTENTION_FORWARD_ARGS = 17;
 
 /** Arguments of an {@linkcode JOB_ATTENTION_BACKWARD} job before the per-thread scratch pointers. */
-export const ATTENTION_BACKWARD_ARGS = 17;
+export const ATTENTION_BACKWARD_ARGS = 20;
 
 /**
  * Runs part `me` of `parts` of an attention job ({@linkcode JOB_ATTENTION_FORWARD} or
@@ -212,9 +212,9 @@ export function runAttentionPart(
     const scratch = a[ATTENTION_FORWARD_ARGS + me]!;
     w.attention_forward_part(...args(0, ATTENTION_FORWARD_ARGS), scratch, gemmScratch, me, parts);
   } else {
-    // slot 11 is the contract's scratch argument: each thread's own comes from its slot instead
+    // slot 13 is the contract's scratch argument: each thread's own comes from its slot instead
     const scratch = a[ATTENTION_BACKWARD_ARGS + me]!;
-    w.attention_backward_part(...args(0, 11), scratch, ...args(12, ATTENTION_BACKWARD_ARGS), gemmScratch, me, parts);
+    w.attention_backward_part(...args(0, 13), scratch, ...args(14, ATTENTION_BACKWARD_ARGS), gemmScratch, me, parts);
   }
 }
 

@@ -207,19 +207,28 @@ export function softmaxRows(f: Floats, x: number, rows: number, cols: number): v
   }
 }
 
+/** The kv head query head h reads: ints[kvHead + h], or ⌊h / (H / Hkv)⌋ when `kvHead` is 0. */
+function kvHeadOf(ints: Int32Array, kvHead: number, h: number, H: number, Hkv: number): number {
+  return kvHead ? ints[kvHead + h]! : Math.floor(h / (H / Hkv));
+}
+
 export function attentionForward(
   f: Floats,
+  ints: Int32Array,
   ctx: number,
   probs: number,
   q: number,
   k: number,
   v: number,
-  ldqkv: number,
+  ldq: number,
+  ldkv: number,
   keyMask: number,
   headMask: number,
+  kvHead: number,
   B: number,
   T: number,
   H: number,
+  Hkv: number,
   D: number,
   scale: number,
   causal: boolean,
@@ -227,6 +236,7 @@ export function attentionForward(
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const m = headMask ? f[headMask + h]! : 1;
+      const g = kvHeadOf(ints, kvHead, h, H, Hkv);
       for (let i = 0; i < T; i++) {
         const allowed: boolean[] = [];
         const scores: number[] = [];
@@ -234,7 +244,7 @@ export function attentionForward(
           allowed.push((!keyMask || f[keyMask + b * T + j] !== 0) && (!causal || j <= i));
           let s = 0;
           for (let d = 0; d < D; d++) {
-            s += f[q + (b * T + i) * ldqkv + h * D + d]! * f[k + (b * T + j) * ldqkv + h * D + d]!;
+            s += f[q + (b * T + i) * ldq + h * D + d]! * f[k + (b * T + j) * ldkv + g * D + d]!;
           }
           scores.push(scale * s);
         }
@@ -251,7 +261,7 @@ export function attentionForward(
         if (probs) { for (let j = 0; j < T; j++) f[probs + ((b * H + h) * T + i) * T + j] = p[j]!; }
         for (let d = 0; d < D; d++) {
           let s = 0;
-          for (let j = 0; j < T; j++) s += m * p[j]! * f[v + (b * T + j) * ldqkv + h * D + d]!;
+          for (let j = 0; j < T; j++) s += m * p[j]! * f[v + (b * T + j) * ldkv + g * D + d]!;
           f[ctx + (b * T + i) * H * D + h * D + d] = s;
         }
       }
@@ -261,6 +271,7 @@ export function attentionForward(
 
 export function attentionBackward(
   f: Floats,
+  ints: Int32Array,
   dq: number,
   dk: number,
   dv: number,
@@ -270,17 +281,23 @@ export function attentionBackward(
   q: number,
   k: number,
   v: number,
-  ldqkv: number,
+  ldq: number,
+  ldkv: number,
   headMask: number,
+  kvHead: number,
   B: number,
   T: number,
   H: number,
+  Hkv: number,
   D: number,
   scale: number,
 ): void {
-  const at = (base: number, b: number, t: number, h: number, d: number) => base + (b * T + t) * ldqkv + h * D + d;
+  // q, dq rows at stride ldq (query head h); k, v, dk, dv rows at stride ldkv (kv head g)
+  const atQ = (base: number, b: number, t: number, h: number, d: number) => base + (b * T + t) * ldq + h * D + d;
+  const atKV = (base: number, b: number, t: number, g: number, d: number) => base + (b * T + t) * ldkv + g * D + d;
   for (let h = 0; h < H; h++) {
     const m = headMask ? f[headMask + h]! : 1;
+    const g = kvHeadOf(ints, kvHead, h, H, Hkv);
     let dm = 0;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < T; i++) {
@@ -289,10 +306,10 @@ export function attentionBackward(
         const dPp: number[] = [];
         for (let j = 0; j < T; j++) {
           let s = 0;
-          for (let d = 0; d < D; d++) s += f[dctx + (b * T + i) * H * D + h * D + d]! * f[at(v, b, j, h, d)]!;
+          for (let d = 0; d < D; d++) s += f[dctx + (b * T + i) * H * D + h * D + d]! * f[atKV(v, b, j, g, d)]!;
           dPp.push(s);
           dm += s * P(j);
-          for (let d = 0; d < D; d++) f[at(dv, b, j, h, d)]! += m * P(j) * f[dctx + (b * T + i) * H * D + h * D + d]!;
+          for (let d = 0; d < D; d++) f[atKV(dv, b, j, g, d)]! += m * P(j) * f[dctx + (b * T + i) * H * D + h * D + d]!;
         }
         // softmax backward: dS[j] = P[j]·(dP[j] − Σ_l P[l]·dP[l]) with dP = m·dP'.
         let dot = 0;
@@ -300,8 +317,8 @@ export function attentionBackward(
         for (let j = 0; j < T; j++) {
           const dS = P(j) * (m * dPp[j]! - dot) * scale;
           for (let d = 0; d < D; d++) {
-            f[at(dq, b, i, h, d)]! += dS * f[at(k, b, j, h, d)]!;
-            f[at(dk, b, j, h, d)]! += dS * f[at(q, b, i, h, d)]!;
+            f[atQ(dq, b, i, h, d)]! += dS * f[atKV(k, b, j, g, d)]!;
+            f[atKV(dk, b, j, g, d)]! += dS * f[atQ(q, b, i, h, d)]!;
           }
         }
       }

@@ -53,7 +53,7 @@ export interface KernelExports {
   attention_backward(...args: number[]): void;
   /** Part `part` of `parts` of `attention_forward`: (batch, head) items, with this thread's gemm scratch. */
   attention_forward_part(...args: number[]): void;
-  /** Part `part` of `parts` of `attention_backward`: heads, with this thread's T·T and gemm scratch. */
+  /** Part `part` of `parts` of `attention_backward`: kv heads, with this thread's T·T and gemm scratch. */
   attention_backward_part(...args: number[]): void;
 }
 

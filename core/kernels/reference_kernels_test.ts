@@ -114,30 +114,48 @@ Deno.test("tanhBackward() matches finite differences of tanhForward()", () => {
   checkGrad(A, "dinp", inp, n, dinp, loss);
 });
 
-for (const causal of [false, true]) {
-  Deno.test(`attentionBackward() matches finite differences with fused qkv, padding, head mask${causal ? ", causal" : ""}`, () => {
+// kv heads: H = 4 (multi-head), 2 (groups of 2), 1 (multi-query), 3 with a map (a pruned layer's kept heads,
+// one kv head serving two query heads that are not neighbours)
+const kvLayouts: Array<[causal: boolean, Hkv: number, kvHead: number[] | undefined]> = [
+  [false, 4, undefined],
+  [true, 4, undefined],
+  [false, 2, undefined],
+  [true, 1, undefined],
+  [true, 3, [0, 2, 1, 2]],
+];
+for (const [causal, Hkv, kvHead] of kvLayouts) {
+  const what = `${Hkv} kv heads${kvHead ? ` [${kvHead.join(", ")}]` : ""}${causal ? ", causal" : ""}`;
+  Deno.test(`attentionBackward() matches finite differences with fused qkv, padding, head mask, ${what}`, () => {
     const A = arena();
-    const B = 2, T = 5, H = 4, D = 3, HD = H * D, ld = 3 * HD, n = B * T * ld;
+    const B = 2, T = 5, H = 4, D = 3, HD = H * D, KD = Hkv * D, ld = HD + 2 * KD, n = B * T * ld;
     const qkv = A.alloc(n, () => 1.5 * A.rnd()), dqkv = A.alloc(n, () => 0);
     const keyMask = A.alloc(B * T, (i) => (i >= T && i % T >= 3 ? 0 : 1)); // batch 1 pads its last 2 keys
     const hmValues = [1, 0, 0.5, -1.5];
     const headMask = A.alloc(H, (h) => hmValues[h]!), dhm = A.alloc(H, () => 0);
     const ctx = A.alloc(B * T * HD), probs = A.alloc(B * H * T * T), dctx = A.alloc(B * T * HD);
+    // the i32 map: its index in the arena's i32 view
+    const map = kvHead ? A.alloc(H, () => 0) : 0;
+    const ints = A.ints;
+    if (kvHead) ints.set(kvHead, map);
     const scale = 1 / Math.sqrt(D);
     const loss = () => {
       ref.attentionForward(
         A.f,
+        ints,
         ctx,
         probs,
         qkv,
         qkv + HD,
-        qkv + 2 * HD,
+        qkv + HD + KD,
+        ld,
         ld,
         keyMask,
         headMask,
+        map,
         B,
         T,
         H,
+        Hkv,
         D,
         scale,
         causal,
@@ -147,20 +165,24 @@ for (const causal of [false, true]) {
     loss();
     ref.attentionBackward(
       A.f,
+      ints,
       dqkv,
       dqkv + HD,
-      dqkv + 2 * HD,
+      dqkv + HD + KD,
       dhm,
       dctx,
       probs,
       qkv,
       qkv + HD,
-      qkv + 2 * HD,
+      qkv + HD + KD,
+      ld,
       ld,
       headMask,
+      map,
       B,
       T,
       H,
+      Hkv,
       D,
       scale,
     );
@@ -228,12 +250,12 @@ Deno.test("attentionForward() gives masked keys probability 0 and a fully masked
   k.mem.f32(v, T * D).set([1, 2, 3, 4, 5, 6]);
   const mask = k.mem.alloc(4 * T), ctx = k.mem.alloc(4 * T * D), probs = k.mem.alloc(4 * T * T);
   k.mem.f32(mask, T).set([1, 0, 1]);
-  k.attentionForward(ctx, probs, q, kk, v, D, mask, 0, 1, T, 1, D, 1, false, 0);
+  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0);
   const p = k.mem.f32(probs, T * T);
   assert.equal(p[1], 0);
   assert.ok(Math.abs(p[0]! - Math.exp(1) / (Math.exp(1) + Math.exp(1))) < 1e-7);
   k.mem.f32(mask, T).set([0, 0, 0]);
-  k.attentionForward(ctx, probs, q, kk, v, D, mask, 0, 1, T, 1, D, 1, false, 0);
+  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0);
   assert.deepEqual([...k.mem.f32(probs, 3)], [1 / 3, 1 / 3, 1 / 3].map(Math.fround));
   assert.ok(Math.abs(k.mem.f32(ctx, 2)[0]! - 3) < 1e-6);
 });

@@ -134,11 +134,14 @@ export interface Kernels {
 
   // ---------------------------------------------------------------- attention
   /**
-   * Multi-head scaled dot-product attention for a batch, all heads.
+   * Multi-head scaled dot-product attention for a batch, all heads, grouped-query attention included.
    *
-   * q, k, v: row (b, t) of head h starts at `ptr + 4·((b·T + t)·ldqkv + h·D)` — so BERT's separate Q/K/V
-   * [B, T, H·D] use ldqkv = H·D, and GPT-2's fused c_attn output [B, T, 3·H·D] uses ldqkv = 3·H·D with
-   * k = q + 4·H·D, v = q + 8·H·D.
+   * q: row (b, t) of query head h starts at `q + 4·((b·T + t)·ldq + h·D)`; k, v: row (b, t) of kv head g at
+   * `k + 4·((b·T + t)·ldkv + g·D)` — so BERT's separate Q/K/V [B, T, H·D] use ldq = ldkv = H·D, GPT-2's fused
+   * c_attn output [B, T, 3·H·D] uses ldq = ldkv = 3·H·D with k = q + 4·H·D, v = q + 8·H·D, and Llama's separate
+   * q [B, T, H·D], k, v [B, T, Hkv·D] use ldq = H·D, ldkv = Hkv·D.
+   * Query head h reads kv head g(h) = kvHead[h] (i32 [H], each in [0, Hkv): a layer whose kept query heads keep
+   * their unpruned groups), or, with kvHead 0, g(h) = ⌊h / (H / Hkv)⌋ (Hkv divides H; Hkv = H: plain multi-head).
    * keyMask: f32 [B, T], 1 = real token, 0 = padding (0 pointer = all real).
    * headMask: f32 [H] multipliers (any real values; 0 pointer = all ones), applied to the probabilities.
    * causal: key j > query i is masked (GPT, GPT-2).
@@ -146,7 +149,7 @@ export interface Kernels {
    * scores = scale · q·kᵀ;  masked keys are excluded (probability exactly 0); a row with every key masked is
    * uniform over all T keys (what HF's additive finfo.min mask gives).
    * probs[b, h, i, j] = softmax_j(scores)   — saved UNMASKED by headMask (backward needs it).
-   * ctx[b, t, h·D + d] = Σ_j headMask[h] · probs[b, h, t, j] · v[b, j, h, d]   (ctx is [B, T, H·D], contiguous).
+   * ctx[b, t, h·D + d] = Σ_j headMask[h] · probs[b, h, t, j] · v[b, j, g(h), d]   (ctx is [B, T, H·D], contiguous).
    * `probs` 0: the probabilities are not saved — each (batch, head)'s are computed in `scratch` (T·T floats)
    * and dropped (an inference pass nothing reads them from); with `probs`, `scratch` may be 0.
    */
@@ -156,20 +159,24 @@ export interface Kernels {
     q: Ptr,
     k: Ptr,
     v: Ptr,
-    ldqkv: number,
+    ldq: number,
+    ldkv: number,
     keyMask: Ptr,
     headMask: Ptr,
+    kvHead: Ptr,
     B: number,
     T: number,
     H: number,
+    Hkv: number,
     D: number,
     scale: number,
     causal: boolean,
     scratch: Ptr,
   ): void;
   /**
-   * Backward of attentionForward. Accumulates dq, dk, dv (same strided layout as q, k, v, stride ldqkv) and
-   * dheadMask[H] (Σ over batch, queries, keys of dP'·P where P' = m·P). `dheadMask` 0 = not wanted.
+   * Backward of attentionForward. Accumulates dq (the layout of q, stride ldq), dk, dv (the layout of k, v,
+   * stride ldkv: a kv head's gradient sums every query head it serves, in ascending order) and dheadMask[H]
+   * (Σ over batch, queries, keys of dP'·P where P' = m·P). `dheadMask` 0 = not wanted.
    * `scratch` must hold T·T floats.
    */
   attentionBackward(
@@ -182,12 +189,15 @@ export interface Kernels {
     q: Ptr,
     k: Ptr,
     v: Ptr,
-    ldqkv: number,
+    ldq: number,
+    ldkv: number,
     headMask: Ptr,
+    kvHead: Ptr,
     scratch: Ptr,
     B: number,
     T: number,
     H: number,
+    Hkv: number,
     D: number,
     scale: number,
   ): void;

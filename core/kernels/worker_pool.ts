@@ -4,8 +4,8 @@
  * so the synchronous {@linkcode Kernels} API stays synchronous: the caller posts a job into a shared control block,
  * wakes the workers with `Atomics.notify`, runs part 0 itself and waits (polling briefly, then `Atomics.wait`).
  * Matmuls are split by output-row blocks (or by output-column blocks on the weight-stationary nn.Linear path),
- * attention forward by (batch, head) and backward by head, the others by rows or slices of elements, so every output
- * element is computed exactly as on one thread: the results are bit-identical.
+ * attention forward by (batch, head) and backward by kv head, the others by rows or slices of elements, so every
+ * output element is computed exactly as on one thread: the results are bit-identical.
  *
  * Workers keep a Deno process alive until {@linkcode KernelPool.close} (or `using`) stops them.
  *
@@ -471,19 +471,23 @@ export class KernelPool {
   }
 
   /**
-   * {@linkcode Kernels.attentionForward} across the pool, split by (batch, head).
+   * {@linkcode Kernels.attentionForward} across the pool, split by (batch, query head): k and v are only read,
+   * so the query heads of one kv group may run on different threads.
    *
    * @param ctx Context out.
    * @param probs Probabilities saved.
    * @param q Queries.
    * @param k Keys.
    * @param v Values.
-   * @param ldqkv Row stride of q, k, v.
+   * @param ldq Row stride of q.
+   * @param ldkv Row stride of k and v.
    * @param keyMask Key mask or 0.
    * @param headMask Head mask or 0.
+   * @param kvHead Each query head's kv head (i32 [H]) or 0 (contiguous groups).
    * @param B Batch.
    * @param T Tokens.
-   * @param H Heads.
+   * @param H Query heads.
+   * @param Hkv Key/value heads.
    * @param D Head size.
    * @param scale Score scale.
    * @param causal Causal mask.
@@ -495,12 +499,15 @@ export class KernelPool {
     q: Ptr,
     k: Ptr,
     v: Ptr,
-    ldqkv: number,
+    ldq: number,
+    ldkv: number,
     keyMask: Ptr,
     headMask: Ptr,
+    kvHead: Ptr,
     B: number,
     T: number,
     H: number,
+    Hkv: number,
     D: number,
     scale: number,
     causal: boolean,
@@ -508,12 +515,32 @@ export class KernelPool {
   ): void {
     const threads = this.threads;
     if (threads === 1 || B * H < threads) {
-      this.#main.attention_forward(ctx, probs, q, k, v, ldqkv, keyMask, headMask, B, T, H, D, scale, causal, scratch);
+      this.#main.attention_forward(
+        ctx,
+        probs,
+        q,
+        k,
+        v,
+        ldq,
+        ldkv,
+        keyMask,
+        headMask,
+        kvHead,
+        B,
+        T,
+        H,
+        Hkv,
+        D,
+        scale,
+        causal,
+        scratch,
+      );
       return;
     }
     const x = this.#args;
-    x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldqkv, x[6] = keyMask, x[7] = headMask;
-    x[8] = B, x[9] = T, x[10] = H, x[11] = D, x[12] = scale, x[13] = causal ? 1 : 0;
+    x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldq, x[6] = ldkv, x[7] = keyMask;
+    x[8] = headMask, x[9] = kvHead, x[10] = B, x[11] = T, x[12] = H, x[13] = Hkv, x[14] = D, x[15] = scale;
+    x[16] = causal ? 1 : 0;
     x[ATTENTION_FORWARD_ARGS] = scratch; // part 0's
     const mark = this.#mem.mark();
     if (probs === 0) {
@@ -529,8 +556,10 @@ export class KernelPool {
   }
 
   /**
-   * {@linkcode Kernels.attentionBackward} across the pool, split by head. Each worker's T·T scratch is taken
-   * from the kernel memory for the call and released before it returns.
+   * {@linkcode Kernels.attentionBackward} across the pool, split by kv head: each thread runs every query head
+   * its kv heads serve, so no two threads accumulate into the same dk, dv rows and every sum keeps the order of
+   * one thread (bit-identical). Each worker's T·T scratch is taken from the kernel memory for the call and
+   * released before it returns.
    *
    * @param dq Query gradient.
    * @param dk Key gradient.
@@ -541,12 +570,15 @@ export class KernelPool {
    * @param q Queries.
    * @param k Keys.
    * @param v Values.
-   * @param ldqkv Row stride of q, k, v.
+   * @param ldq Row stride of q and dq.
+   * @param ldkv Row stride of k, v, dk and dv.
    * @param headMask Head mask or 0.
+   * @param kvHead Each query head's kv head (i32 [H]) or 0 (contiguous groups).
    * @param scratch The caller's T·T scratch.
    * @param B Batch.
    * @param T Tokens.
-   * @param H Heads.
+   * @param H Query heads.
+   * @param Hkv Key/value heads.
    * @param D Head size.
    * @param scale Score scale.
    */
@@ -560,17 +592,22 @@ export class KernelPool {
     q: Ptr,
     k: Ptr,
     v: Ptr,
-    ldqkv: number,
+    ldq: number,
+    ldkv: number,
     headMask: Ptr,
+    kvHead: Ptr,
     scratch: Ptr,
     B: number,
     T: number,
     H: number,
+    Hkv: number,
     D: number,
     scale: number,
   ): void {
     const threads = this.threads;
-    if (threads === 1 || H < threads) {
+    // fewer kv heads than threads still split (a thread whose range is empty returns at once); one kv head
+    // (multi-query attention) runs on the caller alone
+    if (threads === 1 || Hkv < 2) {
       this.#main.attention_backward(
         dq,
         dk,
@@ -581,12 +618,15 @@ export class KernelPool {
         q,
         k,
         v,
-        ldqkv,
+        ldq,
+        ldkv,
         headMask,
+        kvHead,
         scratch,
         B,
         T,
         H,
+        Hkv,
         D,
         scale,
       );
@@ -594,7 +634,8 @@ export class KernelPool {
     }
     const x = this.#args;
     x[0] = dq, x[1] = dk, x[2] = dv, x[3] = dheadMask, x[4] = dctx, x[5] = probs, x[6] = q, x[7] = k, x[8] = v;
-    x[9] = ldqkv, x[10] = headMask, x[11] = 0, x[12] = B, x[13] = T, x[14] = H, x[15] = D, x[16] = scale;
+    x[9] = ldq, x[10] = ldkv, x[11] = headMask, x[12] = kvHead, x[13] = 0, x[14] = B, x[15] = T, x[16] = H;
+    x[17] = Hkv, x[18] = D, x[19] = scale;
     x[ATTENTION_BACKWARD_ARGS] = scratch; // part 0's
     const mark = this.#mem.mark();
     for (let i = 1; i < threads; i++) x[ATTENTION_BACKWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * T);

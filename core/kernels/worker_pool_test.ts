@@ -183,8 +183,18 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
     createWasmKernels({ threads: 3 }),
   ];
   try {
-    for (const [B, T, H, D] of [[2, 37, 3, 16], [1, 128, 4, 64], [3, 9, 1, 8]] as const) {
-      const ld = 3 * H * D, n = B * T * ld, scale = 1 / Math.sqrt(D);
+    // the last three are grouped-query attention: kv heads 3 (groups of 2), 2 (groups of 4: fewer kv heads than
+    // 3 threads) and a pruned layer's map (groups of 2, 1, 2, 1: the backward splits by kv head)
+    const shapes: Array<[B: number, T: number, H: number, D: number, Hkv?: number, kvHead?: number[]]> = [
+      [2, 37, 3, 16],
+      [1, 128, 4, 64],
+      [3, 9, 1, 8],
+      [2, 37, 6, 16, 3],
+      [1, 64, 8, 32, 2],
+      [2, 21, 6, 8, 4, [0, 0, 1, 2, 2, 3]],
+    ];
+    for (const [B, T, H, D, kvHeads = H, kvHead] of shapes) {
+      const ld = (H + 2 * kvHeads) * D, n = B * T * ld, scale = 1 / Math.sqrt(D);
       const rnd = random(B * 100 + T);
       const qkv = Float32Array.from({ length: n }, rnd);
       const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
@@ -192,7 +202,7 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
       const headMask = Float32Array.from({ length: H }, (_, h) => [1, 0, 0.5][h % 3]!);
       for (const causal of [false, true]) {
         const outs = kernels.map((k) => {
-          const o = fusedAttention(k, { qkv, dctx, keyMask, headMask, B, T, H, D, scale, causal });
+          const o = fusedAttention(k, { qkv, dctx, keyMask, headMask, B, T, H, D, scale, causal, kvHeads, kvHead });
           return [o.ctx, o.probs, o.dqkv, o.dheadMask!, o.ctxUnsaved];
         });
         for (let t = 0; t < 3; t++) {
@@ -203,7 +213,7 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
             assertBitIdentical(
               outs[t]![i]!,
               outs[0]![i]!,
-              `${name} B=${B} T=${T} H=${H} causal ${causal}, ${t + 1} threads`,
+              `${name} B=${B} T=${T} H=${H} Hkv=${kvHeads} causal ${causal}, ${t + 1} threads`,
             );
           });
         }

@@ -1,10 +1,13 @@
 /**
- * Multi-head scaled dot-product attention of q, k, v [batch, pos, H·D]: scores q·kᵀ·scale, the input's key
- * mask (padding), the causal mask when asked, softmax, the layer's head mask on the probabilities (HF's
- * `head_mask`, whose gradient is Michel et al.'s importance), then each head's context concatenated
- * [batch, pos, H·D] — HF's context layer, before the output projection. Emits the pattern hook (HF's
- * `attentions`: the probabilities times the head mask). Kernels `attentionForward` / `attentionBackward`
- * (`assembly/attention.ts`, fused per (batch, head), split over the worker pool by (batch, head)).
+ * Multi-head scaled dot-product attention of q [batch, pos, H·D] and k, v [batch, pos, Hkv·D]: scores
+ * q·kᵀ·scale, the input's key mask (padding), the causal mask when asked, softmax, the layer's head mask on the
+ * probabilities (HF's `head_mask`, whose gradient is Michel et al.'s importance), then each head's context
+ * concatenated [batch, pos, H·D] — HF's context layer, before the output projection. Emits the pattern hook
+ * (HF's `attentions`: the probabilities times the head mask). Grouped-query attention (Llama's
+ * `num_key_value_heads` < heads): each kv head serves a group of query heads, read in place by the kernels
+ * (never copied); the ONNX graph repeats k, v with a Gather and sums their gradients back over each group.
+ * Kernels `attentionForward` / `attentionBackward` (`assembly/attention.ts`, fused per (batch, head), split over
+ * the worker pool by (batch, head) forward and by kv head backward).
  *
  * @module
  */
@@ -21,8 +24,19 @@ export const MASKED_SCORE = -3.4028234663852886e38;
 export interface AttentionSpec {
   /** The block index: selects the layer's row of the head mask. */
   layer: number;
-  /** Heads present in this layer (after pruning). */
+  /** Heads present in this layer (after pruning): query heads. */
   heads: number;
+  /**
+   * Key/value heads present in this layer (grouped-query attention: fewer than `heads`, each serving a group of
+   * query heads); absent: `heads` (one kv head per query head).
+   */
+  kvHeads?: number;
+  /**
+   * For each query head of this layer, the index (among the layer's `kvHeads`) of the kv head it reads — for a
+   * pruned layer, whose kept query heads keep the kv heads of their original groups (a query head is removed
+   * alone, so the groups are no longer contiguous); absent: query head h reads kv head ⌊h / (heads / kvHeads)⌋.
+   */
+  kvHeadOf?: readonly number[];
   /** d_head. */
   headDim: number;
   /** Multiplier of q·k (1/√d_head, GPT-2 options aside). */
@@ -36,15 +50,53 @@ export interface AttentionSpec {
 /** How a family calls the op (one member of `ModelOps`). */
 export interface AttentionOp<T> {
   /**
-   * Multi-head scaled dot-product attention of q, k, v [batch, pos, H·D] with the input's key mask (padding),
-   * the causal mask when asked, and the layer's head mask; returns each head's context concatenated
-   * [batch, pos, H·D] (HF's context layer, before the output projection). Emits `spec.patternHook`.
+   * Multi-head scaled dot-product attention of q [batch, pos, H·D] and k, v [batch, pos, Hkv·D] with the input's
+   * key mask (padding), the causal mask when asked, and the layer's head mask; returns each head's context
+   * concatenated [batch, pos, H·D] (HF's context layer, before the output projection). Emits `spec.patternHook`.
    */
   attention(q: T, k: T, v: T, spec: AttentionSpec): T;
 }
 
 /** The op's attributes, as the trace records them. */
 export type AttentionAttrs = AttentionSpec;
+
+/**
+ * The kv head each query head of a layer reads, checked: `spec.kvHeadOf`, or ⌊h / (heads / kvHeads)⌋.
+ *
+ * @param spec The layer's attention.
+ * @returns The kv heads (`kvHeads`, `heads` when absent) and, per query head, its kv head's index.
+ * @throws {Error} for a kv-head count or map that does not fit the layer's heads
+ *
+ * @example Usage
+ * ```ts
+ * import { kvGroups } from "./attention.ts";
+ * const spec = { layer: 0, heads: 6, kvHeads: 2, headDim: 8, scale: 1, causal: true, patternHook: "p" };
+ * kvGroups(spec).kvHeadOf; // [0, 0, 0, 1, 1, 1]
+ * ```
+ */
+export function kvGroups(spec: AttentionSpec): { kvHeads: number; kvHeadOf: number[]; grouped: boolean } {
+  const { layer, heads: H } = spec, Hkv = spec.kvHeads ?? H;
+  const where = `attention of layer ${layer}`;
+  if (!Number.isInteger(Hkv) || Hkv < (H > 0 ? 1 : 0) || Hkv > H) {
+    throw new Error(`${where}: kvHeads must be an integer from 1 to heads (${H}), got ${Hkv}`);
+  }
+  let kvHeadOf: number[];
+  if (spec.kvHeadOf === undefined) {
+    if (H > 0 && H % Hkv !== 0) {
+      throw new Error(`${where}: heads (${H}) is not a multiple of kvHeads (${Hkv}); give kvHeadOf`);
+    }
+    kvHeadOf = Array.from({ length: H }, (_, h) => Math.floor(h / (H / Hkv)));
+  } else {
+    kvHeadOf = [...spec.kvHeadOf];
+    if (kvHeadOf.length !== H || kvHeadOf.some((g) => !Number.isInteger(g) || g < 0 || g >= Hkv)) {
+      throw new Error(
+        `${where}: kvHeadOf must give each of the ${H} query heads a kv head from 0 to ${Hkv - 1}, ` +
+          `got [${kvHeadOf.join(", ")}]`,
+      );
+    }
+  }
+  return { kvHeads: Hkv, kvHeadOf, grouped: kvHeadOf.some((g, h) => g !== h) || Hkv !== H };
+}
 
 /** The attention op. */
 export const attention: OpDef<"attention"> = {
@@ -53,12 +105,20 @@ export const attention: OpDef<"attention"> = {
     const run = cx.run, k = run.k, x = cx.inputs;
     const { B, T } = x;
     const { layer, heads: H, headDim: D, scale, causal } = spec;
-    // the kernel reads q, k, v with one row stride: views of one fused projection, or dense (a patched one)
-    const shared = query.rowStride === key.rowStride && key.rowStride === value.rowStride;
-    const [q, kk, v] = shared
-      ? [query, key, value]
-      : [denseCopy(run, query), denseCopy(run, key), denseCopy(run, value)];
-    const ld = q.rowStride;
+    const groups = kvGroups(spec), Hkv = groups.kvHeads;
+    for (const [a, what, width] of [[query, "q", H * D], [key, "k", Hkv * D], [value, "v", Hkv * D]] as const) {
+      if (a.shape[a.shape.length - 1] !== width) {
+        throw new Error(`attention of layer ${layer}: ${what} has rows of ${a.shape.at(-1)} values, expected ${width}`);
+      }
+    }
+    // the kernel reads q with its row stride and k, v with one shared stride: views of one fused projection,
+    // separate projections (q H·D wide, k and v Hkv·D), or dense copies of k, v (a patched one)
+    const q = query;
+    const [kk, v] = key.rowStride === value.rowStride ? [key, value] : [denseCopy(run, key), denseCopy(run, value)];
+    const ldq = q.rowStride, ldkv = kk.rowStride;
+    // contiguous groups (or none) need no map: the kernel computes ⌊h / (H / Hkv)⌋ itself
+    const contiguous = spec.kvHeadOf === undefined;
+    const kvHead = contiguous || H === 0 ? 0 : run.ints(groups.kvHeadOf);
     const headMask = x.headMask[layer]!, headMaskGrad = x.headMaskGrad[layer]!;
     const ctx = run.output([B, T, H * D]);
     // the probabilities are kept only for the backward pass or a hook / observer (the entropy meter) of the
@@ -74,12 +134,15 @@ export const attention: OpDef<"attention"> = {
         q.ptr,
         kk.ptr,
         v.ptr,
-        ld,
+        ldq,
+        ldkv,
         x.keyMask,
         headMask,
+        kvHead,
         B,
         T,
         H,
+        Hkv,
         D,
         scale,
         causal,
@@ -93,30 +156,34 @@ export const attention: OpDef<"attention"> = {
       const scratch = run.output([T, T]);
       const dctx = run.gradOf(ctx);
       // nothing below wants q, k, v's gradients (the lowest differentiated layer): the kernel writes them anyway,
-      // so all three go to one throwaway buffer instead of gradients that would run backward further
+      // so they go to throwaway buffers instead of gradients that would run backward further — one for dq, one
+      // for dk and dv (written by the same thread, a kv head's; dq's heads may be another thread's)
       const below = run.requiresGrad(q) || run.requiresGrad(kk) || run.requiresGrad(v);
-      const sink = below ? 0 : run.output([B * T * ld]).ptr;
-      const [dq, dk, dv] = below ? [run.gradOf(q), run.gradOf(kk), run.gradOf(v)] : [sink, sink, sink];
+      const sinkQ = below ? 0 : run.output([B * T * ldq]).ptr, sinkKV = below ? 0 : run.output([B * T * ldkv]).ptr;
+      const [dq, dk, dv] = below ? [run.gradOf(q), run.gradOf(kk), run.gradOf(v)] : [sinkQ, sinkKV, sinkKV];
       // rows never mix in attention: one call per row keeps each row's share of the mask gradient apart
       const [calls, rows] = x.headMaskGradPerRow && headMaskGrad !== 0 ? [B, 1] : [1, B];
       for (let b = 0; b < calls; b++) {
-        const qkv = 4 * b * T * ld;
+        const qRows = 4 * b * T * ldq, kvRows = 4 * b * T * ldkv;
         k.attentionBackward(
-          dq + qkv,
-          dk + qkv,
-          dv + qkv,
+          dq + qRows,
+          dk + kvRows,
+          dv + kvRows,
           headMaskGrad === 0 ? 0 : headMaskGrad + 4 * b * H,
           dctx + 4 * b * T * H * D,
           probs.ptr + 4 * b * H * T * T,
-          q.ptr + qkv,
-          kk.ptr + qkv,
-          v.ptr + qkv,
-          ld,
+          q.ptr + qRows,
+          kk.ptr + kvRows,
+          v.ptr + kvRows,
+          ldq,
+          ldkv,
           headMask,
+          kvHead,
           scratch.ptr,
           rows,
           T,
           H,
+          Hkv,
           D,
           scale,
         );
@@ -142,6 +209,7 @@ export const attention: OpDef<"attention"> = {
     return ctx;
   },
   trace(cx, q, k, v, spec) {
+    kvGroups(spec); // a kv-head count or map that does not fit fails here, before any graph is built
     const [ctx, pattern] = cx.record("attention", [q, k, v], [q.shape, ["batch", spec.heads, "pos", "pos"]], [], {
       ...spec,
     });
@@ -152,14 +220,19 @@ export const attention: OpDef<"attention"> = {
     const g = cx.g;
     const spec = op.attrs;
     const { heads: H, headDim: D } = spec;
+    const groups = kvGroups(spec), Hkv = groups.kvHeads;
     const dims = [...inputs[0]!.dims.slice(0, -1), H * D];
     const patternDims: OnnxDim[] = ["batch", H, "seq", "seq"];
     if (H === 0) return [{ name: undefined, dims }, { name: undefined, dims: patternDims }];
-    const split = (i: number, what: string) =>
-      g.op("Transpose", [g.op("Reshape", [need("attention", inputs[i], what), g.ints([0, 0, H, D])])], {
+    const split = (i: number, what: string, heads: number) =>
+      g.op("Transpose", [g.op("Reshape", [need("attention", inputs[i], what), g.ints([0, 0, heads, D])])], {
         perm: { ints: [0, 2, 1, 3] },
       });
-    const q = split(0, "q"), k = split(1, "k"), v = split(2, "v");
+    // grouped-query attention: each query head's kv head, gathered [B, Hkv, T, D] → [B, H, T, D] (the graph
+    // copies k, v; the kernels do not)
+    const repeat = (kv: string) =>
+      groups.grouped ? g.op("Gather", [kv, g.ints(groups.kvHeadOf)], { axis: { i: 1 } }) : kv;
+    const q = split(0, "q", H), k = repeat(split(1, "k", Hkv)), v = repeat(split(2, "v", Hkv));
     const kT = g.op("Transpose", [k], { perm: { ints: [0, 1, 3, 2] } });
     const scores = g.op("Mul", [g.op("MatMul", [q, kT]), g.scalar(spec.scale)]);
     // a key the query may not see scores float32's lowest: a row with no visible key is uniform, as in HF
@@ -200,6 +273,19 @@ export const attention: OpDef<"attention"> = {
     ]);
     const dQ = g.op("MatMul", [dS, s.k]);
     const dK = g.op("MatMul", [perm(dS, [0, 1, 3, 2]), s.q]);
-    return [merge(dQ), merge(dK), merge(dV)];
+    const groups = kvGroups(spec);
+    if (!groups.grouped) return [merge(dQ), merge(dK), merge(dV)];
+    // the gradient of the gathered k, v [B, H, T, D] sums back over each kv head's query heads: a [Hkv, H]
+    // 0/1 matrix times the heads flattened [B, H, T·D], then merged [B, T, Hkv·D]
+    const Hkv = groups.kvHeads;
+    const member = Array.from({ length: Hkv * H }, (_, i) => (groups.kvHeadOf[i % H] === Math.floor(i / H) ? 1 : 0));
+    const sumGroups = (d: string) => {
+      const flat = g.op("MatMul", [g.floats(member, [Hkv, H]), g.op("Reshape", [d, g.ints([0, H, -1])])]);
+      return g.op("Reshape", [
+        perm(g.op("Reshape", [flat, g.ints([0, Hkv, -1, D])]), [0, 2, 1, 3]),
+        g.ints([0, 0, Hkv * D]),
+      ]);
+    };
+    return [merge(dQ), sumGroups(dK), sumGroups(dV)];
   },
 };

@@ -19,9 +19,13 @@ export interface KernelCase {
   run(k: Kernels, rnd: () => number): CaseOutputs;
 }
 
-/** Inputs of {@linkcode fusedAttention}: q, k, v as the three thirds of each row of one fused projection. */
+/**
+ * Inputs of {@linkcode fusedAttention}: q, k, v as the three parts of each row of one fused projection
+ * [B, T, (H + 2·Hkv)·D] (q first, H·D wide; then k and v, Hkv·D wide each; Hkv = H without grouped-query
+ * attention: GPT-2's c_attn).
+ */
 export interface FusedAttentionInputs {
-  /** The fused projection [B, T, 3·H·D]. */
+  /** The fused projection [B, T, (H + 2·Hkv)·D]. */
   qkv: Float32Array;
   /** The context gradient [B, T, H·D]. */
   dctx: Float32Array;
@@ -37,6 +41,10 @@ export interface FusedAttentionInputs {
   causal: boolean;
   /** Ask for the head-mask gradient (default true). */
   maskGrad?: boolean;
+  /** Key/value heads (grouped-query attention; default H). */
+  kvHeads?: number;
+  /** Each query head's kv head (i32 [H]); absent: contiguous groups of H / Hkv. */
+  kvHead?: readonly number[] | undefined;
 }
 
 /** What {@linkcode fusedAttention} returns (copies out of the kernel memory). */
@@ -57,18 +65,20 @@ export interface FusedAttentionOutputs {
  * allocated.
  */
 export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttentionOutputs {
-  const { B, T, H, D, scale, causal } = s, HD = H * D, ld = 3 * HD, n = B * T * ld;
+  const { B, T, H, D, scale, causal } = s, Hkv = s.kvHeads ?? H, HD = H * D, KD = Hkv * D;
+  const ld = HD + 2 * KD, n = B * T * ld;
   const mark = k.mem.mark();
   const put = (a: Float32Array) => copyIn(k, a);
-  const q = put(s.qkv), kk = q + 4 * HD, v = q + 8 * HD, dq = k.mem.alloc(4 * n);
+  const q = put(s.qkv), kk = q + 4 * HD, v = kk + 4 * KD, dq = k.mem.alloc(4 * n), dk = dq + 4 * HD, dv = dk + 4 * KD;
   const km = s.keyMask ? put(s.keyMask) : 0, hm = s.headMask ? put(s.headMask) : 0, dct = put(s.dctx);
+  const map = s.kvHead ? ints(k, [...s.kvHead]) : 0;
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T);
   const dhm = s.maskGrad === false ? 0 : k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
-  k.attentionForward(ctx, probs, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, 0);
-  k.attentionBackward(dq, dq + 4 * HD, dq + 8 * HD, dhm, dct, probs, q, kk, v, ld, hm, scratch, B, T, H, D, scale);
+  k.attentionForward(ctx, probs, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, 0);
+  k.attentionBackward(dq, dk, dv, dhm, dct, probs, q, kk, v, ld, ld, hm, map, scratch, B, T, H, Hkv, D, scale);
   const ctx2 = k.mem.alloc(4 * B * T * HD), scratch2 = k.mem.allocUninitialized(4 * T * T);
   k.mem.f32(scratch2, T * T).fill(NaN); // whatever the scratch held must not matter
-  k.attentionForward(ctx2, 0, q, kk, v, ld, km, hm, B, T, H, D, scale, causal, scratch2);
+  k.attentionForward(ctx2, 0, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, scratch2);
   const out = {
     ctx: read(k, ctx, B * T * HD),
     probs: read(k, probs, B * H * T * T),
@@ -306,22 +316,45 @@ interface AttentionSetup {
   padding: boolean;
   headMask: boolean;
   fullyMasked: boolean;
+  /** Key/value heads (grouped-query attention when below H). */
+  kvHeads: number;
+  /** Each query head's kv head (a pruned layer's kept heads in their original groups); absent: contiguous. */
+  kvHead?: readonly number[] | undefined;
 }
 
 function attentionCases(): KernelCase[] {
   const setups: AttentionSetup[] = [];
   const base = { fused: false, causal: false, padding: false, headMask: false, fullyMasked: false };
-  for (const [B, T, H, D] of [[1, 1, 1, 1], [2, 5, 3, 7], [2, 13, 4, 8], [1, 33, 2, 16], [3, 7, 2, 5]] as const) {
-    setups.push({ ...base, B, T, H, D });
-    setups.push({ ...base, B, T, H, D, fused: true, causal: true });
-    setups.push({ ...base, B, T, H, D, padding: true, headMask: true });
-    setups.push({ ...base, B, T, H, D, fused: true, causal: true, padding: true, headMask: true });
-    setups.push({ ...base, B, T, H, D, padding: true, fullyMasked: true, headMask: true });
+  const shapes = [
+    [1, 1, 1, 1, 1],
+    [2, 5, 3, 7, 3],
+    [2, 13, 4, 8, 4],
+    [1, 33, 2, 16, 2],
+    [3, 7, 2, 5, 2],
+    // grouped-query attention: groups of 2, 3 and 4 query heads, and one kv head for all (multi-query)
+    [2, 5, 4, 3, 2],
+    [2, 13, 6, 8, 2],
+    [1, 33, 4, 16, 1],
+    [3, 7, 8, 5, 2],
+  ] as const;
+  for (const [B, T, H, D, kvHeads] of shapes) {
+    setups.push({ ...base, B, T, H, D, kvHeads });
+    setups.push({ ...base, B, T, H, D, kvHeads, fused: true, causal: true });
+    setups.push({ ...base, B, T, H, D, kvHeads, padding: true, headMask: true });
+    setups.push({ ...base, B, T, H, D, kvHeads, fused: true, causal: true, padding: true, headMask: true });
+    setups.push({ ...base, B, T, H, D, kvHeads, padding: true, fullyMasked: true, headMask: true });
   }
+  // a pruned GQA layer: 8 query heads in 4 groups of 2, heads 3 and 4 removed — the kept six keep their kv
+  // heads (one group left with a single query head), and all four kv heads stay
+  const kvHead = [0, 0, 1, 2, 3, 3];
+  setups.push({ ...base, B: 2, T: 9, H: 6, D: 4, kvHeads: 4, kvHead, padding: true, headMask: true });
+  setups.push({ ...base, B: 2, T: 9, H: 6, D: 4, kvHeads: 4, kvHead, fused: true, causal: true, headMask: true });
   return setups.map((s) => {
-    const { B, T, H, D } = s;
+    const { B, T, H, D, kvHeads: Hkv } = s;
     const opts = [
       s.fused ? "fused qkv" : "separate q/k/v",
+      Hkv < H && `${Hkv} kv heads`,
+      s.kvHead && `kv heads [${s.kvHead.join(", ")}]`,
       s.causal && "causal",
       s.padding && "padding",
       s.headMask && "head mask",
@@ -330,23 +363,24 @@ function attentionCases(): KernelCase[] {
     return {
       name: `attentionForward() and attentionBackward() handle B=${B} T=${T} H=${H} D=${D}, ${opts}`,
       run(k, rnd) {
-        const HD = H * D, ld = s.fused ? 3 * HD : HD;
+        const HD = H * D, KD = Hkv * D;
+        const [ldq, ldkv] = s.fused ? [HD + 2 * KD, HD + 2 * KD] : [HD, KD];
         let q: Ptr, kk: Ptr, v: Ptr, dq: Ptr, dk: Ptr, dv: Ptr;
-        const n = B * T * ld;
+        const nq = B * T * ldq, nkv = B * T * ldkv;
         if (s.fused) {
-          q = floats(k, n, rnd, () => 2 * rnd());
+          q = floats(k, nq, rnd, () => 2 * rnd());
           kk = q + 4 * HD;
-          v = q + 8 * HD;
-          dq = floats(k, n, rnd);
+          v = kk + 4 * KD;
+          dq = floats(k, nq, rnd);
           dk = dq + 4 * HD;
-          dv = dq + 8 * HD;
+          dv = dk + 4 * KD;
         } else {
-          q = floats(k, n, rnd, () => 2 * rnd());
-          kk = floats(k, n, rnd, () => 2 * rnd());
-          v = floats(k, n, rnd);
-          dq = floats(k, n, rnd);
-          dk = floats(k, n, rnd);
-          dv = floats(k, n, rnd);
+          q = floats(k, nq, rnd, () => 2 * rnd());
+          kk = floats(k, nkv, rnd, () => 2 * rnd());
+          v = floats(k, nkv, rnd);
+          dq = floats(k, nq, rnd);
+          dk = floats(k, nkv, rnd);
+          dv = floats(k, nkv, rnd);
         }
         // Padding: batch b keeps its first T − b keys; with fullyMasked, batch 0 has no real key at all.
         const keyMask = s.padding
@@ -358,23 +392,63 @@ function attentionCases(): KernelCase[] {
           : 0;
         const hm = [1, 0, 0.5, -1.5];
         const headMask = s.headMask ? floats(k, H, rnd, (h) => hm[h % 4]!) : 0;
+        const map = s.kvHead ? ints(k, [...s.kvHead]) : 0;
         const ctx = floats(k, B * T * HD, rnd), probs = floats(k, B * H * T * T, rnd);
         const scale = 1 / Math.sqrt(D);
-        k.attentionForward(ctx, probs, q, kk, v, ld, keyMask, headMask, B, T, H, D, scale, s.causal, 0);
+        k.attentionForward(
+          ctx,
+          probs,
+          q,
+          kk,
+          v,
+          ldq,
+          ldkv,
+          keyMask,
+          headMask,
+          map,
+          B,
+          T,
+          H,
+          Hkv,
+          D,
+          scale,
+          s.causal,
+          0,
+        );
         const dctx = floats(k, B * T * HD, rnd), dhm = floats(k, H, rnd), scratch = floats(k, T * T, rnd);
-        const pristine = s.fused ? 0 : 1;
-        k.attentionBackward(dq, dk, dv, dhm, dctx, probs, q, kk, v, ld, headMask, scratch, B, T, H, D, scale);
+        k.attentionBackward(
+          dq,
+          dk,
+          dv,
+          dhm,
+          dctx,
+          probs,
+          q,
+          kk,
+          v,
+          ldq,
+          ldkv,
+          headMask,
+          map,
+          scratch,
+          B,
+          T,
+          H,
+          Hkv,
+          D,
+          scale,
+        );
         const out: CaseOutputs = {
           ctx: read(k, ctx, B * T * HD),
           probs: read(k, probs, B * H * T * T),
           dheadMask: read(k, dhm, H),
         };
-        if (pristine) {
-          out.dq = read(k, dq, n);
-          out.dk = read(k, dk, n);
-          out.dv = read(k, dv, n);
+        if (s.fused) {
+          out.dqkv = read(k, dq, nq);
         } else {
-          out.dqkv = read(k, dq, n);
+          out.dq = read(k, dq, nq);
+          out.dk = read(k, dk, nkv);
+          out.dv = read(k, dv, nkv);
         }
         return out;
       },
