@@ -6,7 +6,7 @@
 
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { localFiles } from "@bertology/core/checkpoint/deno";
 import { readNpy } from "@bertology/core/checkpoint";
 import { OrtModel } from "@bertology/core/export";

@@ -6,7 +6,7 @@
  */
 
 import { ok, rejects, strictEqual } from "node:assert/strict";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { batchFromArrays } from "../models/inputs.ts";
 import { loadModel } from "../models/load.ts";

@@ -3,7 +3,7 @@
 // finite differences; the ONNX rule and ONNX backward rule (a graph of the one op, run by onnxruntime-web)
 // against the kernels; the trace rule's record and its checks.
 import assert from "node:assert/strict";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import type { Kernels } from "../kernels/types.ts";

@@ -2,7 +2,7 @@
 // backward it pushes on the tape) against explicit formulas — HF's own for rotary — and each op's ONNX rule and
 // ONNX backward rule run on onnxruntime-web against the WASM rule, through the trace rule as the exporter does.
 import assert from "node:assert/strict";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { EmitContext, type Emitted } from "../export/_emit.ts";
