@@ -129,7 +129,6 @@ export class Run {
   readonly #recompute: RecomputeMode;
   readonly #memoryBudget: number;
   readonly #blocks: number;
-  #blocksRun = 0;
   #recomputed = 0;
   // auto: decided from the first block's measured cost; undefined until then
   #recomputeBlocks: boolean | undefined;
@@ -431,16 +430,14 @@ export class Run {
   }
 
   /**
-   * A recording block that may be recomputed: runs it, and — unless it is the last block, or `auto` finds at the
-   * first block that every block's activations fit the budget — copies its output below its activations, frees
-   * them, and pushes one backward step that runs the block again from its input and then the block's backward.
-   * The first pass emits the block's hooks (kept, observed, patched); the second replays them silently.
+   * A recording block that may be recomputed: runs it, and — unless `auto` finds at the first block that every
+   * block's activations fit the budget — copies its output below its activations, frees them, and pushes one
+   * backward step that runs the block again from its input and then the block's backward. The first pass emits
+   * the block's hooks (kept, observed, patched); the second replays them silently. (The last block is recomputed
+   * too: kept, its activations would lie under the head's until the end of the pass, adding to the peak.)
    */
   #checkpointed(outShape: readonly number[], body: () => Act, input: Act): Act {
     const tapeStart = this.#tape.length, hooksStart = this.#gradHooks.length;
-    // the last block's backward runs as soon as the forward ends: recomputing it would not lower the peak
-    const last = this.#blocksRun++ === this.#blocks - 1;
-    if (last && this.#recomputeBlocks === true) return this.#stored(body(), tapeStart, hooksStart, input);
     const out = this.output(outShape); // the block's result is copied over it in full
     const mark = this.k.mem.mark();
     const patches: Float32Array[] = [];
@@ -455,7 +452,7 @@ export class Run {
       // auto: every block's activations as the first one's, and one block's gradients, against the budget
       const cost = this.k.mem.mark() - mark;
       this.#recomputeBlocks = mark + (this.#blocks + 1) * cost > this.#memoryBudget;
-      if (!this.#recomputeBlocks || last) return this.#stored(h, tapeStart, hooksStart, input);
+      if (!this.#recomputeBlocks) return this.#stored(h, tapeStart, hooksStart, input);
     }
     if (!this.isContiguous(h) || h.size !== out.size) {
       throw new Error("A block must return a dense activation of its input's shape");
@@ -475,14 +472,17 @@ export class Run {
   /**
    * The backward step of a recomputed block: runs the block again from its input (recording), gives the
    * recomputed output the kept output's gradient, replays the block's backward steps, reads the gradients kept
-   * by name, and frees the block's activations and gradient buffers. Only the input's gradient outlives it.
+   * by name, and frees the block's activations and gradient buffers. Only the input's gradient outlives it — in
+   * the output gradient's buffer, spent by then, when nothing else had started the input's: one [B, T, C]
+   * gradient then passes down the blocks instead of one per block piling up.
    */
   #recomputeBackward(body: () => Act, input: Act, out: Act, patches: Float32Array[], hooks: GradHook[]): void {
     if (!this.hasGrad(out)) {
       for (const hook of hooks) hook.data = new Float32Array(hook.act.size); // nothing downstream: all zero
       return;
     }
-    this.gradOf(input); // outlives the block's backward: placed below its buffers
+    const below = this.k.mem.mark(), started = this.hasGrad(input);
+    const dInput = this.gradOf(input); // outlives the block's backward: placed below its buffers
     const mark = this.k.mem.mark();
     const tapeStart = this.#tape.length;
     this.#replay = { patches, patchesUsed: 0, hooks, hooksBound: 0 };
@@ -503,6 +503,13 @@ export class Run {
     for (const hook of hooks) hook.data = this.#gradData(hook);
     this.#forget(mark);
     this.k.mem.release(mark);
+    // every use of the output lies after the block: its gradient is complete, read, and now dead
+    if (!started && input.base === undefined && input.ptr !== out.ptr && input.size === out.size) {
+      this.k.copy(dOut, dInput, input.size);
+      this.#grads.delete(out.ptr);
+      this.#grads.set(input.ptr, dOut);
+      this.k.mem.release(below);
+    }
   }
 
   /** Drops what the run knows about activations and gradient buffers at or above `mark`, about to be freed. */
