@@ -27,7 +27,7 @@ import {
   trainingSample,
 } from "@bertology/core/studies";
 import { checkpointConfig } from "@bertology/core/training";
-import { localSources, numberFlag, UsageError, withoutUndefined } from "../_common.ts";
+import { localSources, numberFlag, UsageError, useCommandMemory, withoutUndefined } from "../_common.ts";
 
 /** Help text of the budget mode (appended to `prune`'s). */
 export const PRUNE_BUDGET_HELP =
@@ -131,6 +131,7 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
 
   const files = resolveModel(v.model, withoutUndefined({ offline: v.offline }));
   const { model, tokenizer } = await loadModel(files);
+  useCommandMemory(model);
   if (!tokenizer) throw new Error(`${v.model}: no tokenizer files: the budget mode reads text`);
   const t = glueTask(v.task);
   const batching = { batchSize, maxSeqLength };
