@@ -95,10 +95,15 @@ interface GradHook {
   data?: Float32Array;
 }
 
-/** What a recomputed block replays: the patched values its first pass made, and its gradients kept by name. */
+/**
+ * What a recomputed block replays: the patched values its first pass made, the op outputs it kept
+ * ({@linkcode Run.keepForReplay}), and its gradients kept by name.
+ */
 interface Replay {
   patches: Float32Array[];
   patchesUsed: number;
+  kept: Act[];
+  keptUsed: number;
   hooks: GradHook[];
   hooksBound: number;
 }
@@ -132,8 +137,9 @@ export class Run {
   #recomputed = 0;
   // auto: decided from the first block's measured cost; undefined until then
   #recomputeBlocks: boolean | undefined;
-  // the patched values of a block's first pass, for its recomputation (undefined outside a checkpointed block)
+  // the patched values and kept op outputs of a block's first pass, for its recomputation (undefined outside one)
   #capture: Float32Array[] | undefined;
+  #captureActs: Act[] | undefined;
   // set while a block is recomputed: its hooks replay instead of emitting again
   #replay: Replay | undefined;
   #disposed = false;
@@ -336,6 +342,30 @@ export class Run {
     return a;
   }
 
+  /**
+   * Offers an op's output to the block being run, in case it is recomputed: the value is then kept beside the
+   * block's output, and {@linkcode Run.replayed} hands it back when the block runs again, so the op is not
+   * computed twice. For outputs that cost little memory and much compute (a projection to fewer features than
+   * it reads: the MLP's output projection keeps C floats a row and spares C·I multiply-adds).
+   */
+  keepForReplay(y: Act): void {
+    this.#captureActs?.push(y);
+  }
+
+  /**
+   * While a block is recomputed: the next output its first pass offered to {@linkcode Run.keepForReplay} (an op
+   * calls both at the same point, so the order matches); `undefined` otherwise.
+   *
+   * @throws {Error} when the block's second pass asks for more than its first kept
+   */
+  replayed(): Act | undefined {
+    const replay = this.#replay;
+    if (replay === undefined) return undefined;
+    const a = replay.kept[replay.keptUsed++];
+    if (a === undefined) throw new Error("Recomputing a block: an op asks for an output its first pass did not keep");
+    return a;
+  }
+
   /** Pushes a backward step (only when recording). */
   onBackward(step: () => void): void {
     if (this.recording) this.#tape.push(step);
@@ -440,13 +470,15 @@ export class Run {
     const tapeStart = this.#tape.length, hooksStart = this.#gradHooks.length;
     const out = this.output(outShape); // the block's result is copied over it in full
     const mark = this.k.mem.mark();
-    const patches: Float32Array[] = [];
+    const patches: Float32Array[] = [], offered: Act[] = [];
     this.#capture = patches;
+    this.#captureActs = offered;
     let h: Act;
     try {
       h = body();
     } finally {
       this.#capture = undefined;
+      this.#captureActs = undefined;
     }
     if (this.#recomputeBlocks === undefined) {
       // auto: every block's activations as the first one's, and one block's gradients, against the budget
@@ -461,11 +493,18 @@ export class Run {
     const needsGrad = this.requiresGrad(h);
     this.#tape.length = tapeStart; // the second pass records the block's backward again
     const hooks = this.#gradHooks.slice(hooksStart);
+    const values = offered.map((a) => ({ shape: a.shape, data: this.readAct(a) }));
     this.#forget(mark);
     this.k.mem.release(mark);
+    // the kept op outputs move down to where the block's activations were, beside its output
+    const kept = values.map(({ shape, data }) => {
+      const a = this.output(shape);
+      this.k.mem.f32(a.ptr, a.size).set(data);
+      return a;
+    });
     if (needsGrad) this.requireGrad(out);
     this.#recomputed++;
-    this.#tape.push(() => this.#recomputeBackward(body, input, out, patches, hooks));
+    this.#tape.push(() => this.#recomputeBackward(body, input, out, { patches, kept, hooks }));
     return out;
   }
 
@@ -476,7 +515,12 @@ export class Run {
    * the output gradient's buffer, spent by then, when nothing else had started the input's: one [B, T, C]
    * gradient then passes down the blocks instead of one per block piling up.
    */
-  #recomputeBackward(body: () => Act, input: Act, out: Act, patches: Float32Array[], hooks: GradHook[]): void {
+  #recomputeBackward(
+    body: () => Act,
+    input: Act,
+    out: Act,
+    { patches, kept, hooks }: { patches: Float32Array[]; kept: Act[]; hooks: GradHook[] },
+  ): void {
     if (!this.hasGrad(out)) {
       for (const hook of hooks) hook.data = new Float32Array(hook.act.size); // nothing downstream: all zero
       return;
@@ -485,7 +529,7 @@ export class Run {
     const dInput = this.gradOf(input); // outlives the block's backward: placed below its buffers
     const mark = this.k.mem.mark();
     const tapeStart = this.#tape.length;
-    this.#replay = { patches, patchesUsed: 0, hooks, hooksBound: 0 };
+    this.#replay = { patches, patchesUsed: 0, kept, keptUsed: 0, hooks, hooksBound: 0 };
     let h: Act;
     try {
       h = body();
