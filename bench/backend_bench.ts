@@ -89,39 +89,67 @@ type Ort = {
 
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|warp|basic render|software/i;
 
-/** The adapter onnxruntime-web's WebGPU device runs on, in words, and whether it is a GPU. */
-async function webgpuAdapter(ort: Ort): Promise<{ ran: string; gpu: boolean }> {
-  type Info = {
-    vendor?: string;
-    architecture?: string;
-    device?: string;
-    description?: string;
-    isFallbackAdapter?: boolean;
-  };
-  let info: Info | undefined;
-  let fallback: boolean | undefined;
-  const adapter = ort.env.webgpu?.adapter as { info?: Info; isFallbackAdapter?: boolean } | undefined;
-  if (adapter?.info) {
-    info = adapter.info;
-    fallback = adapter.isFallbackAdapter ?? info.isFallbackAdapter;
-  } else {
-    const device = await ort.env.webgpu?.device as { adapterInfo?: Info } | undefined;
-    info = device?.adapterInfo;
-    fallback = info?.isFallbackAdapter;
-  }
-  if (info === undefined) return { ran: "a WebGPU adapter onnxruntime-web does not describe", gpu: false };
+/** What a WebGPU adapter says of itself (`GPUAdapterInfo`). */
+export interface AdapterInfo {
+  /** The vendor (a name or a PCI id). */
+  vendor?: string | undefined;
+  /** The architecture family. */
+  architecture?: string | undefined;
+  /** The device (a name or id). */
+  device?: string | undefined;
+  /** The driver's description (`llvmpipe (LLVM 15.0.6, 256 bits)`, `NVIDIA H100 80GB HBM3` …). */
+  description?: string | undefined;
+  /** Whether the browser / Deno marks it a fallback (software) adapter. */
+  isFallbackAdapter?: boolean | undefined;
+}
+
+/**
+ * Describes a WebGPU adapter in words, and whether it is a GPU: a fallback adapter, or one whose description
+ * names a CPU rasteriser (llvmpipe, lavapipe, softpipe, SwiftShader, WARP, Microsoft Basic Render), is reported
+ * as a software adapter, never as a GPU.
+ *
+ * @param info the adapter's info
+ * @returns the words and the verdict
+ * @example Usage
+ * ```ts
+ * import { describeAdapter } from "./backend_bench.ts";
+ * describeAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)", vendor: "65541" }).gpu; // false
+ * ```
+ */
+export function describeAdapter(info: AdapterInfo): { ran: string; gpu: boolean } {
   const words = [
     info.description,
     info.vendor && `vendor ${info.vendor}`,
     info.architecture,
     info.device && `device ${info.device}`,
-  ]
-    .filter((w) => w !== undefined && w !== "" && w !== "device 0").join(", ");
-  const software = fallback === true || SOFTWARE_ADAPTER.test(`${info.description} ${info.architecture}`);
+  ].filter((w) => w !== undefined && w !== "" && w !== "device 0").join(", ");
+  const software = info.isFallbackAdapter === true ||
+    SOFTWARE_ADAPTER.test(`${info.description ?? ""} ${info.architecture ?? ""}`);
   return {
-    ran: `WebGPU adapter "${words}"${software ? " — a software adapter (the CPU rasterises), not a GPU" : " — a GPU"}`,
+    ran: `WebGPU adapter "${words}"${software ? " — a software adapter (the CPU rasterises), not a GPU" : " — a GPU"}` +
+      " (nodes the WebGPU provider does not take, shape ops at least, run on onnxruntime-web's wasm CPU kernels)",
     gpu: !software,
   };
+}
+
+/** The adapter onnxruntime-web's WebGPU device runs on, in words, and whether it is a GPU. */
+async function webgpuAdapter(ort: Ort): Promise<{ ran: string; gpu: boolean }> {
+  const adapter = ort.env.webgpu?.adapter as { info?: AdapterInfo; isFallbackAdapter?: boolean } | undefined;
+  let info: AdapterInfo | undefined;
+  if (adapter?.info) {
+    const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info;
+    info = {
+      vendor,
+      architecture,
+      device,
+      description,
+      isFallbackAdapter: adapter.isFallbackAdapter ?? isFallbackAdapter,
+    };
+  } else {
+    info = (await ort.env.webgpu?.device as { adapterInfo?: AdapterInfo } | undefined)?.adapterInfo;
+  }
+  if (info === undefined) return { ran: "a WebGPU adapter onnxruntime-web does not describe", gpu: false };
+  return describeAdapter(info);
 }
 
 /** The execution provider of each node of one onnxruntime-node run, from its profile: `{ provider: nodes }`. */
