@@ -33,6 +33,8 @@ export interface BackendRun {
   forward_ms?: number;
   /** Importance pass examples per second, batch 8 × 128. */
   importance_examples_per_s?: number;
+  /** How many timed rounds each median is of (1 for a runtime whose warm-up took over a minute). */
+  rounds?: { forward: number; importance: number };
   /** Max |Δ| against our engine: logits of the forward, head-mask gradient of the importance pass. */
   max_abs_diff?: { logits: number; head_mask_grad: number };
   /** Why it did not run, when it did not. */
@@ -87,6 +89,7 @@ type Ort = {
   env: { webgpu?: { adapter?: unknown; device?: Promise<unknown> } };
 };
 
+const SLOW_WARM_UP_MS = 60_000;
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|warp|basic render|software/i;
 
 /** What a WebGPU adapter says of itself (`GPUAdapterInfo`). */
@@ -287,12 +290,24 @@ export async function benchBackends(backends: OrtBackendName[], rounds = 3): Pro
   const all = [{ name: "ours_1t", ...ours }, ...runners];
   const fwdTimes = all.map(() => [] as number[]), impTimes = all.map(() => [] as number[]);
   const logits: Float32Array[] = [], grads: Float32Array[] = [];
+  // a runtime whose warm-up took over a minute (a software WebGPU adapter compiling its shaders, then drawing on
+  // the CPU) is timed in one round: the rows say how many rounds each median is of
+  const roundsOf = all.map(() => rounds);
+  const warm = async <R extends { ms: number }>(j: number, call: () => Promise<R>): Promise<R> => {
+    const r = await call();
+    if (r.ms > SLOW_WARM_UP_MS) roundsOf[j] = 1;
+    return r;
+  };
   progress(`timing the forward (1 × ${T}): one warm-up, ${rounds} interleaved rounds`);
-  for (const [j, r] of all.entries()) logits[j] = (await r.forward()).logits;
-  for (let i = 0; i < rounds; i++) for (const [j, r] of all.entries()) fwdTimes[j]!.push((await r.forward()).ms);
+  for (const [j, r] of all.entries()) logits[j] = (await warm(j, r.forward)).logits;
+  for (let i = 0; i < rounds; i++) {
+    for (const [j, r] of all.entries()) if (i < roundsOf[j]!) fwdTimes[j]!.push((await r.forward()).ms);
+  }
   progress(`timing the importance pass (8 × ${T}): one warm-up, ${rounds} interleaved rounds`);
-  for (const [j, r] of all.entries()) grads[j] = (await r.importance()).grad;
-  for (let i = 0; i < rounds; i++) for (const [j, r] of all.entries()) impTimes[j]!.push((await r.importance()).ms);
+  for (const [j, r] of all.entries()) grads[j] = (await warm(j, r.importance)).grad;
+  for (let i = 0; i < rounds; i++) {
+    for (const [j, r] of all.entries()) if (i < roundsOf[j]!) impTimes[j]!.push((await r.importance()).ms);
+  }
   for (const r of runners) await r.release();
 
   const fwd = fwdTimes.map(median), imp = impTimes.map(median);
@@ -300,6 +315,7 @@ export async function benchBackends(backends: OrtBackendName[], rounds = 3): Pro
     const run: BackendRun = j === 0
       ? { ran: `our WASM engine (${model.kernels.name}), 1 thread — the CPU`, gpu: false }
       : { ran: runners[j - 1]!.ran, gpu: runners[j - 1]!.gpu };
+    run.rounds = { forward: fwdTimes[j]!.length, importance: impTimes[j]!.length };
     run.forward_ms = round(fwd[j]!);
     run.importance_examples_per_s = round(8 / (imp[j]! / 1000), 3);
     if (j > 0) {
@@ -318,7 +334,9 @@ export async function benchBackends(backends: OrtBackendName[], rounds = 3): Pro
           ? `  ${name}: did not run — ${r.unavailable}`
           : `  ${name}: forward 1 × ${T} ${r.forward_ms!.toFixed(0)} ms (${
             (r.forward_ms! / runs.ours_1t!.forward_ms!).toFixed(2)
-          }× ours), importance 8 × ${T} ${r.importance_examples_per_s!.toFixed(2)} examples/s${
+          }× ours), importance 8 × ${T} ${r.importance_examples_per_s!.toFixed(2)} examples/s (rounds: ${
+            r.rounds!.forward
+          } / ${r.rounds!.importance})${
             r.max_abs_diff
               ? `; max |Δ| vs ours: logits ${r.max_abs_diff.logits.toExponential(1)}, head-mask gradient ${
                 r.max_abs_diff.head_mask_grad.toExponential(1)
