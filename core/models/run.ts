@@ -349,7 +349,9 @@ export class Run {
    * it reads: the MLP's output projection keeps C floats a row and spares C·I multiply-adds).
    */
   keepForReplay(y: Act): void {
-    this.#captureActs?.push(y);
+    if (this.#captureActs === undefined) return;
+    if (!this.isContiguous(y) || y.base !== undefined) throw new Error("keepForReplay: needs a dense activation");
+    this.#captureActs.push(y);
   }
 
   /**
@@ -493,14 +495,15 @@ export class Run {
     const needsGrad = this.requiresGrad(h);
     this.#tape.length = tapeStart; // the second pass records the block's backward again
     const hooks = this.#gradHooks.slice(hooksStart);
-    const values = offered.map((a) => ({ shape: a.shape, data: this.readAct(a) }));
     this.#forget(mark);
     this.k.mem.release(mark);
-    // the kept op outputs move down to where the block's activations were, beside its output
-    const kept = values.map(({ shape, data }) => {
-      const a = this.output(shape);
-      this.k.mem.f32(a.ptr, a.size).set(data);
-      return a;
+    // the kept op outputs move down to where the block's activations began, beside its output (no copy through
+    // JavaScript: that garbage would add to the peak): each lands at or below where it lay, in allocation order,
+    // so a forward copy never overwrites one not yet moved
+    const kept = offered.map((a) => {
+      const moved = this.output(a.shape);
+      this.k.copy(moved.ptr, a.ptr, a.size);
+      return moved;
     });
     if (needsGrad) this.requireGrad(out);
     this.#recomputed++;
