@@ -65,7 +65,8 @@ export function randomBertBaseWeights(): { config: ModelConfig; weights: Map<str
   return { config, weights };
 }
 
-function randomBatch(batchSize: number, seqLen: number): Batch {
+/** A batch of `batchSize` × `seqLen` token ids spread over the vocabulary, every position real. */
+export function randomBatch(batchSize: number, seqLen: number): Batch {
   const ids = new Int32Array(batchSize * seqLen);
   for (let i = 0; i < ids.length; i++) ids[i] = 1000 + ((i * 7919) % 29000);
   return { batchSize, seqLen, inputIds: ids, attentionMask: new Int32Array(ids.length).fill(1) };
@@ -76,10 +77,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-type Feed = { type: "int64" | "float32"; data: BigInt64Array | Float32Array; dims: number[] };
+/** One input of an exported graph, as plain arrays (for a worker or an ONNX Runtime tensor). */
+export type Feed = { type: "int64" | "float32"; data: BigInt64Array | Float32Array; dims: number[] };
 
 /** The exported graph's inputs for a batch (labels when `withLabels`). */
-function feedsOf(batch: Batch, config: ModelConfig, withLabels: boolean): Record<string, Feed> {
+export function feedsOf(batch: Batch, config: ModelConfig, withLabels: boolean): Record<string, Feed> {
   const dims = [batch.batchSize, batch.seqLen];
   const ints = (a: ArrayLike<number>) => BigInt64Array.from(Array.from(a), (v) => BigInt(v));
   const feeds: Record<string, Feed> = {

@@ -17,11 +17,13 @@ export interface BenchArgs {
   studySubset: number | undefined;
   /** A Python with torch and transformers: runs `bench/pytorch_reference.py` as the PyTorch CPU reference. */
   pytorch: string | undefined;
+  /** ONNX Runtime backends to time beside ours (`ort-webgpu,ort-node`): the `backends` section. */
+  backend: string | undefined;
 }
 
 const USAGE =
-  "usage: deno task bench [--only bert-base,matmul,study,memory] [--json FILE] [--study-subset N] [--pytorch PYTHON]";
-const FLAGS = new Set(["--json", "--only", "--study-subset", "--pytorch"]);
+  "usage: deno task bench [--only bert-base,matmul,study,memory,recompute] [--json FILE] [--study-subset N] [--pytorch PYTHON] [--backend ort-webgpu,ort-node,ort-wasm]";
+const FLAGS = new Set(["--json", "--only", "--study-subset", "--pytorch", "--backend"]);
 
 /**
  * Parses the bench's command line.
@@ -36,7 +38,13 @@ const FLAGS = new Set(["--json", "--only", "--study-subset", "--pytorch"]);
  * ```
  */
 export function parseBenchArgs(args: string[]): BenchArgs {
-  const out: BenchArgs = { json: undefined, only: undefined, studySubset: undefined, pytorch: undefined };
+  const out: BenchArgs = {
+    json: undefined,
+    only: undefined,
+    studySubset: undefined,
+    pytorch: undefined,
+    backend: undefined,
+  };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!, value = args[i + 1];
     if (!FLAGS.has(flag)) throw new Error(`${USAGE}: got ${flag}`);
@@ -45,6 +53,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     if (flag === "--json") out.json = value;
     else if (flag === "--only") out.only = new Set(value.split(","));
     else if (flag === "--pytorch") out.pytorch = value;
+    else if (flag === "--backend") out.backend = value;
     else {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--study-subset must be a positive integer, got "${value}"`);

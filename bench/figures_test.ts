@@ -16,14 +16,16 @@ Deno.test("mergeFigures() merges sections key by key and leaves absent sections 
 });
 
 Deno.test("parseBenchArgs() reads --json, --only, --study-subset and --pytorch, and names a bad flag", () => {
-  const none = { json: undefined, only: undefined, studySubset: undefined, pytorch: undefined };
+  const none = { json: undefined, only: undefined, studySubset: undefined, pytorch: undefined, backend: undefined };
   deepStrictEqual(parseBenchArgs([]), none);
   deepStrictEqual(parseBenchArgs(["--json", "f.json", "--only", "matmul,study", "--study-subset", "64"]), {
     json: "f.json",
     only: new Set(["matmul", "study"]),
     studySubset: 64,
     pytorch: undefined,
+    backend: undefined,
   });
+  deepStrictEqual(parseBenchArgs(["--backend", "ort-webgpu,ort-node"]), { ...none, backend: "ort-webgpu,ort-node" });
   deepStrictEqual(parseBenchArgs(["--pytorch", "/venv/bin/python"]), { ...none, pytorch: "/venv/bin/python" });
   throws(() => parseBenchArgs(["--pytorch"]), /--pytorch needs a value/);
   throws(() => parseBenchArgs(["--jsn", "f"]), /got --jsn/);

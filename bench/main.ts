@@ -1,5 +1,5 @@
 /**
- * Benchmarks: `deno task bench [--only NAME,…] [--json FILE] [--study-subset N] [--pytorch PYTHON]`. Each section is an async
+ * Benchmarks: `deno task bench [--only NAME,…] [--json FILE] [--study-subset N] [--pytorch PYTHON] [--backend LIST]`. Each section is an async
  * function that prints its own table and returns its figures as an object; `--json FILE` writes every
  * section's figures merged into one object (a section that is skipped or returns nothing leaves its keys
  * out). The keys, BERT-base at seq 128 unless said:
@@ -10,10 +10,16 @@
  *   ÷ the peak the build measures itself), `matmul_peak_gflops` `{relaxed, fixed}`, `matmul_gflops`
  *   `{relaxed, fixed}` — section `matmul`;
  * - `peak_rss_mb` `{f32, f16}` — section `memory` (left out while no such section is listed below);
+ * - `recompute_peak_rss_mb` `{off, on}`, `recompute_importance_ms` `{off, on}`, `recompute_time_ratio`,
+ *   `recompute_blocks`, `recompute_batch` — section `recompute` (an importance batch of 8 × 128 with every
+ *   block's activations kept, and recomputed; `recompute_bench.ts`);
  * - `study_s` `{ours, padded_128}` (importance + entropy over SST-2 dev: length-bucketed vs HF's padding to
  *   128) and `study_workload` `{examples, tokens, ours_positions, padded_positions}` — section `study`;
  * - `pytorch` `{forward_ms: {1t, 2t}, importance_examples_per_s: {1t, 2t}, torch, transformers}` — section
- *   `pytorch`, run only with `--pytorch PYTHON` (a Python with torch and transformers; `pytorch_bench.ts`).
+ *   `pytorch`, run only with `--pytorch PYTHON` (a Python with torch and transformers; `pytorch_bench.ts`);
+ * - `backend_runs` `{ours_1t, <backend>: {ran, gpu, forward_ms, importance_examples_per_s, max_abs_diff,
+ *   unavailable}}` — section `backends`, run only with `--backend ort-webgpu,ort-node` (the ONNX Runtime
+ *   backends named, beside our engine, saying which adapter or execution provider ran; `backend_bench.ts`).
  *
  * @module
  */
@@ -22,6 +28,8 @@ import { benchMatmul } from "./matmul_bench.ts";
 import { benchStudy } from "./study_bench.ts";
 import { type Figures, mergeFigures, parseBenchArgs } from "./figures.ts";
 import { benchMemory } from "./memory_bench.ts";
+import { benchRecompute } from "./recompute_bench.ts";
+import { benchBackends, parseBackendList } from "./backend_bench.ts";
 import { benchPytorch } from "./pytorch_bench.ts";
 
 const args = parseBenchArgs(Deno.args);
@@ -33,6 +41,7 @@ const SECTIONS: [string, () => Promise<unknown>][] = [
   ["matmul", benchMatmul],
   ["study", () => benchStudy({ subset: args.studySubset })],
   ["memory", () => benchMemory()],
+  ["recompute", benchRecompute],
 ];
 
 const figures: Figures = {};
@@ -40,6 +49,12 @@ const figures: Figures = {};
 if (args.pytorch !== undefined) {
   SECTIONS.push(["pytorch", () => benchPytorch(args.pytorch!, figures)]);
   args.only?.add("pytorch"); // asked for by its flag, whatever --only lists
+}
+// with --backend LIST: those ONNX Runtime backends beside ours, and what adapter or provider ran
+if (args.backend !== undefined) {
+  const backends = parseBackendList(args.backend);
+  SECTIONS.push(["backends", () => benchBackends(backends)]);
+  args.only?.add("backends");
 }
 const known = new Set(SECTIONS.map(([name]) => name));
 for (const name of args.only ?? []) {

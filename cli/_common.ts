@@ -9,9 +9,12 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { basename, dirname } from "node:path";
 import { readLocalFileSync, resolveModel, writeFileAtomically } from "@bertology/core/checkpoint/deno";
 import {
+  checkRecompute,
   type LoadedModel,
   loadModel,
   loadModelTokenizer,
+  type RecomputeMode,
+  type TransformerModel,
   WEIGHT_DTYPES,
   type WeightDtype,
 } from "@bertology/core/models";
@@ -105,10 +108,98 @@ export async function openModel(
   opts: { offline?: boolean | undefined; tokenizer?: boolean | undefined; dtype?: WeightDtype | undefined } = {},
 ): Promise<LoadedModel> {
   const files = resolveModel(spec, offlineOption(opts.offline));
-  return await loadModel(
+  const loaded = await loadModel(
     files,
     withoutUndefined({ tokenizer: opts.tokenizer, dtype: opts.dtype, kernels: commandKernels() }),
   );
+  useCommandMemory(loaded.model);
+  return loaded;
+}
+
+// ---------------------------------------------------------------- --recompute, --memory-budget: backward memory
+
+/** The commands that run backward passes, which take {@linkcode MEMORY_HELP}'s flags. */
+export const BACKWARD_COMMANDS: ReadonlySet<string> = new Set(["dump", "heads", "prune", "train", "attribute"]);
+
+/** The help lines of `--recompute` and `--memory-budget`. */
+export const MEMORY_HELP =
+  `  --recompute on|off|auto  backward passes recompute each block's activations from its input (on), keep them
+                      (off), or recompute when keeping them would pass the budget (auto, the default);
+                      results are bit-identical either way
+  --memory-budget MB  kernel memory (weights, activations, gradients) a backward pass may plan for (default:
+                      this machine's memory less 128 MB, at most wasm32's 4096 MB; Deno Deploy: 384 MB)`;
+
+/** What `--recompute` and `--memory-budget` asked for (absent: the model's defaults). */
+export interface CommandMemory {
+  /** `--recompute`. */
+  recompute?: RecomputeMode;
+  /** `--memory-budget`, in MB. */
+  memoryBudgetMB?: number;
+}
+
+let commandMemory: CommandMemory = {};
+
+/**
+ * Takes `--recompute MODE` and `--memory-budget MB` (or `--flag=value`) out of a command's arguments.
+ *
+ * @returns The other arguments, and what the flags asked for.
+ * @throws {UsageError} naming the flag, for a missing value, a mode other than on/off/auto, or a budget that is
+ *   not a positive number
+ */
+export function takeMemoryFlags(args: readonly string[]): { args: string[]; memory: CommandMemory } {
+  const rest: string[] = [];
+  const values: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const flag = ["--recompute", "--memory-budget"].find((f) => a === f || a.startsWith(`${f}=`));
+    if (flag === undefined) {
+      rest.push(a);
+      continue;
+    }
+    const value = a === flag ? args[++i] : a.slice(flag.length + 1);
+    if (value === undefined || value === "") throw new UsageError(`${flag} needs a value`);
+    values[flag] = value;
+  }
+  const memory: CommandMemory = {};
+  const mode = values["--recompute"], budget = values["--memory-budget"];
+  if (mode !== undefined) {
+    try {
+      memory.recompute = checkRecompute(mode, "--recompute");
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (budget !== undefined) {
+    const mb = Number(budget);
+    if (!Number.isFinite(mb) || mb <= 0) {
+      throw new UsageError(`--memory-budget must be a positive number of MB, got "${budget}"`);
+    }
+    memory.memoryBudgetMB = mb;
+  }
+  return { args: rest, memory };
+}
+
+/** Runs one command with what `--recompute` / `--memory-budget` asked for ({@linkcode useCommandMemory}). */
+export async function withCommandMemory<T>(memory: CommandMemory, run: () => Promise<T>): Promise<T> {
+  const before = commandMemory;
+  commandMemory = memory;
+  try {
+    return await run();
+  } finally {
+    commandMemory = before;
+  }
+}
+
+/**
+ * Gives a model the current command's `--recompute` / `--memory-budget` (a flag not given leaves the model's
+ * default). {@linkcode openModel} does it; a command that loads or builds a model otherwise calls it.
+ *
+ * @returns `model`
+ */
+export function useCommandMemory(model: TransformerModel): TransformerModel {
+  if (commandMemory.recompute !== undefined) model.recompute = commandMemory.recompute;
+  if (commandMemory.memoryBudgetMB !== undefined) model.memoryBudgetMB = commandMemory.memoryBudgetMB;
+  return model;
 }
 
 /**

@@ -4,7 +4,18 @@
  * @module
  */
 
-import { clearStage, didYouMean, takeThreadsFlag, THREADS_HELP, UsageError, withCommandThreads } from "./_common.ts";
+import {
+  BACKWARD_COMMANDS,
+  clearStage,
+  didYouMean,
+  MEMORY_HELP,
+  takeMemoryFlags,
+  takeThreadsFlag,
+  THREADS_HELP,
+  UsageError,
+  withCommandMemory,
+  withCommandThreads,
+} from "./_common.ts";
 import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { HEAD_ROLES_HELP, headRolesCommand } from "./commands/head_roles.ts";
@@ -129,14 +140,17 @@ export async function main(args: string[]): Promise<number> {
     console.error(`bertology: unknown command "${name}"${near ? `; did you mean "${near}"?` : ""}\n\n${USAGE}`);
     return 2;
   }
-  const help = `${command.help}\n\nevery command:\n${THREADS_HELP}`;
+  const backward = BACKWARD_COMMANDS.has(name);
+  const help = `${command.help}\n\nevery command:\n${THREADS_HELP}` +
+    (backward ? `\n\ncommands that run backward passes:\n${MEMORY_HELP}` : "");
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(help);
     return 0;
   }
   try {
-    const { args: commandArgs, threads } = takeThreadsFlag(rest);
-    return await withCommandThreads(threads, () => command.run(commandArgs));
+    const { args: threadArgs, threads } = takeThreadsFlag(rest);
+    const { args: commandArgs, memory } = backward ? takeMemoryFlags(threadArgs) : { args: threadArgs, memory: {} };
+    return await withCommandThreads(threads, () => withCommandMemory(memory, () => command.run(commandArgs)));
   } catch (e) {
     clearStage(); // a stage line a command left on the terminal
     if (e instanceof UsageError) {

@@ -38,7 +38,7 @@ import {
   trainingSample,
 } from "@bertology/core/studies";
 import { checkpointConfig, storedDtype } from "@bertology/core/training";
-import { localSources, numberFlag, UsageError, withoutUndefined } from "../_common.ts";
+import { localSources, numberFlag, UsageError, useCommandMemory, withoutUndefined } from "../_common.ts";
 import { commandShard, SHARD_FLAGS, shardAlreadyDone, shardFolder, writeShardPartial } from "../_shard.ts";
 import { partialFiles } from "./merge.ts";
 
@@ -158,6 +158,7 @@ export async function pruneBudgetCommand(v: PruneBudgetValues): Promise<number> 
 
   const files = resolveModel(v.model, withoutUndefined({ offline: v.offline }));
   const { model, tokenizer } = await loadModel(files);
+  useCommandMemory(model);
   if (!tokenizer) throw new Error(`${v.model}: no tokenizer files: the budget mode reads text`);
   const t = glueTask(v.task);
   const batching = { batchSize, maxSeqLength };

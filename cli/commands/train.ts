@@ -27,6 +27,7 @@ import {
   parseFlags,
   Progress,
   UsageError,
+  useCommandMemory,
   writeFileAtomic,
 } from "../_common.ts";
 import { lmEncoding } from "@bertology/core/studies";
@@ -351,6 +352,7 @@ async function run(args: string[]): Promise<number> {
       ) + "\n";
     }
   }
+  useCommandMemory(model);
   const family = model.config.family;
   if (lm && model.task !== "lm") {
     throw new UsageError(`--lm trains language models; a ${family} model trains as a classifier`);

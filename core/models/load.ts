@@ -12,6 +12,8 @@ import { loadTokenizer, type Tokenizer } from "../tokenizers/mod.ts";
 import { familyOf, parseConfig } from "./registry.ts";
 import { TransformerModel } from "./model.ts";
 import { placeWeights, WEIGHT_DTYPES, type WeightDtype } from "./place_weights.ts";
+import type { RecomputeMode } from "./run.ts";
+import { checkMemoryBudget, checkRecompute } from "./memory_budget.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadOptions {
@@ -29,6 +31,16 @@ export interface LoadOptions {
    * rounds F32 ones to F16 — half the memory; the kernels widen each weight just before use.
    */
   dtype?: WeightDtype;
+  /**
+   * Whether backward passes recompute each block's activations from its input instead of keeping them: `on`,
+   * `off`, or `auto` (the default: recompute when keeping them would pass `memoryBudgetMB`). Bit-identical results.
+   */
+  recompute?: RecomputeMode;
+  /**
+   * The kernel memory in MB (weights, activations, gradients) an `auto` backward pass may plan for (default: the
+   * runtime's — Deno Deploy's 512 MB or the machine's memory, less 128 MB for the runtime, at most 4 GiB).
+   */
+  memoryBudgetMB?: number;
 }
 
 /** A model with its tokenizer. */
@@ -73,6 +85,10 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   }
   const kernels = opts.kernels ?? createWasmKernels(opts.threads === undefined ? {} : { threads: opts.threads });
   const model = new TransformerModel(config, await placeWeights(files, config, kernels, dtype), kernels);
+  if (opts.recompute !== undefined) model.recompute = checkRecompute(opts.recompute, "loadModel: recompute");
+  if (opts.memoryBudgetMB !== undefined) {
+    model.memoryBudgetMB = checkMemoryBudget(opts.memoryBudgetMB, "loadModel: memoryBudgetMB");
+  }
   const result: LoadedModel = { model, files };
   if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);
   return result;

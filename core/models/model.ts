@@ -27,7 +27,15 @@ import { checkLabels } from "./losses.ts";
 import { stableOutputName } from "./output_names.ts";
 import { ParamStore } from "./param_store.ts";
 import { familyOf } from "./registry.ts";
-import { type Act, type ActivationObserver, type ActivationPatch, type DropoutOptions, Run } from "./run.ts";
+import {
+  type Act,
+  type ActivationObserver,
+  type ActivationPatch,
+  type DropoutOptions,
+  type RecomputeMode,
+  Run,
+} from "./run.ts";
+import { checkMemoryBudget, checkRecompute, defaultMemoryBudget } from "./memory_budget.ts";
 import { traceModel } from "./trace_ops.ts";
 import { WasmOps } from "./wasm_ops.ts";
 
@@ -92,6 +100,14 @@ export interface RunRequest {
    * |∂L(x)/∂ξ| needs it, and it does not depend on which rows share a batch).
    */
   perExampleHeadMaskGrad?: boolean | undefined;
+  /**
+   * Whether a backward pass recomputes each block's activations from its input instead of keeping them:
+   * `on`, `off`, or `auto` (choose under `memoryBudgetMB`). Default: the model's {@linkcode TransformerModel.recompute}.
+   * Results are bit-identical either way.
+   */
+  recompute?: RecomputeMode | undefined;
+  /** For `auto`: the kernel memory in MB (weights included) a backward pass may plan for. Default: the model's. */
+  memoryBudgetMB?: number | undefined;
 }
 
 /** What a run returns. */
@@ -112,6 +128,8 @@ export interface RunResult {
   neuronMaskGrad?: Float32Array[];
   /** Per batch row: the objective's logit, when an `objective` was given. */
   objective?: Float32Array;
+  /** With a backward pass: how many blocks it recomputed instead of keeping their activations (0: none). */
+  recomputedBlocks?: number;
 }
 
 /** A model in kernel memory. One instance per kernel backend; not shared across concurrent runs. */
@@ -124,6 +142,16 @@ export class TransformerModel {
   readonly kernels: Kernels;
   /** The weights (and, when enabled, their gradients) in kernel memory. */
   readonly params: ParamStore;
+  /**
+   * Whether backward passes recompute each block's activations from its input (`on`), keep them (`off`), or
+   * choose under {@linkcode TransformerModel.memoryBudgetMB} (`auto`, the default) — see `RunRequest.recompute`.
+   */
+  recompute: RecomputeMode = "auto";
+  /**
+   * The kernel memory in MB (weights included) an `auto` backward pass may plan for; `undefined`: the runtime's
+   * (`defaultMemoryBudget()` — Deno Deploy's 512 MB, the machine's memory, at most the wasm32 4 GiB).
+   */
+  memoryBudgetMB: number | undefined = undefined;
   #producible: Set<string> | undefined;
   readonly #hasHead: boolean;
 
@@ -270,6 +298,10 @@ export class TransformerModel {
       throw new Error("This checkpoint has no classifier head: a loss needs one");
     }
 
+    const recompute = checkRecompute(req.recompute ?? this.recompute, "recompute");
+    const budgetMB = recording && recompute === "auto"
+      ? checkMemoryBudget(req.memoryBudgetMB ?? this.memoryBudgetMB ?? defaultMemoryBudget().mb, "memoryBudgetMB")
+      : undefined;
     const run = new Run(this.kernels, {
       keep: names,
       backward: recording,
@@ -277,6 +309,9 @@ export class TransformerModel {
       observe,
       patch,
       ...(req.dropout ? { dropout: req.dropout } : {}),
+      recompute,
+      ...(budgetMB !== undefined ? { memoryBudget: budgetMB * 2 ** 20 } : {}),
+      blocks: c.layers,
     });
     try {
       const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample);
@@ -324,7 +359,10 @@ export class TransformerModel {
         const m = req.neuronMask;
         run.cache.set(hookName("neuron_mask"), this.#perLayerNeurons((l) => (m ? m[l]! : undefined), 1));
       }
-      if (recording) run.backward();
+      if (recording) {
+        run.backward();
+        result.recomputedBlocks = run.recomputedBlocks;
+      }
       if (names.has(neuronGradName)) {
         const grads = c.intermediateSizes.map((I, l) => {
           const g = x.neuronMaskGrad?.[l] ?? 0;

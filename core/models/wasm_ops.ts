@@ -40,7 +40,15 @@ export class WasmOps implements ExecutorOps<Act>, WasmContext {
   }
 
   block(x: Act, body: (x: Act) => Act): Act {
-    return this.run.scoped(x.shape, () => body(x), x);
+    // a recomputed block (Run.scoped) runs its body again in backward: it must draw the same dropout masks
+    const firstDrop = this.#dropCalls;
+    return this.run.scoped(x.shape, () => {
+      const resume = this.#dropCalls;
+      this.#dropCalls = firstDrop;
+      const y = body(x);
+      this.#dropCalls = Math.max(this.#dropCalls, resume);
+      return y;
+    }, x);
   }
 
   hook(name: string, x: Act, layout?: HookLayout): Act {

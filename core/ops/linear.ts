@@ -47,13 +47,18 @@ export const linear: OpDef<"linear"> = {
     const N = transposed ? W.shape[0]! : W.shape[1]!;
     const rows = numel(x.shape.slice(0, -1));
     const shape = [...x.shape.slice(0, -1), N];
-    const y = K === 0 ? run.act(shape) : run.output(shape); // with K = 0 the output is the bias added onto zeros
-    if (K === 0) {
+    // a projection to fewer features than it reads (the MLP's output): a recomputed block keeps its output, and
+    // its second pass takes it instead of multiplying again
+    const narrowing = N < K;
+    const replayed = narrowing ? run.replayed() : undefined;
+    const y = replayed ?? (K === 0 ? run.act(shape) : run.output(shape)); // K = 0: the bias added onto zeros
+    if (replayed === undefined && K === 0) {
       // a layer whose heads are all pruned: only the bias is left
       if (b) k.addBias(y.ptr, y.ptr, params.f32(b, 1), rows, N);
-    } else {
+    } else if (replayed === undefined) {
       const flags = transposed ? MatmulFlags.TRANS_B : 0;
       k.matmul(y.ptr, x.ptr, params.f32(W, 0), b ? params.f32(b, 1) : 0, rows, K, N, flags);
+      if (narrowing) run.keepForReplay(y);
     }
     run.derive(y, x);
     run.onBackward(() => {
