@@ -210,7 +210,7 @@ export function hubUrl(spec: string, endpoint: string = DEFAULT_HUB_ENDPOINT): s
   const s = spec.trim();
   if (/^https?:\/\//i.test(s)) return s.endsWith("/") ? s : `${s}/`;
   const m = HUB_SPEC.exec(s);
-  if (!m || s.split("/").some((p) => p === "." || p === "..")) {
+  if (!m) {
     throw new Error(`"${excerpt(s)}" is neither a hub id (org/name or org/name@revision) nor an http(s) URL`);
   }
   const revision = m[2] ?? "main";
