@@ -109,10 +109,10 @@ export function checkpointConfig(model: TransformerModel, dtype: "F32" | "F16" =
  * @returns `"F16"` or `"F32"`.
  * @example Usage
  * ```ts ignore
- * const dtype = storedDtype(model);
+ * const dtype = checkpointDtype(model);
  * ```
  */
-export function storedDtype(model: TransformerModel): "F32" | "F16" {
+export function checkpointDtype(model: TransformerModel): "F32" | "F16" {
   return (model.config.raw.torch_dtype ?? model.config.raw.dtype) === "float16" ? "F16" : "F32";
 }
 
@@ -124,7 +124,7 @@ export function storedDtype(model: TransformerModel): "F32" | "F16" {
  * @returns name → bytes
  * @example Usage
  * ```ts ignore
- * const files = await modelCheckpointFiles(pruned, { dtype: storedDtype(model), tokenizerFrom: files });
+ * const files = await modelCheckpointFiles(pruned, { dtype: checkpointDtype(model), tokenizerFrom: files });
  * ```
  */
 export function modelCheckpointFiles(

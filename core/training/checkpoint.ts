@@ -12,7 +12,7 @@ import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { checkpointConfig } from "../checkpoint/checkpoint_files.ts";
 
-export { checkpointConfig, storedDtype } from "../checkpoint/checkpoint_files.ts";
+export { checkpointConfig, checkpointDtype as storedDtype } from "../checkpoint/checkpoint_files.ts";
 
 /** Options for {@linkcode saveModel}; `force`, `sources` and `flag` guard the output (see `output_dir_fs.ts`). */
 export interface SaveOptions extends OutputOptions {
