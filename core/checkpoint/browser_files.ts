@@ -90,7 +90,9 @@ export function blobFile(blob: Blob, name: string, where: string): RandomAccessF
     size: blob.size,
     async readAt(offset, into) {
       if (offset < 0 || offset + into.length > blob.size) {
-        throw new Error(`"${name}" in ${where} ends at byte ${blob.size}: cannot read ${into.length} bytes at ${offset}`);
+        throw new Error(
+          `"${name}" in ${where} ends at byte ${blob.size}: cannot read ${into.length} bytes at ${offset}`,
+        );
       }
       into.set(new Uint8Array(await blob.slice(offset, offset + into.length).arrayBuffer()));
     },

@@ -8,7 +8,9 @@ const FIXTURE = "tests/fixtures/models/bert-tiny-random";
 async function pickedFixture(prefix: string): Promise<{ path: string; blob: Blob }[]> {
   const out: { path: string; blob: Blob }[] = [];
   for await (const e of Deno.readDir(FIXTURE)) {
-    if (e.isFile) out.push({ path: `${prefix}${e.name}`, blob: new Blob([await Deno.readFile(`${FIXTURE}/${e.name}`)]) });
+    if (e.isFile) {
+      out.push({ path: `${prefix}${e.name}`, blob: new Blob([await Deno.readFile(`${FIXTURE}/${e.name}`)]) });
+    }
   }
   return out;
 }
@@ -32,7 +34,10 @@ Deno.test("pickedFiles() reads the folder that holds config.json, by plain names
 });
 
 Deno.test("pickedFiles() refuses a pick without config.json, naming what was picked", () => {
-  throws(() => pickedFiles([{ path: "m/vocab.txt", blob: new Blob([""]) }]), /No config\.json among the 1 picked file\(s\) \(m\/vocab\.txt…\)/);
+  throws(
+    () => pickedFiles([{ path: "m/vocab.txt", blob: new Blob([""]) }]),
+    /No config\.json among the 1 picked file\(s\) \(m\/vocab\.txt…\)/,
+  );
 });
 
 Deno.test("blobFile() reads slices and refuses a read past the end", async () => {
@@ -67,7 +72,10 @@ Deno.test("urlFiles() fetches {base}{name}: 404 is a missing file, other statuse
     const { model } = await loadModel(files);
     strictEqual(model.config.family, "bert");
     ok(seen.includes("/org/tiny/resolve/main/model.safetensors"));
-    await rejects(urlFiles(`${endpoint}/broken`).read("config.json"), /Cannot fetch http:\/\/127\.0\.0\.1:\d+\/broken\/config\.json: HTTP 500/);
+    await rejects(
+      urlFiles(`${endpoint}/broken`).read("config.json"),
+      /Cannot fetch http:\/\/127\.0\.0\.1:\d+\/broken\/config\.json: HTTP 500/,
+    );
     await rejects(files.read("a/../b"), /Refusing to read/);
   } finally {
     await server.shutdown();
