@@ -17,7 +17,7 @@ import { headsFromMask, pruneModel } from "@bertology/core/bertology";
 import { type ColumnRef, parseTabular } from "@bertology/core/data";
 import { defaultThreads } from "@bertology/core/kernels";
 import { checkHeadMask, loadModel, type TransformerModel } from "@bertology/core/models";
-import { buildStudyDataset, modelLabelNames, studyHeadImportance, studyMasking } from "@bertology/core/studies";
+import { asModelClasses, buildStudyDataset, studyHeadImportance, studyMasking } from "@bertology/core/studies";
 import type { MaskingStep } from "@bertology/core/bertology";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { HttpError } from "../_errors.ts";
@@ -146,11 +146,11 @@ function study(id: number, req: StudyRequest): StudyResult {
     textColumn: column(req.textColumn),
     ...(req.textPairColumn ? { textPairColumn: column(req.textPairColumn) } : {}),
     ...(req.labelColumn ? { labelColumn: column(req.labelColumn) } : {}),
-    ...(model.task === "classify" ? { labels: modelLabelNames(model) } : {}),
     ...(model.task === "regress" ? { outputMode: "regression" as const } : {}),
     file: "the dataset",
   });
-  const data = buildStudyDataset(model, tokenizer, { name: "the dataset", ...parsed }, {
+  const classes = model.task === "classify" && req.labelColumn ? asModelClasses(model, parsed, "the dataset") : parsed;
+  const data = buildStudyDataset(model, tokenizer, { name: "the dataset", ...classes }, {
     batchSize: req.batchSize ?? 8,
   });
   const n = data.batches.length;
