@@ -130,6 +130,17 @@ export async function drive(input: DriverInput): Promise<void> {
     const csv = new TextDecoder().decode(await save(page, "#download-attention-csv", `${out}attention.csv`));
     strictEqual(csv.trim().split("\n").length, 1 + L * H * T * T, "one CSV line per cell");
 
+    // the standalone HTML export opens offline and draws the same view
+    const htmlPath = `${out}view.html`;
+    await save(page, "#export-html", htmlPath);
+    const offline = await ctx.newPage();
+    await offline.route("http://**", (route) => route.abort());
+    offline.on("pageerror", (e) => errors.push(`standalone: ${e.message}`));
+    await offline.goto(`file://${htmlPath}`);
+    await offline.waitForSelector("#head-view svg g.head-lines");
+    strictEqual(await offline.locator("#model-view button.thumb").count(), L * H, "standalone: every layer × head");
+    await offline.close();
+
     // activation patching, downloaded, against bertology patch
     await page.fill("#patch-clean", input.sentence);
     await page.fill("#patch-corrupted", input.corrupted);
@@ -187,7 +198,7 @@ export async function drive(input: DriverInput): Promise<void> {
     strictEqual(await iso.evaluate("crossOriginIsolated"), true, "COOP/COEP make the page isolated");
     const files: string[] = [];
     for await (const e of Deno.readDir(input.fixture)) if (e.isFile) files.push(`${input.fixture}/${e.name}`);
-    await iso.setInputFiles("#files", files);
+    await iso.setInputFiles("#folder", input.fixture); // a picked folder (webkitdirectory)
     await iso.waitForFunction(`document.querySelector("#load-status")?.dataset.state === "done"`, undefined, {
       timeout: 60_000,
     });
@@ -199,7 +210,25 @@ export async function drive(input: DriverInput): Promise<void> {
     await iso.selectOption("#layer", "0");
     const again = await saveJson(iso, "#download-attention-json", `${out}attention-files.json`);
     deepStrictEqual(again, attention, "the file-input model on threads draws the same attention as the hub one");
-    console.log(`static: loaded by a file input on ${threads} thread(s) (isolated page): the same attention`);
+    ok((await iso.textContent("#load-status"))!.startsWith("Loaded bert-tiny-random"), "the folder's name");
+    console.log(`static: loaded by a folder input on ${threads} thread(s) (isolated page): the same attention`);
+
+    // a drop of the model's files on the loader box
+    await iso.evaluate(async ({ hub, names }) => {
+      const dt = new DataTransfer();
+      for (const n of names) {
+        const bytes = await (await fetch(`${hub}/org/tiny/resolve/main/${n}`)).arrayBuffer();
+        dt.items.add(new File([bytes], n));
+      }
+      document.querySelector("#loader")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true }));
+    }, { hub: input.hub, names: ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt"] });
+    await iso.waitForFunction(
+      `/^Loaded dropped files/.test(document.querySelector("#load-status")?.textContent ?? "")`,
+    );
+    await iso.fill("#text", input.sentence);
+    await iso.click("#analyze");
+    await analyzed(iso);
+    deepStrictEqual(await saveJson(iso, "#download-attention-json", `${out}attention-drop.json`), attention, "dropped");
 
     strictEqual(errors.length, 0, `no page errors: ${errors.join("; ")}`);
   } finally {
