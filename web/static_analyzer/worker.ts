@@ -32,10 +32,11 @@ import { parsePatchRequest, patch } from "../patch.ts";
 import type { FromWorker, LoadResult, Progress, PruneResult, StudyRequest, StudyResult, ToWorker } from "./protocol.ts";
 
 /**
- * The limits in the browser: the server's, except the deadline — a page computes for its own user, so a long
- * job is the user's choice (they can cancel it) rather than a queue's risk.
+ * The limits in the browser: the server's, except the deadline, the text's length and the tokens (up to the
+ * model's positions) — a page computes for its own user, so a long job is the user's choice (they can cancel it)
+ * rather than a shared queue's risk.
  */
-const BROWSER_LIMITS: Partial<Limits> = { timeoutMs: 24 * 3600_000, maxExamples: 4096 };
+const BROWSER_LIMITS: Partial<Limits> = { timeoutMs: 24 * 3600_000, maxExamples: 4096, maxTextChars: 100_000 };
 
 interface Loaded {
   model: TransformerModel;
@@ -70,7 +71,8 @@ async function load(id: number, msg: Extract<ToWorker, { type: "load" }>): Promi
     ? await withStartedKernelWorkers(threads - 1, () => loadModel(files, { threads }))
     : await loadModel(files, { threads });
   if (!tokenizer) throw new Error(`${files.location}: no tokenizer files`);
-  const limits = resolveLimits(BROWSER_LIMITS, model.config.maxPositions);
+  const positions = model.config.maxPositions;
+  const limits = resolveLimits({ ...BROWSER_LIMITS, maxTokens: positions }, positions);
   const summary = modelSummary(model, tokenizer, { name: src.name, limits, backends: ["wasm"], browserCompute: false });
   loaded = { model, tokenizer, files, limits, summary };
   return { summary, threads: model.kernels.threads };
