@@ -12,7 +12,10 @@
 import { ok, strictEqual } from "node:assert";
 import { buildStatic } from "./build.ts";
 import { serveFolder } from "./_static_server.ts";
-import { CHROMIUM, type DriverInput } from "./_static_browser_driver.ts";
+// types only: playwright-core loads in the driver's own process (it needs more permissions than the tests have)
+import type { DriverInput } from "./_static_browser_driver.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
 
 const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 if (!hasChromium) console.warn(`static_browser_test.ts: SKIPPED — ${CHROMIUM} not found (apt-get install -y chromium)`);
