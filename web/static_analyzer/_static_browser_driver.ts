@@ -20,6 +20,8 @@ export interface DriverInput {
   base: string;
   /** The same folder served cross-origin isolated (threads). */
   isolated: string;
+  /** Load by folder and drop on the isolated copy (threads; see the test's BERTOLOGY_TEST_STATIC_THREADS). */
+  threads: boolean;
   /** The stand-in hub: `{hub}/org/tiny/resolve/main/…`. */
   hub: string;
   /** The fixture model's folder (for the file input). */
@@ -64,6 +66,15 @@ async function save(page: Page, click: string, to: string): Promise<Uint8Array> 
 
 async function saveJson(page: Page, click: string, to: string): Promise<unknown> {
   return JSON.parse(new TextDecoder().decode(await save(page, click, to)));
+}
+
+/** Waits for the loader to finish (done or error, a minute at most) and returns its line; fails on an error. */
+async function loaded(page: Page): Promise<string> {
+  const settled = `["done", "error"].includes(document.querySelector("#load-status")?.dataset.state)`;
+  await page.waitForFunction(settled, undefined, { timeout: 60_000 });
+  const line = (await page.textContent("#load-status"))!;
+  strictEqual(await page.getAttribute("#load-status", "data-state"), "done", `the model did not load: ${line}`);
+  return line;
 }
 
 async function analyzed(page: Page): Promise<void> {
@@ -177,7 +188,7 @@ export async function drive(input: DriverInput): Promise<void> {
     console.log(`static: the pruned checkpoint (${zipBytes.length} bytes zipped) equals bertology prune's`);
     // the pruned model loads back into the page
     await page.click("#load-pruned");
-    await page.waitForFunction(`document.querySelector("#load-status")?.dataset.state === "done"`);
+    await loaded(page);
     ok((await page.textContent("#model-info"))!.includes("heads pruned"), "the pruned model is shown");
 
     // cancel: a long study stops, and the model is loaded again
@@ -194,14 +205,12 @@ export async function drive(input: DriverInput): Promise<void> {
     // 3. the model by a file input, on the cross-origin isolated copy (threads): the same numbers
     const iso = await ctx.newPage();
     iso.on("pageerror", (e) => errors.push(`isolated: ${e.message}`));
-    await iso.goto(`${input.isolated}/`);
-    strictEqual(await iso.evaluate("crossOriginIsolated"), true, "COOP/COEP make the page isolated");
+    await iso.goto(`${input.threads ? input.isolated : input.base}/`);
+    strictEqual(await iso.evaluate("crossOriginIsolated"), input.threads, "COOP/COEP make the page isolated");
     const files: string[] = [];
     for await (const e of Deno.readDir(input.fixture)) if (e.isFile) files.push(`${input.fixture}/${e.name}`);
     await iso.setInputFiles("#folder", input.fixture); // a picked folder (webkitdirectory)
-    await iso.waitForFunction(`document.querySelector("#load-status")?.dataset.state === "done"`, undefined, {
-      timeout: 60_000,
-    });
+    await loaded(iso);
     const threads = Number(/on (\d+) thread/.exec((await iso.textContent("#load-status"))!)?.[1]);
     ok(threads >= 1, `threads: ${threads}`);
     await iso.fill("#text", input.sentence);
@@ -211,7 +220,7 @@ export async function drive(input: DriverInput): Promise<void> {
     const again = await saveJson(iso, "#download-attention-json", `${out}attention-files.json`);
     deepStrictEqual(again, attention, "the file-input model on threads draws the same attention as the hub one");
     ok((await iso.textContent("#load-status"))!.startsWith("Loaded bert-tiny-random"), "the folder's name");
-    console.log(`static: loaded by a folder input on ${threads} thread(s) (isolated page): the same attention`);
+    console.log(`static: loaded by a folder input and a drop on ${threads} thread(s): the same attention`);
 
     // a drop of the model's files on the loader box
     await iso.evaluate(async ({ hub, names }) => {
@@ -222,9 +231,8 @@ export async function drive(input: DriverInput): Promise<void> {
       }
       document.querySelector("#loader")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true }));
     }, { hub: input.hub, names: ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt"] });
-    await iso.waitForFunction(
-      `/^Loaded dropped files/.test(document.querySelector("#load-status")?.textContent ?? "")`,
-    );
+    await iso.waitForFunction(`/dropped files/.test(document.querySelector("#load-status")?.textContent ?? "")`);
+    ok((await loaded(iso)).startsWith("Loaded dropped files"), "the dropped files loaded");
     await iso.fill("#text", input.sentence);
     await iso.click("#analyze");
     await analyzed(iso);
