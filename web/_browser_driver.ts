@@ -89,6 +89,10 @@ export async function drive(base: string, outDir: string, screenshotCopy?: strin
     strictEqual(await page.locator("#model-view button.thumb").count(), L * H, "model view: every layer × head");
     strictEqual(await page.locator("#entropy-map rect.cell").count(), L * H);
     strictEqual(await page.locator("#importance-map rect.cell").count(), L * H, "importance with a label");
+    // absolute scales with a colour bar: entropy up to ln T, importance 0 … 1
+    strictEqual(Number(await page.getAttribute("#entropy-map g.color-bar", "data-max")), Math.log(T));
+    strictEqual(await page.getAttribute("#importance-map g.color-bar", "data-max"), "1");
+    strictEqual(await page.locator("#download-importance-npy").count(), 1, "importance downloads as NPY");
 
     // the attribution strip: saliency first, one span per token; then integrated gradients from the API
     await page.waitForSelector('#attribution-strip[data-state="done"][data-method="saliency"]', { timeout: 30_000 });
@@ -128,6 +132,9 @@ export async function drive(base: string, outDir: string, screenshotCopy?: strin
     await page.focus("#word-level");
     await page.keyboard.press("Space");
     await page.waitForFunction(`document.querySelector("#head-view svg text")?.textContent?.endsWith("(words)")`);
+    const fits = await page.evaluate(`(() => { const s = document.querySelector("#head-view svg");
+      return s.querySelector("text").getBBox().width <= s.width.baseVal.value; })()`);
+    ok(fits, "the word-level title fits its SVG");
     strictEqual(await page.locator("#head-view g.token-left").count(), words.length, "word level: one row per word");
     strictEqual((await page.locator("#head-view g.token-left text").allTextContents()).join(" "), words.join(" "));
     strictEqual(await page.locator("#attribution-strip span").count(), words.length, "the strip sums to words");
@@ -148,6 +155,7 @@ export async function drive(base: string, outDir: string, screenshotCopy?: strin
     })).json();
     const title = await page.locator('#patch-map rect.cell[data-layer="1"][data-head="2"] title').textContent();
     ok(title!.includes(patchApi.effect[1][2].toFixed(4)), `patch cell L1 H2: ${title} vs ${patchApi.effect[1][2]}`);
+    ok(!(await page.textContent("#patch-map"))!.includes("pruned head"), "no pruned-head note on an unpruned model");
     await page.fill("#patch-corrupted", "A film.");
     await page.click("#patch-run");
     await page.waitForSelector('#patch-status[data-state="error"]');
@@ -177,6 +185,7 @@ export async function drive(base: string, outDir: string, screenshotCopy?: strin
     await page.keyboard.press("Enter");
     strictEqual(await page.locator("#head-view g.head-lines").count(), 1);
     strictEqual(await page.locator('#head-view g.head-lines[data-head="1"]').count(), 1);
+    strictEqual(await page.textContent("#head-view svg text"), "Layer 2 — head 1", "one head: 'head', not 'heads'");
     strictEqual(await page.inputValue("#layer"), "2");
     await page.click("#all-heads");
 

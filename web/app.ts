@@ -17,7 +17,6 @@
  * @module
  */
 
-import { labelKind, type TaskKind } from "@bertology/core/models";
 import type { ModelFiles } from "@bertology/core/checkpoint";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
@@ -35,6 +34,7 @@ import { OnnxExports, OrtSessions } from "./_ort_sessions.ts";
 import { backendField } from "./_validate.ts";
 import { type BackendName, isBackendName, type OrtBackendName } from "@bertology/core/export/runtime";
 import { APP_CSS, APP_JS, PAGE_HTML } from "./static/_assets.ts";
+import { modelSummary } from "./model_summary.ts";
 
 export type { Limits } from "./_limits.ts";
 export { DEFAULT_LIMITS } from "./_limits.ts";
@@ -78,41 +78,7 @@ export interface AppOptions {
   browserCompute?: boolean;
 }
 
-/** The `GET /api/model` answer. */
-export interface ModelSummary {
-  /** Display name. */
-  name: string;
-  /** `bert`, `gpt2` or `openai-gpt` (information; branch on `task`). */
-  family: string;
-  /** What the model's output is: `classify`, `regress` or `lm` (next-token prediction). */
-  task: TaskKind;
-  /** Number of blocks. */
-  layers: number;
-  /** Heads per layer before pruning. */
-  heads: number;
-  /** Heads left in each layer. */
-  heads_per_layer: number[];
-  /** Pruned heads per layer, original numbering. */
-  pruned_heads: number[][];
-  /** d_model. */
-  hidden: number;
-  /** Vocabulary size. */
-  vocab_size: number;
-  /** Longest input, in tokens. */
-  max_position_embeddings: number;
-  /** Class names (BERT classifiers). */
-  labels: string[];
-  /** Whether the model has a classification head. */
-  has_classifier: boolean;
-  /** The tokenizer kind. */
-  tokenizer: string;
-  /** The limits in force. */
-  limits: Limits;
-  /** The server backends `/api/analyze` and `/api/importance` accept (`backend`); the first is the default. */
-  backends: BackendName[];
-  /** Whether the page may compute in the browser (`GET /api/onnx`, onnxruntime-web under `/vendor/`). */
-  browser_compute: boolean;
-}
+export type { ModelSummary } from "./model_summary.ts";
 
 type Handler = (request: Request) => Promise<Response> | Response;
 
@@ -163,24 +129,12 @@ export function createApp(opts: AppOptions): App {
     ? workerCompute(opts.files, model, limits, inline)
     : inline;
   const onnx = new OnnxDownloads(model, limits, queue, backend);
-  const summary: ModelSummary = {
+  const summary = modelSummary(model, tokenizer, {
     name: opts.name ?? c.family,
-    family: c.family,
-    task: model.task,
-    layers: c.layers,
-    heads: c.heads,
-    heads_per_layer: model.headsPerLayer,
-    pruned_heads: c.prunedHeads.map((p) => [...p]),
-    hidden: c.hidden,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.maxPositions,
-    labels: [...c.labels],
-    has_classifier: model.hasHead && labelKind(model.task).startsWith("per_row"),
-    tokenizer: tokenizer.kind,
     limits,
-    backends: [...backends],
-    browser_compute: opts.browserCompute === true,
-  };
+    backends,
+    browserCompute: opts.browserCompute === true,
+  });
 
   const asset = (body: string, type: string): Handler => () =>
     new Response(body, { headers: { "content-type": `${type}; charset=utf-8`, ...PAGE_HEADERS } });

@@ -23,4 +23,6 @@ export * from "./torch_pickle.ts";
 export * from "./weights.ts";
 export * from "./zip.ts";
 export * from "./npy.ts";
+export * from "./browser_files.ts";
+export * from "./checkpoint_files.ts";
 export * from "./output_dir.ts";

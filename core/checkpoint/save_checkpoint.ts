@@ -11,18 +11,9 @@ import type { Tensor } from "../tensor.ts";
 import type { ModelFiles } from "./files.ts";
 import { OutputRefusedError } from "./output_dir.ts";
 import { type CheckpointDirOptions, writeCheckpointDir } from "./output_dir_fs.ts";
-import { writeSafetensors } from "./safetensors.ts";
+import { checkpointFileSet } from "./checkpoint_files.ts";
 
-/** Tokenizer files copied from the source checkpoint when present. */
-export const TOKENIZER_FILES = [
-  "vocab.txt",
-  "vocab.json",
-  "merges.txt",
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-  "added_tokens.json",
-] as const;
+export { TOKENIZER_FILES } from "./checkpoint_files.ts";
 
 /** What {@linkcode saveCheckpoint} writes. */
 export interface SaveCheckpointOptions extends CheckpointDirOptions {
@@ -52,23 +43,8 @@ export interface SaveCheckpointOptions extends CheckpointDirOptions {
  * ```
  */
 export async function saveCheckpoint(dir: string, opts: SaveCheckpointOptions): Promise<number> {
-  const enc = new TextEncoder();
-  const weightBytes = writeSafetensors(opts.weights as Map<string, { shape: number[]; data: Float32Array }>, {
-    dtype: opts.dtype ?? "F32",
-    metadata: { format: "pt" },
-  });
-  const files: Record<string, Uint8Array> = {};
-  for (const [name, v] of Object.entries(opts.extraFiles ?? {})) {
-    files[name] = typeof v === "string" ? enc.encode(v) : v;
-  }
-  files["config.json"] = enc.encode(JSON.stringify(opts.config, null, 2) + "\n");
-  files["model.safetensors"] = weightBytes;
-  if (opts.tokenizerFrom) {
-    for (const name of TOKENIZER_FILES) {
-      const bytes = await opts.tokenizerFrom.read(name);
-      if (bytes) files[name] = bytes;
-    }
-  }
+  const files = await checkpointFileSet(opts);
+  const weightBytes = files["model.safetensors"]!;
   try {
     await writeCheckpointDir(dir, files, opts);
   } catch (e) {

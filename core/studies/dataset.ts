@@ -198,3 +198,30 @@ export function modelLabelNames(model: TransformerModel): string[] {
   const names = model.config.labels;
   return names.every((n, i) => n === `LABEL_${i}`) ? names.map((_, i) => String(i)) : names;
 }
+
+/**
+ * A classifier's dataset read from a file, its labels taken as the model's classes: by name (`positive`), or by
+ * class id (`1`) when every label is an id and not every one a name — SST-2's "0"/"1" for a model whose classes
+ * are named `negative`/`positive`.
+ *
+ * @param model the classifier
+ * @param data the file's examples, parsed without a label list (labels inferred)
+ * @param file the file, for the message
+ * @returns the same examples, with the model's label list (names or ids) in class-id order
+ * @throws {Error} naming the file and the labels that are neither the model's class names nor their ids
+ * @example Usage
+ * ```ts ignore
+ * const data = asModelClasses(model, parseTabular(text, { format: "tsv", textColumn: "sentence" }), "dev.tsv");
+ * ```
+ */
+export function asModelClasses<T extends { labels: string[] }>(model: TransformerModel, data: T, file: string): T {
+  const names = modelLabelNames(model);
+  const ids = names.map((_, i) => String(i));
+  if (data.labels.every((l) => names.includes(l))) return { ...data, labels: names };
+  if (data.labels.every((l) => ids.includes(l))) return { ...data, labels: ids };
+  const unknown = data.labels.filter((l) => !names.includes(l)).slice(0, 5);
+  throw new Error(
+    `${file}: labels ${unknown.map((l) => JSON.stringify(l)).join(", ")} are neither the model's classes ` +
+      `(${names.join(", ")}) nor their ids (0 … ${names.length - 1})`,
+  );
+}

@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
-import { buildStudyDataset, describeDataset, modelLabelNames, taskSpec } from "./dataset.ts";
+import { asModelClasses, buildStudyDataset, describeDataset, modelLabelNames, taskSpec } from "./dataset.ts";
 import { lmEncoding } from "./encoding.ts";
 
 const bert = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
@@ -115,4 +115,14 @@ Deno.test("buildStudyDataset() reads sentences for a masked LM without class lab
   // the sentence encoding with [CLS] … [SEP], as attention statistics and probes read it
   strictEqual(only!.batch.inputIds[0], mlm.tokenizer!.tokenToId("[CLS]"));
   throws(() => mlm.model.run({ batch: only!.batch, labels: only!.labels }), /masked LM takes one label per position/);
+});
+
+Deno.test("asModelClasses() reads a file's labels as the model's class names or as their ids", () => {
+  const named = { config: { labels: ["negative", "positive"] } } as unknown as Parameters<typeof asModelClasses>[0];
+  deepStrictEqual(asModelClasses(named, { labels: ["0", "1"] }, "dev.tsv").labels, ["0", "1"]);
+  deepStrictEqual(asModelClasses(named, { labels: ["positive"] }, "dev.tsv").labels, ["negative", "positive"]);
+  throws(
+    () => asModelClasses(named, { labels: ["neg", "1"] }, "dev.tsv"),
+    /dev\.tsv: labels "neg", "1" are neither the model's classes \(negative, positive\) nor their ids \(0 … 1\)/,
+  );
 });

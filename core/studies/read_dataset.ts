@@ -12,7 +12,7 @@ import { readGlueExamples, readTabularFile } from "../data/read_files.ts";
 import type { TabularFormat } from "../data/tabular.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { Tokenizer } from "../tokenizers/types.ts";
-import { type BatchingOptions, buildStudyDataset, modelLabelNames, type StudyDataset } from "./dataset.ts";
+import { asModelClasses, type BatchingOptions, buildStudyDataset, type StudyDataset } from "./dataset.ts";
 
 /** A GLUE task's split in a GLUE data folder. */
 export interface GlueSource {
@@ -81,8 +81,8 @@ export async function readStudyDataset(
     textColumn: f.textColumn,
     ...(f.textPairColumn !== undefined ? { textPairColumn: f.textPairColumn } : {}),
     ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
-    ...(model.task === "classify" ? { labels: modelLabelNames(model) } : {}),
     ...(model.task === "regress" ? { outputMode: "regression" as const } : {}),
   });
-  return buildStudyDataset(model, tokenizer, { name: f.path, ...data }, opts);
+  const classes = model.task === "classify" && f.labelColumn !== undefined ? asModelClasses(model, data, f.path) : data;
+  return buildStudyDataset(model, tokenizer, { name: f.path, ...classes }, opts);
 }

@@ -9,8 +9,10 @@ import type { ModelFiles } from "../checkpoint/files.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import type { OutputOptions } from "../checkpoint/output_dir_fs.ts";
 import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
-import { prunedHeadsField } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
+import { checkpointConfig } from "../checkpoint/checkpoint_files.ts";
+
+export { checkpointConfig, checkpointDtype as storedDtype } from "../checkpoint/checkpoint_files.ts";
 
 /** Options for {@linkcode saveModel}; `force`, `sources` and `flag` guard the output (see `output_dir_fs.ts`). */
 export interface SaveOptions extends OutputOptions {
@@ -22,40 +24,6 @@ export interface SaveOptions extends OutputOptions {
   tokenizerFrom?: ModelFiles | undefined;
   /** Files to write as they are (e.g. a generated `tokenizer_config.json`), by name. */
   extraFiles?: Record<string, string> | undefined;
-}
-
-/**
- * The `config.json` to save for a model: its config as read, with `num_labels`/`id2label`/`label2id` (classifiers),
- * `pruned_heads` and `torch_dtype` brought up to date.
- *
- * @param model The model.
- * @param dtype The stored weight type.
- * @returns The JSON object.
- *
- * @example Usage
- * ```ts ignore
- * const json = checkpointConfig(model, "F16");
- * ```
- */
-export function checkpointConfig(model: TransformerModel, dtype: "F32" | "F16" = "F32"): Record<string, unknown> {
-  const c = model.config;
-  const raw: Record<string, unknown> = { ...c.raw };
-  if (c.task === "classify" || c.task === "regress") {
-    raw.num_labels = c.labels.length;
-    raw.id2label = Object.fromEntries(c.labels.map((l, i) => [String(i), l]));
-    raw.label2id = Object.fromEntries(c.labels.map((l, i) => [l, i]));
-  }
-  raw.pruned_heads = prunedHeadsField(c, c.prunedHeads);
-  raw.torch_dtype = dtype === "F16" ? "float16" : "float32";
-  return raw;
-}
-
-/**
- * The dtype a model's checkpoint was stored in, from its config's `torch_dtype` (F16 for "float16", else F32),
- * so re-saving a model (after pruning, say) keeps its precision and size.
- */
-export function storedDtype(model: TransformerModel): "F32" | "F16" {
-  return (model.config.raw.torch_dtype ?? model.config.raw.dtype) === "float16" ? "F16" : "F32";
 }
 
 /**

@@ -78,7 +78,8 @@ export function drawHeadView(input: HeadViewInput): SVGSVGElement {
   const longest = tokens.reduce((m, t) => Math.max(m, t.length), 1);
   const colW = Math.min(170, Math.max(70, 8 * longest + 12));
   const gap = 150, top = 34;
-  const width = 2 * colW + gap, height = top + T * ROW + 10;
+  // wide enough for the title (≈ 8 px a character at 13 px bold), so "Layer 3 — heads 0, 1, … (words)" is never cut
+  const width = Math.max(2 * colW + gap, Math.ceil(8 * input.title.length) + 24), height = top + T * ROW + 10;
   const svg = svgEl("svg", {
     xmlns: SVG_NS,
     width,
@@ -225,10 +226,11 @@ export function drawHeatmap(
   values: (number | null)[][],
   label: string,
   onPick?: (layer: number, head: number) => void,
+  scale?: HeatScale,
 ): SVGSVGElement {
   const L = values.length, H = values[0]?.length ?? 0;
   const cw = Math.max(22, Math.min(36, Math.floor(420 / Math.max(1, H)))), ch = 20, left = 34, top = 22;
-  const width = Math.max(300, left + H * cw + 4), height = top + L * ch + 22;
+  const width = Math.max(300, left + H * cw + 4), height = top + L * ch + 44;
   const svg = svgEl("svg", {
     xmlns: SVG_NS,
     width,
@@ -240,8 +242,10 @@ export function drawHeatmap(
     "font-size": 11,
   });
   const finite = values.flat().filter((v): v is number => v !== null && Number.isFinite(v));
-  const min = finite.length ? Math.min(...finite) : 0, max = finite.length ? Math.max(...finite) : 1;
+  const lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 1;
+  const min = scale?.min ?? lo, max = scale?.max ?? hi;
   const span = max - min || 1;
+  const color = scale?.diverging ? divergingColor : heatColor;
   for (let h = 0; h < H; h++) {
     const t = svgEl("text", { x: left + h * cw + cw / 2, y: 14, "text-anchor": "middle", fill: "#444" }, svg);
     t.textContent = `H${h}`;
@@ -257,7 +261,7 @@ export function drawHeatmap(
         y: top + l * ch,
         width: cw - 1,
         height: ch - 1,
-        fill: v === null ? "#d0d0d0" : heatColor(a),
+        fill: v === null ? "#d0d0d0" : color(a),
         class: "cell",
         "data-layer": l,
         "data-head": h,
@@ -278,9 +282,69 @@ export function drawHeatmap(
       }
     }
   }
-  const legend = svgEl("text", { x: left, y: height - 6, fill: "#444" }, svg);
-  legend.textContent = `${label}: ${min.toFixed(3)} (light) … ${max.toFixed(3)} (dark)`;
+  drawColorBar(svg, { x: left, y: top + L * ch + 6, width: Math.min(220, width - left - 8) }, min, max, color);
+  const legend = svgEl("text", { x: left, y: height - 4, fill: "#444", class: "heat-legend" }, svg);
+  const range = finite.length ? `this map ${lo.toFixed(3)} … ${hi.toFixed(3)}` : "no values";
+  legend.textContent = `${label}: ${range}${scale ? "" : " (the scale's ends)"}`;
+  // wide enough for the legend (≈ 6 px a character at 11 px)
+  const needed = Math.ceil(left + 6 * legend.textContent.length + 8);
+  if (needed > width) {
+    (svg.setAttribute("width", String(needed)), svg.setAttribute("viewBox", `0 0 ${needed} ${height}`));
+  }
   return svg;
+}
+
+/**
+ * A heatmap's colour scale: fixed ends, so that colours compare across sentences and models (values past an end
+ * take its colour); `diverging` draws blue below the middle, white at it, red above (for signed values).
+ */
+export interface HeatScale {
+  /** The value drawn lightest (or bluest). */
+  min: number;
+  /** The value drawn darkest (or reddest). */
+  max: number;
+  /** Blue–white–red instead of light–dark. */
+  diverging?: boolean;
+}
+
+function fmtTick(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 10 ? 1 : 3);
+}
+
+/** The colour bar under a heatmap: a gradient from `min` to `max` with both ends (and a diverging middle) marked. */
+function drawColorBar(
+  svg: SVGSVGElement,
+  at: { x: number; y: number; width: number },
+  min: number,
+  max: number,
+  color: (a: number) => string,
+): void {
+  const id = `heat-bar-${++colorBarIds}`;
+  const defs = svgEl("defs", {}, svg);
+  const grad = svgEl("linearGradient", { id, x1: 0, x2: 1, y1: 0, y2: 0 }, defs);
+  for (let i = 0; i <= 10; i++) svgEl("stop", { offset: `${i * 10}%`, "stop-color": color(i / 10) }, grad);
+  const bar = svgEl("g", { class: "color-bar", "data-min": min, "data-max": max }, svg);
+  svgEl("rect", { x: at.x, y: at.y, width: at.width, height: 8, fill: `url(#${id})`, stroke: "#999" }, bar);
+  const ticks: [number, string][] = [[0, fmtTick(min)], [1, fmtTick(max)]];
+  if (min < 0 && max > 0) ticks.push([-min / (max - min), "0"]);
+  for (const [f, text] of ticks) {
+    const x = at.x + f * at.width;
+    svgEl("line", { x1: x, x2: x, y1: at.y + 8, y2: at.y + 11, stroke: "#666" }, bar);
+    const anchor = f === 0 ? "start" : f === 1 ? "end" : "middle";
+    const t = svgEl("text", { x, y: at.y + 20, "text-anchor": anchor, fill: "#444", "font-size": 10 }, bar);
+    t.textContent = text;
+  }
+}
+
+let colorBarIds = 0;
+
+function divergingColor(a: number): string {
+  const t = Math.max(0, Math.min(1, a)) * 2 - 1; // −1 … 1
+  const mix = (from: number, to: number, f: number) => Math.round(from + (to - from) * f).toString(16).padStart(2, "0");
+  const f = Math.abs(t);
+  return t < 0
+    ? `#${mix(0xf7, 0x21, f)}${mix(0xf7, 0x66, f)}${mix(0xf7, 0xac, f)}`
+    : `#${mix(0xf7, 0xb2, f)}${mix(0xf7, 0x18, f)}${mix(0xf7, 0x2b, f)}`;
 }
 
 /** White → deep blue, for a value in [0, 1]. */

@@ -11,6 +11,7 @@ import { drawAttentionGraphView } from "./attribution_view.ts";
 import { BrowserCompute } from "./browser_compute.ts";
 import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
 import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
+import { tableDownloads } from "./table_export.ts";
 import { drawStats, drawStrip, STAT_NAMES, STRIP_METHODS, type StripMethod, stripScores } from "./study_view.ts";
 import type {
   AnalyzeResponse,
@@ -25,6 +26,35 @@ import type {
 } from "./types.ts";
 
 const ownScript = document.currentScript as HTMLScriptElement | null;
+
+/** The page's view of what it shows, as a link keeps it (the static analyzer writes it into its URL). */
+export interface PageViewState {
+  text: string;
+  textPair?: string;
+  /** Layer index (into the analysis' layers). */
+  layer: number;
+  /** Heads shown (original numbering). */
+  heads: number[];
+  /** The attribution strip's method. */
+  method: string;
+}
+
+/**
+ * Who answers the page's API paths: a bertology server over HTTP (the default), or the static analyzer's worker
+ * (`web/static_analyzer/`), which answers the same paths with the same bodies in the browser.
+ */
+export interface PageHost {
+  /** Answers `path` (`/api/model`, `/api/analyze`, …) with `body`, or throws with the server's message. */
+  api<T>(path: string, body?: unknown): Promise<T>;
+  /** The Compute selector's one entry, e.g. "this browser (bertology WASM, 2 threads)". */
+  computeLabel: string;
+  /** Called whenever the view changes (text analysed, layer, heads, attribution method). */
+  onView?(view: PageViewState): void;
+  /** A view to restore: its text is analysed at once, then its layer, heads and method are shown. */
+  initial?: Partial<PageViewState>;
+}
+
+let host: PageHost | undefined;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 function h<K extends keyof HTMLElementTagNameMap>(
@@ -106,6 +136,7 @@ function buildShell(standalone: boolean): void {
           h("button", { id: "export-png", type: "button" }, "PNG"),
           h("button", { id: "export-html", type: "button" }, "HTML"),
         ),
+        h("div", { id: "attention-downloads", class: "controls exports" }),
         h(
           "div",
           { id: "attribution", role: "region", "aria-labelledby": "attribution-title" },
@@ -228,6 +259,14 @@ class Viewer {
     const layerSel = $<HTMLSelectElement>("layer");
     layerSel.replaceChildren(...a.layers.map((l, i) => h("option", { value: String(i) }, `${l}`)));
     layerSel.value = String(this.state.layer);
+    $("attention-downloads").replaceChildren(
+      tableDownloads(
+        "attention",
+        "raw attention [layer][head][query][key]",
+        ["layer", "head", "query", "key"],
+        () => this.data?.analysis.attention,
+      ),
+    );
     this.drawToggles();
     this.drawHeadView();
     this.drawOutput();
@@ -256,6 +295,7 @@ class Viewer {
     const d = this.data;
     if (!d) return;
     this.state.attribution = method;
+    this.notify();
     for (const b of $("attribution-methods").querySelectorAll("button")) {
       b.setAttribute("aria-pressed", String(b.dataset.method === method));
       const api = STRIP_METHODS.find((m) => m.id === b.dataset.method)?.api ?? false;
@@ -311,7 +351,8 @@ class Viewer {
       return;
     }
     $("stats-level").textContent = w ? `over ${w.words.length} words` : `over ${a.tokens.length} tokens`;
-    drawStats($("stats-map"), $("stats-table"), stats, kind, (l, hd) => this.pick(l, hd));
+    const units = w ? w.words.length : a.tokens.length;
+    drawStats($("stats-map"), $("stats-table"), stats, kind, (l, hd) => this.pick(l, hd), units);
   }
 
   drawPatch(): void {
@@ -329,10 +370,12 @@ class Viewer {
         { class: "muted hint" },
         `“${p.clean}” → “${p.corrupted}”. d = logit[${r.target_name}] − logit[${r.other_name}]: clean ` +
           `${r.logit_diff_clean.toFixed(3)}, ` +
-          `corrupted ${r.logit_diff_corrupted.toFixed(3)}. Grey: pruned head.`,
+          `corrupted ${r.logit_diff_corrupted.toFixed(3)}.` +
+          (this.model.pruned_heads.some((p) => p.length > 0) ? " Grey: pruned head." : ""),
       ),
-      drawHeatmap(r.effect, "restored fraction", (l, hd) => this.pick(l, hd)),
+      drawHeatmap(r.effect, "restored fraction", (l, hd) => this.pick(l, hd), { min: -1, max: 1, diverging: true }),
       h("p", { class: "muted hint" }, `MLP per layer: ${mlp}.`),
+      tableDownloads("patching", "patching effects", ["layer", "head"], () => this.data?.patch?.result.effect),
     );
   }
 
@@ -389,11 +432,25 @@ class Viewer {
       maps,
       heads,
       headCount: this.model.heads,
-      title: `Layer ${a.layers[this.state.layer]} — ${heads.length ? `heads ${heads.join(", ")}` : "no head selected"}${
-        w ? " (words)" : ""
-      }`,
+      title: `Layer ${a.layers[this.state.layer]} — ${
+        heads.length === 0 ? "no head selected" : `${heads.length === 1 ? "head" : "heads"} ${heads.join(", ")}`
+      }${w ? " (words)" : ""}`,
     });
     $("head-view").replaceChildren(svg);
+    this.notify();
+  }
+
+  /** Tells the host what the view now shows. */
+  notify(): void {
+    const d = this.data;
+    if (!d || !host?.onView) return;
+    host.onView({
+      text: d.text,
+      ...(d.text_pair ? { textPair: d.text_pair } : {}),
+      layer: this.state.layer,
+      heads: [...this.state.heads],
+      method: this.state.attribution ?? "saliency",
+    });
   }
 
   drawOutput(): void {
@@ -471,11 +528,17 @@ class Viewer {
       const li = d.analysis.layers.indexOf(l);
       if (li >= 0 && d.analysis.heads.includes(hd)) this.open(li, hd);
     };
-    $("entropy-map").replaceChildren(drawHeatmap(d.analysis.entropy, "entropy (nats)", pick));
+    // entropy of a row over T keys is at most ln T: the scale's end, whatever this sentence reached
+    const maxEntropy = Math.log(Math.max(2, d.analysis.tokens.length));
+    $("entropy-map").replaceChildren(
+      drawHeatmap(d.analysis.entropy, "entropy (nats)", pick, { min: 0, max: maxEntropy }),
+    );
     if (d.importance) {
       $("importance-map").replaceChildren(
         h("p", { class: "muted" }, `Measured with label “${d.label ?? "next token"}”; loss ${d.importance.loss}.`),
-        drawHeatmap(d.importance.importance, "importance", pick),
+        // normalised per layer, then to 0 … 1 over the model (Michel et al.)
+        drawHeatmap(d.importance.importance, "importance", pick, { min: 0, max: 1 }),
+        tableDownloads("importance", "importance", ["layer", "head"], () => this.data?.importance?.importance),
       );
     } else {
       $("importance-map").replaceChildren(h("p", { class: "muted" }, "Choose a label and analyze to measure it."));
@@ -497,7 +560,9 @@ class Viewer {
   }
 }
 
-async function api<T>(path: string, body?: unknown): Promise<T> {
+const api = <T>(path: string, body?: unknown): Promise<T> => host ? host.api<T>(path, body) : httpApi<T>(path, body);
+
+async function httpApi<T>(path: string, body?: unknown): Promise<T> {
   const res = await fetch(
     path,
     body === undefined ? {} : {
@@ -516,8 +581,8 @@ async function ownSources(): Promise<{ css: string; js: string }> {
     return { css: document.querySelector("style")?.textContent ?? "", js: ownScript.textContent ?? "" };
   }
   const [css, js] = await Promise.all([
-    fetch("/app.css").then((r) => r.text()),
-    fetch(ownScript?.src ?? "/app.js").then((r) => r.text()),
+    fetch("app.css").then((r) => r.text()),
+    fetch(ownScript?.src ?? "app.js").then((r) => r.text()),
   ]);
   return { css, js };
 }
@@ -626,7 +691,7 @@ function wire(v: Viewer, standalone: boolean): void {
         const req: Record<string, unknown> = { text, word_level: true, backend };
         if (pair) req.text_pair = pair;
         analysis = await api<AnalyzeResponse>("/api/analyze", req);
-        compute = `server (${backend})`;
+        compute = host ? host.computeLabel : `server (${backend})`;
       }
       let importance: ImportanceResponse | null = null;
       if (label !== "") {
@@ -697,14 +762,40 @@ async function start(): Promise<void> {
     sel.append(...[0, 1, 2, 3, 4, 5].map((y) => h("option", { value: String(y) }, `target ${y}`)));
   } else if (model.task === "lm") sel.append(h("option", { value: "lm" }, "next-token loss"));
   $<HTMLSelectElement>("compute").append(
-    ...model.backends.map((b) => h("option", { value: `server:${b}` }, `server (${b})`)),
+    ...(host ? [h("option", { value: "server:wasm" }, host.computeLabel)] : []),
+    ...(host ? [] : model.backends).map((b) => h("option", { value: `server:${b}` }, `server (${b})`)),
     ...(model.browser_compute ? [h("option", { value: "browser" }, "in this browser (WebGPU / wasm)")] : []),
   );
   $<HTMLTextAreaElement>("text").value = "The cat sat on the mat because it was tired.";
   const v = new Viewer(model);
   wire(v, false);
   status("Type a sentence and press Analyze.", "idle");
+  const initial = host?.initial;
+  if (initial?.text) {
+    $<HTMLTextAreaElement>("text").value = initial.text;
+    if (initial.textPair) $<HTMLInputElement>("text-pair").value = initial.textPair;
+    v.state = {
+      layer: initial.layer ?? 0,
+      heads: initial.heads ?? [],
+      ...(initial.method ? { attribution: initial.method } : {}),
+    };
+    $<HTMLFormElement>("input-form").requestSubmit();
+  }
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => void start());
-else void start();
+/**
+ * Starts the page with another host than the server it came from (the static analyzer, on each model it loads).
+ *
+ * @param pageHost who answers the API paths
+ * @returns once the model summary is shown (the initial view, if any, is then being analysed)
+ */
+export function startPage(pageHost: PageHost): Promise<void> {
+  host = pageHost;
+  return start();
+}
+
+// the static analyzer (`<div id="app" data-host="static">`) starts the page itself, once it has a model
+if ($("app")?.dataset.host !== "static") {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => void start());
+  else void start();
+}

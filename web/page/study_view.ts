@@ -139,9 +139,11 @@ export const STAT_NAMES: { id: keyof HeadStats; label: string }[] = [
  * @param stats the statistics
  * @param chosen the statistic of the heatmap
  * @param onPick opens a head
+ * @param units the tokens (or words) the statistics are over: the entropy maps' scale ends at ln(units), the
+ *   largest entropy a row can have; the other statistics are fractions of a row, on 0 … 1
  * @example Usage
  * ```ts ignore
- * drawStats(mapEl, tableEl, analysis.stats!, "prev", (l, h) => open(l, h));
+ * drawStats(mapEl, tableEl, analysis.stats!, "prev", (l, h) => open(l, h), analysis.tokens.length);
  * ```
  */
 export function drawStats(
@@ -150,9 +152,12 @@ export function drawStats(
   stats: HeadStats,
   chosen: keyof HeadStats,
   onPick: (layer: number, head: number) => void,
+  units: number,
 ): void {
   const label = STAT_NAMES.find((s) => s.id === chosen)?.label ?? chosen;
-  mapBox.replaceChildren(drawHeatmap(stats[chosen], label, onPick));
+  const entropy = chosen === "entropy" || chosen === "cls_entropy";
+  const scale = { min: 0, max: entropy ? Math.log(Math.max(2, units)) : 1 };
+  mapBox.replaceChildren(drawHeatmap(stats[chosen], label, onPick, scale));
   const table = document.createElement("table");
   table.className = "stats";
   const cap = document.createElement("caption");
