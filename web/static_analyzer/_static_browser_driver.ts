@@ -8,7 +8,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import { chromium, type Page } from "playwright-core";
+import { chromium, type Page } from "npm:playwright-core@1.65.1";
 import { openZip, readNpy } from "@bertology/core/checkpoint";
 
 /** Where Debian installs Chromium. */
