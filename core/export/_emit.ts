@@ -10,8 +10,7 @@ import type { ModelConfig } from "../models/config.ts";
 import { keptHeads } from "../models/config.ts";
 import { opDef, type TracedOp } from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";
-import type { OnnxGraph } from "./onnx_graph.ts";
-import { bytesOf, DataType, type OnnxDim } from "./onnx_types.ts";
+import { bytesOf, DataType, type GraphBuilder, type OnnxDim } from "./onnx_types.ts";
 
 export { MASKED_SCORE } from "../ops/mod.ts";
 
@@ -41,7 +40,7 @@ export interface AttentionSaved {
 
 /** The state the emitters share. */
 export class EmitContext {
-  readonly g: OnnxGraph;
+  readonly g: GraphBuilder;
   readonly config: ModelConfig;
   readonly weights: ReadonlyMap<string, Tensor>;
   readonly dtype: "f32" | "f16";
@@ -49,7 +48,7 @@ export class EmitContext {
   readonly saved: Map<number, AttentionSaved> = new Map();
   readonly #weightNames = new Map<string, string>();
 
-  constructor(g: OnnxGraph, config: ModelConfig, weights: ReadonlyMap<string, Tensor>, dtype: "f32" | "f16") {
+  constructor(g: GraphBuilder, config: ModelConfig, weights: ReadonlyMap<string, Tensor>, dtype: "f32" | "f16") {
     this.g = g;
     this.config = config;
     this.weights = weights;

@@ -9,9 +9,9 @@
 import protobuf from "npm:protobufjs@7.5.4";
 import { ONNX_PROTO } from "./_onnx_proto.ts";
 
-import { type AttrValue, bytesOf, DataType, type DataTypeCode, type OnnxDim } from "./onnx_types.ts";
+import { type AttrValue, bytesOf, DataType, type DataTypeCode, type GraphBuilder, type OnnxDim } from "./onnx_types.ts";
 
-export { type AttrValue, bytesOf, DataType, type DataTypeCode, type OnnxDim };
+export { type AttrValue, bytesOf, DataType, type DataTypeCode, type GraphBuilder, type OnnxDim };
 
 /** The ONNX opset the exporter targets (LayerNormalization needs ≥ 17). */
 export const OPSET = 17;
@@ -31,7 +31,7 @@ interface NodeMsg {
 }
 
 /** A graph under construction. Value names are unique; {@linkcode OnnxGraph.fresh} makes new ones. */
-export class OnnxGraph {
+export class OnnxGraph implements GraphBuilder {
   readonly #nodes: NodeMsg[] = [];
   readonly #inits: Array<Record<string, unknown>> = [];
   readonly #inputs: Array<Record<string, unknown>> = [];

@@ -7,7 +7,7 @@
  */
 
 import type { GeluKind } from "../kernels/types.ts";
-import type { OnnxGraph } from "../export/onnx_graph.ts";
+import type { GraphBuilder } from "../export/onnx_types.ts";
 import type { OpDef } from "./op.ts";
 import { requireDense } from "./_wasm.ts";
 
@@ -72,7 +72,7 @@ export const gelu: OpDef<"gelu"> = {
 };
 
 /** GELU as ONNX nodes, erf or tanh form. */
-function geluNodes(g: OnnxGraph, x: string, kind: GeluKind): string {
+function geluNodes(g: GraphBuilder, x: string, kind: GeluKind): string {
   const half = g.op("Mul", [x, g.scalar(0.5)]);
   let inner: string;
   if (kind === "erf") inner = g.op("Erf", [g.op("Div", [x, g.scalar(Math.SQRT2)])]);

@@ -7,7 +7,7 @@
  */
 
 import type { EmitContext } from "../export/_emit.ts";
-import type { OnnxGraph } from "../export/onnx_graph.ts";
+import type { GraphBuilder } from "../export/onnx_types.ts";
 import type { OpDef } from "./op.ts";
 import { need } from "./_onnx.ts";
 import { requireDense } from "./_wasm.ts";
@@ -73,7 +73,7 @@ export const rmsNorm: OpDef<"rmsNorm"> = {
 };
 
 /** 1/√(mean(x²) + ε) over the last axis, kept as [.., 1]. */
-function rmsReciprocal(g: OnnxGraph, x: string, eps: number): string {
+function rmsReciprocal(g: GraphBuilder, x: string, eps: number): string {
   const ms = g.op("ReduceMean", [g.op("Mul", [x, x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
   return g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [ms, g.scalar(eps)])])]);
 }
