@@ -48,28 +48,36 @@ for (const name of notebooks) {
     name: `notebook ${name} runs without an error cell (Deno's Jupyter kernel)`,
     ignore: why !== "",
     async fn() {
-      const out = await Deno.makeTempDir({ prefix: "bertology-nb-" });
-      try {
-        const r = await new Deno.Command("jupyter", {
-          args: [
-            ...["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600"],
-            ...["--ExecutePreprocessor.kernel_name=deno", "--output-dir", out, `${NOTEBOOKS}/${name}`],
-          ],
-          cwd: NOTEBOOKS,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        strictEqual(r.code, 0, new TextDecoder().decode(r.stderr).slice(-3000));
-        const nb = JSON.parse(Deno.readTextFileSync(`${out}/${name}`));
-        for (const cell of nb.cells) {
-          if (cell.cell_type !== "code") continue;
-          ok(!cell.outputs.some((o: { output_type: string }) => o.output_type === "error"), `${name}: an error cell`);
-          ok(cell.outputs.length > 0, `${name}: a cell without output: ${cell.source.join("").slice(0, 80)}`);
+      // Deno's kernel now and then drops a cell's display output under load (the cell ran: no error, no output);
+      // such a run is retried, up to 3 runs in all. An error cell fails at once.
+      let missing = "";
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const out = await Deno.makeTempDir({ prefix: "bertology-nb-" });
+        try {
+          const r = await new Deno.Command("jupyter", {
+            args: [
+              ...["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600"],
+              ...["--ExecutePreprocessor.kernel_name=deno", "--output-dir", out, `${NOTEBOOKS}/${name}`],
+            ],
+            cwd: NOTEBOOKS,
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          strictEqual(r.code, 0, new TextDecoder().decode(r.stderr).slice(-3000));
+          const nb = JSON.parse(Deno.readTextFileSync(`${out}/${name}`));
+          missing = "";
+          for (const cell of nb.cells) {
+            if (cell.cell_type !== "code") continue;
+            ok(!cell.outputs.some((o: { output_type: string }) => o.output_type === "error"), `${name}: an error cell`);
+            if (cell.outputs.length === 0 && missing === "") missing = cell.source.join("").slice(0, 80);
+          }
+        } finally {
+          await Deno.remove(out, { recursive: true });
         }
-      } finally {
-        await Deno.remove(out, { recursive: true });
+        if (missing === "") break;
       }
+      ok(missing === "", `${name}: a cell without output in 3 runs: ${missing}`);
     },
   });
 }
