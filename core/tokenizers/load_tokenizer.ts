@@ -144,13 +144,13 @@ export async function loadTokenizer(files: ModelFiles, kind: TokenizerKind): Pro
     const merges = await required(files, "merges.txt", kind);
     return OpenAiGptBpeTokenizer.fromFiles(vocab, merges, { unkToken: tokenName(tc.unk_token) });
   }
-  if (kind === "albert-sentencepiece") return sentencePiece(files, "spiece.model", "albert", kind, tc);
+  if (kind === "albert-sentencepiece") return sentencePiece(files, "spiece.model", "albert-converter", kind, tc);
   if (kind === "xlm-roberta-sentencepiece") {
-    return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta", kind, tc);
+    return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta-converter", kind, tc);
   }
   if (kind === "roberta-vocab") {
     if (await files.read("sentencepiece.bpe.model") !== undefined) {
-      return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta", kind, tc);
+      return sentencePiece(files, "sentencepiece.bpe.model", "xlm-roberta-converter", kind, tc);
     }
     const vocab = await required(files, "vocab.json", kind);
     const merges = await required(files, "merges.txt", kind);

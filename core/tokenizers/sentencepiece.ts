@@ -223,10 +223,10 @@ export function parseSentencePieceModel(bytes: Uint8Array, source: string): Sent
  *
  * @example Usage
  * ```ts
- * const layout: SentencePieceLayout = "albert";
+ * const layout: SentencePieceLayout = "albert-converter";
  * ```
  */
-export type SentencePieceLayout = "albert" | "xlm-roberta";
+export type SentencePieceLayout = "albert-converter" | "xlm-roberta-converter";
 
 /**
  * Options of {@linkcode sentencePieceTokenizer}, as `tokenizer_config.json` gives them.
@@ -268,7 +268,7 @@ function special(id: number, token: string, typeId: number): TemplatePiece {
  *   piece, score: i > 4 ? -1 : 0, type: i === 1 ? 2 : i > 4 ? 1 : 3,
  * }));
  * const model = { pieces, modelType: 1, unkId: 1, byteFallback: false, precompiledCharsmap: new Uint8Array(0), addDummyPrefix: true };
- * const tok = sentencePieceTokenizer(model, "albert", "spiece.model");
+ * const tok = sentencePieceTokenizer(model, "albert-converter", "spiece.model");
  * deepStrictEqual(tok.encode("A b").ids, [2, 5, 6, 3]);
  * ```
  */
@@ -288,7 +288,7 @@ export function sentencePieceTokenizer(
   }
   let vocab: [string, number][];
   let unkId: number;
-  if (layout === "albert") {
+  if (layout === "albert-converter") {
     // AlbertConverter: "1," and the like must not win over "1" ","
     vocab = model.pieces.map((p) => {
       const s = p.piece;
@@ -314,7 +314,7 @@ export function sentencePieceTokenizer(
   };
 
   const steps: Normalizer[] = [];
-  if (layout === "albert") {
+  if (layout === "albert-converter") {
     steps.push(replaceNormalizer("``", '"'), replaceNormalizer("''", '"'));
     if (!(opts.keepAccents ?? false)) steps.push(unicodeNormalizer("NFKD"), stripAccentsNormalizer);
     if (opts.doLowerCase ?? true) steps.push(lowercaseNormalizer);
@@ -327,7 +327,7 @@ export function sentencePieceTokenizer(
   let added: AddedToken[];
   let template: TemplatePostProcessor;
   let padId: number;
-  if (layout === "albert") {
+  if (layout === "albert-converter") {
     const [cls, sep] = [idOf("[CLS]"), idOf("[SEP]")];
     added = [
       { id: idOf("<pad>"), content: "<pad>", special: true },
