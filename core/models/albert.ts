@@ -14,7 +14,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import { classifierLabelFields, classifierTask } from "./bert.ts";
+import { bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
 import {
   type EncoderEmbeddingNames,
   type FirstTokenHead,
@@ -90,15 +90,7 @@ export const albert: ModelFamily = {
       );
     }
     return {
-      vocabSize: f.size("vocab_size", "vocabSize"),
-      hidden: f.size("hidden_size", "hidden"),
-      layers,
-      heads: f.size("num_attention_heads", "heads"),
-      intermediate: f.size("intermediate_size", "intermediate"),
-      maxPositions: f.size("max_position_embeddings", "maxPositions"),
-      typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
-      layerNormEps: f.num("layer_norm_eps", 1e-12, { exclusiveMin: 0 }),
-      activation: f.activation("hidden_act", "gelu_new"),
+      ...bertStyleSizes(f, { typeVocabSize: 2, layerNormEps: 1e-12, activation: "gelu_new" }),
       classifier: true,
       embeddingSize: f.size("embedding_size", "hidden", 128),
       section: { groups } satisfies AlbertSection,

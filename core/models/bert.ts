@@ -21,8 +21,8 @@ import {
   type PostNormBlockNames,
   postNormEncoder,
 } from "./builders.ts";
-import type { ModelConfig, TaskKind } from "./config.ts";
-import type { ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
+import type { ConfigFields, ModelConfig, TaskKind } from "./config.ts";
+import type { FamilySizes, ModelFamily, NewModelSizes, WeightSpec } from "./family.ts";
 import type { ModelOps } from "./ops.ts";
 
 /** Whether a config.json describes HF's BertForMaskedLM (its `architectures` say so). */
@@ -153,21 +153,35 @@ export function classifierTask(c: ModelConfig): TaskKind {
   return c.problemType === "regression" ? "regress" : "classify";
 }
 
-/** BERT (`model_type: "bert"`). */
-export const bert: ModelFamily = {
-  modelType: "bert",
-  displayName: "BERT",
-  tokenizer: "wordpiece",
-  readSizes: (f) => ({
+/**
+ * The size fields of a BERT-style `config.json` (`vocab_size`, `hidden_size`, `num_hidden_layers`,
+ * `num_attention_heads`, `intermediate_size`, `max_position_embeddings`, `type_vocab_size`, `layer_norm_eps`,
+ * `hidden_act`), shared by BERT, RoBERTa, ALBERT and ELECTRA; `defaults` are the family's HF defaults.
+ */
+export function bertStyleSizes(
+  f: ConfigFields,
+  defaults: { typeVocabSize: number; layerNormEps: number; activation: string },
+): Omit<FamilySizes, "classifier"> {
+  return {
     vocabSize: f.size("vocab_size", "vocabSize"),
     hidden: f.size("hidden_size", "hidden"),
     layers: f.size("num_hidden_layers", "layers"),
     heads: f.size("num_attention_heads", "heads"),
     intermediate: f.size("intermediate_size", "intermediate"),
     maxPositions: f.size("max_position_embeddings", "maxPositions"),
-    typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
-    layerNormEps: f.num("layer_norm_eps", 1e-12, { exclusiveMin: 0 }),
-    activation: f.activation("hidden_act", "gelu"),
+    typeVocabSize: f.size("type_vocab_size", "typeVocabSize", defaults.typeVocabSize),
+    layerNormEps: f.num("layer_norm_eps", defaults.layerNormEps, { exclusiveMin: 0 }),
+    activation: f.activation("hidden_act", defaults.activation),
+  };
+}
+
+/** BERT (`model_type: "bert"`). */
+export const bert: ModelFamily = {
+  modelType: "bert",
+  displayName: "BERT",
+  tokenizer: "wordpiece",
+  readSizes: (f) => ({
+    ...bertStyleSizes(f, { typeVocabSize: 2, layerNormEps: 1e-12, activation: "gelu" }),
     classifier: !isMaskedLM(f.raw),
   }),
   task: (c) => (isMaskedLM(c.raw) ? "mlm" : classifierTask(c)),

@@ -8,7 +8,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import { classifierLabelFields, classifierTask } from "./bert.ts";
+import { bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
 import { bertBlockNames, type EncoderEmbeddingNames, type FirstTokenHead, postNormEncoder } from "./builders.ts";
 import type { ModelFamily } from "./family.ts";
 
@@ -40,20 +40,8 @@ export const electra: ModelFamily = {
   displayName: "ELECTRA",
   tokenizer: "wordpiece",
   readSizes: (f) => {
-    const hidden = f.size("hidden_size", "hidden");
-    return {
-      vocabSize: f.size("vocab_size", "vocabSize"),
-      hidden,
-      layers: f.size("num_hidden_layers", "layers"),
-      heads: f.size("num_attention_heads", "heads"),
-      intermediate: f.size("intermediate_size", "intermediate"),
-      maxPositions: f.size("max_position_embeddings", "maxPositions"),
-      typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 2),
-      layerNormEps: f.num("layer_norm_eps", 1e-12, { exclusiveMin: 0 }),
-      activation: f.activation("hidden_act", "gelu"),
-      classifier: true,
-      embeddingSize: f.size("embedding_size", "hidden", hidden),
-    };
+    const sizes = bertStyleSizes(f, { typeVocabSize: 2, layerNormEps: 1e-12, activation: "gelu" });
+    return { ...sizes, classifier: true, embeddingSize: f.size("embedding_size", "hidden", sizes.hidden) };
   },
   task: classifierTask,
   weights: ENCODER.weights,

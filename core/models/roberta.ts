@@ -9,7 +9,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import { classifierLabelFields, classifierTask } from "./bert.ts";
+import { bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
 import { bertBlockNames, type EncoderEmbeddingNames, type FirstTokenHead, postNormEncoder } from "./builders.ts";
 import type { ModelFamily } from "./family.ts";
 
@@ -40,15 +40,7 @@ export const roberta: ModelFamily = {
   displayName: "RoBERTa",
   tokenizer: "roberta-vocab",
   readSizes: (f) => ({
-    vocabSize: f.size("vocab_size", "vocabSize"),
-    hidden: f.size("hidden_size", "hidden"),
-    layers: f.size("num_hidden_layers", "layers"),
-    heads: f.size("num_attention_heads", "heads"),
-    intermediate: f.size("intermediate_size", "intermediate"),
-    maxPositions: f.size("max_position_embeddings", "maxPositions"),
-    typeVocabSize: f.size("type_vocab_size", "typeVocabSize", 1),
-    layerNormEps: f.num("layer_norm_eps", 1e-5, { exclusiveMin: 0 }),
-    activation: f.activation("hidden_act", "gelu"),
+    ...bertStyleSizes(f, { typeVocabSize: 1, layerNormEps: 1e-5, activation: "gelu" }),
     classifier: true,
     positions: { kind: "after_padding", paddingIdx: f.int("pad_token_id", 1, 1_000_000) },
   }),
