@@ -14,7 +14,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import { bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
+import { bertSizesConfig, bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
 import {
   type EncoderEmbeddingNames,
   type FirstTokenHead,
@@ -112,24 +112,14 @@ export const albert: ModelFamily = {
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({
     architectures: ["AlbertForSequenceClassification"],
-    model_type: "albert",
-    vocab_size: s.vocabSize,
-    embedding_size: Math.min(128, s.hidden),
-    hidden_size: s.hidden,
-    num_hidden_layers: s.layers,
-    num_hidden_groups: 1,
-    inner_group_num: 1,
-    num_attention_heads: s.heads,
-    intermediate_size: s.intermediate,
-    hidden_act: "gelu_new",
-    hidden_dropout_prob: s.dropout,
-    attention_probs_dropout_prob: s.dropout,
-    classifier_dropout_prob: s.dropout,
-    max_position_embeddings: s.maxPositions ?? 512,
-    type_vocab_size: 2,
-    initializer_range: 0.02,
-    layer_norm_eps: 1e-12,
-    pad_token_id: 0,
+    ...bertSizesConfig(s, {
+      model_type: "albert",
+      embedding_size: Math.min(128, s.hidden),
+      num_hidden_groups: 1,
+      inner_group_num: 1,
+      hidden_act: "gelu_new",
+      classifier_dropout_prob: s.dropout,
+    }),
     ...classifierLabelFields(s),
   }),
   initStd: (_name, _c, std) => std,

@@ -111,8 +111,11 @@ function bertForward<T>(ops: ModelOps<T>, config: ModelConfig): T | undefined {
   return ops.hasWeight("cls.predictions.bias") ? mlmHead(ops, config, h) : undefined;
 }
 
-/** The `config.json` fields every new BERT gets (sizes, dropout, HF's defaults), whatever its head. */
-function bertSizesConfig(s: NewModelSizes): Record<string, unknown> {
+/**
+ * The `config.json` fields every new BERT-style model gets (sizes, dropout, HF's BERT defaults), whatever its head;
+ * `own` overrides or adds a family's fields (RoBERTa's, ALBERT's, ELECTRA's).
+ */
+export function bertSizesConfig(s: NewModelSizes, own: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     model_type: "bert",
     vocab_size: s.vocabSize,
@@ -128,6 +131,7 @@ function bertSizesConfig(s: NewModelSizes): Record<string, unknown> {
     initializer_range: 0.02,
     layer_norm_eps: 1e-12,
     pad_token_id: 0,
+    ...own,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import { bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
+import { bertSizesConfig, bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
 import { bertBlockNames, type EncoderEmbeddingNames, type FirstTokenHead, postNormEncoder } from "./builders.ts";
 import type { ModelFamily } from "./family.ts";
 
@@ -54,21 +54,7 @@ export const electra: ModelFamily = {
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({
     architectures: ["ElectraForSequenceClassification"],
-    model_type: "electra",
-    vocab_size: s.vocabSize,
-    embedding_size: s.hidden,
-    hidden_size: s.hidden,
-    num_hidden_layers: s.layers,
-    num_attention_heads: s.heads,
-    intermediate_size: s.intermediate,
-    hidden_act: "gelu",
-    hidden_dropout_prob: s.dropout,
-    attention_probs_dropout_prob: s.dropout,
-    max_position_embeddings: s.maxPositions ?? 512,
-    type_vocab_size: 2,
-    initializer_range: 0.02,
-    layer_norm_eps: 1e-12,
-    pad_token_id: 0,
+    ...bertSizesConfig(s, { model_type: "electra", embedding_size: s.hidden }),
     ...classifierLabelFields(s),
   }),
   initStd: (_name, _c, std) => std,

@@ -9,7 +9,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import { bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
+import { bertSizesConfig, bertStyleSizes, classifierLabelFields, classifierTask } from "./bert.ts";
 import { bertBlockNames, type EncoderEmbeddingNames, type FirstTokenHead, postNormEncoder } from "./builders.ts";
 import type { ModelFamily } from "./family.ts";
 
@@ -55,23 +55,16 @@ export const roberta: ModelFamily = {
   hiddenStateHook: (i) => (i === 0 ? hookName("embed") : hookName("resid_post", i - 1)),
   newConfig: (s) => ({
     architectures: ["RobertaForSequenceClassification"],
-    model_type: "roberta",
-    vocab_size: s.vocabSize,
-    hidden_size: s.hidden,
-    num_hidden_layers: s.layers,
-    num_attention_heads: s.heads,
-    intermediate_size: s.intermediate,
-    hidden_act: "gelu",
-    hidden_dropout_prob: s.dropout,
-    attention_probs_dropout_prob: s.dropout,
-    // fairseq positions start after the padding row
-    max_position_embeddings: (s.maxPositions ?? 512) + 2,
-    type_vocab_size: 1,
-    initializer_range: 0.02,
-    layer_norm_eps: 1e-5,
-    pad_token_id: 1,
-    bos_token_id: 0,
-    eos_token_id: 2,
+    ...bertSizesConfig(s, {
+      model_type: "roberta",
+      // fairseq positions start after the padding row
+      max_position_embeddings: (s.maxPositions ?? 512) + 2,
+      type_vocab_size: 1,
+      layer_norm_eps: 1e-5,
+      pad_token_id: 1,
+      bos_token_id: 0,
+      eos_token_id: 2,
+    }),
     ...classifierLabelFields(s),
   }),
   initStd: (_name, _c, std) => std,
