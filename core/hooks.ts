@@ -32,6 +32,16 @@ export const HOOKS = {
   q: { template: "blocks.{l}.attn.hook_q", shape: "[batch, pos, head, d_head]", doc: "queries" },
   k: { template: "blocks.{l}.attn.hook_k", shape: "[batch, pos, head, d_head]", doc: "keys" },
   v: { template: "blocks.{l}.attn.hook_v", shape: "[batch, pos, head, d_head]", doc: "values" },
+  rot_q: {
+    template: "blocks.{l}.attn.hook_rot_q",
+    shape: "[batch, pos, head, d_head]",
+    doc: "queries after the rotary position embedding (rotary families)",
+  },
+  rot_k: {
+    template: "blocks.{l}.attn.hook_rot_k",
+    shape: "[batch, pos, head, d_head]",
+    doc: "keys after the rotary position embedding (rotary families)",
+  },
   pattern: {
     template: "blocks.{l}.attn.hook_pattern",
     shape: "[batch, head, query_pos, key_pos]",

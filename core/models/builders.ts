@@ -52,6 +52,11 @@ export interface AttentionOptions {
   causal: boolean;
   /** Multiplier of q·k (default 1/√d_head). */
   scale?: number;
+  /**
+   * Rotary position embedding of q and k after their hooks (hooks `rot_q`, `rot_k`): the leading `rotaryDim`
+   * dims of each head rotate with frequency base `theta` (Llama: all of d_head; GPT-NeoX: `rotary_pct`·d_head).
+   */
+  rotary?: { rotaryDim: number; theta: number };
 }
 
 /**
@@ -69,9 +74,14 @@ export function buildAttention<T>(
 ): T {
   const H = headsIn(config, l), D = config.headDim;
   const heads = { heads: H };
-  const q = ops.hook(hookName("q", l), qkv[0], heads);
-  const k = ops.hook(hookName("k", l), qkv[1], heads);
+  let q = ops.hook(hookName("q", l), qkv[0], heads);
+  let k = ops.hook(hookName("k", l), qkv[1], heads);
   const v = ops.hook(hookName("v", l), qkv[2], heads);
+  if (opts.rotary !== undefined) {
+    const rope = { heads: H, headDim: D, ...opts.rotary };
+    q = ops.hook(hookName("rot_q", l), ops.rotary(q, rope), heads);
+    k = ops.hook(hookName("rot_k", l), ops.rotary(k, rope), heads);
+  }
   const context = ops.attention(q, k, v, {
     layer: l,
     heads: H,
@@ -98,6 +108,24 @@ export function buildMlp<T>(
 ): T {
   const pre = ops.hook(hookName("mlp_pre", l), ops.linear(x, up));
   const post = ops.hook(hookName("mlp_post", l), activate(ops, pre, activation));
+  return ops.hook(hookName("mlp_out", l), ops.linear(ops.neuronMask(post, l), down));
+}
+
+/**
+ * The gated MLP of Llama, Mistral and Qwen2: `down(silu(gate(x)) ⊙ up(x) ⊙ neuron mask)`. Hooks `mlp_pre` (the
+ * gate projection, before SiLU, TransformerLens's `hook_pre`), `mlp_post` (the gated product, what the down
+ * projection reads) and `mlp_out`; a neuron is one row of `gate` and of `up` and one column of `down`.
+ */
+export function buildGatedMlp<T>(
+  ops: ModelOps<T>,
+  l: number,
+  x: T,
+  gate: LinearParams,
+  up: LinearParams,
+  down: LinearParams,
+): T {
+  const pre = ops.hook(hookName("mlp_pre", l), ops.linear(x, gate));
+  const post = ops.hook(hookName("mlp_post", l), ops.mul(ops.silu(pre), ops.linear(x, up)));
   return ops.hook(hookName("mlp_out", l), ops.linear(ops.neuronMask(post, l), down));
 }
 

@@ -33,9 +33,12 @@ for (const type of modelTypes()) {
     const { layers: L, hidden: C, headDim: D } = config;
 
     // every per-layer activation has its stable name, and the embeddings theirs
+    // (rot_q and rot_k only in families whose attention rotates q and k: then in every layer with heads)
+    const rotaryOps = trace.ops.filter((o) => o.op === "rotary").length;
     for (let l = 0; l < L; l++) {
       for (const kind of LAYERED) {
         if (kind === "neuron_mask" || kind === "head_mask") continue;
+        if ((kind === "rot_q" || kind === "rot_k") && rotaryOps === 0) continue;
         ok(trace.hooks.has(hookName(kind, l)), `${type}: ${hookName(kind, l)} is not emitted`);
       }
     }
