@@ -42,6 +42,11 @@ export interface DriverInput {
     entropy: number[][];
     headMask: number[][];
     steps: number[];
+    /** Each step's 95 % interval and random-mask summary as the page prints them ("–" where the CLI has none). */
+    stepIntervals: string[];
+    stepRandom: string[];
+    /** The CLI's importance rank stability (mean ρ), or null when it measured none. */
+    stability: number | null;
     prunedDir: string;
   };
 }
@@ -175,7 +180,22 @@ export async function drive(input: DriverInput): Promise<void> {
     deepStrictEqual(await saveJson(page, "#download-head-mask-json", `${out}mask.json`), input.cli.headMask);
     const scores = await page.locator("#masking-steps tr td:nth-child(2)").allTextContents();
     deepStrictEqual(scores, input.cli.steps.map((s) => s.toFixed(4)), "masking steps' scores");
-    console.log(`static: importance, entropy, ${scores.length} masking steps and the mask equal bertology heads`);
+    // the statistics: the same seeds and defaults as bertology heads, so the same intervals, baselines and ρ
+    const cells = (n: number) => page.locator(`#masking-steps tr td:nth-child(${n})`).allTextContents();
+    deepStrictEqual(await cells(5), input.cli.stepIntervals, "masking steps' bootstrap intervals");
+    deepStrictEqual(await cells(6), input.cli.stepRandom, "masking steps' random baselines");
+    strictEqual(await page.locator("#masking-curve").count(), 1, "the masking curve is drawn");
+    if (input.cli.stability !== null) {
+      const mean = Number(await page.getAttribute("#rank-stability", "data-mean"));
+      ok(Math.abs(mean - input.cli.stability) < 1e-9, `rank stability ${mean} vs the CLI's ${input.cli.stability}`);
+    }
+    console.log(
+      `static: importance, entropy, ${scores.length} masking steps (${
+        input.cli.stepIntervals.filter((c) => c !== "–").length
+      } intervals, ${input.cli.stepRandom.filter((c) => c !== "–").length} random baselines, rank stability ${
+        input.cli.stability?.toFixed(3) ?? "none"
+      }) and the mask equal bertology heads`,
+    );
 
     // pruning: the zip's checkpoint is the CLI's, byte for byte
     const zipBytes = await save(page, "#prune-run", `${out}pruned.zip`);

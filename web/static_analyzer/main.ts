@@ -14,6 +14,7 @@ import { download } from "../page/export.ts";
 import { type PageViewState, startPage } from "../page/main.ts";
 import { tableDownloads } from "../page/table_export.ts";
 import { CancelledError, ComputeClient } from "./client.ts";
+import { drawMaskingCurve } from "./masking_curve.ts";
 import type { LoadResult, ModelSource, Progress, PruneResult, StudyRequest, StudyResult } from "./protocol.ts";
 import { zipStored } from "./zip.ts";
 
@@ -188,6 +189,9 @@ class StaticAnalyzer {
       masking: $<HTMLInputElement>("masking").checked,
       threshold: num("threshold"),
       amount: num("amount"),
+      bootstrap: num("bootstrap"),
+      randomMasks: num("random-masks"),
+      stabilitySplits: num("stability-splits"),
     };
   }
 
@@ -261,14 +265,29 @@ class StaticAnalyzer {
       drawHeatmap(r.attn_entropy, "entropy (nats)"),
       tableDownloads("study-entropy", "entropy", ["layer", "head"], () => this.study?.attn_entropy),
     );
+    const stability = r.importance_rank_stability;
+    if (stability) {
+      const p = document.createElement("p");
+      p.id = "rank-stability";
+      p.dataset.mean = String(stability.mean);
+      p.textContent = `Importance rank stability: Spearman ρ between the importances of two random halves of the ` +
+        `data ${stability.mean.toFixed(3)} (${stability.min.toFixed(3)}–${stability.max.toFixed(3)} over ` +
+        `${stability.splits} splits). Near 1: the ranking is the model's; near 0: noise of this dataset.`;
+      parts[0]!.append(p);
+    }
     if (r.masking) {
       const m = r.masking;
       const table = document.createElement("table");
       table.className = "stats";
       table.id = "masking-steps";
-      table.innerHTML = "<tr><th>step</th><th>score</th><th>heads kept</th><th>masked</th></tr>";
+      table.innerHTML = "<tr><th>step</th><th>score</th><th>heads kept</th><th>masked</th>" +
+        "<th>95 % interval</th><th>random masks: mean (min–max)</th></tr>";
       for (const s of m.steps) {
         const tr = document.createElement("tr");
+        const ci = s.score_ci ? `[${s.score_ci[0].toFixed(4)}, ${s.score_ci[1].toFixed(4)}]` : "–";
+        const rnd = s.random_masks
+          ? `${s.random_masks.mean.toFixed(4)} (${s.random_masks.min.toFixed(4)}–${s.random_masks.max.toFixed(4)})`
+          : "–";
         for (const c of [String(s.step), s.score.toFixed(4), `${s.heads_kept} / ${m.head_mask.length * heads}`]) {
           const td = document.createElement("td");
           td.textContent = c;
@@ -277,10 +296,16 @@ class StaticAnalyzer {
         const td = document.createElement("td");
         td.textContent = s.masked.map(([l, h]) => `${l}.${h}`).join(" ");
         tr.append(td);
+        for (const c of [ci, rnd]) {
+          const cell = document.createElement("td");
+          cell.textContent = c;
+          tr.append(cell);
+        }
         table.append(tr);
       }
       section(
         "Iterative masking",
+        drawMaskingCurve(m.steps, m.head_mask.length * heads, r.metric),
         table,
         drawHeatmap(m.head_mask, "kept (1) / masked (0)", undefined, { min: 0, max: 1 }),
         tableDownloads("head-mask", "head mask", ["layer", "head"], () => this.study?.masking?.head_mask),

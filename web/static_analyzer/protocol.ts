@@ -34,6 +34,25 @@ export interface StudyRequest {
   threshold?: number;
   /** Fraction of the heads masked per step (default 0.1). */
   amount?: number;
+  /** Bootstrap resamples of each masking step's score (default 1000; 0: no intervals), as `heads --bootstrap`. */
+  bootstrap?: number;
+  /** Random masks scored per masking step (default 3; 0: none), as `heads --random-masks`. */
+  randomMasks?: number;
+  /** Random half-splits for the importance ranking's stability (default 5 with masking; 0: none). */
+  stabilitySplits?: number;
+}
+
+/** One masking step as the study answers it (the CLI report's `masking.steps[i]`). */
+export interface StudyStep {
+  step: number;
+  score: number;
+  heads_kept: number;
+  fraction_kept: number;
+  masked: [number, number][];
+  /** The 95 % percentile bootstrap interval of the score over the examples (not for language models). */
+  score_ci?: [number, number];
+  /** Scores of random masks keeping as many heads (Budhraja et al. 2020's baseline). */
+  random_masks?: { scores: number[]; mean: number; min: number; max: number };
 }
 
 /** What a study answers: the CLI `heads` report's fields. */
@@ -52,8 +71,10 @@ export interface StudyResult {
     original_score: number;
     final_score: number;
     head_mask: number[][];
-    steps: { step: number; score: number; heads_kept: number; fraction_kept: number; masked: [number, number][] }[];
+    steps: StudyStep[];
   };
+  /** Spearman ρ between the importances of two random halves of the batches, per split (the CLI report's field). */
+  importance_rank_stability?: { splits: number; spearman: number[]; mean: number; min: number; max: number };
 }
 
 /** Messages to the worker. */

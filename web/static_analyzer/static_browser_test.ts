@@ -106,6 +106,15 @@ Deno.test({
           entropy: heads.attn_entropy,
           headMask: heads.masking.head_mask,
           steps: heads.masking.steps.map((s: { score: number }) => s.score),
+          stepIntervals: heads.masking.steps.map((s: { score_ci?: [number, number] }) =>
+            s.score_ci ? `[${s.score_ci[0].toFixed(4)}, ${s.score_ci[1].toFixed(4)}]` : "–"
+          ),
+          stepRandom: heads.masking.steps.map((s: { random_masks?: { mean: number; min: number; max: number } }) =>
+            s.random_masks
+              ? `${s.random_masks.mean.toFixed(4)} (${s.random_masks.min.toFixed(4)}–${s.random_masks.max.toFixed(4)})`
+              : "–"
+          ),
+          stability: heads.importance_rank_stability?.mean ?? null,
           prunedDir: `${work}/pruned`,
         },
       };

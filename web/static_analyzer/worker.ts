@@ -17,7 +17,19 @@ import { headsFromMask, pruneModel } from "@bertology/core/bertology";
 import { type ColumnRef, parseTabular } from "@bertology/core/data";
 import { defaultThreads } from "@bertology/core/kernels";
 import { checkHeadMask, loadModel, type TransformerModel } from "@bertology/core/models";
-import { asModelClasses, buildStudyDataset, studyHeadImportance, studyMasking } from "@bertology/core/studies";
+import {
+  asModelClasses,
+  bootstrapInterval,
+  buildStudyDataset,
+  importanceRankStability,
+  type Interval,
+  perExampleByDefault,
+  randomMaskingBaseline,
+  scoreTask,
+  studyHeadImportance,
+  studyMasking,
+  taskSpec,
+} from "@bertology/core/studies";
 import type { MaskingStep } from "@bertology/core/bertology";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import { HttpError } from "../_errors.ts";
@@ -173,19 +185,40 @@ function study(id: number, req: StudyRequest): StudyResult {
     head_importance_raw: rows(imp.importanceRaw.data, L, H),
     attn_entropy: rows(imp.entropy.data, L, H),
   };
+  // the statistics of `bertology heads` with the same defaults and seeds, so the page and the CLI agree
+  const count = (v: number | undefined, fallback: number, what: string) => {
+    const n = v ?? fallback;
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${what} must be a whole number ≥ 0, got ${v}`);
+    return n;
+  };
+  const resamples = count(req.bootstrap, 1000, "The bootstrap resamples");
+  const randomMasks = count(req.randomMasks, 3, "The random masks");
+  const splits = count(req.stabilitySplits, req.masking ? 5 : 0, "The stability splits");
+  if (splits > 0 && n >= 2) {
+    progress({ stage: "stability", done: 0, total: splits, note: `Rank stability: ${splits} random half-splits` });
+    const st = importanceRankStability(model, data.batches, {
+      splits,
+      ...norm,
+      perExample: perExampleByDefault(data, false),
+    });
+    result.importance_rank_stability = { splits, spearman: st.spearman, mean: st.mean, min: st.min, max: st.max };
+  }
   if (!req.masking) return result;
   const threshold = req.threshold ?? 0.9, amount = req.amount ?? 0.1;
   if (!(threshold > 0 && threshold < 1)) throw new Error(`The masking threshold must be in (0, 1), got ${threshold}`);
   if (!(amount > 0 && amount <= 1)) throw new Error(`The masking amount must be in (0, 1], got ${amount}`);
   const steps: MaskingStep[] = [];
+  const intervals: Array<Interval | null> = [];
+  const score = scoreTask({ ...taskSpec(model, data), metric: imp.metric });
   const masking = studyMasking(model, data, {
     ...norm,
     threshold,
     amount,
     atLeastHeadsPerLayer: 0,
     rerank: true,
-    onStep: (s) => {
+    onStep: (s, pass) => {
       steps.push(s);
+      intervals.push(resamples > 0 ? bootstrapInterval(pass, score, { resamples, seed: s.step }) : null);
       progress({
         stage: "masking",
         done: L * H - s.headsKept,
@@ -194,19 +227,34 @@ function study(id: number, req: StudyRequest): StudyResult {
       });
     },
   });
+  const random = steps.map((s, i) => {
+    if (randomMasks === 0) return null;
+    progress({
+      stage: "random",
+      done: i,
+      total: steps.length,
+      note: `Random baseline: step ${s.step}, ${randomMasks} masks keeping ${s.headsKept} heads`,
+    });
+    return randomMaskingBaseline(model, data.batches, score, s.headsKept, { count: randomMasks });
+  });
   result.masking = {
     threshold,
     amount,
     original_score: masking.originalScore,
     final_score: masking.finalScore,
     head_mask: masking.headMask.map((r) => [...r]),
-    steps: steps.map((s) => ({
-      step: s.step,
-      score: s.score,
-      heads_kept: s.headsKept,
-      fraction_kept: s.fractionKept,
-      masked: s.newlyMasked.map(([l, h]) => [l, h] as [number, number]),
-    })),
+    steps: steps.map((s, i) => {
+      const ci = intervals[i], r = random[i];
+      return {
+        step: s.step,
+        score: s.score,
+        heads_kept: s.headsKept,
+        fraction_kept: s.fractionKept,
+        masked: s.newlyMasked.map(([l, h]) => [l, h] as [number, number]),
+        ...(ci ? { score_ci: [ci.low, ci.high] as [number, number] } : {}),
+        ...(r ? { random_masks: { scores: r.scores, mean: r.mean, min: r.min, max: r.max } } : {}),
+      };
+    }),
   };
   return result;
 }
