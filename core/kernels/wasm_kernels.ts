@@ -17,7 +17,7 @@ import {
 } from "./_wasm_module.ts";
 import { createKernelMemory } from "./memory.ts";
 import type { Kernels, Ptr } from "./types.ts";
-import { KernelPool, MAX_THREADS, threadsAvailable } from "./worker_pool.ts";
+import { KernelPool, type KernelPoolOptions, MAX_THREADS, threadsAvailable } from "./worker_pool.ts";
 
 export type { SimdKind };
 
@@ -65,6 +65,35 @@ const SHARED_MAXIMUM_PAGES = 65536;
  * ```
  */
 export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
+  const k = prepareKernels(opts);
+  return k.pooled ? k.withPool(new KernelPool(k.poolOptions)) : k.single;
+}
+
+/**
+ * {@linkcode createWasmKernels}, with the worker pool started without blocking this thread (see
+ * {@linkcode KernelPool.start}): what a browser's worker must use, where workers start only while it returns to
+ * its event loop. On one thread the same as `createWasmKernels`.
+ *
+ * @param opts Build choice and threads.
+ * @returns The kernels, once every worker is ready.
+ * @throws {Error} As `createWasmKernels`, or if the workers do not start.
+ * @example Usage
+ * ```ts
+ * import { createWasmKernelsAsync } from "./wasm_kernels.ts";
+ * const k = await createWasmKernelsAsync({ threads: 2 });
+ * k.threads >= 1; // true
+ * k.close();
+ * ```
+ */
+export async function createWasmKernelsAsync(opts: WasmKernelsOptions = {}): Promise<Kernels> {
+  const k = prepareKernels(opts);
+  return k.pooled ? k.withPool(await KernelPool.start(k.poolOptions)) : k.single;
+}
+
+/** The instance, its memory and bindings, and (for threads) how to bind a pool to them. */
+function prepareKernels(opts: WasmKernelsOptions):
+  | { pooled: false; single: Kernels }
+  | { pooled: true; poolOptions: KernelPoolOptions; withPool: (pool: KernelPool) => Kernels } {
   const kind: SimdKind = opts.simd ?? (relaxedSimdSupported() ? "relaxed" : "fixed");
   if (kind === "relaxed" && opts.simd === "relaxed" && !relaxedSimdSupported()) {
     throw new Error('Relaxed SIMD is not supported by this engine: use { simd: "fixed" }');
@@ -87,36 +116,34 @@ export function createWasmKernels(opts: WasmKernelsOptions = {}): Kernels {
   const matmulScratch = mem.alloc(w.matmul_scratch_bytes());
   w.set_gemm_scratch(matmulScratch);
   const kernels = bindWasmKernels(w, { matmulScratch });
-  if (!pooled) return { name, mem, threads: 1, close() {}, ...kernels };
-  const pool = new KernelPool({
-    module: compiledKernels(kind, true),
-    main: w,
-    mem,
-    mainScratch: matmulScratch,
-    threads,
-  });
-  zero = (ptr, bytes) => pool.zero(ptr, bytes);
-  return {
-    name,
-    mem,
-    get threads() {
-      return pool.threads;
-    },
-    close: () => pool.close(),
-    ...kernels,
-    matmul: pool.matmul.bind(pool),
-    attentionForward: pool.attentionForward.bind(pool),
-    attentionBackward: pool.attentionBackward.bind(pool),
-    geluForward: pool.geluForward.bind(pool),
-    geluBackward: pool.geluBackward.bind(pool),
-    add: pool.add.bind(pool),
-    layerNormForward: pool.layerNormForward.bind(pool),
-    layerNormBackward: pool.layerNormBackward.bind(pool),
-    attentionEntropy: pool.attentionEntropy.bind(pool),
-    siluForward: pool.siluForward.bind(pool),
-    siluBackward: pool.siluBackward.bind(pool),
-    mulForward: pool.mulForward.bind(pool),
-    rmsNormForward: pool.rmsNormForward.bind(pool),
-    rmsNormBackward: pool.rmsNormBackward.bind(pool),
+  if (!pooled) return { pooled: false, single: { name, mem, threads: 1, close() {}, ...kernels } };
+  const poolOptions = { module: compiledKernels(kind, true), main: w, mem, mainScratch: matmulScratch, threads };
+  // the pool's methods over the same instance and memory (the pool starts blocking or not: the caller's choice)
+  const withPool = (pool: KernelPool): Kernels => {
+    zero = (ptr, bytes) => pool.zero(ptr, bytes);
+    return {
+      name,
+      mem,
+      get threads() {
+        return pool.threads;
+      },
+      close: () => pool.close(),
+      ...kernels,
+      matmul: pool.matmul.bind(pool),
+      attentionForward: pool.attentionForward.bind(pool),
+      attentionBackward: pool.attentionBackward.bind(pool),
+      geluForward: pool.geluForward.bind(pool),
+      geluBackward: pool.geluBackward.bind(pool),
+      add: pool.add.bind(pool),
+      layerNormForward: pool.layerNormForward.bind(pool),
+      layerNormBackward: pool.layerNormBackward.bind(pool),
+      attentionEntropy: pool.attentionEntropy.bind(pool),
+      siluForward: pool.siluForward.bind(pool),
+      siluBackward: pool.siluBackward.bind(pool),
+      mulForward: pool.mulForward.bind(pool),
+      rmsNormForward: pool.rmsNormForward.bind(pool),
+      rmsNormBackward: pool.rmsNormBackward.bind(pool),
+    };
   };
+  return { pooled: true, poolOptions, withPool };
 }

@@ -137,25 +137,72 @@ export class KernelPool {
   #workers: Worker[] = [];
 
   /**
-   * Starts `threads − 1` workers on the shared memory and waits until each has instantiated its kernels.
+   * Starts `threads − 1` workers on the shared memory and waits (blocking, `Atomics.wait`) until each has
+   * instantiated its kernels. Where the workers can only start while this thread returns to its event loop — a
+   * browser's worker starting workers of its own — use {@linkcode KernelPool.start} instead.
    *
    * @param opts The caller's instance, memory and thread count.
    * @throws {RangeError} If `threads` is not an integer in [2, MAX_THREADS].
    * @throws {Error} If the workers do not start (their errors are reported by the runtime).
    */
   constructor(opts: KernelPoolOptions) {
-    const { threads } = opts;
-    if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) {
-      throw new RangeError(`A kernel pool needs 2 to ${MAX_THREADS} threads, got ${threads}`);
-    }
     this.#main = opts.main;
     this.#mem = opts.mem;
     this.#mainScratch = opts.mainScratch;
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     this.#ctrl = new Int32Array(control);
     this.#args = new Float64Array(control, ARGS_BYTE_OFFSET, ARG_SLOTS);
+    this.#spawn(opts, control);
+    if (KernelPool.#deferWait) return;
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (let ready = this.#ready(); ready >= 0; ready = this.#ready()) {
+      const left = deadline - performance.now();
+      if (left <= 0) this.#failStart(ready);
+      Atomics.wait(this.#ctrl, SLOT_READY, ready, left);
+    }
+  }
+
+  /** Set while {@linkcode KernelPool.start} constructs: the constructor then returns without waiting. */
+  static #deferWait = false;
+
+  /**
+   * Starts the pool without blocking this thread: the workers' readiness is awaited on the event loop
+   * (`Atomics.waitAsync` where the runtime has it, else short timers), so it works where `new KernelPool` would
+   * wait for ever — a browser's worker, whose own workers start only while it returns to its event loop.
+   *
+   * @param opts The caller's instance, memory and thread count.
+   * @returns the started pool
+   * @throws {RangeError} If `threads` is not an integer in [2, MAX_THREADS].
+   * @throws {Error} If the workers do not start within the start timeout.
+   */
+  static async start(opts: KernelPoolOptions): Promise<KernelPool> {
+    KernelPool.#deferWait = true;
+    let pool: KernelPool;
+    try {
+      pool = new KernelPool(opts);
+    } finally {
+      KernelPool.#deferWait = false;
+    }
+    const waitAsync =
+      (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { value: unknown } })
+        .waitAsync;
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (let ready = pool.#ready(); ready >= 0; ready = pool.#ready()) {
+      const left = deadline - performance.now();
+      if (left <= 0) pool.#failStart(ready);
+      if (waitAsync !== undefined) await waitAsync(pool.#ctrl, SLOT_READY, ready, Math.min(left, 50)).value;
+      else await new Promise((resolve) => setTimeout(resolve, Math.min(left, 5)));
+    }
+    return pool;
+  }
+
+  /** Creates the workers and posts each its start message. */
+  #spawn(opts: KernelPoolOptions, control: SharedArrayBuffer): void {
+    const { threads } = opts;
+    if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) {
+      throw new RangeError(`A kernel pool needs 2 to ${MAX_THREADS} threads, got ${threads}`);
+    }
     const scratchBytes = opts.main.matmul_scratch_bytes();
-    const workers: Worker[] = [];
     try {
       for (let index = 1; index < threads; index++) {
         const init: WorkerInit = {
@@ -166,25 +213,26 @@ export class KernelPool {
           gemmScratch: opts.mem.alloc(scratchBytes),
         };
         const worker = new Worker(WORKER_URL, { type: "module" });
-        workers.push(worker);
+        this.#workers.push(worker);
         worker.postMessage(init);
       }
-      const deadline = performance.now() + START_TIMEOUT_MS;
-      for (;;) {
-        const ready = Atomics.load(this.#ctrl, SLOT_READY);
-        if (ready >= workers.length) break;
-        const left = deadline - performance.now();
-        if (left <= 0) {
-          throw new Error(`Kernel pool: ${workers.length - ready} of ${workers.length} workers did not start`);
-        }
-        Atomics.wait(this.#ctrl, SLOT_READY, ready, left);
-      }
     } catch (e) {
-      this.#workers = workers;
       this.close();
       throw e;
     }
-    this.#workers = workers;
+  }
+
+  /** The count of workers that said they are ready, or −1 once all have. */
+  #ready(): number {
+    const ready = Atomics.load(this.#ctrl, SLOT_READY);
+    return ready >= this.#workers.length ? -1 : ready;
+  }
+
+  /** Closes a pool whose workers did not all start in time, and says so. */
+  #failStart(ready: number): never {
+    const n = this.#workers.length;
+    this.close();
+    throw new Error(`Kernel pool: ${n - ready} of ${n} workers did not start`);
   }
 
   /**

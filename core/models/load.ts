@@ -7,7 +7,7 @@
 
 import { type ModelFiles, readText } from "../checkpoint/files.ts";
 import type { Kernels } from "../kernels/types.ts";
-import { createWasmKernels } from "../kernels/wasm_kernels.ts";
+import { createWasmKernelsAsync } from "../kernels/wasm_kernels.ts";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/mod.ts";
 import { familyOf, parseConfig } from "./registry.ts";
 import { TransformerModel } from "./model.ts";
@@ -83,7 +83,8 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   if (!WEIGHT_DTYPES.includes(dtype)) {
     throw new Error(`loadModel: dtype must be one of ${WEIGHT_DTYPES.join(", ")}, got ${JSON.stringify(dtype)}`);
   }
-  const kernels = opts.kernels ?? createWasmKernels(opts.threads === undefined ? {} : { threads: opts.threads });
+  const kernels = opts.kernels ??
+    await createWasmKernelsAsync(opts.threads === undefined ? {} : { threads: opts.threads });
   const model = new TransformerModel(config, await placeWeights(files, config, kernels, dtype), kernels);
   if (opts.recompute !== undefined) model.recompute = checkRecompute(opts.recompute, "loadModel: recompute");
   if (opts.memoryBudgetMB !== undefined) {

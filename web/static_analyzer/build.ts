@@ -5,8 +5,7 @@
  * - `index.html`, `app.css` (the page's stylesheet and this folder's),
  * - `app.js`: the page (`web/page/`) and the loader, dataset and pruning panels (`main.ts`), one browser IIFE,
  * - `worker.js`: the compute worker (core, our WASM kernels embedded), an ES module worker,
- * - `kernel_worker.js`: core's kernel-pool worker (threads, where the page is cross-origin isolated), and
- *   `kernel_boot.js`, which starts one ahead of the pool,
+ * - `kernel_worker.js`: core's kernel-pool worker (threads, where the page is cross-origin isolated),
  * - `examples/NAME/`: the bundled models (`config.json`, weights, tokenizer files) and `examples/index.json`,
  * - `_headers`: the COOP/COEP headers that make the page cross-origin isolated (threads) on hosts that read
  *   this file (Netlify, Cloudflare Pages); elsewhere the analyzer runs on one thread.
@@ -139,11 +138,6 @@ export async function buildStatic(out: URL, examples: Record<string, string>): P
   await Deno.writeTextFile(new URL("app.js", out), app);
   await Deno.writeTextFile(new URL("worker.js", out), relinkKernelWorker(worker));
   await Deno.writeTextFile(new URL("kernel_worker.js", out), kernelWorker);
-  // started ahead of the pool (see `withStartedKernelWorkers` in worker.ts): loads the kernel worker, then says so
-  await Deno.writeTextFile(
-    new URL("kernel_boot.js", out),
-    `import "./kernel_worker.js";\nself.postMessage("started");\n`,
-  );
   await Deno.writeTextFile(
     new URL("_headers", out),
     "/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n",

@@ -79,43 +79,14 @@ async function load(id: number, msg: Extract<ToWorker, { type: "load" }>): Promi
   loaded?.model.kernels.close();
   loaded = undefined;
   const threads = Math.max(1, Math.min(msg.threads, defaultThreads()));
-  const { model, tokenizer } = threads > 1
-    ? await withStartedKernelWorkers(threads - 1, () => loadModel(files, { threads }))
-    : await loadModel(files, { threads });
+  // loadModel starts the kernel pool without blocking: this worker's own workers start only on its event loop
+  const { model, tokenizer } = await loadModel(files, { threads });
   if (!tokenizer) throw new Error(`${files.location}: no tokenizer files`);
   const positions = model.config.maxPositions;
   const limits = resolveLimits({ ...BROWSER_LIMITS, maxTokens: positions }, positions);
   const summary = modelSummary(model, tokenizer, { name: src.name, limits, backends: ["wasm"], browserCompute: false });
   loaded = { model, tokenizer, files, limits, summary };
   return { summary, threads: model.kernels.threads };
-}
-
-/**
- * Runs `load` with `count` kernel workers already started. Core's pool starts its workers and then blocks in
- * `Atomics.wait` until each is ready; in a browser a worker's own workers start only while it returns to its event
- * loop, so a pool made on this thread would wait for ever (until its start timeout). Here the workers are started
- * first (`kernel_boot.js` imports the kernel worker and says so), and the pool's `new Worker(kernel_worker.js)`
- * receives them.
- */
-async function withStartedKernelWorkers<T>(count: number, load: () => Promise<T>): Promise<T> {
-  const kernelUrl = new URL("./kernel_worker.js", import.meta.url).href;
-  const started = await Promise.all(Array.from({ length: count }, () =>
-    new Promise<Worker>((resolve, reject) => {
-      const w = new Worker(new URL("./kernel_boot.js", import.meta.url), { type: "module" });
-      w.onmessage = () => ((w.onmessage = null), (w.onerror = null), resolve(w));
-      w.onerror = (e) => reject(new Error(`A kernel worker did not start: ${e.message}`));
-    })));
-  const NativeWorker = globalThis.Worker;
-  globalThis.Worker = function (url: string | URL, opts?: WorkerOptions) {
-    const w = String(url) === kernelUrl ? started.shift() : undefined;
-    return w ?? new NativeWorker(url, opts);
-  } as unknown as typeof Worker;
-  try {
-    return await load();
-  } finally {
-    globalThis.Worker = NativeWorker;
-    for (const w of started) w.terminate();
-  }
 }
 
 function need(): Loaded {
