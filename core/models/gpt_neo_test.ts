@@ -6,7 +6,12 @@
  * 1e-5 + 1e-3·|g|; the config's `attention_types` read and refused as HF's config does.
  */
 
-import { ok, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import * as ort from "npm:onnxruntime-web@1.30.0";
+import { saveCheckpoint } from "../checkpoint/save_checkpoint.ts";
+import { applyMasks } from "../bertology/kwon/apply.ts";
+import { exportOnnx, outputHookName } from "../export/export.ts";
+import { OrtModel } from "../export/ort_backend.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { createReferenceKernels } from "../kernels/reference_kernels.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
@@ -24,9 +29,20 @@ import { ConfigFields } from "./config.ts";
 import { gptNeoAttentionLayers } from "./gpt_neo.ts";
 import { batchFromArrays } from "./inputs.ts";
 import { loadModel } from "./load.ts";
+import { TransformerModel } from "./model.ts";
 import { parseConfig } from "./registry.ts";
 
 const FIXTURE = "gpt-neo-tiny-random";
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = "error";
+
+/** The fixture model and its golden batch (3 rows, right-padded). */
+async function fixture() {
+  const { model } = await loadModel(localFiles(familyModel(FIXTURE)), { tokenizer: false });
+  const inputs = readFamilyInputs(`${FIXTURE}.lm`);
+  return { model, inputs, batch: batchFromArrays(inputs as { input_ids: unknown }, FIXTURE) };
+}
 
 const BACKENDS: Array<[string, () => Kernels]> = [
   ["wasm", () => createWasmKernels()],
@@ -110,4 +126,84 @@ Deno.test("gptNeoAttentionLayers() expands attention_types as HF's config does, 
     /neo\/config.json: field "window_size" must/,
   );
   strictEqual(parseConfig(base, "neo/config.json").intermediate, 32);
+});
+
+Deno.test(`${FIXTURE}: pruned heads and neurons, saved and reloaded, equal the masked model (bertology and dense)`, async () => {
+  const { model, batch } = await fixture();
+  // layer 1 is the local one: its heads and neurons go too; layer 2 loses every head
+  const headMask = [[1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]];
+  const neuronMask = model.config.intermediateSizes.map((I, l) =>
+    Array.from({ length: I }, (_, j) => (j % (l + 2) === 0 ? 0 : 1))
+  );
+  const logits = (r: { cache: Map<string, Tensor> }) => r.cache.get("hook_logits")!;
+  const masked = logits(model.run({ batch, headMask, neuronMask, names: ["logits"] }));
+  const pruned = applyMasks(
+    model.config,
+    model.params.toTensors(),
+    { heads: headMask, neurons: neuronMask },
+    "bertology",
+  );
+  strictEqual(pruned.note, "");
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveCheckpoint(`${dir}/pruned`, { config: pruned.config.raw, weights: pruned.weights });
+    const { model: reloaded } = await loadModel(localFiles(`${dir}/pruned`), { tokenizer: false });
+    deepStrictEqual(reloaded.headsPerLayer, [2, 2, 0]);
+    deepStrictEqual(reloaded.config.raw.attention_types, model.config.raw.attention_types);
+    ok(reloaded.params.count() < model.params.count());
+    const d = maxAbsDiff("logits", masked, logits(reloaded.run({ batch, names: ["logits"] })));
+    ok(d <= 1e-5, `logits differ by ${d}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const dense = applyMasks(model.config, model.params.toTensors(), { heads: headMask, neurons: neuronMask }, "dense");
+  const zeroed = new TransformerModel(dense.config, dense.weights, createWasmKernels());
+  ok(maxAbsDiff("logits", masked, logits(zeroed.run({ batch, names: ["logits"] }))) <= 1e-5);
+});
+
+Deno.test(`${FIXTURE}: neuron_mask_grad equals finite differences of the next-token loss`, async () => {
+  const { model: loaded, batch } = await fixture();
+  const m = new TransformerModel(loaded.config, loaded.params.toTensors(), createReferenceKernels());
+  const base = m.config.intermediateSizes.map((I, l) => Array.from({ length: I }, (_, j) => 0.5 + 0.1 * ((l + j) % 7)));
+  const grads = m.run({ batch, labels: "lm", neuronMask: base, names: ["neuron_mask_grad"] }).neuronMaskGrad!;
+  const eps = 1e-3;
+  for (let l = 0; l < m.config.layers; l++) {
+    for (const j of [0, 17, 63]) {
+      const at = (d: number) => {
+        const nm = base.map((row) => [...row]);
+        nm[l]![j]! += d;
+        return m.run({ batch, labels: "lm", neuronMask: nm }).loss!;
+      };
+      const fd = (at(eps) - at(-eps)) / (2 * eps), g = grads[l]![j]!;
+      ok(Math.abs(fd - g) <= 2e-4 + 2e-2 * Math.abs(fd), `mask[${l}][${j}]: backward ${g}, fd ${fd}`);
+    }
+  }
+});
+
+Deno.test(`${FIXTURE}: the exported ONNX graph on ort-wasm equals our engine within 1e-4, and HF's at real positions`, async () => {
+  const { model, inputs, batch } = await fixture();
+  const { bytes } = exportOnnx(model, { outputs: ["logits", "hidden_states", "attentions"], grad: "head_mask" });
+  const onnx = await OrtModel.create(ort, bytes, model.config, { executionProviders: ["wasm"] });
+  try {
+    const expected = readFamilyGolden(`${FIXTURE}.lm`);
+    const names = [...expected.keys()].filter((n) => /^(logits|hidden_states\.\d+|attentions\.\d+)$/.test(n));
+    strictEqual(names.length, 2 * model.config.layers + 2);
+    const r = await onnx.run({ batch, labels: "lm" });
+    const ours = model.run({ batch, labels: "lm", names: [...names, "head_mask_grad"] });
+    // every position, padded ones included: both give a query with no visible key uniform probabilities
+    const engine = new Map(names.map((n) => [n, ours.cache.get(model.resolveName(n))!]));
+    assertTensorsClose(engine, (n) => r.cache.get(outputHookName(n, model.config)), names);
+    const mask = inputs.attention_mask as number[][];
+    const hf = new Map(names.map((n) => [n, atRealPositions(n, expected.get(n)!, mask)]));
+    assertTensorsClose(hf, (n) => atRealPositions(n, r.cache.get(outputHookName(n, model.config))!, mask), names);
+    // the backward graph: HF's loss and head-mask gradient
+    const grad = readFamilyGolden(`${FIXTURE}.head_mask_grad`);
+    const loss = grad.get("loss")!.data[0]!;
+    ok(Math.abs(r.loss! - loss) <= 1e-5 + 1e-3 * Math.abs(loss), `loss ${r.loss} vs HF ${loss}`);
+    const e = grad.get("head_mask_grad")!, a = r.headMaskGrad!;
+    maxAbsDiff("head_mask_grad", e, a);
+    e.data.forEach((v, i) => ok(Math.abs(v - a.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v), `head_mask_grad[${i}]`));
+  } finally {
+    await onnx.release();
+  }
 });
