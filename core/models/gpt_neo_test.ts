@@ -30,6 +30,10 @@ import { gptNeoAttentionLayers } from "./gpt_neo.ts";
 import { batchFromArrays } from "./inputs.ts";
 import { loadModel } from "./load.ts";
 import { TransformerModel } from "./model.ts";
+import { memoryFiles } from "../checkpoint/files.ts";
+import { loadTokenizer } from "../tokenizers/load_tokenizer.ts";
+import { countMismatches, readGolden } from "../../tests/helpers/tokenizer_goldens.ts";
+import { familyOf } from "./registry.ts";
 import { parseConfig } from "./registry.ts";
 
 const FIXTURE = "gpt-neo-tiny-random";
@@ -206,4 +210,21 @@ Deno.test(`${FIXTURE}: the exported ONNX graph on ort-wasm equals our engine wit
   } finally {
     await onnx.release();
   }
+});
+
+Deno.test(`${FIXTURE}: the tokenizer loadModel gives (the CLI's), and GPT-2's BPE from vocab.json + merges.txt alone, equal HF's`, async () => {
+  const golden = await readGolden(`families/tokenize.${FIXTURE}.jsonl`);
+  const { model, tokenizer } = await loadModel(localFiles(familyModel(FIXTURE)));
+  strictEqual(countMismatches(tokenizer!, golden, `${FIXTURE} (tokenizer.json)`), 0);
+  // without tokenizer.json the family's own kind reads GPT-2's files
+  const kind = familyOf(model.config).tokenizer;
+  strictEqual(kind, "gpt2-bpe");
+  const dir = familyModel(FIXTURE);
+  const files = memoryFiles(
+    Object.fromEntries(
+      ["vocab.json", "merges.txt", "tokenizer_config.json"].map((f) => [f, Deno.readFileSync(`${dir}/${f}`)]),
+    ),
+    `${FIXTURE} without tokenizer.json`,
+  );
+  strictEqual(countMismatches(await loadTokenizer(files, kind), golden, `${FIXTURE} (${kind})`), 0);
 });
