@@ -22,30 +22,33 @@ export function set_gemm_scratch(scratch: usize): void {
 }
 
 /**
- * In place softmax of one score row over keys [0, jEnd): keys with keyMask 0 get probability 0, keys ≥ jEnd get 0;
- * a row with every key masked is uniform over all T keys.
+ * In place softmax of one score row over keys [jStart, jEnd): keys with keyMask 0 get probability 0, keys < jStart
+ * (before a sliding window) and keys ≥ jEnd get 0; a row with every key masked is uniform over all T keys.
  */
-function softmaxRow(prow: usize, mb: usize, jEnd: i32, T: i32): void {
+function softmaxRow(prow: usize, mb: usize, jStart: i32, jEnd: i32, T: i32): void {
   const ninf = f32x4.splat(-Infinity);
   const zero = f32x4.splat(0);
+  // the visible keys [jStart, jEnd) as a row of their own: scores, key mask, count
+  const before = <usize>jStart << 2;
+  const row = prow + before, keys = mb ? mb + before : 0, n = jEnd - jStart;
   let vmax = ninf;
   let mx: f32 = -Infinity;
   let j = 0;
-  if (mb) {
-    for (; j + 4 <= jEnd; j += 4) {
+  if (keys) {
+    for (; j + 4 <= n; j += 4) {
       const o = <usize>j << 2;
-      const s = v128.bitselect(ninf, v128.load(prow + o), f32x4.eq(v128.load(mb + o), zero));
-      v128.store(prow + o, s);
+      const s = v128.bitselect(ninf, v128.load(row + o), f32x4.eq(v128.load(keys + o), zero));
+      v128.store(row + o, s);
       vmax = f32x4.pmax(vmax, s);
     }
-    for (; j < jEnd; j++) {
+    for (; j < n; j++) {
       const o = <usize>j << 2;
-      if (load<f32>(mb + o) == 0) store<f32>(prow + o, -Infinity);
-      else mx = max(mx, load<f32>(prow + o));
+      if (load<f32>(keys + o) == 0) store<f32>(row + o, -Infinity);
+      else mx = max(mx, load<f32>(row + o));
     }
   } else {
-    for (; j + 4 <= jEnd; j += 4) vmax = f32x4.pmax(vmax, v128.load(prow + (<usize>j << 2)));
-    for (; j < jEnd; j++) mx = max(mx, load<f32>(prow + (<usize>j << 2)));
+    for (; j + 4 <= n; j += 4) vmax = f32x4.pmax(vmax, v128.load(row + (<usize>j << 2)));
+    for (; j < n; j++) mx = max(mx, load<f32>(row + (<usize>j << 2)));
   }
   mx = max(mx, hmax(vmax));
   if (mx == -Infinity) {
@@ -54,8 +57,9 @@ function softmaxRow(prow: usize, mb: usize, jEnd: i32, T: i32): void {
     for (let jj = 0; jj < T; jj++) store<f32>(prow + (<usize>jj << 2), u);
     return;
   }
-  const sum = expShift(prow, prow, mx, jEnd);
-  scaleInPlace(prow, <f32>(1.0 / sum), jEnd);
+  const sum = expShift(row, row, mx, n);
+  scaleInPlace(row, <f32>(1.0 / sum), n);
+  if (jStart > 0) memory.fill(prow, 0, before);
   if (jEnd < T) memory.fill(prow + (<usize>jEnd << 2), 0, <usize>(T - jEnd) << 2);
 }
 
@@ -74,14 +78,17 @@ function kvHeadOf(kvHead: usize, h: i32, H: i32, Hkv: i32): i32 {
  * context is computed (an inference pass that no hook, entropy or backward reads them from).
  * Grouped-query attention: q has H heads (row stride ldq), k and v Hkv heads (row stride ldkv); query head h
  * reads kv head kvHeadOf(h) in place (no copy of k, v).
+ * window > 0: query i sees only keys j > i − window (with causal: the `window` keys i − window < j ≤ i, HF's
+ * GPT-Neo `window_size` and Mistral's `sliding_window`); 0: no window. The backward needs no window: the saved
+ * probabilities are exactly 0 outside it, so no gradient reaches those scores.
  */
 export function attention_forward(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
-  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, scratch: usize,
+  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32, scratch: usize,
 ): void {
   forwardItems(
-    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, scratch, GEMM_SCRATCH,
-    0, B * H,
+    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, window, scratch,
+    GEMM_SCRATCH, 0, B * H,
   );
 }
 
@@ -93,21 +100,21 @@ export function attention_forward(
  */
 export function attention_forward_part(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
-  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, scratch: usize,
+  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32, scratch: usize,
   gemmScratch: usize, part: i32, parts: i32,
 ): void {
   const items = B * H;
   const i0 = <i32>(<i64>items * part / parts), i1 = <i32>(<i64>items * (part + 1) / parts);
   forwardItems(
-    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, scratch, gemmScratch,
-    i0, i1,
+    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, window, scratch,
+    gemmScratch, i0, i1,
   );
 }
 
 /** attention_forward for the (batch, query head) items [item0, item1), item = b·H + h. */
 function forwardItems(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
-  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, scratch: usize,
+  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32, scratch: usize,
   GEMM_SCRATCH: usize, item0: i32, item1: i32,
 ): void {
   const ldc = H * D;
@@ -122,7 +129,10 @@ function forwardItems(
       const pb = probs ? probs + <usize>((b * H + h) * T) * rowBytes : scratch;
       // scores[i, j] = scale · q_i · k_j
       gemm(pb, T, q + qbase, ldq, k + kvbase, ldkv, 0, T, D, T, TRANS_B, scale, GEMM_SCRATCH);
-      for (let i = 0; i < T; i++) softmaxRow(pb + <usize>i * rowBytes, mb, causal ? i + 1 : T, T);
+      // a sliding window (window > 0) hides keys j ≤ i − window: HF's GPT-Neo local layers, Mistral's sliding_window
+      for (let i = 0; i < T; i++) {
+        softmaxRow(pb + <usize>i * rowBytes, mb, window > 0 ? max(0, i - window + 1) : 0, causal ? i + 1 : T, T);
+      }
       const cb = ctx + ((<usize>(b * T) * <usize>ldc + <usize>(h * D)) << 2);
       if (m == 0) {
         for (let i = 0; i < T; i++) memory.fill(cb + ((<usize>i * <usize>ldc) << 2), 0, <usize>D << 2);

@@ -123,14 +123,24 @@ export class EmitContext {
     return { name, perRow: true };
   }
 
-  /** Which keys each query may see: bool [B, 1, 1, T] (padding) or [B, 1, T, T] (padding and causal). */
-  allowed(causal: boolean): string {
+  /**
+   * Which keys each query may see: bool [B, 1, 1, T] (padding) or [B, 1, T, T] (padding and causal; with a
+   * sliding `window` > 0, only keys j > i − window as well).
+   */
+  allowed(causal: boolean, window = 0): string {
     const g = this.g;
     const keys = g.cached("key_allowed", () => {
       const m = g.op("Cast", ["attention_mask"], { to: { i: DataType.BOOL } });
       return g.op("Unsqueeze", [m, g.ints([1, 2])]);
     });
     if (!causal) return keys;
+    if (window > 0) {
+      return g.cached(`causal_allowed_window_${window}`, () => {
+        const pos = this.positions();
+        const back = g.op("Sub", [g.op("Unsqueeze", [pos, g.ints([1])]), g.op("Unsqueeze", [pos, g.ints([0])])]);
+        return g.op("And", [this.allowed(true), g.op("Less", [back, g.ints([window], [])])]); // i − j < window
+      });
+    }
     return g.cached("causal_allowed", () => {
       const pos = this.positions();
       const j = g.op("Unsqueeze", [pos, g.ints([0])]); // [1, T] key position

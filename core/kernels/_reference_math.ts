@@ -232,6 +232,7 @@ export function attentionForward(
   D: number,
   scale: number,
   causal: boolean,
+  window: number,
 ): void {
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -241,7 +242,9 @@ export function attentionForward(
         const allowed: boolean[] = [];
         const scores: number[] = [];
         for (let j = 0; j < T; j++) {
-          allowed.push((!keyMask || f[keyMask + b * T + j] !== 0) && (!causal || j <= i));
+          allowed.push(
+            (!keyMask || f[keyMask + b * T + j] !== 0) && (!causal || j <= i) && (window <= 0 || j > i - window),
+          );
           let s = 0;
           for (let d = 0; d < D; d++) {
             s += f[q + (b * T + i) * ldq + h * D + d]! * f[k + (b * T + j) * ldkv + g * D + d]!;

@@ -235,6 +235,7 @@ export const KERNEL_CONTRACT = {
       ["D", "i32"],
       ["scale", "f32"],
       ["causal", "bool"],
+      ["window", "i32"],
       ["scratch", "scratch?"],
     ],
     returns: "void",

@@ -115,16 +115,22 @@ Deno.test("tanhBackward() matches finite differences of tanhForward()", () => {
 });
 
 // kv heads: H = 4 (multi-head), 2 (groups of 2), 1 (multi-query), 3 with a map (a pruned layer's kept heads,
-// one kv head serving two query heads that are not neighbours)
-const kvLayouts: Array<[causal: boolean, Hkv: number, kvHead: number[] | undefined]> = [
-  [false, 4, undefined],
-  [true, 4, undefined],
-  [false, 2, undefined],
-  [true, 1, undefined],
-  [true, 3, [0, 2, 1, 2]],
+// one kv head serving two query heads that are not neighbours); sliding windows of 3 and 4 keys (local attention:
+// wide enough that each query of the padded row keeps a real key: a row with none is uniform over all keys, constant
+// in the scores, while the backward, as for every fully masked row, takes it for a softmax — only padded query rows,
+// which no loss reads, have one)
+const kvLayouts: Array<[causal: boolean, Hkv: number, kvHead: number[] | undefined, window: number]> = [
+  [false, 4, undefined, 0],
+  [true, 4, undefined, 0],
+  [false, 2, undefined, 0],
+  [true, 1, undefined, 0],
+  [true, 3, [0, 2, 1, 2], 0],
+  [true, 4, undefined, 3],
+  [true, 2, undefined, 4],
 ];
-for (const [causal, Hkv, kvHead] of kvLayouts) {
-  const what = `${Hkv} kv heads${kvHead ? ` [${kvHead.join(", ")}]` : ""}${causal ? ", causal" : ""}`;
+for (const [causal, Hkv, kvHead, window] of kvLayouts) {
+  const what = `${Hkv} kv heads${kvHead ? ` [${kvHead.join(", ")}]` : ""}${causal ? ", causal" : ""}` +
+    (window ? `, window ${window}` : "");
   Deno.test(`attentionBackward() matches finite differences with fused qkv, padding, head mask, ${what}`, () => {
     const A = arena();
     const B = 2, T = 5, H = 4, D = 3, HD = H * D, KD = Hkv * D, ld = HD + 2 * KD, n = B * T * ld;
@@ -159,6 +165,7 @@ for (const [causal, Hkv, kvHead] of kvLayouts) {
         D,
         scale,
         causal,
+        window,
       );
       return dotW(A, ctx, dctx, B * T * HD);
     };
@@ -250,12 +257,12 @@ Deno.test("attentionForward() gives masked keys probability 0 and a fully masked
   k.mem.f32(v, T * D).set([1, 2, 3, 4, 5, 6]);
   const mask = k.mem.alloc(4 * T), ctx = k.mem.alloc(4 * T * D), probs = k.mem.alloc(4 * T * T);
   k.mem.f32(mask, T).set([1, 0, 1]);
-  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0);
+  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0, 0);
   const p = k.mem.f32(probs, T * T);
   assert.equal(p[1], 0);
   assert.ok(Math.abs(p[0]! - Math.exp(1) / (Math.exp(1) + Math.exp(1))) < 1e-7);
   k.mem.f32(mask, T).set([0, 0, 0]);
-  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0);
+  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0, 0);
   assert.deepEqual([...k.mem.f32(probs, 3)], [1 / 3, 1 / 3, 1 / 3].map(Math.fround));
   assert.ok(Math.abs(k.mem.f32(ctx, 2)[0]! - 3) < 1e-6);
 });

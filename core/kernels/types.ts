@@ -145,6 +145,8 @@ export interface Kernels {
    * keyMask: f32 [B, T], 1 = real token, 0 = padding (0 pointer = all real).
    * headMask: f32 [H] multipliers (any real values; 0 pointer = all ones), applied to the probabilities.
    * causal: key j > query i is masked (GPT, GPT-2).
+   * window: > 0, key j ≤ i − window is masked too (a sliding window: with causal, query i sees the `window` keys
+   * i − window < j ≤ i — HF's GPT-Neo `window_size` and Mistral's `sliding_window`); 0 = no window.
    *
    * scores = scale · q·kᵀ;  masked keys are excluded (probability exactly 0); a row with every key masked is
    * uniform over all T keys (what HF's additive finfo.min mask gives).
@@ -171,6 +173,7 @@ export interface Kernels {
     D: number,
     scale: number,
     causal: boolean,
+    window: number,
     scratch: Ptr,
   ): void;
   /**

@@ -147,9 +147,10 @@ for (const simd of ["relaxed", "fixed"] as const) {
       const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
       const mask = Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 17 * (i >= T ? 1 : 0) ? 1 : 0));
       const hm = Float32Array.from([0.5, 1.25]);
-      for (const causal of [false, true]) {
+      // no mask, causal, and causal with a sliding window of 37 keys (local attention)
+      for (const [causal, window] of [[false, 0], [true, 0], [true, 37]] as const) {
         const outs = [w, r].map((k) => {
-          const o = fusedAttention(k, { qkv, dctx, keyMask: mask, headMask: hm, B, T, H, D, scale, causal });
+          const o = fusedAttention(k, { qkv, dctx, keyMask: mask, headMask: hm, B, T, H, D, scale, causal, window });
           return [o.ctx, o.probs, o.dqkv, o.dheadMask!];
         });
         ["ctx", "probs", "dqkv", "dheadMask"].forEach((name, t) => {
@@ -160,7 +161,7 @@ for (const simd of ["relaxed", "fixed"] as const) {
           for (let i = 0; i < e.length; i++) {
             assert.ok(
               Math.abs(a[i]! - e[i]!) <= 1e-5 * (Math.abs(e[i]!) + rms) + 1e-7,
-              `${name}[${i}] (causal ${causal}): ${a[i]!} vs ${e[i]!}`,
+              `${name}[${i}] (causal ${causal}, window ${window}): ${a[i]!} vs ${e[i]!}`,
             );
           }
         });

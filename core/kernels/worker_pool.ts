@@ -539,6 +539,7 @@ export class KernelPool {
    * @param D Head size.
    * @param scale Score scale.
    * @param causal Causal mask.
+   * @param window Sliding window (keys j ≤ i − window masked), 0 for none.
    * @param scratch The caller's T·T scratch when `probs` is 0 (each worker gets its own for the call).
    */
   attentionForward(
@@ -559,6 +560,7 @@ export class KernelPool {
     D: number,
     scale: number,
     causal: boolean,
+    window: number,
     scratch: Ptr,
   ): void {
     const threads = this.threads;
@@ -581,6 +583,7 @@ export class KernelPool {
         D,
         scale,
         causal,
+        window,
         scratch,
       );
       return;
@@ -588,7 +591,7 @@ export class KernelPool {
     const x = this.#args;
     x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldq, x[6] = ldkv, x[7] = keyMask;
     x[8] = headMask, x[9] = kvHead, x[10] = B, x[11] = T, x[12] = H, x[13] = Hkv, x[14] = D, x[15] = scale;
-    x[16] = causal ? 1 : 0;
+    x[16] = causal ? 1 : 0, x[17] = window;
     x[ATTENTION_FORWARD_ARGS] = scratch; // part 0's
     const mark = this.#mem.mark();
     if (probs === 0) {

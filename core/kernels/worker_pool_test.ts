@@ -200,9 +200,11 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
       const dctx = Float32Array.from({ length: B * T * H * D }, rnd);
       const keyMask = Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 3 * (i >= T ? 1 : 0) ? 1 : 0));
       const headMask = Float32Array.from({ length: H }, (_, h) => [1, 0, 0.5][h % 3]!);
-      for (const causal of [false, true]) {
+      for (const [causal, window] of [[false, 0], [true, 0], [true, 5]] as const) {
         const outs = kernels.map((k) => {
-          const o = fusedAttention(k, { qkv, dctx, keyMask, headMask, B, T, H, D, scale, causal, kvHeads, kvHead });
+          const o = fusedAttention(k, {
+            ...{ qkv, dctx, keyMask, headMask, B, T, H, D, scale, causal, window, kvHeads, kvHead },
+          });
           return [o.ctx, o.probs, o.dqkv, o.dheadMask!, o.ctxUnsaved];
         });
         for (let t = 0; t < 3; t++) {
@@ -213,7 +215,7 @@ Deno.test("attentionForward()/attentionBackward() on 2 and 3 threads are bit-ide
             assertBitIdentical(
               outs[t]![i]!,
               outs[0]![i]!,
-              `${name} B=${B} T=${T} H=${H} Hkv=${kvHeads} causal ${causal}, ${t + 1} threads`,
+              `${name} B=${B} T=${T} H=${H} Hkv=${kvHeads} causal ${causal} window ${window}, ${t + 1} threads`,
             );
           });
         }

@@ -57,6 +57,8 @@ export interface AttentionOptions {
    * dims of each head rotate with frequency base `theta` (Llama: all of d_head; GPT-NeoX: `rotary_pct`·d_head).
    */
   rotary?: { rotaryDim: number; theta: number };
+  /** A sliding window (with `causal`): a query sees its last `window` keys, itself included (see `AttentionSpec`). */
+  window?: number;
 }
 
 /**
@@ -88,6 +90,7 @@ export function buildAttention<T>(
     headDim: D,
     scale: opts.scale ?? 1 / Math.sqrt(D),
     causal: opts.causal,
+    ...(opts.window === undefined ? {} : { window: opts.window }),
     patternHook: hookName("pattern", l),
   });
   const z = ops.hook(hookName("z", l), context, heads);

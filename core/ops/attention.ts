@@ -6,6 +6,7 @@
  * (HF's `attentions`: the probabilities times the head mask). Grouped-query attention (Llama's
  * `num_key_value_heads` < heads): each kv head serves a group of query heads, read in place by the kernels
  * (never copied); the ONNX graph repeats k, v with a Gather and sums their gradients back over each group.
+ * Local / sliding-window attention (`window`): a query sees only its last `window` keys, itself included.
  * Kernels `attentionForward` / `attentionBackward` (`assembly/attention.ts`, fused per (batch, head), split over
  * the worker pool by (batch, head) forward and by kv head backward).
  *
@@ -43,6 +44,14 @@ export interface AttentionSpec {
   scale: number;
   /** Whether a query sees only keys at or before its position. */
   causal: boolean;
+  /**
+   * A sliding window (needs `causal`): the query at position i sees only keys j with i − window < j ≤ i — its last
+   * `window` keys, itself included. HF draws this boundary alike in GPT-Neo's local layers (`window_size`: the
+   * bias `tril(ones) ^ tril(ones, −window_size)`) and Mistral's `sliding_window` (masking_utils'
+   * `kv_idx > q_idx − sliding_window`), so each family passes its config value unchanged (flash-attention's
+   * `window_size=(left, 0)` counts one key fewer: its left = window − 1). Absent: no window.
+   */
+  window?: number;
   /** The hook name of the probabilities times the head mask (HF's `attentions`). */
   patternHook: string;
 }
@@ -98,6 +107,29 @@ export function kvGroups(spec: AttentionSpec): { kvHeads: number; kvHeadOf: numb
   return { kvHeads: Hkv, kvHeadOf, grouped: kvHeadOf.some((g, h) => g !== h) || Hkv !== H };
 }
 
+/**
+ * The sliding window of a layer's attention, checked: `spec.window`, or 0 for none.
+ *
+ * @param spec The layer's attention.
+ * @returns The window (keys a query sees, itself included), 0 when the spec has none.
+ * @throws {Error} for a window that is not a positive integer, or one on attention that is not causal
+ *
+ * @example Usage
+ * ```ts
+ * import { windowOf } from "./attention.ts";
+ * windowOf({ layer: 1, heads: 4, headDim: 8, scale: 1, causal: true, window: 256, patternHook: "p" }); // 256
+ * ```
+ */
+export function windowOf(spec: AttentionSpec): number {
+  const w = spec.window;
+  if (w === undefined) return 0;
+  if (!Number.isInteger(w) || w < 1 || w > 0x7fffffff) {
+    throw new Error(`attention of layer ${spec.layer}: window must be a positive integer, got ${w}`);
+  }
+  if (!spec.causal) throw new Error(`attention of layer ${spec.layer}: a sliding window needs causal attention`);
+  return w;
+}
+
 /** The attention op. */
 export const attention: OpDef<"attention"> = {
   name: "attention",
@@ -105,7 +137,7 @@ export const attention: OpDef<"attention"> = {
     const run = cx.run, k = run.k, x = cx.inputs;
     const { B, T } = x;
     const { layer, heads: H, headDim: D, scale, causal } = spec;
-    const groups = kvGroups(spec), Hkv = groups.kvHeads;
+    const groups = kvGroups(spec), Hkv = groups.kvHeads, window = windowOf(spec);
     for (const [a, what, width] of [[query, "q", H * D], [key, "k", Hkv * D], [value, "v", Hkv * D]] as const) {
       if (a.shape[a.shape.length - 1] !== width) {
         throw new Error(`attention of layer ${layer}: ${what} has rows of ${a.shape.at(-1)} values, expected ${width}`);
@@ -146,6 +178,7 @@ export const attention: OpDef<"attention"> = {
         D,
         scale,
         causal,
+        window,
         scratch,
       );
     }
@@ -209,7 +242,8 @@ export const attention: OpDef<"attention"> = {
     return ctx;
   },
   trace(cx, q, k, v, spec) {
-    kvGroups(spec); // a kv-head count or map that does not fit fails here, before any graph is built
+    // a kv-head count, map or window that does not fit fails here, before any graph is built
+    kvGroups(spec), windowOf(spec);
     const [ctx, pattern] = cx.record("attention", [q, k, v], [q.shape, ["batch", spec.heads, "pos", "pos"]], [], {
       ...spec,
     });
@@ -236,7 +270,8 @@ export const attention: OpDef<"attention"> = {
     const kT = g.op("Transpose", [k], { perm: { ints: [0, 1, 3, 2] } });
     const scores = g.op("Mul", [g.op("MatMul", [q, kT]), g.scalar(spec.scale)]);
     // a key the query may not see scores float32's lowest: a row with no visible key is uniform, as in HF
-    const probs = g.op("Softmax", [g.op("Where", [cx.allowed(spec.causal), scores, g.scalar(MASKED_SCORE)])], {
+    const allowed = cx.allowed(spec.causal, windowOf(spec));
+    const probs = g.op("Softmax", [g.op("Where", [allowed, scores, g.scalar(MASKED_SCORE)])], {
       axis: { i: -1 },
     });
     const mask = cx.headMask(spec.layer);

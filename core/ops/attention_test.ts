@@ -17,7 +17,7 @@ import { EmitContext, emitOp } from "../export/_emit.ts";
 import { backwardRule } from "../export/_backward.ts";
 import { DataType, OnnxGraph } from "../export/onnx_graph.ts";
 import type { TracedOp } from "./op.ts";
-import { type AttentionSpec, kvGroups } from "./attention.ts";
+import { type AttentionSpec, kvGroups, windowOf } from "./attention.ts";
 import { seededRandom } from "../../tests/helpers/kernel_cases.ts";
 
 ort.env.wasm.numThreads = 1;
@@ -31,6 +31,8 @@ interface Case {
   Hkv: number;
   kvHeadOf?: number[];
   causal: boolean;
+  /** A sliding window (local attention). */
+  window?: number;
 }
 
 const CASES: Case[] = [
@@ -38,6 +40,9 @@ const CASES: Case[] = [
   { H: 4, Hkv: 1, causal: false },
   // 8 query heads in groups of 2, heads 3 and 4 pruned: the kept six keep their kv heads
   { H: 6, Hkv: 4, kvHeadOf: [0, 0, 1, 2, 3, 3], causal: true },
+  // local attention (GPT-Neo's local layers; with grouped kv heads, Mistral's sliding window)
+  { H: 4, Hkv: 4, causal: true, window: 3 },
+  { H: 6, Hkv: 2, causal: true, window: 4 },
 ];
 
 function specOf(c: Case): AttentionSpec {
@@ -51,12 +56,13 @@ function specOf(c: Case): AttentionSpec {
     patternHook: "blocks.0.attn.hook_pattern",
   };
   if (c.kvHeadOf) spec.kvHeadOf = c.kvHeadOf;
+  if (c.window) spec.window = c.window;
   return spec;
 }
 
 /** Seeded inputs of one case: q [B, T, H·D], k, v [B, T, Hkv·D], a key mask (row 1 pads its last 2 keys). */
 function dataOf(c: Case) {
-  const rnd = seededRandom(c.H * 7 + c.Hkv);
+  const rnd = seededRandom(c.H * 7 + c.Hkv + 100 * (c.window ?? 0));
   const draw = (n: number) => Float32Array.from({ length: n }, () => rnd());
   return {
     q: draw(B * T * c.H * D),
@@ -183,12 +189,15 @@ function runOp(
 }
 
 for (const c of CASES) {
-  const what = `${c.H} query heads on ${c.Hkv} kv heads${c.kvHeadOf ? ` [${c.kvHeadOf.join(", ")}]` : ""}`;
+  const what = `${c.H} query heads on ${c.Hkv} kv heads${c.kvHeadOf ? ` [${c.kvHeadOf.join(", ")}]` : ""}` +
+    (c.window ? `, a window of ${c.window}` : "");
 
   Deno.test(`attention's WASM rule with ${what} equals the op over k, v repeated per group`, () => {
     const spec = specOf(c), x = dataOf(c), of = kvGroups(spec).kvHeadOf;
     const k = createWasmKernels();
-    const plainSpec: AttentionSpec = { ...specOf({ H: c.H, Hkv: c.H, causal: c.causal }) };
+    const plainSpec: AttentionSpec = {
+      ...specOf({ H: c.H, Hkv: c.H, causal: c.causal, ...(c.window ? { window: c.window } : {}) }),
+    };
     const plain = runOp(k, plainSpec, { ...x, k: repeatHeads(x.k, c.Hkv, of), v: repeatHeads(x.v, c.Hkv, of) }, {
       fused: false,
       perRow: false,
@@ -297,7 +306,7 @@ function kernelOutputs(k: Kernels, spec: AttentionSpec, x: ReturnType<typeof dat
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T), scratch = k.mem.alloc(4 * T * T);
   const dq = k.mem.alloc(4 * B * T * HD), dk = k.mem.alloc(4 * B * T * KD), dv = k.mem.alloc(4 * B * T * KD);
   const dhm = k.mem.alloc(4 * H);
-  k.attentionForward(ctx, probs, q, kk, v, HD, KD, km, hm, map, B, T, H, Hkv, D, scale, causal, 0);
+  k.attentionForward(ctx, probs, q, kk, v, HD, KD, km, hm, map, B, T, H, Hkv, D, scale, causal, windowOf(spec), 0);
   k.attentionBackward(dq, dk, dv, dhm, w, probs, q, kk, v, HD, KD, hm, map, scratch, B, T, H, Hkv, D, scale);
   const pattern = k.mem.f32(probs, B * H * T * T).slice();
   for (let i = 0; i < pattern.length; i++) pattern[i]! *= x.headMask[Math.floor(i / (T * T)) % H]!;
@@ -311,6 +320,67 @@ function kernelOutputs(k: Kernels, spec: AttentionSpec, x: ReturnType<typeof dat
     dhead_mask: read(dhm, H),
   };
 }
+
+Deno.test("attention with a window equals HF GPT-Neo's local attention written out (bias tril(1) ^ tril(1, −w))", () => {
+  // HF: bias = tril(ones) XOR tril(ones, −window_size) — key j visible from query i iff i − w < j ≤ i — then the
+  // padding mask; GPT-Neo does not scale the scores. Written out here in float64, from q, k, v alone.
+  for (const window of [1, 3, 9]) {
+    const c: Case = { H: 4, Hkv: 4, causal: true, window }, x = dataOf(c);
+    const spec = { ...specOf(c), scale: 1 };
+    const got = runOp(createWasmKernels(), spec, x, {
+      fused: false,
+      perRow: false,
+      headMask: new Float32Array(4).fill(1),
+    });
+    const HD = c.H * D, pattern = new Float64Array(B * c.H * T * T), ctx = new Float64Array(B * T * HD);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < c.H; h++) {
+        for (let i = 0; i < T; i++) {
+          const visible = (j: number) => j <= i && !(j <= i - window) && x.keyMask[b * T + j] !== 0;
+          const score = (j: number) => {
+            let s = 0;
+            for (let d = 0; d < D; d++) s += x.q[(b * T + i) * HD + h * D + d]! * x.k[(b * T + j) * HD + h * D + d]!;
+            return s;
+          };
+          const keys = [...Array(T).keys()].filter(visible);
+          if (keys.length === 0) continue; // padded queries beyond the window: HF's values there differ (MANIFEST)
+          const top = Math.max(...keys.map(score));
+          const sum = keys.reduce((s, j) => s + Math.exp(score(j) - top), 0);
+          for (const j of keys) {
+            const p = Math.exp(score(j) - top) / sum;
+            pattern[((b * c.H + h) * T + i) * T + j] = p;
+            for (let d = 0; d < D; d++) ctx[(b * T + i) * HD + h * D + d]! += p * x.v[(b * T + j) * HD + h * D + d]!;
+          }
+        }
+      }
+    }
+    // the rows compared: every query that keeps a real key in its window
+    const real = (b: number, i: number) =>
+      [...Array(window).keys()].some((o) => i - o >= 0 && x.keyMask[b * T + i - o] !== 0);
+    const pick = <A extends ArrayLike<number>>(a: A, per: number, rowOf: (r: number) => [number, number]) =>
+      Array.from(a).filter((_, n) => real(...rowOf(Math.floor(n / per))));
+    const patternRow = (r: number): [number, number] => [Math.floor(r / (c.H * T)), r % T];
+    assertClose(pick(got.pattern, T, patternRow), pick(pattern, T, patternRow), `pattern, window ${window}`);
+    const ctxRow = (r: number): [number, number] => [Math.floor(r / T), r % T];
+    assertClose(pick(got.ctx, HD, ctxRow), pick(ctx, HD, ctxRow), `ctx, window ${window}`);
+  }
+});
+
+Deno.test("attention refuses a window that is not a positive integer, or one without causal attention", () => {
+  const ops = new TraceOps(() => undefined);
+  const q: TracedValue = { id: 0, shape: ["batch", "pos", 16] };
+  const spec = specOf({ H: 4, Hkv: 4, causal: true, window: 3 });
+  ops.attention(q, q, q, spec);
+  const node = ops.trace.ops[0]!;
+  if (node.op === "attention") assert.equal(node.attrs.window, 3);
+  else assert.fail(`traced ${node.op}`);
+  assert.throws(
+    () => ops.attention(q, q, q, { ...spec, window: 0 }),
+    /layer 0: window must be a positive integer, got 0/,
+  );
+  assert.throws(() => ops.attention(q, q, q, { ...spec, window: 2.5 }), /window must be a positive integer, got 2.5/);
+  assert.throws(() => ops.attention(q, q, q, { ...spec, causal: false }), /a sliding window needs causal attention/);
+});
 
 Deno.test("attention's trace rule records kvHeads and kvHeadOf, and refuses groups that do not fit the heads", () => {
   const ops = new TraceOps(() => undefined);

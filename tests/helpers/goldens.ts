@@ -84,3 +84,28 @@ export function assertTensorsClose(
   }
   if (bad > 0) throw new Error(`${bad} tensor(s) differ by more than ${atol}:\n${lines.join("\n")}`);
 }
+
+/**
+ * The values of `t` at real (unpadded) query positions only: rows `[b, t, …]` of logits and hidden states, query
+ * rows `[b, h, t, :]` of attentions, where `attentionMask[b][t]` is 1 — for goldens whose padded positions hold
+ * values HF computes differently (GPT-Neo's local layers, see the families MANIFEST), kept in order, shape
+ * `[rows, …]` (or `[rows, keys]` for attentions).
+ */
+export function atRealPositions(name: string, t: Tensor, attentionMask: readonly (readonly number[])[]): Tensor {
+  const B = attentionMask.length, T = attentionMask[0]?.length ?? 0;
+  const attention = /^attentions\.\d+$/.test(name);
+  const heads = attention ? t.shape[1]! : 1;
+  const row = attention ? T : t.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (t.shape[0] !== B || t.shape[attention ? 2 : 1] !== T) {
+    throw new Error(`${name}: shape [${t.shape}] does not fit an attention mask of ${B} rows × ${T} positions`);
+  }
+  const kept: number[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < T; i++) if (attentionMask[b]![i] === 1) kept.push((b * heads + h) * T + i);
+    }
+  }
+  const data = new Float32Array(kept.length * row);
+  kept.forEach((r, n) => data.set(t.data.subarray(r * row, (r + 1) * row), n * row));
+  return { shape: [kept.length, ...(attention ? [T] : t.shape.slice(2))], data };
+}

@@ -39,6 +39,8 @@ export interface FusedAttentionInputs {
   D: number;
   scale: number;
   causal: boolean;
+  /** Sliding window (keys j ≤ i − window masked); default 0, none. */
+  window?: number;
   /** Ask for the head-mask gradient (default true). */
   maskGrad?: boolean;
   /** Key/value heads (grouped-query attention; default H). */
@@ -65,7 +67,7 @@ export interface FusedAttentionOutputs {
  * allocated.
  */
 export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttentionOutputs {
-  const { B, T, H, D, scale, causal } = s, Hkv = s.kvHeads ?? H, HD = H * D, KD = Hkv * D;
+  const { B, T, H, D, scale, causal } = s, Hkv = s.kvHeads ?? H, HD = H * D, KD = Hkv * D, window = s.window ?? 0;
   const ld = HD + 2 * KD, n = B * T * ld;
   const mark = k.mem.mark();
   const put = (a: Float32Array) => copyIn(k, a);
@@ -74,11 +76,11 @@ export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttent
   const map = s.kvHead ? ints(k, [...s.kvHead]) : 0;
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T);
   const dhm = s.maskGrad === false ? 0 : k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
-  k.attentionForward(ctx, probs, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, 0);
+  k.attentionForward(ctx, probs, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, window, 0);
   k.attentionBackward(dq, dk, dv, dhm, dct, probs, q, kk, v, ld, ld, hm, map, scratch, B, T, H, Hkv, D, scale);
   const ctx2 = k.mem.alloc(4 * B * T * HD), scratch2 = k.mem.allocUninitialized(4 * T * T);
   k.mem.f32(scratch2, T * T).fill(NaN); // whatever the scratch held must not matter
-  k.attentionForward(ctx2, 0, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, scratch2);
+  k.attentionForward(ctx2, 0, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, window, scratch2);
   const out = {
     ctx: read(k, ctx, B * T * HD),
     probs: read(k, probs, B * H * T * T),
@@ -318,6 +320,8 @@ interface AttentionSetup {
   fullyMasked: boolean;
   /** Key/value heads (grouped-query attention when below H). */
   kvHeads: number;
+  /** Sliding window (causal local attention); absent: none. */
+  window?: number;
   /** Each query head's kv head (a pruned layer's kept heads in their original groups); absent: contiguous. */
   kvHead?: readonly number[] | undefined;
 }
@@ -349,6 +353,17 @@ function attentionCases(): KernelCase[] {
   const kvHead = [0, 0, 1, 2, 3, 3];
   setups.push({ ...base, B: 2, T: 9, H: 6, D: 4, kvHeads: 4, kvHead, padding: true, headMask: true });
   setups.push({ ...base, B: 2, T: 9, H: 6, D: 4, kvHeads: 4, kvHead, fused: true, causal: true, headMask: true });
+  // sliding windows (GPT-Neo's local layers, Mistral's sliding_window): one key, a few, and one wider than the row
+  const windowed: Array<[B: number, T: number, H: number, D: number, kvHeads: number, window: number]> = [
+    [2, 13, 4, 8, 4, 3],
+    [1, 33, 4, 16, 2, 5],
+    [3, 7, 2, 5, 2, 1],
+  ];
+  for (const [B, T, H, D, kvHeads, window] of windowed) {
+    setups.push({ ...base, B, T, H, D, kvHeads, window, causal: true, fused: true });
+    setups.push({ ...base, B, T, H, D, kvHeads, window, causal: true, padding: true, headMask: true });
+  }
+  setups.push({ ...base, B: 2, T: 9, H: 6, D: 4, kvHeads: 4, kvHead, window: 20, causal: true, padding: true });
   return setups.map((s) => {
     const { B, T, H, D, kvHeads: Hkv } = s;
     const opts = [
@@ -356,6 +371,7 @@ function attentionCases(): KernelCase[] {
       Hkv < H && `${Hkv} kv heads`,
       s.kvHead && `kv heads [${s.kvHead.join(", ")}]`,
       s.causal && "causal",
+      s.window && `window ${s.window}`,
       s.padding && "padding",
       s.headMask && "head mask",
       s.fullyMasked && "a fully masked row",
@@ -413,6 +429,7 @@ function attentionCases(): KernelCase[] {
           D,
           scale,
           s.causal,
+          s.window ?? 0,
           0,
         );
         const dctx = floats(k, B * T * HD, rnd), dhm = floats(k, H, rnd), scratch = floats(k, T * T, rnd);
