@@ -71,14 +71,15 @@ function readRotary(f: ConfigFields, headDim: number): { rotaryDim: number; thet
       );
     }
   }
-  const pick = (nestedName: string, names: string[], fallback: number): number => {
-    if (nested?.raw[nestedName] != null) return nested.num(nestedName, fallback, { exclusiveMin: 0 });
+  type Range = Parameters<ConfigFields["num"]>[2];
+  const pick = (nestedName: string, names: string[], fallback: number, range: Range): number => {
+    if (nested?.raw[nestedName] != null) return nested.num(nestedName, fallback, range);
     const name = names.find((n) => f.raw[n] != null);
-    return name === undefined ? fallback : f.num(name, fallback, { exclusiveMin: 0 });
+    return name === undefined ? fallback : f.num(name, fallback, range);
   };
-  const pct = pick("partial_rotary_factor", ["partial_rotary_factor", "rotary_pct"], 0.25);
-  const theta = pick("rope_theta", ["rope_theta", "rotary_emb_base"], 10000);
-  if (pct > 1) throw new Error(`${f.source}: the rotary fraction of d_head is ${pct}, more than 1`);
+  // a fraction of 0 rotates nothing (no position information at all, as in HF)
+  const pct = pick("partial_rotary_factor", ["partial_rotary_factor", "rotary_pct"], 0.25, { min: 0, max: 1 });
+  const theta = pick("rope_theta", ["rope_theta", "rotary_emb_base"], 10000, { exclusiveMin: 0 });
   // HF: int(head_dim * partial_rotary_factor)
   const rotaryDim = Math.floor(headDim * pct);
   if (rotaryDim % 2 !== 0) {
