@@ -16,6 +16,7 @@ Deno.test("registry: every family is registered under its model_type; unknown ty
     "distilbert",
     "electra",
     "gpt2",
+    "gpt_neox",
     "openai-gpt",
     "roberta",
     "xlm-roberta",
@@ -23,7 +24,7 @@ Deno.test("registry: every family is registered under its model_type; unknown ty
   for (const t of modelTypes()) strictEqual(familyOf(t).modelType, t);
   throws(
     () => parseConfig({ model_type: "t5" }, "x/config.json"),
-    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra\)/,
+    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra, gpt_neox\)/,
   );
   throws(() => parseConfig({ n_layer: 2 }, "c.json"), /c\.json: field "model_type" is missing/);
 });
