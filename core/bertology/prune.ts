@@ -157,13 +157,11 @@ export function pruneWeights(
     const kept = keptHeads(config, l);
     const removing = new Set(list.filter((h) => kept.includes(h)));
     if (removing.size === 0) continue;
-    // positions (in the current weights) of the heads that stay, each a run of D rows/columns
+    // positions (in the current weights) of the heads that stay, each a run of D (or unitSize) rows/columns
     const stay = kept.flatMap((h, i) => (removing.has(h) ? [] : [i]));
-    const HD = kept.length * D;
-    const idx = (offset: number) => stay.flatMap((i) => Array.from({ length: D }, (_, d) => offset + i * D + d));
     for (const slice of family.headSlices(config, l)) {
       const t = weightOf(out, slice.name, "prune");
-      const keep = Array.from({ length: slice.groups }, (_, g) => idx(g * HD)).flat();
+      const keep = unitIndices(stay, kept.length, slice.unitSize ?? D, slice.groups);
       out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
     }
     // every layer that shares the tensors has lost the same heads
@@ -299,7 +297,7 @@ function editUnit(
   for (const slice of slices) {
     const t = weightOf(weights, slice.name, "edit");
     const data = t.data.slice();
-    const idx = unitIndices([unit], n, w, slice.groups);
+    const idx = unitIndices([unit], n, slice.unitSize ?? w, slice.groups);
     const width = t.shape.length === 1 ? 1 : t.shape[1]!;
     if (slice.axis === 0) {
       for (const r of idx) for (let c = 0; c < width; c++) data[r * width + c]! *= scale;

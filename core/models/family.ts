@@ -65,8 +65,8 @@ export interface WeightSpec {
 
 /**
  * Where one layer's heads live in its weights, for real pruning: each entry names a tensor and the axis along
- * which it holds `groups` consecutive blocks of `[heads_l · d_head]` (3 for a fused q|k|v, else 1); head `i`
- * of the layer is the `d_head` rows/columns at `group · heads_l · d_head + i · d_head`.
+ * which it holds `groups` consecutive blocks of `[heads_l · w]` (3 for a fused q|k|v, else 1), `w` = `unitSize`
+ * (default d_head); head `i` of the layer is the `w` rows/columns at `group · heads_l · w + i · w`.
  */
 export interface HeadSlice {
   /** The HF key. */
@@ -75,6 +75,11 @@ export interface HeadSlice {
   axis: 0 | 1;
   /** Concatenated per-head blocks along that axis. */
   groups: number;
+  /**
+   * Rows/columns one unit holds in each group; default d_head for a head, 1 for a neuron. GPT-NeoX's fused
+   * `query_key_value` keeps each head's q, k and v rows together: one group, 3·d_head rows per head.
+   */
+  unitSize?: number;
   /**
    * Whether this is the output projection (BERT's `attention.output.dense` / `output.dense`, GPT's `c_proj`):
    * a unit's contribution to the residual stream is linear in these rows/columns, so a mask value folds in

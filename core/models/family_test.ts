@@ -17,6 +17,7 @@ Deno.test("registry: every family is registered under its model_type; unknown ty
     "electra",
     "gpt2",
     "gpt_neo",
+    "gpt_neox",
     "openai-gpt",
     "roberta",
     "xlm-roberta",
@@ -24,7 +25,7 @@ Deno.test("registry: every family is registered under its model_type; unknown ty
   for (const t of modelTypes()) strictEqual(familyOf(t).modelType, t);
   throws(
     () => parseConfig({ model_type: "t5" }, "x/config.json"),
-    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra, gpt_neo\)/,
+    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra, gpt_neo, gpt_neox\)/,
   );
   throws(() => parseConfig({ n_layer: 2 }, "c.json"), /c\.json: field "model_type" is missing/);
 });

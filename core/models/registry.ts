@@ -21,6 +21,7 @@ import { distilbert } from "./distilbert.ts";
 import { electra } from "./electra.ts";
 import { gpt2 } from "./gpt2.ts";
 import { gptNeo } from "./gpt_neo.ts";
+import { gptNeox } from "./gpt_neox.ts";
 import { openaiGpt } from "./openai_gpt.ts";
 import { camembert, roberta, xlmRoberta } from "./roberta.ts";
 
@@ -35,6 +36,7 @@ const REGISTRY: ReadonlyMap<string, ModelFamily> = new Map([
   [albert.modelType, albert],
   [electra.modelType, electra],
   [gptNeo.modelType, gptNeo],
+  [gptNeox.modelType, gptNeox],
 ]);
 
 /** The registered `model_type` values. */

@@ -2,7 +2,7 @@
 // with the ops by hand (no family object: the families are added elsewhere), from the golden's hidden_states.0 to
 // its attentions.0 and hidden_states.1 (HF transformers 5.18, float32, eager attention). Llama's grouped
 // key/value heads are expanded here to one per query head (query head h reads kv head h // 2, HF's
-// repeat_kv), and GPT-NeoX's per-head fused q|k|v rows are reordered to q, k, v blocks so that splitQKV applies.
+// repeat_kv), and GPT-NeoX's per-head fused q|k|v rows are split by splitQKV's `heads` layout.
 import assert from "node:assert/strict";
 import { loadSafetensors } from "../checkpoint/safetensors.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
@@ -101,21 +101,15 @@ Deno.test("GPT-NeoX layer 0 with partial rotary (rotary_pct 0.25) gives HF's att
   const golden = readFamilyGolden("gpt-neox-tiny-random.lm");
   const w = checkpoint("gpt-neox-tiny-random");
   const H = 4, D = 8, p = "gpt_neox.layers.0.";
-  // HF views the fused projection as [heads, 3, D]; splitQKV reads [3, heads, D]
-  const order = [0, 1, 2].flatMap((j) =>
-    Array.from({ length: H * D }, (_, i) => Math.floor(i / D) * 3 * D + j * D + (i % D))
-  );
-  for (const n of ["weight", "bias"]) {
-    const key = `${p}attention.query_key_value.${n}`;
-    w.set(key, pickRows(w.get(key)!, order));
-  }
   const rope = { heads: H, headDim: D, rotaryDim: D / 4, theta: 10000 };
   const lin = (ops: WasmOps, x: Act, name: string) =>
     ops.linear(x, { weight: `${p}${name}.weight`, bias: `${p}${name}.bias`, layout: "linear" });
   const norm = (ops: WasmOps, x: Act, name: string) =>
     ops.layerNorm(x, { weight: `${p}${name}.weight`, bias: `${p}${name}.bias`, eps: 1e-5 });
   const { hidden, pattern } = runLayer(w, golden, (ops, x) => {
-    const [q, kk, v] = ops.splitQKV(lin(ops, norm(ops, x, "input_layernorm"), "attention.query_key_value"), H);
+    // HF views the fused projection as [heads, 3, D]: the `heads` layout
+    const fused = lin(ops, norm(ops, x, "input_layernorm"), "attention.query_key_value");
+    const [q, kk, v] = ops.splitQKV(fused, H, "heads");
     const spec = { layer: 0, heads: H, headDim: D, scale: 1 / Math.sqrt(D), causal: true, patternHook: PATTERN };
     const attn = lin(ops, ops.attention(ops.rotary(q, rope), ops.rotary(kk, rope), v, spec), "attention.dense");
     const mlp = lin(
