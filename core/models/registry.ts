@@ -20,6 +20,7 @@ import type { ModelFamily } from "./family.ts";
 import { distilbert } from "./distilbert.ts";
 import { electra } from "./electra.ts";
 import { gpt2 } from "./gpt2.ts";
+import { llama, mistral, qwen2 } from "./llama.ts";
 import { openaiGpt } from "./openai_gpt.ts";
 import { camembert, roberta, xlmRoberta } from "./roberta.ts";
 
@@ -33,6 +34,9 @@ const REGISTRY: ReadonlyMap<string, ModelFamily> = new Map([
   [distilbert.modelType, distilbert],
   [albert.modelType, albert],
   [electra.modelType, electra],
+  [llama.modelType, llama],
+  [mistral.modelType, mistral],
+  [qwen2.modelType, qwen2],
 ]);
 
 /** The registered `model_type` values. */
