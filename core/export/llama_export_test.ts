@@ -75,13 +75,19 @@ for (const fixture of ["llama-tiny-random", "qwen2-tiny-random"]) {
     } finally {
       await onnx.release();
     }
-    await checkAgainstEngine(model, batchFromArrays(readFamilyInputs(`${fixture}.lm`) as { input_ids: unknown }, fixture));
+    await checkAgainstEngine(
+      model,
+      batchFromArrays(readFamilyInputs(`${fixture}.lm`) as { input_ids: unknown }, fixture),
+    );
   });
 
   Deno.test(`${fixture}: a GQA-pruned model (uneven query and kv heads per layer) exports and equals our engine`, async () => {
     const { model } = await loadModel(localFiles(familyModel(fixture)), { tokenizer: false });
     const pruned = pruneModel(model, { 0: [1], 1: [0, 1, 3], 2: [0, 1, 2, 3] }, createWasmKernels());
-    await checkAgainstEngine(pruned, batchFromArrays(readFamilyInputs(`${fixture}.lm`) as { input_ids: unknown }, fixture));
+    await checkAgainstEngine(
+      pruned,
+      batchFromArrays(readFamilyInputs(`${fixture}.lm`) as { input_ids: unknown }, fixture),
+    );
   });
 }
 

@@ -292,7 +292,11 @@ function llamaFamily(variant: LlamaVariant): ModelFamily {
     neuronSlices: llamaNeuronSlices,
     forward: llamaForward,
     unembed: (ops, c, x) =>
-      unembedding(ops, ops.rmsNorm(x, { weight: "model.norm.weight", eps: c.layerNormEps }), "model.embed_tokens.weight"),
+      unembedding(
+        ops,
+        ops.rmsNorm(x, { weight: "model.norm.weight", eps: c.layerNormEps }),
+        "model.embed_tokens.weight",
+      ),
     finalHooks: ["ln_final"],
     // HF returns block inputs and, last, the final norm's output
     hiddenStateHook: (i, c) =>

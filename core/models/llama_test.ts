@@ -25,7 +25,10 @@ function withConfig(cfg: Record<string, unknown>) {
 
 const golden = () => {
   const inputs = readFamilyInputs("llama-tiny-random.lm") as { input_ids: number[][]; attention_mask: number[][] };
-  return { input_ids: inputs.input_ids.map((r) => r.slice(0, 8)), attention_mask: inputs.attention_mask.map((r) => r.slice(0, 8)) };
+  return {
+    input_ids: inputs.input_ids.map((r) => r.slice(0, 8)),
+    attention_mask: inputs.attention_mask.map((r) => r.slice(0, 8)),
+  };
 };
 
 Deno.test("parseConfig() reads the Llama family's grouped-query heads, head_dim, rope_theta and biases", () => {
@@ -71,7 +74,8 @@ Deno.test("parseConfig() refuses what the Llama family cannot compute, naming th
 
 Deno.test("rope_theta at the top level (transformers 4) equals rope_parameters.rope_theta (5), and matters", async () => {
   const batch = batchFromArrays(golden(), "rope");
-  const run = async (cfg: Record<string, unknown>) => (await withConfig(cfg)).model.run({ batch, names: ["logits"] }).logits!;
+  const run = async (cfg: Record<string, unknown>) =>
+    (await withConfig(cfg)).model.run({ batch, names: ["logits"] }).logits!;
   const v5 = await run({ ...llamaConfig(), rope_parameters: { rope_type: "default", rope_theta: 500000 } });
   const v4 = await run({ ...llamaConfig(), rope_parameters: undefined, rope_theta: 500000 });
   strictEqual(maxAbsDiff("logits", v5, v4), 0);

@@ -143,7 +143,9 @@ Deno.test("unitFlops reads each head's and neuron's FLOPs from every family's tr
     const { head, neuron } = unitFlops(traceModel(family, config), family, config, T);
     const shapes = family.weights(config).required;
     const rows = (slices: HeadSlice[]) =>
-      slices.filter((s) => shapes.get(s.name)!.length === 2).map((s) => shapes.get(s.name)!.reduce((a, b) => a * b) / C);
+      slices.filter((s) => shapes.get(s.name)!.length === 2).map((s) =>
+        shapes.get(s.name)!.reduce((a, b) => a * b) / C
+      );
     // BERT's closed form (q, k, v, output: 4·C·D per head; 2·C per neuron) where the geometry is BERT's; else each
     // head's share of its projections (k, v shared by a kv group) and each neuron's two or three projections
     const perHead = rows(family.headSlices(config, 0)).reduce((a, b) => a + b) / H;
