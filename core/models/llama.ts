@@ -133,7 +133,7 @@ function readSizes(variant: LlamaVariant, f: ConfigFields): FamilySizes {
     kvHeads,
     ...(f.raw.head_dim == null ? {} : { headDim: f.size("head_dim", "hidden") }),
     intermediate: f.size("intermediate_size", "intermediate"),
-    // TODO(sliding window): until attention has a window, sequences longer than it are refused
+    // until attention applies a window (being added for GPT-Neo), a sequence longer than it is refused
     maxPositions: windowed ? window : maxPositions,
     ...(windowed ? { maxPositionsReason: `sliding_window, which bertology's attention does not apply yet` } : {}),
     typeVocabSize: 0,
