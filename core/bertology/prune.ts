@@ -9,10 +9,15 @@
  * does not read (write `dense` zeroed weights for HF instead, see {@linkcode zeroUnits}). Mask values other
  * than 0/1 (Kwon et al.'s tuned masks) fold into the output projections ({@linkcode foldMasks}).
  *
+ * Grouped-query attention (Llama's `num_key_value_heads` < heads): heads are query heads, and a query head is
+ * removed alone (its rows of `q_proj`, its columns of `o_proj`); a key/value head (its rows of `k_proj` and
+ * `v_proj`, the slices marked `kv`) is removed only when every query head it serves is pruned. The pruned
+ * model's attention then reads, for each kept query head, the kv head of its original group.
+ *
  * @module
  */
 
-import { keptHeads, type ModelConfig, prunedHeadsField } from "../models/config.ts";
+import { keptHeads, keptKvHeads, type ModelConfig, prunedHeadsField } from "../models/config.ts";
 import type { HeadSlice } from "../models/family.ts";
 import type { HeadMask, NeuronMask } from "../models/inputs.ts";
 import { familyOf, parseConfig } from "../models/registry.ts";
@@ -153,22 +158,37 @@ export function pruneWeights(
   const pruned = config.prunedHeads.map((p) => [...p]);
   const groups = sharingGroups(config.layers, (l) => family.headSlices(config, l));
   const { common, note } = unitsInEveryLayer(groups, heads, "heads");
+  const kvKept: string[] = [];
   for (const [l, list] of common) {
     const kept = keptHeads(config, l);
     const removing = new Set(list.filter((h) => kept.includes(h)));
     if (removing.size === 0) continue;
     // positions (in the current weights) of the heads that stay, each a run of D (or unitSize) rows/columns
     const stay = kept.flatMap((h, i) => (removing.has(h) ? [] : [i]));
+    // key/value heads: those still serving a query head after this pruning stay
+    const after = { ...config, prunedHeads: config.prunedHeads.map((p, m) => (m === l ? [...p, ...removing] : p)) };
+    const kv = keptKvHeads(config, l), kvAfter = keptKvHeads(after, l);
+    const stayKv = kv.flatMap((g, i) => (kvAfter.includes(g) ? [i] : []));
+    const group = config.heads / config.kvHeads;
+    const served = [...new Set([...removing].map((h) => Math.floor(h / group)))].filter((g) => kvAfter.includes(g));
+    if (config.kvHeads < config.heads && served.length > 0) kvKept.push(`${served.join(", ")} of layer ${l}`);
     for (const slice of family.headSlices(config, l)) {
       const t = weightOf(out, slice.name, "prune");
-      const keep = unitIndices(stay, kept.length, slice.unitSize ?? D, slice.groups);
+      const [positions, n] = slice.kv ? [stayKv, kv.length] : [stay, kept.length];
+      const keep = unitIndices(positions, n, slice.unitSize ?? D, slice.groups);
       out.set(slice.name, slice.axis === 0 ? selectRows(t, keep) : selectCols(t, keep));
     }
     // every layer that shares the tensors has lost the same heads
     for (const m of groups[l]!) pruned[m] = [...new Set([...(pruned[m] ?? []), ...removing])].sort((a, b) => a - b);
   }
+  const kvNote = kvKept.length === 0 ? "" : `Kept key/value heads ${kvKept.join("; ")}: with grouped-query ` +
+    `attention a query head is removed alone, and a key/value head only when every query head it serves is pruned.`;
   const raw = { ...config.raw, pruned_heads: prunedHeadsField(config, pruned) };
-  return { config: parseConfig(raw, "pruned config"), weights: out, note };
+  return {
+    config: parseConfig(raw, "pruned config"),
+    weights: out,
+    note: [note, kvNote].filter((n) => n !== "").join(" "),
+  };
 }
 
 /**
@@ -386,10 +406,18 @@ export function zeroUnits(
   );
   for (const [l, list] of heads.common) {
     const kept = keptHeads(config, l);
+    const slices = family.headSlices(config, l);
+    const query = slices.filter((s) => !s.kv), kv = slices.filter((s) => s.kv);
     for (const h of list) {
       const i = kept.indexOf(h);
-      if (i >= 0) editUnit(out, family.headSlices(config, l), i, kept.length, config.headDim, 0);
+      if (i >= 0) editUnit(out, query, i, kept.length, config.headDim, 0);
     }
+    // a key/value head is zeroed only when every query head it serves is zeroed (or already pruned)
+    const after = { ...config, prunedHeads: config.prunedHeads.map((p, m) => (m === l ? [...p, ...list] : p)) };
+    const kvBefore = keptKvHeads(config, l), kvAfter = keptKvHeads(after, l);
+    kvBefore.forEach((g, i) => {
+      if (!kvAfter.includes(g)) editUnit(out, kv, i, kvBefore.length, config.headDim, 0);
+    });
   }
   const neurons = unitsInEveryLayer(
     sharingGroups(config.layers, (l) => family.neuronSlices(config, l)),

@@ -22,7 +22,7 @@
  */
 
 import { hookName } from "../hooks.ts";
-import type { Activation, ModelConfig } from "./config.ts";
+import { type Activation, keptKvHeads, kvHeadOfKept, type ModelConfig } from "./config.ts";
 import type { HeadSlice, WeightSpec } from "./family.ts";
 import type { LayerNormParams, LinearParams, ModelOps } from "./ops.ts";
 
@@ -36,9 +36,9 @@ export function norm(prefix: string, eps: number): LayerNormParams {
   return { weight: `${prefix}.weight`, bias: `${prefix}.bias`, eps };
 }
 
-/** Applies an activation kind (GELU forms through `gelu`, ReLU through `relu`). */
+/** Applies an activation kind (GELU forms through `gelu`, ReLU through `relu`, SiLU through `silu`). */
 export function activate<T>(ops: ModelOps<T>, x: T, kind: Activation): T {
-  return kind === "relu" ? ops.relu(x) : ops.gelu(x, kind);
+  return kind === "relu" ? ops.relu(x) : kind === "silu" ? ops.silu(x) : ops.gelu(x, kind);
 }
 
 /** Heads present in layer `l` after pruning. */
@@ -62,9 +62,11 @@ export interface AttentionOptions {
 }
 
 /**
- * Multi-head attention on projected q, k, v [batch, pos, H·D] through the output projection: hooks `q`, `k`,
- * `v`, `pattern` (inside `attention`, with the head mask), `z` (each head's context, before the output
- * projection — where a head mask or a patch acts on a head's own write) and `attn_out`.
+ * Multi-head attention on projected q [batch, pos, H·D] and k, v [batch, pos, Hkv·D] through the output
+ * projection: hooks `q`, `k`, `v`, `pattern` (inside `attention`, with the head mask), `z` (each head's context,
+ * before the output projection — where a head mask or a patch acts on a head's own write) and `attn_out`. With
+ * grouped-query attention (`config.kvHeads` < heads) k and v hold the layer's kept kv heads, and each kept query
+ * head reads the kv head of its original group.
  */
 export function buildAttention<T>(
   ops: ModelOps<T>,
@@ -75,18 +77,22 @@ export function buildAttention<T>(
   opts: AttentionOptions,
 ): T {
   const H = headsIn(config, l), D = config.headDim;
-  const heads = { heads: H };
+  const grouped = config.kvHeads !== config.heads;
+  const Hkv = grouped ? keptKvHeads(config, l).length : H;
+  const heads = { heads: H }, kvHeads = { heads: Hkv };
   let q = ops.hook(hookName("q", l), qkv[0], heads);
-  let k = ops.hook(hookName("k", l), qkv[1], heads);
-  const v = ops.hook(hookName("v", l), qkv[2], heads);
+  let k = ops.hook(hookName("k", l), qkv[1], kvHeads);
+  const v = ops.hook(hookName("v", l), qkv[2], kvHeads);
   if (opts.rotary !== undefined) {
-    const rope = { heads: H, headDim: D, ...opts.rotary };
-    q = ops.hook(hookName("rot_q", l), ops.rotary(q, rope), heads);
-    k = ops.hook(hookName("rot_k", l), ops.rotary(k, rope), heads);
+    q = ops.hook(hookName("rot_q", l), ops.rotary(q, { heads: H, headDim: D, ...opts.rotary }), heads);
+    k = ops.hook(hookName("rot_k", l), ops.rotary(k, { heads: Hkv, headDim: D, ...opts.rotary }), kvHeads);
   }
   const context = ops.attention(q, k, v, {
     layer: l,
     heads: H,
+    // unpruned groups are contiguous (the kernel's default map); a pruned layer's kept heads keep their kv heads
+    ...(grouped ? { kvHeads: Hkv } : {}),
+    ...(grouped && H < config.heads ? { kvHeadOf: kvHeadOfKept(config, l) } : {}),
     headDim: D,
     scale: opts.scale ?? 1 / Math.sqrt(D),
     causal: opts.causal,

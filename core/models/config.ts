@@ -11,10 +11,10 @@ import type { GeluKind } from "../kernels/types.ts";
 import type { FamilySizes, ModelFamily } from "./family.ts";
 
 /**
- * An MLP (or head) activation: a GELU form (`erf` = HF's `gelu`, `tanh` = `gelu_new` / `gelu_pytorch_tanh`) or
- * `relu`.
+ * An MLP (or head) activation: a GELU form (`erf` = HF's `gelu`, `tanh` = `gelu_new` / `gelu_pytorch_tanh`),
+ * `relu` or `silu` (the Llama family's gate).
  */
-export type Activation = GeluKind | "relu";
+export type Activation = GeluKind | "relu" | "silu";
 
 /**
  * How a family numbers positions for its learned position embedding: `index` — position t of every row is
@@ -61,6 +61,11 @@ export interface ModelConfig {
   layers: number;
   /** Heads per layer before any pruning (`num_attention_heads` / `n_head`). */
   heads: number;
+  /**
+   * Key/value heads per layer before any pruning (`num_key_value_heads`; `heads` in families without
+   * grouped-query attention): query head h reads kv head ⌊h / (heads / kvHeads)⌋ (see {@linkcode keptKvHeads}).
+   */
+  kvHeads: number;
   /** d_head: `head_dim` where the family reads it, else hidden / heads. */
   headDim: number;
   /** Width of the embedding tables: `embedding_size` for factorised embeddings (ALBERT, ELECTRA), else hidden. */
@@ -77,6 +82,11 @@ export interface ModelConfig {
    * (RoBERTa's `padding_idx + 1`).
    */
   maxPositions: number;
+  /**
+   * Why `maxPositions` is lower than the model's own limit, when it is (Mistral's `sliding_window` while
+   * bertology's attention has no window: sequences longer than the window are refused, not computed wrongly).
+   */
+  maxPositionsReason?: string;
   /** Rows of the position-embedding table (`max_position_embeddings`; 0 when the family has none). */
   positionTableSize: number;
   /** How positions are numbered (declared by the family). */
@@ -104,8 +114,38 @@ export function taskKind(config: ModelConfig): TaskKind {
   return config.task;
 }
 
+/**
+ * The key/value heads still in layer `l` (original numbering): those serving at least one kept query head.
+ * Grouped-query attention removes a query head alone; a kv head goes only with the last query head it serves.
+ *
+ * @example Usage
+ * ```ts
+ * import { keptKvHeads } from "./config.ts";
+ * keptKvHeads({ heads: 4, kvHeads: 2, prunedHeads: [[0, 1, 3]] }, 0); // [1]
+ * ```
+ */
+export function keptKvHeads(config: Pick<ModelConfig, "heads" | "kvHeads" | "prunedHeads">, layer: number): number[] {
+  const group = config.heads / config.kvHeads;
+  return [...new Set(keptHeads(config, layer).map((h) => Math.floor(h / group)))];
+}
+
+/**
+ * For each kept query head of layer `l`, the index among the layer's kept kv heads ({@linkcode keptKvHeads}) of
+ * the kv head it reads (an attention's `kvHeadOf`).
+ *
+ * @example Usage
+ * ```ts
+ * import { kvHeadOfKept } from "./config.ts";
+ * kvHeadOfKept({ heads: 4, kvHeads: 2, prunedHeads: [[0]] }, 0); // [0, 1, 1]
+ * ```
+ */
+export function kvHeadOfKept(config: Pick<ModelConfig, "heads" | "kvHeads" | "prunedHeads">, layer: number): number[] {
+  const group = config.heads / config.kvHeads, kv = keptKvHeads(config, layer);
+  return keptHeads(config, layer).map((h) => kv.indexOf(Math.floor(h / group)));
+}
+
 /** Heads kept in layer `l`, in original numbering. */
-export function keptHeads(config: ModelConfig, layer: number): number[] {
+export function keptHeads(config: Pick<ModelConfig, "heads" | "prunedHeads">, layer: number): number[] {
   const pruned = new Set(config.prunedHeads[layer]);
   const kept: number[] = [];
   for (let h = 0; h < config.heads; h++) if (!pruned.has(h)) kept.push(h);
@@ -134,6 +174,7 @@ const ACTIVATIONS: Record<string, Activation> = {
   gelu_pytorch_tanh: "tanh",
   gelu_fast: "tanh",
   relu: "relu",
+  silu: "silu",
 };
 
 /** Typed reads of config.json fields, each error naming the file and the field. */
@@ -234,10 +275,26 @@ function excerpt(v: unknown): string {
 export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown>, source: string): ModelConfig {
   const fields = new ConfigFields(raw, source);
   const s: FamilySizes = family.readSizes(fields);
-  const { classifier, headDim: declaredHeadDim, embeddingSize, positions, section, prunedHeadsKeys, ...sizes } = s;
+  const {
+    classifier,
+    headDim: declaredHeadDim,
+    embeddingSize,
+    positions,
+    section,
+    prunedHeadsKeys,
+    kvHeads,
+    maxPositionsReason,
+    ...sizes
+  } = s;
   const keys = prunedHeadsKeys ?? Array.from({ length: s.layers }, (_, l) => [l]);
   if (s.heads === 0 || (declaredHeadDim === undefined && s.hidden % s.heads !== 0)) {
     throw new Error(`${source}: hidden size ${s.hidden} is not divisible by the number of heads ${s.heads}`);
+  }
+  if (kvHeads !== undefined && (kvHeads < 1 || s.heads % kvHeads !== 0)) {
+    throw new Error(
+      `${source}: field "num_key_value_heads" = ${kvHeads} must divide "num_attention_heads" = ${s.heads} ` +
+        `(each key/value head serves an equal group of query heads)`,
+    );
   }
   const scheme = positions ?? { kind: "index", offset: 0 };
   const reserved = scheme.kind === "after_padding" ? scheme.paddingIdx + 1 : scheme.offset;
@@ -255,10 +312,12 @@ export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown
     raw,
     ...sizes,
     headDim: declaredHeadDim ?? s.hidden / s.heads,
+    kvHeads: kvHeads ?? s.heads,
     embeddingSize: embeddingSize ?? s.hidden,
     maxPositions: s.maxPositions - reserved,
     positionTableSize: s.maxPositions,
     positions: scheme,
+    ...(maxPositionsReason === undefined ? {} : { maxPositionsReason }),
     section: section ?? {},
     prunedHeadsKeys: keys,
     prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, keys, s.heads, source),

@@ -24,8 +24,8 @@ async function filesWith(
 
 Deno.test("loadModel() names model_type when it is unknown", async () => {
   await rejects(
-    loadModel(await filesWith({ ...config(), model_type: "llama" }), { tokenizer: false }),
-    /bad-model\/config\.json: unknown model_type "llama"/,
+    loadModel(await filesWith({ ...config(), model_type: "mamba" }), { tokenizer: false }),
+    /bad-model\/config\.json: unknown model_type "mamba"/,
   );
 });
 

@@ -35,6 +35,12 @@ export interface FamilySizes {
   activation: ModelConfig["activation"];
   /** Whether the family has a classification head (and so reads labels from the config). */
   classifier: boolean;
+  /**
+   * Key/value heads (`num_key_value_heads`, grouped-query attention; must divide `heads`); default `heads`.
+   */
+  kvHeads?: number;
+  /** Why `maxPositions` is below the model's own limit (see `ModelConfig.maxPositionsReason`). */
+  maxPositionsReason?: string;
   /** d_head when the config says it (`head_dim`); default hidden / heads. */
   headDim?: number;
   /** Width of factorised embeddings (`embedding_size`); default hidden. */
@@ -73,6 +79,12 @@ export interface HeadSlice {
   name: string;
   /** 0 = rows (a 1-D bias is one column of rows), 1 = columns. */
   axis: 0 | 1;
+  /**
+   * Whether the blocks are the layer's key/value heads rather than its query heads (grouped-query attention:
+   * Llama's `k_proj` / `v_proj`): block `g` is kv head g of `keptKvHeads` (`config.ts`), removed only when every
+   * query head it serves is pruned.
+   */
+  kv?: boolean;
   /** Concatenated per-head blocks along that axis. */
   groups: number;
   /**
@@ -161,4 +173,9 @@ export interface ModelFamily {
   initStd(name: string, config: ModelConfig, std: number): number;
   /** Embedding rows that start at zero (BERT's padding row), by weight key. */
   zeroRows(config: ModelConfig): Map<string, number>;
+  /**
+   * Whether Hugging Face transformers ≤ 4.x prunes heads on load from `pruned_heads` (its model class has
+   * `_prune_heads`), so the `hf-v4` pruned format serves it; default true. Llama-family models have none.
+   */
+  readonly hfPrunesHeads?: boolean;
 }

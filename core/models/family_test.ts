@@ -18,14 +18,17 @@ Deno.test("registry: every family is registered under its model_type; unknown ty
     "gpt2",
     "gpt_neo",
     "gpt_neox",
+    "llama",
+    "mistral",
     "openai-gpt",
+    "qwen2",
     "roberta",
     "xlm-roberta",
   ]);
   for (const t of modelTypes()) strictEqual(familyOf(t).modelType, t);
   throws(
     () => parseConfig({ model_type: "t5" }, "x/config.json"),
-    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra, gpt_neo, gpt_neox\)/,
+    /x\/config\.json: unknown model_type "t5" \(supported: bert, gpt2, openai-gpt, roberta, xlm-roberta, camembert, distilbert, albert, electra, gpt_neo, gpt_neox, llama, mistral, qwen2\)/,
   );
   throws(() => parseConfig({ n_layer: 2 }, "c.json"), /c\.json: field "model_type" is missing/);
 });

@@ -36,5 +36,6 @@ export { bert } from "./bert.ts";
 export { distilbert } from "./distilbert.ts";
 export { electra } from "./electra.ts";
 export { gpt2, gptBlockShapes } from "./gpt2.ts";
+export { llama, mistral, qwen2 } from "./llama.ts";
 export { openaiGpt } from "./openai_gpt.ts";
 export { camembert, roberta, xlmRoberta } from "./roberta.ts";

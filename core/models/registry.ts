@@ -22,6 +22,7 @@ import { electra } from "./electra.ts";
 import { gpt2 } from "./gpt2.ts";
 import { gptNeo } from "./gpt_neo.ts";
 import { gptNeox } from "./gpt_neox.ts";
+import { llama, mistral, qwen2 } from "./llama.ts";
 import { openaiGpt } from "./openai_gpt.ts";
 import { camembert, roberta, xlmRoberta } from "./roberta.ts";
 
@@ -37,6 +38,9 @@ const REGISTRY: ReadonlyMap<string, ModelFamily> = new Map([
   [electra.modelType, electra],
   [gptNeo.modelType, gptNeo],
   [gptNeox.modelType, gptNeox],
+  [llama.modelType, llama],
+  [mistral.modelType, mistral],
+  [qwen2.modelType, qwen2],
 ]);
 
 /** The registered `model_type` values. */

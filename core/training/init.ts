@@ -123,7 +123,8 @@ export function initWeights(config: ModelConfig, seed: number): Map<string, Tens
   const out = new Map<string, Tensor>();
   for (const [name, shape] of parameterShapes(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    const isNorm = /LayerNorm|\.ln_\d\.|ln_f\./.test(name);
+    // a norm's scale: LayerNorm's, or any 1-D weight (RMSNorm's `input_layernorm`, `model.norm`)
+    const isNorm = /LayerNorm|\.ln_\d\.|ln_f\./.test(name) || shape.length === 1;
     if (isNorm && name.endsWith(".weight")) data.fill(1);
     else if (name.endsWith(".weight")) {
       const s = family.initStd(name, config, std);

@@ -14,7 +14,7 @@
  */
 
 import type { ModelConfig } from "../../models/config.ts";
-import { parseConfig } from "../../models/registry.ts";
+import { familyOf, parseConfig } from "../../models/registry.ts";
 import type { Tensor } from "../../tensor.ts";
 import { foldMasks, headsFromMask, neuronsFromMask, pruneNeuronWeights, pruneWeights, zeroUnits } from "../prune.ts";
 
@@ -51,6 +51,13 @@ export function applyMasks(
       weights: zeroUnits(config, folded, { heads, neurons }),
       note,
     };
+  }
+  if (format === "hf-v4" && familyOf(config).hfPrunesHeads === false && Object.keys(heads).length > 0) {
+    throw new Error(
+      `The hf-v4 format cannot hold pruned ${familyOf(config).displayName} heads: Hugging Face transformers 4.x has ` +
+        `no head pruning for this model (it ignores "pruned_heads" and the smaller tensors would not load); use ` +
+        `--format dense (original shapes, any transformers release) or --format bertology`,
+    );
   }
   const h = pruneWeights(config, folded, heads);
   if (format === "hf-v4") {

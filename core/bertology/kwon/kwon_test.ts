@@ -6,6 +6,7 @@ import { loadModel } from "../../models/load.ts";
 import { fixtureModel } from "../../../tests/helpers/goldens.ts";
 import { familyOf, modelTypes, parseConfig } from "../../models/registry.ts";
 import { traceModel } from "../../models/trace_ops.ts";
+import type { HeadSlice } from "../../models/family.ts";
 import {
   encoderFlops,
   fitPiecewiseLatency,
@@ -132,14 +133,30 @@ Deno.test("measureLatencyTable times every head and neuron count; its rows never
   }
 });
 
-Deno.test("unitFlops reads each head's and neuron's FLOPs from every family's trace: BERT's closed form for post-LN and GPT blocks", () => {
+Deno.test("unitFlops reads each head's and neuron's FLOPs from every family's trace: the closed form of its weight shapes", () => {
   for (const type of modelTypes()) {
     const family = familyOf(type);
-    const raw = family.newConfig({ layers: 2, heads: 4, hidden: 16, intermediate: 24, vocabSize: 30, dropout: 0 });
-    const config = parseConfig(raw, type);
-    const T = 7;
+    const sizes = { layers: 2, heads: 4, hidden: 16, intermediate: 24, vocabSize: 30, dropout: 0 };
+    // two key/value heads where the family has grouped-query attention (others ignore the field)
+    const config = parseConfig({ ...family.newConfig(sizes), num_key_value_heads: 2 }, type);
+    const T = 7, C = 16, D = 4, H = 4;
     const { head, neuron } = unitFlops(traceModel(family, config), family, config, T);
-    deepStrictEqual(head, [flopsPerHead(T, 16, 4), flopsPerHead(T, 16, 4)], type);
-    deepStrictEqual(neuron, [flopsPerNeuron(T, 16), flopsPerNeuron(T, 16)], type);
+    const shapes = family.weights(config).required;
+    const rows = (slices: HeadSlice[]) =>
+      slices.filter((s) => shapes.get(s.name)!.length === 2).map((s) =>
+        shapes.get(s.name)!.reduce((a, b) => a * b) / C
+      );
+    // BERT's closed form (q, k, v, output: 4·C·D per head; 2·C per neuron) where the geometry is BERT's; else each
+    // head's share of its projections (k, v shared by a kv group) and each neuron's two or three projections
+    const perHead = rows(family.headSlices(config, 0)).reduce((a, b) => a + b) / H;
+    const projections = rows(family.neuronSlices(config, 0)).length;
+    if (perHead === 4 * D && projections === 2) {
+      deepStrictEqual(head, [flopsPerHead(T, C, D), flopsPerHead(T, C, D)], type);
+      deepStrictEqual(neuron, [flopsPerNeuron(T, C), flopsPerNeuron(T, C)], type);
+    } else {
+      const h = 2 * (T * C * perHead + 2 * T * T * D);
+      deepStrictEqual(head, [h, h], type);
+      deepStrictEqual(neuron, [2 * projections * T * C, 2 * projections * T * C], type);
+    }
   }
 });
