@@ -31,7 +31,9 @@ export type PositionScheme =
  * ALBERT's `num_hidden_groups` …): read and checked by the family's `readSizes`, read back by the family only
  * through its own typed accessor.
  */
-export type FamilySection = Readonly<Record<string, number | boolean | string>>;
+export type FamilySection = Readonly<
+  Record<string, number | boolean | string | readonly (number | boolean | string)[]>
+>;
 
 /** A family's HF `model_type` (`bert`, `gpt2`, `openai-gpt`; see `registry.ts`). */
 export type Family = string;
@@ -82,11 +84,6 @@ export interface ModelConfig {
    * (RoBERTa's `padding_idx + 1`).
    */
   maxPositions: number;
-  /**
-   * Why `maxPositions` is lower than the model's own limit, when it is (Mistral's `sliding_window` while
-   * bertology's attention has no window: sequences longer than the window are refused, not computed wrongly).
-   */
-  maxPositionsReason?: string;
   /** Rows of the position-embedding table (`max_position_embeddings`; 0 when the family has none). */
   positionTableSize: number;
   /** How positions are numbered (declared by the family). */
@@ -283,7 +280,6 @@ export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown
     section,
     prunedHeadsKeys,
     kvHeads,
-    maxPositionsReason,
     ...sizes
   } = s;
   const keys = prunedHeadsKeys ?? Array.from({ length: s.layers }, (_, l) => [l]);
@@ -317,7 +313,6 @@ export function parseConfigWith(family: ModelFamily, raw: Record<string, unknown
     maxPositions: s.maxPositions - reserved,
     positionTableSize: s.maxPositions,
     positions: scheme,
-    ...(maxPositionsReason === undefined ? {} : { maxPositionsReason }),
     section: section ?? {},
     prunedHeadsKeys: keys,
     prunedHeads: parsePrunedHeads(raw.pruned_heads, s.layers, keys, s.heads, source),

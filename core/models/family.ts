@@ -39,8 +39,6 @@ export interface FamilySizes {
    * Key/value heads (`num_key_value_heads`, grouped-query attention; must divide `heads`); default `heads`.
    */
   kvHeads?: number;
-  /** Why `maxPositions` is below the model's own limit (see `ModelConfig.maxPositionsReason`). */
-  maxPositionsReason?: string;
   /** d_head when the config says it (`head_dim`); default hidden / heads. */
   headDim?: number;
   /** Width of factorised embeddings (`embedding_size`); default hidden. */

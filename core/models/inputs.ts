@@ -93,8 +93,7 @@ export function checkBatch(batch: Batch, config: ModelConfig): void {
   }
   if (T > config.maxPositions) {
     throw new Error(
-      `Sequence length ${T} is longer than the model's ${config.maxPositionsReason ?? "max_position_embeddings"} ` +
-        `(${config.maxPositions})`,
+      `Sequence length ${T} is longer than the model's max_position_embeddings (${config.maxPositions})`,
     );
   }
   for (let i = 0; i < batch.inputIds.length; i++) {

@@ -9,9 +9,9 @@
  *   bias; Mistral has none;
  * - `num_key_value_heads` (grouped-query attention), `head_dim`, `rope_theta` (transformers ≤ 4: top level; 5:
  *   `rope_parameters.rope_theta`), `rms_norm_eps`, `tie_word_embeddings`;
- * - Mistral's `sliding_window` and Qwen2's `use_sliding_window` / `layer_types`: recorded in the family section;
- *   until bertology's attention has a window, a sequence longer than the window is refused (shorter ones are
- *   exact: a window wider than the sequence masks nothing).
+ * - Mistral's `sliding_window` (every layer) and Qwen2's `use_sliding_window` (the layers its `layer_types` or
+ *   `max_window_layers` name): those layers' attention sees a query's last `sliding_window` keys, itself
+ *   included (HF's `kv_idx > q_idx − sliding_window`).
  *
  * Rotary scalings (`rope_scaling`, `rope_parameters.rope_type` other than `default`) are refused.
  *
@@ -40,6 +40,8 @@ interface LlamaSection extends FamilySection {
   tied: boolean;
   /** The attention window (keys a query sees, itself included) of the sliding layers; 0 = no window. */
   slidingWindow: number;
+  /** Per layer, whether it attends within the window. */
+  slidingLayers: boolean[];
 }
 
 /** How one model type of the family reads what differs between the variants. */
@@ -51,8 +53,8 @@ interface LlamaVariant {
   defaultPositions: number;
   /** Biases of q/k/v, o_proj and the MLP. */
   biases(f: ConfigFields): { qkv: boolean; output: boolean; mlp: boolean };
-  /** The window of the sliding layers, or 0 when no layer slides. */
-  slidingWindow(f: ConfigFields): number;
+  /** The window of the sliding layers (0 when no layer slides) and which layers slide. */
+  slidingWindow(f: ConfigFields): { window: number; layers: boolean[] };
   /** Fields a new model's `config.json` gets besides the shared ones. */
   newFields: Record<string, unknown>;
 }
@@ -123,8 +125,7 @@ function readSizes(variant: LlamaVariant, f: ConfigFields): FamilySizes {
   }
   const biases = variant.biases(f);
   const maxPositions = f.size("max_position_embeddings", "maxPositions", variant.defaultPositions);
-  const window = variant.slidingWindow(f);
-  const windowed = window > 0 && window < maxPositions;
+  const sliding = variant.slidingWindow(f);
   return {
     vocabSize: f.size("vocab_size", "vocabSize"),
     hidden,
@@ -133,9 +134,7 @@ function readSizes(variant: LlamaVariant, f: ConfigFields): FamilySizes {
     kvHeads,
     ...(f.raw.head_dim == null ? {} : { headDim: f.size("head_dim", "hidden") }),
     intermediate: f.size("intermediate_size", "intermediate"),
-    // until attention applies a window (being added for GPT-Neo), a sequence longer than it is refused
-    maxPositions: windowed ? window : maxPositions,
-    ...(windowed ? { maxPositionsReason: `sliding_window, which bertology's attention does not apply yet` } : {}),
+    maxPositions,
     typeVocabSize: 0,
     layerNormEps: f.num("rms_norm_eps", 1e-6, { exclusiveMin: 0 }),
     activation,
@@ -146,7 +145,8 @@ function readSizes(variant: LlamaVariant, f: ConfigFields): FamilySizes {
       outputBias: biases.output,
       mlpBias: biases.mlp,
       tied: flag(f, "tie_word_embeddings", false),
-      slidingWindow: window,
+      slidingWindow: sliding.window,
+      slidingLayers: sliding.layers,
     } satisfies LlamaSection,
   };
 }
@@ -173,7 +173,8 @@ function llamaForward<T>(ops: ModelOps<T>, config: ModelConfig): T {
         ops.linear(a, proj(`${p}.self_attn.${n}`, s.qkvBias))
       ) as [T, T, T];
       const out = proj(`${p}.self_attn.o_proj`, s.outputBias);
-      const attnOut = buildAttention(ops, config, l, qkv, out, { causal: true, rotary });
+      const window = s.slidingLayers[l] ? { window: s.slidingWindow } : {};
+      const attnOut = buildAttention(ops, config, l, qkv, out, { causal: true, rotary, ...window });
       const mid = ops.hook(hookName("resid_mid", l), ops.add(x, attnOut));
       const m = ops.rmsNorm(mid, rms(`${p}.post_attention_layernorm`));
       const mlp = (n: string) => proj(`${p}.mlp.${n}`, s.mlpBias);
@@ -319,7 +320,7 @@ export const llama: ModelFamily = llamaFamily({
     const attention = flag(f, "attention_bias", false);
     return { qkv: attention, output: attention, mlp: flag(f, "mlp_bias", false) };
   },
-  slidingWindow: () => 0,
+  slidingWindow: () => ({ window: 0, layers: [] }),
   newFields: { attention_bias: false, mlp_bias: false },
 });
 
@@ -335,7 +336,10 @@ export const mistral: ModelFamily = llamaFamily({
   architecture: "MistralForCausalLM",
   defaultPositions: 4096 * 32,
   biases: () => ({ qkv: false, output: false, mlp: false }),
-  slidingWindow: windowField,
+  slidingWindow: (f) => {
+    const window = windowField(f);
+    return { window, layers: new Array(f.size("num_hidden_layers", "layers")).fill(window > 0) };
+  },
   newFields: { sliding_window: null },
 });
 
@@ -350,13 +354,22 @@ export const qwen2: ModelFamily = llamaFamily({
   defaultPositions: 32768,
   biases: () => ({ qkv: true, output: false, mlp: false }),
   slidingWindow: (f) => {
-    if (f.raw.use_sliding_window !== true) return 0;
-    const layers = f.size("num_hidden_layers", "layers");
+    const L = f.size("num_hidden_layers", "layers");
+    const window = f.raw.use_sliding_window === true ? windowField(f) : 0;
+    if (window === 0) return { window: 0, layers: new Array(L).fill(false) };
     const types = f.raw.layer_types;
-    const sliding = Array.isArray(types)
-      ? types.includes("sliding_attention")
-      : f.int("max_window_layers", 28) < layers;
-    return sliding ? windowField(f) : 0;
+    if (Array.isArray(types)) {
+      if (types.length !== L || types.some((t) => t !== "sliding_attention" && t !== "full_attention")) {
+        throw new Error(
+          `${f.source}: field "layer_types" must list "sliding_attention" or "full_attention" for each of the ` +
+            `${L} layers`,
+        );
+      }
+      return { window, layers: types.map((t) => t === "sliding_attention") };
+    }
+    // HF's Qwen2Config without layer_types: the layers from max_window_layers on slide
+    const from = f.int("max_window_layers", 28);
+    return { window, layers: Array.from({ length: L }, (_, l) => l >= from) };
   },
   newFields: { use_sliding_window: false, sliding_window: null, max_window_layers: 0 },
 });

@@ -1,7 +1,7 @@
 // The Llama family's config: what it reads (grouped-query heads, head_dim, rope_theta at the top level as
 // transformers 4 writes it or under rope_parameters as 5 does, biases, tied heads), what it refuses with a sentence
 // naming the field (kv heads that do not divide the heads, rotary scalings, another MLP activation), and Mistral's
-// sliding window: exact up to the window, refused beyond it until attention applies one.
+// sliding window: the same model up to the window, a window on the attention beyond it (Qwen2: on its sliding layers).
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
 import { memoryFiles } from "../checkpoint/files.ts";
 import { familyModel, maxAbsDiff, readFamilyInputs } from "../../tests/helpers/goldens.ts";
@@ -41,6 +41,7 @@ Deno.test("parseConfig() reads the Llama family's grouped-query heads, head_dim,
     mlpBias: false,
     tied: false,
     slidingWindow: 0,
+    slidingLayers: [],
   });
   const qwen = parseConfig(JSON.parse(Deno.readTextFileSync(`${familyModel("qwen2-tiny-random")}/config.json`)), "q");
   deepStrictEqual([qwen.section.qkvBias, qwen.section.outputBias, qwen.section.tied, qwen.section.slidingWindow], [
@@ -82,19 +83,56 @@ Deno.test("rope_theta at the top level (transformers 4) equals rope_parameters.r
   ok(maxAbsDiff("logits", v5, await run(llamaConfig())) > 1e-3, "theta 500000 and 10000 give other logits");
 });
 
-Deno.test("Mistral's sliding window: exact within the window, a sequence longer than it refused with a sentence", async () => {
+Deno.test("Mistral's sliding window: the same model within the window; beyond it, each query sees its last 8 keys", async () => {
   const { attention_bias: _a, mlp_bias: _m, ...rest } = llamaConfig();
   const mistral = { ...rest, model_type: "mistral", sliding_window: 8 };
   const { model } = await withConfig(mistral);
   strictEqual(model.config.section.slidingWindow, 8);
+  strictEqual(model.config.maxPositions, 64, "the window does not cap the sequence");
   const { model: llama } = await withConfig(llamaConfig());
   const batch = batchFromArrays(golden(), "window");
   const a = model.run({ batch, names: ["logits"] }).logits!, b = llama.run({ batch, names: ["logits"] }).logits!;
   strictEqual(maxAbsDiff("logits", b, a), 0);
-  const long = batchFromArrays({ input_ids: [[1, 2, 3, 4, 5, 6, 7, 8, 9]] }, "long");
-  throws(() => model.run({ batch: long }), /Sequence length 9 is longer than the model's sliding_window/);
-  // no window: the whole max_position_embeddings
-  strictEqual((await withConfig({ ...mistral, sliding_window: null })).model.config.maxPositions, 64);
+  // 12 tokens: query i attends to keys i − 8 < j ≤ i in every layer, and the last logits differ from Llama's
+  const T = 12;
+  const long = batchFromArrays({ input_ids: [Array.from({ length: T }, (_, i) => 3 + 5 * i)] }, "long");
+  const names = Array.from({ length: model.config.layers }, (_, l) => `blocks.${l}.attn.hook_pattern`);
+  const r = model.run({ batch: long, names: [...names, "logits"] });
+  for (const name of names) {
+    const p = r.cache.get(name)!, H = p.shape[1]!;
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < T; i++) {
+        let sum = 0;
+        for (let j = 0; j < T; j++) {
+          const v = p.data[(h * T + i) * T + j]!;
+          if (j <= i - 8 || j > i) strictEqual(v, 0, `${name} head ${h}: query ${i} sees key ${j}`);
+          sum += v;
+        }
+        ok(Math.abs(sum - 1) < 1e-5, `${name} head ${h} row ${i} sums to ${sum}`);
+      }
+    }
+  }
+  const full = llama.run({ batch: long, names: ["logits"] }).logits!;
+  ok(maxAbsDiff("logits", full, r.logits!) > 1e-4, "the window changes the logits past it");
+  // no window: none applied
+  strictEqual((await withConfig({ ...mistral, sliding_window: null })).model.config.section.slidingWindow, 0);
+});
+
+Deno.test("Qwen2's sliding window applies only to the layers layer_types (or max_window_layers) names", () => {
+  const base = { ...llamaConfig(), model_type: "qwen2", use_sliding_window: true, sliding_window: 4 };
+  const types = ["full_attention", "sliding_attention", "full_attention"];
+  const typed = parseConfig({ ...base, layer_types: types }, "q");
+  deepStrictEqual([typed.section.slidingWindow, typed.section.slidingLayers], [4, [false, true, false]]);
+  deepStrictEqual(parseConfig({ ...base, max_window_layers: 1 }, "q").section.slidingLayers, [false, true, true]);
+  deepStrictEqual(parseConfig({ ...base, use_sliding_window: false }, "q").section.slidingLayers, [
+    false,
+    false,
+    false,
+  ]);
+  throws(
+    () => parseConfig({ ...base, layer_types: ["full_attention"] }, "q/config.json"),
+    /q\/config\.json: field "layer_types"/,
+  );
 });
 
 Deno.test("an untied Llama (tie_word_embeddings false) without lm_head.weight is refused, naming the tensor", async () => {
