@@ -12,7 +12,7 @@ import { checkShardSet, parsePartial, PARTIAL_FILE, SHARD_FOLDER, type ShardFile
 import { UsageError } from "../_common.ts";
 import { HEADS_MERGE_OUTPUTS, mergeHeadsShards } from "./heads.ts";
 import { ATTENTION_STATS_OUTPUTS, mergeAttentionStatsShards } from "./attention_stats.ts";
-import { mergeSyntaxShards, SYNTAX_OUTPUTS } from "./syntax.ts";
+import { checkSyntaxShards, mergeSyntaxShards, SYNTAX_OUTPUTS } from "./syntax.ts";
 
 /** Help text. */
 export const MERGE_HELP = `bertology merge DIR… --output-dir OUT [--force] [--json]
@@ -34,12 +34,14 @@ const MERGERS: Record<
   {
     outputs: readonly string[];
     merge: (shards: ShardFile[], log: (s: string) => void) => Record<string, Uint8Array | string>;
+    /** Refuses, in the study's own words, shards that must not be merged (before the generic set checks). */
+    check?: (shards: ShardFile[]) => void;
   }
 > = {
   heads: { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
   "heads-masking": { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
   "attention-stats": { outputs: ATTENTION_STATS_OUTPUTS, merge: mergeAttentionStatsShards },
-  syntax: { outputs: SYNTAX_OUTPUTS, merge: mergeSyntaxShards },
+  syntax: { outputs: SYNTAX_OUTPUTS, merge: mergeSyntaxShards, check: checkSyntaxShards },
 };
 
 /** The partial-results files under `dir`: its own, or those of its `shard-I-of-N` folders. */
@@ -88,6 +90,8 @@ export async function mergeCommand(args: string[]): Promise<number> {
   const files = (await Promise.all(dirs.map(partialFiles))).flat();
   const shards: ShardFile[] = [];
   for (const file of files) shards.push({ file, partial: parsePartial(await Deno.readTextFile(file), file) });
+  const study0 = shards[0]?.partial.study ?? "";
+  if (shards.every((s) => s.partial.study === study0)) MERGERS[study0]?.check?.(shards);
   const ordered = checkShardSet(shards);
   const study = ordered[0]!.partial.study;
   const merger = MERGERS[study];
