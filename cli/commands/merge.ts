@@ -13,6 +13,7 @@ import { UsageError } from "../_common.ts";
 import { HEADS_MERGE_OUTPUTS, mergeHeadsShards } from "./heads.ts";
 import { ATTENTION_STATS_OUTPUTS, mergeAttentionStatsShards } from "./attention_stats.ts";
 import { checkSyntaxShards, mergeSyntaxShards, SYNTAX_OUTPUTS } from "./syntax.ts";
+import { mergeProbeShards, PROBE_OUTPUTS } from "./probe.ts";
 
 /** Help text. */
 export const MERGE_HELP = `bertology merge DIR… --output-dir OUT [--force] [--json]
@@ -24,7 +25,8 @@ export const MERGE_HELP = `bertology merge DIR… --output-dir OUT [--force] [--
   merges into masking_rounds.json, which round K + 1 reads; the last round also writes head_mask.npy and
   report.json.
   Studies: heads (head_importance.npy, attn_entropy.npy, report.json), heads-masking (+ head_mask.npy,
-  masking_rounds.json), attention-stats (attention_stats.json), syntax (syntax.json).
+  masking_rounds.json), attention-stats (attention_stats.json), syntax (syntax.json), probe (probe.json: the
+  shards' word features, joined, train the probes).
   --output-dir OUT    where the files go; created if missing; a non-empty OUT bertology did not write is
                       refused unless --force (which never replaces a file it did not write)`;
 
@@ -33,7 +35,10 @@ const MERGERS: Record<
   string,
   {
     outputs: readonly string[];
-    merge: (shards: ShardFile[], log: (s: string) => void) => Record<string, Uint8Array | string>;
+    merge: (
+      shards: ShardFile[],
+      log: (s: string) => void,
+    ) => Record<string, Uint8Array | string> | Promise<Record<string, Uint8Array | string>>;
     /** Refuses, in the study's own words, shards that must not be merged (before the generic set checks). */
     check?: (shards: ShardFile[]) => void;
   }
@@ -42,6 +47,7 @@ const MERGERS: Record<
   "heads-masking": { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
   "attention-stats": { outputs: ATTENTION_STATS_OUTPUTS, merge: mergeAttentionStatsShards },
   syntax: { outputs: SYNTAX_OUTPUTS, merge: mergeSyntaxShards, check: checkSyntaxShards },
+  probe: { outputs: PROBE_OUTPUTS, merge: mergeProbeShards },
 };
 
 /** The partial-results files under `dir`: its own, or those of its `shard-I-of-N` folders. */
@@ -100,7 +106,7 @@ export async function mergeCommand(args: string[]): Promise<number> {
   }
   const round = ordered[0]!.partial.round;
   log(`${study}${round !== undefined ? ` round ${round}` : ""}: ${ordered.length} shards`);
-  const written = merger.merge(ordered, log);
+  const written = await merger.merge(ordered, log);
   const out = await openOutputFolder(outDir, merger.outputs, {
     force: values.force,
     sources: dirs,
