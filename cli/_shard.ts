@@ -96,17 +96,25 @@ export function shardFolder(outDir: string, shard: Shard, round?: number): strin
 
 /**
  * Writes a shard's partial results into its folder, atomically (a temporary file renamed into place, through
- * `openOutputFolder`): a shard killed midway leaves no `partial.json`, never half of one.
+ * `openOutputFolder`): a shard killed midway leaves no `partial.json`, never half of one. Files too large for
+ * JSON (a probe shard's word features) go beside it, each atomically and before it, so that a `partial.json`
+ * in place means its files are too (it records their digests, which merge checks).
  *
  * @param folder The shard's folder ({@linkcode shardFolder}).
  * @param partial The partial results.
  * @param output The sources it must not overwrite and whether to force a foreign folder.
+ * @param files Files written beside `partial.json`, by name.
  */
 export async function writeShardPartial(
   folder: string,
   partial: PartialResult<unknown>,
   output: { sources: string[]; force?: boolean | undefined },
+  files: Record<string, Uint8Array> = {},
 ): Promise<void> {
-  const out = await openOutputFolder(folder, [PARTIAL_FILE], { ...output, flag: "--output-dir" });
+  const out = await openOutputFolder(folder, [...Object.keys(files), PARTIAL_FILE], {
+    ...output,
+    flag: "--output-dir",
+  });
+  for (const [name, bytes] of Object.entries(files)) await out.write(name, bytes);
   await out.write(PARTIAL_FILE, partialToJson(partial));
 }

@@ -9,7 +9,7 @@
  */
 
 import { ATTENTION_STATS, type AttentionStatName } from "@bertology/core/analysis";
-import type { RelationScore } from "@bertology/core/analysis";
+import type { RelationScore, RelationView } from "@bertology/core/analysis";
 import type { LoadedModel } from "@bertology/core/models";
 import type { Dataset } from "./_dataset.ts";
 import { datasetAttentionStats } from "./commands/attention_stats.ts";
@@ -47,7 +47,15 @@ export interface AnalysisStudy {
     mds: number[][];
   };
   /** Syntactic heads on the treebank. */
-  syntax: { conllu: string; sentences: number; skipped: number; rows: SyntaxRow[]; all: SyntaxRow };
+  syntax: {
+    conllu: string;
+    sentences: number;
+    skipped: number;
+    /** How relations are labelled: UD subtypes apart (`nmod:poss`) or merged into their base relation. */
+    relationView: RelationView;
+    rows: SyntaxRow[];
+    all: SyntaxRow;
+  };
   /** Probes. */
   probes: { train: string; test: string; upos: ProbeSummary; deprel: ProbeSummary };
   /** Plain-sentence findings, honest about what is not found. */
@@ -130,6 +138,7 @@ export async function runAnalysisStudy(
     conllu: train,
     sentences: syn.sentences,
     skipped: syn.skipped,
+    relationView: syn.relationView,
     rows: Object.entries(syn.result.relations).map(([k, v]) => row(k, v)),
     all: row("all", syn.result.all),
   };

@@ -1,12 +1,23 @@
 /**
  * `bertology head-roles --model DIR [--ids FILE.json | --repeat-len 40 --rows 20 --seed S]`: previous-token,
  * duplicate-token and induction scores of every head on rows of BOS + r + r (core `analysis/head_roles.ts`), and
- * for a language model the next-token loss on the first and the second repeat.
+ * for a language model the next-token loss on the first and the second repeat; for an encoder, Clark et al.'s
+ * attention sinks ([CLS], [SEP], punctuation).
  *
  * @module
  */
 
-import { headRoles, repeatedTokenRows } from "@bertology/core/analysis";
+import {
+  type AttentionInput,
+  type AttentionSinks,
+  attentionSinks,
+  headRoles,
+  repeatedTokenRows,
+  separatorIds,
+  tokenUnitFlags,
+} from "@bertology/core/analysis";
+import type { TransformerModel } from "@bertology/core/models";
+import type { Tokenizer } from "@bertology/core/tokenizers";
 import {
   DTYPE_OPTION,
   dtypeFlag,
@@ -21,8 +32,8 @@ import {
 
 /** Help text. */
 export const HEAD_ROLES_HELP =
-  `bertology head-roles --model DIR [--ids FILE.json | --repeat-len 40 --rows 20 --seed 0] [--json] [--offline]
-                     [--dtype f32|f16]
+  `bertology head-roles --model DIR [--ids FILE.json | --repeat-len 40 --rows 20 --seed 0] [--sink-text FILE]
+                     [--json] [--offline] [--dtype f32|f16]
   Head roles on repeated random tokens (the induction-head literature; TransformerLens's detectors): rows of
   BOS + r + r, r a seeded sequence of --repeat-len random non-special tokens, and per head the mean attention over
   rows and over the query positions t of the second repeat on the previous token A[t, t−1] (previous-token
@@ -31,8 +42,83 @@ export const HEAD_ROLES_HELP =
   (nothing to copy) and on the second (in-context copying). BOS is the token the tokenizer's template starts a
   sequence with, else the config's bos_token_id (or eos_token_id); special tokens are never drawn.
   --ids FILE.json takes the exact rows instead: a JSON list of lists of token ids, each BOS + r + r.
+  An encoder (a tokenizer whose template closes text with a separator: [SEP], </s>) also gets its attention sinks,
+  Clark et al. (2019)'s statistics as attention-stats computes them: per head the mean attention, over every
+  (example, query) pair, on the first token ([CLS]), on the separators ([SEP]) and on "." and ",". They are
+  measured on the rows closed with the template's separator ([CLS] r r [SEP]), where "." and "," are rare draws,
+  or with --sink-text FILE on text: one example per line (a tab splits a pair), encoded with the template and cut
+  to the model's length. A pruned model has no sinks (they compare every head).
   --json prints {"previous_token", "duplicate_token", "induction"} (each [layers][heads], null for a pruned head),
-  "loss_first_repeat", "loss_second_repeat" (language models), "repeat_len", "rows".`;
+  "loss_first_repeat", "loss_second_repeat" (language models), "repeat_len", "rows", and for an encoder "sinks":
+  {"cls", "sep", "punct" (each [layers][heads]), "examples", "inputs" (the rows, or the --sink-text file)}.`;
+
+/** What the sinks were measured on, and the measurement. */
+interface SinkReport extends AttentionSinks {
+  /** "rows closed with …" or the --sink-text file. */
+  inputs: string;
+}
+
+/**
+ * Clark's attention sinks of an encoder, on the rows closed with the template's separator or on a text file;
+ * undefined (with the reason) for a model without separators or with pruned heads.
+ *
+ * @throws {UsageError} for --sink-text on a model without separators; {Error} naming the file and line for bad text
+ */
+function encoderSinks(
+  model: TransformerModel,
+  tokenizer: Tokenizer | undefined,
+  rows: readonly number[][],
+  sinkText: string | undefined,
+  modelDir: string,
+): SinkReport | string {
+  const separators = tokenizer ? separatorIds(tokenizer) : new Set<number>();
+  if (tokenizer === undefined || separators.size === 0) {
+    if (sinkText !== undefined) {
+      throw new UsageError(
+        `--sink-text: ${modelDir}'s tokenizer adds no separator token ([SEP]): attention sinks are an encoder's`,
+      );
+    }
+    return "no separator token in the template: no attention sinks";
+  }
+  if (model.config.prunedHeads.some((p) => p.length > 0)) {
+    return "attention sinks left out: they compare every head, and this model has pruned heads";
+  }
+  let inputs: AttentionInput[], what: string;
+  const maxLength = model.config.maxPositions;
+  if (sinkText === undefined) {
+    const closing = tokenizer.encode("").ids.slice(1);
+    inputs = rows.map((row) => ({ ids: [...row, ...closing] }));
+    const long = inputs.find((x) => x.ids.length > maxLength);
+    if (long !== undefined) {
+      throw new UsageError(
+        `A row closed with its separator has ${long.ids.length} tokens, more than the model's ${maxLength}: ` +
+          `shorten --repeat-len, or measure the sinks on text with --sink-text FILE`,
+      );
+    }
+    what = `the rows closed with ${tokenizer.decode(closing).trim() || "the template's end"}`;
+  } else {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(sinkText);
+    } catch (e) {
+      throw new Error(`Cannot read --sink-text ${sinkText}: ${(e as Error).message}`);
+    }
+    inputs = [];
+    text.split(/\r?\n/).forEach((line) => {
+      if (line.trim() === "") return;
+      const [a, b, ...rest] = line.split("\t");
+      if (rest.length > 0) throw new Error(`${sinkText}:${inputs.length + 1}: more than two tab-separated texts`);
+      const e = tokenizer.encode(a!, b, { maxLength });
+      inputs.push({ ids: e.ids, tokenTypeIds: e.tokenTypeIds });
+    });
+    if (inputs.length === 0) throw new Error(`${sinkText} holds no text (one example per line)`);
+    what = sinkText;
+  }
+  const sinks = attentionSinks(model, inputs, inputs.map((x) => tokenUnitFlags(tokenizer, x.ids)), {
+    padId: tokenizer.padId,
+  });
+  return { ...sinks, inputs: what };
+}
 
 /** Runs the command; returns the exit code. */
 export async function headRolesCommand(args: string[]): Promise<number> {
@@ -42,6 +128,7 @@ export async function headRolesCommand(args: string[]): Promise<number> {
     "repeat-len": { type: "string" },
     rows: { type: "string" },
     seed: { type: "string" },
+    "sink-text": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
     ...DTYPE_OPTION,
@@ -107,6 +194,7 @@ export async function headRolesCommand(args: string[]): Promise<number> {
     });
   }
   const r = headRoles(model, rows);
+  const sinks = encoderSinks(model, tokenizer, rows, values["sink-text"], modelDir);
   const { layers: L, heads: H } = r;
   const grid = (a: Float64Array) =>
     Array.from(
@@ -123,6 +211,17 @@ export async function headRolesCommand(args: string[]): Promise<number> {
         : {}),
       repeat_len: r.repeatLen,
       rows: r.rows,
+      ...(typeof sinks === "object"
+        ? {
+          sinks: {
+            cls: grid(sinks.cls),
+            sep: grid(sinks.sep),
+            punct: grid(sinks.punct),
+            examples: sinks.examples,
+            inputs: sinks.inputs,
+          },
+        }
+        : {}),
     }));
     return 0;
   }
@@ -146,6 +245,18 @@ export async function headRolesCommand(args: string[]): Promise<number> {
         r.lossSecondRepeat!.toFixed(3)
       } nats`,
     );
+  }
+  if (typeof sinks === "string") {
+    if (!sinks.startsWith("no separator")) console.log(sinks);
+    return 0;
+  }
+  console.log(`Attention sinks (Clark et al. 2019) over ${sinks.examples} examples: ${sinks.inputs}`);
+  console.log(formatTable("Attention on [CLS] (the first token)", sinks.cls, L, H, 3));
+  console.log(formatTable("Attention on [SEP] (the separators)", sinks.sep, L, H, 3));
+  console.log(formatTable('Attention on "." and ","', sinks.punct, L, H, 3));
+  for (const [what, a] of [["[CLS]", sinks.cls], ["[SEP]", sinks.sep], ["punctuation", sinks.punct]] as const) {
+    const i = a.indexOf(Math.max(...a));
+    console.log(`Most ${what}-focused head: ${Math.floor(i / H)}.${i % H} (${a[i]!.toFixed(3)})`);
   }
   return 0;
 }

@@ -12,7 +12,8 @@ import { checkShardSet, parsePartial, PARTIAL_FILE, SHARD_FOLDER, type ShardFile
 import { UsageError } from "../_common.ts";
 import { HEADS_MERGE_OUTPUTS, mergeHeadsShards } from "./heads.ts";
 import { ATTENTION_STATS_OUTPUTS, mergeAttentionStatsShards } from "./attention_stats.ts";
-import { mergeSyntaxShards, SYNTAX_OUTPUTS } from "./syntax.ts";
+import { checkSyntaxShards, mergeSyntaxShards, SYNTAX_OUTPUTS } from "./syntax.ts";
+import { mergeProbeShards, PROBE_OUTPUTS } from "./probe.ts";
 
 /** Help text. */
 export const MERGE_HELP = `bertology merge DIR… --output-dir OUT [--force] [--json]
@@ -24,7 +25,8 @@ export const MERGE_HELP = `bertology merge DIR… --output-dir OUT [--force] [--
   merges into masking_rounds.json, which round K + 1 reads; the last round also writes head_mask.npy and
   report.json.
   Studies: heads (head_importance.npy, attn_entropy.npy, report.json), heads-masking (+ head_mask.npy,
-  masking_rounds.json), attention-stats (attention_stats.json), syntax (syntax.json).
+  masking_rounds.json), attention-stats (attention_stats.json), syntax (syntax.json), probe (probe.json: the
+  shards' word features, joined, train the probes).
   --output-dir OUT    where the files go; created if missing; a non-empty OUT bertology did not write is
                       refused unless --force (which never replaces a file it did not write)`;
 
@@ -33,13 +35,19 @@ const MERGERS: Record<
   string,
   {
     outputs: readonly string[];
-    merge: (shards: ShardFile[], log: (s: string) => void) => Record<string, Uint8Array | string>;
+    merge: (
+      shards: ShardFile[],
+      log: (s: string) => void,
+    ) => Record<string, Uint8Array | string> | Promise<Record<string, Uint8Array | string>>;
+    /** Refuses, in the study's own words, shards that must not be merged (before the generic set checks). */
+    check?: (shards: ShardFile[]) => void;
   }
 > = {
   heads: { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
   "heads-masking": { outputs: HEADS_MERGE_OUTPUTS, merge: mergeHeadsShards },
   "attention-stats": { outputs: ATTENTION_STATS_OUTPUTS, merge: mergeAttentionStatsShards },
-  syntax: { outputs: SYNTAX_OUTPUTS, merge: mergeSyntaxShards },
+  syntax: { outputs: SYNTAX_OUTPUTS, merge: mergeSyntaxShards, check: checkSyntaxShards },
+  probe: { outputs: PROBE_OUTPUTS, merge: mergeProbeShards },
 };
 
 /** The partial-results files under `dir`: its own, or those of its `shard-I-of-N` folders. */
@@ -88,6 +96,8 @@ export async function mergeCommand(args: string[]): Promise<number> {
   const files = (await Promise.all(dirs.map(partialFiles))).flat();
   const shards: ShardFile[] = [];
   for (const file of files) shards.push({ file, partial: parsePartial(await Deno.readTextFile(file), file) });
+  const study0 = shards[0]?.partial.study ?? "";
+  if (shards.every((s) => s.partial.study === study0)) MERGERS[study0]?.check?.(shards);
   const ordered = checkShardSet(shards);
   const study = ordered[0]!.partial.study;
   const merger = MERGERS[study];
@@ -96,7 +106,7 @@ export async function mergeCommand(args: string[]): Promise<number> {
   }
   const round = ordered[0]!.partial.round;
   log(`${study}${round !== undefined ? ` round ${round}` : ""}: ${ordered.length} shards`);
-  const written = merger.merge(ordered, log);
+  const written = await merger.merge(ordered, log);
   const out = await openOutputFolder(outDir, merger.outputs, {
     force: values.force,
     sources: dirs,

@@ -2,20 +2,39 @@
  * `bertology probe`: Tenney et al. (2019)'s layer probing on a CoNLL-U treebank — a linear softmax probe on
  * each layer's word representations (UPOS, or the dependency label from dependent ⊕ parent), cumulative
  * scalar-mix probes for Δ(ℓ) and E_Δ, and the full scalar mix's weights, γ and centre of gravity →
- * `OUT/probe.json`.
+ * `OUT/probe.json`. Sharded (`--shard I/N`), each shard extracts the word features of its batches of sentences
+ * (the model's part of the work) and `bertology merge` trains the probes on them all.
  *
  * @module
  */
 
+import { dirname, join } from "node:path";
 import { type LayerProbing, layerProbing } from "@bertology/core/analysis";
 import { readConllu } from "@bertology/core/analysis/read-conllu";
-import { encodeTreebank, type ProbeTaskName, udProbeSet } from "@bertology/core/analysis";
-import { wordFeatures } from "@bertology/core/analysis";
+import {
+  type ConlluSentence,
+  type EncodedTreebank,
+  encodeTreebank,
+  type ProbeTaskName,
+  udProbeSet,
+} from "@bertology/core/analysis";
+import { joinWordFeatures, type WordFeatures, wordFeatures, wordFeaturesPart } from "@bertology/core/analysis";
+import type { WordFeaturesPart } from "@bertology/core/analysis";
+import { readNpy, writeNpy } from "@bertology/core/checkpoint";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
 import {
+  canonicalJson,
+  digestParts,
+  makePartial,
+  modelFingerprint,
+  PARTIAL_FILE,
+  type ShardFile,
+} from "@bertology/core/studies";
+import {
   DTYPE_OPTION,
   dtypeFlag,
+  localSources,
   numberFlag,
   openModel,
   parseFlags,
@@ -23,6 +42,18 @@ import {
   withProgress,
   writeFileAtomic,
 } from "../_common.ts";
+import {
+  commandShard,
+  SHARD_FLAGS,
+  SHARD_HELP,
+  shardAlreadyDone,
+  shardFolder,
+  studySettings,
+  writeShardPartial,
+} from "../_shard.ts";
+
+/** Sentences per forward pass of the word features (a shard runs whole batches, as one run does). */
+const FEATURE_BATCH = 16;
 
 /** Probe epochs when not given: the demo's, so that the README's command reproduces the report's figures. */
 export const PROBE_EPOCHS = 6;
@@ -40,7 +71,7 @@ export function expectedLayerIsMeaningful(delta: readonly number[]): boolean {
 export const PROBE_HELP =
   `bertology probe --model DIR --train FILE.conllu --test FILE.conllu --task upos|deprel --output-dir OUT
                 [--max-sentences N] [--max-seq-length 128] [--epochs ${PROBE_EPOCHS}] [--lr 0.005] [--batch-size 64]
-                [--seed 0] [--json] [--offline] [--dtype f32|f16]
+                [--seed 0] [--shard I/N | --shards N|auto] [--json] [--offline] [--dtype f32|f16]
   Word representations are every layer's hidden state (0 = embeddings … L) averaged over the word's pieces. A
   linear softmax probe per layer, trained with AdamW on --train and scored on --test: "upos" classifies each word's
   UPOS tag, "deprel" each non-root word's relation (its universal part) from the concatenation of the dependent's
@@ -50,7 +81,18 @@ export const PROBE_HELP =
   which); the mix over every layer gives s, γ and the centre of gravity E_s = Σ ℓ·s(ℓ).
   --max-sentences caps both files. Zero-initialised probes and a seeded shuffle: the same flags give the same file.
   Writes OUT/probe.json: {"layer_accuracy": [L+1], "delta": [L+1] (Δ(0) written 0), "expected_layer",
-  "mix_weights": [L+1], "gamma", "center_of_gravity", "mix_accuracy", "cumulative_accuracy", …}.`;
+  "mix_weights": [L+1], "gamma", "center_of_gravity", "mix_accuracy", "cumulative_accuracy", …}.
+  Sharded, the model's work is split: the batches of ${FEATURE_BATCH} sentences of both files go round-robin to the
+  shards, each writes its words' features (train_features.npy, test_features.npy: [L+1, words, hidden] float32) and
+  partial.json into OUT/shard-I-of-N/, and \`bertology merge OUT --output-dir M\` trains the probes on the joined
+  features (equal to one run's) and writes M/probe.json:
+${SHARD_HELP}`;
+
+/** The files probe (and its merge) writes. */
+export const PROBE_OUTPUTS = ["probe.json"];
+
+/** A shard's feature files, beside its partial.json. */
+const FEATURE_FILES = { train: "train_features.npy", test: "test_features.npy" } as const;
 
 /** Options of {@linkcode probeTreebanks}. */
 export interface ProbeTreebanksOptions {
@@ -91,16 +133,43 @@ export async function probeTreebanks<T extends ProbeTaskName>(
   opts: ProbeTreebanksOptions,
 ): Promise<Record<T, ProbeTreebanksResult>> {
   const load = async (file: string) => {
-    const s = await readConllu(file);
-    const tb = encodeTreebank(tokenizer, s.slice(0, opts.maxSentences ?? s.length), opts.maxLength);
-    if (tb.sentences.length === 0) throw new Error(`No sentence of ${file} fits in ${opts.maxLength} pieces`);
+    const tb = await readProbeTreebank(tokenizer, file, opts);
     const features = await withProgress(
       `probe: word features of ${file}`,
-      (onProgress) => wordFeatures(model, tb.encodings, { padId: tokenizer.padId, onProgress }),
+      (onProgress) =>
+        wordFeatures(model, tb.encodings, { batchSize: FEATURE_BATCH, padId: tokenizer.padId, onProgress }),
     );
     return { tb, features };
   };
   const tr = await load(trainFile), te = await load(testFile);
+  return await trainProbes(tr, te, tasks, opts);
+}
+
+/** Reads a treebank and encodes its sentences word by word (capped at `maxSentences`). */
+async function readProbeTreebank(
+  tokenizer: Tokenizer,
+  file: string,
+  opts: { maxSentences?: number; maxLength: number },
+): Promise<EncodedTreebank> {
+  const s = await readConllu(file);
+  const tb = encodeTreebank(tokenizer, s.slice(0, opts.maxSentences ?? s.length), opts.maxLength);
+  if (tb.sentences.length === 0) throw new Error(`No sentence of ${file} fits in ${opts.maxLength} pieces`);
+  return tb;
+}
+
+/** A treebank's sentences (those that fit) and their word features. */
+interface ProbeData {
+  tb: { sentences: readonly ConlluSentence[]; skipped: number };
+  features: WordFeatures;
+}
+
+/** Trains each task's probes on the training features and scores them on the test features. */
+async function trainProbes<T extends ProbeTaskName>(
+  tr: ProbeData,
+  te: ProbeData,
+  tasks: readonly T[],
+  opts: ProbeTreebanksOptions,
+): Promise<Record<T, ProbeTreebanksResult>> {
   const out = {} as Record<T, ProbeTreebanksResult>;
   for (const task of tasks) {
     const labels = new Map<string, number>();
@@ -143,6 +212,8 @@ export async function probeCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     offline: { type: "boolean" },
     ...DTYPE_OPTION,
+    ...SHARD_FLAGS,
+    force: { type: "boolean" },
   });
   for (const f of ["model", "train", "test", "task", "output-dir"] as const) {
     if (!values[f]) throw new UsageError(`--${f} is required`);
@@ -157,6 +228,7 @@ export async function probeCommand(args: string[]): Promise<number> {
   const lr = numberFlag(values.lr, "lr", 5e-3);
   if (!(lr > 0)) throw new UsageError(`--lr must be positive, got "${values.lr}"`);
   const seed = numberFlag(values.seed, "seed", 0, true);
+  const shard = commandShard(values);
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
   const t0 = performance.now();
   const { model, tokenizer } = await openModel(values.model!, {
@@ -164,20 +236,195 @@ export async function probeCommand(args: string[]): Promise<number> {
     dtype: dtypeFlag(values.dtype),
   });
   if (!tokenizer) throw new Error(`${values.model} has no tokenizer files: probe needs one`);
-  const { [task]: r } = await probeTreebanks(model, tokenizer, values.train!, values.test!, [task], {
+  const opts = {
     ...(values["max-sentences"] !== undefined ? { maxSentences: pos("max-sentences", 1) } : {}),
     maxLength: Math.min(pos("max-seq-length", 128), model.config.maxPositions),
     epochs: pos("epochs", PROBE_EPOCHS),
     lr,
     batchSize: pos("batch-size", 64),
     seed,
-  });
-  const out = {
-    model: values.model,
+  };
+  const context: ProbeContext = {
+    model: values.model!,
     task,
-    train: values.train,
-    test: values.test,
+    train: values.train!,
+    test: values.test!,
     layers: model.config.layers,
+    options: { epochs: opts.epochs, lr, batch_size: opts.batchSize, seed },
+  };
+  const outDir = values["output-dir"]!;
+  if (shard) {
+    const tr = await readProbeTreebank(tokenizer, values.train!, opts);
+    const te = await readProbeTreebank(tokenizer, values.test!, opts);
+    const encoded = (tb: EncodedTreebank) => tb.sentences.map((s, i) => canonicalJson([s, tb.encodings[i]]));
+    const inputs = {
+      settings: studySettings(values),
+      model: await modelFingerprint(model),
+      data: await digestParts([
+        `train ${tr.sentences.length}`,
+        ...encoded(tr),
+        `test ${te.sentences.length}`,
+        ...encoded(te),
+      ]),
+    };
+    const folder = shardFolder(outDir, shard);
+    const header = { study: "probe", inputs, shard };
+    const done = await makePartial({ ...header, units: { total: 0, covered: [] }, seconds: 0, context: {}, sums: {} });
+    if (await shardAlreadyDone(folder, done)) {
+      log(`${folder}/${PARTIAL_FILE} is already there from this run: shard ${shard.index} of ${shard.count} is done`);
+      return 0;
+    }
+    const part = async (tb: EncodedTreebank, file: string) =>
+      await withProgress(
+        `probe: word features of ${file}, shard ${shard.index} of ${shard.count}`,
+        (onProgress) =>
+          wordFeaturesPart(model, tb.encodings, shard, {
+            batchSize: FEATURE_BATCH,
+            padId: tokenizer.padId,
+            onProgress,
+          }),
+      );
+    const parts = { train: await part(tr, values.train!), test: await part(te, values.test!) };
+    const files: Record<string, Uint8Array> = {};
+    const sums: Record<string, unknown> = {};
+    for (const which of ["train", "test"] as const) {
+      const p = parts[which], bytes = featuresNpy(p);
+      files[FEATURE_FILES[which]] = bytes;
+      sums[which] = { batches: p.batches, sentences: p.sentences, words: p.count, digest: await digestParts([bytes]) };
+    }
+    const trainBatches = Math.ceil(tr.sentences.length / FEATURE_BATCH);
+    const partial = await makePartial({
+      ...header,
+      units: {
+        total: trainBatches + Math.ceil(te.sentences.length / FEATURE_BATCH),
+        covered: [...parts.train.batches, ...parts.test.batches.map((k) => trainBatches + k)],
+      },
+      seconds: (performance.now() - t0) / 1000,
+      context: {
+        ...context,
+        dim: model.config.hidden,
+        treebanks: {
+          train: { sentences: tr.sentences, skipped: tr.skipped },
+          test: { sentences: te.sentences, skipped: te.skipped },
+        },
+      },
+      sums,
+    });
+    await writeShardPartial(folder, partial, {
+      sources: localSources(values.model!, values.train!, values.test!),
+      force: values.force,
+    }, files);
+    log(
+      `wrote ${folder}/${PARTIAL_FILE}: the word features of ${parts.train.sentences.length} of ${tr.sentences.length} ` +
+        `training and ${parts.test.sentences.length} of ${te.sentences.length} test sentences`,
+    );
+    return 0;
+  }
+  const { [task]: r } = await probeTreebanks(model, tokenizer, values.train!, values.test!, [task], opts);
+  const out = probeJson(context, r, (performance.now() - t0) / 1000);
+  await Deno.mkdir(outDir, { recursive: true });
+  await writeFileAtomic(`${outDir}/probe.json`, JSON.stringify(out, null, 1) + "\n");
+  logProbe(log, task, r);
+  log(`Wrote ${outDir}/probe.json (${out.seconds.toFixed(1)} s)`);
+  if (values.json) console.log(JSON.stringify(out));
+  return 0;
+}
+
+/** What probe.json says of the run besides the results (and every shard records for merge). */
+interface ProbeContext {
+  model: string;
+  task: ProbeTaskName;
+  train: string;
+  test: string;
+  layers: number;
+  options: { epochs: number; lr: number; batch_size: number; seed: number };
+}
+
+/** A shard's features of one treebank as [L+1, words, hidden] float32 .npy bytes. */
+function featuresNpy(p: WordFeaturesPart): Uint8Array {
+  const data = new Float32Array(p.layers.length * p.count * p.dim);
+  p.layers.forEach((l, i) => data.set(l, i * p.count * p.dim));
+  return writeNpy({ shape: [p.layers.length, p.count, p.dim], data });
+}
+
+/**
+ * Merges the shards of a probe study: joins their word features (checked against the digests their
+ * partial.json recorded) and trains the probes, as one run does → probe.json.
+ *
+ * @param shards The shards, checked and in order.
+ * @param log Prints a line.
+ * @returns The file.
+ * @throws {Error} naming the file when a shard's features are missing, altered or of the wrong size
+ */
+export async function mergeProbeShards(
+  shards: readonly ShardFile[],
+  log: (s: string) => void,
+): Promise<Record<string, string>> {
+  const t0 = performance.now();
+  const c = shards[0]!.partial.context as unknown as ProbeContext & {
+    dim: number;
+    treebanks: Record<"train" | "test", { sentences: ConlluSentence[]; skipped: number }>;
+  };
+  const data = {} as Record<"train" | "test", ProbeData>;
+  for (const which of ["train", "test"] as const) {
+    const tb = c.treebanks?.[which];
+    if (!tb || !Array.isArray(tb.sentences)) {
+      throw new Error(`${shards[0]!.file}: context.treebanks.${which} is missing`);
+    }
+    const parts: WordFeaturesPart[] = [];
+    for (const { file, partial } of shards) {
+      const s = (partial.sums as Record<string, unknown>)[which] as
+        | { batches: number[]; sentences: number[]; words: number; digest: string }
+        | undefined;
+      if (!s || !Array.isArray(s.sentences) || typeof s.digest !== "string") {
+        throw new Error(`${file}: sums.${which} must hold the shard's sentences and its features' digest`);
+      }
+      const npy = join(dirname(file), FEATURE_FILES[which]);
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(npy);
+      } catch (e) {
+        throw new Error(`Cannot read ${npy}, the features beside ${file}: ${(e as Error).message}`);
+      }
+      if (await digestParts([bytes]) !== s.digest) {
+        throw new Error(`${npy} is not the file ${file} was written with (its digest differs): rerun that shard`);
+      }
+      const t = readNpy(bytes, npy);
+      const [n, words, dim] = t.shape;
+      if (t.shape.length !== 3 || n !== c.layers + 1 || words !== s.words || dim !== c.dim) {
+        throw new Error(
+          `${npy} has shape [${t.shape.join(", ")}], expected [${c.layers + 1}, ${s.words}, ${c.dim}]`,
+        );
+      }
+      const layers = Array.from({ length: n }, (_, l) => t.data.subarray(l * words * dim, (l + 1) * words * dim));
+      parts.push({ batches: s.batches, sentences: s.sentences, layers, dim, count: words });
+    }
+    const features = joinWordFeatures(tb.sentences.map((x) => x.words.length), parts);
+    data[which] = { tb, features };
+  }
+  const { [c.task]: r } = await trainProbes(data.train, data.test, [c.task], {
+    maxLength: 0,
+    epochs: c.options.epochs,
+    lr: c.options.lr,
+    batchSize: c.options.batch_size,
+    seed: c.options.seed,
+  });
+  logProbe(log, c.task, r);
+  const seconds = shards.reduce((a, s) => a + s.partial.seconds, 0) + (performance.now() - t0) / 1000;
+  const { model, task, train, test, layers, options } = c;
+  return {
+    "probe.json": JSON.stringify(probeJson({ model, task, train, test, layers, options }, r, seconds), null, 1) + "\n",
+  };
+}
+
+/** probe.json's contents. */
+function probeJson(c: ProbeContext, r: ProbeTreebanksResult, seconds: number) {
+  return {
+    model: c.model,
+    task: c.task,
+    train: c.train,
+    test: c.test,
+    layers: c.layers,
     classes: r.labels.length,
     labels: r.labels,
     train_examples: r.trainExamples,
@@ -192,11 +439,13 @@ export async function probeCommand(args: string[]): Promise<number> {
     gamma: r.gamma,
     center_of_gravity: r.centerOfGravity,
     mix_accuracy: r.mixAccuracy,
-    options: { epochs: pos("epochs", PROBE_EPOCHS), lr, batch_size: pos("batch-size", 64), seed },
-    seconds: (performance.now() - t0) / 1000,
+    options: c.options,
+    seconds,
   };
-  await Deno.mkdir(values["output-dir"]!, { recursive: true });
-  await writeFileAtomic(`${values["output-dir"]}/probe.json`, JSON.stringify(out, null, 1) + "\n");
+}
+
+/** The readable summary: per layer accuracy, cumulative accuracy, Δ and s, then the mix's figures. */
+function logProbe(log: (s: string) => void, task: string, r: ProbeTreebanksResult): void {
   log(`${task}: ${r.trainExamples} training and ${r.testExamples} test examples, ${r.labels.length} classes`);
   log(`layer  accuracy  cumulative  Δ(ℓ)     s(ℓ)`);
   r.layerAccuracy.forEach((a, l) =>
@@ -219,7 +468,4 @@ export async function probeCommand(args: string[]): Promise<number> {
       r.centerOfGravity.toFixed(2)
     }`,
   );
-  log(`Wrote ${values["output-dir"]}/probe.json (${out.seconds.toFixed(1)} s)`);
-  if (values.json) console.log(JSON.stringify(out));
-  return 0;
 }

@@ -102,3 +102,44 @@ Deno.test("bertology probe refuses an unknown task with a usage error", async ()
   strictEqual(r.code, 2);
   ok(r.err.includes(`--task must be upos or deprel, got "ner"`));
 });
+
+Deno.test("bertology probe sharded in 3 (feature extraction), merged, writes the probe.json of one run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = [
+      ...["probe", "--model", fixtureModel("bert-tiny-random"), ...UD, "--task", "deprel"],
+      ...["--max-sentences", "40", "--epochs", "2", "--threads", "1"],
+    ];
+    const one = await runCli(...args, "--output-dir", `${dir}/one`);
+    strictEqual(one.code, 0, one.err);
+    for (const i of [0, 1, 2]) {
+      const r = await runCli(...args, "--shard", `${i}/3`, "--output-dir", `${dir}/shards`);
+      strictEqual(r.code, 0, r.err);
+    }
+    // 40 training sentences in batches of 16: shard 2 runs the third batch only
+    const p2 = JSON.parse(Deno.readTextFileSync(`${dir}/shards/shard-2-of-3/partial.json`));
+    deepStrictEqual([p2.study, p2.sums.train.sentences.length, p2.sums.train.batches], ["probe", 8, [2]]);
+    const again = await runCli(...args, "--shard", "1/3", "--output-dir", `${dir}/shards`);
+    ok(/shard 1 of 3 is done/.test(again.out), again.out);
+    const m = await runCli("merge", `${dir}/shards`, "--output-dir", `${dir}/merged`);
+    strictEqual(m.code, 0, m.err);
+    const a = JSON.parse(Deno.readTextFileSync(`${dir}/one/probe.json`));
+    const b = JSON.parse(Deno.readTextFileSync(`${dir}/merged/probe.json`));
+    checkProbe(b, 3);
+    deepStrictEqual({ ...b, seconds: 0 }, { ...a, seconds: 0 });
+    // a shard's features altered after its partial.json was written: refused, naming the file
+    const npy = `${dir}/shards/shard-1-of-3/train_features.npy`;
+    const bytes = Deno.readFileSync(npy);
+    bytes[bytes.length - 1]! ^= 1;
+    Deno.writeFileSync(npy, bytes);
+    const bad = await runCli("merge", `${dir}/shards`, "--output-dir", `${dir}/merged2`);
+    strictEqual(bad.code, 1);
+    ok(bad.err.includes(`${npy} is not the file`) && bad.err.includes("rerun that shard"), bad.err);
+    Deno.removeSync(npy);
+    const gone = await runCli("merge", `${dir}/shards`, "--output-dir", `${dir}/merged3`);
+    strictEqual(gone.code, 1);
+    ok(gone.err.includes(`Cannot read ${npy}`), gone.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -11,7 +11,7 @@ import { readConllu } from "@bertology/core/analysis/read-conllu";
 import { type RelationScore, type SyntacticHeads, SyntacticHeadsMeter } from "@bertology/core/analysis";
 import type { TransformerModel } from "@bertology/core/models";
 import type { Tokenizer } from "@bertology/core/tokenizers";
-import { encodeTreebank, sentenceUnits } from "@bertology/core/analysis";
+import { encodeTreebank, type RelationView, sentenceUnits } from "@bertology/core/analysis";
 import {
   DTYPE_OPTION,
   dtypeFlag,
@@ -45,18 +45,22 @@ import {
 /** Help text. */
 export const SYNTAX_HELP =
   `bertology syntax --model DIR --conllu FILE [--max-sentences N] [--max-seq-length 128] [--batch-size 8]
-                [--shard I/N | --shards N|auto] --output-dir OUT [--json] [--offline] [--dtype f32|f16]
+                [--merge-subtypes] [--shard I/N | --shards N|auto] --output-dir OUT [--json] [--offline]
+                [--dtype f32|f16]
   Tokenizes every sentence word by word with the model's tokenizer, makes each head's attention word-level (to a
-  split word: the sum over its pieces; from it: the mean), and scores, for every UD relation (its universal part:
-  nmod:poss counts as nmod) and every head, how often the word the dependent attends to most ([CLS]/[SEP]
-  excluded) is its parent ("dep->parent"), and how often the parent's argmax is the dependent ("parent->dep").
+  split word: the sum over its pieces; from it: the mean), and scores, for every UD relation and every head, how
+  often the word the dependent attends to most ([CLS]/[SEP] excluded) is its parent ("dep->parent"), and how
+  often the parent's argmax is the dependent ("parent->dep"). Relation subtypes are relations of their own
+  (nmod:poss, aux:pass, nsubj:pass, compound:prt, obl:tmod … apart from nmod, aux, nsubj, …), as Clark et al.'s
+  poss, auxpass and nsubjpass are.
   Root attachments are not scored; sentences longer than --max-seq-length pieces are left out and counted.
-  Writes OUT/syntax.json: {"relations": {REL: {"count", "best": {"layer", "head", "direction", "accuracy"},
-  "baseline": {"offset", "accuracy"}, "per_head": [[L×H]] (the better direction), "per_head_dep_to_parent",
-  "per_head_parent_to_dep"}}, "all": {…}}; the baseline is the one relative position (parent − dependent, in
-  words) most often right for that relation.
+  --merge-subtypes    count each relation under its universal part instead (nmod:poss as nmod, aux:pass as aux)
+  Writes OUT/syntax.json: {"relation_view": "subtypes"|"merged", "relations": {REL: {"count", "best": {"layer",
+  "head", "direction", "accuracy"}, "baseline": {"offset", "accuracy"}, "per_head": [[L×H]] (the better
+  direction), "per_head_dep_to_parent", "per_head_parent_to_dep"}}, "all": {…}}; the baseline is the one
+  relative position (parent − dependent, in words) most often right for that relation.
   Sharded (the bucketed batches of sentences split round-robin; \`bertology merge OUT --output-dir M\` writes
-  M/syntax.json):
+  M/syntax.json; each shard records its relation view, and merge refuses shards of both views):
 ${SHARD_HELP}`;
 
 /** The files syntax (and its merge) writes. */
@@ -90,6 +94,8 @@ export interface TreebankSyntax {
   sentences: number;
   /** Sentences left out (longer than the limit). */
   skipped: number;
+  /** How the relations were labelled. */
+  relationView: RelationView;
 }
 
 /**
@@ -101,11 +107,18 @@ export async function treebankSyntax(
   model: TransformerModel,
   tokenizer: Tokenizer,
   file: string,
-  opts: { maxSentences?: number | undefined; maxLength: number; batchSize: number },
+  opts: {
+    maxSentences?: number | undefined;
+    maxLength: number;
+    batchSize: number;
+    /** Default `"subtypes"`: `nmod:poss` apart from `nmod`. */
+    relationView?: RelationView | undefined;
+  },
 ): Promise<TreebankSyntax> {
   const tb = await readTreebank(tokenizer, file, opts);
-  const { meter } = measureSyntax(model, tokenizer, tb, opts.batchSize, undefined);
-  return { result: meter.result(), sentences: tb.sentences.length, skipped: tb.skipped };
+  const relationView = opts.relationView ?? "subtypes";
+  const { meter } = measureSyntax(model, tokenizer, tb, opts.batchSize, relationView, undefined);
+  return { result: meter.result(), sentences: tb.sentences.length, skipped: tb.skipped, relationView };
 }
 
 /** Reads and encodes the treebank's sentences word by word. */
@@ -126,6 +139,7 @@ function measureSyntax(
   tokenizer: Tokenizer,
   tb: ReturnType<typeof encodeTreebank>,
   batchSize: number,
+  relationView: RelationView,
   shard: Shard | undefined,
 ): { meter: SyntacticHeadsMeter; covered: number[] } {
   const meter = new SyntacticHeadsMeter(model.config.layers, model.config.heads);
@@ -134,7 +148,7 @@ function measureSyntax(
   const bar = new Progress("syntax", inputs.length);
   try {
     forEachAttention(model, inputs, (ex, i) => {
-      meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!));
+      meter.add(ex, sentenceUnits(tb.sentences[i]!, tb.encodings[i]!, relationView));
       covered.push(i);
       bar.tick();
     }, { batchSize, padId: tokenizer.padId, shard });
@@ -144,22 +158,73 @@ function measureSyntax(
   return { meter, covered: covered.sort((a, b) => a - b) };
 }
 
+/** The header of syntax.json, and the context every shard of a sharded run records. */
+interface SyntaxContext {
+  model: string;
+  conllu: string;
+  layers: number;
+  heads: number;
+  sentences: number;
+  skipped: number;
+  /** How the relations are labelled. */
+  relation_view: RelationView;
+}
+
+/** A view in words, for messages. */
+const VIEW_WORDS: Record<RelationView, string> = {
+  subtypes: "UD relation subtypes kept apart (nmod:poss, aux:pass, … as relations of their own)",
+  merged: "UD relation subtypes merged into their base relation (--merge-subtypes: nmod:poss counted as nmod)",
+};
+
+/**
+ * The relation view a syntax shard recorded. Partial results written before syntax kept subtypes apart record
+ * none: that code always merged them, so theirs is `"merged"`.
+ *
+ * @throws {Error} naming the file when the recorded view is neither
+ */
+function shardRelationView({ file, partial }: ShardFile): RelationView {
+  const v = partial.context.relation_view;
+  if (v === undefined) return "merged";
+  if (v !== "subtypes" && v !== "merged") {
+    throw new Error(`${file}: context field "relation_view" must be "subtypes" or "merged", got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Refuses syntax shards that counted relations in different views (run before the shard set's own checks, so
+ * the message says what differs in words; such shards also differ in their fingerprints).
+ *
+ * @param shards The shards read, in any order.
+ * @throws {Error} naming two shards of different views
+ */
+export function checkSyntaxShards(shards: readonly ShardFile[]): void {
+  const first = shards[0]!, view = shardRelationView(first);
+  for (const s of shards.slice(1)) {
+    const other = shardRelationView(s);
+    if (other !== view) {
+      const legacy = (x: ShardFile) =>
+        x.partial.context.relation_view === undefined ? " (it was written before syntax kept subtypes apart)" : "";
+      throw new Error(
+        `Refusing to merge ${s.file} with ${first.file}: ${s.file} counts ${VIEW_WORDS[other]}${legacy(s)}, ` +
+          `${first.file} counts ${VIEW_WORDS[view]}${legacy(first)}; one syntax.json holds one view — rerun ` +
+          `the odd shards ${view === "merged" ? "with" : "without"} --merge-subtypes`,
+      );
+    }
+  }
+}
+
 /**
  * Merges the shards of a syntax study into syntax.json, as one run writes it.
  *
  * @param shards The shards, checked and in order.
  * @param log Prints a line.
  * @returns The file.
+ * @throws {Error} when the shards counted relations in different views, or a shard's sums are malformed
  */
 export function mergeSyntaxShards(shards: readonly ShardFile[], log: (s: string) => void): Record<string, string> {
-  const c = shards[0]!.partial.context as {
-    model: string;
-    conllu: string;
-    layers: number;
-    heads: number;
-    sentences: number;
-    skipped: number;
-  };
+  checkSyntaxShards(shards);
+  const c = { ...shards[0]!.partial.context, relation_view: shardRelationView(shards[0]!) } as SyntaxContext;
   const meter = new SyntacticHeadsMeter(c.layers, c.heads);
   for (const { file, partial } of shards) {
     const s = partial.sums as unknown as SyntacticHeadsSums;
@@ -169,6 +234,7 @@ export function mergeSyntaxShards(shards: readonly ShardFile[], log: (s: string)
     meter.addSums(s);
   }
   const r = meter.result();
+  log(`relations: ${VIEW_WORDS[c.relation_view]}`);
   log(syntaxTable(r.relations, r.all));
   return {
     "syntax.json": JSON.stringify(syntaxJson(c, r, shards.reduce((a, s) => a + s.partial.seconds, 0)), null, 1) +
@@ -178,7 +244,7 @@ export function mergeSyntaxShards(shards: readonly ShardFile[], log: (s: string)
 
 /** syntax.json's contents. */
 function syntaxJson(
-  c: { model: string; conllu: string; layers: number; heads: number; sentences: number; skipped: number },
+  c: SyntaxContext,
   r: SyntacticHeads,
   seconds: number,
 ) {
@@ -201,6 +267,7 @@ export async function syntaxCommand(args: string[]): Promise<number> {
     "output-dir": { type: "string" },
     json: { type: "boolean" },
     offline: { type: "boolean" },
+    "merge-subtypes": { type: "boolean" },
     ...DTYPE_OPTION,
     ...SHARD_FLAGS,
     force: { type: "boolean" },
@@ -212,6 +279,7 @@ export async function syntaxCommand(args: string[]): Promise<number> {
   const shard = commandShard(values);
   const maxSentences = positive(values["max-sentences"], "max-sentences", undefined);
   const batchSize = positive(values["batch-size"], "batch-size", 8)!;
+  const relationView: RelationView = values["merge-subtypes"] ? "merged" : "subtypes";
   const log = (s: string) => values.json ? console.error(s) : console.log(s);
   const t0 = performance.now();
   const { model, tokenizer } = await openModel(values.model, {
@@ -224,7 +292,9 @@ export async function syntaxCommand(args: string[]): Promise<number> {
   if (shard) {
     const treebank = await readTreebank(tokenizer, values.conllu, { maxSentences, maxLength });
     const inputs = {
-      settings: studySettings(values),
+      // the view is written out even by default, so that a shard of the code that always merged subtypes (whose
+      // settings lack it) never passes for a shard of this run
+      settings: { ...studySettings(values), "merge-subtypes": relationView === "merged" },
       model: await modelFingerprint(model),
       data: await digestParts(treebank.sentences.map((s, i) => canonicalJson([s, treebank.encodings[i]]))),
     };
@@ -235,20 +305,21 @@ export async function syntaxCommand(args: string[]): Promise<number> {
       log(`${folder}/${PARTIAL_FILE} is already there from this run: shard ${shard.index} of ${shard.count} is done`);
       return 0;
     }
-    const m = measureSyntax(model, tokenizer, treebank, batchSize, shard);
-    const context = {
+    const m = measureSyntax(model, tokenizer, treebank, batchSize, relationView, shard);
+    const context: SyntaxContext = {
       model: values.model,
       conllu: values.conllu,
       layers: L,
       heads: H,
       sentences: treebank.sentences.length,
       skipped: treebank.skipped,
+      relation_view: relationView,
     };
     const partial = await makePartial({
       ...header,
       units: { total: treebank.sentences.length, covered: m.covered },
       seconds: (performance.now() - t0) / 1000,
-      context,
+      context: { ...context },
       sums: m.meter.sums() as unknown as Record<string, unknown>,
     });
     await writeShardPartial(folder, partial, {
@@ -258,10 +329,23 @@ export async function syntaxCommand(args: string[]): Promise<number> {
     log(`wrote ${folder}/${PARTIAL_FILE}: ${m.covered.length} of ${treebank.sentences.length} sentences`);
     return 0;
   }
-  const tb = await treebankSyntax(model, tokenizer, values.conllu, { maxSentences, maxLength, batchSize });
+  const tb = await treebankSyntax(model, tokenizer, values.conllu, {
+    maxSentences,
+    maxLength,
+    batchSize,
+    relationView,
+  });
   const r = tb.result;
   const out = syntaxJson(
-    { model: values.model, conllu: values.conllu, layers: L, heads: H, sentences: tb.sentences, skipped: tb.skipped },
+    {
+      model: values.model,
+      conllu: values.conllu,
+      layers: L,
+      heads: H,
+      sentences: tb.sentences,
+      skipped: tb.skipped,
+      relation_view: relationView,
+    },
     r,
     (performance.now() - t0) / 1000,
   );
@@ -272,6 +356,7 @@ export async function syntaxCommand(args: string[]): Promise<number> {
       tb.skipped ? ` (${tb.skipped} longer than ${maxLength} pieces left out)` : ""
     }`,
   );
+  log(`relations: ${VIEW_WORDS[relationView]}`);
   log(syntaxTable(r.relations, r.all));
   log(`Wrote ${outDir}/syntax.json (${out.seconds.toFixed(1)} s)`);
   if (values.json) console.log(JSON.stringify(out));

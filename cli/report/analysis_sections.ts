@@ -269,7 +269,11 @@ ${
 <p>UD English EWT dev (${syn.sentences} sentences${
     syn.skipped ? `, ${syn.skipped} longer than the model's window left out` : ""
   }), tokenized word by word; word-level attention (to a split word: sum over its pieces; from it: mean). For each
-relation, the head whose argmax (special tokens excluded) most often lands on the parent ("dep->parent") or, from the
+relation (${
+    syn.relationView === "subtypes"
+      ? "UD subtypes such as nmod:poss, aux:pass and nsubj:pass apart from their base relation, as Clark et al.'s poss, auxpass and nsubjpass are"
+      : "UD subtypes merged into their base relation: nmod:poss counted as nmod"
+  }), the head whose argmax (special tokens excluded) most often lands on the parent ("dep->parent") or, from the
 parent, on the dependent ("parent->dep"), beside the single relative offset most often right. Relations seen at least 50 times.</p>
 ${
     simpleTable(

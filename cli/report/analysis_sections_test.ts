@@ -48,6 +48,7 @@ function sample(): AnalysisStudy {
       conllu: "data/ud/x.conllu",
       sentences: 5,
       skipped: 1,
+      relationView: "subtypes",
       rows: [{ relation: "det<>", count: 60, best, baseline: { offset: 1, accuracy: 0.6 } }],
       all: { relation: "all", count: 60, best, baseline: { offset: 1, accuracy: 0.6 } },
     },
@@ -76,6 +77,7 @@ Deno.test("analysisSectionsHtml() writes the three sections with balanced markup
   ok(html.includes("<h2>10. BERT: what the heads attend to") && html.includes("<h2>12. BERT: layer probing"));
   ok(html.includes("det&lt;&gt;") && html.includes("no head tracks &lt;syntax&gt; here") && !html.includes("<syntax>"));
   ok(html.includes(">1.2</td><td>dep-&gt;parent</td>"), "syntactic head written layer.head");
+  ok(html.includes("nmod:poss, aux:pass and nsubj:pass apart from their base relation"), "the relation view is said");
   strictEqual((html.match(/<svg/g) ?? []).length, 7 + 1 + 2);
 });
 

@@ -12,6 +12,10 @@
  * the second (in-context copying lowers it). Positions: BOS at 0, the first repeat at 1…len, the second at
  * len+1…2·len. Pruned heads score `NaN`.
  *
+ * For encoders, also where heads park their attention (Clark et al. 2019, section 3; the same
+ * `AttentionStatsMeter` as `bertology attention-stats`): per head the mean attention on the first token
+ * ([CLS]), on separator tokens ([SEP]) and on "." and "," ({@linkcode attentionSinks}).
+ *
  * @example Usage
  * ```ts ignore
  * const rows = repeatedTokenRows(model.config.vocabSize, { repeatLen: 40, rows: 20, seed: 0, bos: 50256, exclude });
@@ -25,6 +29,10 @@
 import { keptHeads } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { mulberry32 } from "../rng.ts";
+import type { Tokenizer } from "../tokenizers/types.ts";
+import { type AttentionInput, forEachAttention } from "./attention_maps.ts";
+import { AttentionStatsMeter, type UnitFlags } from "./attention_stats.ts";
+import { separatorIds } from "./word_alignment.ts";
 
 /** How to make the rows. */
 export interface RepeatedRowsOptions {
@@ -169,4 +177,75 @@ export function headRoles(model: TransformerModel, rows: readonly (readonly numb
     roles.lossSecondRepeat = lossSecond / n;
   }
   return roles;
+}
+
+/**
+ * Which tokens of an encoding are separators (the tokenizer template's [SEP]) and which are "." or ",", as
+ * `bertology attention-stats` flags them at token level.
+ *
+ * @param tokenizer The model's tokenizer.
+ * @param ids An encoding's ids, special tokens included.
+ * @returns The flags for {@linkcode attentionSinks}.
+ *
+ * @example Usage
+ * ```ts
+ * import { tokenUnitFlags } from "./head_roles.ts";
+ * import { WordPieceTokenizer } from "../tokenizers/wordpiece.ts";
+ * const tok = WordPieceTokenizer.fromVocabText("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhi\n.\n");
+ * const f = tokenUnitFlags(tok, tok.encode("hi .").ids); // [CLS] hi . [SEP]
+ * [...f.sep, ...f.punct]; // [0, 0, 0, 1, 0, 0, 1, 0]
+ * ```
+ */
+export function tokenUnitFlags(tokenizer: Tokenizer, ids: readonly number[]): UnitFlags {
+  const sep = separatorIds(tokenizer);
+  return {
+    sep: Uint8Array.from(ids, (id) => (sep.has(id) ? 1 : 0)),
+    punct: Uint8Array.from(ids, (id) => ([".", ","].includes(tokenizer.decode([id]).trim()) ? 1 : 0)),
+  };
+}
+
+/** Clark et al.'s sink statistics per head ([layers · heads], layer-major), and what they were averaged over. */
+export interface AttentionSinks {
+  /** Mean attention on the first token ([CLS]), over every (example, query) pair. */
+  cls: Float64Array;
+  /** Mean attention on the separator tokens ([SEP]). */
+  sep: Float64Array;
+  /** Mean attention on "." and ",". */
+  punct: Float64Array;
+  /** Examples averaged over. */
+  examples: number;
+}
+
+/**
+ * Measures where each head parks its attention on `inputs`: Clark et al. (2019)'s [CLS], [SEP] and punctuation
+ * statistics (the `AttentionStatsMeter` of `bertology attention-stats`, token level).
+ *
+ * @param model A model with every head.
+ * @param inputs The examples (ids with the special tokens).
+ * @param flags Each example's separator and punctuation tokens ({@linkcode tokenUnitFlags}).
+ * @param opts Examples per forward pass (default 8) and the pad id (default 0).
+ * @returns The three statistics.
+ * @throws {Error} for a pruned model, no examples, or flags that do not match the examples
+ *
+ * @example Usage
+ * ```ts ignore
+ * const inputs = texts.map((t) => tokenizer.encode(t));
+ * const sinks = attentionSinks(model, inputs, inputs.map((e) => tokenUnitFlags(tokenizer, e.ids)));
+ * sinks.sep; // Float64Array [layers · heads]
+ * ```
+ */
+export function attentionSinks(
+  model: TransformerModel,
+  inputs: readonly AttentionInput[],
+  flags: readonly UnitFlags[],
+  opts: { batchSize?: number; padId?: number } = {},
+): AttentionSinks {
+  if (inputs.length === 0) throw new Error("attention sinks: no examples");
+  if (flags.length !== inputs.length) {
+    throw new Error(`attention sinks: ${flags.length} flag sets for ${inputs.length} examples`);
+  }
+  const meter = new AttentionStatsMeter(model.config.layers * model.config.heads);
+  forEachAttention(model, inputs, (ex, i) => meter.add(ex, flags[i]!), opts);
+  const r = meter.result();
+  return { cls: r.cls, sep: r.sep, punct: r.punct, examples: meter.examples };
 }

@@ -4,7 +4,7 @@ import { pruneModel } from "../bertology/prune.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
-import { headRoles, repeatedTokenRows } from "./head_roles.ts";
+import { attentionSinks, headRoles, repeatedTokenRows, tokenUnitFlags } from "./head_roles.ts";
 
 Deno.test("repeatedTokenRows: BOS + r + r, seeded, never a special token", () => {
   const opts = { repeatLen: 6, rows: 5, seed: 3, bos: 7, exclude: new Set([7, 0, 1]) };
@@ -61,4 +61,45 @@ Deno.test("headRoles: the attention on t−1, t−len, t−len+1 of the second r
   ok(close(pruned.induction[0]!, roles.induction[0]!));
   throws(() => headRoles(model, [[0, 1, 2, 3, 2]]), /repeats differ/);
   throws(() => headRoles(model, [[0, 1, 1], [0, 1, 1, 1]]), /BOS \+ r \+ r/);
+});
+
+Deno.test("attentionSinks: Clark's mean attention on [CLS], [SEP] and punctuation per head (BERT)", async () => {
+  const { model, tokenizer } = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
+  const tok = tokenizer!;
+  const inputs = ["a film , slow .", "no", "the movie was fine , really ."].map((t) => tok.encode(t));
+  const flags = inputs.map((e) => tokenUnitFlags(tok, e.ids));
+  // [CLS] a film , slow . [SEP]: the separator is last, "," and "." are flagged
+  deepStrictEqual([...flags[0]!.sep], [0, 0, 0, 0, 0, 0, 1]);
+  deepStrictEqual([...flags[0]!.punct], [0, 0, 0, 1, 0, 1, 0]);
+  const sinks = attentionSinks(model, inputs, flags, { batchSize: 2, padId: tok.padId });
+  const { layers: L, heads: H } = model.config;
+  deepStrictEqual([sinks.examples, sinks.cls.length, sinks.sep.length, sinks.punct.length], [3, L * H, L * H, L * H]);
+  // one head by hand, each example run alone (no padding)
+  const l = 1, h = 2;
+  let cls = 0, sep = 0, punct = 0, queries = 0;
+  inputs.forEach((e, k) => {
+    const T = e.ids.length;
+    const batch = {
+      batchSize: 1,
+      seqLen: T,
+      inputIds: Int32Array.from(e.ids),
+      tokenTypeIds: Int32Array.from(e.tokenTypeIds),
+    };
+    const a = model.run({ batch, names: [`attentions.${l}`] }).cache.get(model.resolveName(`attentions.${l}`))!.data;
+    for (let i = 0; i < T; i++) {
+      const row = (h * T + i) * T;
+      cls += a[row]!;
+      for (let j = 0; j < T; j++) {
+        if (flags[k]!.sep[j]) sep += a[row + j]!;
+        if (flags[k]!.punct[j]) punct += a[row + j]!;
+      }
+    }
+    queries += T;
+  });
+  const close = (x: number, y: number) => Math.abs(x - y) <= 1e-6;
+  ok(close(sinks.cls[l * H + h]!, cls / queries), `cls ${sinks.cls[l * H + h]} vs ${cls / queries}`);
+  ok(close(sinks.sep[l * H + h]!, sep / queries) && close(sinks.punct[l * H + h]!, punct / queries));
+  ok(punct > 0 && sep > 0, "the text has separators and punctuation");
+  throws(() => attentionSinks(model, inputs, flags.slice(1)), /2 flag sets for 3 examples/);
+  throws(() => attentionSinks(pruneModel(model, { 0: [1] }, createWasmKernels()), inputs, flags), /pruned heads/);
 });

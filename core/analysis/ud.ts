@@ -1,7 +1,9 @@
 /**
  * Universal Dependencies sentences as analysis inputs: encoded word by word for the model, their
- * dependencies for the syntactic-head scores, and probe sets for UPOS and dependency labels. Relations are
- * taken by their universal part (`nmod:poss` → `nmod`, see `universalRelation`).
+ * dependencies for the syntactic-head scores, and probe sets for UPOS and dependency labels. The syntactic
+ * heads keep UD's relation subtypes apart by default (`nmod:poss`, `aux:pass`, `nsubj:pass` are relations of
+ * their own, as Clark et al.'s `poss`, `auxpass`, `nsubjpass` are; see {@linkcode RelationView}); the
+ * dependency-label probes take a relation by its universal part (`nmod:poss` → `nmod`, see `universalRelation`).
  *
  * @module
  */
@@ -58,10 +60,37 @@ export function encodeTreebank(
 }
 
 /**
+ * How a dependency's relation is labelled: `"subtypes"` keeps UD's full DEPREL, so `nmod:poss`, `aux:pass`,
+ * `nsubj:pass`, `compound:prt`, `obl:tmod` … are relations of their own (as Clark et al. 2019's `poss`,
+ * `auxpass`, `nsubjpass` are: they scored the Stanford Dependencies of the Penn Treebank, which split them);
+ * `"merged"` counts each under its universal part (`nmod:poss` → `nmod`).
+ */
+export type RelationView = "subtypes" | "merged";
+
+/**
+ * A DEPREL as the view labels it.
+ *
+ * @param deprel A DEPREL value (`nmod:poss`).
+ * @param view {@linkcode RelationView}.
+ * @returns `deprel` itself (`"subtypes"`) or its universal part (`"merged"`).
+ *
+ * @example Usage
+ * ```ts
+ * import { relationLabel } from "./ud.ts";
+ * relationLabel("aux:pass", "subtypes"); // "aux:pass"
+ * relationLabel("aux:pass", "merged"); // "aux"
+ * ```
+ */
+export function relationLabel(deprel: string, view: RelationView): string {
+  return view === "merged" ? universalRelation(deprel) : deprel;
+}
+
+/**
  * A sentence's units and dependencies for `SyntacticHeadsMeter.add`.
  *
  * @param sentence The UD sentence.
  * @param encoding Its word-by-word encoding.
+ * @param view How relations are labelled (default `"subtypes"`: `nmod:poss` apart from `nmod`).
  * @returns Where each word sits among the units, which units are words, and every non-root dependency.
  *
  * @example Usage
@@ -75,7 +104,11 @@ export function encodeTreebank(
  * // [{ dep: 0, head: 1, relation: "det" }]
  * ```
  */
-export function sentenceUnits(sentence: ConlluSentence, encoding: WordEncoding): SentenceUnits {
+export function sentenceUnits(
+  sentence: ConlluSentence,
+  encoding: WordEncoding,
+  view: RelationView = "subtypes",
+): SentenceUnits {
   const unitOfWord = new Int32Array(sentence.words.length);
   const candidate = new Uint8Array(encoding.words.length);
   encoding.words.forEach((w, u) => {
@@ -87,7 +120,7 @@ export function sentenceUnits(sentence: ConlluSentence, encoding: WordEncoding):
   const dependencies = sentence.words.filter((w) => w.head > 0).map((w) => ({
     dep: w.id - 1,
     head: w.head - 1,
-    relation: universalRelation(w.deprel),
+    relation: relationLabel(w.deprel, view),
   }));
   return { unitOfWord, candidate, dependencies };
 }

@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { loadModel } from "../models/load.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { parseConllu } from "./conllu.ts";
-import { encodeTreebank, sentenceUnits, udProbeSet } from "./ud.ts";
+import { encodeTreebank, relationLabel, sentenceUnits, udProbeSet } from "./ud.ts";
 import { wordFeatures } from "./word_features.ts";
 
 const CONLLU = [
@@ -32,6 +32,10 @@ Deno.test("encodeTreebank(), sentenceUnits() and udProbeSet() line words, units,
     2,
     "punct",
   ]]);
+  // UD subtypes are relations of their own unless merged into their base relation
+  const passive = (view?: "subtypes" | "merged") =>
+    sentenceUnits(tb.sentences[1]!, tb.encodings[1]!, view).dependencies.map((d) => d.relation);
+  deepStrictEqual([passive(), passive("subtypes"), passive("merged")], [["nsubj:pass"], ["nsubj:pass"], ["nsubj"]]);
 
   const f = wordFeatures(model, tb.encodings, { batchSize: 2 });
   strictEqual(f.count, 6);
@@ -57,4 +61,15 @@ Deno.test("encodeTreebank(), sentenceUnits() and udProbeSet() line words, units,
   const dep = udProbeSet(tb.sentences, f, "deprel", rel, false);
   deepStrictEqual(dep.parts.map((p) => [...p]), [[0, 1, 3, 4], [1, 2, 2, 5]]);
   deepStrictEqual([...dep.labels], [0, -1, -1, -1]); // unseen relations are class -1 when not growing
+});
+
+Deno.test("relationLabel() keeps the subtype, or merges it into the base relation", () => {
+  deepStrictEqual(
+    ["nmod:poss", "compound:prt", "obl:tmod", "det"].map((r) => relationLabel(r, "subtypes")),
+    ["nmod:poss", "compound:prt", "obl:tmod", "det"],
+  );
+  deepStrictEqual(
+    ["nmod:poss", "compound:prt", "obl:tmod", "det"].map((r) => relationLabel(r, "merged")),
+    ["nmod", "compound", "obl", "det"],
+  );
 });
