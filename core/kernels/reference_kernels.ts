@@ -100,7 +100,27 @@ const REFERENCE: ReferenceImplementations = {
   reluBackward: (v, dinp, inp, dout, n) => ref.reluBackward(v.f, dinp, inp, dout, n),
   softmaxRows: (v, x, rows, cols) => ref.softmaxRows(v.f, x, rows, cols),
   // `kvHead` is an i32 array, read through the i32 view
-  attentionForward: (v, ctx, probs, q, k, vv, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal) =>
+  attentionForward: (
+    v,
+    ctx,
+    probs,
+    q,
+    k,
+    vv,
+    ldq,
+    ldkv,
+    keyMask,
+    headMask,
+    kvHead,
+    B,
+    T,
+    past,
+    H,
+    Hkv,
+    D,
+    scale,
+    causal,
+  ) =>
     ref.attentionForward(
       v.f,
       v.i,
@@ -116,6 +136,7 @@ const REFERENCE: ReferenceImplementations = {
       kvHead,
       B,
       T,
+      past,
       H,
       Hkv,
       D,
