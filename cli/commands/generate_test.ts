@@ -113,7 +113,7 @@ Deno.test({
   name: "bertology generate --model models/stories260k --ids 1 --max-new-tokens 200 prints llama2.c's ids and text",
   ignore: !existsSync(`${STORIES}/config.json`),
   fn: async () => {
-    const expected = JSON.parse(Deno.readTextFileSync("tests/fixtures/stories260k/generation.json"));
+    const expected = JSON.parse(Deno.readTextFileSync(`${STORIES}/generation.json`));
     for (const extra of [[], ["--no-cache"]]) {
       const r = await cliProcess("generate", "--model", STORIES, "--ids", "1", "--max-new-tokens", "200", ...extra);
       strictEqual(r.code, 0, r.err);

@@ -216,7 +216,7 @@ Deno.test({
   name: "generate() on stories260K reproduces llama2.c's greedy continuation, with and without the cache",
   ignore: !existsSync(`${STORIES}/config.json`), // bundled with the Llama family
   fn: async () => {
-    const expected = JSON.parse(Deno.readTextFileSync(`tests/fixtures/stories260k/generation.json`));
+    const expected = JSON.parse(Deno.readTextFileSync(`${STORIES}/generation.json`));
     const { model, tokenizer } = await loadModel(localFiles(STORIES));
     for (const cache of [true, false]) {
       const out = await model.generate({ prompt: [1], tokenizer, maxNewTokens: 200, stopAtEos: false, cache });
