@@ -74,20 +74,20 @@ function kvHeadOf(kvHead: usize, h: i32, H: i32, Hkv: i32): i32 {
 }
 
 /**
+ * past > 0: the T queries follow `past` cached positions — k, v and keyMask hold Tk = past + T rows per batch row
+ * (probs [B, H, T, Tk], scratch T·Tk floats) and the causal mask is offset by `past` (incremental decoding).
  * probs = 0: the probabilities are not saved — each (batch, head)'s live in `scratch` (T·T floats) while its
  * context is computed (an inference pass that no hook, entropy or backward reads them from).
  * Grouped-query attention: q has H heads (row stride ldq), k and v Hkv heads (row stride ldkv); query head h
  * reads kv head kvHeadOf(h) in place (no copy of k, v).
- * window > 0: query i sees only keys j > i − window (with causal: the `window` keys i − window < j ≤ i, HF's
- * GPT-Neo `window_size` and Mistral's `sliding_window`); 0: no window. The backward needs no window: the saved
- * probabilities are exactly 0 outside it, so no gradient reaches those scores.
  */
 export function attention_forward(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
-  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32, scratch: usize,
+  kvHead: usize, B: i32, T: i32, past: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32,
+  scratch: usize,
 ): void {
   forwardItems(
-    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, window, scratch,
+    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, past, H, Hkv, D, scale, causal, window, scratch,
     GEMM_SCRATCH, 0, B * H,
   );
 }
@@ -100,45 +100,53 @@ export function attention_forward(
  */
 export function attention_forward_part(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
-  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32, scratch: usize,
+  kvHead: usize, B: i32, T: i32, past: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32,
+  scratch: usize,
   gemmScratch: usize, part: i32, parts: i32,
 ): void {
   const items = B * H;
   const i0 = <i32>(<i64>items * part / parts), i1 = <i32>(<i64>items * (part + 1) / parts);
   forwardItems(
-    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, H, Hkv, D, scale, causal, window, scratch,
+    ctx, probs, q, k, v, ldq, ldkv, keyMask, headMask, kvHead, B, T, past, H, Hkv, D, scale, causal, window, scratch,
     gemmScratch, i0, i1,
   );
 }
 
-/** attention_forward for the (batch, query head) items [item0, item1), item = b·H + h. */
+/**
+ * attention_forward for the (batch, query head) items [item0, item1), item = b·H + h. The T queries of a row are
+ * its positions past … past + T − 1 (a KV cache holds the first `past`): each row has Tk = past + T keys (k, v rows
+ * and key-mask entries), query i sees keys j ≤ past + i when causal, and its probabilities are rows of Tk.
+ */
 function forwardItems(
   ctx: usize, probs: usize, q: usize, k: usize, v: usize, ldq: i32, ldkv: i32, keyMask: usize, headMask: usize,
-  kvHead: usize, B: i32, T: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32, scratch: usize,
+  kvHead: usize, B: i32, T: i32, past: i32, H: i32, Hkv: i32, D: i32, scale: f32, causal: i32, window: i32,
+  scratch: usize,
   GEMM_SCRATCH: usize, item0: i32, item1: i32,
 ): void {
   const ldc = H * D;
-  const rowBytes = <usize>T << 2;
+  const Tk = past + T;
+  const rowBytes = <usize>Tk << 2;
   for (let item = item0; item < item1; item++) {
     const b = item / H, h = item % H;
-    const mb = keyMask ? keyMask + (<usize>(b * T) << 2) : 0;
+    const mb = keyMask ? keyMask + (<usize>(b * Tk) << 2) : 0;
     {
       const m: f32 = headMask ? load<f32>(headMask + (<usize>h << 2)) : 1;
       const qbase = (<usize>(b * T) * <usize>ldq + <usize>(h * D)) << 2;
-      const kvbase = (<usize>(b * T) * <usize>ldkv + <usize>(kvHeadOf(kvHead, h, H, Hkv) * D)) << 2;
+      const kvbase = (<usize>(b * Tk) * <usize>ldkv + <usize>(kvHeadOf(kvHead, h, H, Hkv) * D)) << 2;
       const pb = probs ? probs + <usize>((b * H + h) * T) * rowBytes : scratch;
       // scores[i, j] = scale · q_i · k_j
-      gemm(pb, T, q + qbase, ldq, k + kvbase, ldkv, 0, T, D, T, TRANS_B, scale, GEMM_SCRATCH);
-      // a sliding window (window > 0) hides keys j ≤ i − window: HF's GPT-Neo local layers, Mistral's sliding_window
+      gemm(pb, Tk, q + qbase, ldq, k + kvbase, ldkv, 0, T, D, Tk, TRANS_B, scale, GEMM_SCRATCH);
+      // a sliding window (window > 0) hides keys j ≤ past + i − window: GPT-Neo's local layers, Mistral's sliding_window
       for (let i = 0; i < T; i++) {
-        softmaxRow(pb + <usize>i * rowBytes, mb, window > 0 ? max(0, i - window + 1) : 0, causal ? i + 1 : T, T);
+        const jStart = window > 0 ? max(0, past + i - window + 1) : 0;
+        softmaxRow(pb + <usize>i * rowBytes, mb, jStart, causal ? past + i + 1 : Tk, Tk);
       }
       const cb = ctx + ((<usize>(b * T) * <usize>ldc + <usize>(h * D)) << 2);
       if (m == 0) {
         for (let i = 0; i < T; i++) memory.fill(cb + ((<usize>i * <usize>ldc) << 2), 0, <usize>D << 2);
       } else {
         // ctx = m · P · V
-        gemm(cb, ldc, pb, T, v + kvbase, ldkv, 0, T, T, D, 0, m, GEMM_SCRATCH);
+        gemm(cb, ldc, pb, Tk, v + kvbase, ldkv, 0, T, Tk, D, 0, m, GEMM_SCRATCH);
       }
     }
   }

@@ -23,6 +23,7 @@ import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
 import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
+import { GENERATE_HELP, generateCommand } from "./commands/generate.ts";
 import { HEADS_HELP, headsCommand } from "./commands/heads.ts";
 import { MERGE_HELP, mergeCommand } from "./commands/merge.ts";
 import { PROBE_HELP, probeCommand } from "./commands/probe.ts";
@@ -79,6 +80,11 @@ export const COMMANDS: Record<string, Command> = {
     run: logitLensCommand,
     help: LOGIT_LENS_HELP,
     summary: "a language model's top next tokens after every layer (final LayerNorm + unembedding)",
+  },
+  generate: {
+    run: generateCommand,
+    help: GENERATE_HELP,
+    summary: "continue a prompt with a language model: greedy or seeded sampling, streamed, KV cache",
   },
   "head-roles": {
     run: headRolesCommand,

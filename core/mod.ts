@@ -32,3 +32,4 @@ export * from "./data/mod.ts";
 export * from "./metrics/mod.ts";
 export * from "./studies/mod.ts";
 export * from "./analysis/mod.ts";
+export * from "./generate/mod.ts";

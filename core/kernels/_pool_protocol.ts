@@ -60,8 +60,8 @@ export const STATE_STOP = 2;
 /** Job: `matmul_part` with the 8 matmul arguments. */
 export const JOB_MATMUL = 1;
 /**
- * Job: `attention_forward_part` with the 18 attention arguments before its scratch; thread i's T·T scratch (used
- * when probs is 0) at f64 slot 18 + i.
+ * Job: `attention_forward_part` with the 19 attention arguments before its scratch; thread i's T·Tk scratch (used
+ * when probs is 0) at f64 slot 19 + i.
  */
 export const JOB_ATTENTION_FORWARD = 2;
 /** Job: `attention_backward_part` with its 20 arguments (slot 13, its scratch, unused); thread i's T·T scratch at f64 slot 20 + i. */
@@ -189,7 +189,7 @@ export function runRowsPart(w: KernelExports, a: ArrayLike<number>, me: number, 
 }
 
 /** Arguments of an {@linkcode JOB_ATTENTION_FORWARD} job before the per-thread scratch pointers. */
-export const ATTENTION_FORWARD_ARGS = 18;
+export const ATTENTION_FORWARD_ARGS = 19;
 
 /** Arguments of an {@linkcode JOB_ATTENTION_BACKWARD} job before the per-thread scratch pointers. */
 export const ATTENTION_BACKWARD_ARGS = 20;

@@ -227,6 +227,7 @@ export function attentionForward(
   kvHead: number,
   B: number,
   T: number,
+  past: number,
   H: number,
   Hkv: number,
   D: number,
@@ -234,6 +235,8 @@ export function attentionForward(
   causal: boolean,
   window: number,
 ): void {
+  // the T queries are positions past … past + T − 1; each row has Tk = past + T keys
+  const Tk = past + T;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const m = headMask ? f[headMask + h]! : 1;
@@ -241,30 +244,31 @@ export function attentionForward(
       for (let i = 0; i < T; i++) {
         const allowed: boolean[] = [];
         const scores: number[] = [];
-        for (let j = 0; j < T; j++) {
+        for (let j = 0; j < Tk; j++) {
           allowed.push(
-            (!keyMask || f[keyMask + b * T + j] !== 0) && (!causal || j <= i) && (window <= 0 || j > i - window),
+            (!keyMask || f[keyMask + b * Tk + j] !== 0) && (!causal || j <= past + i) &&
+              (window <= 0 || j > past + i - window),
           );
           let s = 0;
           for (let d = 0; d < D; d++) {
-            s += f[q + (b * T + i) * ldq + h * D + d]! * f[k + (b * T + j) * ldkv + g * D + d]!;
+            s += f[q + (b * T + i) * ldq + h * D + d]! * f[k + (b * Tk + j) * ldkv + g * D + d]!;
           }
           scores.push(scale * s);
         }
-        const p = new Array<number>(T).fill(0);
+        const p = new Array<number>(Tk).fill(0);
         if (!allowed.includes(true)) {
-          p.fill(1 / T);
+          p.fill(1 / Tk);
         } else {
           let mx = -Infinity;
-          for (let j = 0; j < T; j++) if (allowed[j]) mx = Math.max(mx, scores[j]!);
+          for (let j = 0; j < Tk; j++) if (allowed[j]) mx = Math.max(mx, scores[j]!);
           let sum = 0;
-          for (let j = 0; j < T; j++) if (allowed[j]) sum += p[j] = Math.exp(scores[j]! - mx);
-          for (let j = 0; j < T; j++) p[j]! /= sum;
+          for (let j = 0; j < Tk; j++) if (allowed[j]) sum += p[j] = Math.exp(scores[j]! - mx);
+          for (let j = 0; j < Tk; j++) p[j]! /= sum;
         }
-        if (probs) { for (let j = 0; j < T; j++) f[probs + ((b * H + h) * T + i) * T + j] = p[j]!; }
+        if (probs) { for (let j = 0; j < Tk; j++) f[probs + ((b * H + h) * T + i) * Tk + j] = p[j]!; }
         for (let d = 0; d < D; d++) {
           let s = 0;
-          for (let j = 0; j < T; j++) s += m * p[j]! * f[v + (b * T + j) * ldkv + g * D + d]!;
+          for (let j = 0; j < Tk; j++) s += m * p[j]! * f[v + (b * Tk + j) * ldkv + g * D + d]!;
           f[ctx + (b * T + i) * H * D + h * D + d] = s;
         }
       }

@@ -230,6 +230,7 @@ export const KERNEL_CONTRACT = {
       ["kvHead", "in?"],
       ["B", "i32"],
       ["T", "i32"],
+      ["past", "i32"],
       ["H", "i32"],
       ["Hkv", "i32"],
       ["D", "i32"],

@@ -184,7 +184,7 @@ Deno.test("createReferenceKernels() refuses calls outside the contract, naming t
   assert.throws(call("geluForward", out, a, 4, "relu"), /argument "kind" \(gelu\) must be one of \["erf","tanh"\]/);
   assert.throws(call("dropoutForward", out, b, a, 4, 0.5, -1), /argument "seed" \(u32\)/);
   const attention = (causal: unknown) =>
-    call("attentionForward", out, b, a, a, a, 1, 1, 0, 0, 0, 1, 2, 1, 1, 1, 1, causal, 0, 0);
+    call("attentionForward", out, b, a, a, a, 1, 1, 0, 0, 0, 1, 2, 0, 1, 1, 1, 1, causal, 0, 0);
   assert.throws(attention(1), /argument "causal" \(bool\) must be a boolean, got 1/);
   attention(true)(); // optional pointers (keyMask, headMask, kvHead, scratch) may be 0
   k.matmul(out, a, b, 0, 2, 2, 2, MatmulFlags.TRANS_B | MatmulFlags.ACCUMULATE);

@@ -47,7 +47,7 @@ function run(
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T), scratch = k.mem.alloc(4 * T * T);
   const dq = k.mem.alloc(4 * B * T * HD), dk = k.mem.alloc(4 * B * T * KD), dv = k.mem.alloc(4 * B * T * KD);
   const dhm = k.mem.alloc(4 * H);
-  k.attentionForward(ctx, probs, q, kk, v, HD, KD, km, hm, kvHead, B, T, H, Hkv, D, scale, causal, 0, 0);
+  k.attentionForward(ctx, probs, q, kk, v, HD, KD, km, hm, kvHead, B, T, 0, H, Hkv, D, scale, causal, 0, 0);
   k.attentionBackward(dq, dk, dv, dhm, dctx, probs, q, kk, v, HD, KD, hm, kvHead, scratch, B, T, H, Hkv, D, scale);
   const out = {
     ctx: read(k, ctx, B * T * HD),

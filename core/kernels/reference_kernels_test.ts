@@ -160,6 +160,7 @@ for (const [causal, Hkv, kvHead, window] of kvLayouts) {
         map,
         B,
         T,
+        0,
         H,
         Hkv,
         D,
@@ -257,12 +258,12 @@ Deno.test("attentionForward() gives masked keys probability 0 and a fully masked
   k.mem.f32(v, T * D).set([1, 2, 3, 4, 5, 6]);
   const mask = k.mem.alloc(4 * T), ctx = k.mem.alloc(4 * T * D), probs = k.mem.alloc(4 * T * T);
   k.mem.f32(mask, T).set([1, 0, 1]);
-  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0, 0);
+  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 0, 1, 1, D, 1, false, 0, 0);
   const p = k.mem.f32(probs, T * T);
   assert.equal(p[1], 0);
   assert.ok(Math.abs(p[0]! - Math.exp(1) / (Math.exp(1) + Math.exp(1))) < 1e-7);
   k.mem.f32(mask, T).set([0, 0, 0]);
-  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 1, 1, D, 1, false, 0, 0);
+  k.attentionForward(ctx, probs, q, kk, v, D, D, mask, 0, 0, 1, T, 0, 1, 1, D, 1, false, 0, 0);
   assert.deepEqual([...k.mem.f32(probs, 3)], [1 / 3, 1 / 3, 1 / 3].map(Math.fround));
   assert.ok(Math.abs(k.mem.f32(ctx, 2)[0]! - 3) < 1e-6);
 });

@@ -154,6 +154,9 @@ export interface Kernels {
    * ctx[b, t, h·D + d] = Σ_j headMask[h] · probs[b, h, t, j] · v[b, j, g(h), d]   (ctx is [B, T, H·D], contiguous).
    * `probs` 0: the probabilities are not saved — each (batch, head)'s are computed in `scratch` (T·T floats)
    * and dropped (an inference pass nothing reads them from); with `probs`, `scratch` may be 0.
+   * `past` > 0 (incremental decoding): the T queries are positions past … past + T − 1 of each row, whose k, v and
+   * keyMask hold Tk = past + T positions (a KV cache); query i sees keys j ≤ past + i, and probs is [B, H, T, Tk]
+   * (scratch T·Tk floats). Backward takes past = 0 only.
    */
   attentionForward(
     ctx: Ptr,
@@ -168,6 +171,7 @@ export interface Kernels {
     kvHead: Ptr,
     B: number,
     T: number,
+    past: number,
     H: number,
     Hkv: number,
     D: number,

@@ -534,13 +534,14 @@ export class KernelPool {
    * @param kvHead Each query head's kv head (i32 [H]) or 0 (contiguous groups).
    * @param B Batch.
    * @param T Tokens.
+   * @param past Positions before the queries' (a KV cache's; k, v, keyMask hold past + T per row).
    * @param H Query heads.
    * @param Hkv Key/value heads.
    * @param D Head size.
    * @param scale Score scale.
    * @param causal Causal mask.
-   * @param window Sliding window (keys j ≤ i − window masked), 0 for none.
-   * @param scratch The caller's T·T scratch when `probs` is 0 (each worker gets its own for the call).
+   * @param window Sliding window (keys j ≤ past + i − window masked), 0 for none.
+   * @param scratch The caller's T·(past + T) scratch when `probs` is 0 (each worker gets its own for the call).
    */
   attentionForward(
     ctx: Ptr,
@@ -555,6 +556,7 @@ export class KernelPool {
     kvHead: Ptr,
     B: number,
     T: number,
+    past: number,
     H: number,
     Hkv: number,
     D: number,
@@ -578,6 +580,7 @@ export class KernelPool {
         kvHead,
         B,
         T,
+        past,
         H,
         Hkv,
         D,
@@ -590,12 +593,14 @@ export class KernelPool {
     }
     const x = this.#args;
     x[0] = ctx, x[1] = probs, x[2] = q, x[3] = k, x[4] = v, x[5] = ldq, x[6] = ldkv, x[7] = keyMask;
-    x[8] = headMask, x[9] = kvHead, x[10] = B, x[11] = T, x[12] = H, x[13] = Hkv, x[14] = D, x[15] = scale;
-    x[16] = causal ? 1 : 0, x[17] = window;
+    x[8] = headMask, x[9] = kvHead, x[10] = B, x[11] = T, x[12] = past, x[13] = H, x[14] = Hkv, x[15] = D;
+    x[16] = scale, x[17] = causal ? 1 : 0, x[18] = window;
     x[ATTENTION_FORWARD_ARGS] = scratch; // part 0's
     const mark = this.#mem.mark();
     if (probs === 0) {
-      for (let i = 1; i < threads; i++) x[ATTENTION_FORWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * T);
+      for (let i = 1; i < threads; i++) {
+        x[ATTENTION_FORWARD_ARGS + i] = this.#mem.allocUninitialized(4 * T * (past + T));
+      }
     }
     this.#post(JOB_ATTENTION_FORWARD);
     try {

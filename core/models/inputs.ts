@@ -6,6 +6,7 @@
 
 import type { Ptr } from "../kernels/types.ts";
 import { keptHeads, type ModelConfig } from "./config.ts";
+import type { KvCache } from "./kv_cache.ts";
 import type { Run } from "./run.ts";
 
 /** A right-padded batch: `[batchSize, seqLen]` row-major arrays. */
@@ -197,7 +198,8 @@ export function placeNeuronMask(
 /**
  * The position id of every token [B·T], by the config's position scheme: `t + offset`, or RoBERTa's
  * `padding_idx + (number of non-pad tokens up to and including t)` on real tokens and `padding_idx` on pads
- * (HF's `create_position_ids_from_input_ids`: pads are found by id, not by the attention mask).
+ * (HF's `create_position_ids_from_input_ids`: pads are found by id, not by the attention mask). `past`: the
+ * positions a KV cache already holds before the batch's tokens (index scheme only).
  *
  * @example Usage
  * ```ts
@@ -207,15 +209,18 @@ export function placeNeuronMask(
  * positionIds(batch, { positions: scheme }); // Int32Array [2, 3, 4, 1]
  * ```
  */
-export function positionIds(batch: Batch, config: Pick<ModelConfig, "positions">): Int32Array {
+export function positionIds(batch: Batch, config: Pick<ModelConfig, "positions">, past = 0): Int32Array {
   const { batchSize: B, seqLen: T, inputIds } = batch;
   const out = new Int32Array(B * T);
   const scheme = config.positions;
+  if (past !== 0 && scheme.kind !== "index") {
+    throw new Error("A KV cache needs positions numbered by index (this model numbers them after its padding)");
+  }
   for (let b = 0; b < B; b++) {
     let seen = 0;
     for (let t = 0; t < T; t++) {
       const i = b * T + t;
-      if (scheme.kind === "index") out[i] = t + scheme.offset;
+      if (scheme.kind === "index") out[i] = past + t + scheme.offset;
       else if (inputIds[i] === scheme.paddingIdx) out[i] = scheme.paddingIdx;
       else out[i] = scheme.paddingIdx + ++seen;
     }
@@ -252,12 +257,14 @@ export interface ArenaInputs {
    * indices) — the positions a next-token loss counts — instead of on every position.
    */
   lmRows?: { ptr: Ptr; count: number };
+  /** The KV cache the attention layers read and extend (incremental decoding); absent: none. */
+  kvCache?: KvCache;
 }
 
 /**
  * Places a checked batch and head mask in the run's memory. Masks of pruned heads are dropped (those heads
  * no longer exist); gradient buffers are allocated when `wantHeadMaskGrad` — one row of them per batch row when
- * `perRow`.
+ * `perRow`. `past`: positions a KV cache holds before the batch (its position ids start there).
  */
 export function placeInputs(
   run: Run,
@@ -266,9 +273,10 @@ export function placeInputs(
   headMask: HeadMask | undefined,
   wantHeadMaskGrad: boolean,
   perRow = false,
+  past = 0,
 ): ArenaInputs {
   const { batchSize: B, seqLen: T } = batch;
-  const positions = positionIds(batch, config);
+  const positions = positionIds(batch, config, past);
   const masks: Ptr[] = [];
   const grads: Ptr[] = [];
   for (let l = 0; l < config.layers; l++) {

@@ -14,6 +14,7 @@ import { TransformerModel } from "./model.ts";
 import { placeWeights, WEIGHT_DTYPES, type WeightDtype } from "./place_weights.ts";
 import type { RecomputeMode } from "./run.ts";
 import { checkMemoryBudget, checkRecompute } from "./memory_budget.ts";
+import { readGenerationDefaults } from "../generate/generate.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadOptions {
@@ -89,6 +90,11 @@ export async function loadModel(files: ModelFiles, opts: LoadOptions = {}): Prom
   if (opts.recompute !== undefined) model.recompute = checkRecompute(opts.recompute, "loadModel: recompute");
   if (opts.memoryBudgetMB !== undefined) {
     model.memoryBudgetMB = checkMemoryBudget(opts.memoryBudgetMB, "loadModel: memoryBudgetMB");
+  }
+  const generation = await readText(files, "generation_config.json");
+  if (generation !== undefined) {
+    const source = `${files.location}/generation_config.json`;
+    model.generationDefaults = readGenerationDefaults(generation, source, model.generationDefaults);
   }
   const result: LoadedModel = { model, files };
   if (opts.tokenizer !== false) result.tokenizer = await loadTokenizer(files, familyOf(config).tokenizer);

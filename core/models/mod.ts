@@ -22,6 +22,7 @@ export * from "./ops.ts";
 export * from "./inputs.ts";
 export * from "./param_store.ts";
 export * from "./run.ts";
+export * from "./kv_cache.ts";
 export * from "./memory_budget.ts";
 export * from "./wasm_ops.ts";
 export * from "./trace_ops.ts";

@@ -36,6 +36,8 @@ import {
   Run,
 } from "./run.ts";
 import { checkMemoryBudget, checkRecompute, defaultMemoryBudget } from "./memory_budget.ts";
+import { KvCache } from "./kv_cache.ts";
+import { generate, type GenerateRequest, type GenerateResult, type GenerationDefaults } from "../generate/generate.ts";
 import { traceModel } from "./trace_ops.ts";
 import { WasmOps } from "./wasm_ops.ts";
 
@@ -108,6 +110,18 @@ export interface RunRequest {
   recompute?: RecomputeMode | undefined;
   /** For `auto`: the kernel memory in MB (weights included) a backward pass may plan for. Default: the model's. */
   memoryBudgetMB?: number | undefined;
+  /**
+   * Incremental decoding (language models, forward only): the batch holds the positions after those the cache
+   * holds — their position ids start at `kvCache.length` and their queries attend to every cached key — and the
+   * run appends their keys and values to it. Hooks see the new positions (patterns [B, H, T, length + T]).
+   * See {@linkcode TransformerModel.createKvCache}.
+   */
+  kvCache?: KvCache | undefined;
+  /**
+   * Language models: compute the logits only at each row's last real token (the next-token prediction
+   * generation reads), returned as `logits` [B, vocab]. Excludes labels, an objective and the `logits` name.
+   */
+  lastLogits?: boolean | undefined;
 }
 
 /** What a run returns. */
@@ -152,8 +166,16 @@ export class TransformerModel {
    * (`defaultMemoryBudget()` — Deno Deploy's 512 MB, the machine's memory, at most the wasm32 4 GiB).
    */
   memoryBudgetMB: number | undefined = undefined;
+  /**
+   * What `generate` falls back on when not told: the end-of-sequence ids of `generation_config.json` (set by
+   * `loadModel` when the checkpoint has one) or else of `config.json`'s `eos_token_id`.
+   */
+  generationDefaults: GenerationDefaults;
   #producible: Set<string> | undefined;
   readonly #hasHead: boolean;
+  // the caches this model made: a run takes no other (their layers' widths are this model's)
+  readonly #caches = new WeakSet<KvCache>();
+  #generation: Promise<unknown> = Promise.resolve();
 
   /**
    * Places checked weights in kernel memory. Use `loadModel` to read a checkpoint.
@@ -176,6 +198,67 @@ export class TransformerModel {
     // the weights never change their names: whether the head is there is known once, not per run
     const spec = this.family.weights(config);
     this.#hasHead = !spec.optionalIsHead || [...spec.optional.keys()].every((n) => this.params.has(n));
+    this.generationDefaults = { eosTokenIds: eosIds(config.raw.eos_token_id) };
+  }
+
+  /**
+   * A KV cache for incremental decoding with this model: per attention layer, room for `capacity` positions of
+   * `batchSize` rows (each layer as wide as its kv heads × d_head, pruned layers included), in the model's
+   * kernel memory until {@linkcode KvCache.dispose}. Size it for the prompt and every token to be generated.
+   *
+   * @param opts `capacity` positions per row (at most the model's max positions), `batchSize` rows (default 1)
+   * @throws {Error} for a capacity past the model's positions, or a model that is not a language model
+   * @example Usage
+   * ```ts
+   * import { loadModel } from "./load.ts";
+   * import { localFiles } from "../checkpoint/local_files.ts";
+   * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+   * const cache = model.createKvCache({ capacity: 16 });
+   * cache.capacity; // 16
+   * cache.dispose();
+   * ```
+   */
+  createKvCache(opts: { capacity: number; batchSize?: number }): KvCache {
+    const c = this.config;
+    if (c.task !== "lm") {
+      throw new Error(`A KV cache is for causal language models; this ${c.family} checkpoint is a ${c.task} model`);
+    }
+    if (opts.capacity > c.maxPositions) {
+      throw new Error(`KV cache: capacity ${opts.capacity} is past the model's max positions (${c.maxPositions})`);
+    }
+    // each layer's kv width, read off the family's own description (the attention ops it calls)
+    const trace = traceModel(this.family, c, (n) => (this.params.has(n) ? this.params.get(n).shape : undefined));
+    const widths = new Map<number, number>();
+    for (const op of trace.ops) {
+      if (op.op === "attention") widths.set(op.attrs.layer, (op.attrs.kvHeads ?? op.attrs.heads) * op.attrs.headDim);
+    }
+    const cache = new KvCache(this.kernels.mem, widths, opts.batchSize ?? 1, opts.capacity);
+    this.#caches.add(cache);
+    return cache;
+  }
+
+  /**
+   * Continues a prompt token by token (a causal language model): greedy at temperature 0, otherwise sampled
+   * with top-k / top-p from a seeded generator (the same seed, the same tokens), through a KV cache unless
+   * `cache: false` (each step then runs the whole sequence again: the same tokens, for checking). Calls on one
+   * model run one after another (see `core/generate`'s `generate`).
+   *
+   * @throws {Error} naming the option at fault, or for a model that is not a causal language model
+   * @example Greedy continuation
+   * ```ts
+   * import { loadModel } from "./load.ts";
+   * import { localFiles } from "../checkpoint/local_files.ts";
+   * const { model, tokenizer } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"));
+   * const out = await model.generate({ prompt: "Hello", tokenizer, maxNewTokens: 5, stopAtEos: false });
+   * out.ids.length; // the prompt's ids and 5 new ones
+   * out.text; // their decoded text
+   * ```
+   */
+  generate(req: GenerateRequest): Promise<GenerateResult> {
+    // generations on one model take turns: each holds a KV cache on the kernel memory's stack until it ends
+    const next = this.#generation.then(() => generate(this, req));
+    this.#generation = next.catch(() => undefined);
+    return next;
   }
 
   /** The weights the forward reads whole (every op's but the row-gathering embedding lookups'). */
@@ -298,6 +381,13 @@ export class TransformerModel {
       throw new Error("This checkpoint has no classifier head: a loss needs one");
     }
 
+    const cache = req.kvCache;
+    const past = cache?.length ?? 0;
+    if (cache !== undefined) this.#checkKvCache(cache, req.batch, recording);
+    const last = req.lastLogits === true;
+    if (last && (c.task !== "lm" || req.labels !== undefined || obj !== undefined || names.has(hookName("logits")))) {
+      throw new Error("lastLogits is for a language model's forward pass, without labels, objective or logits");
+    }
     const recompute = checkRecompute(req.recompute ?? this.recompute, "recompute");
     const budgetMB = recording && recompute === "auto"
       ? checkMemoryBudget(req.memoryBudgetMB ?? this.memoryBudgetMB ?? defaultMemoryBudget().mb, "memoryBudgetMB")
@@ -314,8 +404,9 @@ export class TransformerModel {
       blocks: c.layers,
     });
     try {
-      const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample);
+      const x = placeInputs(run, req.batch, c, req.headMask, names.has(headGradName), perExample, past);
       placeNeuronMask(run, x, c, req.neuronMask, names.has(neuronGradName));
+      if (cache !== undefined) placeKeyMask(cache, req.batch, this.kernels), x.kvCache = cache;
       // a next-token or masked-token loss needs logits only where a target exists: skip the [B·T, vocab] head elsewhere
       if (req.labels !== undefined) checkLabels(c, req.batch, req.labels);
       const vocabLogits = c.task === "lm" || c.task === "mlm";
@@ -328,8 +419,12 @@ export class TransformerModel {
       if (lm && !fullLogits) x.lmRows = { ptr: run.ints(lm.rows), count: lm.rows.length };
       const objRows = obj === undefined ? undefined : objectiveRows(obj, req.batch, c.task);
       if (objRows && !fullLogits && vocabLogits) x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
+      const lastRows = last ? lastTokenRows(req.batch) : undefined;
+      if (lastRows) x.lmRows = { ptr: run.ints(lastRows), count: lastRows.length };
       const logitsAct = this.family.forward(new WasmOps(run, this.params, x), c);
+      if (cache !== undefined) cache.length = past + x.T;
       const result: RunResult = { cache: run.cache };
+      if (logitsAct && lastRows) result.logits = readRows(run, logitsAct, lastRows, c.vocabSize);
       if (logitsAct) {
         run.hook(hookName("logits"), logitsAct);
         // a classifier's logits are tiny; an LM's are [B, T, vocab], copied out only when asked for
@@ -405,6 +500,32 @@ export class TransformerModel {
       return result;
     } finally {
       run.dispose();
+    }
+  }
+
+  /**
+   * Checks that a run can take `cache`: made by this model, not freed, as many rows as the batch, room for its
+   * tokens within the model's positions, and no backward pass.
+   *
+   * @throws {Error} naming what does not fit
+   */
+  #checkKvCache(cache: KvCache, batch: Batch, recording: boolean): void {
+    if (!this.#caches.has(cache)) throw new Error("kvCache: this cache was made by another model");
+    if (cache.disposed) throw new Error("kvCache: the cache was disposed");
+    if (recording) throw new Error("kvCache: a KV cache serves forward passes only (no gradients)");
+    if (batch.batchSize !== cache.batchSize) {
+      throw new Error(`kvCache: the cache has ${cache.batchSize} rows, the batch ${batch.batchSize}`);
+    }
+    const end = cache.length + batch.seqLen;
+    if (end > cache.capacity) {
+      throw new Error(
+        `kvCache: ${cache.length} cached positions and ${batch.seqLen} new ones pass its capacity (${cache.capacity})`,
+      );
+    }
+    if (end > this.config.maxPositions) {
+      throw new Error(
+        `Sequence length ${end} is longer than the model's max_position_embeddings (${this.config.maxPositions})`,
+      );
     }
   }
 
@@ -500,6 +621,43 @@ export class TransformerModel {
       }
     });
     return crossEntropy(run, logits, run.ints(targets), B, L, B);
+  }
+}
+
+/** HF's `eos_token_id`: one id, a list of ids, or none. */
+export function eosIds(value: unknown): number[] {
+  const ids = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return ids.filter((id): id is number => Number.isInteger(id) && id >= 0);
+}
+
+/** The flattened position of each row's last real token (its last position when it has none). */
+function lastTokenRows(batch: Batch): Int32Array {
+  const { batchSize: B, seqLen: T, attentionMask: mask } = batch;
+  return Int32Array.from({ length: B }, (_, b) => {
+    let t = T - 1;
+    while (mask && t > 0 && mask[b * T + t] === 0) t--;
+    return b * T + t;
+  });
+}
+
+/**
+ * Logit rows [rows.length, V]: the activation as it is when the head ran on those rows only (`lossRows`), else
+ * those rows of its [B·T, V].
+ */
+function readRows(run: Run, logits: Act, rows: Int32Array, V: number): Tensor {
+  if (logits.size === rows.length * V) return { shape: [rows.length, V], data: run.read(logits.ptr, logits.size) };
+  const data = new Float32Array(rows.length * V);
+  rows.forEach((r, i) => data.set(run.read(logits.ptr + 4 * r * V, V), i * V));
+  return { shape: [rows.length, V], data };
+}
+
+/** Writes the batch's attention mask into the cache's key mask, at the positions the batch's tokens take. */
+function placeKeyMask(cache: KvCache, batch: Batch, kernels: Kernels): void {
+  const { batchSize: B, seqLen: T, attentionMask: mask } = batch;
+  for (let b = 0; b < B; b++) {
+    const row = kernels.mem.f32(cache.keyMask + 4 * (b * cache.capacity + cache.length), T);
+    if (mask) row.set(mask.subarray(b * T, (b + 1) * T));
+    else row.fill(1);
   }
 }
 

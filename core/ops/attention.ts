@@ -14,7 +14,10 @@
  */
 
 import type { OnnxDim } from "../export/onnx_types.ts";
-import type { OpDef } from "./op.ts";
+import type { Ptr } from "../kernels/types.ts";
+import type { KvCache } from "../models/kv_cache.ts";
+import type { Act, Run } from "../models/run.ts";
+import type { OpDef, WasmContext } from "./op.ts";
 import { need } from "./_onnx.ts";
 import { denseCopy } from "./_wasm.ts";
 
@@ -143,6 +146,7 @@ export const attention: OpDef<"attention"> = {
         throw new Error(`attention of layer ${layer}: ${what} has rows of ${a.shape.at(-1)} values, expected ${width}`);
       }
     }
+    if (x.kvCache !== undefined) return cachedAttention(cx, query, key, value, spec, x.kvCache);
     // the kernel reads q with its row stride and k, v with one shared stride: views of one fused projection,
     // separate projections (q H·D wide, k and v Hkv·D), or dense copies of k, v (a patched one)
     const q = query;
@@ -173,6 +177,7 @@ export const attention: OpDef<"attention"> = {
         kvHead,
         B,
         T,
+        0,
         H,
         Hkv,
         D,
@@ -223,22 +228,7 @@ export const attention: OpDef<"attention"> = {
       }
     });
     // HF's `attentions` are the probabilities times the head mask: built only when kept or observed
-    if (run.wants(spec.patternHook)) {
-      let pattern = probs;
-      const m = headMask !== 0 && H > 0 ? run.read(headMask, H) : undefined;
-      // a mask of ones (the importance pass differentiates one) leaves the probabilities as they are
-      if (m !== undefined && m.some((x) => x !== 1)) {
-        pattern = run.output(probs.shape);
-        k.copy(pattern.ptr, probs.ptr, probs.size);
-        for (let b = 0; b < B; b++) {
-          for (let h = 0; h < H; h++) {
-            const at = pattern.ptr + 4 * (b * H + h) * T * T;
-            k.scale(at, at, m[h]!, T * T);
-          }
-        }
-      }
-      run.hook(spec.patternHook, pattern);
-    }
+    if (run.wants(spec.patternHook)) emitPattern(run, spec.patternHook, probs, headMask, B, H, T * T);
     return ctx;
   },
   trace(cx, q, k, v, spec) {
@@ -324,3 +314,84 @@ export const attention: OpDef<"attention"> = {
     return [merge(dQ), sumGroups(dK), sumGroups(dV)];
   },
 };
+
+/**
+ * Emits the pattern hook: the probabilities [B, H, Tq, Tk] times the layer's head mask (HF's `attentions`); a
+ * mask of ones (the importance pass differentiates one) leaves the probabilities as they are.
+ */
+function emitPattern(run: Run, hook: string, probs: Act, headMask: Ptr, B: number, H: number, perHead: number): void {
+  const k = run.k;
+  let pattern = probs;
+  const m = headMask !== 0 && H > 0 ? run.read(headMask, H) : undefined;
+  if (m !== undefined && m.some((x) => x !== 1)) {
+    pattern = run.output(probs.shape);
+    k.copy(pattern.ptr, probs.ptr, probs.size);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const at = pattern.ptr + 4 * (b * H + h) * perHead;
+        k.scale(at, at, m[h]!, perHead);
+      }
+    }
+  }
+  run.hook(hook, pattern);
+}
+
+/**
+ * Attention of the run's T new positions of each row against every position the KV cache holds: their keys and
+ * values are written to the cache's rows past … past + T − 1 (past = `cache.length`, the positions earlier runs
+ * put there), then each query i attends to the cache's past + T keys, the causal mask offset by `past`. The
+ * pattern hook is [B, H, T, past + T]. Forward only: a run that records backward does not take a cache.
+ */
+function cachedAttention(cx: WasmContext, q: Act, key: Act, value: Act, spec: AttentionSpec, cache: KvCache): Act {
+  const run = cx.run, k = run.k, x = cx.inputs;
+  const { B, T } = x;
+  const { layer, heads: H, headDim: D, scale, causal } = spec;
+  const groups = kvGroups(spec), Hkv = groups.kvHeads, width = Hkv * D;
+  const where = `attention of layer ${layer}`;
+  if (run.recording) throw new Error(`${where}: a KV cache serves forward passes only (no gradients)`);
+  const past = cache.length, Tk = past + T, C = cache.capacity;
+  const slot = cache.layer(layer);
+  if (slot.width !== width) {
+    throw new Error(`${where}: the KV cache holds rows of ${slot.width} values, k and v have ${width}`);
+  }
+  // the new positions' keys and values join the cache (row by row: k, v may be views of a fused projection)
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const to = 4 * (b * C + past + t) * width, from = 4 * (b * T + t);
+      k.copy(slot.k + to, key.ptr + from * key.rowStride, width);
+      k.copy(slot.v + to, value.ptr + from * value.rowStride, width);
+    }
+  }
+  const kvHead = spec.kvHeadOf === undefined || H === 0 ? 0 : run.ints(groups.kvHeadOf);
+  const headMask = x.headMask[layer]!;
+  const ctx = run.output([B, T, H * D]);
+  const keep = run.wants(spec.patternHook);
+  const probs = run.output(keep ? [B, H, T, Tk] : [T, Tk]);
+  // one call per row: a row's cached positions lie `capacity` rows apart, the kernel's rows past + T apart
+  for (let b = 0; H > 0 && b < B; b++) {
+    k.attentionForward(
+      ctx.ptr + 4 * b * T * H * D,
+      keep ? probs.ptr + 4 * b * H * T * Tk : 0,
+      q.ptr + 4 * b * T * q.rowStride,
+      slot.k + 4 * b * C * width,
+      slot.v + 4 * b * C * width,
+      q.rowStride,
+      width,
+      cache.keyMask + 4 * b * C,
+      headMask,
+      kvHead,
+      1,
+      T,
+      past,
+      H,
+      Hkv,
+      D,
+      scale,
+      causal,
+      windowOf(spec),
+      keep ? 0 : probs.ptr,
+    );
+  }
+  if (keep) emitPattern(run, spec.patternHook, probs, headMask, B, H, T * Tk);
+  return ctx;
+}

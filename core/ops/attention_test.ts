@@ -306,7 +306,7 @@ function kernelOutputs(k: Kernels, spec: AttentionSpec, x: ReturnType<typeof dat
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T), scratch = k.mem.alloc(4 * T * T);
   const dq = k.mem.alloc(4 * B * T * HD), dk = k.mem.alloc(4 * B * T * KD), dv = k.mem.alloc(4 * B * T * KD);
   const dhm = k.mem.alloc(4 * H);
-  k.attentionForward(ctx, probs, q, kk, v, HD, KD, km, hm, map, B, T, H, Hkv, D, scale, causal, windowOf(spec), 0);
+  k.attentionForward(ctx, probs, q, kk, v, HD, KD, km, hm, map, B, T, 0, H, Hkv, D, scale, causal, windowOf(spec), 0);
   k.attentionBackward(dq, dk, dv, dhm, w, probs, q, kk, v, HD, KD, hm, map, scratch, B, T, H, Hkv, D, scale);
   const pattern = k.mem.f32(probs, B * H * T * T).slice();
   for (let i = 0; i < pattern.length; i++) pattern[i]! *= x.headMask[Math.floor(i / (T * T)) % H]!;

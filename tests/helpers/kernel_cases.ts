@@ -76,11 +76,11 @@ export function fusedAttention(k: Kernels, s: FusedAttentionInputs): FusedAttent
   const map = s.kvHead ? ints(k, [...s.kvHead]) : 0;
   const ctx = k.mem.alloc(4 * B * T * HD), probs = k.mem.alloc(4 * B * H * T * T);
   const dhm = s.maskGrad === false ? 0 : k.mem.alloc(4 * H), scratch = k.mem.alloc(4 * T * T);
-  k.attentionForward(ctx, probs, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, window, 0);
+  k.attentionForward(ctx, probs, q, kk, v, ld, ld, km, hm, map, B, T, 0, H, Hkv, D, scale, causal, window, 0);
   k.attentionBackward(dq, dk, dv, dhm, dct, probs, q, kk, v, ld, ld, hm, map, scratch, B, T, H, Hkv, D, scale);
   const ctx2 = k.mem.alloc(4 * B * T * HD), scratch2 = k.mem.allocUninitialized(4 * T * T);
   k.mem.f32(scratch2, T * T).fill(NaN); // whatever the scratch held must not matter
-  k.attentionForward(ctx2, 0, q, kk, v, ld, ld, km, hm, map, B, T, H, Hkv, D, scale, causal, window, scratch2);
+  k.attentionForward(ctx2, 0, q, kk, v, ld, ld, km, hm, map, B, T, 0, H, Hkv, D, scale, causal, window, scratch2);
   const out = {
     ctx: read(k, ctx, B * T * HD),
     probs: read(k, probs, B * H * T * T),
@@ -424,6 +424,7 @@ function attentionCases(): KernelCase[] {
           map,
           B,
           T,
+          0,
           H,
           Hkv,
           D,
