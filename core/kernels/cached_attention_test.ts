@@ -10,19 +10,40 @@ import { copyIn, read, seededRandom } from "../../tests/helpers/kernel_cases.ts"
 /** ctx and probs of attention of `Tq` query rows after `past` positions (q [B, Tq, H·D], k, v [B, past+Tq, Hkv·D]). */
 function attend(
   k: Kernels,
-  s: { B: number; Tq: number; past: number; H: number; Hkv: number; D: number; causal: boolean },
+  s: { B: number; Tq: number; past: number; H: number; Hkv: number; D: number; causal: boolean; window: number },
   q: Float32Array,
   kv: { k: Float32Array; v: Float32Array; keyMask: Float32Array },
   headMask: Float32Array,
   saveProbs: boolean,
 ): { ctx: Float32Array; probs?: Float32Array } {
-  const { B, Tq, past, H, Hkv, D, causal } = s, Tk = past + Tq;
+  const { B, Tq, past, H, Hkv, D, causal, window } = s, Tk = past + Tq;
   const mark = k.mem.mark();
   const qp = copyIn(k, q), kp = copyIn(k, kv.k), vp = copyIn(k, kv.v), km = copyIn(k, kv.keyMask);
   const hm = copyIn(k, headMask);
   const ctx = k.mem.alloc(4 * B * Tq * H * D);
   const probs = saveProbs ? k.mem.alloc(4 * B * H * Tq * Tk) : 0, scratch = k.mem.alloc(4 * Tq * Tk);
-  k.attentionForward(ctx, probs, qp, kp, vp, H * D, Hkv * D, km, hm, 0, B, Tq, past, H, Hkv, D, 0.3, causal, scratch);
+  k.attentionForward(
+    ctx,
+    probs,
+    qp,
+    kp,
+    vp,
+    H * D,
+    Hkv * D,
+    km,
+    hm,
+    0,
+    B,
+    Tq,
+    past,
+    H,
+    Hkv,
+    D,
+    0.3,
+    causal,
+    window,
+    scratch,
+  );
   const out = { ctx: read(k, ctx, B * Tq * H * D), ...(saveProbs ? { probs: read(k, probs, B * H * Tq * Tk) } : {}) };
   k.mem.release(mark);
   return out;
@@ -55,15 +76,15 @@ for (
           keyMask: Float32Array.from({ length: B * T }, (_, i) => (i === T + 1 ? 0 : 1)),
         };
         const headMask = Float32Array.from({ length: H }, (_, h) => (h === 1 ? 0.5 : 1));
-        for (const causal of [true, false]) {
-          const full = attend(k, { B, Tq: T, past: 0, H, Hkv, D, causal }, q, kv, headMask, true);
+        for (const [causal, window] of [[true, 0], [false, 0], [true, 3]] as const) {
+          const full = attend(k, { B, Tq: T, past: 0, H, Hkv, D, causal, window }, q, kv, headMask, true);
           const lastRows = new Float32Array(B * Tq * H * D);
           for (let b = 0; b < B; b++) {
             lastRows.set(q.subarray((b * T + past) * H * D, (b + 1) * T * H * D), b * Tq * H * D);
           }
           for (const save of [true, false]) {
-            const got = attend(k, { B, Tq, past, H, Hkv, D, causal }, lastRows, kv, headMask, save);
-            const where = `B ${B} T ${T} Tq ${Tq} causal ${causal} probs ${save}`;
+            const got = attend(k, { B, Tq, past, H, Hkv, D, causal, window }, lastRows, kv, headMask, save);
+            const where = `B ${B} T ${T} Tq ${Tq} causal ${causal} window ${window} probs ${save}`;
             for (let b = 0; b < B; b++) {
               for (let i = 0; i < Tq * H * D; i++) {
                 const e = full.ctx[(b * T + past) * H * D + i]!, a = got.ctx[b * Tq * H * D + i]!;
