@@ -17,7 +17,8 @@ export type ExampleText = Pick<InputExample, "textA" | "textB">;
 /**
  * How a language model reads a sentence (in training and in every study, so perplexities agree): GPT-2's
  * `<|endoftext|> sentence <|endoftext|>`, so that every sentence token and the end are predicted; models
- * without that token read the bare sentence. A pair is joined with a space. At most `maxLength` tokens.
+ * without that token read the sentence as their tokenizer frames it (Llama's `<s>` first, as it was trained;
+ * OpenAI GPT's bare sentence). A pair is joined with a space. At most `maxLength` tokens.
  *
  * @param tokenizer the model's tokenizer
  * @param example the sentence (and optional second sentence)
@@ -35,9 +36,13 @@ export function lmEncoding(
 ): { ids: number[]; tokenTypeIds: number[] } {
   const eos = tokenizer.tokenToId("<|endoftext|>");
   const text = example.textB === undefined ? example.textA : `${example.textA} ${example.textB}`;
+  if (eos === undefined) {
+    const ids = tokenizer.encode(text, undefined, maxLength === undefined ? {} : { maxLength }).ids;
+    return { ids, tokenTypeIds: new Array<number>(ids.length).fill(0) };
+  }
   const body = tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
   const keep = (n: number) => maxLength === undefined ? body : body.slice(0, Math.max(0, n));
-  const ids = eos === undefined ? keep(maxLength ?? 0) : [eos, ...keep((maxLength ?? 0) - 2), eos];
+  const ids = [eos, ...keep((maxLength ?? 0) - 2), eos];
   return { ids, tokenTypeIds: new Array<number>(ids.length).fill(0) };
 }
 

@@ -1,11 +1,12 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
-import { fixtureModel } from "../../tests/helpers/goldens.ts";
+import { familyModel, fixtureModel } from "../../tests/helpers/goldens.ts";
 import { encodeExample, lmEncoding } from "./encoding.ts";
 
 const gpt2 = await loadModel(localFiles(fixtureModel("gpt2-tiny-random")));
 const bert = await loadModel(localFiles(fixtureModel("bert-tiny-random")));
+const llama = await loadModel(localFiles(familyModel("llama-tiny-random")));
 
 Deno.test("encodeExample() frames a language model's sentence as <|endoftext|> s <|endoftext|>", () => {
   const tok = gpt2.tokenizer!;
@@ -25,4 +26,12 @@ Deno.test("encodeExample() reads a classifier's pair with the tokenizer's specia
     (({ ids, tokenTypeIds }) => ({ ids, tokenTypeIds }))(tok.encode("good", "fine", { maxLength: 16 })),
   );
   strictEqual(encodeExample("classify", tok, { textA: "a b c d e f g h" }, 4).ids.length, 4);
+});
+
+Deno.test("lmEncoding() frames a model without <|endoftext|> as its tokenizer does: Llama's <s> first", () => {
+  const tok = llama.tokenizer!;
+  const body = tok.encode("a gripping film", undefined, { addSpecialTokens: false }).ids;
+  const bos = tok.tokenToId("<s>")!;
+  deepStrictEqual(lmEncoding(tok, { textA: "a gripping film" }).ids, [bos, ...body]);
+  deepStrictEqual(lmEncoding(tok, { textA: "a gripping film" }, 3).ids, [bos, ...body.slice(0, 2)]);
 });
