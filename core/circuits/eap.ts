@@ -9,6 +9,7 @@
  * @module
  */
 
+import { MatmulFlags } from "../kernels/types.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { ResidualGraph } from "./graph.ts";
@@ -92,19 +93,27 @@ export function edgeAttribution(
       });
     }
   }
-  const diffs = cleanPass.senders.map((out, s) => {
-    const corr = corrPass.senders[s]!;
-    return out.map((v, i) => corr[i]! - v);
-  });
+  // every receiver's gradient against every sender's corrupted − clean output: one matmul
+  // [receivers, n] · [senders, n]ᵀ (float32 dot products, summed by the kernels), then each receiver's upstream
+  const k = model.kernels, mem = k.mem, n = cleanPass.senders[0]!.length;
+  const S = graph.nodes.length, Rn = graph.receivers.length;
+  const mark = mem.mark();
   const scores = new Float64Array(graph.edgeCount);
-  graph.receivers.forEach((r, ri) => {
-    const g = grads[ri]!, start = graph.edgeStart[ri]!;
-    for (let s = 0; s < r.senders; s++) {
-      const d = diffs[s]!;
-      let dot = 0;
-      for (let i = 0; i < d.length; i++) dot += d[i]! * g[i]!;
-      scores[start + s] = dot;
-    }
-  });
+  try {
+    const g = mem.alloc(4 * Rn * n), d = mem.alloc(4 * S * n), out = mem.alloc(4 * Rn * S);
+    grads.forEach((v, r) => mem.f32(g + 4 * r * n, n).set(v));
+    cleanPass.senders.forEach((clean, s) => {
+      const corr = corrPass.senders[s]!, row = mem.f32(d + 4 * s * n, n);
+      for (let i = 0; i < n; i++) row[i] = corr[i]! - clean[i]!;
+    });
+    k.matmul(out, g, d, 0, Rn, n, S, MatmulFlags.TRANS_B);
+    const all = mem.f32(out, Rn * S);
+    graph.receivers.forEach((r, ri) => {
+      const start = graph.edgeStart[ri]!;
+      for (let s = 0; s < r.senders; s++) scores[start + s] = all[ri * S + s]!;
+    });
+  } finally {
+    mem.release(mark);
+  }
   return { graph, metric, scores, clean: cleanPass, corrupted: corrPass };
 }

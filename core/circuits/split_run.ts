@@ -9,11 +9,13 @@
  * outputs (`linear` of the `z` hook: each head's `result` is that linear on the head's columns alone, without
  * the bias) and `mlp_out`. In a split pass, the norm of an attention group is applied to R = 3·H stacked copies
  * of the residual ([R·B, T, C], copy `p·H + i` is head i's path p), the family's q/k/v projections run on all
- * copies, and the `q`, `k`, `v` hooks gather head i's columns from its own copy back to [B, T, H·D]. The
- * projections thus compute R times the columns they need (the existing linear op has no per-head weight
- * slices): that waste is the price of reusing the family's ops unchanged, and stays below the MLP's cost for
- * short prompts. Both the stacking and the gather push their backward steps, so one backward gives
- * ∂m/∂(receiver input) for every receiver at once (EAP).
+ * copies, and the `q`, `k`, `v` hooks gather head i's columns from its own copy back to [B, T, H·D]. Both the
+ * stacking and the gather push their backward steps, so one backward gives ∂m/∂(receiver input) for every
+ * receiver at once (EAP). The cost: in a gradient pass the copies are equal, so the projection's forward runs
+ * once and only its backward runs over the R copies; in an edge-patched pass (no backward) the projection runs
+ * over the R copies of a group only where one of its receivers has a patched edge — the price of reusing the
+ * family's ops unchanged (the linear op has no per-head weight slices). A group whose receivers all read the
+ * residual itself, in a pass without gradients, is not split at all.
  *
  * A receiver's copy in an edge-patched pass (faithfulness, path patching, ACDC): with P the receiver's edges
  * that carry the corrupted value, input = resid − Σ_{u∈P} (out_u − out_u^corr); or, equal in exact
@@ -31,6 +33,7 @@ import type { TransformerModel } from "../models/model.ts";
 import type { ExecutorOps, HookLayout, LayerNormParams, LinearParams, ModelOps } from "../models/ops.ts";
 import type { Act, ActivationPatch, Run } from "../models/run.ts";
 import type { WasmOps } from "../models/wasm_ops.ts";
+import { MatmulFlags } from "../kernels/types.ts";
 import { type OpName, OPS, type OpSignatures } from "../ops/mod.ts";
 import type { RmsNormParams } from "../ops/rms_norm.ts";
 import { makeGraph, type Receiver, type ReceiverPath, type ResidualGraph } from "./graph.ts";
@@ -172,6 +175,8 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
   #normsInBlock = 0;
   #z: { act: Act; layer: number } | undefined;
   #attention: AttentionGroup | undefined;
+  // the norm output of the attention group's stacked copies, which the q|k|v projection reads
+  #stackedNorm: { act: Act; group: AttentionGroup; shared: boolean } | undefined;
 
   /**
    * @param inner the executor of this run
@@ -225,30 +230,82 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
   }
 
   linear(x: Act, p: LinearParams): Act {
+    const stacked = this.#stackedNorm;
+    if (stacked !== undefined && stacked.act === x && stacked.shared) {
+      return this.#sharedCopiesLinear(x, p, 3 * stacked.group.heads);
+    }
     const y = this.#inner.linear(x, p);
     const z = this.#z;
     if (z !== undefined && z.act === x) {
-      // the attention's output projection: each head's own write, `result`, is this linear on its columns
+      // the attention's output projection: each head's own write, `result`, is this linear on its columns alone
+      // (no bias) — every head at once, on H copies of z that each keep one head's columns
       this.#z = undefined;
       const heads = keptHeads(this.#config, z.layer);
-      const run = this.#inner.run, k = run.k;
-      const D = this.#config.headDim, HD = heads.length * D, rows = x.size / HD;
-      heads.forEach((h, i) => {
-        if (!this.#opts.senders && this.#opts.patch === undefined) return void this.nodes.push(`a${z.layer}.h${h}`);
-        const own = run.act(x.shape);
-        for (let r = 0; r < rows; r++) k.copy(own.ptr + 4 * (r * HD + i * D), x.ptr + 4 * (r * HD + i * D), D);
-        this.#send(`a${z.layer}.h${h}`, this.#inner.linear(own, { weight: p.weight, layout: p.layout }));
+      const names = heads.map((h) => `a${z.layer}.h${h}`);
+      if (!this.#opts.senders && this.#opts.patch === undefined) {
+        this.nodes.push(...names);
+        return y;
+      }
+      const run = this.#inner.run, k = run.k, H = heads.length;
+      const D = this.#config.headDim, HD = H * D, rows = x.size / HD;
+      const own = run.act([H * x.shape[0]!, ...x.shape.slice(1)]);
+      for (let i = 0; i < H; i++) {
+        for (let r = 0; r < rows; r++) {
+          k.copy(own.ptr + 4 * ((i * rows + r) * HD + i * D), x.ptr + 4 * (r * HD + i * D), D);
+        }
+      }
+      const results = this.#inner.linear(own, { weight: p.weight, layout: p.layout });
+      const C = results.shape[results.shape.length - 1]!;
+      names.forEach((name, i) => {
+        this.nodes.push(name);
+        this.senderOut.push(run.read(results.ptr + 4 * i * rows * C, rows * C));
       });
     }
     return y;
   }
 
   layerNorm(x: Act, p: LayerNormParams): Act {
-    return this.#inner.layerNorm(this.#receive(x), p);
+    return this.#normed(x, (input) => this.#inner.layerNorm(input, p));
   }
 
   rmsNorm(x: Act, p: RmsNormParams): Act {
-    return this.#inner.rmsNorm(this.#receive(x), p);
+    return this.#normed(x, (input) => this.#inner.rmsNorm(input, p));
+  }
+
+  /** A norm of `x`, applied to the receivers' copies when `x` is a residual stream read by a split group. */
+  #normed(x: Act, norm: (input: Act) => Act): Act {
+    const before = this.#attention;
+    const input = this.#receive(x);
+    const y = norm(input);
+    if (input !== x && this.#attention !== undefined && this.#attention !== before) {
+      this.#stackedNorm = { act: y, group: this.#attention, shared: this.#opts.patch === undefined };
+    }
+    return y;
+  }
+
+  /**
+   * The q|k|v projection of an attention group's stacked copies in a gradient pass whose copies all equal the
+   * residual (EAP, EAP-IG): the forward projects one copy and repeats it (the values are the same), the backward
+   * is the linear's own over every copy — each copy's gradient is nonzero only in the columns its gather read,
+   * so dx of copy r is that receiver's alone. In an edge-patched pass the copies differ: the executor's linear
+   * projects them all.
+   */
+  #sharedCopiesLinear(x: Act, p: LinearParams, copies: number): Act {
+    const run = this.#inner.run, k = run.k, params = this.#inner.params;
+    const W = params.get(p.weight), nnLinear = p.layout === "linear";
+    const K = nnLinear ? W.shape[1]! : W.shape[0]!, N = nnLinear ? W.shape[0]! : W.shape[1]!;
+    const rows = x.size / K / copies;
+    const y = run.output([x.shape[0]!, ...x.shape.slice(1, -1), N]);
+    const bias = p.bias === undefined ? 0 : params.f32(params.get(p.bias), 1);
+    k.matmul(y.ptr, x.ptr, params.f32(W, 0), bias, rows, K, N, nnLinear ? MatmulFlags.TRANS_B : 0);
+    for (let r = 1; r < copies; r++) k.copy(y.ptr + 4 * r * rows * N, y.ptr, rows * N);
+    run.derive(y, x);
+    run.onBackward(() => {
+      if (!run.hasGrad(y) || !run.requiresGrad(x)) return;
+      const flags = MatmulFlags.ACCUMULATE | (nnLinear ? 0 : MatmulFlags.TRANS_B);
+      k.matmul(run.gradOf(x), run.gradOf(y), params.f32(W, 0), 0, copies * rows, N, K, flags);
+    });
+    return y;
   }
 
   /** A sender's output: named, and recorded when asked. */
@@ -274,24 +331,36 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
       for (let i = 0; i < 3 * heads.length; i++) this.residuals.push(resid);
       // stacked copy p·H + i is receiver first + 3i + p
       const order = PATHS.flatMap((_, p) => heads.map((_, i) => first + 3 * i + p));
+      const inputs = this.#inputs(order, resid);
+      if (inputs === undefined) return x;
       this.#attention = { layer: l, heads: heads.length, first };
-      return this.#stack(x, resid, order);
+      return this.#stack(x, inputs, order);
     }
     const node = inBlock ? `m${this.#layer}` : "logits";
     this.receivers.push({ node, path: inBlock ? "mlp" : "logits", senders });
     this.residuals.push(resid);
-    return this.#stack(x, resid, [first]);
+    const inputs = this.#inputs([first], resid);
+    return inputs === undefined ? x : this.#stack(x, inputs, [first]);
+  }
+
+  /**
+   * The inputs of receivers `order` (`undefined` for one that reads the residual itself); `undefined` when none
+   * needs a copy of its own — every receiver reads the residual and no gradient is asked — so the group runs
+   * unsplit, at the cost of the plain forward.
+   */
+  #inputs(order: number[], resid: Float32Array): Array<Float32Array | undefined> | undefined {
+    const inputs = order.map((g) => this.#receiverInput(g, resid));
+    return !this.#opts.grads && inputs.every((v) => v === undefined) ? undefined : inputs;
   }
 
   /**
    * The residual copies of receivers `order` stacked along the batch axis, each patched as the pass asks. The
    * backward reads each copy's gradient (EAP) and adds it into the residual's.
    */
-  #stack(x: Act, resid: Float32Array, order: number[]): Act {
+  #stack(x: Act, inputs: Array<Float32Array | undefined>, order: number[]): Act {
     const run = this.#inner.run, k = run.k, n = x.size, R = order.length;
     const stacked = run.output([R * x.shape[0]!, ...x.shape.slice(1)]);
-    order.forEach((g, r) => {
-      const own = this.#receiverInput(g, resid);
+    inputs.forEach((own, r) => {
       if (own === undefined) k.copy(stacked.ptr + 4 * r * n, x.ptr, n);
       else k.mem.f32(stacked.ptr + 4 * r * n, n).set(own);
     });
@@ -366,7 +435,7 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
         for (let row = 0; row < rows; row++) k.add(dx + at(h, row), dx + at(h, row), d + 4 * (row * W + h * D), D);
       }
     });
-    if (path === 2) this.#attention = undefined;
+    if (path === 2) this.#attention = this.#stackedNorm = undefined;
     return out;
   }
 }
