@@ -332,7 +332,7 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
       // stacked copy p·H + i is receiver first + 3i + p
       const order = PATHS.flatMap((_, p) => heads.map((_, i) => first + 3 * i + p));
       const inputs = this.#inputs(order, resid);
-      if (inputs === undefined) return x;
+      if (inputs === undefined || heads.length === 0) return x; // no copy needed, or no head left to read one
       this.#attention = { layer: l, heads: heads.length, first };
       return this.#stack(x, inputs, order);
     }
