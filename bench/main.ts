@@ -19,7 +19,9 @@
  *   `pytorch`, run only with `--pytorch PYTHON` (a Python with torch and transformers; `pytorch_bench.ts`);
  * - `backend_runs` `{ours_1t, <backend>: {ran, gpu, forward_ms, importance_examples_per_s, max_abs_diff,
  *   unavailable}}` — section `backends`, run only with `--backend ort-webgpu,ort-node` (the ONNX Runtime
- *   backends named, beside our engine, saying which adapter or execution provider ran; `backend_bench.ts`).
+ *   backends named, beside our engine, saying which adapter or execution provider ran; `backend_bench.ts`);
+ * - `eap_ms` `{ours_2t}`, `eap_edges`, `eap_tokens` — section `circuits` (EAP over every edge of a 12-layer
+ *   GPT-2-small-shaped model for one prompt pair of 16 tokens; `circuits_bench.ts`).
  *
  * @module
  */
@@ -31,6 +33,7 @@ import { benchMemory } from "./memory_bench.ts";
 import { benchRecompute } from "./recompute_bench.ts";
 import { benchBackends, parseBackendList } from "./backend_bench.ts";
 import { benchPytorch } from "./pytorch_bench.ts";
+import { benchCircuits } from "./circuits_bench.ts";
 
 const args = parseBenchArgs(Deno.args);
 
@@ -42,6 +45,7 @@ const SECTIONS: [string, () => Promise<unknown>][] = [
   ["study", () => benchStudy({ subset: args.studySubset })],
   ["memory", () => benchMemory()],
   ["recompute", benchRecompute],
+  ["circuits", () => Promise.resolve(benchCircuits())],
 ];
 
 const figures: Figures = {};

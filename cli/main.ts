@@ -20,6 +20,14 @@ import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { HEAD_ROLES_HELP, headRolesCommand } from "./commands/head_roles.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
+import {
+  ACDC_HELP,
+  acdcCommand,
+  EAP_HELP,
+  eapCommand,
+  PATH_PATCH_HELP,
+  pathPatchCommand,
+} from "./commands/circuits.ts";
 import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
@@ -75,6 +83,21 @@ export const COMMANDS: Record<string, Command> = {
     run: patchCommand,
     help: PATCH_HELP,
     summary: "activation patching per head and MLP (clean vs corrupted input); zero and mean head ablation",
+  },
+  "path-patch": {
+    run: pathPatchCommand,
+    help: PATH_PATCH_HELP,
+    summary: "path patching: senders' corrupted outputs fed only to given receivers (pre-norm models)",
+  },
+  eap: {
+    run: eapCommand,
+    help: EAP_HELP,
+    summary: "edge attribution patching and EAP-IG on the residual graph; faithfulness of top-k or given circuits",
+  },
+  acdc: {
+    run: acdcCommand,
+    help: ACDC_HELP,
+    summary: "ACDC: prune edges from the logits backwards while the KL divergence stays under --tau",
   },
   "logit-lens": {
     run: logitLensCommand,

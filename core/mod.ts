@@ -28,6 +28,7 @@ export * from "./tokenizers/mod.ts";
 export * from "./models/mod.ts";
 export * from "./bertology/mod.ts";
 export * from "./attribution/mod.ts";
+export * from "./circuits/mod.ts";
 export * from "./data/mod.ts";
 export * from "./metrics/mod.ts";
 export * from "./studies/mod.ts";

@@ -40,6 +40,7 @@ import { KvCache } from "./kv_cache.ts";
 import { generate, type GenerateRequest, type GenerateResult, type GenerationDefaults } from "../generate/generate.ts";
 import { traceModel } from "./trace_ops.ts";
 import { WasmOps } from "./wasm_ops.ts";
+import type { ModelOps } from "./ops.ts";
 
 /**
  * Labels for a loss: class indices (classification), floats (regression), "lm" (next-token), or for a masked LM
@@ -58,6 +59,11 @@ export interface LogitObjective {
   logit: ArrayLike<number>;
   /** Per batch row (language models only): the position whose next-token logits are read. */
   position?: ArrayLike<number>;
+  /**
+   * Per batch row: a second logit of the same row subtracted from the objective (seeded with −1), so that the
+   * objective is a logit difference logit[target] − logit[distractor] (the circuit metric of `core/circuits/`).
+   */
+  minus?: ArrayLike<number>;
 }
 
 /** What to compute in one {@linkcode TransformerModel.run}. */
@@ -94,6 +100,11 @@ export interface RunRequest {
   objective?: LogitObjective | undefined;
   /** Accumulate weight gradients (the caller zeroes them; see {@linkcode TransformerModel.params}). */
   paramGrads?: boolean | undefined;
+  /**
+   * Wraps the executor the family's forward is written against (`core/circuits/` runs each receiver on its own
+   * residual copy so). The wrapper must delegate every op to the executor it is given; recomputation is off.
+   */
+  wrapOps?: ((ops: WasmOps) => ModelOps<Act>) | undefined;
   /** Training dropout at HF's dropout sites (embeddings, block outputs, classifier input); off when absent. */
   dropout?: DropoutOptions | undefined;
   /**
@@ -388,7 +399,8 @@ export class TransformerModel {
     if (last && (c.task !== "lm" || req.labels !== undefined || obj !== undefined || names.has(hookName("logits")))) {
       throw new Error("lastLogits is for a language model's forward pass, without labels, objective or logits");
     }
-    const recompute = checkRecompute(req.recompute ?? this.recompute, "recompute");
+    // a wrapped executor may keep state across the forward: a block must not run twice
+    const recompute = req.wrapOps ? "off" : checkRecompute(req.recompute ?? this.recompute, "recompute");
     const budgetMB = recording && recompute === "auto"
       ? checkMemoryBudget(req.memoryBudgetMB ?? this.memoryBudgetMB ?? defaultMemoryBudget().mb, "memoryBudgetMB")
       : undefined;
@@ -421,7 +433,8 @@ export class TransformerModel {
       if (objRows && !fullLogits && vocabLogits) x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
       const lastRows = last ? lastTokenRows(req.batch) : undefined;
       if (lastRows) x.lmRows = { ptr: run.ints(lastRows), count: lastRows.length };
-      const logitsAct = this.family.forward(new WasmOps(run, this.params, x), c);
+      const wasmOps = new WasmOps(run, this.params, x);
+      const logitsAct = this.family.forward(req.wrapOps ? req.wrapOps(wasmOps) : wasmOps, c);
       if (cache !== undefined) cache.length = past + x.T;
       const result: RunResult = { cache: run.cache };
       if (logitsAct && lastRows) result.logits = readRows(run, logitsAct, lastRows, c.vocabSize);
@@ -759,6 +772,9 @@ export function checkWeightShapes(
 function objectiveRows(obj: LogitObjective, batch: Batch, task: TaskKind): Int32Array {
   const { batchSize: B, seqLen: T } = batch;
   if (obj.logit.length !== B) throw new Error(`objective.logit has ${obj.logit.length} values for a batch of ${B}`);
+  if (obj.minus !== undefined && obj.minus.length !== B) {
+    throw new Error(`objective.minus has ${obj.minus.length} values for a batch of ${B}`);
+  }
   if (task !== "lm" && task !== "mlm") {
     if (obj.position !== undefined) throw new Error(`objective.position is for language models, not ${task}`);
     return Int32Array.from({ length: B }, (_, b) => b);
@@ -795,7 +811,14 @@ function seedObjective(run: Run, logits: Act, obj: LogitObjective, rows: Int32Ar
     }
     const i = (rows === undefined ? b : rows[b]!) * W + j;
     if (grad !== undefined) grad[i]! += 1;
-    return values[i]!;
+    if (obj.minus === undefined) return values[i]!;
+    const d = obj.minus[b]!;
+    if (!Number.isInteger(d) || d < 0 || d >= W) {
+      throw new Error(`objective.minus[${b}] = ${d} is outside the model's ${W} logits (0..${W - 1})`);
+    }
+    const id = i - j + d;
+    if (grad !== undefined) grad[id]! -= 1;
+    return values[i]! - values[id]!;
   });
 }
 
