@@ -37,6 +37,7 @@ import { formatTable, localSources, openModel, parseFlags, Progress, UsageError,
 import { type Dataset, loadDataset } from "./_dataset.ts";
 import { attributionSections } from "./demo_attribution.ts";
 import { budgetPruningStudy } from "./demo_budget.ts";
+import { storiesStudy, type StoriesSummary } from "./demo_stories.ts";
 import { budgetSectionHtml, type BudgetStudy } from "./report/budget_section.ts";
 import { analysisCommands, type AnalysisStudy, runAnalysisStudy } from "./demo_analysis.ts";
 import {
@@ -53,6 +54,8 @@ export interface DemoOptions {
   bert?: string | undefined;
   /** GPT-2 language model trained on SST-2 sentences (default `models/gpt2-sst2`). */
   gpt2?: string | undefined;
+  /** A pretrained Llama with llama2.c's documented greedy output beside it (default `models/stories260k`). */
+  stories?: string | undefined;
   /** Folder holding the GLUE task folders (default `data/glue`). */
   dataDir?: string | undefined;
   /** Use only the first N dev sentences (default: all 872). */
@@ -149,14 +152,18 @@ export interface DemoSummary {
   analysis: AnalysisStudy;
   /** Accuracy against FLOPs: Michel masking vs Kwon et al.'s search (heads; heads + neurons), with speeds. */
   budget_pruning: BudgetStudy;
+  /** The stories260K section: greedy output vs llama2.c's, head roles, importance and masking by perplexity. */
+  stories: StoriesSummary;
 }
 
 /** Help text. */
-export const DEMO_HELP = `Usage: deno task demo [--bert DIR] [--gpt2 DIR] [--data-dir DIR] [--data-subset N] [--out DIR]
+export const DEMO_HELP =
+  `Usage: deno task demo [--bert DIR] [--gpt2 DIR] [--stories DIR] [--data-dir DIR] [--data-subset N] [--out DIR]
                       [--batch-size 8] [--max-seq-length 64] [--timing-runs 5] [--force]
   Runs a whole BERTology study offline (importance, entropy, masking, pruning for BERT on SST-2; importance
-  and perplexity for GPT-2) and writes OUT/report.html (self-contained) and OUT/summary.json.
-  Defaults: --bert models/bert-sst2 --gpt2 models/gpt2-sst2 --data-dir data/glue --out out/demo, all 872
+  and perplexity for GPT-2; greedy output, head roles and masking by perplexity for the pretrained stories260K)
+  and writes OUT/report.html (self-contained) and OUT/summary.json.
+  Defaults: --bert models/bert-sst2 --gpt2 models/gpt2-sst2 --stories models/stories260k --data-dir data/glue --out out/demo, all 872
   SST-2 dev sentences; masked, pruned and original models timed over 5 interleaved passes (medians, and the
   pruned model's speed-up over the masked one). An OUT that holds a model or the data is refused, and so is a non-empty OUT that
   bertology did not write unless --force, which keeps every file there.`;
@@ -178,6 +185,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   const { values } = parseFlags(args, {
     bert: { type: "string" },
     gpt2: { type: "string" },
+    stories: { type: "string" },
     "data-dir": { type: "string" },
     "data-subset": { type: "string" },
     out: { type: "string" },
@@ -195,6 +203,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   return {
     bert: values.bert,
     gpt2: values.gpt2,
+    stories: values.stories,
     dataDir: values["data-dir"],
     dataSubset: int("data-subset", values["data-subset"]),
     out: values.out,
@@ -330,6 +339,7 @@ const shellQuote = (s: string) => (/^[\w./=-]+$/.test(s) ? s : `'${s.replace(/'/
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const bertDir = opts.bert ?? "models/bert-sst2";
   const gpt2Dir = opts.gpt2 ?? "models/gpt2-sst2";
+  const storiesDir = opts.stories ?? "models/stories260k";
   const dataDir = opts.dataDir ?? "data/glue";
   const out = (opts.out ?? "out/demo").replace(/\/+$/, "");
   const batchSize = opts.batchSize ?? 8, maxLen = opts.maxSeqLength ?? 64;
@@ -337,6 +347,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const log = opts.log ?? ((s: string) => console.log(s));
   checkModelDir(bertDir, "BERT SST-2 model", "bert");
   checkModelDir(gpt2Dir, "GPT-2 SST-2 model", "gpt2");
+  for (const f of ["config.json", "generation.json"]) {
+    const there = (() => {
+      try {
+        return Deno.statSync(`${storiesDir}/${f}`).isFile;
+      } catch {
+        return false;
+      }
+    })();
+    if (!there) {
+      throw new Error(`The stories260K model is incomplete: "${storiesDir}/${f}" does not exist (--stories DIR)`);
+    }
+  }
   const dataFlags = {
     task: "sst-2",
     "data-dir": dataDir,
@@ -496,12 +518,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const gProbe = probe(gpt2, bertSentence, maxLen);
   const attr = { bert, bertDir, examples: data.examples, gpt2, gpt2Dir, sentence: bertSentence, quote: shellQuote };
   const sections = await stage("Attributions (BERT) and logit lens (GPT-2)", () => attributionSections(attr));
+  const stories = await storiesStudy(
+    storiesDir,
+    await stage("stories260K: load the pretrained Llama", () => openModel(storiesDir, { offline: true })),
+    stage,
+    log,
+  );
   sections.push(budgetSectionHtml(
     budget,
     `deno task cli prune --model ${shellQuote(bertDir)} --budget flops=0.6 --task sst-2 --data-dir ${
       shellQuote(dataDir)
     } --out ${shellQuote(`${out}/bert-sst2-flops0.6`)}`,
   ));
+  sections.push(stories.html);
 
   // ── report ──────────────────────────────────────────────────────────────────────────────────────────
   const bertTop = topHeads(imp.importance.data, H, Math.min(ATTENTION_HEADS, L * H));
@@ -526,6 +555,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const demoFlags = [
     opts.bert !== undefined ? `--bert ${shellQuote(bertDir)}` : "",
     opts.gpt2 !== undefined ? `--gpt2 ${shellQuote(gpt2Dir)}` : "",
+    opts.stories !== undefined ? `--stories ${shellQuote(storiesDir)}` : "",
     opts.dataDir !== undefined ? `--data-dir ${shellQuote(dataDir)}` : "",
     subsetFlag.trim(),
     opts.out !== undefined ? `--out ${shellQuote(out)}` : "",
@@ -571,6 +601,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
         `--out ${shellQuote(`${out}/gpt2_example.safetensors`)}`,
     },
     ...analysisCommands(bertDir, common, opts.udDir ?? "data/ud", opts.dataSubset, out),
+    {
+      what: "stories260K: the greedy continuation from BOS (llama2.c's documented ids and text):",
+      command: `deno task cli generate --model ${shellQuote(storiesDir)} --ids 1 --max-new-tokens 200`,
+    },
+    {
+      what: "stories260K: head roles on repeated random tokens:",
+      command: `deno task cli head-roles --model ${shellQuote(storiesDir)} --repeat-len 24 --rows 16 --seed 0`,
+    },
   ];
 
   const study = (
@@ -705,6 +743,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       files: { report: reportPath, summary: summaryPath, pruned_checkpoint: prunedDir },
       analysis,
       budget_pruning: budget,
+      stories: stories.summary,
     };
     return s;
   });

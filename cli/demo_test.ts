@@ -47,6 +47,8 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
         "analysis-probing",
         "budget-pruning",
         "budget-curve",
+        "stories260k",
+        "stories-masking",
       ]
     ) ok(html.includes(`id="${id}"`), `report has #${id}`);
     strictEqual(checkBalancedTags(html), undefined);
@@ -102,6 +104,20 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
     ok(b.michel.length === json.bert.masking.steps.length && b.michel.some((p) => p.speed !== undefined));
     ok(b.kwonHeads.every((p) => p.fraction >= b.mlpShare - 1e-9 && p.neurons === b.michel[0]!.neurons));
 
+    // stories260K: llama2.c's greedy output token for token, head roles, masking by perplexity on its own samples
+    const st = json.stories;
+    ok(st.greedy.equal && st.greedy.matching === 200, `greedy: ${st.greedy.matching} of 200 tokens`);
+    strictEqual(st.greedy.text, st.greedy.expected_text);
+    deepStrictEqual([st.layers, st.heads, st.kv_heads], [5, 8, 4]);
+    for (const r of [st.roles_random, st.roles_text]) {
+      strictEqual(r.induction.length, 5);
+      ok(Number.isFinite(r.loss_first_repeat) && Number.isFinite(r.loss_second_repeat));
+    }
+    ok(st.importance.perplexity > 1 && st.masking.steps[0]!.fraction_kept === 1);
+    ok(st.masking.steps.every((m) => m.random_perplexity.length === 3));
+    ok(html.includes("The text here is model-generated"), "the report says the samples are the model's own");
+    ok(html.includes("deno task cli generate --model"));
+
     // the pruned checkpoint and the reproduce inputs
     ok((await Deno.stat(`${out}/bert-sst2-pruned/config.json`)).isFile);
     ok((await Deno.stat(`${out}/bert-sst2-pruned/model.safetensors`)).isFile);
@@ -130,9 +146,10 @@ Deno.test("runDemo() refuses a missing model folder and says how to create it", 
 });
 
 Deno.test("parseDemoArgs() reads the flags and rejects bad ones", () => {
-  deepStrictEqual(parseDemoArgs(["--data-subset", "16", "--out", "o", "--bert", "b"]), {
+  deepStrictEqual(parseDemoArgs(["--data-subset", "16", "--out", "o", "--bert", "b", "--stories", "s"]), {
     bert: "b",
     gpt2: undefined,
+    stories: "s",
     dataDir: undefined,
     dataSubset: 16,
     out: "o",
