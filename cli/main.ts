@@ -20,6 +20,9 @@ import { ATTRIBUTE_HELP, attributeCommand } from "./commands/attribute.ts";
 import { LOGIT_LENS_HELP, logitLensCommand } from "./commands/logit_lens.ts";
 import { HEAD_ROLES_HELP, headRolesCommand } from "./commands/head_roles.ts";
 import { PATCH_HELP, patchCommand } from "./commands/patch.ts";
+import { DLA_HELP, dlaCommand } from "./commands/dla.ts";
+import { ATP_HELP, atpCommand } from "./commands/atp.ts";
+import { COMPOSITION_HELP, compositionCommand } from "./commands/composition.ts";
 import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
@@ -74,6 +77,21 @@ export const COMMANDS: Record<string, Command> = {
     run: patchCommand,
     help: PATCH_HELP,
     summary: "activation patching per head and MLP (clean vs corrupted input); zero and mean head ablation",
+  },
+  dla: {
+    run: dlaCommand,
+    help: DLA_HELP,
+    summary: "direct logit attribution of every head, MLP and bias to logit[target] − logit[distractor]",
+  },
+  atp: {
+    run: atpCommand,
+    help: ATP_HELP,
+    summary: "attribution patching of every head and MLP in one backward, beside exact activation patching",
+  },
+  composition: {
+    run: compositionCommand,
+    help: COMPOSITION_HELP,
+    summary: "Q-, K- and V-composition scores between heads (TransformerLens's), with a random baseline",
   },
   "logit-lens": {
     run: logitLensCommand,
