@@ -4,6 +4,8 @@ import { checkWeights, TransformerModel } from "../models/model.ts";
 import { parseConfig } from "../models/registry.ts";
 import type { Tensor } from "../tensor.ts";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
+import { localFiles } from "../checkpoint/local_files.ts";
+import { loadModel } from "../models/load.ts";
 import { attributionPatching } from "./atp.ts";
 import { assertClose, circuitsReference, HAS_LLAMA, referenceModel } from "./_test_reference.ts";
 
@@ -92,4 +94,18 @@ Deno.test("attributionPatching() refuses inputs of different lengths and models 
     () => attributionPatching(model, { inputIds: [1, 2, 3] }, { inputIds: [1, 2] }),
     /same number of tokens \(3 vs 2\)/,
   );
+  const { model: mlm } = await loadModel(localFiles(fixtureModel("bert-mlm-tiny-random")), { tokenizer: false });
+  throws(() => attributionPatching(mlm, { inputIds: [2, 45, 3] }, { inputIds: [2, 46, 3] }), /Masked language models/);
+});
+
+Deno.test("attributionPatching() works on a classifier: m is logit[target] − logit[the other class]", async () => {
+  const { model } = await loadModel(localFiles(fixtureModel("bert-tiny-random")), { tokenizer: false });
+  const clean = { inputIds: [2, 45, 67, 88, 3] }, corrupted = { inputIds: [2, 45, 99, 88, 3] };
+  const atp = attributionPatching(model, clean, corrupted);
+  ok(atp.target + atp.distractor === 1);
+  ok(atp.heads.data.every(Number.isFinite) && atp.mlps.every(Number.isFinite));
+  const span = atp.metricClean - atp.metricCorrupted;
+  const allHeads = atp.exact!.heads.data.reduce((a, b) => a + b, 0);
+  ok(Number.isFinite(allHeads) && Math.abs(span) > 0, "the corruption moves m");
+  ok(atp.pearson! > 0, `AtP ranks like exact patching on the fixture BERT (pearson ${atp.pearson})`);
 });
