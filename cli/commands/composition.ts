@@ -10,7 +10,7 @@ import { DTYPE_OPTION, dtypeFlag, numberFlag, openModel, parseFlags, required, U
 
 /** Help text. */
 export const COMPOSITION_HELP =
-  `bertology composition --model DIR [--top 10] [--baseline 100] [--seed 0] [--json] [--offline] [--dtype f32|f16]
+  `bertology composition --model DIR [--top 10] [--baseline 20] [--seed 0] [--json] [--offline] [--dtype f32|f16]
   Composition scores (Elhage et al. 2021) as TransformerLens's all_composition_scores: for a head a in an earlier
   layer and a head b in a later one, ‖L R‖_F / (‖L‖_F ‖R‖_F) with L = W_V^a W_O^a (a's OV circuit) and R =
   W_Q^b (W_K^b)ᵀ (Q-composition), W_K^b (W_Q^b)ᵀ (K) or W_V^b W_O^b (V); 0 where b is not in a later layer. The
@@ -34,7 +34,7 @@ export async function compositionCommand(args: string[]): Promise<number> {
   const modelDir = required(values.model, "model");
   const top = numberFlag(values.top, "top", 10, true);
   if (top < 1) throw new UsageError(`--top must be at least 1, got ${top}`);
-  const samples = numberFlag(values.baseline, "baseline", 100, true);
+  const samples = numberFlag(values.baseline, "baseline", 20, true);
   if (samples < 0) throw new UsageError(`--baseline must be 0 or more random pairs, got ${samples}`);
   const seed = numberFlag(values.seed, "seed", 0, true);
   const { model } = await openModel(modelDir, {

@@ -52,7 +52,7 @@ export type CompositionMode = (typeof COMPOSITION_MODES)[number];
 
 /** Options of {@linkcode compositionScores}. */
 export interface CompositionOptions {
-  /** Random pairs the baseline averages (default 100; 0: no baseline). */
+  /** Random pairs of heads the baseline averages (default 20; 0: no baseline). */
   baselineSamples?: number;
   /** The baseline's seed (default 0). */
   seed?: number;
@@ -70,15 +70,18 @@ export interface CompositionScores {
   baseline: { Q: number; K: number; V: number; samples: number; seed: number };
 }
 
-/** One head's weights, row-vector convention: W_Q, W_K, W_V [d_model, d_head], W_O [d_head, d_model]. */
+/**
+ * One head's weights, each as d_head rows of d_model (row-vector convention, x · W): the transposes W_Qᵀ, W_Kᵀ,
+ * W_Vᵀ of the [d_model, d_head] projections, and W_O [d_head, d_model] itself.
+ */
 export interface HeadWeights {
-  /** The query projection. */
+  /** W_Qᵀ [d_head, d_model]. */
   q: Float64Array;
-  /** The key projection (its kv head's, under GQA). */
+  /** W_Kᵀ (its kv head's, under GQA). */
   k: Float64Array;
-  /** The value projection (its kv head's, under GQA). */
+  /** W_Vᵀ (its kv head's, under GQA). */
   v: Float64Array;
-  /** The output projection rows. */
+  /** W_O [d_head, d_model]. */
   o: Float64Array;
 }
 
@@ -118,12 +121,12 @@ export function attentionWeights(model: TransformerModel, layer: number): HeadWe
   const group = H / kvHeads;
   const headColumns = (s: { weight: string; layout: WeightLayout; start: number }, i: number) =>
     withWeight(model, s.weight, (w, shape) => {
-      const out = new Float64Array(C * D); // [C, D]
+      const out = new Float64Array(D * C); // Wᵀ [D, C]
       if (s.layout === "conv1d") { // [C, N]
         const N = shape[1]!;
-        for (let r = 0; r < C; r++) for (let d = 0; d < D; d++) out[r * D + d] = w[r * N + s.start + i * D + d]!;
-      } else { // [N, C]
-        for (let d = 0; d < D; d++) for (let r = 0; r < C; r++) out[r * D + d] = w[(s.start + i * D + d) * C + r]!;
+        for (let r = 0; r < C; r++) for (let d = 0; d < D; d++) out[d * C + r] = w[r * N + s.start + i * D + d]!;
+      } else { // [N, C]: the head's rows are Wᵀ already
+        out.set(w.subarray((s.start + i * D) * C, (s.start + (i + 1) * D) * C));
       }
       return out;
     });
@@ -145,7 +148,7 @@ export function attentionWeights(model: TransformerModel, layer: number): HeadWe
  */
 export function compositionScores(model: TransformerModel, opts: CompositionOptions = {}): CompositionScores {
   const { config: c, kernels: k } = model;
-  const samples = opts.baselineSamples ?? 100, seed = opts.seed ?? 0;
+  const samples = opts.baselineSamples ?? 20, seed = opts.seed ?? 0;
   if (!Number.isInteger(samples) || samples < 0) {
     throw new Error(`baselineSamples must be a non-negative integer, got ${samples}`);
   }
@@ -255,19 +258,19 @@ export function compositionScores(model: TransformerModel, opts: CompositionOpti
  * ```
  */
 export function pairCompositionScore(a: HeadWeights, b: HeadWeights, mode: CompositionMode, C: number, D: number): number {
-  const product = (x: Float64Array, y: Float64Array, transposeY: boolean) => {
-    // x [C, D] · (y [D, C] or yᵀ with y [C, D]) → [C, C]
+  const product = (xT: Float64Array, y: Float64Array) => {
+    // xᵀᵀ · y: x [C, D] given as xT [D, C], y [D, C] → [C, C]
     const out = new Float64Array(C * C);
     for (let i = 0; i < C; i++) {
       for (let d = 0; d < D; d++) {
-        const xv = x[i * D + d]!;
-        for (let j = 0; j < C; j++) out[i * C + j]! += xv * (transposeY ? y[j * D + d]! : y[d * C + j]!);
+        const xv = xT[d * C + i]!;
+        for (let j = 0; j < C; j++) out[i * C + j]! += xv * y[d * C + j]!;
       }
     }
     return out;
   };
-  const Lm = product(a.v, a.o, false);
-  const R = mode === "Q" ? product(b.q, b.k, true) : mode === "K" ? product(b.k, b.q, true) : product(b.v, b.o, false);
+  const Lm = product(a.v, a.o);
+  const R = mode === "Q" ? product(b.q, b.k) : mode === "K" ? product(b.k, b.q) : product(b.v, b.o);
   const LR = new Float64Array(C * C);
   for (let i = 0; i < C; i++) {
     for (let m = 0; m < C; m++) {
@@ -278,55 +281,68 @@ export function pairCompositionScore(a: HeadWeights, b: HeadWeights, mode: Compo
   return frobenius(LR) / frobenius(Lm) / frobenius(R);
 }
 
-/** The left factor R_V W_O [D, C] and, per mode, the right factor (A R_Bᵀ)ᵀ [D, C] of one head. */
-function headFactors(w: HeadWeights, C: number, D: number): { left: Float64Array; right: Record<CompositionMode, Float64Array> } {
-  const gramColumns = (x: Float64Array) => { // xᵀx of x [C, D]
-    const g = new Float64Array(D * D);
-    for (let r = 0; r < C; r++) {
-      for (let i = 0; i < D; i++) {
-        const xi = x[r * D + i]!;
-        for (let j = 0; j < D; j++) g[i * D + j]! += xi * x[r * D + j]!;
-      }
-    }
-    return g;
-  };
-  const gramRows = (o: Float64Array) => { // o oᵀ of o [D, C]
+/** The left factor R_V W_O [D, C] and, per mode, the right factor (A R_Bᵀ)ᵀ = R_B Aᵀ [D, C] of one head. */
+function headFactors(
+  w: HeadWeights,
+  C: number,
+  D: number,
+): { left: Float64Array; right: Record<CompositionMode, Float64Array> } {
+  // every matrix is D rows of C: Grams are dot products of rows, products are sums of scaled rows
+  const gram = (x: Float64Array) => { // x xᵀ [D, D]
     const g = new Float64Array(D * D);
     for (let i = 0; i < D; i++) {
-      for (let j = 0; j < D; j++) {
+      for (let j = 0; j <= i; j++) {
         let s = 0;
-        for (let r = 0; r < C; r++) s += o[i * C + r]! * o[j * C + r]!;
+        for (let r = i * C, t = j * C, end = r + C; r < end; r++, t++) s += x[r]! * x[t]!;
         g[i * D + j] = s;
+        g[j * D + i] = s;
       }
     }
     return g;
   };
-  const RV = gramFactor(gramColumns(w.v), D), RQ = gramFactor(gramColumns(w.q), D);
-  const RK = gramFactor(gramColumns(w.k), D), RO = gramFactor(gramRows(w.o), D);
-  // R_V W_O: [D, D] · [D, C]
-  const left = new Float64Array(D * C);
-  for (let i = 0; i < D; i++) {
-    for (let m = 0; m < D; m++) {
-      const r = RV[i * D + m]!;
-      for (let j = 0; j < C; j++) left[i * C + j]! += r * w.o[m * C + j]!;
-    }
-  }
-  // (A R_Bᵀ)ᵀ = R_B Aᵀ: [D, D] · [D, C] with A [C, D]
-  const rightOf = (A: Float64Array, RB: Float64Array) => {
+  const times = (R: Float64Array, x: Float64Array) => { // R [D, D] · x [D, C]
     const out = new Float64Array(D * C);
     for (let i = 0; i < D; i++) {
       for (let m = 0; m < D; m++) {
-        const r = RB[i * D + m]!;
-        for (let j = 0; j < C; j++) out[i * C + j]! += r * A[j * D + m]!;
+        const r = R[i * D + m]!;
+        if (r === 0) continue;
+        for (let j = 0, o = i * C, a = m * C; j < C; j++) out[o + j]! += r * x[a + j]!;
       }
     }
     return out;
   };
-  return { left, right: { Q: rightOf(w.q, RK), K: rightOf(w.k, RQ), V: rightOf(w.v, RO) } };
+  const RV = gramFactor(gram(w.v), D), RQ = gramFactor(gram(w.q), D);
+  const RK = gramFactor(gram(w.k), D), RO = gramFactor(gram(w.o), D);
+  return { left: times(RV, w.o), right: { Q: times(RK, w.q), K: times(RQ, w.k), V: times(RO, w.v) } };
+}
+
+/**
+ * A factor R with Rᵀ R = G of a symmetric positive semi-definite G [n, n]: Lᵀ of its Cholesky factor (the common
+ * case — a head's projection has full rank), else Λ^½ Vᵀ of its eigendecomposition (rank-deficient G).
+ */
+function gramFactor(G: Float64Array, n: number): Float64Array {
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += G[i * n + i]!;
+  const L = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = G[j * n + j]!;
+    for (let k = 0; k < j; k++) d -= L[j * n + k]! ** 2;
+    if (!(d > 1e-12 * trace)) return eigenFactor(G, n);
+    const ljj = Math.sqrt(d);
+    L[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = G[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+      L[i * n + j] = s / ljj;
+    }
+  }
+  const R = new Float64Array(n * n); // Lᵀ
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) R[i * n + j] = L[j * n + i]!;
+  return R;
 }
 
 /** R = Λ^½ Vᵀ for a symmetric positive semi-definite G = V Λ Vᵀ [n, n], so that Rᵀ R = G (cyclic Jacobi). */
-function gramFactor(G: Float64Array, n: number): Float64Array {
+function eigenFactor(G: Float64Array, n: number): Float64Array {
   const a = G.slice(), v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
   let scale = 0;
@@ -372,17 +388,16 @@ function gramFactor(G: Float64Array, n: number): Float64Array {
 function randomBaseline(C: number, D: number, samples: number, seed: number): Record<CompositionMode, number> {
   const out = { Q: NaN, K: NaN, V: NaN };
   if (samples === 0) return out;
-  COMPOSITION_MODES.forEach((mode, m) => {
-    const normal = normalGenerator(mixSeed(seed, m));
-    const draw = (n: number) => Float64Array.from({ length: n }, normal);
-    const head = (): HeadWeights => ({ q: draw(C * D), k: draw(C * D), v: draw(C * D), o: draw(D * C) });
-    let sum = 0;
-    for (let s = 0; s < samples; s++) {
-      const f = headFactors(head(), C, D), g = headFactors(head(), C, D);
-      sum += factoredScore(f.left, g.right[mode], C, D);
-    }
-    out[mode] = sum / samples;
-  });
+  const normal = normalGenerator(mixSeed(seed, C, D));
+  const draw = (n: number) => Float64Array.from({ length: n }, normal);
+  const head = (): HeadWeights => ({ q: draw(D * C), k: draw(D * C), v: draw(D * C), o: draw(D * C) });
+  const sums = { Q: 0, K: 0, V: 0 };
+  // each sample is one random pair of heads, scored in every mode
+  for (let s = 0; s < samples; s++) {
+    const a = headFactors(head(), C, D), b = headFactors(head(), C, D);
+    for (const mode of COMPOSITION_MODES) sums[mode] += factoredScore(a.left, b.right[mode], C, D);
+  }
+  for (const mode of COMPOSITION_MODES) out[mode] = sums[mode] / samples;
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { pruneModel } from "../bertology/prune.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
+import { checkWeights, TransformerModel } from "../models/model.ts";
 import { attentionWeights, COMPOSITION_MODES, compositionScores, pairCompositionScore } from "./composition.ts";
 import { assertClose, circuitsReference, HAS_LLAMA, referenceModel } from "./_test_reference.ts";
 
@@ -72,4 +73,27 @@ Deno.test("compositionScores() gives pruned heads NaN and keeps the kept heads' 
   ok(Number.isNaN(s.Q.data[at(0, 1, 2, 2)]!) && Number.isNaN(s.V.data[at(0, 0, 2, 0)]!));
   ok(Math.abs(s.K.data[at(0, 2, 1, 3)]! - full.K.data[at(0, 2, 1, 3)]!) < 1e-6);
   ok(Math.abs(s.V.data[at(0, 0, 2, 1)]! - full.V.data[at(0, 0, 2, 1)]!) < 1e-6);
+});
+
+Deno.test("compositionScores() handles rank-deficient head weights (a head whose W_V has half its columns zero)", async () => {
+  const source = await referenceModel(circuitsReference("gpt2"));
+  const c = source.config, C = c.hidden, D = c.headDim, HD = c.heads * D;
+  const weights = source.params.toTensors();
+  const w = weights.get("transformer.h.0.attn.c_attn.weight")!; // [C, 3·H·D]: v of head 1 at 2·HD + D
+  const data = w.data.slice();
+  for (let r = 0; r < C; r++) data.fill(0, r * 3 * HD + 2 * HD + D, r * 3 * HD + 2 * HD + D + D / 2);
+  weights.set("transformer.h.0.attn.c_attn.weight", { shape: w.shape, data });
+  const model = new TransformerModel(c, checkWeights(c, weights, "rank-deficient"), createWasmKernels());
+  const s = compositionScores(model, { baselineSamples: 0 });
+  const a = attentionWeights(model, 0)[1]!;
+  for (let lb = 1; lb < c.layers; lb++) {
+    const heads = attentionWeights(model, lb);
+    for (const mode of COMPOSITION_MODES) {
+      heads.forEach((b, hb) => {
+        const got = s[mode].data[((0 * c.heads + 1) * c.layers + lb) * c.heads + hb]!;
+        const want = pairCompositionScore(a, b, mode, C, D);
+        ok(Math.abs(got - want) < 1e-6, `${mode} 0.1 → ${lb}.${hb}: ${got} vs ${want}`);
+      });
+    }
+  }
 });
