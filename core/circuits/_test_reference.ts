@@ -49,13 +49,24 @@ export interface CircuitsReference {
 
 const REFERENCE_PATH = `${FIXTURES}hf/circuits_reference.out.json`;
 
-/** The reference of `gpt2` or `llama`. */
-export function circuitsReference(name: "gpt2" | "llama"): CircuitsReference {
+/** The reference models, by their HF `model_type`. */
+export type ReferenceName = "gpt2" | "llama" | "gpt_neox" | "gpt_neo";
+
+/** The decoder families of the reference (GPT-2 first). */
+export const REFERENCE_NAMES: readonly ReferenceName[] = ["gpt2", "llama", "gpt_neox", "gpt_neo"];
+
+/** One model's reference. */
+export function circuitsReference(name: ReferenceName): CircuitsReference {
   return JSON.parse(Deno.readTextFileSync(REFERENCE_PATH))[name];
 }
 
-/** Whether the registry reads Llama checkpoints yet (the Llama family is being added beside this work). */
-export const HAS_LLAMA: boolean = modelTypes().includes("llama");
+/**
+ * Whether the registry reads a reference's family yet: Llama, GPT-NeoX and GPT-Neo are being added beside this
+ * work, and their cases run as soon as the family is registered.
+ */
+export function registered(name: ReferenceName): boolean {
+  return modelTypes().includes(name);
+}
 
 const loaded = new Map<string, Promise<TransformerModel>>();
 

@@ -34,7 +34,7 @@ import { pearson } from "../metrics/pearson.ts";
 import { keptHeads } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { Tensor } from "../tensor.ts";
-import { type LogitDiffMetric, type MetricOptions, metricGradients, metricOf, resolveMetric } from "./metric.ts";
+import { type LogitDiffMetric, metricGradients, metricOf, type MetricOptions, resolveMetric } from "./metric.ts";
 
 /** Options of {@linkcode attributionPatching}. */
 export interface AttributionPatchingOptions extends MetricOptions {

@@ -7,12 +7,12 @@ import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
 import { attributionPatching } from "./atp.ts";
-import { assertClose, circuitsReference, HAS_LLAMA, referenceModel } from "./_test_reference.ts";
+import { assertClose, circuitsReference, REFERENCE_NAMES, referenceModel, registered } from "./_test_reference.ts";
 
-for (const name of ["gpt2", "llama"] as const) {
+for (const name of REFERENCE_NAMES) {
   Deno.test({
     name: `attributionPatching() equals the Hugging Face reference per head and MLP, exact patching too (${name})`,
-    ignore: name === "llama" && !HAS_LLAMA,
+    ignore: !registered(name),
     fn: async () => {
       const ref = circuitsReference(name);
       const model = await referenceModel(ref);

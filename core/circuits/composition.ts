@@ -102,12 +102,25 @@ export function attentionWeights(model: TransformerModel, layer: number): HeadWe
     const fail = (why: string) =>
       new Error(`Composition scores: ${family.displayName} ${name} ${why}, not by a linear map of the residual stream`);
     if (maker === undefined || typeof width !== "number") throw fail("is not in the traced forward");
-    if (maker.op === "linear") return { weight: maker.weights[0]!, layout: maker.attrs.layout, start: 0, width };
+    if (maker.op === "linear") {
+      return {
+        weight: maker.weights[0]!,
+        layout: maker.attrs.layout,
+        width,
+        feature: (i: number, d: number) => i * D + d,
+      };
+    }
     if (maker.op === "splitQKV") {
       const fused = trace.ops.find((op) => op.outputs.includes(maker.inputs[0]!));
       if (fused?.op !== "linear") throw fail(`is split from a ${fused?.op ?? "missing"} value`);
-      const start = maker.outputs.indexOf(id!) * width;
-      return { weight: fused.weights[0]!, layout: fused.attrs.layout, start, width };
+      const part = maker.outputs.indexOf(id!); // 0 q, 1 k, 2 v
+      // `blocks` (GPT's c_attn): [q | k | v], each H·D wide; `heads` (GPT-NeoX): [q_h k_h v_h] for each head h
+      const layout = (maker.attrs as { heads: number; layout?: string }).layout ?? "blocks";
+      if (layout !== "blocks" && layout !== "heads") throw fail(`is split in an unknown "${layout}" layout`);
+      const feature = layout === "blocks"
+        ? (i: number, d: number) => part * width + i * D + d
+        : (i: number, d: number) => (3 * i + part) * D + d;
+      return { weight: fused.weights[0]!, layout: fused.attrs.layout, width, feature };
     }
     throw fail(`is made by ${maker.op}`);
   };
@@ -119,14 +132,20 @@ export function attentionWeights(model: TransformerModel, layer: number): HeadWe
     throw new Error(`Composition scores: layer ${layer}'s ${H} query heads do not share ${k.width / D} kv heads`);
   }
   const group = H / kvHeads;
-  const headColumns = (s: { weight: string; layout: WeightLayout; start: number }, i: number) =>
+  const headColumns = (
+    s: { weight: string; layout: WeightLayout; feature: (i: number, d: number) => number },
+    i: number,
+  ) =>
     withWeight(model, s.weight, (w, shape) => {
       const out = new Float64Array(D * C); // Wᵀ [D, C]
-      if (s.layout === "conv1d") { // [C, N]
-        const N = shape[1]!;
-        for (let r = 0; r < C; r++) for (let d = 0; d < D; d++) out[d * C + r] = w[r * N + s.start + i * D + d]!;
-      } else { // [N, C]: the head's rows are Wᵀ already
-        out.set(w.subarray((s.start + i * D) * C, (s.start + (i + 1) * D) * C));
+      for (let d = 0; d < D; d++) {
+        const f = s.feature(i, d);
+        if (s.layout === "conv1d") { // [C, N]
+          const N = shape[1]!;
+          for (let r = 0; r < C; r++) out[d * C + r] = w[r * N + f]!;
+        } else { // [N, C]: the feature's row
+          out.set(w.subarray(f * C, (f + 1) * C), d * C);
+        }
       }
       return out;
     });
@@ -162,7 +181,11 @@ export function compositionScores(model: TransformerModel, opts: CompositionOpti
   const left = new Float32Array(rows * C);
   const right = { Q: new Float32Array(rows * C), K: new Float32Array(rows * C), V: new Float32Array(rows * C) };
   const leftNorm = new Float64Array(rows / D || 0);
-  const rightNorm = { Q: new Float64Array(rows / D || 0), K: new Float64Array(rows / D || 0), V: new Float64Array(rows / D || 0) };
+  const rightNorm = {
+    Q: new Float64Array(rows / D || 0),
+    K: new Float64Array(rows / D || 0),
+    V: new Float64Array(rows / D || 0),
+  };
   for (let l = 0; l < L; l++) {
     attentionWeights(model, l).forEach((w, i) => {
       const f = headFactors(w, C, D);
@@ -257,7 +280,13 @@ export function compositionScores(model: TransformerModel, opts: CompositionOpti
  * pairCompositionScore(head, head, "V", C, D); // 1: both OV circuits are the same rank-1 projection
  * ```
  */
-export function pairCompositionScore(a: HeadWeights, b: HeadWeights, mode: CompositionMode, C: number, D: number): number {
+export function pairCompositionScore(
+  a: HeadWeights,
+  b: HeadWeights,
+  mode: CompositionMode,
+  C: number,
+  D: number,
+): number {
   const product = (xT: Float64Array, y: Float64Array) => {
     // xᵀᵀ · y: x [C, D] given as xT [D, C], y [D, C] → [C, C]
     const out = new Float64Array(C * C);

@@ -3,18 +3,23 @@ import { pruneModel } from "../bertology/prune.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { checkWeights, TransformerModel } from "../models/model.ts";
 import { attentionWeights, COMPOSITION_MODES, compositionScores, pairCompositionScore } from "./composition.ts";
-import { assertClose, circuitsReference, HAS_LLAMA, referenceModel } from "./_test_reference.ts";
+import { assertClose, circuitsReference, REFERENCE_NAMES, referenceModel, registered } from "./_test_reference.ts";
 
-for (const name of ["gpt2", "llama"] as const) {
+for (const name of REFERENCE_NAMES) {
   Deno.test({
     name: `compositionScores() equals TransformerLens's all_composition_scores on the HF weights (${name})`,
-    ignore: name === "llama" && !HAS_LLAMA,
+    ignore: !registered(name),
     fn: async () => {
       const ref = circuitsReference(name);
       const model = await referenceModel(ref);
       const s = compositionScores(model, { baselineSamples: 0 });
       for (const mode of COMPOSITION_MODES) {
-        deepStrictEqual(s[mode].shape, [model.config.layers, model.config.heads, model.config.layers, model.config.heads]);
+        deepStrictEqual(s[mode].shape, [
+          model.config.layers,
+          model.config.heads,
+          model.config.layers,
+          model.config.heads,
+        ]);
         assertClose(mode, s[mode].data, ref.composition[mode].flat(3), 1e-4);
       }
     },
@@ -48,7 +53,9 @@ Deno.test("compositionScores() baseline is seeded, in (0, 1), and below most rea
   const c = compositionScores(model, { baselineSamples: 30, seed: 8 });
   deepStrictEqual(a.baseline, b.baseline);
   ok(a.baseline.Q !== c.baseline.Q, "another seed draws other matrices");
-  for (const mode of COMPOSITION_MODES) ok(a.baseline[mode] > 0 && a.baseline[mode] < 1, `${mode}: ${a.baseline[mode]}`);
+  for (const mode of COMPOSITION_MODES) {
+    ok(a.baseline[mode] > 0 && a.baseline[mode] < 1, `${mode}: ${a.baseline[mode]}`);
+  }
   strictEqual(a.baseline.samples, 30);
   ok(Number.isNaN(compositionScores(model, { baselineSamples: 0 }).baseline.V));
   throws(() => compositionScores(model, { baselineSamples: -1 }), /baselineSamples must be a non-negative integer/);

@@ -29,7 +29,7 @@ import { keptHeads } from "../models/config.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { traceModel } from "../models/trace_ops.ts";
 import type { Tensor } from "../tensor.ts";
-import { type LogitDiffMetric, type MetricOptions, metricOf, resolveMetric } from "./metric.ts";
+import { type LogitDiffMetric, metricOf, type MetricOptions, resolveMetric } from "./metric.ts";
 import { finalReadout, headOutputRows, outputProjection, readWeight, withWeight } from "./readout.ts";
 
 /** The result of {@linkcode directLogitAttribution}. */

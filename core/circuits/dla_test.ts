@@ -3,12 +3,12 @@ import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { directLogitAttribution } from "./dla.ts";
-import { assertClose, circuitsReference, HAS_LLAMA, referenceModel } from "./_test_reference.ts";
+import { assertClose, circuitsReference, REFERENCE_NAMES, referenceModel, registered } from "./_test_reference.ts";
 
-for (const name of ["gpt2", "llama"] as const) {
+for (const name of REFERENCE_NAMES) {
   Deno.test({
     name: `directLogitAttribution() equals the Hugging Face reference per head, MLP, bias and embeddings (${name})`,
-    ignore: name === "llama" && !HAS_LLAMA,
+    ignore: !registered(name),
     fn: async () => {
       const ref = circuitsReference(name);
       const model = await referenceModel(ref);
@@ -22,7 +22,7 @@ for (const name of ["gpt2", "llama"] as const) {
       assertClose("attn_bias", dla.attnBias, ref.dla.attn_bias, 1e-4);
       assertClose("embed", [dla.embed], [ref.dla.embed], 1e-4);
       assertClose("constant", [dla.constant], [ref.dla.constant], 1e-4);
-      strictEqual(dla.norm, name === "gpt2" ? "layerNorm" : "rmsNorm");
+      strictEqual(dla.norm, name === "llama" ? "rmsNorm" : "layerNorm");
     },
   });
 }

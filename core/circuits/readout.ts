@@ -21,7 +21,7 @@
 import type { HeadSlice } from "../models/family.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { WeightLayout } from "../models/ops.ts";
-import { TraceOps, type TracedValue } from "../models/trace_ops.ts";
+import { type TracedValue, TraceOps } from "../models/trace_ops.ts";
 
 /** The final norm of a language model's readout. */
 export interface FinalNorm {

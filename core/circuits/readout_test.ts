@@ -3,7 +3,7 @@ import { localFiles } from "../checkpoint/local_files.ts";
 import { loadModel } from "../models/load.ts";
 import { fixtureModel } from "../../tests/helpers/goldens.ts";
 import { finalReadout, headOutputRows, outputProjection, readWeight } from "./readout.ts";
-import { circuitsReference, HAS_LLAMA, referenceModel } from "./_test_reference.ts";
+import { circuitsReference, referenceModel, registered } from "./_test_reference.ts";
 
 Deno.test("finalReadout() finds GPT-2's final LayerNorm and tied unembedding in the traced unembed", async () => {
   const model = await referenceModel(circuitsReference("gpt2"));
@@ -15,7 +15,7 @@ Deno.test("finalReadout() finds GPT-2's final LayerNorm and tied unembedding in 
 
 Deno.test({
   name: "finalReadout() finds Llama's final RMSNorm and untied lm_head",
-  ignore: !HAS_LLAMA,
+  ignore: !registered("llama"),
   fn: async () => {
     const model = await referenceModel(circuitsReference("llama"));
     const r = finalReadout(model);
