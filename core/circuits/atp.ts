@@ -74,6 +74,15 @@ export interface AttributionPatching extends LogitDiffMetric {
  * @param corrupted the corrupted input (same length)
  * @param opts target, distractor, positions, exact, batch size
  * @throws {Error} for inputs of different lengths, a model m is not defined on, or bad target/distractor
+ * @example Usage
+ * ```ts
+ * import { attributionPatching } from "./atp.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * const atp = attributionPatching(model, { inputIds: [27, 70, 82] }, { inputIds: [27, 71, 82] }, { exact: false });
+ * atp.mlps.length; // 3
+ * ```
  */
 export function attributionPatching(
   model: TransformerModel,

@@ -89,6 +89,14 @@ export interface HeadWeights {
  * Every kept head's W_Q, W_K, W_V, W_O of layer `layer`, un-rotated, per query head (see the module doc).
  *
  * @throws {Error} when the projections behind the layer's q, k, v cannot be found in the traced forward
+ * @example Usage
+ * ```ts
+ * import { attentionWeights } from "./composition.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * attentionWeights(model, 0)[1]!.q.length; // d_head · d_model = 8 · 32
+ * ```
  */
 export function attentionWeights(model: TransformerModel, layer: number): HeadWeights[] {
   const { config: c, family } = model;
@@ -164,6 +172,14 @@ export function attentionWeights(model: TransformerModel, layer: number): HeadWe
  * @param model any model with attention (its weights only are read)
  * @param opts the baseline's samples and seed
  * @throws {Error} for a bad sample count, or projections that cannot be found
+ * @example Usage
+ * ```ts
+ * import { compositionScores } from "./composition.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * compositionScores(model, { baselineSamples: 0 }).Q.data[0]; // 0: a head does not compose with its own layer
+ * ```
  */
 export function compositionScores(model: TransformerModel, opts: CompositionOptions = {}): CompositionScores {
   const { config: c, kernels: k } = model;

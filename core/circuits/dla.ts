@@ -65,6 +65,15 @@ export interface DirectLogitAttribution extends LogitDiffMetric {
  * @param opts target (default the prediction) and distractor (default the next-best token)
  * @throws {Error} for a model that is not a language model, a post-norm model, or a readout that is not a norm
  *   and one linear map
+ * @example Usage
+ * ```ts
+ * import { directLogitAttribution } from "./dla.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * const dla = directLogitAttribution(model, { inputIds: [27, 70, 82] });
+ * dla.heads.shape; // [3, 4]
+ * ```
  */
 export function directLogitAttribution(
   model: TransformerModel,

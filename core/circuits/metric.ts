@@ -53,6 +53,14 @@ export interface MetricOptions {
  * @param opts target and distractor
  * @throws {Error} for a model m is not defined on (no head, regression, masked LM), ids outside the logits, or
  *   a distractor equal to the target
+ * @example Usage
+ * ```ts
+ * import { resolveMetric } from "./metric.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * resolveMetric(model, { inputIds: [27, 70, 82] }, { inputIds: [27, 71, 82] }); // { target, distractor }
+ * ```
  */
 export function resolveMetric(
   model: TransformerModel,
@@ -89,6 +97,14 @@ export function resolveMetric(
  * (m would need a masked position).
  *
  * @throws {Error} saying why
+ * @example Usage
+ * ```ts
+ * import { checkMetricModel } from "./metric.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * checkMetricModel(model); // a language model: nothing to refuse
+ * ```
  */
 export function checkMetricModel(model: TransformerModel): void {
   if (!model.hasHead) throw new Error("This checkpoint has no classifier or LM head: it has no logits to compare");
@@ -131,6 +147,15 @@ export interface MetricGradients {
  * @param names activation names (`blocks.0.attn.hook_z`, …)
  * @param patch patches for the run (each sees both rows)
  * @throws {Error} for a model m is not defined on, or an activation the model does not produce
+ * @example Usage
+ * ```ts
+ * import { metricGradients } from "./metric.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * const { grads } = metricGradients(model, { inputIds: [27, 70] }, { target: 5, distractor: 9 }, ["blocks.2.attn.hook_z"]);
+ * grads.get("blocks.2.attn.hook_z")!.shape; // [1, 2, 4, 8]
+ * ```
  */
 export function metricGradients(
   model: TransformerModel,

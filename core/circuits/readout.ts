@@ -50,6 +50,14 @@ export interface FinalReadout {
  * norm — LayerNorm or RMSNorm — is found without naming the family).
  *
  * @throws {Error} for a model without a language-model readout, or one that is not [a norm, then] one linear map
+ * @example Usage
+ * ```ts
+ * import { finalReadout } from "./readout.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * finalReadout(model).norm?.eps; // 1e-5
+ * ```
  */
 export function finalReadout(model: TransformerModel): FinalReadout {
   const { family, config } = model;
@@ -92,6 +100,14 @@ export function finalReadout(model: TransformerModel): FinalReadout {
  * is valid only inside `read`.
  *
  * @throws {Error} when the model has no such weight
+ * @example Usage
+ * ```ts
+ * import { withWeight } from "./readout.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * withWeight(model, "transformer.ln_f.weight", (v) => v.length); // 32
+ * ```
  */
 export function withWeight<R>(
   model: TransformerModel,
@@ -108,7 +124,19 @@ export function withWeight<R>(
   }
 }
 
-/** A weight copied out of kernel memory as f32. */
+/**
+ * A weight copied out of kernel memory as f32.
+ *
+ * @throws {Error} when the model has no such weight
+ * @example Usage
+ * ```ts
+ * import { readWeight } from "./readout.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * readWeight(model, "transformer.h.0.attn.c_proj.bias").length; // 32
+ * ```
+ */
 export function readWeight(model: TransformerModel, name: string): Float32Array {
   return withWeight(model, name, (v) => v.slice());
 }
@@ -127,6 +155,14 @@ export interface OutputProjection {
  * Layer l's attention output projection, from the family's `headSlices` (the slice marked `output`).
  *
  * @throws {Error} when the family marks no single, ungrouped output slice
+ * @example Usage
+ * ```ts
+ * import { outputProjection } from "./readout.ts";
+ * import { loadModel } from "../models/load.ts";
+ * import { localFiles } from "../checkpoint/local_files.ts";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * outputProjection(model, 0).heads; // "rows": GPT's Conv1D c_proj is [heads · d_head, d_model]
+ * ```
  */
 export function outputProjection(model: TransformerModel, layer: number): OutputProjection {
   const slices = model.family.headSlices(model.config, layer).filter((s: HeadSlice) => s.output === true);
@@ -144,6 +180,13 @@ export function outputProjection(model: TransformerModel, layer: number): Output
 /**
  * Head `index` (among the layer's kept heads) of an output projection as W_O [d_head, d_model], float64, from
  * the projection's values (see {@linkcode withWeight}).
+ *
+ * @example Usage
+ * ```ts
+ * import { headOutputRows } from "./readout.ts";
+ * // an nn.Linear output projection [d_model = 2, heads · d_head = 2 · 1]: head 1 is its second column
+ * headOutputRows(Float32Array.of(1, 2, 3, 4), { weight: "o", heads: "columns" }, 1, 1, 2); // Float64Array [2, 4]
+ * ```
  */
 export function headOutputRows(
   values: Float32Array,
