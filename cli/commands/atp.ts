@@ -81,7 +81,9 @@ export async function atpCommand(args: string[]): Promise<number> {
   console.log(`m = logit[${atp.target} (${name(atp.target)})] − logit[${atp.distractor} (${name(atp.distractor)})]`);
   console.log(`m clean ${atp.metricClean.toFixed(5)}, m corrupted ${atp.metricCorrupted.toFixed(5)}`);
   console.log(formatTable("attribution patching (AtP) per head (NaN: pruned)", atp.heads.data, L, H, 4));
-  console.log(formatTable("exact activation patching per head: m(patched) − m(corrupted)", atp.exact!.heads.data, L, H, 4));
+  console.log(
+    formatTable("exact activation patching per head: m(patched) − m(corrupted)", atp.exact!.heads.data, L, H, 4),
+  );
   console.log(`MLP AtP:   ${Array.from(atp.mlps, (v, l) => `${l}: ${v.toFixed(4)}`).join("  ")}`);
   console.log(`MLP exact: ${Array.from(atp.exact!.mlps, (v, l) => `${l}: ${v.toFixed(4)}`).join("  ")}`);
   console.log(`Pearson correlation of AtP and exact patching over every head and MLP: ${atp.pearson!.toFixed(4)}`);

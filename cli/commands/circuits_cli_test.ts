@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { FIXTURES, fixtureModel } from "../../tests/helpers/goldens.ts";
+import { fixtureModel, FIXTURES } from "../../tests/helpers/goldens.ts";
 import { runCli as cli } from "../../tests/helpers/cli.ts";
 
 const GPT2 = fixtureModel("gpt2-tiny-random");
@@ -9,7 +9,18 @@ const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol;
 
 Deno.test("bertology dla --json: the issue's shape, equal to the Hugging Face reference; tokens by string or id", async () => {
   for (const [target, distractor] of [[" Mary", " John"], ["ĠMary", String(REF.distractor)]]) {
-    const r = await cli("dla", "--model", GPT2, "--text", CLEAN, "--target", target!, "--distractor", distractor!, "--json");
+    const r = await cli(
+      "dla",
+      "--model",
+      GPT2,
+      "--text",
+      CLEAN,
+      "--target",
+      target!,
+      "--distractor",
+      distractor!,
+      "--json",
+    );
     strictEqual(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     deepStrictEqual(Object.keys(j), ["metric", "embed", "heads", "mlps", "attn_bias", "constant"]);
@@ -100,5 +111,5 @@ Deno.test("bertology composition --json: {Q, K, V} as [L][H][L][H], equal to Tra
   const t = await cli("composition", "--model", GPT2, "--top", "2", "--baseline", "5");
   strictEqual(t.code, 0, t.err);
   ok(/^Q-composition: top 2 of 48 pairs \(random baseline 0\.\d+\)$/m.test(t.out), t.out);
-  ok(/^  a\d\.h\d → a\d\.h\d  0\.\d{4}$/m.test(t.out), t.out);
+  ok(/^ {2}a\d\.h\d → a\d\.h\d {2}0\.\d{4}$/m.test(t.out), t.out);
 });

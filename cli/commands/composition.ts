@@ -46,10 +46,13 @@ export async function compositionCommand(args: string[]): Promise<number> {
   const { layers: L, heads: H } = model.config;
   if (values.json) {
     const nest = (data: Float32Array) =>
-      Array.from({ length: L }, (_, la) =>
-        Array.from({ length: H }, (_, ha) =>
-          Array.from({ length: L }, (_, lb) =>
-            Array.from(data.subarray(((la * H + ha) * L + lb) * H, ((la * H + ha) * L + lb + 1) * H)))));
+      Array.from(
+        { length: L },
+        (_, la) =>
+          Array.from({ length: H }, (_, ha) =>
+            Array.from({ length: L }, (_, lb) =>
+              Array.from(data.subarray(((la * H + ha) * L + lb) * H, ((la * H + ha) * L + lb + 1) * H)))),
+      );
     const out: Record<string, unknown> = { Q: nest(s.Q.data), K: nest(s.K.data), V: nest(s.V.data) };
     if (values.baseline !== undefined) out.baseline = s.baseline;
     console.log(JSON.stringify(out));
