@@ -49,9 +49,9 @@ for (const name of notebooks) {
     ignore: why !== "",
     async fn() {
       // Deno's kernel now and then drops a cell's display output under load (the cell ran: no error, no output);
-      // such a run is retried, up to 3 runs in all. An error cell fails at once.
+      // such a run is retried, up to 5 runs in all. An error cell fails at once.
       let missing = "";
-      for (let attempt = 0; attempt < 3; attempt++) {
+      for (let attempt = 0; attempt < 5; attempt++) {
         const out = await Deno.makeTempDir({ prefix: "bertology-nb-" });
         try {
           const r = await new Deno.Command("jupyter", {
@@ -77,7 +77,7 @@ for (const name of notebooks) {
         }
         if (missing === "") break;
       }
-      ok(missing === "", `${name}: a cell without output in 3 runs: ${missing}`);
+      ok(missing === "", `${name}: a cell without output in 5 runs: ${missing}`);
     },
   });
 }
