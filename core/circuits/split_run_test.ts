@@ -2,15 +2,11 @@ import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { hookName } from "../hooks.ts";
 import { loadModel } from "../models/load.ts";
-import type { Batch } from "../models/inputs.ts";
-import type { TransformerModel } from "../models/model.ts";
-import type { ActivationPatch } from "../models/run.ts";
 import { mulberry32 } from "../rng.ts";
 import { edgeIndex, edgeNames } from "./graph.ts";
-import type { MetricSpec } from "./metric.ts";
 import { gpt2Pair } from "./_test_pair.ts";
 import { handPatched } from "./_hand_patched.ts";
-import { type PassRecord, splitPass } from "./split_run.ts";
+import { splitPass } from "./split_run.ts";
 
 const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
 
