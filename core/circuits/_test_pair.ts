@@ -64,7 +64,7 @@ export const FAMILY_PAIRS: Readonly<Record<string, FamilyPair>> = {
   "llama-tiny-random": {
     dir: "tests/fixtures/families/models/llama-tiny-random",
     clean: [1, 37, 101, 250, 73, 88, 300, 12],
-    corrupted: [1, 37, 101, 250, 410, 88, 300, 12],
+    corrupted: [1, 37, 101, 250, 73, 88, 300, 410],
     target: 200,
     distractor: 77,
   },
