@@ -4,7 +4,9 @@
  */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
+import { pruneModel } from "../bertology/prune.ts";
 import { hookName } from "../hooks.ts";
+import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { mulberry32 } from "../rng.ts";
 import { edgeNames, rankEdges } from "./graph.ts";
 import { edgeAttribution } from "./eap.ts";
@@ -159,4 +161,21 @@ Deno.test("llama-tiny-random (grouped-query attention): EAP, EAP-IG and faithful
       ok(Math.abs(f.value - want.value) < 1e-4, `k = ${want.k}: faithfulness ${f.value} vs ${want.value}`);
     }
   });
+});
+
+Deno.test("llama-tiny-random pruned (grouped-query attention, a kv head kept for one query head): the faithfulness extremes hold", async () => {
+  const { model, clean, corrupted, metric } = await familyPair("llama-tiny-random");
+  // layer 0 keeps query heads 1 and 3 (kv heads 0 and 1), layer 1 query heads 2 and 3 (kv head 1 alone)
+  const pruned = pruneModel(model, { 0: [0, 2], 1: [0, 1] }, createWasmKernels());
+  const corr = splitPass(pruned, corrupted, metric, { senders: true });
+  const g = corr.graph;
+  ok(g.nodes.includes("a0.h3") && !g.nodes.includes("a0.h0") && g.nodes.includes("a1.h2"));
+  const mClean = splitPass(pruned, clean, metric).metric;
+  const all = Array.from({ length: g.edgeCount }, (_, e) => e);
+  ok(Math.abs(circuitMetric(pruned, clean, metric, corr, all) - mClean) < 1e-5);
+  ok(Math.abs(circuitMetric(pruned, clean, metric, corr, []) - corr.metric) < 1e-5);
+  const eap = edgeAttribution(pruned, clean, corrupted, metric);
+  const one = edgeAttribution(pruned, clean, corrupted, { ...metric, igSteps: 1 });
+  const scale = Math.max(...eap.scores.map(Math.abs));
+  eap.scores.forEach((s, e) => ok(Math.abs(one.scores[e]! - s) <= 1e-5 + 1e-3 * scale, `edge ${e}`));
 });
