@@ -23,11 +23,19 @@
  * where out_u is the sender's output in this same pass (recomputed from its own patched inputs) and
  * resid^corr the residual the corrupted pass gave that receiver.
  *
+ * Grouped-query attention (Llama's `num_key_value_heads` < heads): query head h's k and v receivers read their
+ * own copies too, so in a split layer k and v are computed per QUERY head — the `k` / `v` gather takes head h's
+ * kv head's (h // group) columns from head h's own copy, giving [B, T, H·D] — and the rest of the layer runs as
+ * if it had one kv head per query head: the `k`, `v` and `rot_k` hooks are laid out by query head, `rotary`
+ * rotates H heads, and `attention` gets kvHeads = H with the identity map. In a gradient pass the copies are
+ * equal, so the per-query-head k and v equal the shared ones repeated and m is unchanged; each query head's k and
+ * v receivers get its own share of the gradient, and a group's shares sum to the shared kv head's gradient.
+ *
  * @module
  */
 
 import { hookName, parseHookName } from "../hooks.ts";
-import { keptHeads, type ModelConfig } from "../models/config.ts";
+import { keptHeads, kvHeadOfKept, type ModelConfig } from "../models/config.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { ExecutorOps, HookLayout, LayerNormParams, LinearParams, ModelOps } from "../models/ops.ts";
@@ -36,6 +44,8 @@ import type { WasmOps } from "../models/wasm_ops.ts";
 import { MatmulFlags } from "../kernels/types.ts";
 import { type OpName, OPS, type OpSignatures } from "../ops/mod.ts";
 import type { RmsNormParams } from "../ops/rms_norm.ts";
+import type { RotaryAttrs } from "../ops/rotary.ts";
+import type { AttentionSpec } from "../ops/attention.ts";
 import { makeGraph, type Receiver, type ReceiverPath, type ResidualGraph } from "./graph.ts";
 import { metricObjective, type MetricSpec } from "./metric.ts";
 
@@ -177,6 +187,9 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
   #attention: AttentionGroup | undefined;
   // the norm output of the attention group's stacked copies, which the q|k|v projection reads
   #stackedNorm: { act: Act; group: AttentionGroup; shared: boolean } | undefined;
+  // a split layer's k and v (and rotated k) laid out by query head: what `rotary` and `attention` must see so
+  // (grouped-query attention; see the module doc)
+  readonly #perQueryHead = new Set<Act>();
 
   /**
    * @param inner the executor of this run
@@ -216,11 +229,16 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
     const parsed = parseHookName(name);
     const kind = parsed?.kind;
     const group = this.#attention;
-    let value = x;
+    let value = x, byQueryHead = this.#perQueryHead.has(x);
     if ((kind === "q" || kind === "k" || kind === "v") && group !== undefined && group.layer === parsed!.layer) {
       value = this.#gather(x, group, PATHS.indexOf(kind));
+      byQueryHead = kind !== "q";
     }
-    const a = this.#inner.hook(name, value, layout);
+    // a per-query-head k or v (grouped-query attention) is hooked with the query heads' layout
+    const a = byQueryHead
+      ? this.#inner.hook(name, value, { heads: value.shape.at(-1)! / this.#config.headDim })
+      : this.#inner.hook(name, value, layout);
+    if (byQueryHead) this.#perQueryHead.add(a);
     if (kind === "resid_pre" || kind === "resid_mid") {
       if (kind === "resid_pre" && parsed!.layer === 0 && this.nodes.length === 0) this.#send("input", a);
       this.#residual.set(a, this.nodes.length);
@@ -262,6 +280,22 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
       });
     }
     return y;
+  }
+
+  rotary(x: Act, attrs: RotaryAttrs): Act {
+    if (!this.#perQueryHead.has(x)) return this.#inner.rotary(x, attrs);
+    // a split layer's k, one per query head: rotate each head's copy (the rotation is per head and position)
+    const y = this.#inner.rotary(x, { ...attrs, heads: x.shape.at(-1)! / attrs.headDim });
+    this.#perQueryHead.add(y);
+    return y;
+  }
+
+  attention(q: Act, k: Act, v: Act, spec: AttentionSpec): Act {
+    if (!this.#perQueryHead.has(k)) return this.#inner.attention(q, k, v, spec);
+    // k and v of a split layer are per query head: one kv head per query head, read in order
+    const { kvHeads: _, kvHeadOf: __, ...mha } = spec;
+    this.#perQueryHead.clear();
+    return this.#inner.attention(q, k, v, mha);
   }
 
   layerNorm(x: Act, p: LayerNormParams): Act {
@@ -408,31 +442,36 @@ export class ReceiverSplitOps implements ExecutorOps<Act> {
   }
 
   /**
-   * Head i's columns of a q, k or v projection of the stacked copies, taken from its own copy (`path`·H + i):
-   * [R·B, T, H·D] → [B, T, H·D]. The backward adds the gradient back into those columns of that copy.
+   * Query head i's columns of a q, k or v projection of the stacked copies, taken from its own copy (`path`·H + i):
+   * [R·B, T, Hp·D] → [B, T, H·D], where Hp is H for q and the layer's kv heads for k and v — under grouped-query
+   * attention query head i's k and v are its kv head's columns of its own copy (see the module doc). The backward
+   * adds the gradient back into those columns of that copy.
    */
   #gather(x: Act, group: AttentionGroup, path: number): Act {
-    const run = this.#inner.run, k = run.k, H = group.heads;
+    const run = this.#inner.run, k = run.k, H = group.heads, D = this.#config.headDim;
     const W = x.shape[x.shape.length - 1]!;
     const R = 3 * H, rows = x.size / W / R;
-    if (!Number.isInteger(rows) || W % H !== 0) {
+    const grouped = path > 0 && W !== H * D;
+    // the column block each query head reads: its own, or its kv head's (pruned layers keep their kv heads)
+    const source = grouped ? kvHeadOfKept(this.#config, group.layer) : [...Array(H).keys()];
+    if (!Number.isInteger(rows) || W % D !== 0 || source.some((s) => s < 0 || (s + 1) * D > W)) {
       throw new Error(
-        `Edge-level patching needs one ${PATHS[path]} projection per query head: layer ${group.layer} has width ${W} ` +
-          `for ${H} heads (grouped-query attention shares k and v between heads)`,
+        `Edge-level patching cannot read layer ${group.layer}'s ${PATHS[path]} projection: width ${W} is not ` +
+          `${grouped ? "the kv heads'" : `${H} heads`} × head size ${D}`,
       );
     }
-    const D = W / H;
-    const out = run.output([x.shape[0]! / R, ...x.shape.slice(1)]);
-    const at = (h: number, row: number) => 4 * (((path * H + h) * rows + row) * x.rowStride + h * D);
+    const HD = H * D;
+    const out = run.output([x.shape[0]! / R, ...x.shape.slice(1, -1), HD]);
+    const at = (h: number, row: number) => 4 * (((path * H + h) * rows + row) * x.rowStride + source[h]! * D);
     for (let h = 0; h < H; h++) {
-      for (let row = 0; row < rows; row++) k.copy(out.ptr + 4 * (row * W + h * D), x.ptr + at(h, row), D);
+      for (let row = 0; row < rows; row++) k.copy(out.ptr + 4 * (row * HD + h * D), x.ptr + at(h, row), D);
     }
     run.derive(out, x);
     run.onBackward(() => {
       if (!run.hasGrad(out) || !run.requiresGrad(x)) return;
       const d = run.gradOf(out), dx = run.gradOf(x);
       for (let h = 0; h < H; h++) {
-        for (let row = 0; row < rows; row++) k.add(dx + at(h, row), dx + at(h, row), d + 4 * (row * W + h * D), D);
+        for (let row = 0; row < rows; row++) k.add(dx + at(h, row), dx + at(h, row), d + 4 * (row * HD + h * D), D);
       }
     });
     if (path === 2) this.#attention = this.#stackedNorm = undefined;

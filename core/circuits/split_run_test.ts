@@ -2,14 +2,11 @@ import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { localFiles } from "../checkpoint/local_files.ts";
 import { hookName } from "../hooks.ts";
 import { loadModel } from "../models/load.ts";
-import type { Batch } from "../models/inputs.ts";
-import type { TransformerModel } from "../models/model.ts";
-import type { ActivationPatch } from "../models/run.ts";
 import { mulberry32 } from "../rng.ts";
 import { edgeIndex, edgeNames } from "./graph.ts";
-import type { MetricSpec } from "./metric.ts";
 import { gpt2Pair } from "./_test_pair.ts";
-import { type PassRecord, splitPass } from "./split_run.ts";
+import { handPatched } from "./_hand_patched.ts";
+import { splitPass } from "./split_run.ts";
 
 const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
 
@@ -49,77 +46,6 @@ Deno.test("splitPass() records GPT-2's residual graph in forward order, and its 
     }
   }
 });
-
-/**
- * The slow reference: edge-level patching done by running each receiver by hand, with the model's ordinary
- * hooks only (no split pass): each head's q, k or v from a run whose `resid_pre` is that receiver's own input,
- * the layer's attention from a run with those q, k, v, each head's `result` from a run with every other head's
- * z zeroed (less the bias, from a run with all of z zeroed), each MLP from a run whose `resid_mid` is its input,
- * and m from a run whose last block output is the logits' input.
- */
-function handPatched(
-  model: TransformerModel,
-  batch: Batch,
-  metric: MetricSpec,
-  corrupted: PassRecord,
-  patched: Uint8Array,
-): number {
-  const c = model.config, H = c.heads, D = c.headDim, g = corrupted.graph;
-  const run = (patches: Array<[string, Float32Array]>, names: string[]) =>
-    model.run({
-      batch,
-      names,
-      patch: new Map(patches.map(([n, v]): [string, ActivationPatch] => [n, (x) => x.set(v)])),
-      objective: { logit: [metric.target], minus: [metric.distractor] },
-    });
-  const senders: Float32Array[] = [];
-  let receiver = 0;
-  const input = (resid: Float32Array) => {
-    const r = g.receivers[receiver]!, out = resid.slice();
-    for (let s = 0; s < r.senders; s++) {
-      if (patched[edgeIndex(g, receiver, s)] !== 1) continue;
-      out.forEach((_, i) => (out[i]! -= senders[s]![i]! - corrupted.senders[s]![i]!));
-    }
-    receiver++;
-    return out;
-  };
-  let resid = run([], [hookName("resid_pre", 0)]).cache.get(hookName("resid_pre", 0))!.data;
-  senders.push(resid);
-  const rows = batch.seqLen;
-  for (let l = 0; l < c.layers; l++) {
-    const qkv = ["q", "k", "v"].map(() => new Float32Array(rows * H * D));
-    for (let h = 0; h < H; h++) {
-      (["q", "k", "v"] as const).forEach((path, p) => {
-        const cache = run([[hookName("resid_pre", l), input(resid)]], [hookName(path, l)]).cache;
-        const values = cache.get(hookName(path, l))!.data;
-        for (let t = 0; t < rows; t++) {
-          qkv[p]!.set(values.subarray(t * H * D + h * D, t * H * D + (h + 1) * D), t * H * D + h * D);
-        }
-      });
-    }
-    const base: Array<[string, Float32Array]> = [[hookName("resid_pre", l), resid]];
-    const attn =
-      run([...base, ...(["q", "k", "v"] as const).map((p, i): [string, Float32Array] => [hookName(p, l), qkv[i]!])], [
-        hookName("z", l),
-        hookName("resid_mid", l),
-      ]).cache;
-    const z = attn.get(hookName("z", l))!.data;
-    const attnOut = (zz: Float32Array) =>
-      run([...base, [hookName("z", l), zz]], [hookName("attn_out", l)]).cache.get(hookName("attn_out", l))!.data;
-    const bias = attnOut(new Float32Array(z.length));
-    for (let h = 0; h < H; h++) {
-      const own = new Float32Array(z.length);
-      for (let t = 0; t < rows; t++) own.set(z.subarray(t * H * D + h * D, t * H * D + (h + 1) * D), t * H * D + h * D);
-      senders.push(attnOut(own).map((v, i) => v - bias[i]!));
-    }
-    resid = attn.get(hookName("resid_mid", l))!.data;
-    const mlp =
-      run([[hookName("resid_mid", l), input(resid)]], [hookName("mlp_out", l)]).cache.get(hookName("mlp_out", l))!.data;
-    senders.push(mlp);
-    resid = resid.map((v, i) => v + mlp[i]!);
-  }
-  return run([[hookName("resid_post", c.layers - 1), input(resid)]], []).objective![0]!;
-}
 
 Deno.test("splitPass() with an edge patch equals the receivers run by hand with ordinary hooks", async () => {
   const { model, clean, corrupted, metric } = await gpt2Pair();

@@ -9,7 +9,7 @@ import type { Tokenizer } from "./types.ts";
 
 /**
  * The id of the token that stands for `word`: the token spelt exactly so, or else the one token the word
- * encodes to after a space (as running text spells it) or alone. `undefined` when the word is no single token
+ * encodes to after a space (as running text spells it), alone, or without its leading spaces. `undefined` when the word is no single token
  * (it splits into pieces, or only the unknown token stands for it).
  *
  * @param tokenizer The tokenizer.
@@ -31,7 +31,9 @@ export function wordTokenId(tokenizer: Tokenizer, word: string): number | undefi
   const exact = tokenizer.tokenToId(word);
   if (exact !== undefined) return exact;
   if (!word.isWellFormed() || word.trim() === "") return undefined;
-  for (const text of [` ${word}`, word]) {
+  // a word given with its leading space (" Lily", as GPT-2's vocabulary spells it) is also tried without it: a
+  // sentencepiece tokenizer marks the word start itself and reads the space as one more "▁"
+  for (const text of [` ${word}`, word, word.trimStart()]) {
     const ids = tokenizer.encode(text, undefined, { addSpecialTokens: false }).ids;
     if (ids.length === 1 && ids[0] !== tokenizer.unkId) return ids[0];
   }

@@ -24,6 +24,11 @@ Deno.test("wordTokenId() finds a word's token whatever marks a word start (Ġ, �
   const xlmr = await load("xlm-roberta-spm-tiny-random");
   const m = spaced(xlmr, "▁");
   strictEqual(wordTokenId(xlmr, m.slice(1)), xlmr.tokenToId(m));
+  // a word given with its leading space, as GPT-2's vocabulary spells it (Llama's sentencepiece reads that space
+  // as one more "▁")
+  const llama = await load("llama-tiny-random");
+  const l = spaced(llama, "▁");
+  strictEqual(wordTokenId(llama, ` ${l.slice(1)}`), llama.tokenToId(l));
   const electra = await load("electra-tiny-random");
   strictEqual(wordTokenId(electra, "film"), electra.tokenToId("film"));
   // a word that splits into pieces, or only the unknown token covers, is no single token
