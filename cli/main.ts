@@ -28,6 +28,9 @@ import {
   PATH_PATCH_HELP,
   pathPatchCommand,
 } from "./commands/circuits.ts";
+import { DLA_HELP, dlaCommand } from "./commands/dla.ts";
+import { ATP_HELP, atpCommand } from "./commands/atp.ts";
+import { COMPOSITION_HELP, compositionCommand } from "./commands/composition.ts";
 import { ATTENTION_STATS_HELP, attentionStatsCommand } from "./commands/attention_stats.ts";
 import { DUMP_HELP, dumpCommand } from "./commands/dump.ts";
 import { EXPORT_HELP, exportCommand } from "./commands/export.ts";
@@ -98,6 +101,21 @@ export const COMMANDS: Record<string, Command> = {
     run: acdcCommand,
     help: ACDC_HELP,
     summary: "ACDC: prune edges from the logits backwards while the KL divergence stays under --tau",
+  },
+  dla: {
+    run: dlaCommand,
+    help: DLA_HELP,
+    summary: "direct logit attribution of every head, MLP and bias to logit[target] − logit[distractor]",
+  },
+  atp: {
+    run: atpCommand,
+    help: ATP_HELP,
+    summary: "attribution patching of every head and MLP in one backward, beside exact activation patching",
+  },
+  composition: {
+    run: compositionCommand,
+    help: COMPOSITION_HELP,
+    summary: "Q-, K- and V-composition scores between heads (TransformerLens's), with a random baseline",
   },
   "logit-lens": {
     run: logitLensCommand,

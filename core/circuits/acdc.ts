@@ -13,7 +13,7 @@ import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { edgeIndex, type ResidualGraph } from "./graph.ts";
 import { checkPair } from "./eap.ts";
-import { type MetricSpec, resolveMetric } from "./metric.ts";
+import { type MetricSpec, resolvePairMetric } from "./metric.ts";
 import { splitPass } from "./split_run.ts";
 
 /** Options of {@linkcode acdc}. */
@@ -71,7 +71,7 @@ function kl(logP: Float64Array, logQ: Float64Array): number {
 export function acdc(model: TransformerModel, clean: Batch, corrupted: Batch, opts: AcdcOptions): AcdcResult {
   checkPair(clean, corrupted);
   if (!(opts.tau >= 0)) throw new Error(`tau must be a non-negative number, got ${opts.tau}`);
-  const metric = resolveMetric(model, clean, opts.target, opts.distractor);
+  const metric = resolvePairMetric(model, clean, corrupted, { target: opts.target, distractor: opts.distractor });
   const cleanPass = splitPass(model, clean, metric, { lastLogits: true });
   const corr = splitPass(model, corrupted, metric, { senders: true });
   const graph = corr.graph;

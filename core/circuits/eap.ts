@@ -13,7 +13,7 @@ import { MatmulFlags } from "../kernels/types.ts";
 import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import type { ResidualGraph } from "./graph.ts";
-import { type MetricSpec, resolveMetric } from "./metric.ts";
+import { type MetricSpec, resolvePairMetric } from "./metric.ts";
 import { type PassRecord, splitPass } from "./split_run.ts";
 
 /** Options of {@linkcode edgeAttribution}. */
@@ -75,7 +75,7 @@ export function edgeAttribution(
   if (K !== undefined && !(Number.isInteger(K) && K >= 1)) {
     throw new Error(`igSteps must be a positive integer, got ${K}`);
   }
-  const metric = resolveMetric(model, clean, opts.target, opts.distractor);
+  const metric = resolvePairMetric(model, clean, corrupted, { target: opts.target, distractor: opts.distractor });
   const cleanPass = splitPass(model, clean, metric, { senders: true, ...(K === undefined ? { grads: true } : {}) });
   const corrPass = splitPass(model, corrupted, metric, { senders: true });
   const graph = cleanPass.graph;

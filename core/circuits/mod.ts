@@ -1,10 +1,28 @@
 /**
- * Circuits: how heads and MLPs work together. On the residual graph of a pre-norm model (`graph.ts`: nodes
- * `input`, `a{l}.h{h}`, `m{l}`, `logits`; each receiver — a head's q, k or v input, an MLP input, the logits —
- * reads its own residual copy): edge attribution patching and EAP-IG (`eap.ts`), faithfulness of a circuit by
- * edge-level patching (`faithfulness.ts`), path patching (`path_patching.ts`) and ACDC (`acdc.ts`). The metric
- * m is logit[target] − logit[distractor] at the last position (`metric.ts`). Post-norm encoders have no
- * residual sum for a receiver to read: they are refused with a pointer to the node-level methods.
+ * Circuits: how heads and MLPs work together, from the model's own hooks, patches and gradients and its
+ * weights found through the family's description (no family is named here). The metric m is
+ * logit[target] − logit[distractor] at the last position (`metric.ts`).
+ *
+ * - Node-level: direct logit attribution (`dla.ts`: each head's, MLP's and bias's share of m), attribution
+ *   patching beside exact activation patching (`atp.ts`), Q-, K- and V-composition scores (`composition.ts`).
+ * - On the residual graph of a pre-norm model (`graph.ts`: nodes `input`, `a{l}.h{h}`, `m{l}`, `logits`; each
+ *   receiver — a head's q, k or v input, an MLP input, the logits — reads its own residual copy, `split_run.ts`):
+ *   edge attribution patching and EAP-IG (`eap.ts`), faithfulness of a circuit by edge-level patching
+ *   (`faithfulness.ts`), path patching (`path_patching.ts`) and ACDC (`acdc.ts`). Post-norm encoders have no
+ *   residual sum for a receiver to read: they are refused with a pointer to the node-level methods.
+ *
+ * @example Node-level methods
+ * ```ts
+ * import { attributionPatching, compositionScores, directLogitAttribution } from "@bertology/core/circuits";
+ * import { loadModel } from "@bertology/core/models";
+ * import { localFiles } from "@bertology/core/checkpoint/deno";
+ * const { model } = await loadModel(localFiles("tests/fixtures/models/gpt2-tiny-random"), { tokenizer: false });
+ * const clean = { inputIds: [27, 70, 82] }, corrupted = { inputIds: [27, 71, 82] };
+ * const dla = directLogitAttribution(model, clean, { target: 5, distractor: 9 });
+ * dla.sum - dla.metric; // ≈ 0: the parts sum to m
+ * attributionPatching(model, clean, corrupted, { target: 5, distractor: 9 }).pearson;
+ * compositionScores(model).V.shape; // [layers, heads, layers, heads]
+ * ```
  *
  * @example EAP on the fixture GPT-2
  * ```ts
@@ -22,8 +40,12 @@
  * @module
  */
 
-export * from "./graph.ts";
 export * from "./metric.ts";
+export * from "./readout.ts";
+export * from "./dla.ts";
+export * from "./atp.ts";
+export * from "./composition.ts";
+export * from "./graph.ts";
 export * from "./split_run.ts";
 export * from "./eap.ts";
 export * from "./faithfulness.ts";

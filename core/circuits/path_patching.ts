@@ -12,7 +12,7 @@ import type { Batch } from "../models/inputs.ts";
 import type { TransformerModel } from "../models/model.ts";
 import { edgeIndex, receiversNamed, type ResidualGraph, senderNamed } from "./graph.ts";
 import { checkPair } from "./eap.ts";
-import { type MetricSpec, resolveMetric } from "./metric.ts";
+import { type MetricSpec, resolvePairMetric } from "./metric.ts";
 import { type PassRecord, splitPass } from "./split_run.ts";
 
 /** Options of {@linkcode pathPatching}. */
@@ -62,7 +62,7 @@ export function pathPatching(
   opts: PathPatchOptions,
 ): PathPatching {
   checkPair(clean, corrupted);
-  const metric = resolveMetric(model, clean, opts.target, opts.distractor);
+  const metric = resolvePairMetric(model, clean, corrupted, { target: opts.target, distractor: opts.distractor });
   const cleanPass = splitPass(model, clean, metric);
   const corr = splitPass(model, corrupted, metric, { senders: true });
   const graph = corr.graph;
