@@ -5,19 +5,23 @@
  * with their scores in `bertology eap --json`'s shape and forward order, m(clean) and m(corrupted);
  * `/api/circuit/faithfulness` measures a given edge set by edge-level patching (every other edge fed its
  * corrupted value), as `bertology eap --circuit FILE.json` does. A post-norm encoder (BERT and kin) has no
- * residual sum for a receiver to read: both answer 400 saying so.
+ * residual sum for a receiver to read: both answer 400 saying so. `/api/circuit` also answers the node-level
+ * views of the same pair: direct logit attribution of the clean prompt (`bertology dla --json`) and attribution
+ * patching beside exact activation patching (`bertology atp --json`).
  *
  * @module
  */
 
 import {
+  attributionPatching,
+  directLogitAttribution,
   edgeAttribution,
   edgeIndices,
   type EdgeName,
   edgeNames,
   faithfulness,
   type MetricSpec,
-  resolveMetric,
+  resolvePairMetric,
   splitPass,
 } from "@bertology/core/circuits";
 import type { Batch, TransformerModel } from "@bertology/core/models";
@@ -41,7 +45,7 @@ export interface CircuitRequest {
   corrupted: string;
   /** m's target: a token id or token string (classifiers: a class index or label); default the clean prediction. */
   target?: number | string;
-  /** m's distractor, likewise; default the clean run's best other logit. */
+  /** m's distractor, likewise; default the corrupted run's best other token (classifiers: the clean run's best other class). */
   distractor?: number | string;
   /** EAP-IG's steps K; absent: plain EAP. */
   ig_steps?: number;
@@ -57,6 +61,34 @@ export interface CircuitFaithfulnessRequest extends Omit<CircuitRequest, "ig_ste
 export interface ScoredEdge extends EdgeName {
   /** (out_u(corrupted) − out_u(clean)) · ∂m/∂input_v, summed over positions. */
   score: number;
+}
+
+/** Direct logit attribution on the clean prompt: `bertology dla --json`'s fields. */
+export interface CircuitDla {
+  /** m from the model's own logits. */
+  metric: number;
+  /** The embeddings' share. */
+  embed: number;
+  /** [L][H] each head's share (`null` for a pruned head). */
+  heads: (number | null)[][];
+  /** [L] each MLP output's share. */
+  mlps: number[];
+  /** [L] each attention-output bias's share. */
+  attn_bias: number[];
+  /** The final norm bias's (and unembedding bias's) constant term. */
+  constant: number;
+}
+
+/** Attribution patching beside exact activation patching: `bertology atp --json`'s fields. */
+export interface CircuitAtp {
+  /** [L][H] AtP of each head's z (`null` for a pruned head). */
+  heads: (number | null)[][];
+  /** [L] AtP of each MLP output. */
+  mlps: number[];
+  /** Exact patching: m(corrupted with the component from the clean run) − m(corrupted). */
+  exact: { heads: (number | null)[][]; mlps: number[] };
+  /** Pearson correlation of AtP and exact patching over every head and MLP. */
+  pearson: number | null;
 }
 
 /** The `/api/circuit` answer. */
@@ -79,6 +111,10 @@ export interface CircuitResponse {
   distractor_name: string;
   /** EAP-IG's K, or `null` for plain EAP. */
   ig_steps: number | null;
+  /** Direct logit attribution of the clean prompt (language models; `null` for a classifier). */
+  dla: CircuitDla | null;
+  /** AtP of every head and MLP beside exact activation patching. */
+  atp: CircuitAtp;
   /** The clean prompt's tokens. */
   tokens_clean: string[];
   /** The corrupted prompt's tokens. */
@@ -286,13 +322,16 @@ function asCircuitError(e: unknown): unknown {
       { field: "model" },
     );
   }
-  if (e.message.includes("same logit")) return new HttpError(422, "invalid_field", e.message, { field: "distractor" });
+  if (/^(target|distractor) /.test(e.message)) {
+    const field = e.message.split(" ")[0]!;
+    return new HttpError(422, "invalid_field", `"${field}": ${e.message}`, { field });
+  }
   return e;
 }
 
 function metricOf(model: TransformerModel, pair: Pair): MetricSpec {
   try {
-    return resolveMetric(model, pair.clean, pair.target, pair.distractor);
+    return resolvePairMetric(model, pair.clean, pair.corrupted, { target: pair.target, distractor: pair.distractor });
   } catch (e) {
     throw asCircuitError(e);
   }
@@ -334,7 +373,35 @@ export function circuit(
   } catch (e) {
     throw asCircuitError(e);
   }
+  deadline.check("direct logit attribution and attribution patching");
+  const cleanInput = { inputIds: Array.from(pair.clean.inputIds) };
+  const corruptedInput = { inputIds: Array.from(pair.corrupted.inputIds) };
+  const { layers: L, heads: H } = model.config;
+  const num = (v: number) => (Number.isNaN(v) ? null : v);
+  const grid = (data: ArrayLike<number>) =>
+    Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => num(data[l * H + h]!)));
+  let dla: CircuitDla | null = null;
+  if (model.task === "lm") {
+    const d = directLogitAttribution(model, cleanInput, metric);
+    dla = {
+      metric: d.metric,
+      embed: d.embed,
+      heads: grid(d.heads.data),
+      mlps: Array.from(d.mlps),
+      attn_bias: Array.from(d.attnBias),
+      constant: d.constant,
+    };
+  }
+  const a = attributionPatching(model, cleanInput, corruptedInput, metric);
+  const atp: CircuitAtp = {
+    heads: grid(a.heads.data),
+    mlps: Array.from(a.mlps),
+    exact: { heads: grid(a.exact!.heads.data), mlps: Array.from(a.exact!.mlps) },
+    pearson: a.pearson === undefined ? null : num(a.pearson),
+  };
   return {
+    dla,
+    atp,
     nodes: r.graph.nodes,
     edges: edgeNames(r.graph).map((e, i) => ({ ...e, score: r.scores[i]! })),
     m_clean: r.clean.metric,

@@ -1,5 +1,12 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import { edgeAttribution, edgeNames, faithfulnessAtK, rankEdges } from "@bertology/core/circuits";
+import {
+  attributionPatching,
+  directLogitAttribution,
+  edgeAttribution,
+  edgeNames,
+  faithfulnessAtK,
+  rankEdges,
+} from "@bertology/core/circuits";
 import type { Batch } from "@bertology/core/models";
 import { createApp } from "./app.ts";
 import type { CircuitFaithfulnessResponse, CircuitResponse } from "./circuit.ts";
@@ -35,6 +42,24 @@ Deno.test("/api/circuit answers the library's EAP and EAP-IG scores, in forward 
     strictEqual(json.m_corrupted, r.corrupted.metric);
     strictEqual(json.target, target);
     strictEqual(json.ig_steps, igSteps ?? null);
+    // the node-level views of the same pair: DLA of the clean prompt, AtP beside exact patching
+    const metric = { target, distractor };
+    const dla = directLogitAttribution(gpt2.model, { inputIds: Array.from(clean.inputIds) }, metric);
+    deepStrictEqual(json.dla!.heads.flat(), Array.from(dla.heads.data));
+    deepStrictEqual(json.dla!.mlps, Array.from(dla.mlps));
+    strictEqual(json.dla!.metric, dla.metric);
+    const sum = json.dla!.embed + json.dla!.constant + json.dla!.heads.flat().reduce((a, b) => a! + b!, 0)! +
+      json.dla!.mlps.reduce((a, b) => a + b, 0) + json.dla!.attn_bias.reduce((a, b) => a + b, 0);
+    ok(Math.abs(sum - json.m_clean) < 1e-4, `DLA sums to ${sum}, m ${json.m_clean}`);
+    const atp = attributionPatching(
+      gpt2.model,
+      { inputIds: Array.from(clean.inputIds) },
+      { inputIds: Array.from(corrupted.inputIds) },
+      metric,
+    );
+    deepStrictEqual(json.atp.heads.flat(), Array.from(atp.heads.data));
+    deepStrictEqual(json.atp.exact.mlps, Array.from(atp.exact!.mlps));
+    strictEqual(json.atp.pearson, atp.pearson);
   }
 });
 
