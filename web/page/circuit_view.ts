@@ -4,7 +4,9 @@
  * (`input`, each layer's heads `a{l}.h{h}` and MLP `m{l}`, `logits`), the top-k edges by |score| as SVG paths
  * whose width is |score| and whose colour is its sign (blue raises m, red lowers it; a head's q input solid, k
  * dashed, v dotted) — with a top-k slider, the faithfulness of the shown circuit measured live by edge-level
- * patching (`/api/circuit/faithfulness`, debounced; stale answers are dropped), and SVG / PNG / JSON exports.
+ * patching (`/api/circuit/faithfulness`, debounced; stale answers are dropped), and SVG / PNG / JSON exports;
+ * below it the node-level views of the same pair: direct logit attribution per head and MLP, and attribution
+ * patching beside exact patching.
  *
  * @module
  */
@@ -143,6 +145,98 @@ export function drawCircuit(answer: CircuitResponse, shown: readonly number[]): 
   return svg;
 }
 
+/** One series of a bar chart. */
+export interface BarSeries {
+  /** The legend's name. */
+  name: string;
+  /** Its colour for positive values (negative ones are drawn in red shades). */
+  color: string;
+  /** One value per label (`null`: no bar, e.g. a pruned head). */
+  values: (number | null)[];
+}
+
+/**
+ * A vertical bar chart: one group per label, one bar per series, zero in the middle, each bar carrying
+ * `data-label`, `data-series` and `data-value`.
+ *
+ * @param labels the components (`a0.h1`, `m0`, …)
+ * @param series the values to draw beside each other
+ * @param caption the chart's title
+ * @returns the SVG element
+ */
+export function drawBars(labels: readonly string[], series: readonly BarSeries[], caption: string): SVGSVGElement {
+  const barW = series.length === 1 ? 12 : 7, groupW = barW * series.length + 6, padL = 54, padT = 30, plotH = 160;
+  const width = padL + 10 + labels.length * groupW, height = padT + plotH + 46;
+  const all = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
+  const maxAbs = Math.max(1e-12, ...all.map(Math.abs));
+  const zero = padT + plotH / 2, scale = plotH / 2 / maxAbs;
+  const svg = svgEl("svg", {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    class: "bars",
+    role: "img",
+    "aria-label": caption,
+    "font-family": "system-ui, sans-serif",
+    "font-size": "10",
+  });
+  svg.append(svgEl("rect", { x: 0, y: 0, width, height, fill: "#fff" }));
+  const title = svgEl("text", { x: padL, y: 14, fill: "#1b1f24", "font-size": "12" }, svg);
+  title.textContent = caption;
+  series.forEach((s, i) => {
+    const mark = svgEl("text", { x: width - 10, y: 14 + 12 * i, "text-anchor": "end", fill: s.color }, svg);
+    mark.textContent = `■ ${s.name}`;
+  });
+  svgEl("line", { x1: padL, x2: width - 6, y1: zero, y2: zero, stroke: "#8c959f" }, svg);
+  for (const v of [maxAbs, -maxAbs]) {
+    const t = svgEl("text", { x: padL - 4, y: zero - v * scale + 3, "text-anchor": "end", fill: "#57606a" }, svg);
+    t.textContent = v.toPrecision(2);
+  }
+  labels.forEach((label, j) => {
+    const x0 = padL + 6 + j * groupW;
+    series.forEach((s, i) => {
+      const v = s.values[j];
+      if (v === null || v === undefined || !Number.isFinite(v)) return;
+      const rect = svgEl("rect", {
+        x: x0 + i * barW,
+        y: v >= 0 ? zero - v * scale : zero,
+        width: barW - 1,
+        height: Math.max(0.5, Math.abs(v) * scale),
+        fill: v >= 0 ? s.color : i === 0 ? "#cf222e" : "#f4a3a8",
+        class: "bar",
+        "data-label": label,
+        "data-series": s.name,
+        "data-value": String(v),
+      }, svg);
+      const tip = svgEl("title", {}, rect);
+      tip.textContent = `${label} ${s.name}: ${v.toPrecision(5)}`;
+    });
+    const t = svgEl("text", {
+      x: x0 + (groupW - 6) / 2,
+      y: padT + plotH + 8,
+      "text-anchor": "end",
+      fill: "#57606a",
+      transform: `rotate(-60 ${x0 + (groupW - 6) / 2} ${padT + plotH + 8})`,
+    }, svg);
+    t.textContent = label;
+  });
+  return svg;
+}
+
+/** The components of a [L][H] head table and an [L] MLP list, in forward order. */
+function components(heads: (number | null)[][], mlps: number[]): { labels: string[]; values: (number | null)[] } {
+  const labels: string[] = [], values: (number | null)[] = [];
+  heads.forEach((row, l) => {
+    row.forEach((v, hd) => {
+      labels.push(`a${l}.h${hd}`);
+      values.push(v);
+    });
+    labels.push(`m${l}`);
+    values.push(mlps[l]!);
+  });
+  return { labels, values };
+}
+
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},
@@ -224,6 +318,7 @@ export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Pa
     h("button", { id: "circuit-export-json", type: "button" }, "JSON"),
   );
   const graph = h("div", { id: "circuit-graph", class: "scroll" });
+  const nodeViews = h("div", { id: "circuit-nodes", class: "hidden" });
   box.replaceChildren(
     h("h2", { id: "circuit-title" }, "Circuit view (edge attribution patching)"),
     h(
@@ -239,6 +334,7 @@ export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Pa
     controls,
     faith,
     graph,
+    nodeViews,
   );
 
   let answer: CircuitResponse | undefined;
@@ -293,6 +389,54 @@ export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Pa
 
   slider.addEventListener("input", redraw);
 
+  /** DLA per head and MLP, and AtP beside exact patching, each with its own SVG / PNG downloads. */
+  function drawNodeViews(r: CircuitResponse): void {
+    const chart = (id: string, svg: SVGSVGElement, name: string) => {
+      const png = h("button", { id: `${id}-png`, type: "button" }, "PNG");
+      const svgButton = h("button", { id: `${id}-svg`, type: "button" }, "SVG");
+      svgButton.addEventListener("click", () => download(new Blob([svgText(svg)], { type: "image/svg+xml" }), `${name}.svg`));
+      png.addEventListener("click", async () => download(await svgToPng(svg), `${name}.png`));
+      return h("div", { id, class: "scroll" }, svg, h("div", { class: "controls" }, svgButton, png));
+    };
+    const parts: Node[] = [];
+    if (r.dla) {
+      const { labels, values } = components(r.dla.heads, r.dla.mlps);
+      parts.push(
+        h("h3", {}, "Direct logit attribution (clean prompt)"),
+        h(
+          "p",
+          { class: "muted hint" },
+          `Each head's and MLP's write to the final residual, through the final norm's clean scale, read on ` +
+            `logit[${r.target_name}] − logit[${r.distractor_name}]. Embeddings ${r.dla.embed.toFixed(4)}, ` +
+            `attention biases ${r.dla.attn_bias.reduce((a, b) => a + b, 0).toFixed(4)}, constant ` +
+            `${r.dla.constant.toFixed(4)}; the parts sum to m = ${r.dla.metric.toFixed(4)}.`,
+        ),
+        chart("circuit-dla", drawBars(labels, [{ name: "DLA", color: "#1f6feb", values }], "DLA per head and MLP"), "dla"),
+      );
+    }
+    const atp = components(r.atp.heads, r.atp.mlps), exact = components(r.atp.exact.heads, r.atp.exact.mlps);
+    parts.push(
+      h("h3", {}, "Attribution patching beside exact patching"),
+      h(
+        "p",
+        { class: "muted hint" },
+        "AtP = Σ positions (a_clean − a_corrupted) · ∂m/∂a on the corrupted run (one backward for every head's z " +
+          "and MLP output), beside m(corrupted with that component clean) − m(corrupted)" +
+          (r.atp.pearson === null ? "." : `; Pearson r = ${r.atp.pearson.toFixed(4)}.`),
+      ),
+      chart(
+        "circuit-atp",
+        drawBars(atp.labels, [
+          { name: "AtP", color: "#1f6feb", values: atp.values },
+          { name: "exact", color: "#8250df", values: exact.values },
+        ], "AtP and exact patching per head and MLP"),
+        "atp",
+      ),
+    );
+    nodeViews.replaceChildren(...parts);
+    nodeViews.classList.remove("hidden");
+  }
+
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const value = (id: string) => form.querySelector<HTMLInputElement>(`#${id}`)!.value;
@@ -320,6 +464,7 @@ export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Pa
         `${r.m_clean.toFixed(4)}, corrupted ${r.m_corrupted.toFixed(4)}; ${r.tokens_clean.length} tokens, ` +
         `${r.elapsed_ms} ms.`;
       redraw();
+      drawNodeViews(r);
     } catch (err) {
       status.dataset.state = "error";
       status.textContent = `Error: ${(err as Error).message}`;

@@ -218,8 +218,9 @@ function buildShell(standalone: boolean): void {
           h("div", { id: "patch-map" }),
         ),
       ),
-      h("section", { id: "circuit-panel", class: standalone ? "hidden" : "", "aria-label": "Circuit view" }),
     ),
+    // beside the sentence analysis, not part of it: shown before any analysis
+    h("section", { id: "circuit-panel", class: standalone ? "hidden" : "", "aria-label": "Circuit view" }),
   );
 }
 
