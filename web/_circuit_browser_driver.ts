@@ -85,7 +85,9 @@ async function drive(base: string, outDir: string, shotCopy?: string): Promise<v
       .sort((a, b) => Math.abs(b.score) - Math.abs(a.score) || a.i - b.i).slice(0, want.k)
       .map((e) => `${e.from} ${e.to} ${e.path}`).sort();
     const topPage = (await page.locator("#circuit-graph path.circuit-edge").evaluateAll((els) =>
-      els.map((e) => `${(e as SVGElement).dataset.from} ${(e as SVGElement).dataset.to} ${(e as SVGElement).dataset.path}`)
+      els.map((e) =>
+        `${(e as SVGElement).dataset.from} ${(e as SVGElement).dataset.to} ${(e as SVGElement).dataset.path}`
+      )
     )).sort();
     strictEqual(topPage.join("; "), topCli.join("; "), "the shown edges are the CLI's top k");
 
@@ -93,7 +95,9 @@ async function drive(base: string, outDir: string, shotCopy?: string): Promise<v
     const bars = async (id: string, series: string) =>
       new Map(
         (await page.locator(`#${id} rect.bar[data-series="${series}"]`).evaluateAll((els) =>
-          els.map((e) => [(e as SVGElement).dataset.label!, Number((e as SVGElement).dataset.value)] as const)
+          els.map((e) =>
+            [(e as SVGElement).dataset.label!, Number((e as SVGElement).dataset.value)] as const
+          )
         )).map(([k, v]) => [k, v]),
       );
     const L = want.dla.mlps.length, H = want.dla.heads[0]!.length;

@@ -20,12 +20,7 @@ import { attribute, type AttributeRequest } from "./attribute.ts";
 import { importance, type ImportanceExample, importanceOnOrt } from "./importance.ts";
 import type { OrtSessions } from "./_ort_sessions.ts";
 import { patch, type PatchRequest } from "./patch.ts";
-import {
-  circuit,
-  circuitFaithfulness,
-  type CircuitFaithfulnessRequest,
-  type CircuitRequest,
-} from "./circuit.ts";
+import { circuit, circuitFaithfulness, type CircuitFaithfulnessRequest, type CircuitRequest } from "./circuit.ts";
 
 /**
  * A checked compute request: what the route parsed from the body, and the ONNX Runtime backend it runs on

@@ -221,9 +221,14 @@ export function parseCircuitFaithfulnessRequest(
   refuseUnknown(obj, [...PAIR_FIELDS, "edges"]);
   const list = obj.edges;
   if (!Array.isArray(list)) {
-    throw new HttpError(400, "invalid_field", `"edges" must be a list of {"from", "to", "path"}, got ${excerpt(list)}`, {
-      field: "edges",
-    });
+    throw new HttpError(
+      400,
+      "invalid_field",
+      `"edges" must be a list of {"from", "to", "path"}, got ${excerpt(list)}`,
+      {
+        field: "edges",
+      },
+    );
   }
   if (list.length > MAX_CIRCUIT_EDGES) {
     throw new HttpError(400, "invalid_field", `"edges" has ${list.length} entries; the limit is ${MAX_CIRCUIT_EDGES}`, {
@@ -233,9 +238,14 @@ export function parseCircuitFaithfulnessRequest(
   const edges = list.map((e, i): EdgeName => {
     const where = `edges[${i}]`;
     if (typeof e !== "object" || e === null || Array.isArray(e)) {
-      throw new HttpError(400, "invalid_field", `"${where}" must be an object {"from", "to", "path"}, got ${excerpt(e)}`, {
-        field: where,
-      });
+      throw new HttpError(
+        400,
+        "invalid_field",
+        `"${where}" must be an object {"from", "to", "path"}, got ${excerpt(e)}`,
+        {
+          field: where,
+        },
+      );
     }
     const rec = e as Record<string, unknown>;
     for (const key of ["from", "to", "path"]) {

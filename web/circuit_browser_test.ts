@@ -14,7 +14,9 @@ import { fixture, GPT2_DIR } from "../tests/helpers/web.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
-if (!hasChromium) console.warn(`circuit_browser_test.ts: SKIPPED — ${CHROMIUM} not found (apt-get install -y chromium)`);
+if (!hasChromium) {
+  console.warn(`circuit_browser_test.ts: SKIPPED — ${CHROMIUM} not found (apt-get install -y chromium)`);
+}
 
 /** The name-swap pair the driver types (also the page's default for a language model). */
 export const PAIR = {

@@ -87,7 +87,11 @@ export function drawCircuit(answer: CircuitResponse, shown: readonly number[]): 
   });
   svg.append(svgEl("rect", { x: "0", y: "0", width: String(width), height: String(height), fill: "#fff" }));
   for (let l = 0; l < layers; l++) {
-    const label = svgEl("text", { x: String(padX + (2 * l + 1.5) * colW + nodeW / 2), y: "16", "text-anchor": "middle" });
+    const label = svgEl("text", {
+      x: String(padX + (2 * l + 1.5) * colW + nodeW / 2),
+      y: "16",
+      "text-anchor": "middle",
+    });
     label.setAttribute("fill", "#57606a");
     label.textContent = `layer ${l}`;
     svg.append(label);
@@ -277,7 +281,11 @@ function logitValue(s: string): number | string | undefined {
  * mountCircuitView(document.getElementById("circuit-panel")!, api, { clean: "…", corrupted: "…" });
  * ```
  */
-export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Partial<Record<string, string>> = {}): void {
+export function mountCircuitView(
+  box: HTMLElement,
+  api: CircuitApi,
+  defaults: Partial<Record<string, string>> = {},
+): void {
   const input = (id: string, attrs: Record<string, string> = {}) =>
     h("input", { id, type: "text", spellcheck: "false", ...attrs });
   const form = h(
@@ -394,7 +402,10 @@ export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Pa
     const chart = (id: string, svg: SVGSVGElement, name: string) => {
       const png = h("button", { id: `${id}-png`, type: "button" }, "PNG");
       const svgButton = h("button", { id: `${id}-svg`, type: "button" }, "SVG");
-      svgButton.addEventListener("click", () => download(new Blob([svgText(svg)], { type: "image/svg+xml" }), `${name}.svg`));
+      svgButton.addEventListener(
+        "click",
+        () => download(new Blob([svgText(svg)], { type: "image/svg+xml" }), `${name}.svg`),
+      );
       png.addEventListener("click", async () => download(await svgToPng(svg), `${name}.png`));
       return h("div", { id, class: "scroll" }, svg, h("div", { class: "controls" }, svgButton, png));
     };
@@ -411,7 +422,11 @@ export function mountCircuitView(box: HTMLElement, api: CircuitApi, defaults: Pa
             `attention biases ${r.dla.attn_bias.reduce((a, b) => a + b, 0).toFixed(4)}, constant ` +
             `${r.dla.constant.toFixed(4)}; the parts sum to m = ${r.dla.metric.toFixed(4)}.`,
         ),
-        chart("circuit-dla", drawBars(labels, [{ name: "DLA", color: "#1f6feb", values }], "DLA per head and MLP"), "dla"),
+        chart(
+          "circuit-dla",
+          drawBars(labels, [{ name: "DLA", color: "#1f6feb", values }], "DLA per head and MLP"),
+          "dla",
+        ),
       );
     }
     const atp = components(r.atp.heads, r.atp.mlps), exact = components(r.atp.exact.heads, r.atp.exact.mlps);

@@ -115,7 +115,13 @@ function api(path: string, body: unknown): unknown {
     case "/api/circuit":
       return circuit(model, tokenizer, parseCircuitRequest(body, model, limits), limits, deadline);
     case "/api/circuit/faithfulness":
-      return circuitFaithfulness(model, tokenizer, parseCircuitFaithfulnessRequest(body, model, limits), limits, deadline);
+      return circuitFaithfulness(
+        model,
+        tokenizer,
+        parseCircuitFaithfulnessRequest(body, model, limits),
+        limits,
+        deadline,
+      );
     default:
       throw new HttpError(404, "not_found", `The static analyzer has no ${path}`, { field: "path" });
   }
