@@ -20,6 +20,7 @@ import { attribute, type AttributeRequest } from "./attribute.ts";
 import { importance, type ImportanceExample, importanceOnOrt } from "./importance.ts";
 import type { OrtSessions } from "./_ort_sessions.ts";
 import { patch, type PatchRequest } from "./patch.ts";
+import { circuit, circuitFaithfulness, type CircuitFaithfulnessRequest, type CircuitRequest } from "./circuit.ts";
 
 /**
  * A checked compute request: what the route parsed from the body, and the ONNX Runtime backend it runs on
@@ -31,6 +32,8 @@ export type ComputeJob =
     | { kind: "importance"; request: ImportanceExample[] }
     | { kind: "attribute"; request: AttributeRequest }
     | { kind: "patch"; request: PatchRequest }
+    | { kind: "circuit"; request: CircuitRequest }
+    | { kind: "circuit_faithfulness"; request: CircuitFaithfulnessRequest }
   )
   & { backend?: OrtBackendName };
 
@@ -164,6 +167,10 @@ export async function computeJson(ctx: ComputeContext, job: ComputeJob, deadline
       return JSON.stringify(attribute(model, tokenizer, job.request, limits, deadline));
     case "patch":
       return JSON.stringify(patch(model, tokenizer, job.request, limits, deadline));
+    case "circuit":
+      return JSON.stringify(circuit(model, tokenizer, job.request, limits, deadline));
+    case "circuit_faithfulness":
+      return JSON.stringify(circuitFaithfulness(model, tokenizer, job.request, limits, deadline));
   }
 }
 

@@ -28,6 +28,7 @@ import { parseAnalyzeRequest } from "./analyze.ts";
 import { parseAttributeRequest } from "./attribute.ts";
 import { parseImportanceRequest } from "./importance.ts";
 import { parsePatchRequest } from "./patch.ts";
+import { parseCircuitFaithfulnessRequest, parseCircuitRequest } from "./circuit.ts";
 import { OnnxDownloads } from "./onnx_route.ts";
 import { tokenize } from "./tokenize.ts";
 import { OnnxExports, OrtSessions } from "./_ort_sessions.ts";
@@ -188,6 +189,17 @@ export function createApp(opts: AppOptions): App {
     "/api/patch": {
       POST: (request) =>
         compute(request, (body) => ({ kind: "patch", request: parsePatchRequest(body, model, limits) })),
+    },
+    "/api/circuit": {
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "circuit", request: parseCircuitRequest(body, model, limits) })),
+    },
+    "/api/circuit/faithfulness": {
+      POST: (request) =>
+        compute(request, (body) => ({
+          kind: "circuit_faithfulness",
+          request: parseCircuitFaithfulnessRequest(body, model, limits),
+        })),
     },
   };
 

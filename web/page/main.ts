@@ -8,6 +8,7 @@
  */
 
 import { drawAttentionGraphView } from "./attribution_view.ts";
+import { mountCircuitView } from "./circuit_view.ts";
 import { BrowserCompute } from "./browser_compute.ts";
 import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
 import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
@@ -218,6 +219,8 @@ function buildShell(standalone: boolean): void {
         ),
       ),
     ),
+    // beside the sentence analysis, not part of it: shown before any analysis
+    h("section", { id: "circuit-panel", class: standalone ? "hidden" : "", "aria-label": "Circuit view" }),
   );
 }
 
@@ -637,6 +640,20 @@ function wire(v: Viewer, standalone: boolean): void {
     if (e.key === "Escape" && document.activeElement instanceof SVGElement) document.activeElement.blur();
   });
   if (standalone) return;
+
+  // a language model gets a name-swap pair to start from (the circuit metric's classic example)
+  mountCircuitView(
+    $("circuit-panel"),
+    api,
+    v.model.task === "lm"
+      ? {
+        clean: "When Mary and John went to the store, John gave a drink to",
+        corrupted: "When Mary and John went to the store, Mary gave a drink to",
+        target: " Mary",
+        distractor: " John",
+      }
+      : {},
+  );
 
   $("patch-form").addEventListener("submit", async (e) => {
     e.preventDefault();

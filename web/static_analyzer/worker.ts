@@ -3,7 +3,7 @@
  * The static analyzer's compute worker: core on our WASM kernels in a Web Worker (a pool of kernel workers when
  * the page is cross-origin isolated, one thread otherwise), with no server. It loads a model from picked files or
  * a folder URL, answers the page's API paths through the server's own parsers and compute functions
- * (`web/analyze.ts`, `importance.ts`, `attribute.ts`, `patch.ts`: the same numbers as `bertology` and the server),
+ * (`web/analyze.ts`, `importance.ts`, `attribute.ts`, `patch.ts`, `circuit.ts`: the same numbers as `bertology` and the server),
  * runs dataset studies as `bertology heads` runs them (`core/studies`), and prunes into checkpoint files.
  *
  * Jobs run one at a time, synchronously; a cancel is the page terminating this worker (`client.ts`).
@@ -41,6 +41,7 @@ import { attribute, parseAttributeRequest } from "../attribute.ts";
 import { importance, parseImportanceRequest } from "../importance.ts";
 import { type ModelSummary, modelSummary } from "../model_summary.ts";
 import { parsePatchRequest, patch } from "../patch.ts";
+import { circuit, circuitFaithfulness, parseCircuitFaithfulnessRequest, parseCircuitRequest } from "../circuit.ts";
 import type { FromWorker, LoadResult, Progress, PruneResult, StudyRequest, StudyResult, ToWorker } from "./protocol.ts";
 
 /**
@@ -111,6 +112,16 @@ function api(path: string, body: unknown): unknown {
       return attribute(model, tokenizer, parseAttributeRequest(body, model, limits), limits, deadline);
     case "/api/patch":
       return patch(model, tokenizer, parsePatchRequest(body, model, limits), limits, deadline);
+    case "/api/circuit":
+      return circuit(model, tokenizer, parseCircuitRequest(body, model, limits), limits, deadline);
+    case "/api/circuit/faithfulness":
+      return circuitFaithfulness(
+        model,
+        tokenizer,
+        parseCircuitFaithfulnessRequest(body, model, limits),
+        limits,
+        deadline,
+      );
     default:
       throw new HttpError(404, "not_found", `The static analyzer has no ${path}`, { field: "path" });
   }
