@@ -38,6 +38,7 @@ import { type Dataset, loadDataset } from "./_dataset.ts";
 import { attributionSections } from "./demo_attribution.ts";
 import { budgetPruningStudy } from "./demo_budget.ts";
 import { storiesStudy, type StoriesSummary } from "./demo_stories.ts";
+import { circuitsSectionHtml, circuitsStudy, type CircuitsSummary } from "./demo_circuits.ts";
 import { budgetSectionHtml, type BudgetStudy } from "./report/budget_section.ts";
 import { analysisCommands, type AnalysisStudy, runAnalysisStudy } from "./demo_analysis.ts";
 import {
@@ -154,6 +155,8 @@ export interface DemoSummary {
   budget_pruning: BudgetStudy;
   /** The stories260K section: greedy output vs llama2.c's, head roles, importance and masking by perplexity. */
   stories: StoriesSummary;
+  /** The circuits section: DLA, AtP beside exact patching, EAP / EAP-IG and faithfulness, per model. */
+  circuits: CircuitsSummary[];
 }
 
 /** Help text. */
@@ -518,19 +521,33 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const gProbe = probe(gpt2, bertSentence, maxLen);
   const attr = { bert, bertDir, examples: data.examples, gpt2, gpt2Dir, sentence: bertSentence, quote: shellQuote };
   const sections = await stage("Attributions (BERT) and logit lens (GPT-2)", () => attributionSections(attr));
-  const stories = await storiesStudy(
-    storiesDir,
-    await stage("stories260K: load the pretrained Llama", () => openModel(storiesDir, { offline: true })),
-    stage,
-    log,
+  const storiesModel = await stage(
+    "stories260K: load the pretrained Llama",
+    () => openModel(storiesDir, { offline: true }),
   );
+  const stories = await storiesStudy(storiesDir, storiesModel, stage, log);
+  const circuits = await stage("Circuits: DLA, AtP, EAP and faithfulness on GPT-2 and stories260K", () => [
+    // the bundled GPT-2 knows SST-2 reviews, not names: its pair swaps the sentiment word it should copy
+    circuitsStudy(gpt2Dir, gpt2, {
+      clean: "a wonderful film with a wonderful cast and a",
+      corrupted: "a terrible film with a terrible cast and a",
+      target: "wonderful",
+      distractor: "terrible",
+    }),
+    circuitsStudy(storiesDir, storiesModel, {
+      clean: "Lily and Tim went to the park. Tim gave the ball to",
+      corrupted: "Lily and Tim went to the park. Lily gave the ball to",
+      target: "Lily",
+      distractor: "Tim",
+    }),
+  ]);
   sections.push(budgetSectionHtml(
     budget,
     `deno task cli prune --model ${shellQuote(bertDir)} --budget flops=0.6 --task sst-2 --data-dir ${
       shellQuote(dataDir)
     } --out ${shellQuote(`${out}/bert-sst2-flops0.6`)}`,
   ));
-  sections.push(stories.html);
+  sections.push(stories.html, circuitsSectionHtml(circuits));
 
   // ── report ──────────────────────────────────────────────────────────────────────────────────────────
   const bertTop = topHeads(imp.importance.data, H, Math.min(ATTENTION_HEADS, L * H));
@@ -604,6 +621,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     {
       what: "stories260K: the greedy continuation from BOS (llama2.c's documented ids and text):",
       command: `deno task cli generate --model ${shellQuote(storiesDir)} --ids 1 --max-new-tokens 200`,
+    },
+    {
+      what:
+        "stories260K: edge attribution patching on the name-swap pair, with the faithfulness of its top-k circuits:",
+      command:
+        `deno task cli eap --model ${
+          shellQuote(storiesDir)
+        } --clean "Lily and Tim went to the park. Tim gave the ball to" ` +
+        `--corrupted "Lily and Tim went to the park. Lily gave the ball to" --target " Lily" --distractor " Tim" ` +
+        `--faithfulness`,
     },
     {
       what: "stories260K: head roles on repeated random tokens:",
@@ -744,6 +771,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       analysis,
       budget_pruning: budget,
       stories: stories.summary,
+      circuits,
     };
     return s;
   });

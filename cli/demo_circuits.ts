@@ -127,7 +127,8 @@ export function circuitsStudy(dir: string, lm: LoadedModel, pair: NameSwapPair, 
 /** The report section for the studied models. */
 export function circuitsSectionHtml(studies: CircuitsSummary[]): string {
   const blocks = studies.map((s, n) => {
-    const rows = (xs: string[][]) => xs.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join("")}</tr>`).join("");
+    const rows = (xs: string[][]) =>
+      xs.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join("")}</tr>`).join("");
     const chart = lineChartSvg({
       id: `circuits-faithfulness-${n}`,
       title: `${s.model}: faithfulness of the top-k edges`,
@@ -146,7 +147,9 @@ ${fmtNum(s.metric_corrupted, 3)} corrupted.</p>
 <div class="figs">
 <table><caption>Direct logit attribution (the parts sum to m within ${fmtNum(Math.abs(s.dla_gap), 2)})</caption>
 <tr><th>component</th><th>DLA</th></tr>${rows(s.dla_top.map((p) => [p.name, fmtNum(p.value, 3)]))}</table>
-<table><caption>Attribution patching vs exact patching (Pearson ${fmtNum(s.atp_pearson, 3)} over every head and MLP)</caption>
+<table><caption>Attribution patching vs exact patching (Pearson ${
+      fmtNum(s.atp_pearson, 3)
+    } over every head and MLP)</caption>
 <tr><th>component</th><th>AtP</th><th>exact</th></tr>${
       rows(s.atp_top.map((r) => [r.name, fmtNum(r.atp, 3), fmtNum(r.exact, 3)]))
     }</table>

@@ -49,6 +49,9 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
         "budget-curve",
         "stories260k",
         "stories-masking",
+        "circuits",
+        "circuits-faithfulness-0",
+        "circuits-faithfulness-1",
       ]
     ) ok(html.includes(`id="${id}"`), `report has #${id}`);
     strictEqual(checkBalancedTags(html), undefined);
@@ -117,6 +120,15 @@ Deno.test("runDemo() runs the whole study on the fixture models and writes a com
     ok(st.masking.steps.every((m) => m.random_perplexity.length === 3));
     ok(html.includes("The text here is model-generated"), "the report says the samples are the model's own");
     ok(html.includes("deno task cli generate --model"));
+
+    // circuits: DLA sums to m, AtP tracks exact patching, EAP's top-k circuits really run (GPT-2 and stories260K)
+    strictEqual(json.circuits.length, 2);
+    for (const c of json.circuits) {
+      ok(Math.abs(c.dla_gap) < 1e-3, `DLA parts sum to m within ${c.dla_gap}`);
+      ok(c.atp_pearson > 0.5, `AtP vs exact: Pearson ${c.atp_pearson}`);
+      ok(c.edges > 0 && c.eap_top.length === 10 && c.faithfulness.length >= 1);
+    }
+    ok(html.includes("deno task cli eap --model"));
 
     // the pruned checkpoint and the reproduce inputs
     ok((await Deno.stat(`${out}/bert-sst2-pruned/config.json`)).isFile);
