@@ -328,6 +328,9 @@ export class TransformerModel {
       if (lm && !fullLogits) x.lmRows = { ptr: run.ints(lm.rows), count: lm.rows.length };
       const objRows = obj === undefined ? undefined : objectiveRows(obj, req.batch, c.task);
       if (objRows && !fullLogits && vocabLogits) x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
+      // a vocabulary head's logits, softmax and logits' gradient ([rows, vocab] f32 each) come on top of the blocks'
+      // activations: for SmolLM2-135M, 150 MB a row of 256 tokens beside its 30 blocks' 416 MB
+      if (recording && vocabLogits) run.reserve(3 * 4 * c.vocabSize * (x.lmRows?.count ?? x.B * x.T));
       const logitsAct = this.family.forward(new WasmOps(run, this.params, x), c);
       const result: RunResult = { cache: run.cache };
       if (logitsAct) {
