@@ -13,6 +13,10 @@
  * - `recompute_peak_rss_mb` `{off, on}`, `recompute_importance_ms` `{off, on}`, `recompute_time_ratio`,
  *   `recompute_blocks`, `recompute_batch` — section `recompute` (an importance batch of 8 × 128 with every
  *   block's activations kept, and recomputed; `recompute_bench.ts`);
+ * - `smollm2_forward_ms` / `smollm2_importance_ms` `{ours_1t, ort_web_1t}`, `smollm2_ort_web_ratio` `{forward,
+ *   importance}`, `smollm2_recompute_batch`, `smollm2_recompute_runs` `{off, auto}`, `smollm2_stored_estimate_mb`
+ *   — section `smollm2` (a SmolLM2-135M-shaped Llama, F16 weights, 1 × 256; the 8 × 256 importance batch that
+ *   fits the wasm32 memory only with recomputation; `smollm2_bench.ts`);
  * - `study_s` `{ours, padded_128}` (importance + entropy over SST-2 dev: length-bucketed vs HF's padding to
  *   128) and `study_workload` `{examples, tokens, ours_positions, padded_positions}` — section `study`;
  * - `pytorch` `{forward_ms: {1t, 2t}, importance_examples_per_s: {1t, 2t}, torch, transformers}` — section
@@ -34,6 +38,7 @@ import { benchRecompute } from "./recompute_bench.ts";
 import { benchBackends, parseBackendList } from "./backend_bench.ts";
 import { benchPytorch } from "./pytorch_bench.ts";
 import { benchCircuits } from "./circuits_bench.ts";
+import { benchSmolLM2 } from "./smollm2_bench.ts";
 
 const args = parseBenchArgs(Deno.args);
 
@@ -46,6 +51,7 @@ const SECTIONS: [string, () => Promise<unknown>][] = [
   ["memory", () => benchMemory()],
   ["recompute", benchRecompute],
   ["circuits", () => Promise.resolve(benchCircuits())],
+  ["smollm2", benchSmolLM2],
 ];
 
 const figures: Figures = {};

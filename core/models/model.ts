@@ -433,6 +433,9 @@ export class TransformerModel {
       if (objRows && !fullLogits && vocabLogits) x.lmRows = { ptr: run.ints(objRows), count: objRows.length };
       const lastRows = last ? lastTokenRows(req.batch) : undefined;
       if (lastRows) x.lmRows = { ptr: run.ints(lastRows), count: lastRows.length };
+      // a vocabulary head's logits, softmax and logits' gradient ([rows, vocab] f32 each) come on top of the blocks'
+      // activations: for SmolLM2-135M, 150 MB a row of 256 tokens beside its 30 blocks' 416 MB
+      if (recording && vocabLogits) run.reserve(3 * 4 * c.vocabSize * (x.lmRows?.count ?? x.B * x.T));
       const wasmOps = new WasmOps(run, this.params, x);
       const logitsAct = this.family.forward(req.wrapOps ? req.wrapOps(wasmOps) : wasmOps, c);
       if (cache !== undefined) cache.length = past + x.T;

@@ -135,6 +135,8 @@ export class Run {
   readonly #memoryBudget: number;
   readonly #blocks: number;
   #recomputed = 0;
+  // for auto: kernel memory the pass needs beside the blocks' (a vocabulary head's logits), see Run.reserve
+  #reserved = 0;
   // auto: decided from the first block's measured cost; undefined until then
   #recomputeBlocks: boolean | undefined;
   // the patched values and kept op outputs of a block's first pass, for its recomputation (undefined outside one)
@@ -172,6 +174,17 @@ export class Run {
     }
     this.#blocks = opts.blocks ?? 1;
     this.#recomputeBlocks = this.#recompute === "auto" ? undefined : this.#recompute === "on";
+  }
+
+  /**
+   * Sets aside kernel memory that the pass needs after its blocks, beside their activations — a language model's
+   * [rows, vocab] logits, their softmax and their gradient — so that `auto` counts it when it decides at the first
+   * block. Call before the first block.
+   *
+   * @param bytes kernel-memory bytes to count
+   */
+  reserve(bytes: number): void {
+    this.#reserved += bytes;
   }
 
   /** How many blocks this run's backward recomputes (so far): 0 when every block kept its activations. */
@@ -483,9 +496,10 @@ export class Run {
       this.#captureActs = undefined;
     }
     if (this.#recomputeBlocks === undefined) {
-      // auto: every block's activations as the first one's, and one block's gradients, against the budget
+      // auto: every block's activations as the first one's, one block's gradients and the reserve (the head's
+      // logits), against the budget
       const cost = this.k.mem.mark() - mark;
-      this.#recomputeBlocks = mark + (this.#blocks + 1) * cost > this.#memoryBudget;
+      this.#recomputeBlocks = mark + (this.#blocks + 1) * cost + this.#reserved > this.#memoryBudget;
       if (!this.#recomputeBlocks) return this.#stored(h, tapeStart, hooksStart, input);
     }
     if (!this.isContiguous(h) || h.size !== out.size) {
