@@ -162,8 +162,9 @@ ${chart}
   return `<section id="circuits">
 <h2>Circuits: a name-swap prompt pair</h2>
 <p>From heads to circuits (<code>@bertology/core/circuits</code>; <code>bertology dla</code>, <code>atp</code>,
-<code>eap</code>, <code>acdc</code>): each head's and MLP's direct effect on m, attribution patching (one backward for
-every head) beside exact patching (one run per head), and edge attribution patching on the residual graph, whose top-k
+<code>eap</code>, <code>acdc</code>): each head's and MLP's direct effect on m, attribution patching (Nanda 2023; one backward
+for every head) beside exact patching (one run per head), and edge attribution patching on the residual graph (Syed et
+al. 2024; EAP-IG: Hanna et al. 2024), whose top-k
 circuits are then really run with every other edge fed its corrupted value (faithfulness 1: the whole model's m; 0:
 the corrupted prompt's). The bundled models were not trained on names; what they do with them is what is shown.</p>
 ${blocks.join("\n")}

@@ -326,7 +326,8 @@ pretrained.</p>
 (<code>generation.json</code>), decoded with the KV cache:</p>
 <blockquote>${escapeXml(s.greedy.text.slice(0, 600))}${s.greedy.text.length > 600 ? "…" : ""}</blockquote>
 <h3>Head roles</h3>
-<p>Rows of BOS + r + r (${s.roles_random.count} rows, ${s.roles_random.repeat_len} tokens per repeat); scores are the mean
+<p>The head roles of the induction-head literature (Elhage et al. 2021; Olsson et al. 2022). Rows of BOS + r + r
+(${s.roles_random.count} rows, ${s.roles_random.repeat_len} tokens per repeat); scores are the mean
 attention of the second repeat's queries on the token before (previous-token), on the same token in the first repeat
 (duplicate) and on the token after it (induction). Random r first, then r taken from the start of the model's own
 samples.</p>

@@ -527,13 +527,21 @@ ${
 export const REFERENCES = [
   "S. Abnar, W. Zuidema. <i>Quantifying Attention Flow in Transformers</i>. ACL 2020.",
   "A. Budhraja, M. Pandey, B. Ravindran, M. M. Khapra. <i>On the Weak Link between Importance and Prunability of Attention Heads</i>. EMNLP 2020.",
+  "R. Eldan, Y. Li. <i>TinyStories: How Small Can Language Models Be and Still Speak Coherent English?</i> arXiv 2023.",
+  "N. Elhage, N. Nanda, C. Olsson et al. <i>A Mathematical Framework for Transformer Circuits</i>. Transformer Circuits Thread 2021.",
+  "M. Hanna, S. Pezzelle, Y. Belinkov. <i>Have Faith in Faithfulness: Going Beyond Circuit Overlap When Finding Model Mechanisms</i>. COLM 2024.",
+  "A. Karpathy. <i>llama2.c</i> (stories260K). GitHub 2023.",
   "K. Clark, U. Khandelwal, O. Levy, C. D. Manning. <i>What Does BERT Look At? An Analysis of BERT’s Attention</i>. BlackboxNLP 2019.",
   "W. Kwon, S. Kim, M. W. Mahoney, J. Hassoun, K. Keutzer, A. Gholami. <i>A Fast Post-Training Pruning Framework for Transformers</i>. NeurIPS 2022.",
   "P. Michel, O. Levy, G. Neubig. <i>Are Sixteen Heads Really Better than One?</i> NeurIPS 2019.",
+  "N. Nanda. <i>Attribution Patching: Activation Patching At Industrial Scale</i>. 2023.",
   "nostalgebraist. <i>interpreting GPT: the logit lens</i>. LessWrong 2020.",
+  "C. Olsson, N. Elhage, N. Nanda et al. <i>In-context Learning and Induction Heads</i>. Transformer Circuits Thread 2022.",
   "A. Rogers, O. Kovaleva, A. Rumshisky. <i>A Primer in BERTology</i>. TACL 2020.",
+  "A. Syed, C. Rager, A. Conmy. <i>Attribution Patching Outperforms Automated Circuit Discovery</i>. BlackboxNLP 2024.",
   "M. Sundararajan, A. Taly, Q. Yan. <i>Axiomatic Attribution for Deep Networks</i>. ICML 2017.",
   "I. Tenney, D. Das, E. Pavlick. <i>BERT Rediscovers the Classical NLP Pipeline</i>. ACL 2019.",
+  "K. Wang, A. Variengien, A. Conmy, B. Shlegeris, J. Steinhardt. <i>Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small</i>. ICLR 2023.",
 ];
 
 /**
