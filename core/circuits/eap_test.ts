@@ -79,5 +79,8 @@ Deno.test("edgeAttribution() refuses pairs of different lengths, batches and bad
     () => edgeAttribution(model, clean, corrupted, { ...metric, igSteps: 0 }),
     /igSteps must be a positive integer/,
   );
-  throws(() => edgeAttribution(model, clean, corrupted, { target: 5, distractor: 5 }), /distractor \(5\) must differ from target/);
+  throws(
+    () => edgeAttribution(model, clean, corrupted, { target: 5, distractor: 5 }),
+    /distractor \(5\) must differ from target/,
+  );
 });
