@@ -42,6 +42,13 @@ export interface GenerateResponse {
   text: string;
   /** How many of `ids` are the prompt's: the generated tokens start there. */
   prompt_length: number;
+  /** The text of the prompt's ids. */
+  prompt_text: string;
+  /**
+   * What each generated token adds to the text (`prompt_text` + these pieces is `text`; a token that ends in
+   * part of a character adds "" and the token that completes it the whole character).
+   */
+  generated_pieces: string[];
   /** Why it stopped: an end-of-sequence token, or `max_new_tokens`. */
   stop: "eos" | "max_new_tokens";
   /** The analysis of the whole sequence (the `/api/analyze` answer's tables, every layer and head). */
@@ -173,11 +180,23 @@ export async function generateRoute(
     onToken: () => deadline.check("generation"),
   });
   const analysis = analyzeIds(model, tokenizer, r.ids, limits, deadline);
+  const decode = (n: number) => tokenizer.decode(r.ids.slice(0, n), { skipSpecialTokens: true });
+  const promptText = decode(r.promptLength);
+  const pieces: string[] = [];
+  let sent = promptText;
+  for (let n = r.promptLength + 1; n <= r.ids.length; n++) {
+    const t = decode(n);
+    const whole = !t.endsWith("\uFFFD") && t.startsWith(sent);
+    pieces.push(whole ? t.slice(sent.length) : "");
+    if (whole) sent = t;
+  }
   return {
     ids: r.ids,
     tokens: analysis.tokens,
-    text: r.text ?? tokenizer.decode(r.ids, { skipSpecialTokens: true }),
+    text: r.text ?? decode(r.ids.length),
     prompt_length: r.promptLength,
+    prompt_text: promptText,
+    generated_pieces: pieces,
     stop: r.stop,
     analysis,
     elapsed_ms: Math.round(performance.now() - t0),

@@ -46,6 +46,9 @@ Deno.test("/api/generate continues greedily as model.generate and `bertology gen
     deepStrictEqual(json.ids, byCli.ids);
     strictEqual(json.text, byCli.text);
     ok(json.text.startsWith(`${PROMPT}, there was`), json.text); // llama2.c's TinyStories register
+    strictEqual(json.prompt_text, PROMPT);
+    strictEqual(json.generated_pieces.length, json.ids.length - json.prompt_length);
+    strictEqual(json.prompt_text + json.generated_pieces.join(""), json.text);
     // the analysis is of the exact ids: every position's attention, causal, the generated ones included
     deepStrictEqual(json.analysis.input_ids, json.ids);
     deepStrictEqual(json.tokens, json.ids.map((id) => stories.tokenizer.idToToken(id)));
@@ -128,7 +131,11 @@ const close = (a: (number | null)[][], b: (number | null)[][], what: string) => 
 Deno.test("/api/head-roles equals `bertology head-roles --json` within 1e-6", async () => {
   const app = createApp(stories);
   try {
-    const { status, json } = await call<HeadRolesResponse>(app, "/api/head-roles", { repeat_len: 12, rows: 6, seed: 3 });
+    const { status, json } = await call<HeadRolesResponse>(app, "/api/head-roles", {
+      repeat_len: 12,
+      rows: 6,
+      seed: 3,
+    });
     strictEqual(status, 200, JSON.stringify(json));
     const want = await cli([
       "head-roles",

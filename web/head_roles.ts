@@ -75,9 +75,14 @@ export function parseHeadRolesRequest(body: unknown, model: TransformerModel, li
   refuseUnknown(obj, ["repeat_len", "rows", "seed"]);
   const longest = Math.floor((Math.min(limits.maxTokens, model.config.maxPositions) - 1) / 2);
   if (longest < 1) {
-    throw new HttpError(400, "invalid_field", `This model takes ${limits.maxTokens} tokens: no row of BOS + r + r fits`, {
-      field: "repeat_len",
-    });
+    throw new HttpError(
+      400,
+      "invalid_field",
+      `This model takes ${limits.maxTokens} tokens: no row of BOS + r + r fits`,
+      {
+        field: "repeat_len",
+      },
+    );
   }
   return {
     repeat_len: intField(obj, "repeat_len", Math.min(40, longest), 1, longest),
