@@ -273,6 +273,7 @@ export function drawHeatmap(
         class: "cell",
         "data-layer": l,
         "data-head": h,
+        "data-value": v ?? "", // the value as the answer gives it (checks compare it)
       }, svg);
       const tip = svgEl("title", {}, cell);
       tip.textContent = `Layer ${l}, head ${h}: ${label} ${v === null ? "(pruned)" : v.toFixed(4)}`;
