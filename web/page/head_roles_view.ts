@@ -103,6 +103,7 @@ export function mountHeadRolesView(
     h("div", { class: "field" }, h("button", { id: "head-roles-run", type: "submit" }, "Measure head roles")),
   );
   const status = h("p", { id: "head-roles-status", class: "muted hint", role: "status", "aria-live": "polite" }, " ");
+  const loss = h("p", { id: "head-roles-loss", class: "hidden" });
   const maps = h("div", { id: "head-roles-maps" });
   box.replaceChildren(
     h("h2", { id: "head-roles-title" }, "Head roles (repeated random tokens)"),
@@ -115,6 +116,7 @@ export function mountHeadRolesView(
     ),
     form,
     status,
+    loss,
     maps,
   );
   let answer: HeadRolesResponse | undefined;
@@ -122,20 +124,13 @@ export function mountHeadRolesView(
   function draw(r: HeadRolesResponse): void {
     const parts: Node[] = [];
     if (r.loss_first_repeat !== undefined) {
-      parts.push(
-        h(
-          "p",
-          {
-            id: "head-roles-loss",
-            "data-first": String(r.loss_first_repeat),
-            "data-second": String(r.loss_second_repeat),
-          },
-          `Next-token loss: first repeat ${r.loss_first_repeat.toFixed(3)} nats, second repeat ${
-            r.loss_second_repeat!.toFixed(3)
-          } nats (in-context copying lowers the second).`,
-        ),
-      );
-    }
+      loss.dataset.first = String(r.loss_first_repeat);
+      loss.dataset.second = String(r.loss_second_repeat);
+      loss.textContent = `Next-token loss: first repeat ${r.loss_first_repeat.toFixed(3)} nats, second repeat ${
+        r.loss_second_repeat!.toFixed(3)
+      } nats (what copying from the first repeat gains: ${(r.loss_first_repeat - r.loss_second_repeat!).toFixed(3)}).`;
+      loss.classList.remove("hidden");
+    } else loss.classList.add("hidden");
     for (const role of HEAD_ROLES) {
       const top = topHeads(r[role.id], TOP_HEADS);
       const list = h("ol", { class: "top-heads", "data-role": role.id });
