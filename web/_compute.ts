@@ -21,6 +21,8 @@ import { importance, type ImportanceExample, importanceOnOrt } from "./importanc
 import type { OrtSessions } from "./_ort_sessions.ts";
 import { patch, type PatchRequest } from "./patch.ts";
 import { circuit, circuitFaithfulness, type CircuitFaithfulnessRequest, type CircuitRequest } from "./circuit.ts";
+import { type GenerateApiRequest, generateRoute } from "./generate.ts";
+import { type HeadRolesRequest, headRolesRoute } from "./head_roles.ts";
 
 /**
  * A checked compute request: what the route parsed from the body, and the ONNX Runtime backend it runs on
@@ -34,6 +36,8 @@ export type ComputeJob =
     | { kind: "patch"; request: PatchRequest }
     | { kind: "circuit"; request: CircuitRequest }
     | { kind: "circuit_faithfulness"; request: CircuitFaithfulnessRequest }
+    | { kind: "generate"; request: GenerateApiRequest }
+    | { kind: "head_roles"; request: HeadRolesRequest }
   )
   & { backend?: OrtBackendName };
 
@@ -171,6 +175,10 @@ export async function computeJson(ctx: ComputeContext, job: ComputeJob, deadline
       return JSON.stringify(circuit(model, tokenizer, job.request, limits, deadline));
     case "circuit_faithfulness":
       return JSON.stringify(circuitFaithfulness(model, tokenizer, job.request, limits, deadline));
+    case "generate":
+      return JSON.stringify(await generateRoute(model, tokenizer, job.request, limits, deadline));
+    case "head_roles":
+      return JSON.stringify(headRolesRoute(model, tokenizer, job.request, deadline));
   }
 }
 

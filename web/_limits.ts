@@ -31,6 +31,12 @@ export interface Limits {
   maxOnnxBytes: number;
 }
 
+/** The most new tokens one `/api/generate` request may ask for (prompt and new tokens also stay within `maxTokens`). */
+export const MAX_NEW_TOKENS = 256;
+
+/** The most rows one `/api/head-roles` request may ask for (each row is 1 + 2 · `repeat_len` tokens). */
+export const MAX_HEAD_ROLE_ROWS = 64;
+
 /** The defaults: sized for a laptop and for an edge isolate. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBodyBytes: 256 * 1024,

@@ -247,6 +247,50 @@ export function analyze(
 }
 
 /**
+ * Analyses exact token ids (a generated sequence, which decoding and re-encoding need not reproduce): the same
+ * answer as {@linkcode analyze} gives for a text that encodes to `ids`, without word-level views.
+ *
+ * @param model the model
+ * @param tokenizer its tokenizer (for the tokens' names)
+ * @param ids the token ids (checked by the caller: in the vocabulary, at most `limits.maxTokens`)
+ * @param limits the limits
+ * @param deadline checked before the forward pass
+ * @returns the answer
+ * @throws {HttpError} 503 when the deadline passes
+ * @example Usage
+ * ```ts ignore
+ * analyzeIds(model, tokenizer, [1, 403, 411], limits, new Deadline(1000)).tokens;
+ * ```
+ */
+export function analyzeIds(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  ids: readonly number[],
+  limits: Limits,
+  deadline: Deadline,
+): AnalyzeResponse {
+  const t0 = performance.now();
+  const c = model.config;
+  const enc: Encoding = {
+    ids: [...ids],
+    tokenTypeIds: ids.map(() => 0),
+    tokens: ids.map((id) => tokenizer.idToToken(id)),
+    offsets: ids.map(() => [0, 0]),
+    sequenceIds: ids.map(() => 0),
+  };
+  if (enc.ids.length > limits.maxTokens) {
+    throw new HttpError(422, "too_many_tokens", `${ids.length} tokens is more than the limit of ${limits.maxTokens}`);
+  }
+  const layers = Array.from({ length: c.layers }, (_, l) => l);
+  const hidden = Array.from({ length: c.layers + 1 }, (_, i) => model.family.hiddenStateHook(i, c));
+  const names = [...layers.map((l) => hookName("pattern", l)), ...hidden, hookName("logits")];
+  deadline.check("forward pass");
+  const meter = attentionEntropyMeter(model);
+  const r = model.run({ batch: encodingBatch(enc), names, observe: meter.observe });
+  return answer(model, tokenizer, { text: "" }, enc, r, meter.sums().data, deadline, t0);
+}
+
+/**
  * Runs one analysis through a graph exported with {@linkcode analysisExportOptions} on ONNX Runtime: the same
  * answer as {@linkcode analyze}, within the runtime's float error.
  *

@@ -29,6 +29,8 @@ import { parseAttributeRequest } from "./attribute.ts";
 import { parseImportanceRequest } from "./importance.ts";
 import { parsePatchRequest } from "./patch.ts";
 import { parseCircuitFaithfulnessRequest, parseCircuitRequest } from "./circuit.ts";
+import { parseGenerateRequest } from "./generate.ts";
+import { parseHeadRolesRequest } from "./head_roles.ts";
 import { OnnxDownloads } from "./onnx_route.ts";
 import { tokenize } from "./tokenize.ts";
 import { OnnxExports, OrtSessions } from "./_ort_sessions.ts";
@@ -200,6 +202,14 @@ export function createApp(opts: AppOptions): App {
           kind: "circuit_faithfulness",
           request: parseCircuitFaithfulnessRequest(body, model, limits),
         })),
+    },
+    "/api/generate": {
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "generate", request: parseGenerateRequest(body, model, limits) })),
+    },
+    "/api/head-roles": {
+      POST: (request) =>
+        compute(request, (body) => ({ kind: "head_roles", request: parseHeadRolesRequest(body, model, limits) })),
     },
   };
 

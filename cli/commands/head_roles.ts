@@ -12,6 +12,7 @@ import {
   type AttentionSinks,
   attentionSinks,
   headRoles,
+  repeatedRowTokens,
   repeatedTokenRows,
   separatorIds,
   tokenUnitFlags,
@@ -164,33 +165,18 @@ export async function headRolesCommand(args: string[]): Promise<number> {
         } tokens is longer than the model's ${model.config.maxPositions}`,
       );
     }
-    const raw = model.config.raw;
-    const ids = (k: string) => (Number.isInteger(raw[k]) ? [raw[k] as number] : []);
-    const template = tokenizer ? tokenizer.encode("").ids : [];
-    const bos = template[0] ?? ids("bos_token_id")[0] ?? ids("eos_token_id")[0];
-    if (bos === undefined) {
+    const special = repeatedRowTokens(model.config.raw, tokenizer);
+    if (special === undefined) {
       throw new Error(
         `${modelDir}: no BOS token (no template, no bos_token_id or eos_token_id in config.json): pass --ids`,
       );
     }
-    const exclude = new Set([
-      ...template,
-      ...[
-        "bos_token_id",
-        "eos_token_id",
-        "pad_token_id",
-        "unk_token_id",
-        "sep_token_id",
-        "cls_token_id",
-        "mask_token_id",
-      ].flatMap(ids),
-    ]);
     rows = repeatedTokenRows(model.config.vocabSize, {
       repeatLen,
       rows: count,
       seed: numberFlag(values.seed, "seed", 0, true),
-      bos,
-      exclude,
+      bos: special.bos,
+      exclude: special.exclude,
     });
   }
   const r = headRoles(model, rows);

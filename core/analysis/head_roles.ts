@@ -75,6 +75,50 @@ export function repeatedTokenRows(vocabSize: number, opts: RepeatedRowsOptions):
   });
 }
 
+/** The first token of every repeated-token row and the special tokens never drawn into r. */
+export interface RepeatedRowTokens {
+  /** The token the tokenizer's template starts a sequence with, else the config's `bos_token_id` (or `eos_token_id`). */
+  bos: number;
+  /** The template's tokens and every special token id the config names. */
+  exclude: Set<number>;
+}
+
+const SPECIAL_TOKEN_KEYS = [
+  "bos_token_id",
+  "eos_token_id",
+  "pad_token_id",
+  "unk_token_id",
+  "sep_token_id",
+  "cls_token_id",
+  "mask_token_id",
+] as const;
+
+/**
+ * The BOS and the excluded special tokens of {@linkcode repeatedTokenRows} for a model, as `bertology head-roles`
+ * and the page's head-roles panel choose them (one rule, so both draw the same rows).
+ *
+ * @param raw the model's `config.json` (`model.config.raw`)
+ * @param tokenizer its tokenizer, if any (its template's tokens come first)
+ * @returns the BOS and the exclusions, or `undefined` when the model names no BOS at all
+ * @example Usage
+ * ```ts
+ * import { repeatedRowTokens } from "./head_roles.ts";
+ * const t = repeatedRowTokens({ bos_token_id: 1, eos_token_id: 2 }, undefined)!;
+ * t.bos; // 1
+ * [...t.exclude]; // [1, 2]
+ * ```
+ */
+export function repeatedRowTokens(
+  raw: Readonly<Record<string, unknown>>,
+  tokenizer: Tokenizer | undefined,
+): RepeatedRowTokens | undefined {
+  const ids = (k: string) => (Number.isInteger(raw[k]) ? [raw[k] as number] : []);
+  const template = tokenizer ? tokenizer.encode("").ids : [];
+  const bos = template[0] ?? ids("bos_token_id")[0] ?? ids("eos_token_id")[0];
+  if (bos === undefined) return undefined;
+  return { bos, exclude: new Set([...template, ...SPECIAL_TOKEN_KEYS.flatMap(ids)]) };
+}
+
 /** Per-head role scores ([layers · heads], layer-major; `NaN` for a pruned head) and the copying losses. */
 export interface HeadRoles {
   /** Layers and heads (before pruning). */

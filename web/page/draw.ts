@@ -62,6 +62,8 @@ export interface HeadViewInput {
   headCount: number;
   /** Title drawn at the top (e.g. "Layer 3"). */
   title: string;
+  /** The first generated token of a continuation: it and the tokens after it are drawn as generated. */
+  generatedFrom?: number;
 }
 
 /**
@@ -142,8 +144,13 @@ export function drawHeadView(input: HeadViewInput): SVGSVGElement {
   };
   for (const side of ["left", "right"] as const) {
     tokens.forEach((tok, i) => {
+      const generated = input.generatedFrom !== undefined && i >= input.generatedFrom;
       const g = svgEl("g", { class: `token token-${side}`, tabindex: 0, role: "button", "data-index": i }, svg);
-      g.setAttribute("aria-label", `${side === "left" ? "Query" : "Key"} token ${i}: ${tok}`);
+      if (generated) g.classList.add("generated");
+      g.setAttribute(
+        "aria-label",
+        `${side === "left" ? "Query" : "Key"} token ${i}${generated ? " (generated)" : ""}: ${tok}`,
+      );
       const box = svgEl("rect", {
         x: side === "left" ? 2 : colW + gap + 2,
         y: top + i * ROW + 1,
@@ -158,7 +165,8 @@ export function drawHeadView(input: HeadViewInput): SVGSVGElement {
         x: side === "left" ? colW - 4 : colW + gap + 4,
         y: yOf(i) + 4.5,
         "text-anchor": side === "left" ? "end" : "start",
-        fill: "#1b1f24",
+        fill: generated ? "#b35900" : "#1b1f24",
+        "font-style": generated ? "italic" : "normal",
         class: `token-${side}-text`,
       }, g);
       text.textContent = tok;
@@ -265,6 +273,7 @@ export function drawHeatmap(
         class: "cell",
         "data-layer": l,
         "data-head": h,
+        "data-value": v ?? "", // the value as the answer gives it (checks compare it)
       }, svg);
       const tip = svgEl("title", {}, cell);
       tip.textContent = `Layer ${l}, head ${h}: ${label} ${v === null ? "(pruned)" : v.toFixed(4)}`;

@@ -9,6 +9,7 @@
 
 import { drawAttentionGraphView } from "./attribution_view.ts";
 import { mountCircuitView } from "./circuit_view.ts";
+import { mountHeadRolesView } from "./head_roles_view.ts";
 import { BrowserCompute } from "./browser_compute.ts";
 import { drawHeadView, drawHeatmap, drawThumbnail, headColor } from "./draw.ts";
 import { download, standaloneHtml, svgText, svgToPng } from "./export.ts";
@@ -18,6 +19,7 @@ import type {
   AnalyzeResponse,
   AttributeMethod,
   AttributeResponse,
+  GenerateResponse,
   HeadStats,
   ImportanceResponse,
   ModelSummary,
@@ -106,8 +108,21 @@ function buildShell(standalone: boolean): void {
         h("select", { id: "compute" }),
       ),
       h("div", { class: "field" }, h("button", { id: "analyze", type: "submit" }, "Analyze")),
+      // a language model continues the sentence (greedy unless a temperature is given)
+      h(
+        "div",
+        { id: "continue-field", class: "field hidden" },
+        h("label", { for: "new-tokens" }, "New tokens"),
+        h(
+          "span",
+          { class: "continue-row" },
+          h("input", { id: "new-tokens", type: "number", min: "1", max: "256", step: "1", value: "30" }),
+          h("button", { id: "continue", type: "button", title: "Continue the sentence (greedy)" }, "Continue"),
+        ),
+      ),
     ),
     h("p", { id: "status", role: "status", "aria-live": "polite", "data-state": "idle" }, " "),
+    h("p", { id: "continuation", class: "hidden", "aria-label": "Continuation (generated tokens marked)" }),
     h(
       "div",
       { id: "results", class: "empty" },
@@ -221,6 +236,7 @@ function buildShell(standalone: boolean): void {
     ),
     // beside the sentence analysis, not part of it: shown before any analysis
     h("section", { id: "circuit-panel", class: standalone ? "hidden" : "", "aria-label": "Circuit view" }),
+    h("section", { id: "head-roles-panel", class: standalone ? "hidden" : "", "aria-label": "Head roles" }),
   );
 }
 
@@ -430,6 +446,7 @@ class Viewer {
     const a = this.data!.analysis;
     const { heads, maps } = this.currentMaps();
     const w = this.words();
+    const generatedFrom = w ? undefined : this.data!.generated_from;
     const svg = drawHeadView({
       tokens: w ? w.words.map((x) => x.text) : a.tokens,
       maps,
@@ -437,7 +454,8 @@ class Viewer {
       headCount: this.model.heads,
       title: `Layer ${a.layers[this.state.layer]} — ${
         heads.length === 0 ? "no head selected" : `${heads.length === 1 ? "head" : "heads"} ${heads.join(", ")}`
-      }${w ? " (words)" : ""}`,
+      }${w ? " (words)" : ""}${generatedFrom !== undefined ? " · generated tokens in orange" : ""}`,
+      ...(generatedFrom !== undefined ? { generatedFrom } : {}),
     });
     $("head-view").replaceChildren(svg);
     this.notify();
@@ -655,6 +673,50 @@ function wire(v: Viewer, standalone: boolean): void {
       : {},
   );
 
+  mountHeadRolesView($("head-roles-panel"), api, v.model.limits.maxTokens, (l, hd) => {
+    if (v.data) v.pick(l, hd);
+  });
+
+  $("continue").addEventListener("click", async () => {
+    const prompt = $<HTMLTextAreaElement>("text").value;
+    if (prompt.trim() === "") {
+      status("Type a prompt to continue.", "error");
+      return;
+    }
+    const buttons = [$<HTMLButtonElement>("continue"), $<HTMLButtonElement>("analyze")];
+    for (const b of buttons) b.disabled = true;
+    $("results").classList.add("busy");
+    status("Generating…", "busy");
+    try {
+      const r = await api<GenerateResponse>("/api/generate", {
+        prompt,
+        max_new_tokens: Number($<HTMLInputElement>("new-tokens").value),
+      });
+      // generation runs on our engine, wherever the analyses are computed
+      const compute = host ? host.computeLabel : "server (wasm)";
+      v.show({
+        model: v.model,
+        text: r.text,
+        analysis: r.analysis,
+        importance: null,
+        compute,
+        generated_from: r.prompt_length,
+      });
+      showContinuation(r);
+      const n = r.ids.length - r.prompt_length;
+      status(
+        `Done: ${n} new tokens (${r.stop === "eos" ? "stopped at the end-of-sequence token" : "max new tokens"}) in ` +
+          `${r.elapsed_ms} ms; the head view shows all ${r.ids.length} tokens, the generated ones in orange.`,
+        "done",
+      );
+    } catch (err) {
+      status(`Error: ${(err as Error).message}`, "error");
+    } finally {
+      for (const b of buttons) b.disabled = false;
+      $("results").classList.remove("busy");
+    }
+  });
+
   $("patch-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const d = v.data;
@@ -724,6 +786,7 @@ function wire(v: Viewer, standalone: boolean): void {
       const patchClean = $<HTMLInputElement>("patch-clean");
       if (patchClean.value.trim() === "") patchClean.value = text;
       v.show(data);
+      $("continuation").classList.add("hidden");
       status(
         `Done: ${analysis.tokens.length} tokens, ${analysis.layers.length} layers × ${analysis.heads.length} heads, ` +
           `computed ${compute}.`,
@@ -737,6 +800,24 @@ function wire(v: Viewer, standalone: boolean): void {
       $("results").setAttribute("aria-busy", "false");
     }
   });
+}
+
+/** The continuation as text: the prompt's, then each generated token's piece marked (its id and token as a tooltip). */
+function showContinuation(r: GenerateResponse): void {
+  const box = $("continuation");
+  box.replaceChildren(h("span", { class: "prompt-text" }, r.prompt_text));
+  r.generated_pieces.forEach((piece, i) => {
+    const at = r.prompt_length + i;
+    box.append(
+      h("mark", {
+        class: "generated",
+        "data-index": String(at),
+        "data-id": String(r.ids[at]),
+        title: `token ${at}: ${r.tokens[at]} (id ${r.ids[at]})`,
+      }, piece),
+    );
+  });
+  box.classList.remove("hidden");
 }
 
 function describe(m: ModelSummary): string {
@@ -778,6 +859,7 @@ async function start(): Promise<void> {
   } else if (model.task === "regress" && model.has_classifier) {
     sel.append(...[0, 1, 2, 3, 4, 5].map((y) => h("option", { value: String(y) }, `target ${y}`)));
   } else if (model.task === "lm") sel.append(h("option", { value: "lm" }, "next-token loss"));
+  if (model.task === "lm") $("continue-field").classList.remove("hidden");
   $<HTMLSelectElement>("compute").append(
     ...(host ? [h("option", { value: "server:wasm" }, host.computeLabel)] : []),
     ...(host ? [] : model.backends).map((b) => h("option", { value: `server:${b}` }, `server (${b})`)),

@@ -10,11 +10,13 @@ import type { ModelSummary } from "../app.ts";
 import type { AttributeMethod, AttributeResponse } from "../attribute.ts";
 import type { ImportanceResponse } from "../importance.ts";
 import type { PatchResponse } from "../patch.ts";
+import type { GenerateResponse } from "../generate.ts";
 
 export type {
   AnalyzeResponse,
   AttributeMethod,
   AttributeResponse,
+  GenerateResponse,
   HeadStats,
   ImportanceResponse,
   ModelSummary,
@@ -36,6 +38,8 @@ export interface ViewData {
   compute?: string;
   /** The last patching run: its two sentences and the answer. */
   patch?: { clean: string; corrupted: string; result: PatchResponse };
+  /** A continuation's analysis: the position of the first generated token (the head view marks those from it on). */
+  generated_from?: number;
 }
 
 /** What is selected. */

@@ -129,6 +129,17 @@ export async function drive(input: DriverInput): Promise<void> {
     close(igPage, input.cli.ig, "integrated gradients");
     console.log(`static: IG over ${igPage.length} tokens equals bertology attribute within ${TOL}`);
 
+    // the head-roles panel, answered by the worker as the server answers it: three full heatmaps, an encoder's
+    // without losses
+    await page.fill("#head-roles-repeat-len", "6");
+    await page.fill("#head-roles-rows", "2");
+    await page.click("#head-roles-run");
+    await page.waitForSelector('#head-roles-status[data-state="done"]', { timeout: 60_000 });
+    const roleCells = await page.locator("#head-roles-maps rect.cell").count();
+    const heatCells = await page.locator("#model-view button.thumb, #model-view span.thumb").count();
+    strictEqual(roleCells, 3 * heatCells, "head roles: three layer × head maps");
+    ok(await page.locator("#head-roles-loss.hidden").count() === 1, "an encoder has no copying loss");
+
     // the view in the URL follows the page; a reload restores it
     await page.selectOption("#layer", "2");
     await page.waitForFunction(`new URL(location.href).searchParams.get("layer") === "2"`);

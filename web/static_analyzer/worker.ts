@@ -42,6 +42,8 @@ import { importance, parseImportanceRequest } from "../importance.ts";
 import { type ModelSummary, modelSummary } from "../model_summary.ts";
 import { parsePatchRequest, patch } from "../patch.ts";
 import { circuit, circuitFaithfulness, parseCircuitFaithfulnessRequest, parseCircuitRequest } from "../circuit.ts";
+import { generateRoute, parseGenerateRequest } from "../generate.ts";
+import { headRolesRoute, parseHeadRolesRequest } from "../head_roles.ts";
 import type { FromWorker, LoadResult, Progress, PruneResult, StudyRequest, StudyResult, ToWorker } from "./protocol.ts";
 
 /**
@@ -96,7 +98,7 @@ function need(): Loaded {
 }
 
 /** The page's API paths, answered as the server answers them (its parsers, its compute functions). */
-function api(path: string, body: unknown): unknown {
+function api(path: string, body: unknown): unknown { // a promise for /api/generate
   const { model, tokenizer, limits, summary } = need();
   const deadline = new Deadline(limits.timeoutMs);
   switch (path) {
@@ -122,6 +124,10 @@ function api(path: string, body: unknown): unknown {
         limits,
         deadline,
       );
+    case "/api/generate":
+      return generateRoute(model, tokenizer, parseGenerateRequest(body, model, limits), limits, deadline);
+    case "/api/head-roles":
+      return headRolesRoute(model, tokenizer, parseHeadRolesRequest(body, model, limits), deadline);
     default:
       throw new HttpError(404, "not_found", `The static analyzer has no ${path}`, { field: "path" });
   }
@@ -262,7 +268,7 @@ async function handle(msg: ToWorker): Promise<void> {
     let result: unknown;
     const transfer: Transferable[] = [];
     if (msg.type === "load") result = await load(msg.id, msg);
-    else if (msg.type === "api") result = api(msg.path, msg.body);
+    else if (msg.type === "api") result = await api(msg.path, msg.body);
     else if (msg.type === "study") result = study(msg.id, msg.request);
     else {
       const r = await prune(msg.headMask);
