@@ -10,9 +10,8 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import { chromium } from "npm:playwright-core@1.65.1";
+import { launchHeadless } from "./_chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOL = 1e-6;
 const ROLES = ["previous_token", "duplicate_token", "induction"] as const;
 
@@ -30,14 +29,7 @@ const close = (a: number, b: number, what: string) => ok(Math.abs(a - b) <= TOL,
 /** Drives the page at `base`; writes an export and a screenshot under `outDir`. */
 async function drive(base: string, outDir: string): Promise<void> {
   const want = JSON.parse(await Deno.readTextFile(`${outDir}expected.json`)) as Expected;
-  const profile = await Deno.makeTempDir({ prefix: "bertology-chromium-" });
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1366, height: 900 },
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-  });
+  const { ctx, profile } = await launchHeadless();
   try {
     const page = await ctx.newPage();
     const errors: string[] = [];

@@ -8,11 +8,12 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import { chromium, type Page } from "npm:playwright-core@1.65.1";
+import type { Page } from "npm:playwright-core@1.65.1";
+import { launchHeadless } from "../_chromium.ts";
 import { openZip, readNpy } from "@bertology/core/checkpoint";
 
 /** Where Debian installs Chromium. */
-export const CHROMIUM = "/usr/bin/chromium";
+export { CHROMIUM } from "../_chromium.ts";
 
 /** What the test hands the driver. */
 export interface DriverInput {
@@ -95,14 +96,7 @@ async function analyzed(page: Page): Promise<void> {
 export async function drive(input: DriverInput): Promise<void> {
   const out = input.outDir;
   await Deno.mkdir(out, { recursive: true });
-  const profile = await Deno.makeTempDir({ prefix: "bertology-chromium-" });
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1366, height: 900 },
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-  });
+  const { ctx, profile } = await launchHeadless();
   try {
     const page = await ctx.newPage();
     const errors: string[] = [];
