@@ -8,9 +8,9 @@ import { pruneModel } from "../bertology/prune.ts";
 import { hookName } from "../hooks.ts";
 import { createWasmKernels } from "../kernels/wasm_kernels.ts";
 import { mulberry32 } from "../rng.ts";
-import { edgeNames, rankEdges } from "./graph.ts";
 import { edgeAttribution } from "./eap.ts";
-import { circuitMetric, faithfulness, faithfulnessAtK } from "./faithfulness.ts";
+import { circuitMetric, faithfulness } from "./faithfulness.ts";
+import { checkEdgeAttribution, checkFaithfulness, readEapReference } from "./_eap_reference.ts";
 import { metricObjective } from "./metric.ts";
 import { handPatched } from "./_hand_patched.ts";
 import { FAMILY_PAIRS, familyPair } from "./_test_pair.ts";
@@ -111,56 +111,18 @@ for (const name of ["llama-tiny-random", "stories260k"]) {
   });
 }
 
-interface Reference {
-  clean: number[];
-  corrupted: number[];
-  target: number;
-  distractor: number;
-  ig_steps: number;
-  m_clean: number;
-  m_corrupted: number;
-  edges: Array<{ from: string; to: string; path: string }>;
-  eap: number[];
-  eap_ig: number[];
-  faithfulness: Array<{ k: number; m_circuit: number; value: number; edges: number[] }>;
-}
-
-const LLAMA_REFERENCE: Reference = JSON.parse(
-  Deno.readTextFileSync(new URL("../../tests/fixtures/hf/circuits_eap_llama_reference.out.json", import.meta.url)),
-);
-
-/** Gradient-borne values: 1e-3 relative to the largest score, plus 1e-5 absolute. */
-function checkScores(ours: ArrayLike<number>, ref: readonly number[], label: string) {
-  const scale = Math.max(...ref.map(Math.abs));
-  let worst = 0;
-  ref.forEach((r, e) => (worst = Math.max(worst, Math.abs(ours[e]! - r) / (1e-5 + 1e-3 * scale))));
-  ok(worst <= 1, `${label}: the worst edge is ${worst.toFixed(3)} × the tolerance`);
-}
+const LLAMA_REFERENCE = readEapReference("circuits_eap_llama_reference.out.json");
 
 Deno.test("llama-tiny-random (grouped-query attention): EAP, EAP-IG and faithfulness at k = 5, 10, 20, 50 equal the Hugging Face reference", async () => {
   const { model, clean, corrupted } = await familyPair("llama-tiny-random");
-  const pair = FAMILY_PAIRS["llama-tiny-random"]!;
-  const ref = LLAMA_REFERENCE;
-  deepStrictEqual([ref.clean, ref.corrupted], [[...pair.clean], [...pair.corrupted]]);
-  const metric = { target: ref.target, distractor: ref.distractor };
-  const eap = edgeAttribution(model, clean, corrupted, metric);
-  deepStrictEqual(edgeNames(eap.graph), ref.edges);
-  ok(Math.abs(eap.clean.metric - ref.m_clean) < 1e-4 && Math.abs(eap.corrupted.metric - ref.m_corrupted) < 1e-4);
-  checkScores(eap.scores, ref.eap, "EAP");
-  const ig = edgeAttribution(model, clean, corrupted, { ...metric, igSteps: ref.ig_steps });
-  checkScores(ig.scores, ref.eap_ig, "EAP-IG");
-  ok(ig.scores.some((s, e) => Math.abs(s - eap.scores[e]!) > 1e-3), "EAP-IG differs from EAP here");
-  const ks = ref.faithfulness.map((f) => f.k);
-  const ours = faithfulnessAtK(model, clean, metric, eap.corrupted, eap.clean.metric, eap.scores, ks);
-  const order = rankEdges(eap.scores);
-  ref.faithfulness.forEach((want, i) => {
-    deepStrictEqual([...order.subarray(0, want.k)].sort((a, b) => a - b), want.edges, `top ${want.k}`);
-    const given = faithfulness(model, clean, metric, eap.corrupted, eap.clean.metric, want.edges);
-    for (const f of [ours[i]!, given]) {
-      ok(Math.abs(f.m_circuit - want.m_circuit) < 1e-4, `k = ${want.k}: m ${f.m_circuit} vs ${want.m_circuit}`);
-      ok(Math.abs(f.value - want.value) < 1e-4, `k = ${want.k}: faithfulness ${f.value} vs ${want.value}`);
-    }
-  });
+  const eap = checkEdgeAttribution(model, clean, corrupted, LLAMA_REFERENCE, FAMILY_PAIRS["llama-tiny-random"]!);
+  checkFaithfulness(
+    model,
+    clean,
+    { target: LLAMA_REFERENCE.target, distractor: LLAMA_REFERENCE.distractor },
+    eap,
+    LLAMA_REFERENCE,
+  );
 });
 
 Deno.test("llama-tiny-random pruned (grouped-query attention, a kv head kept for one query head): the faithfulness extremes hold", async () => {
