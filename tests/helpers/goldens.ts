@@ -86,6 +86,36 @@ export function assertTensorsClose(
 }
 
 /**
+ * The forward outputs a golden holds — `logits`, every `hidden_states.i` and `attentions.i` — checked to be all
+ * 2·layers + 2 of them.
+ *
+ * @throws {Error} naming the golden when one is missing
+ */
+export function forwardGoldenNames(expected: Map<string, Tensor>, layers: number, golden: string): string[] {
+  const names = [...expected.keys()].filter((n) => /^(logits|hidden_states\.\d+|attentions\.\d+)$/.test(n));
+  if (names.length !== 2 * layers + 2) {
+    throw new Error(`${golden}: ${names.length} forward tensors, expected ${2 * layers + 2}: some are missing`);
+  }
+  return names;
+}
+
+/**
+ * Asserts a loss and a head-mask gradient equal a golden's `loss` and `head_mask_grad` within 1e-5 + 1e-3·|expected|
+ * each (the gradient's max difference reported first).
+ */
+export function assertLossAndHeadMaskGrad(expected: Map<string, Tensor>, loss: number, grad: Tensor): void {
+  const want = expected.get("loss")!.data[0]!;
+  if (!(Math.abs(loss - want) <= 1e-5 + 1e-3 * Math.abs(want))) throw new Error(`loss ${loss} vs HF ${want}`);
+  const e = expected.get("head_mask_grad")!;
+  maxAbsDiff("head_mask_grad", e, grad);
+  e.data.forEach((v, i) => {
+    if (!(Math.abs(v - grad.data[i]!) <= 1e-5 + 1e-3 * Math.abs(v))) {
+      throw new Error(`head_mask_grad[${i}] = ${grad.data[i]} vs HF ${v}\nours ${[...grad.data]}\nHF   ${[...e.data]}`);
+    }
+  });
+}
+
+/**
  * The values of `t` at real (unpadded) query positions only: rows `[b, t, …]` of logits and hidden states, query
  * rows `[b, h, t, :]` of attentions, where `attentionMask[b][t]` is 1 — for goldens whose padded positions hold
  * values HF computes differently (GPT-Neo's local layers, see the families MANIFEST), kept in order, shape
