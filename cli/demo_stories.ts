@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type HeadRoles, headRoles, repeatedTokenRows } from "@bertology/core/analysis";
+import { type HeadRoles, headRoles, repeatedRowTokens, repeatedTokenRows } from "@bertology/core/analysis";
 import type { LoadedModel } from "@bertology/core/models";
 import {
   buildStudyDataset,
@@ -156,13 +156,15 @@ export async function storiesStudy(
     },
   );
 
-  const bos = documented.prompt_ids[0]!;
-  const special = new Set([bos, ...[c.raw.eos_token_id, c.raw.pad_token_id].filter(Number.isInteger) as number[]]);
+  // BOS and the special tokens random rows never draw: the rule `bertology head-roles` and the page use
+  const rowTokens = repeatedRowTokens(c.raw, tokenizer);
+  if (rowTokens === undefined) throw new Error(`${dir}: no BOS token for the head-role rows`);
+  const { bos } = rowTokens;
   const rolesRandom = await stage("stories260K: head roles on repeated random tokens", () =>
     roles(
       headRoles(
         model,
-        repeatedTokenRows(c.vocabSize, { repeatLen: ROLE_LEN, rows: ROLE_ROWS, seed: 0, bos, exclude: special }),
+        repeatedTokenRows(c.vocabSize, { repeatLen: ROLE_LEN, rows: ROLE_ROWS, seed: 0, ...rowTokens }),
       ),
       "random tokens (seed 0)",
     ));
