@@ -15,7 +15,7 @@ import {
   faithfulnessAtK,
 } from "@bertology/core/circuits";
 import type { LoadedModel } from "@bertology/core/models";
-import type { Tokenizer } from "@bertology/core/tokenizers";
+import { type Tokenizer, wordTokenId } from "@bertology/core/tokenizers";
 import { lineChartSvg } from "./report/line_chart.ts";
 import { escapeXml, fmtNum } from "./report/svg.ts";
 
@@ -51,14 +51,11 @@ export interface CircuitsSummary {
 
 const KS = [5, 10, 20, 50];
 
-/** The one token a name adds after the prompt (a single token, else the pair is refused). */
-function nameToken(tokenizer: Tokenizer, prompt: string, name: string): number {
-  const base = tokenizer.encode(prompt).ids, full = tokenizer.encode(`${prompt} ${name}`).ids;
-  const extra = full.slice(base.length);
-  if (extra.length !== 1 || full.slice(0, base.length).join() !== base.join()) {
-    throw new Error(`"${name}" is not one token after the prompt (${extra.length} tokens): pick another name`);
-  }
-  return extra[0]!;
+/** A name's token as `--target " Lily"` reads it (`wordTokenId`: the word with its leading space), or an error. */
+function nameToken(tokenizer: Tokenizer, name: string): number {
+  const id = wordTokenId(tokenizer, ` ${name}`);
+  if (id === undefined) throw new Error(`"${name}" is not one token of this vocabulary: pick another name`);
+  return id;
 }
 
 /**
@@ -79,8 +76,8 @@ export function circuitsStudy(dir: string, lm: LoadedModel, pair: NameSwapPair, 
     throw new Error(`${dir}: the prompts encode to ${clean.length} and ${corrupted.length} tokens; they must be equal`);
   }
   const metric = {
-    target: nameToken(tokenizer, pair.clean, pair.target),
-    distractor: nameToken(tokenizer, pair.clean, pair.distractor),
+    target: nameToken(tokenizer, pair.target),
+    distractor: nameToken(tokenizer, pair.distractor),
   };
   const H = model.config.heads;
   const headName = (i: number) => `a${Math.floor(i / H)}.h${i % H}`;
