@@ -8,6 +8,7 @@
  * @module
  */
 
+import { svgEl } from "../page/draw.ts";
 import type { StudyStep } from "./protocol.ts";
 
 /** Where the curve's parts go, in SVG units (the plot box is `[left, right] × [top, bottom]`). */
@@ -94,13 +95,11 @@ export function maskingCurveGeometry(steps: readonly StudyStep[], totalHeads: nu
   };
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-
-function el(name: string, attrs: Record<string, string | number>, text?: string): SVGElement {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
-  return e;
+/** An SVG text element. */
+function text(attrs: Record<string, string | number>, content: string): SVGTextElement {
+  const t = svgEl("text", attrs);
+  t.textContent = content;
+  return t;
 }
 
 /**
@@ -117,7 +116,7 @@ function el(name: string, attrs: Record<string, string | number>, text?: string)
  */
 export function drawMaskingCurve(steps: readonly StudyStep[], totalHeads: number, metric: string): HTMLElement {
   const g = maskingCurveGeometry(steps, totalHeads);
-  const svg = el("svg", {
+  const svg = svgEl("svg", {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     width: WIDTH,
     height: HEIGHT,
@@ -126,18 +125,20 @@ export function drawMaskingCurve(steps: readonly StudyStep[], totalHeads: number
     "aria-label": `${metric} against the share of heads masked`,
   });
   const { left, right, top, bottom } = g.box;
-  svg.append(el("rect", { x: left, y: top, width: right - left, height: bottom - top, fill: "none", stroke: "#bbb" }));
+  svg.append(
+    svgEl("rect", { x: left, y: top, width: right - left, height: bottom - top, fill: "none", stroke: "#bbb" }),
+  );
   for (const [v, y] of g.yTicks) {
-    svg.append(el("line", { x1: left - 4, x2: left, y1: y, y2: y, stroke: "#888" }));
-    svg.append(el("text", { x: left - 6, y: y + 4, "text-anchor": "end", "font-size": 11 }, v.toFixed(3)));
+    svg.append(svgEl("line", { x1: left - 4, x2: left, y1: y, y2: y, stroke: "#888" }));
+    svg.append(text({ x: left - 6, y: y + 4, "text-anchor": "end", "font-size": 11 }, v.toFixed(3)));
   }
   for (const [p, x] of g.xTicks) {
-    svg.append(el("line", { x1: x, x2: x, y1: bottom, y2: bottom + 4, stroke: "#888" }));
-    svg.append(el("text", { x, y: bottom + 16, "text-anchor": "middle", "font-size": 11 }, `${p} %`));
+    svg.append(svgEl("line", { x1: x, x2: x, y1: bottom, y2: bottom + 4, stroke: "#888" }));
+    svg.append(text({ x, y: bottom + 16, "text-anchor": "middle", "font-size": 11 }, `${p} %`));
   }
   svg.append(
-    el("text", { x: (left + right) / 2, y: HEIGHT - 4, "text-anchor": "middle", "font-size": 11 }, "heads masked"),
-    el("text", {
+    text({ x: (left + right) / 2, y: HEIGHT - 4, "text-anchor": "middle", "font-size": 11 }, "heads masked"),
+    text({
       x: 12,
       y: (top + bottom) / 2,
       "font-size": 11,
@@ -146,7 +147,7 @@ export function drawMaskingCurve(steps: readonly StudyStep[], totalHeads: number
     }, metric),
   );
   if (g.band.length) {
-    svg.append(el("polygon", {
+    svg.append(svgEl("polygon", {
       points: g.band.map(([x, y]) => `${x},${y}`).join(" "),
       fill: "rgba(230, 120, 20, 0.2)",
       stroke: "none",
@@ -155,24 +156,24 @@ export function drawMaskingCurve(steps: readonly StudyStep[], totalHeads: number
   }
   for (const r of g.random) {
     svg.append(
-      el("line", { x1: r.x, x2: r.x, y1: r.low, y2: r.high, stroke: "#777", class: "random-range" }),
-      el("circle", { cx: r.x, cy: r.mean, r: 3, fill: "#fff", stroke: "#555", class: "random-mean" }),
+      svgEl("line", { x1: r.x, x2: r.x, y1: r.low, y2: r.high, stroke: "#777", class: "random-range" }),
+      svgEl("circle", { cx: r.x, cy: r.mean, r: 3, fill: "#fff", stroke: "#555", class: "random-mean" }),
     );
   }
-  svg.append(el("polyline", {
+  svg.append(svgEl("polyline", {
     points: g.curve.map(([x, y]) => `${x},${y}`).join(" "),
     fill: "none",
     stroke: "rgb(200, 95, 10)",
     "stroke-width": 2,
     class: "curve",
   }));
-  for (const [x, y] of g.curve) svg.append(el("circle", { cx: x, cy: y, r: 2.5, fill: "rgb(200, 95, 10)" }));
+  for (const [x, y] of g.curve) svg.append(svgEl("circle", { cx: x, cy: y, r: 2.5, fill: "rgb(200, 95, 10)" }));
   const figure = document.createElement("figure");
   const caption = document.createElement("figcaption");
   caption.className = "muted";
   caption.textContent = "Orange: masking by importance" +
     (g.band.length ? ", shaded: its 95 % bootstrap interval over the examples" : "") +
     (g.random.length ? "; grey circles: random masks keeping as many heads (mean, bar: min–max)" : "") + ".";
-  figure.append(svg as unknown as Node, caption);
+  figure.append(svg, caption);
   return figure;
 }
