@@ -37,7 +37,8 @@ const PAIR_USAGE =
   `--model DIR --clean S --corrupted S2 [--target TOKEN] [--distractor TOKEN] [--json] [--dtype f32|f16]`;
 const PAIR_HELP =
   `  m = logit[target] − logit[distractor] at the last position (a classifier: the best other logit); --target
-  and --distractor take a token id or a token string (default: the clean prediction and its best rival). The
+  and --distractor take a token id or a token string (default: the clean prediction, and the corrupted run's best
+  other token — a classifier: the clean run's best other class). The
   clean and corrupted prompts must have the same number of tokens. Nodes: input, a{l}.h{h} (a head's result,
   without the output-projection bias), m{l}, logits; each receiver — (a{l}.h{h}, q|k|v), (m{l}, mlp),
   (logits, logits) — reads its own copy of the pre-norm residual. Pre-norm models only: a post-norm encoder

@@ -22,7 +22,7 @@ export interface AcdcOptions {
   tau: number;
   /** m's target logit, for the faithfulness reported (default: the clean prediction). */
   target?: number;
-  /** m's distractor logit (default: the clean run's largest other logit). */
+  /** m's distractor logit (default: the corrupted run's largest other logit; a classifier's: the clean run's). */
   distractor?: number;
 }
 

@@ -20,7 +20,7 @@ import { type PassRecord, splitPass } from "./split_run.ts";
 export interface EapOptions {
   /** m's target logit (default: the clean prediction). */
   target?: number;
-  /** m's distractor logit (default: the clean run's largest other logit). */
+  /** m's distractor logit (default: the corrupted run's largest other logit; a classifier's: the clean run's). */
   distractor?: number;
   /** EAP-IG's K; absent: plain EAP (the gradient of the clean pass itself). */
   igSteps?: number;

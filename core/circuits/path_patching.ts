@@ -23,7 +23,7 @@ export interface PathPatchOptions {
   senders?: readonly string[];
   /** m's target logit (default: the clean prediction). */
   target?: number;
-  /** m's distractor logit (default: the clean run's largest other logit). */
+  /** m's distractor logit (default: the corrupted run's largest other logit; a classifier's: the clean run's). */
   distractor?: number;
 }
 
